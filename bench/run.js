@@ -1,0 +1,738 @@
+#!/usr/bin/env node
+// `npm run bench`: measures the engine limit (C++), the engine from JavaScript, and the HTTP server
+// under closed- and open-loop load, batching on/off and overload, and writes a report:
+//   bench/results/latest.md (+ latest-*.svg plots, committed) and bench/results/latest.json,
+//   bench/results/<timestamp>.json (history; JSON files are git-ignored).
+// It measures and reports; it never passes or fails on timings (exit 1 only when a stage crashed).
+// Everything runs on this machine, in this process tree, on 127.0.0.1. See docs/benchmarks.md.
+//
+//   node bench/run.js [--quick | --full] [--models demo,base] [--only STAGES] [--out NAME]
+//                     [--p99-bound-ms MS] [--corpus-size N] [--threads N]
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeCorpus } from './corpus.js';
+import { lineChart } from './svg.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+const PY = process.env.BERT_SERVE_PYTHON ?? '/usr/bin/python3';
+const STAGES = ['engine', 'limit', 'server', 'batching', 'overload'];
+
+// Run lengths. The default run takes about 5-7 minutes on 2 cores; --full several times that.
+const PROFILES = {
+  quick: {
+    limitTargetS: 0.5, engineTargetS: 0.5, mixRepeats: 1, roundtripN: 300,
+    closedConns: [1, 16, 64], closedS: 2, warmupS: 0.5, singleS: 1.5,
+    openFactors: [0.25, 0.5, 0.8, 1.0], openS: 2, refine: false,
+    overloadFactors: [2, 4], overloadS: 2, mixCount: { demo: 300, base: 48 }, baseServer: 'short',
+  },
+  default: {
+    limitTargetS: 1.5, engineTargetS: 1.5, mixRepeats: 3, roundtripN: 2000,
+    closedConns: [1, 16, 64, 256], closedS: 5, warmupS: 1, singleS: 3,
+    openFactors: [0.1, 0.25, 0.5, 0.7, 0.85, 1.0, 1.15], openS: 5, refine: true,
+    overloadFactors: [2, 4], overloadS: 5, mixCount: { demo: 1000, base: 160 }, baseServer: 'short',
+  },
+  full: {
+    limitTargetS: 5, engineTargetS: 5, mixRepeats: 5, roundtripN: 10000,
+    closedConns: [1, 4, 16, 64, 128, 256], closedS: 15, warmupS: 2, singleS: 10,
+    openFactors: [0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25], openS: 15, refine: true,
+    overloadFactors: [2, 4], overloadS: 15, mixCount: { demo: 1000, base: 400 }, baseServer: 'full',
+  },
+};
+
+const MODELS = {
+  demo: { dir: 'models/demo', make: ['scripts/make_demo_model.py', 'models/demo'], p99BoundMs: 100, deadlineMs: 1000, overloadQueue: 64 },
+  base: { dir: 'models/base', make: ['scripts/make_demo_model.py', 'models/base', '--size', 'base'], p99BoundMs: 1000, deadlineMs: 5000, overloadQueue: 32 },
+};
+const TINY = { dir: 'models/test/tiny', make: ['scripts/make_test_models.py', 'models/test'] };
+
+// ---------------------------------------------------------------------------------------------
+function parseArgs(argv) {
+  const a = { profile: 'default', models: ['demo', 'base'], only: STAGES, out: 'latest', p99BoundMs: null, corpusSize: 1000, threads: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const val = () => { if (i + 1 >= argv.length) usage(`${k} needs a value`); return argv[++i]; };
+    if (k === '--quick') a.profile = 'quick';
+    else if (k === '--full') a.profile = 'full';
+    else if (k === '--models') a.models = val().split(',').filter(Boolean);
+    else if (k === '--only') a.only = val().split(',').filter(Boolean);
+    else if (k === '--out') a.out = val();
+    else if (k === '--p99-bound-ms') a.p99BoundMs = Number(val());
+    else if (k === '--corpus-size') a.corpusSize = Number(val());
+    else if (k === '--threads') a.threads = Number(val());
+    else if (k === '-h' || k === '--help') usage(null);
+    else usage(`unknown argument ${k}`);
+  }
+  for (const m of a.models) if (!MODELS[m]) usage(`unknown model ${m} (expected ${Object.keys(MODELS).join(', ')})`);
+  for (const s of a.only) if (!STAGES.includes(s)) usage(`unknown stage ${s} (expected ${STAGES.join(', ')})`);
+  if (!/^[\w.-]+$/.test(a.out)) usage('--out: letters, digits, ., _ and - only');
+  return a;
+}
+
+function usage(msg) {
+  if (msg) process.stderr.write(`bench: ${msg}\n`);
+  process.stderr.write(`usage: node bench/run.js [--quick | --full] [--models demo,base] [--only ${STAGES.join(',')}]
+                         [--out NAME] [--p99-bound-ms MS] [--corpus-size N] [--threads N]
+  default: about 5-7 min on 2 cores; --full: longer runs, more points, the whole server suite on base too.
+  See docs/benchmarks.md.\n`);
+  process.exit(msg ? 2 : 0);
+}
+
+const T0 = Date.now();
+function log(msg) {
+  const s = ((Date.now() - T0) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${s}s] ${msg}\n`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const round = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? x : Math.round(x * 10 ** d) / 10 ** d);
+
+function summary(values) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return { n: 0 };
+  const q = (p) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))];
+  const r = (x) => Math.round(x * 1000) / 1000;
+  return { n: v.length, mean: r(v.reduce((a, b) => a + b, 0) / v.length), p50: r(q(0.5)), p90: r(q(0.9)), p99: r(q(0.99)), p999: r(q(0.999)), max: r(v[v.length - 1]) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine
+function cpuTimes() {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = line[3] + (line[4] ?? 0);
+  return { idle, total: line.reduce((a, b) => a + b, 0) };
+}
+
+async function cpuBusy(ms = 1000) {
+  const a = cpuTimes();
+  await sleep(ms);
+  const b = cpuTimes();
+  const total = b.total - a.total;
+  return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
+}
+
+function machineInfo() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const flags = /^flags\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? '';
+  const simd = ['avx512f', 'avx2', 'fma', 'avx'].filter((f) => flags.split(' ').includes(f));
+  let commit = null, dirty = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().length > 0;
+  } catch { /* not a git checkout */ }
+  let osName = os.type();
+  try { osName = /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? osName; } catch { /* */ }
+  return {
+    cores: os.cpus().length, cpu_model: model, simd, memory_gib: round(os.totalmem() / 2 ** 30, 1), os: osName, kernel: os.release(),
+    node: process.version, commit, dirty,
+  };
+}
+
+let CLK_TCK = 100;
+try { CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100; } catch { /* */ }
+
+/** CPU seconds (user + system) used so far by process `pid`. */
+function procCpuS(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch { return NaN; }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+function runJsonLines(cmd, args, { env = {}, timeoutMs = 600_000, label = cmd } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; if (err.length > 20000) err = err.slice(-10000); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
+      if (code !== 0) reject(new Error(`${label} exited with ${code ?? signal}: ${err.trim().split('\n').slice(-5).join(' | ')}`));
+      else resolvePromise(lines);
+    });
+  });
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
+}
+
+async function httpGet(port, path) {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: r.status, text: await r.text() };
+}
+
+async function startServer(model, flags = []) {
+  const port = await freePort();
+  const args = [join(ROOT, 'dist', 'cli.js'), '--model', join(ROOT, model), '--port', String(port), '--host', '127.0.0.1',
+    '--log-level', 'warn', '--log-format', 'json', ...flags];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' } });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20000) stderr = stderr.slice(-10000); });
+  let exited = null;
+  child.on('exit', (code, signal) => { exited = code ?? signal; });
+  const t0 = Date.now();
+  for (;;) {
+    if (exited !== null) throw new Error(`server exited (${exited}) during startup: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (Date.now() - t0 > 300_000) { child.kill('SIGKILL'); throw new Error('server not ready after 300 s'); }
+    try {
+      const r = await httpGet(port, '/ready');
+      if (r.status === 200) break;
+    } catch { /* not listening yet */ }
+    await sleep(100);
+  }
+  let info = null;
+  try { info = JSON.parse((await httpGet(port, '/info')).text); } catch { /* */ }
+  log(`server up on 127.0.0.1:${port} (pid ${child.pid}, ${model} ${flags.join(' ')}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { child, port, pid: child.pid, info, flags, startupS: (Date.now() - t0) / 1000, stderr: () => stderr, alive: () => exited === null };
+}
+
+async function stopServer(s) {
+  if (!s || !s.alive()) return;
+  const done = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  const t = setTimeout(() => { if (s.alive()) s.child.kill('SIGKILL'); }, 20_000);
+  await done;
+  clearTimeout(t);
+}
+
+async function scrapeMetrics(port) {
+  const out = {};
+  try {
+    const { text } = await httpGet(port, '/metrics');
+    for (const line of text.split('\n')) {
+      const m = /^(bert_serve_[a-z_]+)\s+([-0-9.eE+]+)$/.exec(line);
+      if (m) out[m[1]] = Number(m[2]);
+    }
+  } catch { /* */ }
+  return out;
+}
+
+function metricsDelta(a, b) {
+  const d = (k) => (b[k] ?? 0) - (a[k] ?? 0);
+  const batches = d('bert_serve_batches_total'), requests = d('bert_serve_engine_requests_total');
+  const real = d('bert_serve_tokens_total'), padded = d('bert_serve_padded_tokens_total');
+  return {
+    batches, engine_requests: requests, mean_batch: batches ? round(requests / batches, 2) : null,
+    real_tokens: real, padded_tokens: padded, padding_efficiency: padded ? round(real / padded, 3) : null,
+    dropped_expired: d('bert_serve_dropped_expired_total'), dropped_cancelled: d('bert_serve_dropped_cancelled_total'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load: closed loop (autocannon) and open loop (bench/loadgen.js)
+let autocannonMod = null;
+async function closedLoop(server, bodies, { connections, duration, warmup }) {
+  autocannonMod ??= (await import('autocannon')).default;
+  let idx = Math.floor(Math.random() * bodies.length);
+  const hdr = { tok: [], queue: [], inf: [], total: [] };
+  const num = (v) => { const n = parseFloat(Array.isArray(v) ? v[0] : v); return Number.isFinite(n) ? n : undefined; };
+  const opts = (collect, dur) => ({
+    url: `http://127.0.0.1:${server.port}`, connections, duration: dur, timeout: 60,
+    requests: [{
+      method: 'POST', path: '/', headers: { 'content-type': 'text/plain; charset=utf-8' },
+      setupRequest: (req) => ({ ...req, body: bodies[idx++ % bodies.length] }),
+      ...(collect ? {
+        onResponse: (status, _body, _ctx, headers) => {
+          if (status !== 200) return;
+          const h = {};
+          for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v;
+          for (const [key, name] of [['tok', 'x-tokenization-time'], ['queue', 'x-queue-time'], ['inf', 'x-inference-time'], ['total', 'x-total-time']]) {
+            const n = num(h[name]);
+            if (n !== undefined) hdr[key].push(n);
+          }
+        },
+      } : {}),
+    }],
+  });
+  if (warmup > 0) await autocannonMod(opts(false, warmup));
+  const lat = [], st = [];
+  const m0 = await scrapeMetrics(server.port);
+  const cpu0 = process.cpuUsage(), srv0 = procCpuS(server.pid), t0 = Date.now();
+  const inst = autocannonMod(opts(true, duration));
+  inst.on('response', (_client, status, _bytes, time) => { lat.push(time); st.push(status); });
+  const res = await inst;
+  const wall = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const srvCpu = procCpuS(server.pid) - srv0;
+  const m1 = await scrapeMetrics(server.port);
+  const status = {};
+  for (const s of st) status[s] = (status[s] ?? 0) + 1;
+  const ok = st.filter((s) => s >= 200 && s < 300).length;
+  const okLat = lat.filter((_, i) => st[i] >= 200 && st[i] < 300);
+  return {
+    mode: 'closed', tool: 'autocannon', connections, duration_s: duration, requests: st.length, ok,
+    throughput: ok / res.duration, status, errors: res.errors, timeouts: res.timeouts,
+    latency_ok: summary(okLat), latency_all: summary(lat),
+    server_timing_ms: { tokenization: summary(hdr.tok), queue: summary(hdr.queue), inference: summary(hdr.inf), total: summary(hdr.total) },
+    server_cpu_cores: round(srvCpu / wall, 2), client_cpu_cores: round((cpu.user + cpu.system) / 1e6 / wall, 2),
+    engine: metricsDelta(m0, m1),
+  };
+}
+
+async function openLoop(server, corpusFile, { rate, duration, warmup, timeoutMs = 30_000 }) {
+  const m0 = await scrapeMetrics(server.port);
+  const srv0 = procCpuS(server.pid), t0 = Date.now();
+  const [r] = await runJsonLines(process.execPath, [join(ROOT, 'bench', 'loadgen.js'), JSON.stringify({
+    port: server.port, rate, duration, warmup, corpus: corpusFile, timeoutMs, seed: Math.round(rate * 1000),
+  })], { label: 'loadgen', timeoutMs: (duration + warmup) * 1000 + timeoutMs + 60_000 });
+  const wall = (Date.now() - t0) / 1000;
+  const srvCpu = procCpuS(server.pid) - srv0;
+  const m1 = await scrapeMetrics(server.port);
+  return { ...r, server_cpu_cores: round(srvCpu / wall, 2), client_cpu_cores: round(r.client_cpu_s / r.client_wall_s, 2), engine: metricsDelta(m0, m1) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stages
+function engineLimitBinary() {
+  const cands = [process.env.BERT_SERVE_ENGINE_LIMIT, join(ROOT, 'build', 'engine_limit'), join(ROOT, 'build', 'Release', 'engine_limit'), join(ROOT, 'build-bench', 'engine_limit')].filter(Boolean);
+  const src = statSync(join(ROOT, 'bench', 'engine_limit.cc')).mtimeMs;
+  const fresh = cands.find((c) => existsSync(c) && statSync(c).mtimeMs >= src);
+  if (fresh) return fresh;
+  log('building bench/engine_limit.cc into build-bench/ (cmake-js, target engine_limit)');
+  const r = spawnSync('npx', ['cmake-js', 'compile', '--out', 'build-bench', '-G', 'Ninja', '--CDBERT_SERVE_BUILD_TESTS=OFF', '--target', 'engine_limit', '--log-level', 'warn'],
+    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const built = [join(ROOT, 'build-bench', 'engine_limit'), join(ROOT, 'build-bench', 'Release', 'engine_limit')].find((c) => existsSync(c));
+  if (r.status !== 0 || !built) throw new Error('could not build engine_limit (npx cmake-js compile --out build-bench --target engine_limit)');
+  return built;
+}
+
+function ensureModel(spec, label) {
+  const r = spawnSync(PY, spec.make, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const msg = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-1)[0];
+  if (r.status !== 0) throw new Error(`${label}: ${PY} ${spec.make.join(' ')} failed: ${msg}`);
+  if (msg) log(msg);
+}
+
+async function limitRun(bin, model, extra, threads, label) {
+  const args = ['--model', join(ROOT, model), ...(threads ? ['--threads', String(threads)] : []), ...extra];
+  return runJsonLines(bin, args, { env: { OMP_WAIT_POLICY: 'PASSIVE' }, label });
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const P = PROFILES[args.profile];
+  const results = { started: new Date().toISOString(), profile: args.profile, args: process.argv.slice(2), machine: machineInfo(), models: {}, stageErrors: [] };
+  const want = (s) => args.only.includes(s);
+  const fail = (stage, e) => { log(`FAILED ${stage}: ${e.message}`); results.stageErrors.push({ stage, error: e.message }); };
+
+  log(`profile ${args.profile}, models ${args.models.join(',')}, stages ${args.only.join(',')}`);
+  results.machine.busy_before = round(await cpuBusy(1000), 3);
+  results.machine.loadavg_before = os.loadavg().map((x) => round(x, 2));
+  if (results.machine.busy_before > 0.15) log(`WARNING: the CPU was ${Math.round(results.machine.busy_before * 100)}% busy before the run: numbers will be low and noisy`);
+
+  for (const f of ['dist/engine.js', 'dist/cli.js', 'build/Release/bert_serve.node']) {
+    if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run npm run build (or npm run setup) first`);
+  }
+  const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-bench-'));
+  try {
+    // Models and corpus.
+    for (const m of args.models) ensureModel(MODELS[m], m);
+    let tinyDir = null;
+    if (existsSync(join(ROOT, TINY.dir, 'model.pt'))) tinyDir = TINY.dir;
+    else if (existsSync(join(ROOT, TINY.make[0]))) {
+      try { ensureModel(TINY, 'tiny'); if (existsSync(join(ROOT, TINY.dir, 'model.pt'))) tinyDir = TINY.dir; } catch (e) { fail('tiny model', e); }
+    }
+    const corpus = makeCorpus(args.corpusSize);
+    const corpusFile = join(tmp, 'corpus.txt');
+    writeFileSync(corpusFile, corpus.join('\n') + '\n');
+    results.corpus = { size: corpus.length, generator: 'bench/corpus.js makeCorpus (log-normal word counts, median 20, 3..300 words, one [MASK] each)' };
+
+    let bin = null;
+    if (want('limit')) { try { bin = engineLimitBinary(); } catch (e) { fail('limit', e); } }
+
+    for (const name of args.models) {
+      const spec = MODELS[name];
+      const M = results.models[name] = { dir: spec.dir, mixCount: Math.min(P.mixCount[name], corpus.length) };
+      const lengthsFile = join(tmp, `${name}-lengths.txt`);
+      const mixBodies = corpus.slice(0, M.mixCount);
+      const mixFile = join(tmp, `${name}-mix.txt`);
+      writeFileSync(mixFile, mixBodies.join('\n') + '\n');
+
+      // Stage 2 first: it also tokenizes the corpus (lengths for engine_limit --mix) and makes the fixed-length texts.
+      if (want('engine') || want('limit') || want('server')) {
+        log(`${name}: engine from JavaScript (shapes ${want('engine') ? 'yes' : 'no'}, mix of ${M.mixCount})`);
+        try {
+          const lines = await runJsonLines(process.execPath, [join(ROOT, 'bench', 'engine_stage.js'), JSON.stringify({
+            model: join(ROOT, spec.dir), corpus: corpusFile, lengthsOut: lengthsFile, mixCount: M.mixCount,
+            mixRepeats: want('engine') ? P.mixRepeats : 0, batches: want('engine') ? [1, 8, 32] : [1], seqs: [16, 128],
+            targetSeconds: P.engineTargetS, engineOptions: args.threads ? { intraOpThreads: args.threads } : {},
+          })], { label: `engine_stage ${name}`, env: { OMP_WAIT_POLICY: 'PASSIVE' } });
+          M.engineInfo = lines.find((l) => l.type === 'info')?.info;
+          M.lengths = lines.find((l) => l.type === 'lengths');
+          M.texts = lines.find((l) => l.type === 'texts')?.texts;
+          if (want('engine')) {
+            M.engine = { shapes: lines.filter((l) => l.type === 'shape'), mix: lines.find((l) => l.type === 'mix') };
+          }
+          const lengths = readFileSync(lengthsFile, 'utf8').split('\n').filter(Boolean).slice(0, M.mixCount);
+          writeFileSync(lengthsFile, lengths.join('\n') + '\n');
+        } catch (e) { fail(`engine ${name}`, e); }
+      }
+
+      if (want('limit') && bin) {
+        log(`${name}: engine limit (C++ ${bin.replace(ROOT + '/', '')})`);
+        try {
+          const base = ['--target-seconds', String(P.limitTargetS)];
+          const shapes = await limitRun(bin, spec.dir, base, args.threads, `engine_limit ${name}`);
+          M.limit = { info: shapes.find((l) => l.type === 'info'), shapes: shapes.filter((l) => l.type === 'shape'), mix: {} };
+          if (existsSync(lengthsFile)) {
+            const mixArgs = [...base, '--no-shapes', '--mix', lengthsFile, '--mix-batch', '32', '--mix-tokens', '16384', '--min-repeats', String(P.mixRepeats), '--max-repeats', String(P.mixRepeats)];
+            for (const [key, extra] of [['sorted256', ['--mix-policy', 'sorted', '--mix-window', '256']], ['fifo', ['--mix-policy', 'fifo']], ['unbatched', ['--mix-policy', 'fifo', '--mix-batch', '1']]]) {
+              const l = await limitRun(bin, spec.dir, [...mixArgs, ...extra], args.threads, `engine_limit mix ${name}`);
+              M.limit.mix[key] = l.find((x) => x.type === 'mix');
+            }
+          }
+        } catch (e) { fail(`limit ${name}`, e); }
+      }
+    }
+
+    // Round trip JS -> native -> JS on a trivial model.
+    if (want('engine')) {
+      const rtModel = tinyDir ?? MODELS.demo.dir;
+      log(`round trip on ${rtModel}`);
+      try {
+        const lines = await runJsonLines(process.execPath, [join(ROOT, 'bench', 'engine_stage.js'), JSON.stringify({
+          model: join(ROOT, rtModel), batches: [], seqs: [], roundtrip: { n: P.roundtripN },
+        })], { label: 'engine_stage roundtrip', env: { OMP_WAIT_POLICY: 'PASSIVE' } });
+        const rt = lines.find((l) => l.type === 'roundtrip');
+        results.roundtrip = { model: rtModel, isTiny: !!tinyDir, ...rt };
+        if (bin && rt) {
+          const l = await limitRun(bin, rtModel, ['--batches', '1', '--seqs', String(rt.tokens), '--target-seconds', '1', '--max-repeats', '2000'], args.threads, 'engine_limit tiny');
+          results.roundtrip.limit = l.find((x) => x.type === 'shape');
+        }
+      } catch (e) { fail('roundtrip', e); }
+    }
+
+    // Server stages.
+    const serverModels = args.models.filter((m) => m === 'demo' || (m === 'base' && P.baseServer));
+    for (const name of serverModels) {
+      if (!(want('server') || want('batching') || want('overload'))) break;
+      const spec = MODELS[name];
+      const M = results.models[name];
+      const suite = name === 'demo' ? 'full' : P.baseServer;
+      const bound = args.p99BoundMs ?? spec.p99BoundMs;
+      const S = M.server = { suite, p99BoundMs: bound, closed: [], single: [], open: [], batching: [], overload: [] };
+      const bodies = readFileSync(join(tmp, `${name}-mix.txt`), 'utf8').split('\n').filter(Boolean);
+      const mixFile = join(tmp, `${name}-mix.txt`);
+      let server = null;
+      try {
+        // --- 3. default configuration: closed loop, single connection, open loop --------------
+        server = await startServer(spec.dir);
+        S.info = server.info;
+        S.startupS = server.startupS;
+        const conns = suite === 'full' ? P.closedConns : [1, 64];
+        const durS = suite === 'full' ? P.closedS : Math.max(P.closedS, 6);
+        if (want('server') || want('batching')) {
+          for (const c of conns) {
+            log(`${name}: closed loop, ${c} connection(s), ${durS} s`);
+            S.closed.push(await closedLoop(server, bodies, { connections: c, duration: durS, warmup: P.warmupS }));
+          }
+        }
+        if (want('server') && M.texts) {
+          for (const seq of Object.keys(M.texts)) {
+            log(`${name}: single connection, fixed ${M.texts[seq].tokens}-token text`);
+            const r = await closedLoop(server, [M.texts[seq].text], { connections: 1, duration: P.singleS, warmup: P.warmupS });
+            S.single.push({ seq: Number(seq), tokens: M.texts[seq].tokens, ...r });
+          }
+        }
+        const saturation = Math.max(0, ...S.closed.map((r) => r.throughput));
+        S.saturation = saturation;
+        if (want('server') && suite === 'full' && saturation > 0) {
+          const rates = [...new Set(P.openFactors.map((f) => Math.max(1, Math.round(f * saturation))))];
+          for (const rate of rates) {
+            log(`${name}: open loop ${rate}/s for ${P.openS} s`);
+            S.open.push({ offered: rate, ...(await openLoop(server, mixFile, { rate, duration: P.openS, warmup: P.warmupS })) });
+          }
+          const passes = (r) => r.latency_ok_from_schedule?.p99 !== undefined && r.latency_ok_from_schedule.p99 <= bound && r.ok_rate >= 0.95 * r.offered && r.error_fraction <= 0.001;
+          const best = () => S.open.filter(passes).sort((a, b) => b.offered - a.offered)[0];
+          let kb = best();
+          const firstFail = () => S.open.filter((r) => !passes(r) && (!best() || r.offered > best().offered)).sort((a, b) => a.offered - b.offered)[0];
+          if (P.refine && kb && firstFail()) {
+            const mid = Math.round((kb.offered + firstFail().offered) / 2);
+            if (mid > kb.offered && mid < firstFail().offered) {
+              log(`${name}: open loop ${mid}/s (refining the knee)`);
+              S.open.push({ offered: mid, ...(await openLoop(server, mixFile, { rate: mid, duration: P.openS, warmup: P.warmupS })) });
+            }
+          }
+          S.open.sort((a, b) => a.offered - b.offered);
+          kb = best();
+          S.knee = kb ? { offered: kb.offered, ok_rate: kb.ok_rate, p99_ms: kb.latency_ok_from_schedule.p99, p50_ms: kb.latency_ok_from_schedule.p50, bound_ms: bound }
+            : { offered: null, bound_ms: bound };
+        }
+
+        // --- 4. batching: on (default, above) vs off; length sorting on vs off ------------------
+        if (want('batching') && suite === 'full') {
+          const cmpConns = conns.includes(64) ? 64 : conns[conns.length - 1];
+          const onClosed = S.closed.find((r) => r.connections === cmpConns);
+          const cmpRate = Math.max(1, Math.round((S.knee?.offered ?? saturation) * 0.5));
+          log(`${name}: batching on, open loop ${cmpRate}/s`);
+          const onOpen = await openLoop(server, mixFile, { rate: cmpRate, duration: P.openS, warmup: P.warmupS });
+          S.batching.push({ config: 'batching on, length-sorted (default)', flags: [], closed: onClosed, open: { offered: cmpRate, ...onOpen } });
+          await stopServer(server);
+          server = null;
+          for (const [label, flags] of [['batching off (--max-batch-requests 1)', ['--max-batch-requests', '1']], ['batching on, not sorted (--no-sort-by-length)', ['--no-sort-by-length']]]) {
+            server = await startServer(spec.dir, flags);
+            log(`${name}: ${label}: closed loop ${cmpConns} connections, open loop ${cmpRate}/s`);
+            const closed = await closedLoop(server, bodies, { connections: cmpConns, duration: durS, warmup: P.warmupS });
+            const open = await openLoop(server, mixFile, { rate: cmpRate, duration: P.openS, warmup: P.warmupS });
+            S.batching.push({ config: label, flags, closed, open: { offered: cmpRate, ...open } });
+            await stopServer(server);
+            server = null;
+          }
+        }
+
+        // --- 5. overload --------------------------------------------------------------------
+        if (want('overload') && suite === 'full') {
+          if (server) { await stopServer(server); server = null; }
+          const flags = ['--max-queue', String(spec.overloadQueue), '--request-timeout-ms', String(spec.deadlineMs)];
+          server = await startServer(spec.dir, flags);
+          const ref = S.knee?.offered ?? saturation;
+          S.overloadConfig = { maxQueue: spec.overloadQueue, deadlineMs: spec.deadlineMs, reference: S.knee?.offered ? 'knee' : 'closed-loop saturation', referenceRate: ref };
+          for (const f of P.overloadFactors) {
+            const rate = Math.max(1, Math.round(f * ref));
+            log(`${name}: overload ${f}x = ${rate}/s, --max-queue ${spec.overloadQueue}`);
+            const r = await openLoop(server, mixFile, { rate, duration: P.overloadS, warmup: P.warmupS, timeoutMs: Math.max(10_000, spec.deadlineMs * 3) });
+            let health = null;
+            try { health = (await httpGet(server.port, '/health')).status; } catch (e) { health = `error: ${e.message}`; }
+            S.overload.push({ factor: f, offered: rate, ...r, alive: server.alive(), health });
+          }
+        }
+      } catch (e) {
+        fail(`server ${name}`, e);
+        if (server) M.serverStderrTail = server.stderr().split('\n').slice(-5);
+      } finally {
+        if (server) await stopServer(server);
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  results.machine.busy_after = round(await cpuBusy(1000), 3);
+  results.machine.loadavg_after = os.loadavg().map((x) => round(x, 2));
+  results.finished = new Date().toISOString();
+  results.elapsed_s = round((Date.now() - T0) / 1000, 1);
+  results.targets = targets(results);
+  writeReport(results, args.out);
+  log(`done in ${results.elapsed_s} s: bench/results/${args.out}.md`);
+  if (results.stageErrors.length > 0) process.exitCode = 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets (reported as ratios, never asserted)
+function targets(R) {
+  const out = [];
+  for (const [name, M] of Object.entries(R.models)) {
+    const S = M.server;
+    const limitMix = M.limit?.mix?.sorted256;
+    if (S?.saturation && limitMix) {
+      out.push({ model: name, target: 'server throughput at saturation >= 0.9x engine limit (same length mix)', measured: `${round(S.saturation, 1)} vs ${round(limitMix.seq_per_s, 1)} seq/s`,
+        ratio: round(S.saturation / limitMix.seq_per_s, 3), met: S.saturation >= 0.9 * limitMix.seq_per_s });
+    }
+    for (const s of S?.single ?? []) {
+      const lim = M.limit?.shapes?.find((x) => x.batch === 1 && x.seq === s.seq);
+      if (!lim || !s.latency_ok?.p50) continue;
+      out.push({ model: name, target: `single-connection p50 <= engine batch-1 forward + 0.5 ms (${s.tokens} tokens)`, measured: `${round(s.latency_ok.p50, 2)} vs ${round(lim.median_ms, 2)} + 0.5 ms`,
+        ratio: round(s.latency_ok.p50 - lim.median_ms, 3), ratioLabel: 'ms over', met: s.latency_ok.p50 <= lim.median_ms + 0.5 });
+    }
+    const o4 = S?.overload?.find((o) => o.factor === 4);
+    if (o4) {
+      const refP99 = o4.latency_refused?.p99;
+      const accP99 = o4.latency_ok?.p99;
+      out.push({ model: name, target: 'under 4x overload the server stays up', measured: `alive ${o4.alive}, /health ${o4.health}`, met: o4.alive && o4.health === 200 });
+      out.push({ model: name, target: 'under 4x overload refusals (429/503) p99 < 5 ms', measured: refP99 === undefined ? 'no refusals' : `${round(refP99, 2)} ms (${o4.latency_refused.n} refusals)`, met: refP99 !== undefined && refP99 < 5 });
+      out.push({ model: name, target: `under 4x overload accepted p99 < deadline (${S.overloadConfig.deadlineMs} ms)`, measured: accP99 === undefined ? 'none accepted' : `${round(accP99, 1)} ms`, met: accP99 !== undefined && accP99 < S.overloadConfig.deadlineMs });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+const fx = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const pctS = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(1)}%`);
+function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+function statusStr(st) {
+  return Object.entries(st ?? {}).sort().map(([k, v]) => `${k === '0' ? 'conn-err' : k === '-1' ? 'timeout' : k}: ${v}`).join(', ') || '–';
+}
+
+function writeReport(R, out) {
+  mkdirSync(RESULTS, { recursive: true });
+  const stamp = R.started.replace(/[:.]/g, '-');
+  const svgs = [];
+  const L = [];
+  const m = R.machine;
+  const anyInfo = Object.values(R.models).map((x) => x.engineInfo).find(Boolean);
+  const limInfo = Object.values(R.models).map((x) => x.limit?.info).find(Boolean);
+  L.push('# bert-serve benchmark results', '');
+  L.push(`Generated by \`npm run bench${R.profile === 'default' ? '' : ` -- --${R.profile}`}\` (bench/run.js) on ${R.started}, ${R.elapsed_s} s. `
+    + 'How to run and what each number means: [docs/benchmarks.md](../../docs/benchmarks.md). '
+    + 'A benchmark reports; nothing here passes or fails on timings.', '');
+  L.push('## Machine', '');
+  L.push(table(['', ''], [
+    ['CPU', `${m.cpu_model} (${m.cores} cores${m.simd.length ? `, ${m.simd.join('/')}` : ''})`],
+    ['Memory', `${m.memory_gib} GiB`],
+    ['OS / Node', `${m.os}, kernel ${m.kernel} / Node ${m.node}`],
+    ['libtorch', anyInfo?.torchVersion ?? limInfo?.torch_version ?? '?'],
+    ['BLAS', anyInfo?.blas ?? limInfo?.blas ?? '?'],
+    ['Device / dtype', `${anyInfo?.device ?? 'cpu'} / ${anyInfo?.dtype ?? 'float32'}`],
+    ['Threads', `engine: ${anyInfo?.workers ?? '?'} worker x ${anyInfo?.intraOpThreads ?? '?'} intra-op threads; engine_limit: ${limInfo?.threads ?? '?'} threads; OMP_WAIT_POLICY=${limInfo?.omp_wait_policy || 'PASSIVE'}`],
+    ['Commit', `${m.commit ?? '?'}${m.dirty ? ' (with uncommitted changes)' : ''}`],
+    ['CPU busy before / after the run', `${pctS(m.busy_before)} / ${pctS(m.busy_after)} (load average ${m.loadavg_before?.join(' ')} / ${m.loadavg_after?.join(' ')})`],
+  ]), '');
+  if (m.busy_before > 0.15) L.push(`**Warning:** other processes used ${pctS(m.busy_before)} of the CPU when the run started; these numbers are lower and noisier than on an idle machine.`, '');
+  L.push('Load generator and server share the same cores (everything on 127.0.0.1), so client CPU is reported next to server CPU. '
+    + `Corpus: ${R.corpus?.size ?? '?'} deterministic fill-mask texts (${R.corpus?.generator ?? ''}).`, '');
+
+  if (R.targets.length) {
+    L.push('## Targets', '');
+    L.push(table(['Model', 'Target', 'Measured', 'Ratio / margin', 'Met'], R.targets.map((t) => [t.model, t.target, t.measured, t.ratio === undefined ? '' : `${t.ratio}${t.ratioLabel ? ` ${t.ratioLabel}` : 'x'}`, t.met ? 'yes' : '**no**'])), '');
+  }
+  if (R.stageErrors.length) {
+    L.push('## Stage errors', '', ...R.stageErrors.map((e) => `- ${e.stage}: ${e.error}`), '');
+  }
+
+  for (const [name, M] of Object.entries(R.models)) {
+    const info = M.engineInfo;
+    L.push(`## Model \`${name}\` (${M.dir})`, '');
+    if (info) L.push(`${info.architecture}, hidden ${info.hiddenSize}, vocab ${info.vocabSize}, fill_mask_logits fast path: ${info.maskedFastPath ? 'yes' : 'no'}, load ${fx(info.loadMs, 0)} ms, warm-up ${fx(info.warmupMs, 0)} ms.`, '');
+    if (M.lengths) L.push(`Length mix (${M.lengths.mix_count} texts, tokens incl. [CLS]/[SEP]): mean ${fx(M.lengths.mix.mean)}, p50 ${M.lengths.mix.p50}, p90 ${M.lengths.mix.p90}, max ${M.lengths.mix.max}.`, '');
+
+    if (M.limit?.shapes?.length) {
+      L.push(`### 1. Engine limit (bench/engine_limit.cc: libtorch only, ${M.limit.info?.method}, ${M.limit.info?.threads} threads)`, '');
+      const eng = M.engine?.shapes ?? [];
+      L.push(table(['Batch', 'Seq', 'Median ms', 'Seq/s', 'Tokens/s', 'Engine (JS) seq/s', 'Engine / limit', 'Engine mean batch'], M.limit.shapes.map((s) => {
+        const e = eng.find((x) => x.batch === s.batch && x.seq === s.seq);
+        return [s.batch, s.seq, fx(s.median_ms, 2), fx(s.seq_per_s, 1), fx(s.tokens_per_s, 0), e ? fx(e.seq_per_s, 1) : '–', e ? fx(e.seq_per_s / s.seq_per_s, 2) : '–', e ? fx(e.mean_batch, 1) : '–'];
+      })), '');
+      const mx = M.limit.mix ?? {};
+      const rows = [];
+      for (const [k, label] of [['sorted256', 'batches of <= 32 sorted by length within windows of 256 (the scheduler\'s default)'], ['fifo', 'batches of 32 in arrival order'], ['unbatched', 'one sequence at a time']]) {
+        if (mx[k]) rows.push([`engine limit: ${label}`, fx(mx[k].seq_per_s, 1), fx(mx[k].tokens_per_s, 0), pctS(mx[k].padding_efficiency), fx(mx[k].sequences / mx[k].batches, 1)]);
+      }
+      if (M.engine?.mix) rows.push(['engine from JS: all texts submitted at once', fx(M.engine.mix.seq_per_s, 1), fx(M.engine.mix.tokens_per_s, 0), pctS(M.engine.mix.padding_efficiency), fx(M.engine.mix.mean_batch, 1)]);
+      if (M.server?.saturation) {
+        const best = M.server.closed.reduce((a, b) => (b.throughput > (a?.throughput ?? 0) ? b : a), null);
+        rows.push([`HTTP server: closed loop, best of ${M.server.closed.map((c) => c.connections).join('/')} connections (${best?.connections})`, fx(M.server.saturation, 1), '–', pctS(best?.engine?.padding_efficiency), fx(best?.engine?.mean_batch, 1)]);
+      }
+      if (rows.length) {
+        L.push(`Same length mix (${M.mixCount} corpus texts):`, '');
+        L.push(table(['Path', 'Seq/s', 'Tokens/s', 'Padding efficiency (real/padded)', 'Mean batch'], rows), '');
+      }
+    } else if (M.engine?.shapes?.length) {
+      L.push('### 2. Engine from JavaScript', '');
+      L.push(table(['Batch', 'Seq', 'Median ms', 'Seq/s', 'Mean batch'], M.engine.shapes.map((s) => [s.batch, s.seq, fx(s.median_ms, 2), fx(s.seq_per_s, 1), fx(s.mean_batch, 1)])), '');
+    }
+
+    const S = M.server;
+    if (S) {
+      L.push(`### 3. HTTP server (node dist/cli.js --model ${M.dir}, default flags otherwise; ready in ${fx(S.startupS, 1)} s)`, '');
+      if (S.closed.length) {
+        L.push('Closed loop (autocannon, each connection sends the next request when the previous answer arrives; latency of 200 answers, ms):', '');
+        L.push(table(['Connections', 'Req/s (200)', 'p50', 'p90', 'p99', 'p99.9', 'Statuses', 'Mean batch', 'Padding eff.', 'Server CPU', 'Client CPU', 'queue p50', 'inference p50'],
+          S.closed.map((r) => [r.connections, fx(r.throughput, 1), fx(r.latency_ok.p50, 2), fx(r.latency_ok.p90, 2), fx(r.latency_ok.p99, 2), fx(r.latency_ok.p999, 2), statusStr(r.status) + (r.errors ? `, socket errors ${r.errors}` : ''),
+            fx(r.engine.mean_batch, 1), pctS(r.engine.padding_efficiency), fx(r.server_cpu_cores, 2), fx(r.client_cpu_cores, 2), fx(r.server_timing_ms.queue.p50, 2), fx(r.server_timing_ms.inference.p50, 2)])), '');
+        const svg = `${out}-${name}-throughput-vs-connections.svg`;
+        svgs.push([svg, lineChart({
+          title: `${name}: closed-loop throughput vs connections`, xLabel: 'connections', yLabel: 'requests/s (200)',
+          series: [{ name: 'server', points: S.closed.map((r) => [r.connections, r.throughput]) }],
+          hlines: M.limit?.mix?.sorted256 ? [{ y: M.limit.mix.sorted256.seq_per_s, label: 'engine limit (same mix)' }] : [],
+          xTicks: S.closed.map((r) => r.connections), xLog: true,
+        })]);
+        L.push(`![throughput vs connections](${svg})`, '');
+      }
+      if (S.single.length) {
+        L.push('Single connection, fixed text (the round trip of one request on an idle server), ms:', '');
+        L.push(table(['Tokens', 'p50', 'p90', 'p99', 'Engine limit batch 1', 'p50 - limit', 'tokenize p50', 'queue p50', 'inference p50', 'server total p50'], S.single.map((s) => {
+          const lim = M.limit?.shapes?.find((x) => x.batch === 1 && x.seq === s.seq);
+          return [s.tokens, fx(s.latency_ok.p50, 2), fx(s.latency_ok.p90, 2), fx(s.latency_ok.p99, 2), lim ? fx(lim.median_ms, 2) : '–', lim ? fx(s.latency_ok.p50 - lim.median_ms, 2) : '–',
+            fx(s.server_timing_ms.tokenization.p50, 3), fx(s.server_timing_ms.queue.p50, 3), fx(s.server_timing_ms.inference.p50, 2), fx(s.server_timing_ms.total.p50, 2)];
+        })), '');
+      }
+      if (S.open.length) {
+        L.push(`Open loop (bench/loadgen.js: Poisson arrivals at the offered rate, latency of 200 answers from the scheduled send time, ms; knee bound p99 <= ${S.p99BoundMs} ms):`, '');
+        L.push(table(['Offered/s', 'Answered 200/s', 'p50', 'p90', 'p99', 'p99.9', 'Statuses', 'Mean batch', 'Padding eff.', 'Server CPU', 'Client CPU', 'Client send lag p99', 'queue p50 / p99', 'inference p50 / p99'],
+          S.open.map((r) => [r.offered, fx(r.ok_rate, 1), fx(r.latency_ok_from_schedule.p50, 2), fx(r.latency_ok_from_schedule.p90, 2), fx(r.latency_ok_from_schedule.p99, 2), fx(r.latency_ok_from_schedule.p999, 2),
+            statusStr(r.status), fx(r.engine.mean_batch, 1), pctS(r.engine.padding_efficiency), fx(r.server_cpu_cores, 2), fx(r.client_cpu_cores, 2), fx(r.send_lag.p99, 2),
+            `${fx(r.server_timing_ms.queue.p50, 2)} / ${fx(r.server_timing_ms.queue.p99, 2)}`, `${fx(r.server_timing_ms.inference.p50, 2)} / ${fx(r.server_timing_ms.inference.p99, 2)}`])), '');
+        L.push(S.knee?.offered
+          ? `**Knee:** ${S.knee.offered} req/s offered (${fx(S.knee.ok_rate, 1)} answered/s) is the highest rate measured whose p99 stays under ${S.p99BoundMs} ms (p50 ${fx(S.knee.p50_ms, 2)} ms, p99 ${fx(S.knee.p99_ms, 2)} ms) with >= 95% of it answered 200.`
+          : `**Knee:** no offered rate kept p99 under ${S.p99BoundMs} ms.`, '');
+        const svg = `${out}-${name}-latency-vs-load.svg`;
+        svgs.push([svg, lineChart({
+          title: `${name}: latency vs offered load (open loop)`, xLabel: 'offered requests/s', yLabel: 'latency ms', yLog: true,
+          series: [
+            { name: 'p50', points: S.open.map((r) => [r.offered, r.latency_ok_from_schedule.p50]) },
+            { name: 'p99', points: S.open.map((r) => [r.offered, r.latency_ok_from_schedule.p99]) },
+          ],
+          hlines: [{ y: S.p99BoundMs, label: `p99 bound ${S.p99BoundMs} ms` }],
+        })]);
+        L.push(`![latency vs offered load](${svg})`, '');
+      }
+      if (S.batching.length) {
+        L.push('### 4. Batching', '');
+        L.push(`Closed loop with ${S.batching[0].closed?.connections ?? '?'} connections, and open loop at ${S.batching[0].open.offered}/s (half the knee), each on a fresh server:`, '');
+        L.push(table(['Configuration', 'Closed: req/s', 'Closed: p50 / p99 ms', 'Mean batch', 'Padding eff.', 'Open: answered/s', 'Open: p50 / p99 ms', 'Open: mean batch', 'Open: padding eff.', 'Open: statuses'],
+          S.batching.map((b) => [b.config, fx(b.closed?.throughput, 1), `${fx(b.closed?.latency_ok.p50, 2)} / ${fx(b.closed?.latency_ok.p99, 2)}`, fx(b.closed?.engine.mean_batch, 1), pctS(b.closed?.engine.padding_efficiency),
+            fx(b.open.ok_rate, 1), `${fx(b.open.latency_ok_from_schedule.p50, 2)} / ${fx(b.open.latency_ok_from_schedule.p99, 2)}`, fx(b.open.engine.mean_batch, 1), pctS(b.open.engine.padding_efficiency), statusStr(b.open.status)])), '');
+      }
+      if (S.overload.length) {
+        const c = S.overloadConfig;
+        L.push('### 5. Overload', '');
+        L.push(`Server with \`--max-queue ${c.maxQueue} --request-timeout-ms ${c.deadlineMs}\`; offered load at multiples of the ${c.reference} (${c.referenceRate}/s). Latency from the moment each request was written, ms:`, '');
+        L.push(table(['Load', 'Offered/s', 'Answered 200/s', 'Refused (429/503)', 'Statuses', 'Refusal p50 / p99', 'Accepted p50 / p99 / max', 'Server CPU', 'Client CPU', 'Alive, /health'],
+          S.overload.map((o) => [`${o.factor}x`, o.offered, fx(o.ok_rate, 1), pctS(o.refused_fraction), statusStr(o.status), `${fx(o.latency_refused.p50, 2)} / ${fx(o.latency_refused.p99, 2)}`,
+            `${fx(o.latency_ok.p50, 1)} / ${fx(o.latency_ok.p99, 1)} / ${fx(o.latency_ok.max, 1)}`, fx(o.server_cpu_cores, 2), fx(o.client_cpu_cores, 2), `${o.alive ? 'yes' : '**no**'}, ${o.health}`])), '');
+      }
+    }
+  }
+
+  if (R.roundtrip) {
+    const rt = R.roundtrip;
+    L.push('## Round trip JS -> native -> JS', '');
+    L.push(`Sequential calls (one in flight), ${rt.tokenize_us?.n ?? '?'} each, on ${rt.model}${rt.isTiny ? '' : ' (the tiny test model was not available)'}; text "${rt.text}" (${rt.tokens} tokens). Microseconds:`, '');
+    const lim = rt.limit ? rt.limit.median_ms * 1000 : null;
+    L.push(table(['Call', 'p50', 'p90', 'p99', 'mean'], [
+      ['engine.tokenizeJson (prep thread + completion hop, no model)', fx(rt.tokenize_us?.p50, 0), fx(rt.tokenize_us?.p90, 0), fx(rt.tokenize_us?.p99, 0), fx(rt.tokenize_us?.mean, 0)],
+      ['engine.fillMaskJson (+ scheduler, model, top-k, JSON)', fx(rt.fill_mask_us?.p50, 0), fx(rt.fill_mask_us?.p90, 0), fx(rt.fill_mask_us?.p99, 0), fx(rt.fill_mask_us?.mean, 0)],
+      ['engine.fillMask (+ JSON.parse in JS)', fx(rt.fill_mask_parsed_us?.p50, 0), fx(rt.fill_mask_parsed_us?.p90, 0), fx(rt.fill_mask_parsed_us?.p99, 0), fx(rt.fill_mask_parsed_us?.mean, 0)],
+      ...(lim !== null ? [[`engine_limit, same model, batch 1 x ${rt.tokens} tokens (model compute only)`, fx(lim, 0), '', '', ''],
+        ['fillMaskJson p50 - engine_limit (engine + N-API overhead)', fx(rt.fill_mask_us.p50 - lim, 0), '', '', '']] : []),
+    ]), '');
+  }
+
+  L.push('## Notes', '');
+  L.push('- Engine limit: the model compute only (inputs prepared before the clock starts), median of repeats after warm-up. Ratios below 1 are the cost of everything else: tokenization, scheduling, padding, N-API, JSON.');
+  L.push('- Closed-loop numbers are throughput at a given concurrency; their latencies hide queueing in the client (coordinated omission). Open-loop latencies are measured from the scheduled send time, so a slow server cannot slow the offered load down.');
+  L.push('- "queue"/"inference"/"tokenize" are the server\'s own x-queue-time / x-inference-time / x-tokenization-time headers; client latency minus x-total-time is HTTP, loopback and client time.');
+  L.push('- Server CPU / client CPU: cores used on average during the run (2 = both cores of this machine).', '');
+
+  const md = L.join('\n');
+  const json = JSON.stringify(R, null, 2);
+  writeFileSync(join(RESULTS, `${out}.md`), md);
+  writeFileSync(join(RESULTS, `${out}.json`), json);
+  for (const [file, svg] of svgs) writeFileSync(join(RESULTS, file), svg);
+  writeFileSync(join(RESULTS, `${stamp}.json`), json);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e?.stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+# node-gyp build of the same addon CMakeLists.txt builds (`npx node-gyp rebuild`).
+# libtorch: Debian's by default, or BERT_SERVE_LIBTORCH=/path/to/libtorch (scripts/torch-paths.cjs).
+{
+  "targets": [
+    {
+      "target_name": "bert_serve",
+      "sources": [
+        "<!@(ls -1 native/addon/*.cc native/engine/*.cc native/engine/text/*.cc native/engine/sched/*.cc native/engine/model/*.cc)"
+      ],
+      "include_dirs": [
+        "native",
+        "<!@(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/torch-paths.cjs includes)",
+        "/usr/include/utf8proc"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/torch-paths.cjs abi)",
+        "BERT_SERVE_CUDA=<!(node scripts/torch-paths.cjs cuda)"
+      ],
+      # Node 20's common.gypi turns RTTI and exceptions off; libtorch and node-addon-api need both
+      # (PITFALLS 20).
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fvisibility=hidden"],
+      "libraries": [
+        "-L<!(node scripts/torch-paths.cjs libdir)",
+        "-Wl,--no-as-needed",
+        "<!@(node scripts/torch-paths.cjs libs)",
+        "-Wl,--as-needed",
+        "-lutf8proc",
+        "-Wl,-rpath,<!(node scripts/torch-paths.cjs libdir)"
+      ]
+    }
+  ]
+}

@@ -1,0 +1,363 @@
+#include "addon/engine_wrap.h"
+
+#include <chrono>
+
+#include "addon/convert.h"
+#include "addon/tokenizer_wrap.h"
+
+namespace bert_addon {
+
+struct Message {
+  enum class Kind { kBatch, kLoaded, kLoadFailed, kClosed } kind = Kind::kBatch;
+  std::vector<bert::RequestPtr> batch;
+  std::unique_ptr<bert::Engine> engine;
+  std::string code, message;
+};
+
+// The engine's CompletionSink: posts each finished batch to the JS thread in one hop.
+class EngineWrap::Sink : public bert::CompletionSink {
+ public:
+  explicit Sink(Tsfn tsfn) : tsfn_(tsfn) {}
+  void complete(std::vector<bert::RequestPtr> done) noexcept override {
+    auto* m = new (std::nothrow) Message();
+    if (!m) return;
+    m->batch = std::move(done);
+    // Fails only once the TSFN is aborted (environment teardown): nobody is left to answer.
+    if (tsfn_.NonBlockingCall(m) != napi_ok) delete m;
+  }
+
+ private:
+  Tsfn tsfn_;
+};
+
+namespace {
+
+double num(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+bool flag(const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+}
+std::string str(const Napi::Object& o, const char* key, const std::string& fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : fallback;
+}
+
+bert::EngineOptions parse_options(const Napi::Object& o) {
+  bert::EngineOptions e;
+  e.model_dir = str(o, "model", "");
+  e.device = str(o, "device", "cpu");
+  e.dtype = str(o, "dtype", "float32");
+  e.workers = static_cast<size_t>(num(o, "workers", 1));
+  e.intra_op_threads = static_cast<int>(num(o, "intraOpThreads", 0));
+  e.scheduler.workers = e.workers;
+  e.scheduler.max_batch_requests = static_cast<size_t>(num(o, "maxBatchRequests", 32));
+  e.scheduler.max_batch_tokens = static_cast<size_t>(num(o, "maxBatchTokens", 16384));
+  e.scheduler.max_delay = std::chrono::microseconds(static_cast<int64_t>(num(o, "maxDelayUs", 1000)));
+  e.scheduler.sort_by_length = flag(o, "sortByLength", true);
+  e.max_tokens = static_cast<size_t>(num(o, "maxTokens", 0));
+  e.truncate = flag(o, "truncate", false);
+  e.warmup = flag(o, "warmup", true);
+  return e;
+}
+
+Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("modelDir", i.model_dir);
+  o.Set("task", i.task);
+  o.Set("architecture", i.architecture);
+  o.Set("device", i.device);
+  o.Set("dtype", i.dtype);
+  o.Set("vocabSize", static_cast<double>(i.vocab_size));
+  o.Set("hiddenSize", static_cast<double>(i.hidden_size));
+  o.Set("maxPositionEmbeddings", static_cast<double>(i.max_position_embeddings));
+  o.Set("maxTokens", static_cast<double>(i.max_tokens));
+  o.Set("maskedPositionsFastPath", i.masked_fast_path);
+  o.Set("forwardInputs", i.forward_inputs);
+  o.Set("intraOpThreads", i.intra_op_threads);
+  o.Set("workers", static_cast<double>(i.workers));
+  o.Set("blas", i.blas);
+  o.Set("torchVersion", i.torch_version);
+  o.Set("loadMs", i.load_ms);
+  o.Set("warmupMs", i.warmup_ms);
+  return o;
+}
+
+}  // namespace
+
+Napi::Function EngineWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Engine",
+                     {InstanceMethod("load", &EngineWrap::Load), InstanceMethod("submit", &EngineWrap::Submit),
+                      InstanceMethod("cancel", &EngineWrap::Cancel), InstanceMethod("stats", &EngineWrap::Stats),
+                      InstanceMethod("tokenizer", &EngineWrap::Tokenizer), InstanceMethod("close", &EngineWrap::Close)});
+}
+
+EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction())
+    throw make_error(env, "ERR_INVALID_ARGUMENT", "Engine(onComplete): expected a completion function");
+  tsfn_ = Tsfn::New(env, info[0].As<Napi::Function>(), "bert-serve-engine", 0, 1, this);
+  tsfn_.Unref(env);
+  sink_ = std::make_unique<Sink>(tsfn_);
+  napi_add_env_cleanup_hook(env, &EngineWrap::CleanupHook, this);
+}
+
+EngineWrap::~EngineWrap() {
+  StopEverything();
+  napi_remove_env_cleanup_hook(env_, &EngineWrap::CleanupHook, this);
+}
+
+void EngineWrap::CleanupHook(void* arg) { static_cast<EngineWrap*>(arg)->StopEverything(); }
+
+// Environment teardown or GC without close(): no more messages are delivered; stop and join every
+// native thread before the model and this object go away.
+void EngineWrap::StopEverything() {
+  if (!tsfn_released_) {
+    tsfn_released_ = true;
+    tsfn_.Abort();
+  }
+  if (loader_.joinable()) loader_.join();
+  if (engine_) engine_->close(false);
+  if (closer_.joinable()) closer_.join();
+  engine_.reset();
+  phase_ = Phase::kClosed;
+}
+
+void EngineWrap::UpdateRef(Napi::Env env) {
+  if (tsfn_released_) return;
+  const bool busy = outstanding_ > 0 || phase_ == Phase::kLoading || phase_ == Phase::kClosing;
+  if (busy) tsfn_.Ref(env);
+  else tsfn_.Unref(env);
+}
+
+Napi::Value EngineWrap::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto deferred = Napi::Promise::Deferred::New(env);
+  if (phase_ != Phase::kNew) {
+    deferred.Reject(make_error(env, "ERR_INVALID_ARGUMENT", "load() may be called once per engine").Value());
+    return deferred.Promise();
+  }
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw make_error(env, "ERR_INVALID_ARGUMENT", "load(options): expected an options object");
+  bert::EngineOptions options = parse_options(info[0].As<Napi::Object>());
+  phase_ = Phase::kLoading;
+  load_deferred_ = deferred;
+  self_ = Napi::Persistent(Value());
+  UpdateRef(env);
+  // Loading reads files and runs warm-up forwards: seconds. It runs on its own thread, never on the JS
+  // thread or libuv's pool (PITFALLS 8).
+  loader_ = std::thread([options, sink = sink_.get(), tsfn = tsfn_]() mutable {
+    auto* m = new Message();
+    try {
+      m->engine = bert::Engine::load(options, *sink);
+      m->kind = Message::Kind::kLoaded;
+    } catch (const bert::EngineError& e) {
+      m->kind = Message::Kind::kLoadFailed;
+      m->code = bert::error_code_name(e.code());
+      m->message = e.what();
+    } catch (const std::exception& e) {
+      m->kind = Message::Kind::kLoadFailed;
+      m->code = "ERR_MODEL_INVALID";
+      std::string what = e.what();
+      m->message = options.model_dir + ": the model could not be loaded: " + what.substr(0, what.find('\n'));
+    }
+    if (tsfn.NonBlockingCall(m) != napi_ok) {
+      if (m->engine) m->engine->close(false);
+      delete m;
+    }
+  });
+  return deferred.Promise();
+}
+
+void EngineWrap::Submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (phase_ != Phase::kReady) throw make_error(env, "ERR_CLOSED", "the engine is not loaded or is closed");
+  if (info.Length() < 1 || !info[0].IsObject()) throw make_error(env, "ERR_INVALID_ARGUMENT", "submit(batch): expected an object");
+  Napi::Object b = info[0].As<Napi::Object>();
+  auto ids = b.Get("ids").As<Napi::Float64Array>();
+  auto kinds = b.Get("kinds").As<Napi::Uint8Array>();
+  auto texts = b.Get("texts").As<Napi::Array>();
+  auto top_k = b.Get("topK").As<Napi::Int32Array>();
+  auto targets = b.Get("targets").As<Napi::Array>();
+  auto special = b.Get("addSpecialTokens").As<Napi::Uint8Array>();
+  auto deadlines = b.Get("deadlinesMs").As<Napi::Float64Array>();
+  const size_t n = ids.ElementLength();
+  if (kinds.ElementLength() != n || texts.Length() != n || top_k.ElementLength() != n || targets.Length() != n ||
+      special.ElementLength() != n || deadlines.ElementLength() != n)
+    throw make_error(env, "ERR_INVALID_ARGUMENT", "submit(batch): arrays of different lengths");
+  const auto now = bert::Clock::now();
+  std::vector<bert::RequestPtr> requests;
+  requests.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto r = std::make_shared<bert::Request>();
+    r->id = static_cast<uint64_t>(ids[i]);
+    r->kind = kinds[i] == 1 ? bert::TaskKind::kTokenize : bert::TaskKind::kFillMask;
+    r->text = texts.Get(i).As<Napi::String>().Utf8Value();
+    r->fill_mask.top_k = top_k[i];
+    r->add_special_tokens = special[i] != 0;
+    Napi::Value t = targets.Get(i);
+    if (t.IsArray()) {
+      auto arr = t.As<Napi::Array>();
+      for (uint32_t j = 0; j < arr.Length(); ++j) r->fill_mask.targets.push_back(arr.Get(j).As<Napi::String>().Utf8Value());
+    }
+    if (deadlines[i] > 0)
+      r->deadline = now + std::chrono::microseconds(static_cast<int64_t>(deadlines[i] * 1000.0));
+    requests.push_back(std::move(r));
+  }
+  outstanding_ += n;
+  UpdateRef(env);
+  engine_->submit(std::move(requests));
+}
+
+void EngineWrap::Cancel(const Napi::CallbackInfo& info) {
+  if (engine_ && info.Length() > 0 && info[0].IsNumber())
+    engine_->cancel(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+}
+
+Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  bert::EngineStats s;
+  if (engine_ && phase_ == Phase::kReady) s = engine_->stats();
+  const auto& q = s.scheduler;
+  o.Set("queueDepth", static_cast<double>(q.queue_depth + s.preparing));
+  o.Set("inFlight", static_cast<double>(q.in_flight));
+  o.Set("batchesRun", static_cast<double>(q.batches_run));
+  o.Set("requestsRun", static_cast<double>(q.requests_run));
+  o.Set("meanBatchSize", q.mean_batch_size());
+  o.Set("realTokens", static_cast<double>(q.real_tokens));
+  o.Set("paddedTokens", static_cast<double>(q.padded_tokens));
+  o.Set("droppedCancelled", static_cast<double>(q.dropped_cancelled));
+  o.Set("droppedExpired", static_cast<double>(q.dropped_expired));
+  return o;
+}
+
+Napi::Value EngineWrap::Tokenizer(const Napi::CallbackInfo& info) {
+  if (!engine_) throw make_error(info.Env(), "ERR_CLOSED", "the engine is not loaded");
+  return TokenizerWrap::NewInstance(info.Env(), engine_->tokenizer());
+}
+
+Napi::Value EngineWrap::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool drain = info.Length() > 0 && info[0].IsBoolean() ? info[0].As<Napi::Boolean>().Value() : true;
+  switch (phase_) {
+    case Phase::kNew: {
+      FinishClosed(env);
+      auto d = Napi::Promise::Deferred::New(env);
+      d.Resolve(env.Undefined());
+      return d.Promise();
+    }
+    case Phase::kLoading:
+      phase_ = Phase::kClosing;  // the load message finishes the job
+      close_drain_ = drain;
+      close_deferred_ = Napi::Promise::Deferred::New(env);
+      return close_deferred_->Promise();
+    case Phase::kReady:
+      close_deferred_ = Napi::Promise::Deferred::New(env);
+      StartClosing(env, drain);
+      return close_deferred_->Promise();
+    case Phase::kClosing:
+      return close_deferred_->Promise();
+    case Phase::kClosed:
+    default: {
+      auto d = Napi::Promise::Deferred::New(env);
+      d.Resolve(env.Undefined());
+      return d.Promise();
+    }
+  }
+}
+
+void EngineWrap::StartClosing(Napi::Env env, bool drain) {
+  phase_ = Phase::kClosing;
+  UpdateRef(env);
+  // close() joins worker threads and may wait for running batches: not on the JS thread.
+  closer_ = std::thread([engine = engine_.get(), drain, tsfn = tsfn_]() mutable {
+    try {
+      engine->close(drain);
+    } catch (...) {
+    }
+    auto* m = new Message();
+    m->kind = Message::Kind::kClosed;
+    if (tsfn.NonBlockingCall(m) != napi_ok) delete m;
+  });
+}
+
+void EngineWrap::FinishClosed(Napi::Env env) {
+  engine_.reset();
+  phase_ = Phase::kClosed;
+  if (close_deferred_) {
+    close_deferred_->Resolve(env.Undefined());
+    close_deferred_.reset();
+  }
+  if (!tsfn_released_) {
+    tsfn_released_ = true;
+    tsfn_.Release();
+  }
+  if (!self_.IsEmpty()) self_.Reset();
+}
+
+void EngineWrap::OnMessage(Napi::Env env, Napi::Function callback, EngineWrap* self, Message* raw) {
+  std::unique_ptr<Message> msg(raw);
+  if (env == nullptr || self == nullptr) {  // TSFN torn down: nobody to deliver to
+    if (msg->engine) msg->engine->close(false);
+    return;
+  }
+  switch (msg->kind) {
+    case Message::Kind::kBatch:
+      self->HandleBatch(env, callback, *msg);
+      return;
+    case Message::Kind::kLoaded:
+      self->loader_.join();
+      self->engine_ = std::move(msg->engine);
+      if (self->phase_ == Phase::kClosing) {
+        self->load_deferred_->Reject(make_error(env, "ERR_CLOSED", "the engine was closed while loading").Value());
+        self->load_deferred_.reset();
+        self->StartClosing(env, self->close_drain_);
+        return;
+      }
+      self->phase_ = Phase::kReady;
+      self->load_deferred_->Resolve(info_object(env, self->engine_->info()));
+      self->load_deferred_.reset();
+      self->UpdateRef(env);
+      return;
+    case Message::Kind::kLoadFailed:
+      self->loader_.join();
+      self->load_deferred_->Reject(make_error(env, msg->code.c_str(), msg->message).Value());
+      self->load_deferred_.reset();
+      self->FinishClosed(env);
+      return;
+    case Message::Kind::kClosed:
+      if (self->closer_.joinable()) self->closer_.join();
+      self->FinishClosed(env);
+      return;
+  }
+}
+
+void EngineWrap::HandleBatch(Napi::Env env, Napi::Function callback, Message& msg) {
+  const size_t n = msg.batch.size();
+  auto ids = Napi::Float64Array::New(env, n);
+  auto codes = Napi::Array::New(env, n);
+  auto payloads = Napi::Array::New(env, n);
+  auto timings = Napi::Float64Array::New(env, 3 * n);
+  for (size_t i = 0; i < n; ++i) {
+    const bert::Request& r = *msg.batch[i];
+    ids[i] = static_cast<double>(r.id);
+    if (r.error) {
+      codes.Set(static_cast<uint32_t>(i), bert::error_code_name(*r.error));
+      payloads.Set(static_cast<uint32_t>(i), r.error_message);
+    } else {
+      codes.Set(static_cast<uint32_t>(i), "");
+      payloads.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, r.json.data(), r.json.size()));
+    }
+    timings[3 * i] = r.timings.tokenize_us;
+    timings[3 * i + 1] = r.timings.queue_us;
+    timings[3 * i + 2] = r.timings.inference_us;
+  }
+  outstanding_ = outstanding_ >= n ? outstanding_ - n : 0;
+  UpdateRef(env);
+  callback.Call({ids, codes, payloads, timings});
+}
+
+}  // namespace bert_addon

@@ -1,0 +1,320 @@
+#include "engine/engine.h"
+
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "engine/json_writer.h"
+#include "engine/model/fill_mask.h"
+
+namespace bert {
+
+namespace {
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Byte offset in `utf8` of each UTF-16 index (size = UTF-16 length + 1), to cut original substrings
+// out of the text for /tokenize answers.
+std::vector<uint32_t> utf16_to_byte(const std::string& utf8) {
+  std::vector<uint32_t> map;
+  map.reserve(utf8.size() + 1);
+  for (size_t i = 0; i < utf8.size();) {
+    const unsigned char c = static_cast<unsigned char>(utf8[i]);
+    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    map.push_back(static_cast<uint32_t>(i));
+    if (len == 4) map.push_back(static_cast<uint32_t>(i));  // surrogate pair: two UTF-16 units
+    i += len;
+  }
+  map.push_back(static_cast<uint32_t>(utf8.size()));
+  return map;
+}
+
+// text-embeddings-inference's /tokenize shape: [{"id","text","special","start","stop"}, ...]; text is
+// the original substring (the token itself for special tokens, whose start/stop are null).
+std::string tokenize_json(const Request& r, const Tokenizer& tok) {
+  std::string out;
+  JsonWriter w(out);
+  const auto map = utf16_to_byte(r.text);
+  w.ch('[');
+  for (size_t i = 0; i < r.encoding.ids.size(); ++i) {
+    const int64_t id = r.encoding.ids[i];
+    const bool special = tok.is_special(id);
+    if (i) w.ch(',');
+    w.raw("{\"id\":");
+    w.integer(id);
+    w.raw(",\"text\":");
+    const auto [start, stop] = r.encoding.offsets[i];
+    if (special || stop <= start || stop >= map.size()) {
+      w.str(tok.id_to_token(id));
+    } else {
+      w.str(std::string_view(r.text).substr(map[start], map[stop] - map[start]));
+    }
+    w.raw(",\"special\":");
+    w.boolean(special);
+    if (special) {
+      w.raw(",\"start\":null,\"stop\":null}");
+    } else {
+      w.raw(",\"start\":");
+      w.integer(start);
+      w.raw(",\"stop\":");
+      w.integer(stop);
+      w.ch('}');
+    }
+  }
+  w.ch(']');
+  return out;
+}
+
+}  // namespace
+
+std::string loaded_blas_library() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line, found;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const auto base = path.substr(path.rfind('/') + 1);
+    if (base.find("blas") != std::string::npos || base.find("mkl_core") != std::string::npos) {
+      found = path;
+      if (path.find("openblas") != std::string::npos) break;  // the one that serves the calls
+    }
+  }
+  return found.empty() ? "none found (statically linked or not yet loaded)" : found;
+}
+
+// Forgets finished requests (so cancel() of an answered id is a no-op) and forwards to the addon.
+class Engine::Sink : public CompletionSink {
+ public:
+  explicit Sink(CompletionSink& out) : out_(out) {}
+  void track(const std::vector<RequestPtr>& rs) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& r : rs) live_[r->id] = r;
+  }
+  void cancel(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(id);
+    if (it == live_.end()) return;
+    if (auto r = it->second.lock()) r->cancelled.store(true, std::memory_order_relaxed);
+  }
+  void complete(std::vector<RequestPtr> done) noexcept override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& r : done) live_.erase(r->id);
+    }
+    out_.complete(std::move(done));
+  }
+
+ private:
+  CompletionSink& out_;
+  std::mutex mu_;
+  std::unordered_map<uint64_t, std::weak_ptr<Request>> live_;
+};
+
+Engine::Engine(const EngineOptions& options, CompletionSink& sink)
+    : options_(options), sink_(std::make_unique<Sink>(sink)) {}
+
+std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSink& sink) {
+  const auto t0 = Clock::now();
+  std::unique_ptr<Engine> e(new Engine(options, sink));
+  const std::string& dir = options.model_dir;
+  ModelConfig config = ModelConfig::load(dir + "/config.json");
+  DeviceSpec spec = DeviceSpec::parse(options.device, options.dtype);
+  e->tokenizer_ = Tokenizer::load(dir);
+  if (static_cast<int64_t>(e->tokenizer_->vocab_size()) > config.vocab_size) {
+    throw EngineError(ErrorCode::kVocabMismatch,
+                      dir + ": the tokenizer has " + std::to_string(e->tokenizer_->vocab_size()) +
+                          " tokens but the model's vocabulary (config.json vocab_size) is " +
+                          std::to_string(config.vocab_size) + "; they must come from the same checkpoint");
+  }
+  if (options.workers == 0) throw EngineError(ErrorCode::kInvalidArgument, "workers must be at least 1");
+  e->model_ = std::make_unique<Model>(dir, config, spec);
+  e->head_ = std::make_unique<FillMaskHead>(e->tokenizer_);
+
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  RunnerOptions ro;
+  ro.workers = options.workers;
+  ro.intra_op_threads = options.intra_op_threads > 0 ? options.intra_op_threads
+                                                     : std::max(1, cores / static_cast<int>(options.workers));
+  e->runner_ = std::make_unique<ModelRunner>(*e->model_, *e->head_, e->tokenizer_->pad_id(), ro);
+
+  const size_t model_max = static_cast<size_t>(std::min<int64_t>(
+      config.max_position_embeddings, static_cast<int64_t>(e->tokenizer_->config().model_max_length)));
+  e->options_.max_tokens = options.max_tokens ? std::min(options.max_tokens, model_max) : model_max;
+
+  auto& info = e->info_;
+  info.model_dir = dir;
+  info.task = task_name(config.task);
+  info.architecture = config.architecture;
+  info.device = spec.device_name();
+  info.dtype = spec.dtype_name();
+  info.vocab_size = config.vocab_size;
+  info.hidden_size = config.hidden_size;
+  info.max_position_embeddings = config.max_position_embeddings;
+  info.max_tokens = e->options_.max_tokens;
+  info.masked_fast_path = e->model_->has_masked_fast_path();
+  info.forward_inputs = e->model_->forward_inputs();
+  info.intra_op_threads = ro.intra_op_threads;
+  info.workers = options.workers;
+  info.blas = loaded_blas_library();
+  info.torch_version = TORCH_VERSION;
+  info.load_ms = ms_since(t0);
+
+  if (options.warmup) {
+    const auto tw = Clock::now();
+    e->warmup();
+    info.warmup_ms = ms_since(tw);
+  }
+  e->scheduler_ = std::make_unique<Scheduler>(options.scheduler, *e->runner_, *e->sink_);
+  e->scheduler_->start();
+  e->prep_thread_ = std::thread([raw = e.get()] { raw->prep_loop(); });
+  return e;
+}
+
+// Runs the model once per length bucket at batch 1 and once at the largest batch, so that first
+// requests do not pay one-time costs (allocator growth, JIT plan creation).
+void Engine::warmup() {
+  runner_->configure_thread();
+  const int64_t mask = tokenizer_->mask_id();
+  std::vector<size_t> lengths;
+  for (size_t len = 8; len < options_.max_tokens; len *= 2) lengths.push_back(len);
+  lengths.push_back(options_.max_tokens);
+  auto make = [&](size_t len) {
+    auto r = std::make_shared<Request>();
+    r->encoding.ids.assign(len, tokenizer_->unk_id());
+    r->encoding.ids.front() = tokenizer_->cls_id();
+    r->encoding.ids.back() = tokenizer_->sep_id();
+    r->encoding.ids[len / 2] = mask;
+    r->mask_positions = {static_cast<int64_t>(len / 2)};
+    return r;
+  };
+  for (size_t len : lengths) {
+    std::vector<RequestPtr> one{make(len)};
+    runner_->run_direct(one);
+  }
+  const size_t n = std::max<size_t>(1, std::min(options_.scheduler.max_batch_requests,
+                                                 options_.scheduler.max_batch_tokens / 32));
+  std::vector<RequestPtr> many;
+  for (size_t i = 0; i < n; ++i) many.push_back(make(32));
+  runner_->run_direct(many);
+}
+
+Engine::~Engine() { close(false); }
+
+void Engine::submit(std::vector<RequestPtr> requests) {
+  const auto now = Clock::now();
+  for (auto& r : requests) r->submitted = now;
+  sink_->track(requests);
+  {
+    std::lock_guard<std::mutex> lock(prep_mu_);
+    if (!prep_stop_) {
+      for (auto& r : requests) prep_queue_.push_back(std::move(r));
+      requests.clear();
+    }
+  }
+  if (requests.empty()) {
+    prep_cv_.notify_one();
+    return;
+  }
+  for (auto& r : requests) r->fail(ErrorCode::kClosed, "the engine is closed");
+  sink_->complete(std::move(requests));
+}
+
+void Engine::cancel(uint64_t id) { sink_->cancel(id); }
+
+bool Engine::prepare(Request& r) const {
+  const auto t0 = Clock::now();
+  try {
+    if (r.cancelled.load(std::memory_order_relaxed)) {
+      r.fail(ErrorCode::kCancelled, "the request was cancelled");
+      return false;
+    }
+    if (t0 > r.deadline) {
+      r.fail(ErrorCode::kDeadlineExceeded, "the request's deadline passed before it was processed");
+      return false;
+    }
+    const bool special = r.kind == TaskKind::kTokenize ? r.add_special_tokens : true;
+    r.encoding = tokenizer_->encode(r.text, special, 0);
+    if (r.encoding.size() > options_.max_tokens) {
+      if (!options_.truncate) {
+        r.fail(ErrorCode::kInputTooLong, "the input is " + std::to_string(r.encoding.size()) +
+                                             " tokens long; the limit is " + std::to_string(options_.max_tokens));
+        return false;
+      }
+      r.encoding = tokenizer_->encode(r.text, special, options_.max_tokens);
+    }
+    if (r.kind == TaskKind::kTokenize) {
+      r.json = tokenize_json(r, *tokenizer_);
+      return false;
+    }
+    head_->prepare(r);
+  } catch (const EngineError& e) {
+    r.fail(e.code(), e.what());
+    return false;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[bert-serve] preparing request %llu failed: %s\n", static_cast<unsigned long long>(r.id), e.what());
+    r.fail(ErrorCode::kInternal, "the request could not be prepared");
+    return false;
+  }
+  return true;
+}
+
+void Engine::prep_loop() {
+  std::vector<RequestPtr> work, ready, finished;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(prep_mu_);
+      prep_cv_.wait(lock, [&] { return prep_stop_ || !prep_queue_.empty(); });
+      if (prep_queue_.empty()) return;  // stopping and nothing left
+      work.assign(std::make_move_iterator(prep_queue_.begin()), std::make_move_iterator(prep_queue_.end()));
+      prep_queue_.clear();
+      if (prep_stop_ && !prep_drain_) {
+        lock.unlock();
+        for (auto& r : work) r->fail(ErrorCode::kClosed, "the engine was closed before the request ran");
+        sink_->complete(std::move(work));
+        work.clear();
+        continue;
+      }
+    }
+    for (auto& r : work) {
+      const auto t0 = Clock::now();
+      const bool queued = prepare(*r);
+      r->timings.tokenize_us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+      (queued ? ready : finished).push_back(std::move(r));
+    }
+    work.clear();
+    if (!finished.empty()) sink_->complete(std::move(finished));
+    finished.clear();
+    if (!ready.empty()) scheduler_->enqueue(std::move(ready));
+    ready.clear();
+  }
+}
+
+EngineStats Engine::stats() const {
+  EngineStats s;
+  s.scheduler = scheduler_->stats();
+  std::lock_guard<std::mutex> lock(prep_mu_);
+  s.preparing = prep_queue_.size();
+  return s;
+}
+
+void Engine::close(bool drain) {
+  {
+    std::lock_guard<std::mutex> lock(prep_mu_);
+    if (closed_) return;
+    closed_ = true;
+    prep_stop_ = true;
+    prep_drain_ = drain;
+  }
+  prep_cv_.notify_all();
+  if (prep_thread_.joinable()) prep_thread_.join();
+  if (scheduler_) scheduler_->close(drain);
+}
+
+}  // namespace bert

@@ -1,0 +1,98 @@
+// Engine: the whole native inference engine behind one object (no Node headers).
+//
+// Threading and ownership: load() runs on any thread (it blocks: reads files, warms up). submit(),
+// cancel(), stats() may be called from any thread (the addon calls them from the JS thread).
+// The engine owns: one prep thread (tokenize + validate + route to the scheduler) and the
+// scheduler's workers. Every request submitted is completed exactly once through the sink given to
+// load(), from an engine thread. close() stops and joins every thread; the sink is not called after
+// close() returns.
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/model/model.h"
+#include "engine/model/model_runner.h"
+#include "engine/model/task_head.h"
+#include "engine/sched/scheduler.h"
+#include "engine/text/tokenizer.h"
+
+namespace bert {
+
+struct EngineOptions {
+  std::string model_dir;
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  size_t workers = 1;
+  int intra_op_threads = 0;  // 0: cores / workers
+  SchedulerOptions scheduler;
+  size_t max_tokens = 0;     // per request, specials included; 0: the model's maximum
+  bool truncate = false;
+  bool warmup = true;
+};
+
+struct EngineInfo {
+  std::string model_dir, task, architecture, device, dtype, blas, torch_version;
+  int64_t vocab_size = 0, hidden_size = 0, max_position_embeddings = 0;
+  size_t max_tokens = 0;
+  bool masked_fast_path = false;
+  int forward_inputs = 2;
+  int intra_op_threads = 1;
+  size_t workers = 1;
+  double load_ms = 0, warmup_ms = 0;
+};
+
+struct EngineStats {
+  SchedulerStats scheduler;
+  size_t preparing = 0;  // submitted, not yet tokenized
+};
+
+class Engine {
+ public:
+  static std::unique_ptr<Engine> load(const EngineOptions& options, CompletionSink& sink);
+  ~Engine();  // close(false) if still open
+
+  void submit(std::vector<RequestPtr> requests);
+  void cancel(uint64_t id);
+  EngineStats stats() const;
+  void close(bool drain);
+
+  const EngineInfo& info() const { return info_; }
+  std::shared_ptr<const Tokenizer> tokenizer() const { return tokenizer_; }
+
+ private:
+  class Sink;
+  Engine(const EngineOptions& options, CompletionSink& sink);
+  void prep_loop();
+  // Tokenizes and validates; returns false when the request was finished here (error or tokenize task).
+  bool prepare(Request& r) const;
+  void warmup();
+
+  EngineOptions options_;
+  EngineInfo info_;
+  std::unique_ptr<Sink> sink_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<TaskHead> head_;
+  std::unique_ptr<ModelRunner> runner_;
+  std::unique_ptr<Scheduler> scheduler_;
+
+  mutable std::mutex prep_mu_;
+  std::condition_variable prep_cv_;
+  std::deque<RequestPtr> prep_queue_;
+  bool prep_stop_ = false;
+  bool prep_drain_ = false;
+  bool closed_ = false;
+  std::thread prep_thread_;
+};
+
+// The BLAS library libtorch resolved to in this process (from /proc/self/maps), e.g.
+// "/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3".
+std::string loaded_blas_library();
+
+}  // namespace bert

@@ -1,0 +1,48 @@
+// ModelRunner: the BatchRunner that pads a batch, runs the model and hands the rows to the task head.
+//
+// Threading: one instance serves every worker thread; run() is called concurrently with distinct
+// worker indices. Per-thread state (inference mode, intra-op threads, JIT settings, CUDA stream) is
+// set in on_worker_start / inside run on the calling thread, because libtorch keeps it per thread
+// (PITFALLS 14, 16).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "engine/model/model.h"
+#include "engine/model/task_head.h"
+#include "engine/sched/scheduler.h"
+
+namespace bert {
+
+struct RunnerOptions {
+  int intra_op_threads = 1;
+  size_t workers = 1;
+  // TorchScript's optimizing executor re-specializes per new input shape (seconds each); with
+  // optimization off every shape runs the same plan. See docs/performance.md for the measurement.
+  bool jit_optimize = false;
+};
+
+class ModelRunner : public BatchRunner {
+ public:
+  ModelRunner(Model& model, const TaskHead& head, int64_t pad_id, RunnerOptions options);
+  ~ModelRunner() override;
+  // Applies the per-thread settings to the calling thread (also used by the loading thread for warm-up).
+  void configure_thread() const;
+  void on_worker_start(size_t worker_index) override;
+  void run(size_t worker_index, std::vector<RequestPtr>& batch) override;
+  // Runs a batch on the calling thread without the scheduler (warm-up, benchmarks).
+  void run_direct(std::vector<RequestPtr>& batch) { run_on_stream(batch); }
+
+ private:
+  void run_on_stream(std::vector<RequestPtr>& batch);
+  PaddedBatch pad(const std::vector<RequestPtr>& batch) const;
+
+  Model& model_;
+  const TaskHead& head_;
+  int64_t pad_id_;
+  RunnerOptions options_;
+  struct Streams;
+  std::unique_ptr<Streams> streams_;  // CUDA: one stream per worker
+};
+
+}  // namespace bert

@@ -1,0 +1,71 @@
+// BatchPicker: which of the queued requests form the next batch. Pure logic on lengths (no threads, no
+// clock, no requests), so the rule is unit-tested on its own; the Scheduler feeds it the token counts
+// of the oldest live queued requests (the window) and takes what it chooses.
+//
+// The rule (also in docs/batching.md):
+//  - The window is the oldest W live queued requests, oldest first: W = max_batch_requests without
+//    sort_by_length, W = max(sort_window, max_batch_requests) with it.
+//  - The oldest request (index 0) is always taken, so nothing starves. A batch is bounded by
+//    max_batch_requests and by the PADDED budget: longest length in the batch x count <= max_tokens.
+//  - FIFO (sort_by_length off): then the next requests in queue order while both bounds hold; the
+//    first request that does not fit ends the batch (no overtaking).
+//  - Length-sorted: the window is ordered by length and the batch grows as a contiguous run of that
+//    order around the oldest request (among equal lengths the older is met first). Each step adds
+//    whichever neighbour adds less padding:
+//      the next shorter one (length l <= M, the batch's current longest) pads itself: M - l tokens;
+//      the next longer one (l >= M) pads the n requests already in:        (l - M) x n tokens;
+//    ties go to the older request. A longer neighbour that would break the budget closes the
+//    longer side (every longer one would too); a shorter one that would break it ends the batch
+//    (M x (n + 1) is the least any addition costs). Requests are thus batched with the ones
+//    nearest in length, and the greedy step never adds padding when an equal length is available.
+//  - `full` tells the scheduler not to wait for more requests: the count bound is reached, or a
+//    queued request was left out for the budget, or not even a request as short as M would fit.
+// Requests not chosen are left where they are by the caller (queue order kept: FIFO among them).
+//
+// Threading: none; one instance is used under the scheduler's mutex (it keeps scratch space so that
+// picking a batch does not allocate once warm).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace bert {
+
+struct BatchLimits {
+  size_t max_requests = 32;
+  size_t max_tokens = 16384;  // padded tokens
+  bool sort_by_length = true;
+  size_t sort_window = 256;
+};
+
+struct BatchPick {
+  size_t count = 0;
+  size_t max_len = 0;
+  uint64_t real_tokens = 0;
+  bool full = false;
+  uint64_t padded_tokens() const { return uint64_t(max_len) * count; }
+};
+
+class BatchPicker {
+ public:
+  explicit BatchPicker(BatchLimits limits);
+
+  // How many of the oldest live queued requests pick() wants to see.
+  size_t window() const { return window_; }
+  const BatchLimits& limits() const { return limits_; }
+
+  // `lengths`: token counts of the window, oldest first (only the first window() are looked at).
+  // Writes the chosen indices into `chosen`, ascending (= queue order). The oldest is taken even if
+  // it alone breaks the budget (the scheduler refuses such requests at enqueue).
+  BatchPick pick(const std::vector<size_t>& lengths, std::vector<size_t>& chosen);
+
+ private:
+  BatchPick pick_fifo(const std::vector<size_t>& lengths, size_t n, std::vector<size_t>& chosen) const;
+  BatchPick pick_sorted(const std::vector<size_t>& lengths, size_t n, std::vector<size_t>& chosen);
+
+  BatchLimits limits_;
+  size_t window_;
+  std::vector<uint32_t> order_;  // scratch: window indices sorted by (length, age)
+};
+
+}  // namespace bert

@@ -1,0 +1,270 @@
+// BatchPicker (the pure batch-selection rule) and RingQueue (the scheduler's queue storage), without
+// threads or clocks.
+#include <algorithm>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "check.h"
+#include "engine/sched/batch_picker.h"
+#include "engine/sched/ring_queue.h"
+
+using bert::BatchLimits;
+using bert::BatchPick;
+using bert::BatchPicker;
+
+namespace {
+
+BatchLimits limits(size_t max_requests, size_t max_tokens, bool sorted, size_t window = 256) {
+  BatchLimits l;
+  l.max_requests = max_requests;
+  l.max_tokens = max_tokens;
+  l.sort_by_length = sorted;
+  l.sort_window = window;
+  return l;
+}
+
+std::vector<size_t> pick(BatchPicker& p, const std::vector<size_t>& lengths, BatchPick* out = nullptr) {
+  std::vector<size_t> chosen;
+  BatchPick r = p.pick(lengths, chosen);
+  if (out) *out = r;
+  return chosen;
+}
+
+using V = std::vector<size_t>;
+
+}  // namespace
+
+TEST_CASE(empty_window_picks_nothing) {
+  BatchPicker p(limits(8, 100, true));
+  BatchPick r;
+  CHECK(pick(p, {}, &r).empty());
+  CHECK_EQ(r.count, size_t(0));
+}
+
+TEST_CASE(fifo_bounded_by_count) {
+  BatchPicker p(limits(3, 1000, false));
+  BatchPick r;
+  CHECK(pick(p, {5, 9, 1, 7, 3}, &r) == V({0, 1, 2}));
+  CHECK_EQ(r.count, size_t(3));
+  CHECK_EQ(r.max_len, size_t(9));
+  CHECK_EQ(r.real_tokens, uint64_t(15));
+  CHECK_EQ(r.padded_tokens(), uint64_t(27));
+  CHECK(r.full);
+}
+
+TEST_CASE(fifo_bounded_by_padded_budget_without_overtaking) {
+  // 10 + 30 would pad to 60 > 40: the batch ends at the 30 even though the 5 after it would fit.
+  BatchPicker p(limits(8, 40, false));
+  BatchPick r;
+  CHECK(pick(p, {10, 30, 5}, &r) == V({0}));
+  CHECK(r.full);
+  // Padded, not real, tokens count: 4 x 10 = 40 fits, a fifth request does not.
+  CHECK(pick(p, {10, 1, 1, 1, 1, 1}, &r) == V({0, 1, 2, 3}));
+  CHECK_EQ(r.padded_tokens(), uint64_t(40));
+  CHECK(r.full);
+}
+
+TEST_CASE(fifo_window_is_max_requests) {
+  BatchPicker p(limits(4, 100, false, 256));
+  CHECK_EQ(p.window(), size_t(4));
+}
+
+TEST_CASE(not_full_while_the_batch_could_grow) {
+  BatchPicker p(limits(8, 100, true));
+  BatchPick r;
+  CHECK(pick(p, {5, 5}, &r) == V({0, 1}));
+  CHECK(!r.full);
+  // 50 x 3 = 150 > 120: not even an equally long request could join.
+  BatchPicker q(limits(8, 120, true));
+  pick(q, {50, 50}, &r);
+  CHECK_EQ(r.count, size_t(2));
+  CHECK(r.full);
+}
+
+TEST_CASE(sorted_groups_similar_lengths) {
+  BatchPicker p(limits(3, 10000, true));
+  const V lengths = {10, 50, 12, 48, 11, 52};
+  BatchPick r;
+  CHECK(pick(p, lengths, &r) == V({0, 2, 4}));  // 10, 12, 11
+  CHECK_EQ(r.padded_tokens(), uint64_t(36));
+  // What is left: 50, 48, 52. The 48 (pads 2) and the 52 (pads 2 x 1) tie: the older one wins.
+  CHECK(pick(p, {50, 48, 52}, &r) == V({0, 1, 2}));
+  // FIFO for comparison: 10,50,12 and 48,11,52 pad to 150 + 156.
+  BatchPicker f(limits(3, 10000, false));
+  BatchPick a, b;
+  pick(f, {10, 50, 12, 48, 11, 52}, &a);
+  pick(f, {48, 11, 52}, &b);
+  CHECK(a.padded_tokens() + b.padded_tokens() > 36 + 156);
+}
+
+TEST_CASE(sorted_prefers_equal_lengths) {
+  BatchPicker p(limits(3, 10000, true));
+  CHECK(pick(p, {7, 3, 7, 9, 7}) == V({0, 2, 4}));
+}
+
+TEST_CASE(sorted_tie_goes_to_the_older) {
+  // Oldest 10: the 8 pads itself by 2, the 12 pads the one request in by 2. Index 1 is older.
+  BatchPicker p(limits(2, 10000, true));
+  CHECK(pick(p, {10, 12, 8}) == V({0, 1}));
+  CHECK(pick(p, {10, 8, 12}) == V({0, 1}));
+}
+
+TEST_CASE(sorted_longer_candidate_weighs_by_batch_size) {
+  // Batch {10, 10, 10}: adding 12 pads 3 x 2 = 6, adding 5 pads 5: the 5 goes first.
+  BatchPicker p(limits(4, 10000, true));
+  CHECK(pick(p, {10, 10, 10, 12, 5}) == V({0, 1, 2, 4}));
+}
+
+TEST_CASE(sorted_always_takes_the_oldest) {
+  BatchPicker p(limits(3, 1000, true));
+  CHECK(pick(p, {100, 5, 5, 5, 5}) == V({0, 1, 2}));
+  CHECK(pick(p, {1, 100, 100, 100}) == V({0, 1, 2}));
+}
+
+TEST_CASE(sorted_budget_closes_the_longer_side_only) {
+  // 100 x 2 > 60 is out, the 15 still joins (20 x 2 = 40 <= 60); full because the 100 was left out.
+  BatchPicker p(limits(8, 60, true));
+  BatchPick r;
+  CHECK(pick(p, {20, 100, 15}, &r) == V({0, 2}));
+  CHECK(r.full);
+  CHECK_EQ(r.padded_tokens(), uint64_t(40));
+}
+
+TEST_CASE(sorted_budget_counts_padding) {
+  // Budget 100: {30, 30, 30} pads to 90; a fourth 30 (120) does not fit, nor does any shorter.
+  BatchPicker p(limits(8, 100, true));
+  BatchPick r;
+  CHECK(pick(p, {30, 30, 30, 30, 1}, &r) == V({0, 1, 2}));
+  CHECK(r.full);
+}
+
+TEST_CASE(sorted_window_limits_the_candidates) {
+  // Window max(2, 2) = 2: the 10 at index 4 is not seen; with a window of 5 it is the better partner.
+  BatchPicker small(limits(2, 10000, true, 2));
+  CHECK_EQ(small.window(), size_t(2));
+  CHECK(pick(small, {10, 50, 50, 50, 10}) == V({0, 1}));
+  BatchPicker wide(limits(2, 10000, true, 5));
+  CHECK(pick(wide, {10, 50, 50, 50, 10}) == V({0, 4}));
+  // A window smaller than max_batch_requests is raised to it.
+  BatchPicker raised(limits(4, 10000, true, 1));
+  CHECK_EQ(raised.window(), size_t(4));
+}
+
+TEST_CASE(random_picks_respect_every_bound) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 3000; ++round) {
+    const bool sorted = round % 2 == 0;
+    const size_t max_requests = 1 + rng() % 16;
+    const size_t max_tokens = 8 + rng() % 600;
+    BatchPicker p(limits(max_requests, max_tokens, sorted, rng() % 40));
+    V lengths(rng() % 50);
+    for (auto& l : lengths) l = 1 + rng() % max_tokens;  // each fits alone, as the scheduler ensures
+    BatchPick r;
+    const V chosen = pick(p, lengths, &r);
+    if (lengths.empty()) {
+      CHECK(chosen.empty());
+      continue;
+    }
+    CHECK_EQ(chosen.size(), r.count);
+    CHECK(!chosen.empty() && chosen[0] == 0);
+    CHECK(r.count <= max_requests);
+    CHECK(r.padded_tokens() <= max_tokens);
+    CHECK(std::is_sorted(chosen.begin(), chosen.end()));
+    CHECK(std::adjacent_find(chosen.begin(), chosen.end()) == chosen.end());
+    uint64_t real = 0;
+    size_t longest = 0;
+    for (size_t i : chosen) {
+      CHECK(i < std::min(lengths.size(), p.window()));
+      real += lengths[i];
+      longest = std::max(longest, lengths[i]);
+    }
+    CHECK_EQ(r.real_tokens, real);
+    CHECK_EQ(r.max_len, longest);
+    // Not full means: every request of the window is in, and one more as long as the longest fits.
+    if (!r.full) {
+      CHECK_EQ(r.count, std::min(lengths.size(), p.window()));
+      CHECK(uint64_t(longest) * (r.count + 1) <= max_tokens);
+    }
+    if (!sorted) {  // FIFO: a prefix
+      for (size_t k = 0; k < chosen.size(); ++k) CHECK_EQ(chosen[k], k);
+    }
+  }
+}
+
+TEST_CASE(sorted_draining_pads_less_than_fifo_on_a_mixed_queue) {
+  std::mt19937 rng(11);
+  V lengths(400);
+  for (auto& l : lengths) l = rng() % 2 ? 4 + rng() % 8 : 100 + rng() % 28;
+  auto drain = [&](bool sorted) {
+    BatchPicker p(limits(8, 100000, sorted));
+    V queue = lengths;
+    uint64_t padded = 0;
+    while (!queue.empty()) {
+      BatchPick r;
+      V chosen = pick(p, queue, &r);
+      padded += r.padded_tokens();
+      for (size_t k = chosen.size(); k-- > 0;) queue.erase(queue.begin() + chosen[k]);
+    }
+    return padded;
+  };
+  const uint64_t fifo = drain(false), sorted = drain(true);
+  const uint64_t real = std::accumulate(lengths.begin(), lengths.end(), uint64_t(0));
+  std::printf("  mixed queue: real %llu, padded fifo %llu, sorted %llu\n", (unsigned long long)real,
+              (unsigned long long)fifo, (unsigned long long)sorted);
+  CHECK(sorted * 10 < fifo * 7);
+}
+
+// --- RingQueue ---
+
+TEST_CASE(ring_queue_is_fifo_across_growth_and_wraparound) {
+  bert::RingQueue<std::shared_ptr<int>> q;
+  int next_in = 0, next_out = 0;
+  for (int round = 0; round < 50; ++round) {
+    for (int k = 0; k < 37; ++k) q.push_back(std::make_shared<int>(next_in++));
+    for (int k = 0; k < 30; ++k) {
+      CHECK_EQ(*q[0], next_out++);
+      q.pop_front();
+    }
+  }
+  CHECK_EQ(q.size(), size_t(next_in - next_out));
+  for (size_t i = 0; i < q.size(); ++i) CHECK_EQ(*q[i], next_out + int(i));
+}
+
+TEST_CASE(ring_queue_does_not_grow_in_steady_state) {
+  bert::RingQueue<std::shared_ptr<int>> q;
+  for (int i = 0; i < 100; ++i) q.push_back(std::make_shared<int>(i));
+  const size_t cap = q.capacity();
+  for (int i = 0; i < 10000; ++i) {
+    q.pop_front();
+    q.push_back(std::make_shared<int>(i));
+  }
+  CHECK_EQ(q.capacity(), cap);
+}
+
+TEST_CASE(ring_queue_erase_empty_in_prefix_keeps_order) {
+  bert::RingQueue<std::shared_ptr<int>> q;
+  // Start off-centre so the prefix wraps around the buffer end.
+  for (int i = 0; i < 60; ++i) q.push_back(std::make_shared<int>(-1));
+  for (int i = 0; i < 60; ++i) q.pop_front();
+  for (int i = 0; i < 20; ++i) q.push_back(std::make_shared<int>(i));
+  std::set<int> taken = {0, 3, 4, 9, 11};
+  std::vector<std::shared_ptr<int>> out;
+  for (size_t i = 0; i < 12; ++i) {
+    if (taken.count(*q[i])) out.push_back(std::move(q[i]));
+  }
+  q.erase_empty_in_prefix(12);
+  CHECK_EQ(q.size(), size_t(15));
+  std::vector<int> rest;
+  for (size_t i = 0; i < q.size(); ++i) rest.push_back(*q[i]);
+  CHECK(rest == std::vector<int>({1, 2, 5, 6, 7, 8, 10, 12, 13, 14, 15, 16, 17, 18, 19}));
+  std::vector<std::shared_ptr<int>> all;
+  q.drain_into(all);
+  CHECK(q.empty());
+  CHECK_EQ(all.size(), size_t(15));
+  CHECK_EQ(*all.front(), 1);
+}
+
+TEST_MAIN()

@@ -1,0 +1,387 @@
+// Tokenizer tests: the Hugging Face golden vectors, offsets, truncation, decode, the equivalence of
+// the vocab.txt and tokenizer.json loaders, and error cases. Shared data (../shared/data from the
+// repo root, the ctest working directory) is found through BERT_SERVE_SHARED_DATA.
+#include "engine/text/tokenizer.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "engine/errors.h"
+#include "engine/text/unicode.h"
+
+using bert::Encoding;
+using bert::ErrorCode;
+using bert::Tokenizer;
+using json = nlohmann::json;
+
+namespace {
+
+std::string shared_data(const std::string& name) {
+  const char* env = std::getenv("BERT_SERVE_SHARED_DATA");
+  return std::string(env && *env ? env : "../shared/data") + "/" + name;
+}
+
+std::string uncased_vocab() { return shared_data("bert-base-uncased-vocab.txt"); }
+std::string uncased_json() { return shared_data("bert-base-uncased-tokenizer.json"); }
+
+std::shared_ptr<const Tokenizer> uncased() {
+  static auto t = Tokenizer::load(uncased_vocab());
+  return t;
+}
+
+// A scratch directory under /tmp, removed at exit by the test that made it.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/bert-tok-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string write(const std::string& name, const std::string& content) const {
+    const std::string p = path + "/" + name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> tokens_of(const Tokenizer& t, const Encoding& e) {
+  std::vector<std::string> out;
+  for (auto id : e.ids) out.push_back(t.id_to_token(id));
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+  return s;
+}
+
+template <class Fn>
+ErrorCode error_code_of(Fn&& fn, std::string* message = nullptr) {
+  try {
+    fn();
+  } catch (const bert::EngineError& e) {
+    if (message) *message = e.what();
+    return e.code();
+  }
+  return ErrorCode::kInternal;  // "no error" marker for the tests
+}
+
+// UTF-16 length of a UTF-8 string (test-side, independent of the tokenizer's counting).
+uint32_t utf16_len(const std::string& s) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80) n += c >= 0xF0 ? 2 : 1;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE(golden_hf_vectors_match_every_line) {
+  std::ifstream in(shared_data("wordpiece-golden-uncased-hf.jsonl"));
+  CHECK(in.good());
+  auto tok = uncased();
+  std::string line;
+  int lines = 0, bad = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    ++lines;
+    const json j = json::parse(line);
+    const std::string text = j["text"];
+    const auto expected_ids = j["ids"].get<std::vector<int64_t>>();
+    const auto expected_tokens = j["tokens"].get<std::vector<std::string>>();
+    const Encoding e = tok->encode(text, false, 0);
+    if (e.ids != expected_ids || tokens_of(*tok, e) != expected_tokens) {
+      if (++bad <= 10)
+        std::fprintf(stderr, "  line %d: %s\n    expected: %s\n    got:      %s\n", lines, line.substr(0, 200).c_str(),
+                     join(expected_tokens).c_str(), join(tokens_of(*tok, e)).c_str());
+    }
+  }
+  CHECK_EQ(lines, 483);
+  CHECK_EQ(bad, 0);
+}
+
+TEST_CASE(special_tokens_in_text_stay_whole) {
+  auto tok = uncased();
+  CHECK_EQ(join(tokens_of(*tok, tok->encode("I [MASK] you", false))), std::string("i [MASK] you"));
+  CHECK_EQ(join(tokens_of(*tok, tok->encode("[MASK][MASK]", false))), std::string("[MASK] [MASK]"));
+  CHECK_EQ(join(tokens_of(*tok, tok->encode("a[MASK]b", false))), std::string("a [MASK] b"));
+  CHECK_EQ(join(tokens_of(*tok, tok->encode("[mask]", false))), std::string("[ mask ]"));  // case-sensitive
+  const Encoding e = tok->encode("I [MASK] you");
+  CHECK_EQ(e.ids.size(), size_t(5));
+  CHECK_EQ(e.ids[0], int64_t(101));
+  CHECK_EQ(e.ids[2], int64_t(103));
+  CHECK_EQ(e.ids[4], int64_t(102));
+  CHECK(e.offsets[2] == std::make_pair(2u, 8u));
+}
+
+TEST_CASE(offsets_are_utf16_indices_into_the_original) {
+  auto tok = uncased();
+  // "😀" is two UTF-16 units; "é" is one; U+200B is dropped but still occupies an index.
+  const std::string text = "\xF0\x9F\x98\x80 H\xC3\xA9llo, a\xE2\x80\x8B" "b [MASK]";
+  const Encoding e = tok->encode(text);
+  CHECK_EQ(join(tokens_of(*tok, e)), std::string("[CLS] [UNK] hello , ab [MASK] [SEP]"));
+  const std::vector<std::pair<uint32_t, uint32_t>> expected = {{0, 0}, {0, 2}, {3, 8}, {8, 9}, {10, 13}, {14, 20}, {0, 0}};
+  CHECK(e.offsets == expected);
+  // Sanity on a mixed text: offsets are ordered, within the text, non-empty for real tokens.
+  const std::string mixed = "Ünïcödé 中文 ΟΔΟΣ naïve café — test!! \xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD done [SEP]";
+  const Encoding m = tok->encode(mixed);
+  const uint32_t len16 = utf16_len(mixed);
+  uint32_t last_end = 0;
+  for (size_t i = 1; i + 1 < m.size(); ++i) {
+    CHECK(m.offsets[i].first < m.offsets[i].second);
+    CHECK(m.offsets[i].second <= len16);
+    CHECK(m.offsets[i].first >= last_end || m.offsets[i].first + 1 >= last_end);
+    last_end = m.offsets[i].second;
+  }
+  CHECK(m.offsets.front() == std::make_pair(0u, 0u));
+  CHECK(m.offsets.back() == std::make_pair(0u, 0u));
+  // Word pieces of one word split the word's range.
+  const Encoding w = tok->encode("unaffable", false);
+  CHECK_EQ(join(tokens_of(*tok, w)), std::string("una ##ffa ##ble"));
+  CHECK(w.offsets[0] == std::make_pair(0u, 3u));
+  CHECK(w.offsets[1] == std::make_pair(3u, 6u));
+  CHECK(w.offsets[2] == std::make_pair(6u, 9u));
+  // A decomposed accent is dropped: the token does not cover the combining mark.
+  const Encoding d = tok->encode("e\xCC\x81x", false);
+  CHECK(d.offsets[0] == std::make_pair(0u, 3u));
+}
+
+TEST_CASE(long_words_and_unknowns) {
+  auto tok = uncased();
+  const std::string w100(100, 'a'), w101(101, 'a');
+  CHECK(tok->encode(w100, false).ids[0] != tok->unk_id());
+  const Encoding e = tok->encode("x " + w101 + " y", false);
+  CHECK_EQ(e.ids.size(), size_t(3));
+  CHECK_EQ(e.ids[1], tok->unk_id());
+  CHECK(e.offsets[1] == std::make_pair(2u, 103u));
+  const Encoding u = tok->encode("\xE2\x98\x83\xE2\x98\x83", false);  // two snowmen: one unmatched word
+  CHECK_EQ(u.ids.size(), size_t(1));
+  CHECK_EQ(u.ids[0], tok->unk_id());
+}
+
+TEST_CASE(truncation_keeps_cls_and_sep) {
+  auto tok = uncased();
+  const std::string text = "the quick brown fox jumps over the lazy dog";
+  const Encoding full = tok->encode(text);
+  CHECK_EQ(full.size(), size_t(11));
+  CHECK(!full.truncated);
+  const Encoding t = tok->encode(text, true, 5);
+  CHECK_EQ(t.size(), size_t(5));
+  CHECK(t.truncated);
+  CHECK_EQ(t.ids.front(), tok->cls_id());
+  CHECK_EQ(t.ids.back(), tok->sep_id());
+  CHECK(std::vector<int64_t>(t.ids.begin(), t.ids.end() - 1) == std::vector<int64_t>(full.ids.begin(), full.ids.begin() + 4));
+  const Encoding exact = tok->encode(text, true, 11);
+  CHECK(!exact.truncated);
+  CHECK(exact.ids == full.ids);
+  const Encoding nospecial = tok->encode(text, false, 3);
+  CHECK_EQ(nospecial.size(), size_t(3));
+  CHECK(nospecial.truncated);
+  CHECK_EQ(tok->encode(text, true, 2).size(), size_t(2));
+  CHECK_EQ(error_code_of([&] { tok->encode(text, true, 1); }), ErrorCode::kInvalidArgument);
+  // Truncation stops early but still refuses invalid UTF-8 after the cut.
+  CHECK_EQ(error_code_of([&] { tok->encode(text + " \xFF", true, 4); }), ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE(decode_as_hugging_face) {
+  auto tok = uncased();
+  auto ids = [&](const std::string& s) { return tok->encode(s).ids; };
+  CHECK_EQ(tok->decode(ids("Hello, world! I can't go."), true, true), std::string("hello, world! i can't go."));
+  CHECK_EQ(tok->decode(ids("Hello, world!"), false, true), std::string("[CLS] hello, world! [SEP]"));
+  CHECK_EQ(tok->decode(ids("Hello, world!"), true, false), std::string("hello , world !"));
+  CHECK_EQ(tok->decode(ids("unaffable"), true, true), std::string("unaffable"));
+  CHECK_EQ(tok->decode({tok->token_to_id("##ing"), tok->token_to_id("##s")}, true, true), std::string("##ings"));
+  CHECK_EQ(tok->decode(ids("it's you're I'm they've"), true, true), std::string("it's you're i'm they've"));
+  CHECK_EQ(tok->decode(ids("a ' b"), true, true), std::string("a'b"));
+  CHECK_EQ(tok->decode({1996, -1, 999999, 3899}, false, true), std::string("the dog"));
+  CHECK_EQ(tok->decode({}, false, true), std::string(""));
+}
+
+TEST_CASE(vocab_txt_and_tokenizer_json_load_the_same) {
+  auto a = Tokenizer::load(uncased_vocab());
+  auto b = Tokenizer::load(uncased_json());
+  CHECK_EQ(a->vocab_size(), b->vocab_size());
+  CHECK_EQ(a->vocab_size(), size_t(30522));
+  for (size_t id = 0; id < a->vocab_size(); id += 97) CHECK_EQ(a->id_to_token(id), b->id_to_token(id));
+  CHECK_EQ(a->cls_id(), b->cls_id());
+  CHECK_EQ(a->sep_id(), b->sep_id());
+  CHECK_EQ(a->pad_id(), b->pad_id());
+  CHECK_EQ(a->mask_id(), b->mask_id());
+  CHECK_EQ(a->unk_id(), b->unk_id());
+  CHECK_EQ(a->config().lowercase, b->config().lowercase);
+  CHECK_EQ(a->config().strip_accents, b->config().strip_accents);
+  for (int64_t id : {0, 100, 101, 102, 103}) {
+    CHECK(a->is_special(id));
+    CHECK(b->is_special(id));
+  }
+  CHECK(!a->is_special(1996));
+  std::ifstream in(shared_data("wordpiece-golden-uncased-hf.jsonl"));
+  std::string line;
+  int differ = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const std::string text = json::parse(line)["text"];
+    const Encoding x = a->encode(text), y = b->encode(text);
+    if (x.ids != y.ids || x.offsets != y.offsets) ++differ;
+  }
+  CHECK_EQ(differ, 0);
+  // A directory: tokenizer.json is preferred over vocab.txt.
+  TempDir dir;
+  dir.write("vocab.txt", read_all(uncased_vocab()));
+  dir.write("tokenizer_config.json", R"({"do_lower_case": false})");
+  auto from_vocab_dir = Tokenizer::load(dir.path);
+  CHECK(!from_vocab_dir->config().lowercase);
+  CHECK(!from_vocab_dir->config().strip_accents);
+  dir.write("tokenizer.json", read_all(uncased_json()));
+  auto from_json_dir = Tokenizer::load(dir.path);
+  CHECK(from_json_dir->config().lowercase);
+}
+
+TEST_CASE(cased_config_from_tokenizer_config_json) {
+  TempDir dir;
+  dir.write("vocab.txt", read_all(shared_data("bert-base-cased-vocab.txt")));
+  dir.write("tokenizer_config.json",
+            R"({"do_lower_case": false, "model_max_length": 512, "mask_token": {"content": "[MASK]", "__type": "AddedToken"}})");
+  auto tok = Tokenizer::load(dir.path + "/vocab.txt");
+  CHECK(!tok->config().lowercase);
+  CHECK_EQ(tok->config().model_max_length, size_t(512));
+  CHECK_EQ(tok->mask_id(), int64_t(103));
+  CHECK_EQ(join(tokens_of(*tok, tok->encode("Hello Café [MASK]", false))), std::string("Hello Café [MASK]"));
+}
+
+TEST_CASE(lowercase_is_per_character_and_multi_char) {
+  // Cased vocabulary entries are irrelevant here: only the normalized word matters, checked through
+  // a tiny in-memory vocabulary.
+  bert::TokenizerConfig cfg;
+  cfg.lowercase = true;
+  cfg.strip_accents = false;
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i\xCC\x87", "\xCF\x83", "##\xCF\x83", "a"};
+  auto tok = Tokenizer::from_vocab(vocab, cfg);
+  // U+0130 lowercases to "i" + U+0307 (two code points), both mapped back to the one input char.
+  const Encoding e = tok->encode("\xC4\xB0", false);
+  CHECK_EQ(e.ids.size(), size_t(1));
+  CHECK_EQ(e.ids[0], int64_t(5));
+  CHECK(e.offsets[0] == std::make_pair(0u, 1u));
+  // Final sigma: per character, always U+03C3.
+  const Encoding s = tok->encode("\xCE\xA3\xCE\xA3", false);
+  CHECK(s.ids == std::vector<int64_t>({6, 7}));
+}
+
+TEST_CASE(unicode_predicates) {
+  using namespace bert::unicode;
+  CHECK(is_bert_control(0x200B));   // Cf
+  CHECK(is_bert_control(0xE000));   // Co
+  CHECK(!is_bert_control(0xFFFF));  // Cn is kept
+  CHECK(!is_bert_control('\n'));
+  CHECK(is_rust_whitespace(0x3000));
+  CHECK(is_rust_whitespace(0x2028));
+  CHECK(!is_rust_whitespace(0x200B));
+  CHECK(!is_rust_whitespace(0x1C));
+  CHECK(is_bert_punctuation('$'));
+  CHECK(is_bert_punctuation(0x3002));
+  CHECK(!is_bert_punctuation(0x20AC));
+  CHECK(is_chinese_char(0x4E2D));
+  CHECK(!is_chinese_char(0x2B820));
+  CHECK(is_chinese_char(0x2B920));
+  char32_t buf[8];
+  CHECK_EQ(nfd_char(0xAC00, buf, 8), size_t(2));  // Hangul syllable -> conjoining jamo
+  CHECK_EQ(nfd_char(0xE9, buf, 8), size_t(2));
+  CHECK_EQ(find_invalid_utf8("abc\xC3\xA9"), std::string_view::npos);
+  CHECK_EQ(find_invalid_utf8("ab\xC0\x80"), size_t(2));        // overlong
+  CHECK_EQ(find_invalid_utf8("\xED\xA0\x80"), size_t(0));      // surrogate
+  CHECK_EQ(find_invalid_utf8("abcdefgh\xF4\x90\x80\x80"), size_t(8));  // > U+10FFFF
+}
+
+TEST_CASE(errors_name_the_file_and_the_problem) {
+  std::string msg;
+  CHECK_EQ(error_code_of([] { Tokenizer::load("/nonexistent/vocab.txt"); }, &msg), ErrorCode::kModelNotFound);
+  CHECK(msg.find("/nonexistent/vocab.txt") != std::string::npos);
+  TempDir dir;
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(dir.path); }, &msg), ErrorCode::kModelNotFound);
+  const std::string bad_json = dir.write("broken.json", "{ not json");
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(bad_json); }, &msg), ErrorCode::kTokenizerInvalid);
+  CHECK(msg.find("broken.json") != std::string::npos);
+  const std::string bpe = dir.write("bpe.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})");
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(bpe); }, &msg), ErrorCode::kTokenizerInvalid);
+  CHECK(msg.find("BPE") != std::string::npos && msg.find("WordPiece") != std::string::npos);
+  json j = json::parse(read_all(uncased_json()));
+  j["normalizer"] = {{"type", "NFKC"}};
+  const std::string nfkc = dir.write("nfkc.json", j.dump());
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(nfkc); }, &msg), ErrorCode::kTokenizerInvalid);
+  CHECK(msg.find("NFKC") != std::string::npos && msg.find("BertNormalizer") != std::string::npos);
+  j = json::parse(read_all(uncased_json()));
+  j["pre_tokenizer"] = {{"type", "Whitespace"}};
+  const std::string ws = dir.write("ws.json", j.dump());
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(ws); }, &msg), ErrorCode::kTokenizerInvalid);
+  CHECK(msg.find("Whitespace") != std::string::npos);
+  const std::string empty = dir.write("empty.txt", "");
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(empty); }), ErrorCode::kTokenizerInvalid);
+  const std::string no_unk = dir.write("nounk.txt", "[PAD]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(no_unk); }, &msg), ErrorCode::kTokenizerInvalid);
+  CHECK(msg.find("[UNK]") != std::string::npos);
+  const std::string bad_cfg_dir = dir.path + "/badcfg";
+  std::system(("mkdir -p '" + bad_cfg_dir + "'").c_str());
+  std::ofstream(bad_cfg_dir + "/vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  std::ofstream(bad_cfg_dir + "/tokenizer_config.json") << R"({"do_lower_case": "yes"})";
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(bad_cfg_dir); }, &msg), ErrorCode::kTokenizerInvalid);
+  CHECK(msg.find("tokenizer_config.json") != std::string::npos && msg.find("do_lower_case") != std::string::npos);
+  // Invalid UTF-8 input is the caller's error.
+  auto tok = uncased();
+  for (const char* bad : {"\xFF", "abc\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "a\x80"}) {
+    CHECK_EQ(error_code_of([&] { tok->encode(bad); }, &msg), ErrorCode::kInvalidArgument);
+  }
+  CHECK(msg.find("UTF-8") != std::string::npos);
+}
+
+TEST_CASE(added_token_options_lstrip_rstrip) {
+  TempDir dir;
+  json j = json::parse(read_all(uncased_json()));
+  for (auto& t : j["added_tokens"])
+    if (t["content"] == "[MASK]") {
+      t["lstrip"] = true;
+      t["rstrip"] = true;
+    }
+  auto tok = Tokenizer::load(dir.write("t.json", j.dump()));
+  const Encoding e = tok->encode("a  [MASK]  b", false);
+  CHECK_EQ(e.ids.size(), size_t(3));
+  CHECK(e.offsets[1] == std::make_pair(1u, 11u));
+  j["added_tokens"][0]["normalized"] = true;
+  std::string msg;
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(dir.write("n.json", j.dump())); }, &msg), ErrorCode::kTokenizerInvalid);
+  CHECK(msg.find("normalized") != std::string::npos);
+}
+
+TEST_CASE(concurrent_encode_is_consistent) {
+  auto tok = uncased();
+  const std::string text = "Concurrency: the tokenizer is immutable, so threads share it freely. 中文 ΟΔΟΣ";
+  const Encoding want = tok->encode(text);
+  std::vector<int> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i)
+        if (tok->encode(text).ids != want.ids) bad[t]++;
+    });
+  for (auto& th : threads) th.join();
+  CHECK_EQ(bad[0] + bad[1] + bad[2] + bad[3], 0);
+}
+
+TEST_MAIN()

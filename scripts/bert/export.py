@@ -1,0 +1,183 @@
+"""Exporting a loaded checkpoint to model.pt, checking it, and writing the model directory.
+
+Imported by export_hf.py (the command line; its docstring describes the result), make_demo_model.py
+and make_test_models.py; not run by itself.
+"""
+import copy
+import json
+import os
+import shutil
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+
+from .checkpoint import CheckpointError, Loaded, load_model, tokenizer_vocab
+from .layout import VerifyError, preflight
+from .modeling import Architecture
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+FORWARD_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
+EXPORTER = "bert-serve scripts/export_hf.py"
+EXPORTER_VERSION = 1
+
+
+def example_inputs(vocab: Dict[str, int], vocab_size: int, batch: int, seq: int,
+                   seed: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A padded batch (rows of decreasing length), one [MASK] per row, and its flat mask index."""
+    def special(tok: str, default: int) -> int:
+        i = vocab.get(tok, default)
+        return i if i < vocab_size else 0
+    cls_id, sep_id = special("[CLS]", 101), special("[SEP]", 102)
+    mask_id, pad_id = special("[MASK]", 103), special("[PAD]", 0)
+    g = torch.Generator().manual_seed(seed)
+    lo = min(1000, vocab_size // 2)
+    ids = torch.full((batch, seq), pad_id, dtype=torch.long)
+    am = torch.zeros((batch, seq), dtype=torch.long)
+    flat: List[int] = []
+    for b in range(batch):
+        n = max(3, seq - 2 * b)
+        row = torch.randint(lo, vocab_size, (n,), generator=g)
+        row[0], row[n - 1] = cls_id, sep_id
+        pos = 1 + b % (n - 2)
+        row[pos] = mask_id
+        ids[b, :n], am[b, :n] = row, 1
+        flat.append(b * seq + pos)
+    tt = torch.zeros_like(ids)
+    tt[:, seq // 2:] = am[:, seq // 2:]  # some type-1 tokens, so token_type_ids is exercised
+    return ids, am, tt, torch.tensor(flat, dtype=torch.long)
+
+
+def to_torchscript(module: torch.nn.Module, trace: bool,
+                   example: Tuple[torch.Tensor, ...]) -> torch.jit.ScriptModule:
+    if not trace:
+        return torch.jit.script(module)
+    # Tracing records forward; the @torch.jit.export method (fill_mask_logits) is compiled
+    # by torch.jit.trace itself, on top of the traced submodules.
+    return torch.jit.trace(module, example[:3])
+
+
+def _runs_on_cpu(dtype: torch.dtype) -> bool:
+    # torch 1.13 has no CPU LayerNorm/addmm kernels for float16.
+    return dtype != torch.float16
+
+
+@torch.no_grad()
+def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch.dtype,
+           vocab: Dict[str, int], vocab_size: int, hf_model: Optional[torch.nn.Module],
+           log: Callable[[str], None]) -> Dict[str, float]:
+    """Load path back and compare with the eager module on shapes no trace has seen."""
+    loaded = torch.jit.load(path, map_location="cpu")
+    has_fill = hasattr(loaded, "fill_mask_logits")
+    if (arch.signature == "fill_mask_logits") != has_fill:
+        raise VerifyError(f"model.pt fill_mask_logits present={has_fill}, expected the opposite")
+    eager = copy.deepcopy(eager32).to(dtype) if dtype != torch.float32 else eager32
+    # Relative to the logits' scale; half types carry 8-11 bits, so padding alone moves a few ulps.
+    tol = 1e-4 if dtype == torch.float32 else 5e-2
+    stats: Dict[str, float] = {}
+    for batch, seq in [(3, 9), (1, 5)]:
+        ids, am, tt, idx = example_inputs(vocab, vocab_size, batch, seq, seed=batch * 100 + seq)
+        ref32 = eager32(ids, am, tt)
+        scale = max(1.0, float(ref32.abs().max()))
+        if hf_model is not None:
+            hf_out = hf_model(input_ids=ids, attention_mask=am, token_type_ids=tt)[0]
+            d = _diff(hf_out, ref32, am if hf_out.dim() == 3 else None)
+            stats["transformers_vs_ours"] = max(stats.get("transformers_vs_ours", 0.0), d)
+        if not _runs_on_cpu(dtype):
+            continue
+        out = loaded(ids, am, tt)
+        out = out[0] if isinstance(out, tuple) else out
+        if tuple(out.shape) != tuple(ref32.shape):
+            raise VerifyError(f"model.pt forward gives shape {tuple(out.shape)}, "
+                              f"eager {tuple(ref32.shape)}")
+        stats["max_abs_diff"] = max(stats.get("max_abs_diff", 0.0),
+                                    _diff(out, eager(ids, am, tt), am if out.dim() == 3 else None))
+        if dtype != torch.float32:
+            stats["max_abs_diff_vs_float32"] = max(stats.get("max_abs_diff_vs_float32", 0.0),
+                                                   _diff(out, ref32, am if out.dim() == 3 else None))
+        if has_fill:
+            rows = loaded.fill_mask_logits(ids, am, tt, idx)
+            d = float((rows.float() - out.reshape(-1, out.size(-1))[idx].float()).abs().max())
+            stats["fill_mask_vs_forward"] = max(stats.get("fill_mask_vs_forward", 0.0), d)
+        if out.dim() == 3 and batch > 1:
+            # The last row is padded: alone and unpadded it must give the same values.
+            n = int(am[-1].sum())
+            alone = loaded(ids[-1:, :n], am[-1:, :n], tt[-1:, :n])
+            alone = alone[0] if isinstance(alone, tuple) else alone
+            stats["padding_diff"] = float((alone[0].float() - out[-1, :n].float()).abs().max())
+        for key in ("max_abs_diff", "fill_mask_vs_forward", "padding_diff"):
+            if stats.get(key, 0.0) > tol * scale:
+                raise VerifyError(f"{key} {stats[key]:.3g} exceeds {tol * scale:.3g}")
+    if not _runs_on_cpu(dtype):
+        log("export_hf: verify: float16 does not run on this CPU torch; checked loading only")
+    if stats.get("transformers_vs_ours", 0.0) > 1e-3:
+        raise VerifyError(f"transformers and our module differ by {stats['transformers_vs_ours']:.3g}")
+    return stats
+
+
+def _diff(a: torch.Tensor, b: torch.Tensor, mask: Optional[torch.Tensor]) -> float:
+    d = (a.float() - b.float()).abs()
+    if mask is not None:  # padded positions hold no answer; ignore them
+        d = d * mask[..., None].to(d.dtype)
+    return float(d.max())
+
+
+def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = False,
+           architecture: Optional[str] = None, loader: str = "auto",
+           log: Callable[[str], None] = print) -> Dict:
+    """Do the whole export; raises CheckpointError (user's files) or VerifyError."""
+    if dtype not in DTYPES:
+        raise CheckpointError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    t0 = time.time()
+    _, _, tok_files, _ = preflight(src_dir, architecture)  # cheap checks before any weights
+    loaded: Loaded = load_model(src_dir, architecture, loader)
+    arch, raw = loaded.arch, loaded.raw_config
+    vocab_size = int(raw.get("vocab_size", 30522))
+    vocab = tokenizer_vocab(src_dir)
+    if vocab and max(vocab.values()) >= vocab_size:
+        raise CheckpointError(f"the tokenizer has ids up to {max(vocab.values())} but the model's "
+                              f"vocab_size is {vocab_size}")
+    for note in loaded.notes:
+        log(f"export_hf: {note}")
+
+    # Saved with requires_grad off: a caller that forgets no_grad/InferenceMode records no graph.
+    module = loaded.module.requires_grad_(False)
+    if dtype != "float32":
+        module = copy.deepcopy(module).to(DTYPES[dtype])  # deepcopy keeps the tied weights tied
+    example = example_inputs(vocab, vocab_size, batch=2, seq=12, seed=0)
+    scripted = to_torchscript(module, trace, example)
+
+    os.makedirs(out_dir, exist_ok=True)
+    final = os.path.join(out_dir, "model.pt")
+    tmp = final + ".tmp"
+    torch.jit.save(scripted, tmp)
+    try:
+        stats = verify(tmp, loaded.module, arch, DTYPES[dtype], vocab, vocab_size,
+                       loaded.hf_model, log)
+    except BaseException:
+        os.remove(tmp)
+        raise
+    os.replace(tmp, final)
+
+    for name in tok_files:
+        src, dst = os.path.join(src_dir, name), os.path.join(out_dir, name)
+        if not (os.path.exists(dst) and os.path.samefile(src, dst)):
+            shutil.copyfile(src, dst)
+    config = dict(raw)
+    config["architectures"] = [arch.name]
+    config["bert_serve"] = {
+        "exporter": EXPORTER, "exporter_version": EXPORTER_VERSION, "task": arch.task,
+        "dtype": dtype, "signature": arch.signature, "forward_inputs": FORWARD_INPUTS,
+        "torchscript": "trace" if trace else "script", "torch_version": torch.__version__,
+        "verify": {k: float(f"{v:.3g}") for k, v in stats.items()},
+    }
+    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+        f.write("\n")
+    summary = {"out_dir": out_dir, "architecture": arch.name, "task": arch.task, "dtype": dtype,
+               "torchscript": "trace" if trace else "script", "signature": arch.signature,
+               "model_pt_bytes": os.path.getsize(final), "seconds": round(time.time() - t0, 2),
+               **stats}
+    if stats:
+        log("export_hf: verify " + ", ".join(f"{k} {v:.3g}" for k, v in stats.items()))
+    return summary

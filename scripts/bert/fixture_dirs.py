@@ -1,0 +1,185 @@
+"""Building each test fixture model directory (see make_test_models.py for the list).
+
+Imported by make_test_models.py once it knows something must be built; not run by itself.
+Valid models share one set of tiny weights (TINY, SEED), so the same input gives the same answer
+from tiny, traced, tokenizer-json, slow and failing.
+"""
+import json
+import os
+import random
+import time
+from typing import Callable, Dict, Optional
+
+import torch
+
+import vocab  # scripts/vocab.py; the caller has scripts/ on sys.path
+from . import fixtures, synthetic
+from .export import EXPORTER, FORWARD_INPUTS, export
+from .modeling import BertConfig, BertForMaskedLM, BertModel
+
+TINY = dict(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+            intermediate_size=128, max_position_embeddings=512, type_vocab_size=2)
+SEED = 1234
+SLOW_TARGET_S = 0.2
+Log = Callable[[str], None]
+
+
+def tiny_mlm(vocab_size: int = TINY["vocab_size"]) -> BertForMaskedLM:
+    shape = dict(TINY, vocab_size=vocab_size)
+    config = BertConfig.from_dict(synthetic.hf_config("BertForMaskedLM", **shape))
+    model = BertForMaskedLM(config).eval()
+    synthetic.init_weights(model, config, SEED)
+    return model
+
+
+def tiny_config(architecture: str = "BertForMaskedLM", **over) -> Dict:
+    return synthetic.hf_config(architecture, **dict(TINY, **over))
+
+
+def fixture_block(name: str, signature: str = "fill_mask_logits") -> Dict:
+    """What export_hf writes, for fixtures built by hand that stand for an exported model."""
+    return {"exporter": EXPORTER.replace("export_hf", "make_test_models"), "fixture": name,
+            "task": "fill-mask", "dtype": "float32", "signature": signature,
+            "forward_inputs": FORWARD_INPUTS, "torchscript": "script",
+            "torch_version": torch.__version__}
+
+
+def write_dir(d: str, config: Optional[Dict], model=None, config_text: Optional[str] = None) -> None:
+    """config.json, vocab.txt, tokenizer_config.json and model.pt (a ScriptModule or bytes)."""
+    with open(os.path.join(d, "config.json"), "w", encoding="utf-8") as f:
+        f.write(config_text if config_text is not None
+                else json.dumps(config, indent=2, sort_keys=True) + "\n")
+    vocab.write_vocab(os.path.join(d, "vocab.txt"))
+    with open(os.path.join(d, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump(synthetic.TOKENIZER_CONFIG, f, indent=2)
+        f.write("\n")
+    if isinstance(model, bytes):
+        with open(os.path.join(d, "model.pt"), "wb") as f:
+            f.write(model)
+    elif model is not None:
+        model.requires_grad_(False)  # as export_hf saves them
+        torch.jit.save(model, os.path.join(d, "model.pt"))
+
+
+def exported(d: str, model: torch.nn.Module, config: Dict, log: Log,
+             tokenizer: str = "vocab.txt") -> Dict:
+    synthetic.write_checkpoint(os.path.join(d, "hf"), config, model.state_dict(), tokenizer)
+    s = export(os.path.join(d, "hf"), d, log=log)
+    return {"max_abs_diff": s.get("max_abs_diff")}
+
+
+def make_tiny(d: str, log: Log) -> Dict:
+    return exported(d, tiny_mlm(), tiny_config(), log)
+
+
+def make_tokenizer_json(d: str, log: Log) -> Dict:
+    return exported(d, tiny_mlm(), tiny_config(), log, tokenizer="tokenizer.json")
+
+
+def make_encoder(d: str, log: Log) -> Dict:
+    cfg = tiny_config("BertModel")
+    model = BertModel(BertConfig.from_dict(cfg)).eval()
+    synthetic.init_weights(model, BertConfig.from_dict(cfg), SEED)
+    return exported(d, model, cfg, log)
+
+
+def make_traced(d: str, log: Log) -> Dict:
+    wrapper = fixtures.TracedMaskedLM(tiny_mlm()).eval()
+    ids = torch.tensor([[101, 2023, 2003, 103, 1012, 102]])
+    traced = torch.jit.trace(wrapper, (ids, torch.ones_like(ids)))
+    write_dir(d, tiny_config(), traced)  # no bert_serve block: a user's traced file
+    return {}
+
+
+def calibrate_spin(log: Log) -> Dict:
+    """Iterations of the slow fixture's spin that take SLOW_TARGET_S here, warm."""
+    def warm_seconds(iters: int) -> float:
+        m = torch.jit.script(fixtures.SlowMaskedLM(BertConfig.from_dict(tiny_config()), iters))
+        ids = torch.tensor([[101, 2023, 103, 102]])
+        args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+        times = []
+        for _ in range(5):  # the first calls profile and optimize (PITFALLS 15)
+            t = time.perf_counter()
+            m(*args)
+            times.append(time.perf_counter() - t)
+        return min(times[2:])
+    base = warm_seconds(0)
+    probe = 2000
+    per_iter = max((warm_seconds(probe) - base) / probe, 1e-7)
+    iters = max(1, round((SLOW_TARGET_S - base) / per_iter))
+    log(f"slow: {per_iter * 1e6:.1f} us per spin iteration -> {iters} iterations")
+    return {"spin_iters": iters}
+
+
+def make_slow(d: str, log: Log) -> Dict:
+    iters = calibrate_spin(log)["spin_iters"]
+    model = fixtures.SlowMaskedLM(BertConfig.from_dict(tiny_config()), iters).eval()
+    model.load_state_dict(tiny_mlm().state_dict())
+    scripted = torch.jit.script(model)
+    write_dir(d, dict(tiny_config(), bert_serve=fixture_block("slow")), scripted)
+    # Measure what was written, loaded back, warm, at two batch sizes.
+    loaded = torch.jit.load(os.path.join(d, "model.pt"))
+    ms = {}
+    for batch in (1, 16):
+        ids = torch.full((batch, 16), 2023)
+        ids[:, 0], ids[:, 5], ids[:, -1] = 101, 103, 102
+        args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+        times = []
+        for _ in range(4):
+            t = time.perf_counter()
+            loaded.fill_mask_logits(*args, torch.arange(batch) * 16 + 5)
+            times.append(time.perf_counter() - t)
+        ms[f"batch{batch}_ms"] = round(min(times[2:]) * 1000, 1)
+    log(f"slow: warm fill_mask_logits {ms}")
+    return {"spin_iters": iters, **ms}
+
+
+def make_failing(d: str, log: Log) -> Dict:
+    tokens, _ = vocab.uncased_vocab()
+    explode_id = tokens.index("explode")
+    model = fixtures.FailingMaskedLM(BertConfig.from_dict(tiny_config()), explode_id).eval()
+    model.load_state_dict(tiny_mlm().state_dict())
+    write_dir(d, dict(tiny_config(), bert_serve=fixture_block("failing")), torch.jit.script(model))
+    return {"explode_id": explode_id}
+
+
+def make_missing_model(d: str, log: Log) -> Dict:
+    write_dir(d, tiny_config())
+    return {}
+
+
+def make_not_torchscript(d: str, log: Log) -> Dict:
+    write_dir(d, tiny_config(), random.Random(SEED).randbytes(4096))
+    return {}
+
+
+def make_wrong_signature(d: str, log: Log) -> Dict:
+    write_dir(d, tiny_config(), torch.jit.script(fixtures.OneInput()))
+    return {}
+
+
+def make_wrong_output(d: str, log: Log) -> Dict:
+    torch.manual_seed(SEED)
+    write_dir(d, tiny_config(), torch.jit.script(fixtures.SevenWide(TINY["vocab_size"]).eval()))
+    return {}
+
+
+def make_vocab_mismatch(d: str, log: Log) -> Dict:
+    # Built by hand: export_hf itself refuses a tokenizer larger than the model.
+    write_dir(d, tiny_config(vocab_size=1000), torch.jit.script(tiny_mlm(vocab_size=1000)))
+    return {}
+
+
+def make_bad_config(d: str, log: Log) -> Dict:
+    text = json.dumps(tiny_config(), indent=2, sort_keys=True)
+    write_dir(d, None, torch.jit.script(tiny_mlm()), config_text=text[: len(text) // 2])
+    return {}
+
+
+BUILDERS: Dict[str, Callable[[str, Log], Dict]] = {
+    "tiny": make_tiny, "traced": make_traced, "tokenizer-json": make_tokenizer_json,
+    "slow": make_slow, "failing": make_failing, "missing-model": make_missing_model,
+    "not-torchscript": make_not_torchscript, "wrong-signature": make_wrong_signature,
+    "wrong-output": make_wrong_output, "vocab-mismatch": make_vocab_mismatch,
+    "bad-config": make_bad_config, "encoder": make_encoder,
+}

@@ -1,0 +1,88 @@
+"""TorchScript modules for the test fixtures that a correct export never produces.
+
+Imported by make_test_models.py; not run by itself. Each class documents the behaviour a test
+relies on. TorchScript compiles from this file's source, so keep it importable.
+"""
+from typing import Tuple
+
+import torch
+from torch import Tensor, nn
+
+from .modeling import BertConfig, BertForMaskedLM
+
+
+class TracedMaskedLM(nn.Module):
+    """What HF's torchscript=True tracing gives: forward(input_ids, attention_mask) -> (logits,).
+
+    For torch.jit.trace only. It wraps the parts of a BertForMaskedLM (same state-dict keys)
+    instead of subclassing it, because tracing would also compile the exported
+    fill_mask_logits, and this fixture must not have one.
+    """
+
+    def __init__(self, mlm: BertForMaskedLM) -> None:
+        super().__init__()
+        self.bert = mlm.bert
+        self.cls = mlm.cls
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
+        return (self.cls(self.bert(input_ids, attention_mask, torch.zeros_like(input_ids))),)
+
+
+class SlowMaskedLM(BertForMaskedLM):
+    """A valid fill-mask model whose every call spends a fixed time, whatever the batch.
+
+    The spin is spin_iters elementwise ops on a 16384-element CPU tensor: below the size where
+    torch splits work over threads, so the time does not depend on the engine's thread count,
+    and derived from the input, so no compiler pass can fold it away. Its result is added as an
+    exact zero, so the answers are the plain model's.
+    """
+
+    def __init__(self, config: BertConfig, spin_iters: int) -> None:
+        super().__init__(config)
+        self.spin_iters = spin_iters
+
+    def hidden_states(self, input_ids: Tensor, attention_mask: Tensor,
+                      token_type_ids: Tensor) -> Tensor:
+        x = torch.full([16384], 0.5) + input_ids[0, 0].cpu().to(torch.float32) * 0.0
+        for _ in range(self.spin_iters):
+            x = torch.sin(x)  # sin^n(0.5) stays finite and well above denormals
+        hidden = self.bert(input_ids, attention_mask, token_type_ids)
+        return hidden + (x.sum() * 0.0).to(hidden.device, hidden.dtype)
+
+
+class FailingMaskedLM(BertForMaskedLM):
+    """A valid fill-mask model that raises when any input id is explode_id ("explode")."""
+
+    def __init__(self, config: BertConfig, explode_id: int) -> None:
+        super().__init__(config)
+        self.explode_id = explode_id
+
+    def hidden_states(self, input_ids: Tensor, attention_mask: Tensor,
+                      token_type_ids: Tensor) -> Tensor:
+        if bool((input_ids == self.explode_id).any()):
+            raise Exception("fixture model failure: the input contains the token 'explode'")
+        return self.bert(input_ids, attention_mask, token_type_ids)
+
+
+class OneInput(nn.Module):
+    """forward takes a single tensor: not the model contract."""
+
+    def forward(self, input_ids: Tensor) -> Tensor:
+        return input_ids.to(torch.float32) * 2.0
+
+
+class SevenWide(nn.Module):
+    """The right signatures, but logits [batch, seq, 7] / [m, 7] instead of the vocabulary."""
+
+    def __init__(self, vocab_size: int) -> None:
+        super().__init__()
+        self.proj = nn.Embedding(vocab_size, 7)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
+        return self.proj(input_ids) * attention_mask[:, :, None].to(torch.float32)
+
+    @torch.jit.export
+    def fill_mask_logits(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor,
+                         mask_index: Tensor) -> Tensor:
+        out = self.forward(input_ids, attention_mask, token_type_ids)
+        return out.reshape(-1, 7).index_select(0, mask_index)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command's body (after scripts/setup.sh): test model fixtures, C++ engine tests (ctest),
+# then the JS tests (tap: unit, integration, e2e). GPU tests skip themselves without CUDA.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${BERT_SERVE_PYTHON:-/usr/bin/python3}"
+export BERT_SERVE_SHARED_DATA="${BERT_SERVE_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
+
+echo "[bert-serve test] making test models (models/test)" >&2
+"$PY" scripts/make_test_models.py models/test >&2
+
+echo "[bert-serve test] C++ engine tests (ctest)"
+ctest --test-dir build --output-on-failure --timeout 600
+
+echo "[bert-serve test] JS tests (tap)"
+npx tap --disable-coverage --timeout 600 --jobs 1 "test/unit/*.test.mjs" "test/integration/*.test.mjs" "test/e2e/*.test.mjs" "test/gpu/*.test.mjs"

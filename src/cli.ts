@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// bert-serve command line: parse flags and environment (config.ts), check that uWebSockets.js is
+// native, listen, load the model, report ready, and drain on SIGTERM/SIGINT (server/shutdown.ts).
+// Exit codes: 0 after a clean drain, 1 when startup fails or a drain gives up, 2 for usage errors.
+import { existsSync } from 'node:fs';
+import { ConfigError, parseCli, packageVersion, renderHelp, renderMarkdownTable } from './config.js';
+import { Logger } from './logger.js';
+import { toBertServeError } from './errors.js';
+import { Server } from './server/server.js';
+import { handleSignals } from './server/shutdown.js';
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseCli(argv, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`bert-serve: ${e.message}\nRun bert-serve --help for the options.\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+  switch (parsed.action) {
+    case 'help':
+      process.stdout.write(parsed.format === 'markdown' ? renderMarkdownTable() : renderHelp());
+      return;
+    case 'version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return;
+    case 'print-config': {
+      const { sources: _s, ...config } = parsed.config;
+      process.stdout.write(JSON.stringify({ ...config, sources: parsed.config.sources }, null, 2) + '\n');
+      return;
+    }
+  }
+
+  const config = parsed.config;
+  const logger = new Logger({ level: config.logLevel, format: config.logFormat });
+  logger.info('starting bert-serve', { version: packageVersion(), node: process.version, pid: process.pid });
+  if (config.modelIsDefault) {
+    logger.info(`no --model given: serving the demo model at ${config.model}`);
+    if (!existsSync(config.model)) {
+      logger.error(`the demo model is missing at ${config.model}; make it with \`npm run setup\` `
+        + '(or /usr/bin/python3 scripts/make_demo_model.py models/demo), or pass --model DIR');
+      process.exit(1);
+    }
+  }
+
+  const server = new Server({ ...config, logger });
+  handleSignals({ logger, shutdown: () => server.close() });
+
+  try {
+    await server.listen();
+  } catch (e) {
+    logger.error(`startup failed: ${(e as Error).message}`, { code: (e as { code?: string }).code });
+    process.exit(1);
+  }
+  try {
+    await server.load();
+  } catch (e) {
+    const err = toBertServeError(e);
+    logger.error(`the model failed to load: [${err.code}] ${err.message}`, { model: config.model, code: err.code });
+    process.exit(1);
+  }
+}
+
+process.on('unhandledRejection', (e) => {
+  process.stderr.write(`bert-serve: unhandled rejection (a bug): ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});
+
+main(process.argv.slice(2)).catch((e) => {
+  process.stderr.write(`bert-serve: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});

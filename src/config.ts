@@ -1,0 +1,359 @@
+// Server configuration: every option has a command-line flag, an environment variable, a default
+// and a paragraph of documentation, all in the one OPTIONS table below. --help and
+// docs/configuration.md (`bert-serve --help=markdown`) are rendered from it. Precedence: flag, then
+// environment variable (first listed wins), then default. Pure functions: no I/O besides reading
+// the arguments and environment they are given.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+
+/** The repository / package root (dist/config.js lives one level below it). */
+export const packageRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+/** The model used when none is given (made by scripts/make_demo_model.py). */
+export const DEMO_MODEL_DIR = join(packageRoot, 'models', 'demo');
+
+export type Dtype = 'float32' | 'float16' | 'bfloat16';
+export type LogFormatOption = 'auto' | 'json' | 'text';
+
+export interface ServerConfig {
+  model: string;
+  port: number;
+  host: string;
+  device: string;
+  dtype: Dtype;
+  workers: number;
+  intraOpThreads: number;
+  maxBatchRequests: number;
+  maxBatchTokens: number;
+  maxBatchDelayMs: number;
+  sortByLength: boolean;
+  maxQueue: number;
+  maxClientBatchSize: number;
+  maxBodyBytes: number;
+  maxTokens: number;
+  truncate: boolean;
+  requestTimeoutMs: number;
+  drainTimeoutMs: number;
+  warmup: boolean;
+  logLevel: LogLevel;
+  logFormat: LogFormatOption;
+}
+
+export interface ResolvedConfig extends ServerConfig {
+  /** True when no model was given and the demo model is used. */
+  modelIsDefault: boolean;
+  /** Where each value came from: "flag", "env:NAME" or "default". */
+  sources: Record<keyof ServerConfig, string>;
+}
+
+type Kind = 'string' | 'int' | 'number' | 'boolean' | 'choice';
+
+export interface OptionSpec {
+  key: keyof ServerConfig;
+  flag: string;
+  env: string[];
+  kind: Kind;
+  default: string | number | boolean;
+  /** How the default is shown when it is not the literal value. */
+  defaultText?: string;
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  pattern?: RegExp;
+  patternText?: string;
+  metavar?: string;
+  /** One line: what it does. */
+  doc: string;
+  /** How to tune it (docs/configuration.md and --help). */
+  tune?: string;
+}
+
+const KIB = 1024;
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'model', flag: 'model', env: ['BERT_SERVE_MODEL'], kind: 'string', default: DEMO_MODEL_DIR, defaultText: '<package>/models/demo',
+    metavar: 'DIR',
+    doc: 'Model directory: model.pt (TorchScript), config.json and vocab.txt (+ tokenizer_config.json) or tokenizer.json.',
+    tune: 'Without it the small demo model made by `npm run setup` is served, and the log says so.',
+  },
+  {
+    key: 'port', flag: 'port', env: ['BERT_SERVE_PORT', 'PORT'], kind: 'int', default: 8000, min: 0, max: 65535, metavar: 'N',
+    doc: 'TCP port to listen on; 0 picks a free port (the "listening" log line names it).',
+  },
+  {
+    key: 'host', flag: 'host', env: ['BERT_SERVE_HOST'], kind: 'string', default: '0.0.0.0', metavar: 'ADDR',
+    doc: 'Address to listen on.',
+    tune: 'Use 127.0.0.1 to accept local clients only.',
+  },
+  {
+    key: 'device', flag: 'device', env: ['BERT_SERVE_DEVICE'], kind: 'string', default: 'cpu', pattern: /^(cpu|cuda(:\d+)?)$/,
+    patternText: '"cpu", "cuda" or "cuda:N"', metavar: 'DEV',
+    doc: 'Where the model runs: cpu, cuda or cuda:N.',
+    tune: 'cuda needs a CUDA build of the addon; startup fails with ERR_DEVICE_UNAVAILABLE otherwise.',
+  },
+  {
+    key: 'dtype', flag: 'dtype', env: ['BERT_SERVE_DTYPE'], kind: 'choice', default: 'float32', choices: ['float32', 'float16', 'bfloat16'],
+    doc: 'Precision of the weights and activations.',
+    tune: 'float16/bfloat16 need CUDA; they roughly halve memory and speed up large batches on tensor cores.',
+  },
+  {
+    key: 'workers', flag: 'workers', env: ['BERT_SERVE_WORKERS'], kind: 'int', default: 1, min: 1, max: 256, metavar: 'N',
+    doc: 'Native worker threads, each running one batch at a time.',
+    tune: 'On CPU keep workers x intra-op-threads <= cores: one worker with all cores is usually best for latency, '
+      + 'several workers with fewer threads each for throughput with small batches. On CUDA, 2 workers overlap '
+      + 'host work with the GPU.',
+  },
+  {
+    key: 'intraOpThreads', flag: 'intra-op-threads', env: ['BERT_SERVE_INTRA_OP_THREADS'], kind: 'int', default: 0, min: 0, max: 1024,
+    defaultText: '0 (cores / workers)', metavar: 'N',
+    doc: 'Threads each worker uses inside one operator (libtorch intra-op threads); 0 = cores / workers.',
+    tune: 'Oversubscription (workers x threads > cores) makes everything slower; measure with the bench.',
+  },
+  {
+    key: 'maxBatchRequests', flag: 'max-batch-requests', env: ['BERT_SERVE_MAX_BATCH_REQUESTS'], kind: 'int', default: 32, min: 1, max: 65536,
+    metavar: 'N',
+    doc: 'Most requests (texts) in one batch.',
+    tune: 'Larger batches raise throughput under load at the cost of the latency of each batch.',
+  },
+  {
+    key: 'maxBatchTokens', flag: 'max-batch-tokens', env: ['BERT_SERVE_MAX_BATCH_TOKENS'], kind: 'int', default: 16384, min: 1, max: 1 << 24,
+    metavar: 'N',
+    doc: 'Most padded tokens (longest text x texts) in one batch. A text longer than this is refused with 413.',
+    tune: 'Bounds memory per batch; raise it on GPUs with memory to spare.',
+  },
+  {
+    key: 'maxBatchDelayMs', flag: 'max-batch-delay-ms', env: ['BERT_SERVE_MAX_BATCH_DELAY_MS'], kind: 'number', default: 1, min: 0, max: 10_000,
+    metavar: 'MS',
+    doc: 'How long a forming batch may wait for more requests while the workers are busy. An idle engine never waits.',
+    tune: 'A few ms can raise throughput under steady load; 0 favours latency.',
+  },
+  {
+    key: 'sortByLength', flag: 'sort-by-length', env: ['BERT_SERVE_SORT_BY_LENGTH'], kind: 'boolean', default: true,
+    doc: 'Group queued texts of similar length into batches to reduce padding.',
+  },
+  {
+    key: 'maxQueue', flag: 'max-queue', env: ['BERT_SERVE_MAX_QUEUE'], kind: 'int', default: 1024, min: 1, max: 1 << 24, metavar: 'N',
+    doc: 'Most texts accepted and not yet answered (queued or running). Past it requests are refused with 429 and Retry-After.',
+    tune: 'About (throughput x acceptable queueing delay). Too large only lets latency grow; too small refuses bursts.',
+  },
+  {
+    key: 'maxClientBatchSize', flag: 'max-client-batch-size', env: ['BERT_SERVE_MAX_CLIENT_BATCH_SIZE'], kind: 'int', default: 32, min: 1,
+    max: 1 << 20, metavar: 'N',
+    doc: 'Most inputs in one request\'s "inputs" list; more is refused with 413.',
+  },
+  {
+    key: 'maxBodyBytes', flag: 'max-body-bytes', env: ['BERT_SERVE_MAX_BODY_BYTES'], kind: 'int', default: 1024 * KIB, min: 1, max: 1 << 30,
+    defaultText: '1048576 (1 MiB)', metavar: 'BYTES',
+    doc: 'Largest request body; larger ones are refused with 413 (checked on Content-Length and while reading chunked bodies).',
+  },
+  {
+    key: 'maxTokens', flag: 'max-tokens', env: ['BERT_SERVE_MAX_TOKENS'], kind: 'int', default: 0, min: 0, max: 1 << 20,
+    defaultText: '0 (the model\'s maximum)', metavar: 'N',
+    doc: 'Most tokens per text, [CLS]/[SEP] included; 0 = the model\'s max_position_embeddings.',
+    tune: 'Longer texts are refused with 413, or truncated with --truncate.',
+  },
+  {
+    key: 'truncate', flag: 'truncate', env: ['BERT_SERVE_TRUNCATE'], kind: 'boolean', default: false,
+    doc: 'Truncate texts longer than --max-tokens instead of refusing them with 413.',
+  },
+  {
+    key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: ['BERT_SERVE_REQUEST_TIMEOUT_MS'], kind: 'int', default: 30_000, min: 0,
+    max: 86_400_000, metavar: 'MS',
+    doc: 'Deadline per request, from its arrival: a request not batched by then is answered 504. 0 = no deadline.',
+    tune: 'Set it below your clients\' own timeout so work nobody waits for is dropped before it costs model time.',
+  },
+  {
+    key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: ['BERT_SERVE_DRAIN_TIMEOUT_MS'], kind: 'int', default: 30_000, min: 0,
+    max: 86_400_000, metavar: 'MS',
+    doc: 'On SIGTERM/SIGINT, how long to finish in-flight requests before giving up (exit 1).',
+    tune: 'Keep it below Kubernetes\' terminationGracePeriodSeconds.',
+  },
+  {
+    key: 'warmup', flag: 'warmup', env: ['BERT_SERVE_WARMUP'], kind: 'boolean', default: true,
+    doc: 'Run warm-up forwards before reporting ready.',
+    tune: 'Turning it off makes startup faster and the first requests slower.',
+  },
+  {
+    key: 'logLevel', flag: 'log-level', env: ['BERT_SERVE_LOG_LEVEL'], kind: 'choice', default: 'info', choices: LOG_LEVELS,
+    doc: 'Least severe log level written to stderr. debug also logs every request and puts error details in 500 answers.',
+  },
+  {
+    key: 'logFormat', flag: 'log-format', env: ['BERT_SERVE_LOG_FORMAT'], kind: 'choice', default: 'auto', choices: ['auto', 'json', 'text'],
+    doc: 'Log line format: json (one object per line), text, or auto (text on a terminal, json otherwise).',
+  },
+];
+
+/** A usage error: bad flag, bad value. The CLI prints it with a hint and exits 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type CliAction =
+  | { action: 'serve'; config: ResolvedConfig }
+  | { action: 'help'; format: 'text' | 'markdown' }
+  | { action: 'version' }
+  | { action: 'print-config'; config: ResolvedConfig };
+
+const BY_FLAG = new Map(OPTIONS.map((o) => [o.flag, o]));
+
+/** Parses argv (without node and script) and the environment into an action. Throws ConfigError. */
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliAction {
+  const fromFlags = new Map<keyof ServerConfig, string | boolean>();
+  let printConfig = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h' || arg === '--help') return { action: 'help', format: 'text' };
+    if (arg === '--help=markdown') return { action: 'help', format: 'markdown' };
+    if (arg === '-v' || arg === '--version') return { action: 'version' };
+    if (arg === '--print-config') { printConfig = true; continue; }
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)} (options start with --)`);
+    const eq = arg.indexOf('=');
+    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    let value: string | boolean | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    let spec = BY_FLAG.get(name);
+    if (!spec && name.startsWith('no-') && value === undefined) {
+      const positive = BY_FLAG.get(name.slice(3));
+      if (positive?.kind === 'boolean') { spec = positive; name = positive.flag; value = false; }
+    }
+    if (!spec) throw new ConfigError(`unknown option --${name}`);
+    if (value === undefined) {
+      if (spec.kind === 'boolean') value = true;
+      else {
+        const next = argv[i + 1];
+        if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new ConfigError(`--${name} needs a value`);
+        value = next;
+        i++;
+      }
+    }
+    fromFlags.set(spec.key, value);
+  }
+
+  const out: Partial<Record<keyof ServerConfig, unknown>> = {};
+  const sources = {} as Record<keyof ServerConfig, string>;
+  for (const spec of OPTIONS) {
+    let raw: string | boolean | undefined = fromFlags.get(spec.key);
+    let source = `--${spec.flag}`;
+    if (raw === undefined) {
+      for (const name of spec.env) {
+        const v = env[name];
+        if (v !== undefined && v !== '') { raw = v; source = name; break; }
+      }
+    }
+    if (raw === undefined) {
+      out[spec.key] = spec.default;
+      sources[spec.key] = 'default';
+    } else {
+      out[spec.key] = convert(spec, raw, source);
+      sources[spec.key] = source.startsWith('--') ? 'flag' : `env:${source}`;
+    }
+  }
+  const config = out as unknown as ServerConfig;
+  const resolved: ResolvedConfig = { ...config, modelIsDefault: sources.model === 'default', sources };
+  return printConfig ? { action: 'print-config', config: resolved } : { action: 'serve', config: resolved };
+}
+
+function convert(spec: OptionSpec, raw: string | boolean, source: string): string | number | boolean {
+  const where = source.startsWith('--') ? source : `${source} (for --${spec.flag})`;
+  const shown = JSON.stringify(raw);
+  switch (spec.kind) {
+    case 'boolean': {
+      if (typeof raw === 'boolean') return raw;
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw new ConfigError(`${where}: expected true or false but got ${shown}`);
+    }
+    case 'int':
+    case 'number': {
+      const s = String(raw).trim().replace(/_/g, '');
+      const n = s === '' ? NaN : Number(s);
+      if (!Number.isFinite(n) || (spec.kind === 'int' && !Number.isInteger(n))) {
+        throw new ConfigError(`${where}: expected ${spec.kind === 'int' ? 'an integer' : 'a number'} but got ${shown}`);
+      }
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+        throw new ConfigError(`${where}: expected a value between ${spec.min} and ${spec.max} but got ${n}`);
+      }
+      return n;
+    }
+    case 'choice': {
+      const v = String(raw).trim().toLowerCase();
+      if (!spec.choices!.includes(v)) throw new ConfigError(`${where}: expected one of ${spec.choices!.join(', ')} but got ${shown}`);
+      return v;
+    }
+    case 'string': {
+      if (typeof raw === 'boolean' || raw.trim() === '') throw new ConfigError(`${where}: expected a value`);
+      if (spec.pattern && !spec.pattern.test(raw)) throw new ConfigError(`${where}: expected ${spec.patternText} but got ${shown}`);
+      return raw;
+    }
+  }
+}
+
+export function packageVersion(): string {
+  try {
+    const path = join(packageRoot, 'package.json');
+    if (existsSync(path)) return (JSON.parse(readFileSync(path, 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch { /* fall through */ }
+  return '0.0.0';
+}
+
+function defaultShown(o: OptionSpec): string {
+  return o.defaultText ?? String(o.default);
+}
+
+function flagShown(o: OptionSpec): string {
+  if (o.kind === 'boolean') return `--[no-]${o.flag}`;
+  const metavar = o.metavar ?? (o.choices ? o.choices.join('|') : 'VALUE');
+  return `--${o.flag} ${metavar}`;
+}
+
+/** The --help text. */
+export function renderHelp(): string {
+  const lines = [
+    `bert-serve ${packageVersion()}: serve a BERT fill-mask model over HTTP`,
+    '',
+    'Usage: bert-serve [options]        (npm start -- [options])',
+    '',
+    'Every option can also be set by its environment variable; flags win.',
+    '',
+    'Options:',
+  ];
+  for (const o of OPTIONS) {
+    lines.push(`  ${flagShown(o)}`);
+    lines.push(`      env ${o.env.join(', ')}; default ${defaultShown(o)}`);
+    for (const l of wrap(o.doc + (o.tune ? ' ' + o.tune : ''), 90)) lines.push(`      ${l}`);
+  }
+  lines.push('  -h, --help            this text (--help=markdown: the table of docs/configuration.md)');
+  lines.push('  -v, --version         print the version');
+  lines.push('  --print-config        print the resolved configuration as JSON and exit');
+  lines.push('');
+  lines.push('Signals: SIGTERM/SIGINT drain (stop accepting, finish in-flight requests, exit 0;');
+  lines.push('exit 1 after --drain-timeout-ms). A second signal exits at once with status 1.');
+  lines.push('Docs: docs/configuration.md, docs/http.md');
+  return lines.join('\n') + '\n';
+}
+
+/** The options table of docs/configuration.md. */
+export function renderMarkdownTable(): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = ['| Flag | Environment variable | Default | What it does and how to tune it |', '|---|---|---|---|'];
+  for (const o of OPTIONS) {
+    const flag = o.kind === 'boolean' ? `\`--${o.flag}\` / \`--no-${o.flag}\`` : `\`--${o.flag} ${o.metavar ?? (o.choices ? o.choices.join('\\|') : 'VALUE')}\``;
+    rows.push(`| ${flag} | ${o.env.map((e) => `\`${e}\``).join(', ')} | \`${esc(defaultShown(o))}\` | ${esc(o.doc)}${o.tune ? ' ' + esc(o.tune) : ''} |`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) { out.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
+}

@@ -1,0 +1,107 @@
+// Prometheus metrics for one server, in a registry of its own (several servers can live in one
+// process). HTTP counters and histograms are updated as responses are written; engine gauges and
+// counters are read from engine.stats() when /metrics is scraped, so serving costs nothing extra.
+// JS thread only.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EngineStats, Timings } from './engine.js';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface MetricsSource {
+  /** Engine statistics, or undefined while the model loads. */
+  stats(): EngineStats | undefined;
+  /** 1 when ready to serve. */
+  ready(): boolean;
+  draining(): boolean;
+  /** HTTP requests being handled (body being read, queued or running). */
+  inFlight(): number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'route' | 'method' | 'status'>;
+  readonly #duration: Histogram<'route'>;
+  readonly #tokenization: Histogram<'route'>;
+  readonly #queue: Histogram<'route'>;
+  readonly #inference: Histogram<'route'>;
+  readonly #clientClosed: Counter<'route' | 'stage'>;
+
+  constructor(source: MetricsSource, options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: 'bert_serve_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers,
+    });
+    this.#duration = new Histogram({
+      name: 'bert_serve_http_request_duration_seconds', help: 'Time from request arrival to the last byte written, by route', labelNames: ['route'],
+      buckets: LATENCY_BUCKETS, registers,
+    });
+    this.#tokenization = new Histogram({
+      name: 'bert_serve_tokenization_duration_seconds', help: 'Tokenization time per successful request', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers,
+    });
+    this.#queue = new Histogram({
+      name: 'bert_serve_queue_duration_seconds', help: 'Time waiting for a batch per successful request', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers,
+    });
+    this.#inference = new Histogram({
+      name: 'bert_serve_inference_duration_seconds', help: 'Batch inference time per successful request', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers,
+    });
+    this.#clientClosed = new Counter({
+      name: 'bert_serve_client_closed_total', help: 'Requests whose client disconnected before the answer (stage: body or engine)', labelNames: ['route', 'stage'],
+      registers,
+    });
+
+    const gauge = (name: string, help: string, read: () => number | undefined) =>
+      new Gauge({ name, help, registers, collect() { const v = read(); if (v !== undefined) this.set(v); } });
+    gauge('bert_serve_ready', '1 when the model is loaded and the server is not draining', () => (source.ready() ? 1 : 0));
+    gauge('bert_serve_draining', '1 while shutting down', () => (source.draining() ? 1 : 0));
+    gauge('bert_serve_http_in_flight', 'HTTP requests being handled', () => source.inFlight());
+    gauge('bert_serve_pending_requests', 'Texts accepted by the engine and not yet answered (bounded by --max-queue)', () => source.stats()?.pending ?? 0);
+    gauge('bert_serve_queue_depth', 'Texts waiting for a batch in the engine', () => source.stats()?.queueDepth ?? 0);
+    gauge('bert_serve_batch_in_flight', 'Texts in batches running now', () => source.stats()?.inFlight ?? 0);
+    gauge('bert_serve_batch_size_mean', 'Mean texts per batch since start', () => source.stats()?.meanBatchSize ?? 0);
+
+    // Engine totals are monotonic: exposed as counters advanced by the difference at each scrape.
+    const total = (name: string, help: string, read: (s: EngineStats) => number) => {
+      let last = 0;
+      return new Counter({
+        name, help, registers,
+        collect() {
+          const s = source.stats();
+          if (!s) return;
+          const v = read(s);
+          if (v > last) { this.inc(v - last); last = v; }
+        },
+      });
+    };
+    total('bert_serve_batches_total', 'Batches run by the engine', (s) => s.batchesRun);
+    total('bert_serve_engine_requests_total', 'Texts run through the model', (s) => s.requestsRun);
+    total('bert_serve_dropped_cancelled_total', 'Texts dropped before reaching the model because their client went away', (s) => s.droppedCancelled);
+    total('bert_serve_dropped_expired_total', 'Texts dropped before reaching the model because their deadline passed', (s) => s.droppedExpired);
+    total('bert_serve_tokens_total', 'Real (unpadded) tokens run through the model', (s) => s.realTokens);
+    total('bert_serve_padded_tokens_total', 'Padded tokens run through the model (batch length x texts)', (s) => s.paddedTokens);
+
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'bert_serve_' });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  observeRequest(route: string, method: string, status: number, seconds: number): void {
+    this.#requests.inc({ route, method, status: String(status) });
+    this.#duration.observe({ route }, seconds);
+  }
+
+  observeTimings(route: string, t: Timings): void {
+    this.#tokenization.observe({ route }, t.tokenizeUs / 1e6);
+    this.#queue.observe({ route }, t.queueUs / 1e6);
+    this.#inference.observe({ route }, t.inferenceUs / 1e6);
+  }
+
+  clientClosed(route: string, stage: 'body' | 'engine'): void {
+    this.#clientClosed.inc({ route, stage });
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,125 @@
+// The raw surface of the native addon, declared in one place. Everything here is what
+// native/addon/*.cc exports; the wrappers in src/ (Tokenizer, Engine) validate arguments and turn
+// native errors into typed ones. Tests may inject a fake binding with this shape.
+
+export interface NativeEncoding {
+  ids: Int32Array;
+  tokens: string[];
+  /** [start0, end0, start1, end1, ...] as JavaScript string indices into the original text. */
+  offsets: Uint32Array;
+  truncated: boolean;
+}
+
+export interface NativeTokenizerInfo {
+  vocabSize: number;
+  lowercase: boolean;
+  stripAccents: boolean;
+  modelMaxLength: number;
+  specialTokens: { cls: string; sep: string; pad: string; mask: string; unk: string };
+  specialIds: { cls: number; sep: number; pad: number; mask: number; unk: number };
+}
+
+export interface NativeTokenizer {
+  encode(text: string, addSpecialTokens: boolean, maxLength: number): NativeEncoding;
+  decode(ids: ArrayLike<number>, skipSpecialTokens: boolean, cleanUpTokenizationSpaces: boolean): string;
+  idToToken(id: number): string | null;
+  tokenToId(token: string): number | null;
+  info(): NativeTokenizerInfo;
+}
+
+export interface NativeTokenizerConstructor {
+  /** Throws an Error with `code` (ERR_TOKENIZER_INVALID, ERR_MODEL_NOT_FOUND). */
+  load(path: string): NativeTokenizer;
+}
+
+export interface NativeEngineOptions {
+  model: string;
+  device: string;            // "cpu" | "cuda" | "cuda:N"
+  dtype: string;             // "float32" | "float16" | "bfloat16"
+  workers: number;
+  intraOpThreads: number;
+  maxBatchRequests: number;
+  maxBatchTokens: number;
+  maxDelayUs: number;
+  sortByLength: boolean;
+  maxTokens: number;         // per request, specials included; 0 = the model's maximum
+  truncate: boolean;         // over maxTokens: truncate (true) or refuse with ERR_INPUT_TOO_LONG
+  warmup: boolean;
+}
+
+export interface NativeModelInfo {
+  modelDir: string;
+  task: string;              // "fill-mask"
+  architecture: string;
+  device: string;
+  dtype: string;
+  vocabSize: number;
+  hiddenSize: number;
+  maxPositionEmbeddings: number;
+  maskedPositionsFastPath: boolean;  // model exports fill_mask_logits (projection at masks only)
+  forwardInputs: number;             // 2 or 3 (token_type_ids)
+  intraOpThreads: number;
+  workers: number;
+  blas: string;
+  torchVersion: string;
+  loadMs: number;
+  warmupMs: number;
+}
+
+export interface NativeStats {
+  queueDepth: number;
+  inFlight: number;
+  batchesRun: number;
+  requestsRun: number;
+  meanBatchSize: number;
+  realTokens: number;
+  paddedTokens: number;
+  droppedCancelled: number;
+  droppedExpired: number;
+}
+
+/** Kinds of request, as native/engine/sched/request.h TaskKind. */
+export const enum NativeTaskKind { FillMask = 0, Tokenize = 1 }
+
+/**
+ * Called once per finished batch (one hop). Arrays are parallel, one entry per request:
+ * ids, error codes ('' when ok), payloads (JSON bytes when ok, error message when not),
+ * timings as [tokenize_us, queue_us, inference_us] per request.
+ */
+export type NativeCompletion = (
+  ids: Float64Array,
+  codes: string[],
+  payloads: Array<Buffer | string>,
+  timings: Float64Array,
+) => void;
+
+export interface NativeSubmission {
+  ids: Float64Array;            // request ids chosen by JS (unique per engine)
+  kinds: Uint8Array;            // NativeTaskKind per request
+  texts: string[];
+  topK: Int32Array;             // fill-mask top_k per request
+  targets: Array<string[] | null>;
+  addSpecialTokens: Uint8Array;  // tokenize: 1 = add [CLS]/[SEP]
+  deadlinesMs: Float64Array;    // relative deadline in ms from now; 0 = none
+}
+
+export interface NativeEngine {
+  /** Loads on a native thread; resolves when warmed up. Rejects with a coded Error. */
+  load(options: NativeEngineOptions): Promise<NativeModelInfo>;
+  /** Hands a tick's worth of requests over in one call. Results come through the completion. */
+  submit(batch: NativeSubmission): void;
+  cancel(id: number): void;
+  stats(): NativeStats;
+  tokenizer(): NativeTokenizer;
+  /** drain=true: finish queued work; false: fail it with ERR_CLOSED. Joins every native thread. */
+  close(drain: boolean): Promise<void>;
+}
+
+export interface NativeEngineConstructor {
+  new (onComplete: NativeCompletion): NativeEngine;
+}
+
+export interface NativeBinding {
+  Tokenizer: NativeTokenizerConstructor;
+  Engine: NativeEngineConstructor;
+}

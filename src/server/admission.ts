@@ -1,0 +1,180 @@
+// Admission control shared by the inference routes: readiness, media types, body reading with the
+// size limit, JSON parsing, input-count and queue bounds, deadlines, and the one place where an
+// engine error becomes an HTTP answer (through errors.ts HTTP_STATUS). Everything here answers
+// through the Exchange, so nothing is written to a client that has gone. JS thread only.
+import { BertServeError, HTTP_STATUS, toBertServeError } from '../errors.js';
+import type { Engine, JsonAnswer, RequestOptions } from '../engine.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { ServerConfig } from '../config.js';
+import type { Exchange, Headers } from './exchange.js';
+import { decodeUtf8, readBody } from './body.js';
+
+/** What routes need from the server. */
+export interface RouteContext {
+  readonly config: Readonly<ServerConfig>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The engine once loaded, else undefined. */
+  readonly engine: Engine | undefined;
+  readonly draining: boolean;
+  /** /info body, built once after load. */
+  readonly infoJson: string | undefined;
+}
+
+const RETRY_AFTER: Headers = [['Retry-After', '1']];
+
+/** 503 unless the model is loaded and the server is not draining. Returns the engine when admitted. */
+export function admitWork(ctx: RouteContext, ex: Exchange): Engine | undefined {
+  if (ctx.draining) {
+    ex.sendError(503, 'unhealthy', 'the server is shutting down', undefined, true);
+    return undefined;
+  }
+  const engine = ctx.engine;
+  if (!engine) {
+    ex.sendError(503, 'unhealthy', 'the model is loading', RETRY_AFTER);
+    return undefined;
+  }
+  return engine;
+}
+
+/** 415 for compressed bodies and charsets other than UTF-8 (the only encoding accepted). */
+export function checkEncoding(ex: Exchange): boolean {
+  if (ex.contentEncoding !== '' && ex.contentEncoding !== 'identity') {
+    ex.sendError(415, 'unsupported_media_type', `Content-Encoding ${ex.contentEncoding} is not supported; send the body uncompressed`);
+    return false;
+  }
+  if (ex.charset !== '' && ex.charset !== 'utf-8' && ex.charset !== 'utf8' && ex.charset !== 'us-ascii') {
+    ex.sendError(415, 'unsupported_media_type', `charset ${ex.charset} is not supported; send UTF-8`);
+    return false;
+  }
+  return true;
+}
+
+export function isJsonMediaType(ex: Exchange): boolean {
+  return ex.mediaType === 'application/json';
+}
+
+/** Reads the body (limit from config) and decodes it as UTF-8. 400 for empty or invalid bodies. */
+export async function readText(ctx: RouteContext, ex: Exchange): Promise<string | undefined> {
+  const bytes = await readBody(ex, ctx.config.maxBodyBytes);
+  if (bytes === undefined || ex.done) return undefined;
+  if (bytes.length === 0) {
+    ex.sendError(400, 'empty', 'the request body is empty');
+    return undefined;
+  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) {
+    ex.sendError(400, 'malformed', 'the request body is not valid UTF-8');
+    return undefined;
+  }
+  return text;
+}
+
+/** Parses a JSON object body: 400 when it is not JSON, 422 when it is not an object. */
+export function parseJsonObject(ex: Exchange, text: string): Record<string, unknown> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    ex.sendError(400, 'malformed', `the request body is not valid JSON: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    ex.sendError(422, 'validation', 'Expected a JSON object with "inputs" for the request body');
+    return undefined;
+  }
+  return value as Record<string, unknown>;
+}
+
+/** "inputs": a string or a non-empty list of strings, at most max-client-batch-size of them. */
+export function checkInputs(ctx: RouteContext, ex: Exchange, inputs: unknown): string | string[] | undefined {
+  if (typeof inputs === 'string') return inputs;
+  if (Array.isArray(inputs) && inputs.length > 0 && inputs.every((x) => typeof x === 'string')) {
+    if (inputs.length > ctx.config.maxClientBatchSize) {
+      ex.sendError(413, 'validation', `${inputs.length} inputs is over the limit of ${ctx.config.maxClientBatchSize} per request (--max-client-batch-size)`);
+      return undefined;
+    }
+    return inputs as string[];
+  }
+  ex.sendError(422, 'validation', `Expected a string or a non-empty list of strings for "inputs" but received ${describe(inputs)}`);
+  return undefined;
+}
+
+export function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return v.length === 0 ? 'an empty list' : `a list containing ${describe(v.find((x) => typeof x !== 'string') ?? v[0])}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/**
+ * Hands the request to the engine with the client's abort signal and the remaining deadline, then
+ * writes the natively serialized answer as-is with the timing headers. Answers 429 when the queue
+ * cannot take all `count` texts (checked here, synchronously with the enqueue, so a request is
+ * never half-accepted), and 504 when its deadline passed while the body was being read.
+ */
+export async function runInference(
+  ctx: RouteContext,
+  ex: Exchange,
+  engine: Engine,
+  count: number,
+  call: (options: RequestOptions) => Promise<JsonAnswer>,
+): Promise<void> {
+  if (engine.pending + count > engine.options.maxQueue) {
+    answerEngineError(ctx, ex, new BertServeError('ERR_QUEUE_FULL', `the server is busy (${engine.pending} pending texts, --max-queue ${engine.options.maxQueue}); retry later`));
+    return;
+  }
+  let timeoutMs: number | undefined;
+  if (ctx.config.requestTimeoutMs > 0) {
+    timeoutMs = ctx.config.requestTimeoutMs - ex.elapsedMs();
+    if (timeoutMs <= 0) {
+      answerEngineError(ctx, ex, new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${ctx.config.requestTimeoutMs} ms passed before inference`));
+      return;
+    }
+  }
+  ex.stage = 'engine';
+  let answer: JsonAnswer;
+  try {
+    answer = await call({ signal: ex.signal(), timeoutMs });
+  } catch (e) {
+    if (!ex.done) answerEngineError(ctx, ex, e);
+    return;
+  }
+  if (ex.done) return; // the client went away after the model ran: nothing to write to
+  ctx.metrics.observeTimings(ex.route, answer.timings);
+  const t = answer.timings;
+  ex.send(200, answer.body, [
+    ['Content-Type', 'application/json'],
+    ['x-tokenization-time', ms(t.tokenizeUs / 1000)],
+    ['x-queue-time', ms(t.queueUs / 1000)],
+    ['x-inference-time', ms(t.inferenceUs / 1000)],
+    ['x-total-time', ms(ex.elapsedMs())],
+  ]);
+}
+
+function ms(v: number): string {
+  return v.toFixed(3);
+}
+
+/**
+ * Answers an engine (or unexpected) error through HTTP_STATUS. 4xx messages are for users and
+ * shown as they are; 5xx other than 503/504 are logged with their details and answered with a
+ * generic message (details only with --log-level debug).
+ */
+export function answerEngineError(ctx: RouteContext, ex: Exchange, e: unknown): void {
+  const err = toBertServeError(e);
+  const mapped = HTTP_STATUS[err.code] ?? HTTP_STATUS.ERR_INTERNAL;
+  const { status, type } = mapped;
+  let message = err.message;
+  let extra: Headers | undefined;
+  if (status === 429) extra = RETRY_AFTER;
+  if (status >= 500 && status !== 503 && status !== 504) {
+    ctx.logger.error('request failed', { route: ex.route, code: err.code, error: err.message, stack: err.stack });
+    const generic = err.code === 'ERR_INFERENCE_FAILED' ? 'inference failed' : 'internal server error';
+    message = ctx.logger.enabled('debug') ? `${generic}: [${err.code}] ${err.message}` : generic;
+  }
+  ex.sendError(status, type, message, extra, status === 503);
+}

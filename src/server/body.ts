@@ -1,0 +1,67 @@
+// Request body reading with a size limit (uWS has none, PITFALLS 4). The declared Content-Length is
+// checked before a byte is read; bytes are counted as they arrive, so chunked bodies (no length) are
+// bounded too. On overflow the answer is 413 and the connection is closed (the rest of the body is
+// never read). Chunks are COPIED out of uWS's ArrayBuffer, which is neutered when onData returns
+// (PITFALLS 3): into a buffer preallocated from Content-Length, or into copies for chunked bodies.
+import type { Exchange } from './exchange.js';
+
+/**
+ * Reads the whole body. Resolves with the bytes, or with undefined when there is nothing more to do:
+ * the client went away, or the request was already answered (413). Never rejects.
+ */
+export function readBody(ex: Exchange, limit: number): Promise<Buffer | undefined> {
+  const declared = ex.contentLength;
+  if (declared !== undefined && Number.isNaN(declared)) {
+    ex.sendError(400, 'malformed', 'invalid Content-Length header', undefined, true);
+    return Promise.resolve(undefined);
+  }
+  if (declared !== undefined && declared > limit) {
+    ex.sendError(413, 'payload_too_large', `request body of ${declared} bytes is over the limit of ${limit} bytes`, undefined, true);
+    return Promise.resolve(undefined);
+  }
+  if (!ex.hasBody) {
+    ex.bodyConsumed = true;
+    return Promise.resolve(Buffer.alloc(0));
+  }
+  ex.stage = 'body';
+  return new Promise<Buffer | undefined>((resolve) => {
+    let settled = false;
+    const settle = (b: Buffer | undefined) => {
+      if (!settled) { settled = true; resolve(b); }
+    };
+    ex.onAbort(() => settle(undefined));
+    const fixed = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    ex.res.onData((chunk: ArrayBuffer, isLast: boolean) => {
+      if (settled || ex.done) return;
+      const n = chunk.byteLength;
+      if (received + n > (fixed ? fixed.length : limit)) {
+        // Only reachable for chunked bodies (uWS frames Content-Length bodies itself).
+        ex.sendError(413, 'payload_too_large', `request body is over the limit of ${limit} bytes`, undefined, true);
+        settle(undefined);
+        return;
+      }
+      if (n > 0) {
+        if (fixed) fixed.set(new Uint8Array(chunk), received);
+        else chunks.push(Buffer.from(new Uint8Array(chunk)));
+        received += n;
+      }
+      if (isLast) {
+        ex.bodyConsumed = true;
+        settle(fixed ? fixed.subarray(0, received) : Buffer.concat(chunks, received));
+      }
+    });
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Decodes UTF-8 strictly (a leading BOM is dropped); undefined when the bytes are not valid UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}

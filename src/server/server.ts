@@ -1,0 +1,319 @@
+// Server: the uWebSockets.js app, its routes and its lifecycle.
+//
+// Lifecycle: listen() opens the port (liveness answers at once, inference routes answer 503 while
+// the model loads), load() loads and warms the engine and only then reports ready, close() drains
+// (shutdown.ts). Threading: everything here runs on the JS thread; the engine does its work on its
+// own native threads and completes promises back on this thread. Ownership: the Server owns its
+// engine (loaded by it or handed to it) and closes it when it closes.
+import { createRequire } from 'node:module';
+import { basename } from 'node:path';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { Engine } from '../engine.js';
+import { toBertServeError } from '../errors.js';
+import { OPTIONS, packageVersion, type ServerConfig } from '../config.js';
+import { Logger, errorFields } from '../logger.js';
+import { Metrics } from '../metrics.js';
+import { Exchange, type ExchangeHost } from './exchange.js';
+import type { RouteContext } from './admission.js';
+import { fillMaskRoute } from './routes/fill_mask.js';
+import { tokenizeRoute } from './routes/tokenize.js';
+import { healthRoute, infoRoute, metricsRoute, readyRoute } from './routes/status.js';
+import { drain, type DrainResult, type Drainable } from './shutdown.js';
+
+type UwsModule = typeof import('uWebSockets.js');
+/** App.close() exists in this uWS build (closes listen sockets and every connection) but is not in its types. */
+type App = TemplatedApp & { close(): void };
+
+/** Startup problems that are not engine errors (uWS failed to load, port not available). */
+export class ServerStartError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ServerStartError';
+    this.code = code;
+  }
+}
+
+/**
+ * Loads uWebSockets.js and asserts its native module loaded: the package silently falls back to a
+ * slow pure-JS implementation on a load error or an unsupported Node ABI (PITFALLS 7).
+ */
+export function loadUws(): UwsModule {
+  let uws: UwsModule;
+  try {
+    uws = createRequire(import.meta.url)('uWebSockets.js') as UwsModule;
+  } catch (e) {
+    throw new ServerStartError('ERR_UWS_NOT_LOADED', `uWebSockets.js could not be loaded: ${(e as Error).message}`);
+  }
+  if (typeof (uws as { getParts?: unknown }).getParts !== 'function') {
+    throw new ServerStartError('ERR_UWS_NOT_NATIVE',
+      `uWebSockets.js did not load its native module for Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}); `
+      + 'its pure-JS fallback is not supported. Reinstall uWebSockets.js (npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0) '
+      + 'on a supported Node version, and unset UWS_USE_FALLBACK.');
+  }
+  return uws;
+}
+
+export interface ServerOptions extends Partial<ServerConfig> {
+  logger?: Logger;
+  /** An engine already loaded; the server owns it from then on (and closes it on close()). */
+  engine?: Engine;
+  /** Collect Node's default process metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+type Handler = (ctx: RouteContext, ex: Exchange) => void | Promise<void>;
+
+const ROUTES = new Map<string, Readonly<Record<string, Handler>>>([
+  ['/', { POST: fillMaskRoute }],
+  ['/tokenize', { POST: tokenizeRoute }],
+  ['/health', { GET: healthRoute, HEAD: healthRoute }],
+  ['/ready', { GET: readyRoute, HEAD: readyRoute }],
+  ['/info', { GET: infoRoute, HEAD: infoRoute }],
+  ['/metrics', { GET: metricsRoute, HEAD: metricsRoute }],
+]);
+const ALLOW = new Map([...ROUTES].map(([path, methods]) => [path, Object.keys(methods).join(', ')]));
+
+function defaults(): ServerConfig {
+  const out: Record<string, unknown> = {};
+  for (const o of OPTIONS) out[o.key] = o.default;
+  return out as unknown as ServerConfig;
+}
+
+export class Server implements ExchangeHost, RouteContext, Drainable {
+  readonly config: Readonly<ServerConfig>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  engine: Engine | undefined;
+  infoJson: string | undefined;
+  /** The port listened on (resolved when --port 0), after listen(). */
+  port = 0;
+  #uws: UwsModule | undefined;
+  #app: App | undefined;
+  #listenSocket: us_listen_socket | undefined;
+  #draining = false;
+  #inFlight = 0;
+  #idleWaiters: Array<() => void> = [];
+  #loading: Promise<Engine> | undefined;
+  #closing: Promise<DrainResult> | undefined;
+  #engineClosed: Promise<void> | undefined;
+
+  constructor(options: ServerOptions = {}) {
+    const { logger, engine, defaultMetrics, ...rest } = options;
+    const config = { ...defaults() };
+    for (const [k, v] of Object.entries(rest)) if (v !== undefined) (config as Record<string, unknown>)[k] = v;
+    this.config = Object.freeze(config);
+    this.logger = logger ?? new Logger({ level: config.logLevel, format: config.logFormat });
+    this.metrics = new Metrics({
+      stats: () => this.engine?.stats(),
+      ready: () => this.ready,
+      draining: () => this.#draining,
+      inFlight: () => this.#inFlight,
+    }, { defaultMetrics });
+    if (engine) this.#adopt(engine);
+  }
+
+  get draining(): boolean { return this.#draining; }
+  get ready(): boolean { return this.engine !== undefined && !this.#draining; }
+  get inFlight(): number { return this.#inFlight; }
+  get url(): string {
+    const host = this.config.host === '0.0.0.0' ? '127.0.0.1' : this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `http://${host}:${this.port}`;
+  }
+
+  /** Opens the port. Resolves with the port number; rejects with ServerStartError. */
+  listen(): Promise<number> {
+    if (this.#app) return Promise.resolve(this.port);
+    const uws = (this.#uws = loadUws());
+    const app = (this.#app = uws.App() as App);
+    app.any('/*', (res, req) => this.#dispatch(res, req));
+    const { host, port } = this.config;
+    return new Promise((resolve, reject) => {
+      app.listen(host, port, (socket) => {
+        if (!socket) {
+          this.#app = undefined;
+          reject(new ServerStartError('ERR_LISTEN', `could not listen on ${host}:${port} (address in use, or not permitted)`));
+          return;
+        }
+        this.#listenSocket = socket;
+        this.port = uws.us_socket_local_port(socket);
+        this.logger.info('listening', { host, port: this.port, url: this.url });
+        resolve(this.port);
+      });
+    });
+  }
+
+  /** Loads and warms the model (once); resolves when the server is ready. Rejects with a coded BertServeError. */
+  load(): Promise<Engine> {
+    if (this.engine) return Promise.resolve(this.engine);
+    if (!this.#loading) {
+      const c = this.config;
+      this.logger.info('loading model', { model: c.model, device: c.device, dtype: c.dtype });
+      this.#loading = Engine.load({
+        model: c.model, device: c.device, dtype: c.dtype, workers: c.workers, intraOpThreads: c.intraOpThreads,
+        maxBatchRequests: c.maxBatchRequests, maxBatchTokens: c.maxBatchTokens, maxBatchDelayMs: c.maxBatchDelayMs,
+        sortByLength: c.sortByLength, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
+      }).then((engine) => {
+        this.#adopt(engine);
+        const i = engine.info;
+        this.logger.info('model loaded', {
+          model: i.modelDir, task: i.task, architecture: i.architecture, device: i.device, dtype: i.dtype,
+          workers: i.workers, intraOpThreads: i.intraOpThreads, blas: i.blas, torch: i.torchVersion,
+          maskedPositionsFastPath: i.maskedPositionsFastPath, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
+          loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
+        });
+        if (!this.#draining) this.logger.info('ready', { url: this.#app ? this.url : undefined });
+        return engine;
+      });
+    }
+    return this.#loading;
+  }
+
+  /** Drains and stops (see shutdown.ts). Resolves with the outcome; idempotent. */
+  close(options: { timeoutMs?: number } = {}): Promise<DrainResult> {
+    this.#closing ??= drain(this, options.timeoutMs ?? this.config.drainTimeoutMs, this.logger);
+    return this.#closing;
+  }
+
+  // ---- Drainable
+
+  stopAccepting(): void {
+    this.#draining = true;
+    if (this.#listenSocket && this.#uws) {
+      this.#uws.us_listen_socket_close(this.#listenSocket);
+      this.#listenSocket = undefined;
+    }
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  closeEngine(drainQueued: boolean): Promise<void> {
+    if (this.#engineClosed && drainQueued) return this.#engineClosed;
+    const run = async () => {
+      let engine = this.engine;
+      if (!engine && this.#loading) {
+        try { engine = await this.#loading; } catch { return; } // failed to load: nothing to close
+      }
+      if (engine) await engine.close({ drain: drainQueued });
+    };
+    const p = run();
+    this.#engineClosed ??= p;
+    return p;
+  }
+
+  closeConnections(): void {
+    if (this.#app) {
+      this.#app.close();
+      this.#app = undefined;
+    }
+  }
+
+  // ---- ExchangeHost
+
+  exchangeStarted(): void {
+    this.#inFlight++;
+  }
+
+  exchangeEnded(ex: Exchange, status: number | undefined): void {
+    this.#inFlight--;
+    const seconds = ex.elapsedMs() / 1000;
+    if (status !== undefined) {
+      this.metrics.observeRequest(ex.route, ex.method, status, seconds);
+      if (this.logger.enabled('debug')) {
+        this.logger.debug('request', { method: ex.method, url: ex.url, status, ms: round(seconds * 1000) });
+      }
+    } else {
+      this.metrics.clientClosed(ex.route, ex.stage === 'engine' ? 'engine' : 'body');
+      this.logger.debug('client closed the connection before the answer', { method: ex.method, url: ex.url, stage: ex.stage });
+    }
+    if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  // ---- routing
+
+  #dispatch(res: HttpResponse, req: HttpRequest): void {
+    const ex = new Exchange(res, req, this); // registers onAborted first
+    try {
+      const methods = ROUTES.get(ex.url);
+      if (!methods) {
+        ex.sendError(404, 'not_found', `no route for ${ex.method} ${ex.url}`);
+        return;
+      }
+      ex.route = ex.url;
+      const handler = methods[ex.method];
+      if (!handler) {
+        ex.sendError(405, 'method_not_allowed', `method ${ex.method} is not allowed on ${ex.url}; allowed: ${ALLOW.get(ex.url)}`, [['Allow', ALLOW.get(ex.url)!]]);
+        return;
+      }
+      const result = handler(this, ex);
+      if (result) result.catch((e) => this.#unexpected(ex, e));
+    } catch (e) {
+      this.#unexpected(ex, e);
+    }
+  }
+
+  #unexpected(ex: Exchange, e: unknown): void {
+    this.logger.error('unexpected error in a request handler', { route: ex.route, ...errorFields(e) });
+    if (!ex.done) {
+      const err = toBertServeError(e);
+      ex.sendError(500, 'backend', this.logger.enabled('debug') ? `internal server error: ${err.message}` : 'internal server error');
+    }
+  }
+
+  #adopt(engine: Engine): void {
+    this.engine = engine;
+    const i = engine.info;
+    const c = this.config;
+    this.infoJson = JSON.stringify({
+      model_id: basename(i.modelDir),
+      task: i.task,
+      architecture: i.architecture,
+      device: i.device,
+      dtype: i.dtype,
+      vocab_size: i.vocabSize,
+      hidden_size: i.hiddenSize,
+      max_position_embeddings: i.maxPositionEmbeddings,
+      max_input_length: engine.options.maxTokens || i.maxPositionEmbeddings,
+      truncate: engine.options.truncate,
+      max_batch_tokens: engine.options.maxBatchTokens,
+      max_batch_requests: engine.options.maxBatchRequests,
+      max_batch_delay_ms: engine.options.maxBatchDelayMs,
+      max_concurrent_requests: engine.options.maxQueue,
+      max_client_batch_size: c.maxClientBatchSize,
+      max_body_bytes: c.maxBodyBytes,
+      request_timeout_ms: c.requestTimeoutMs,
+      workers: i.workers,
+      intra_op_threads: i.intraOpThreads,
+      blas: i.blas,
+      torch_version: i.torchVersion,
+      version: packageVersion(),
+    });
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 10) / 10;
+}
+
+/**
+ * Starts a server in this process: listens, loads the model (unless `options.engine` is given) and
+ * resolves once ready. Rejects (with the port closed again) if the model fails to load.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<Server> {
+  const server = new Server(options);
+  await server.listen();
+  try {
+    await server.load();
+  } catch (e) {
+    await server.close({ timeoutMs: 1000 });
+    throw toBertServeError(e);
+  }
+  return server;
+}
