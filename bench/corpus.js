@@ -75,17 +75,27 @@ export function makeCorpus(n = 1000, seed = 20240601) {
 
 /**
  * A text that tokenizes to exactly `tokens` tokens ([CLS]/[SEP] included) where possible, using
- * `count(text) -> Promise<number>` (the engine's tokenizer). Returns { text, tokens }.
+ * `count(text) -> Promise<number>` (the engine's tokenizer): the first k words of a fixed word
+ * sequence (one [MASK] near the start), k found by bisection. Returns { text, tokens }.
  */
 export async function textOfLength(count, tokens, seed = 7) {
-  let words = Math.max(1, tokens - 3);
-  let best = null;
-  for (let iter = 0; iter < 8; iter++) {
-    const text = sentence(rng(seed), words);
+  const rand = rng(seed);
+  const words = [];
+  for (let i = 0; i < tokens + 8; i++) words.push(WORDS[Math.floor(rand() * WORDS.length)]);
+  words[0] = words[0][0].toUpperCase() + words[0].slice(1);
+  const make = (k) => {
+    const w = words.slice(0, Math.max(1, k));
+    w[Math.min(w.length - 1, 2)] = '[MASK]';
+    return w.join(' ') + '.';
+  };
+  let lo = 1, hi = tokens + 8, best = null;
+  while (lo <= hi) {
+    const k = (lo + hi) >> 1;
+    const text = make(k);
     const got = await count(text);
     if (!best || Math.abs(got - tokens) < Math.abs(best.tokens - tokens)) best = { text, tokens: got };
     if (got === tokens) break;
-    words = Math.max(1, words + (tokens - got));
+    if (got < tokens) lo = k + 1; else hi = k - 1;
   }
   return best;
 }

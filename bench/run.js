@@ -8,6 +8,7 @@
 //
 //   node bench/run.js [--quick | --full] [--models demo,base] [--only STAGES] [--out NAME]
 //                     [--p99-bound-ms MS] [--corpus-size N] [--threads N]
+//   node bench/run.js --report-from bench/results/latest.json [--out NAME]   (re-render only)
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -28,19 +29,19 @@ const PROFILES = {
     limitTargetS: 0.5, engineTargetS: 0.5, mixRepeats: 1, roundtripN: 300,
     closedConns: [1, 16, 64], closedS: 2, warmupS: 0.5, singleS: 1.5,
     openFactors: [0.25, 0.5, 0.8, 1.0], openS: 2, refine: false,
-    overloadFactors: [2, 4], overloadS: 2, mixCount: { demo: 300, base: 48 }, baseServer: 'short',
+    overloadFactors: [2, 4], overloadS: 2, mixCount: { demo: 200, base: 32 }, minRepeats: { demo: 3, base: 1 }, baseServer: 'short',
   },
   default: {
-    limitTargetS: 1.5, engineTargetS: 1.5, mixRepeats: 3, roundtripN: 2000,
+    limitTargetS: 1.5, engineTargetS: 1.5, mixRepeats: 2, roundtripN: 2000,
     closedConns: [1, 16, 64, 256], closedS: 5, warmupS: 1, singleS: 3,
     openFactors: [0.1, 0.25, 0.5, 0.7, 0.85, 1.0, 1.15], openS: 5, refine: true,
-    overloadFactors: [2, 4], overloadS: 5, mixCount: { demo: 1000, base: 160 }, baseServer: 'short',
+    overloadFactors: [2, 4], overloadS: 5, mixCount: { demo: 500, base: 64 }, minRepeats: { demo: 3, base: 2 }, baseServer: 'short',
   },
   full: {
     limitTargetS: 5, engineTargetS: 5, mixRepeats: 5, roundtripN: 10000,
     closedConns: [1, 4, 16, 64, 128, 256], closedS: 15, warmupS: 2, singleS: 10,
     openFactors: [0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25], openS: 15, refine: true,
-    overloadFactors: [2, 4], overloadS: 15, mixCount: { demo: 1000, base: 400 }, baseServer: 'full',
+    overloadFactors: [2, 4], overloadS: 15, mixCount: { demo: 1000, base: 200 }, minRepeats: { demo: 5, base: 3 }, baseServer: 'full',
   },
 };
 
@@ -48,11 +49,11 @@ const MODELS = {
   demo: { dir: 'models/demo', make: ['scripts/make_demo_model.py', 'models/demo'], p99BoundMs: 100, deadlineMs: 1000, overloadQueue: 64 },
   base: { dir: 'models/base', make: ['scripts/make_demo_model.py', 'models/base', '--size', 'base'], p99BoundMs: 1000, deadlineMs: 5000, overloadQueue: 32 },
 };
-const TINY = { dir: 'models/test/tiny', make: ['scripts/make_test_models.py', 'models/test'] };
+const TINY = { dir: 'models/test/tiny', make: ['scripts/make_test_models.py', 'models/test', '--only', 'tiny'] };
 
 // ---------------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const a = { profile: 'default', models: ['demo', 'base'], only: STAGES, out: 'latest', p99BoundMs: null, corpusSize: 1000, threads: 0 };
+  const a = { profile: 'default', models: ['demo', 'base'], only: STAGES, out: 'latest', p99BoundMs: null, corpusSize: 1000, threads: 0, reportFrom: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = () => { if (i + 1 >= argv.length) usage(`${k} needs a value`); return argv[++i]; };
@@ -64,6 +65,7 @@ function parseArgs(argv) {
     else if (k === '--p99-bound-ms') a.p99BoundMs = Number(val());
     else if (k === '--corpus-size') a.corpusSize = Number(val());
     else if (k === '--threads') a.threads = Number(val());
+    else if (k === '--report-from') a.reportFrom = val();
     else if (k === '-h' || k === '--help') usage(null);
     else usage(`unknown argument ${k}`);
   }
@@ -77,6 +79,7 @@ function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(`usage: node bench/run.js [--quick | --full] [--models demo,base] [--only ${STAGES.join(',')}]
                          [--out NAME] [--p99-bound-ms MS] [--corpus-size N] [--threads N]
+       node bench/run.js --report-from bench/results/X.json [--out NAME]   (re-render a report)
   default: about 5-7 min on 2 cores; --full: longer runs, more points, the whole server suite on base too.
   See docs/benchmarks.md.\n`);
   process.exit(msg ? 2 : 0);
@@ -326,6 +329,13 @@ async function limitRun(bin, model, extra, threads, label) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (args.reportFrom) {
+    const R = JSON.parse(readFileSync(args.reportFrom, 'utf8'));
+    R.targets = targets(R);
+    writeReport(R, args.out, { history: false });
+    log(`re-rendered bench/results/${args.out}.md from ${args.reportFrom}`);
+    return;
+  }
   const P = PROFILES[args.profile];
   const results = { started: new Date().toISOString(), profile: args.profile, args: process.argv.slice(2), machine: machineInfo(), models: {}, stageErrors: [] };
   const want = (s) => args.only.includes(s);
@@ -336,25 +346,31 @@ async function main() {
   results.machine.loadavg_before = os.loadavg().map((x) => round(x, 2));
   if (results.machine.busy_before > 0.15) log(`WARNING: the CPU was ${Math.round(results.machine.busy_before * 100)}% busy before the run: numbers will be low and noisy`);
 
-  for (const f of ['dist/engine.js', 'dist/cli.js', 'build/Release/bert_serve.node']) {
-    if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run npm run build (or npm run setup) first`);
+  // BERT_SERVE_ADDON (read by src/native/binding.ts) selects another build of the addon.
+  for (const f of ['dist/engine.js', 'dist/cli.js', process.env.BERT_SERVE_ADDON ?? 'build/Release/bert_serve.node']) {
+    if (!existsSync(resolve(ROOT, f))) throw new Error(`${f} is missing: run npm run build (or npm run setup) first`);
   }
+  results.machine.addon = (process.env.BERT_SERVE_ADDON ?? 'build/Release/bert_serve.node').replace(ROOT + '/', '');
   const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-bench-'));
   try {
     // Models and corpus.
-    for (const m of args.models) ensureModel(MODELS[m], m);
+    // Made only when missing (npm run setup keeps models/demo up to date; remaking a model other
+    // processes may be using is not the bench's business).
+    for (const m of args.models) if (!existsSync(join(ROOT, MODELS[m].dir, 'model.pt'))) ensureModel(MODELS[m], m);
     let tinyDir = null;
-    if (existsSync(join(ROOT, TINY.dir, 'model.pt'))) tinyDir = TINY.dir;
-    else if (existsSync(join(ROOT, TINY.make[0]))) {
-      try { ensureModel(TINY, 'tiny'); if (existsSync(join(ROOT, TINY.dir, 'model.pt'))) tinyDir = TINY.dir; } catch (e) { fail('tiny model', e); }
+    if (want('engine') && !existsSync(join(ROOT, TINY.dir, 'model.pt')) && existsSync(join(ROOT, TINY.make[0]))) {
+      try { ensureModel(TINY, 'tiny'); } catch (e) { fail('tiny model', e); }
     }
+    if (existsSync(join(ROOT, TINY.dir, 'model.pt'))) tinyDir = TINY.dir;
     const corpus = makeCorpus(args.corpusSize);
     const corpusFile = join(tmp, 'corpus.txt');
     writeFileSync(corpusFile, corpus.join('\n') + '\n');
     results.corpus = { size: corpus.length, generator: 'bench/corpus.js makeCorpus (log-normal word counts, median 20, 3..300 words, one [MASK] each)' };
 
     let bin = null;
-    if (want('limit')) { try { bin = engineLimitBinary(); } catch (e) { fail('limit', e); } }
+    if (want('limit') || want('engine')) {
+      try { bin = engineLimitBinary(); results.machine.engineLimit = bin.replace(ROOT + '/', ''); } catch (e) { fail('limit', e); }
+    }
 
     for (const name of args.models) {
       const spec = MODELS[name];
@@ -371,7 +387,7 @@ async function main() {
           const lines = await runJsonLines(process.execPath, [join(ROOT, 'bench', 'engine_stage.js'), JSON.stringify({
             model: join(ROOT, spec.dir), corpus: corpusFile, lengthsOut: lengthsFile, mixCount: M.mixCount,
             mixRepeats: want('engine') ? P.mixRepeats : 0, batches: want('engine') ? [1, 8, 32] : [1], seqs: [16, 128],
-            targetSeconds: P.engineTargetS, engineOptions: args.threads ? { intraOpThreads: args.threads } : {},
+            targetSeconds: P.engineTargetS, minRepeats: P.minRepeats[name], warmupRounds: name === 'base' ? 1 : 2, engineOptions: args.threads ? { intraOpThreads: args.threads } : {},
           })], { label: `engine_stage ${name}`, env: { OMP_WAIT_POLICY: 'PASSIVE' } });
           M.engineInfo = lines.find((l) => l.type === 'info')?.info;
           M.lengths = lines.find((l) => l.type === 'lengths');
@@ -387,12 +403,14 @@ async function main() {
       if (want('limit') && bin) {
         log(`${name}: engine limit (C++ ${bin.replace(ROOT + '/', '')})`);
         try {
-          const base = ['--target-seconds', String(P.limitTargetS)];
+          const base = ['--target-seconds', String(P.limitTargetS), '--min-repeats', String(P.minRepeats[name])];
           const shapes = await limitRun(bin, spec.dir, base, args.threads, `engine_limit ${name}`);
           M.limit = { info: shapes.find((l) => l.type === 'info'), shapes: shapes.filter((l) => l.type === 'shape'), mix: {} };
           if (existsSync(lengthsFile)) {
-            const mixArgs = [...base, '--no-shapes', '--mix', lengthsFile, '--mix-batch', '32', '--mix-tokens', '16384', '--min-repeats', String(P.mixRepeats), '--max-repeats', String(P.mixRepeats)];
-            for (const [key, extra] of [['sorted256', ['--mix-policy', 'sorted', '--mix-window', '256']], ['fifo', ['--mix-policy', 'fifo']], ['unbatched', ['--mix-policy', 'fifo', '--mix-batch', '1']]]) {
+            const mixArgs = ['--target-seconds', '0', '--no-shapes', '--mix', lengthsFile, '--mix-batch', '32', '--mix-tokens', '16384', '--min-repeats', String(P.mixRepeats), '--max-repeats', String(P.mixRepeats)];
+            const policies = [['sorted256', ['--mix-policy', 'sorted', '--mix-window', '256']], ['fifo', ['--mix-policy', 'fifo']]];
+            if (name === 'demo' || args.profile === 'full') policies.push(['unbatched', ['--mix-policy', 'fifo', '--mix-batch', '1']]);
+            for (const [key, extra] of policies) {
               const l = await limitRun(bin, spec.dir, [...mixArgs, ...extra], args.threads, `engine_limit mix ${name}`);
               M.limit.mix[key] = l.find((x) => x.type === 'mix');
             }
@@ -502,7 +520,7 @@ async function main() {
           const flags = ['--max-queue', String(spec.overloadQueue), '--request-timeout-ms', String(spec.deadlineMs)];
           server = await startServer(spec.dir, flags);
           const ref = S.knee?.offered ?? saturation;
-          S.overloadConfig = { maxQueue: spec.overloadQueue, deadlineMs: spec.deadlineMs, reference: S.knee?.offered ? 'knee' : 'closed-loop saturation', referenceRate: ref };
+          S.overloadConfig = { maxQueue: spec.overloadQueue, deadlineMs: spec.deadlineMs, reference: S.knee?.offered ? 'knee' : 'closed-loop saturation throughput (no knee found)', referenceRate: round(ref, 1) };
           for (const f of P.overloadFactors) {
             const rate = Math.max(1, Math.round(f * ref));
             log(`${name}: overload ${f}x = ${rate}/s, --max-queue ${spec.overloadQueue}`);
@@ -562,6 +580,34 @@ function targets(R) {
   return out;
 }
 
+/** Facts derived from the timing headers, metrics and CPU samples that locate the bottlenecks. */
+function whereTimeGoes(M) {
+  const S = M.server, out = [];
+  for (const s of S?.single ?? []) {
+    const lim = M.limit?.shapes?.find((x) => x.batch === 1 && x.seq === s.seq);
+    const A = s.latency_ok.p50, B = s.server_timing_ms.total.p50, C = s.server_timing_ms.inference.p50;
+    if (![A, B, C].every(Number.isFinite)) continue;
+    out.push(`single connection, ${s.tokens} tokens, p50 ${fx(A, 2)} ms = HTTP + loopback + client ${fx(A - B, 2)} ms`
+      + ` + server outside inference (admission, tokenize ${fx(s.server_timing_ms.tokenization.p50, 3)}, queue ${fx(s.server_timing_ms.queue.p50, 3)}, completion hop, write) ${fx(B - C, 2)} ms`
+      + ` + inference ${fx(C, 2)} ms${lim ? ` (engine limit ${fx(lim.median_ms, 2)} ms: the batch run adds ${fx(C - lim.median_ms, 2)} ms)` : ''}.`);
+  }
+  const best = (S?.closed ?? []).reduce((a, b) => (b.throughput > (a?.throughput ?? 0) ? b : a), null);
+  const lim = M.limit?.mix?.sorted256;
+  if (best && lim) {
+    const pe = best.engine?.padding_efficiency;
+    out.push(`saturation (${best.connections} connections): ${fx(best.throughput, 1)} req/s, server ${fx(best.server_cpu_cores, 2)} cores + load generator ${fx(best.client_cpu_cores, 2)} cores of ${os.cpus().length}; `
+      + `mean batch ${fx(best.engine?.mean_batch, 1)}, padding efficiency ${pctS(pe)} vs ${pctS(lim.padding_efficiency)} for the engine limit's sorted batches`
+      + (pe ? ` (the server ran ${fx(best.engine.padded_tokens / best.engine.engine_requests, 0)} padded tokens per text vs ${fx(lim.padded_tokens / lim.sequences, 0)} for a mean of ${fx(lim.real_tokens / lim.sequences, 0)} real)` : '')
+      + `; median x-inference-time ${fx(best.server_timing_ms.inference.p50, 1)} ms, x-queue-time ${fx(best.server_timing_ms.queue.p50, 1)} ms.`);
+    if (pe && lim.padding_efficiency) {
+      const fifo = M.limit?.mix?.fifo;
+      out.push(`padding: at the engine limit, the same mix runs at ${fx(lim.seq_per_s, 1)} seq/s with sorted batches (${pctS(lim.padding_efficiency)} real tokens)`
+        + (fifo ? ` and ${fx(fifo.seq_per_s, 1)} seq/s with arrival-order batches (${pctS(fifo.padding_efficiency)})` : '') + '.');
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Report
 const fx = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
@@ -573,7 +619,7 @@ function statusStr(st) {
   return Object.entries(st ?? {}).sort().map(([k, v]) => `${k === '0' ? 'conn-err' : k === '-1' ? 'timeout' : k}: ${v}`).join(', ') || '–';
 }
 
-function writeReport(R, out) {
+function writeReport(R, out, { history = true } = {}) {
   mkdirSync(RESULTS, { recursive: true });
   const stamp = R.started.replace(/[:.]/g, '-');
   const svgs = [];
@@ -599,7 +645,8 @@ function writeReport(R, out) {
   ]), '');
   if (m.busy_before > 0.15) L.push(`**Warning:** other processes used ${pctS(m.busy_before)} of the CPU when the run started; these numbers are lower and noisier than on an idle machine.`, '');
   L.push('Load generator and server share the same cores (everything on 127.0.0.1), so client CPU is reported next to server CPU. '
-    + `Corpus: ${R.corpus?.size ?? '?'} deterministic fill-mask texts (${R.corpus?.generator ?? ''}).`, '');
+    + `Corpus: ${R.corpus?.size ?? '?'} deterministic fill-mask texts (${R.corpus?.generator ?? ''}); each model's length mix is its first N texts (N below). `
+    + `Binaries: addon ${m.addon ?? '?'}, engine_limit ${m.engineLimit ?? '?'}.`, '');
 
   if (R.targets.length) {
     L.push('## Targets', '');
@@ -612,7 +659,7 @@ function writeReport(R, out) {
   for (const [name, M] of Object.entries(R.models)) {
     const info = M.engineInfo;
     L.push(`## Model \`${name}\` (${M.dir})`, '');
-    if (info) L.push(`${info.architecture}, hidden ${info.hiddenSize}, vocab ${info.vocabSize}, fill_mask_logits fast path: ${info.maskedFastPath ? 'yes' : 'no'}, load ${fx(info.loadMs, 0)} ms, warm-up ${fx(info.warmupMs, 0)} ms.`, '');
+    if (info) L.push(`${info.architecture}, hidden ${info.hiddenSize}, vocab ${info.vocabSize}, fill_mask_logits fast path: ${(info.maskedPositionsFastPath ?? info.maskedFastPath) ? 'yes' : 'no'}, load ${fx(info.loadMs, 0)} ms, warm-up ${fx(info.warmupMs, 0)} ms.`, '');
     if (M.lengths) L.push(`Length mix (${M.lengths.mix_count} texts, tokens incl. [CLS]/[SEP]): mean ${fx(M.lengths.mix.mean)}, p50 ${M.lengths.mix.p50}, p90 ${M.lengths.mix.p90}, max ${M.lengths.mix.max}.`, '');
 
     if (M.limit?.shapes?.length) {
@@ -686,6 +733,8 @@ function writeReport(R, out) {
         })]);
         L.push(`![latency vs offered load](${svg})`, '');
       }
+      const where = whereTimeGoes(M);
+      if (where.length) L.push('Where the time goes:', '', ...where.map((w) => `- ${w}`), '');
       if (S.batching.length) {
         L.push('### 4. Batching', '');
         L.push(`Closed loop with ${S.batching[0].closed?.connections ?? '?'} connections, and open loop at ${S.batching[0].open.offered}/s (half the knee), each on a fresh server:`, '');
@@ -729,7 +778,7 @@ function writeReport(R, out) {
   writeFileSync(join(RESULTS, `${out}.md`), md);
   writeFileSync(join(RESULTS, `${out}.json`), json);
   for (const [file, svg] of svgs) writeFileSync(join(RESULTS, file), svg);
-  writeFileSync(join(RESULTS, `${stamp}.json`), json);
+  if (history) writeFileSync(join(RESULTS, `${stamp}.json`), json);
 }
 
 main().catch((e) => {

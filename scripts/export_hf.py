@@ -26,6 +26,7 @@ import sys
 from typing import List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
 
 from bert.layout import CheckpointError, VerifyError, preflight  # noqa: E402  (stdlib only)
 

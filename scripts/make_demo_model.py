@@ -21,6 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
 
 from bert import stamp  # noqa: E402  (standard library only)
 from bert.layout import CheckpointError, VerifyError  # noqa: E402
@@ -38,6 +39,11 @@ REQUIRED = ["model.pt", "config.json", "hf/pytorch_model.bin"]
 
 
 def make(out_dir: str, size: str, verbose: bool = False) -> str:
+    with stamp.build_lock(out_dir):
+        return _make(out_dir, size, verbose)
+
+
+def _make(out_dir: str, size: str, verbose: bool) -> str:
     shape = SIZES[size]
     params = {"kind": "demo-mlm", "size": size, "seed": SEED, "shape": shape}
     if stamp.stamp_matches(out_dir, __file__, params, REQUIRED):

@@ -23,6 +23,7 @@ import sys
 from typing import Callable, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
 
 import torch  # noqa: E402
 

@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const server = new Server({ ...config, logger });
-  handleSignals({ logger, shutdown: () => server.close() });
+  handleSignals({ logger, shutdown: () => server.close(), forceStop: () => server.forceStop() });
 
   try {
     await server.listen();

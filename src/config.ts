@@ -332,7 +332,7 @@ export function renderHelp(): string {
   lines.push('  --print-config        print the resolved configuration as JSON and exit');
   lines.push('');
   lines.push('Signals: SIGTERM/SIGINT drain (stop accepting, finish in-flight requests, exit 0;');
-  lines.push('exit 1 after --drain-timeout-ms). A second signal exits at once with status 1.');
+  lines.push('after --drain-timeout-ms, answer what is left 503 and exit 1). A second signal does that at once.');
   lines.push('Docs: docs/configuration.md, docs/http.md');
   return lines.join('\n') + '\n';
 }

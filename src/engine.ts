@@ -36,6 +36,11 @@ export interface EngineOptions {
   maxQueue?: number;
   /** Run warm-up forwards before load() resolves (default true). */
   warmup?: boolean;
+  /**
+   * TorchScript's optimizing (profiling) executor: fuses ops but re-specializes for every new input
+   * shape, seconds each (PITFALLS 15). Off by default: see docs/performance.md for the measurement.
+   */
+  jitOptimize?: boolean;
 }
 
 export interface RequestOptions {
@@ -364,7 +369,7 @@ function normalizeOptions(o: EngineOptions): Engine['options'] {
   if (!['float32', 'float16', 'bfloat16'].includes(dtype)) throw invalidArgument('dtype', '"float32", "float16" or "bfloat16"', dtype);
   const delay = o.maxBatchDelayMs ?? 1;
   if (typeof delay !== 'number' || !(delay >= 0) || delay > 10_000) throw invalidArgument('maxBatchDelayMs', 'a number of ms between 0 and 10000', delay);
-  for (const b of ['sortByLength', 'truncate', 'warmup'] as const) {
+  for (const b of ['sortByLength', 'truncate', 'warmup', 'jitOptimize'] as const) {
     if (o[b] !== undefined && typeof o[b] !== 'boolean') throw invalidArgument(b, 'a boolean', o[b]);
   }
   return {
@@ -381,6 +386,7 @@ function normalizeOptions(o: EngineOptions): Engine['options'] {
     truncate: o.truncate ?? false,
     maxQueue: positiveInt('maxQueue', o.maxQueue, 1024),
     warmup: o.warmup ?? true,
+    jitOptimize: o.jitOptimize ?? false,
   };
 }
 
@@ -388,7 +394,7 @@ function toNativeOptions(o: Engine['options']): NativeEngineOptions {
   return {
     model: o.model, device: o.device, dtype: o.dtype, workers: o.workers, intraOpThreads: o.intraOpThreads,
     maxBatchRequests: o.maxBatchRequests, maxBatchTokens: o.maxBatchTokens, maxDelayUs: Math.round(o.maxBatchDelayMs * 1000),
-    sortByLength: o.sortByLength, maxTokens: o.maxTokens, truncate: o.truncate, warmup: o.warmup,
+    sortByLength: o.sortByLength, maxTokens: o.maxTokens, truncate: o.truncate, warmup: o.warmup, jitOptimize: o.jitOptimize,
   };
 }
 

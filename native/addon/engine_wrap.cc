@@ -60,6 +60,7 @@ bert::EngineOptions parse_options(const Napi::Object& o) {
   e.max_tokens = static_cast<size_t>(num(o, "maxTokens", 0));
   e.truncate = flag(o, "truncate", false);
   e.warmup = flag(o, "warmup", true);
+  e.jit_optimize = flag(o, "jitOptimize", false);
   return e;
 }
 

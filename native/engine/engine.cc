@@ -140,6 +140,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   RunnerOptions ro;
   ro.workers = options.workers;
+  ro.jit_optimize = options.jit_optimize;
   ro.intra_op_threads = options.intra_op_threads > 0 ? options.intra_op_threads
                                                      : std::max(1, cores / static_cast<int>(options.workers));
   e->runner_ = std::make_unique<ModelRunner>(*e->model_, *e->head_, e->tokenizer_->pad_id(), ro);

@@ -34,6 +34,7 @@ struct EngineOptions {
   size_t max_tokens = 0;     // per request, specials included; 0: the model's maximum
   bool truncate = false;
   bool warmup = true;
+  bool jit_optimize = false;  // see RunnerOptions::jit_optimize
 };
 
 struct EngineInfo {

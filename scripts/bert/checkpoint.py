@@ -229,9 +229,20 @@ def load_transformers(src_dir: str, arch: Architecture) -> Optional[torch.nn.Mod
     try:
         try:
             # The eager attention path is the one our module reproduces op for op.
-            model = cls.from_pretrained(src_dir, attn_implementation="eager")
+            model, info = cls.from_pretrained(src_dir, attn_implementation="eager",
+                                              output_loading_info=True)
         except TypeError:  # transformers < 4.36 has no attn_implementation
-            model = cls.from_pretrained(src_dir)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"transformers cannot load {src_dir}: {e}") from None
+            model, info = cls.from_pretrained(src_dir, output_loading_info=True)
+    except (OSError, ValueError, RuntimeError) as e:  # RuntimeError: a size mismatch
+        raise CheckpointError(f"transformers cannot load {src_dir}: "
+                              f"{str(e).strip().splitlines()[0]}") from None
+    # from_pretrained fills missing weights with random values and only warns: refuse instead,
+    # as the strict path does. (The encoder's pooler is not used by its forward.)
+    missing = [k for k in info.get("missing_keys", [])
+               if not (arch.name == "BertModel" and k.startswith("pooler."))]
+    mismatched = [str(k[0]) if isinstance(k, tuple) else str(k)
+                  for k in info.get("mismatched_keys", [])]
+    if missing or mismatched:
+        raise CheckpointError("the weights do not fit the architecture in config.json "
+                              f"(transformers): missing {missing[:6]}, mismatched {mismatched[:6]}")
     return model.float().eval()

@@ -1,7 +1,7 @@
 """Exporting a loaded checkpoint to model.pt, checking it, and writing the model directory.
 
 Imported by export_hf.py (the command line; its docstring describes the result), make_demo_model.py
-and make_test_models.py; not run by itself.
+and bert/fixture_dirs.py; not run by itself.
 """
 import copy
 import json
@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 
 from .checkpoint import CheckpointError, Loaded, load_model, tokenizer_vocab
-from .layout import VerifyError, preflight
+from .layout import TOKENIZER_FILES, VerifyError, preflight
 from .modeling import Architecture
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -99,12 +99,13 @@ def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch
             rows = loaded.fill_mask_logits(ids, am, tt, idx)
             d = float((rows.float() - out.reshape(-1, out.size(-1))[idx].float()).abs().max())
             stats["fill_mask_vs_forward"] = max(stats.get("fill_mask_vs_forward", 0.0), d)
-        if out.dim() == 3 and batch > 1:
+        if batch > 1:
             # The last row is padded: alone and unpadded it must give the same values.
             n = int(am[-1].sum())
             alone = loaded(ids[-1:, :n], am[-1:, :n], tt[-1:, :n])
             alone = alone[0] if isinstance(alone, tuple) else alone
-            stats["padding_diff"] = float((alone[0].float() - out[-1, :n].float()).abs().max())
+            padded = out[-1, :n] if out.dim() == 3 else out[-1]
+            stats["padding_diff"] = float((alone[0].float() - padded.float()).abs().max())
         for key in ("max_abs_diff", "fill_mask_vs_forward", "padding_diff"):
             if stats.get(key, 0.0) > tol * scale:
                 raise VerifyError(f"{key} {stats[key]:.3g} exceeds {tol * scale:.3g}")
@@ -159,10 +160,15 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
         raise
     os.replace(tmp, final)
 
-    for name in tok_files:
+    for name in TOKENIZER_FILES:
         src, dst = os.path.join(src_dir, name), os.path.join(out_dir, name)
-        if not (os.path.exists(dst) and os.path.samefile(src, dst)):
+        if os.path.exists(dst) and os.path.samefile(src_dir, out_dir):
+            continue
+        if name in tok_files:
             shutil.copyfile(src, dst)
+        elif os.path.exists(dst):
+            os.remove(dst)  # left by an earlier export; it would contradict the new tokenizer
+            log(f"export_hf: removed {dst} (not in the source)")
     config = dict(raw)
     config["architectures"] = [arch.name]
     config["bert_serve"] = {

@@ -7,13 +7,16 @@ A stamp (.bert-serve-stamp.json in the model directory) records the build parame
 of the scripts that make models (scripts/bert/*.py, export_hf.py, vocab.py, the maker) plus the
 torch version; "info" holds measurements and is not compared.
 """
+import contextlib
+import fcntl
 import hashlib
 import importlib.metadata
 import json
 import os
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional
 
 STAMP = ".bert-serve-stamp.json"
+LOCK = ".bert-serve.lock"
 SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -67,3 +70,17 @@ def clear_stamp(out_dir: str) -> None:
     """Forget a build before changing the directory, so a crash halfway is never 'up to date'."""
     if os.path.exists(os.path.join(out_dir, STAMP)):
         os.remove(os.path.join(out_dir, STAMP))
+
+
+@contextlib.contextmanager
+def build_lock(out_dir: str) -> Iterator[None]:
+    """One maker at a time per output directory: several engineers and test runs share the tree,
+    and two builds of the same directory would delete each other's files. Check the stamp inside
+    the lock, so the one that waited finds the other's build done."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, LOCK), "a", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List
 
 import torch
 
+from .layout import TOKENIZER_FILES, WEIGHT_FILES
 from .modeling import BertConfig
 
 # What HF writes besides the shapes; transformers can load these configs as they are.
@@ -76,14 +77,21 @@ def write_checkpoint(hf_dir: str, config: Dict, state_dict: Dict[str, torch.Tens
     import vocab  # scripts/vocab.py; the caller has scripts/ on sys.path
 
     os.makedirs(hf_dir, exist_ok=True)
+    for stale in WEIGHT_FILES + TOKENIZER_FILES:  # a leftover model.safetensors would win
+        if os.path.exists(os.path.join(hf_dir, stale)):
+            os.remove(os.path.join(hf_dir, stale))
     with open(os.path.join(hf_dir, "config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2, sort_keys=True)
         f.write("\n")
     # Plain contiguous copies (no views into other storages); tied tensors stay one storage,
     # as in the files transformers writes.
-    copies: Dict[int, torch.Tensor] = {}
-    sd = {k: copies.setdefault(v.data_ptr(), v.detach().clone().contiguous())
-          for k, v in state_dict.items()}
+    copies: Dict[tuple, torch.Tensor] = {}
+    sd = {}
+    for k, v in state_dict.items():
+        same = (v.data_ptr(), tuple(v.shape), v.stride())
+        if same not in copies:
+            copies[same] = v.detach().clone().contiguous()
+        sd[k] = copies[same]
     torch.save(sd, os.path.join(hf_dir, "pytorch_model.bin"))
     with open(os.path.join(hf_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
         json.dump(TOKENIZER_CONFIG, f, indent=2)

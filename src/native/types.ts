@@ -45,6 +45,7 @@ export interface NativeEngineOptions {
   maxTokens: number;         // per request, specials included; 0 = the model's maximum
   truncate: boolean;         // over maxTokens: truncate (true) or refuse with ERR_INPUT_TOO_LONG
   warmup: boolean;
+  jitOptimize: boolean;      // TorchScript optimizing executor (re-specializes per shape)
 }
 
 export interface NativeModelInfo {

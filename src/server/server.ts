@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { Engine } from '../engine.js';
-import { toBertServeError } from '../errors.js';
+import { BertServeError, toBertServeError } from '../errors.js';
 import { OPTIONS, packageVersion, type ServerConfig } from '../config.js';
 import { Logger, errorFields } from '../logger.js';
 import { Metrics } from '../metrics.js';
@@ -18,7 +18,7 @@ import type { RouteContext } from './admission.js';
 import { fillMaskRoute } from './routes/fill_mask.js';
 import { tokenizeRoute } from './routes/tokenize.js';
 import { healthRoute, infoRoute, metricsRoute, readyRoute } from './routes/status.js';
-import { drain, type DrainResult, type Drainable } from './shutdown.js';
+import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
 
 type UwsModule = typeof import('uWebSockets.js');
 /** App.close() exists in this uWS build (closes listen sockets and every connection) but is not in its types. */
@@ -92,7 +92,8 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   #app: App | undefined;
   #listenSocket: us_listen_socket | undefined;
   #draining = false;
-  #inFlight = 0;
+  /** Exchanges started and not yet answered or aborted. */
+  #open = new Set<Exchange>();
   #idleWaiters: Array<() => void> = [];
   #loading: Promise<Engine> | undefined;
   #closing: Promise<DrainResult> | undefined;
@@ -108,14 +109,14 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       stats: () => this.engine?.stats(),
       ready: () => this.ready,
       draining: () => this.#draining,
-      inFlight: () => this.#inFlight,
+      inFlight: () => this.#open.size,
     }, { defaultMetrics });
     if (engine) this.#adopt(engine);
   }
 
   get draining(): boolean { return this.#draining; }
   get ready(): boolean { return this.engine !== undefined && !this.#draining; }
-  get inFlight(): number { return this.#inFlight; }
+  get inFlight(): number { return this.#open.size; }
   get url(): string {
     const host = this.config.host === '0.0.0.0' ? '127.0.0.1' : this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
     return `http://${host}:${this.port}`;
@@ -146,6 +147,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   /** Loads and warms the model (once); resolves when the server is ready. Rejects with a coded BertServeError. */
   load(): Promise<Engine> {
     if (this.engine) return Promise.resolve(this.engine);
+    if (!this.#loading && this.#draining) return Promise.reject(new BertServeError('ERR_CLOSED', 'the server is closed'));
     if (!this.#loading) {
       const c = this.config;
       this.logger.info('loading model', { model: c.model, device: c.device, dtype: c.dtype });
@@ -175,6 +177,11 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     return this.#closing;
   }
 
+  /** Stops without finishing in-flight work (in-flight requests get 503); see shutdown.ts forceStop. */
+  forceStop(graceMs = FORCED_STOP_GRACE_MS): Promise<void> {
+    return forceStop(this, graceMs);
+  }
+
   // ---- Drainable
 
   stopAccepting(): void {
@@ -186,7 +193,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   }
 
   whenIdle(): Promise<void> {
-    if (this.#inFlight === 0) return Promise.resolve();
+    if (this.#open.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -204,6 +211,12 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     return p;
   }
 
+  abandonInFlight(): void {
+    for (const ex of [...this.#open]) {
+      ex.sendError(503, 'unhealthy', 'the server shut down before this request was answered', undefined, true);
+    }
+  }
+
   closeConnections(): void {
     if (this.#app) {
       this.#app.close();
@@ -213,12 +226,12 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
 
   // ---- ExchangeHost
 
-  exchangeStarted(): void {
-    this.#inFlight++;
+  exchangeStarted(ex: Exchange): void {
+    this.#open.add(ex);
   }
 
   exchangeEnded(ex: Exchange, status: number | undefined): void {
-    this.#inFlight--;
+    this.#open.delete(ex);
     const seconds = ex.elapsedMs() / 1000;
     if (status !== undefined) {
       this.metrics.observeRequest(ex.route, ex.method, status, seconds);
@@ -229,7 +242,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       this.metrics.clientClosed(ex.route, ex.stage === 'engine' ? 'engine' : 'body');
       this.logger.debug('client closed the connection before the answer', { method: ex.method, url: ex.url, stage: ex.stage });
     }
-    if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
+    if (this.#open.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();

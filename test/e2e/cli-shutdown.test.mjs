@@ -63,17 +63,22 @@ t.test('a drain that cannot finish within --drain-timeout-ms exits 1', async (t)
   const stop = await s.stop('SIGTERM', 30_000);
   t.equal(stop.code, 1, 'exit 1');
   t.ok(s.logs.some((l) => l.level === 'error' && /drain gave up/.test(l.msg)), 'says it gave up');
-  await Promise.all(inFlight);
+  const results = await Promise.all(inFlight);
+  const statuses = results.map((r) => r.status ?? r.code);
+  t.ok(statuses.every((x) => x === 200 || x === 503), `each answered, 200 or 503 (no resets): ${statuses}`);
+  t.ok(statuses.includes(503), 'the unfinished ones got 503');
 });
 
-t.test('a second signal exits 1 at once', async (t) => {
+t.test('a second signal stops at once: in-flight requests get 503, exit 1', async (t) => {
   const s = await spawnServer(['--model', testModel('slow'), '--no-warmup', '--max-batch-requests', '1'], { t });
   const inFlight = Array.from({ length: 6 }, (_, i) => postText(s.port, `request ${i} is [MASK]`).catch((e) => e));
   await until(async () => (await metrics(s.port)).get('bert_serve_pending_requests') >= 6, { what: 'all requests accepted' });
   s.proc.kill('SIGINT');
   await s.waitLog((l) => l.msg === 'draining: stopped accepting connections');
   const stop = await s.stop('SIGINT', 30_000);
-  t.equal(stop.code, 1);
+  t.equal(stop.code, 1, `exit 1 (signal ${stop.signal})`);
+  t.ok(stop.ms < 10_000, `stopped in ${stop.ms} ms`);
   t.ok(s.logs.some((l) => /received again/.test(l.msg)));
-  await Promise.all(inFlight);
+  const statuses = (await Promise.all(inFlight)).map((r) => r.status ?? r.code);
+  t.ok(statuses.every((x) => x === 200 || x === 503), `each answered, 200 or 503 (no resets): ${statuses}`);
 });

@@ -70,14 +70,14 @@ t.test('429 with Retry-After past --max-queue; served again once the queue drain
 });
 
 t.test('504 when the deadline passes before inference', async (t) => {
-  const s = await spawnServer(['--model', slow, '--no-warmup', '--request-timeout-ms', '150', '--max-batch-requests', '1'], { t });
+  const s = await spawnServer(['--model', slow, '--no-warmup', '--request-timeout-ms', '100', '--max-batch-requests', '1'], { t });
   // In the engine queue: wait behind a running batch until the deadline passes.
   const first = postText(s.port, 'first [MASK]');
   await busy(s.port);
   const late = await postText(s.port, 'late [MASK]');
   const firstDone = await first;
   if (firstDone.status === 504) {
-    t.comment('the slow model took over 150 ms to start the first batch; the deadline hit it too');
+    t.comment('the slow model took over 100 ms to start the first batch; the deadline hit it too');
   } else {
     t.equal(firstDone.status, 200, 'the running request is answered');
   }

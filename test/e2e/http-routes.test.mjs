@@ -26,6 +26,12 @@ function checkPredictions(t, list, n = 5) {
   for (let i = 1; i < list.length; i++) t.ok(list[i - 1].score >= list[i].score, 'scores descending');
 }
 
+/** Same predictions; scores equal within 1e-4 (DESIGN.md's batch-invariance tolerance). */
+function sameAnswer(t, got, want, msg) {
+  t.same(got.map((p) => [p.token, p.token_str, p.sequence]), want.map((p) => [p.token, p.token_str, p.sequence]), `${msg}: same tokens`);
+  t.ok(got.every((p, i) => Math.abs(p.score - want[i].score) <= 1e-4), `${msg}: scores within 1e-4`);
+}
+
 function checkError(t, r, status, type) {
   t.equal(r.status, status, `status ${status}: ${r.text}`);
   t.match(r.headers['content-type'], /^application\/json/);
@@ -73,7 +79,7 @@ t.test('POST / JSON: string, list, top_k, targets', async (t) => {
   t.equal(list.status, 200, list.text);
   t.equal(list.json.length, 2, 'one answer per input');
   for (const l of list.json) checkPredictions(t, l);
-  t.same(list.json[0], one.json, 'batch answer equals single answer');
+  sameAnswer(t, list.json[0], one.json, 'batch answer equals single answer (batch invariance)');
 
   const single = await postJson(port, '/', { inputs: ['test [MASK]'] });
   t.same(single.json, one.json, 'a list of one answers like the string (as Hugging Face)');
@@ -107,7 +113,8 @@ t.test('POST /tokenize: TEI shape, add_special_tokens', async (t) => {
   t.equal(bare.status, 200, bare.text);
   t.equal(bare.json.length, 2);
   t.same(bare.json[0], toks.slice(1, -1), 'same tokens without the specials');
-  t.ok(bare.json[0].every((x) => typeof x.start === 'number' && typeof x.stop === 'number'), 'offsets');
+  t.ok(bare.json[0].filter((x) => !x.special).every((x) => typeof x.start === 'number' && typeof x.stop === 'number'), 'offsets of text tokens');
+  t.same(bare.json[0].filter((x) => !x.special).map((x) => 'Hello [MASK] world!'.slice(x.start, x.stop)), bare.json[0].filter((x) => !x.special).map((x) => x.text), 'offsets point at the text');
 });
 
 t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {

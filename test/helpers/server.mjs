@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cli = join(root, 'dist', 'cli.js');
 export const demoModel = join(root, 'models', 'demo');
-export const testModel = (name) => join(root, 'models', 'test', name);
+/** models/test/NAME (BERT_SERVE_TEST_MODELS overrides the directory). */
+export const testModel = (name) => join(process.env.BERT_SERVE_TEST_MODELS ?? join(root, 'models', 'test'), name);
 
 /** Throws a clear error when a model fixture or the build is missing (rather than a confusing timeout). */
 export function requireBuilt(...models) {

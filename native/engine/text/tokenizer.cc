@@ -1,11 +1,18 @@
 // The tokenizer runs Hugging Face's fast BERT pipeline in ONE pass over the input, with no
 // intermediate normalized string:
 //   added tokens (raw text) -> BertNormalizer (per char) -> BertPreTokenizer (split) -> WordPiece.
-// Every step of that pipeline is per character (clean_text, Chinese spacing, per-char NFD, Mn
-// removal, per-char lowercase, whitespace/punctuation splitting), so each input character can be
-// normalized and routed into the current word as it is read. Each normalized character keeps the
-// UTF-16 range of the input character it came from; a token's offsets are [start of its first
-// character, end of its last], which is what Hugging Face's alignment tracking yields.
+// Every step of that pipeline is per character (clean_text, Chinese spacing, Mn removal, per-char
+// lowercase, whitespace/punctuation splitting) except NFD's canonical reordering, which sorts the
+// combining marks between two starters by combining class; so each input character is normalized
+// and routed into the current word as it is read, and only a run of combining marks waits (in
+// Scratch::pending) for the next starter. Each normalized character carries a UTF-16 range of the
+// input; a token's offsets are [start of its first character, end of its last].
+//
+// Alignment rule (what Hugging Face's NormalizedString::transform does with the (char, change)
+// pairs of unicode-normalization-alignments' nfd()): the outputs that start a character's
+// decomposition take, in OUTPUT order, the ranges of the input characters in INPUT order; the other
+// outputs of a decomposition take the range last taken. Without reordering every output simply
+// keeps its own character's range; after a reorder a kept mark may take its neighbour's range.
 #include "engine/text/tokenizer.h"
 
 #include <algorithm>
@@ -35,16 +42,88 @@ struct Span {
   uint32_t start, end;
 };
 
+// A combining mark waiting for canonical reordering.
+struct PendingMark {
+  char32_t c;
+  uint8_t ccc;
+  bool first;  // the first code point of its character's decomposition
+};
+
+// A byte buffer that grows (zero-filling only then) but is otherwise appended to without the
+// per-call zero fill of std::string::resize; it is reused for every word.
+class WordBuffer {
+ public:
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  char* extend(size_t n) {
+    if (size_ + n > storage_.size()) storage_.resize(std::max(storage_.size() * 2, size_ + n + 64));
+    char* at = &storage_[size_];
+    size_ += n;
+    return at;
+  }
+  void push_back(char c) { *extend(1) = c; }
+  void append_utf8(char32_t cp) {
+    char tmp[4];
+    size_t n = 0;
+    if (cp < 0x80) {
+      tmp[n++] = static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      tmp[n++] = static_cast<char>(0xC0 | (cp >> 6));
+      tmp[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      tmp[n++] = static_cast<char>(0xE0 | (cp >> 12));
+      tmp[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      tmp[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      tmp[n++] = static_cast<char>(0xF0 | (cp >> 18));
+      tmp[n++] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      tmp[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      tmp[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    std::memcpy(extend(n), tmp, n);
+  }
+  std::string_view view() const { return std::string_view(storage_.data(), size_); }
+
+ private:
+  std::string storage_;
+  size_t size_ = 0;
+};
+
 // Per-thread working memory for encode(): reused across calls so a warm thread allocates only the
 // output vectors.
 struct Scratch {
-  std::string word;          // normalized UTF-8 bytes of the word being built
+  WordBuffer word;           // normalized UTF-8 bytes of the word being built
   std::vector<Span> spans;   // per byte of `word`: the input character's UTF-16 range (see `simple`)
   size_t chars = 0;          // code points in `word`
   // While every byte of `word` is an ASCII character copied from consecutive input positions (the
   // common case), spans are implicit: byte i came from [base + i, base + i + 1).
   bool simple = true;
   uint32_t base = 0;
+
+  // NFD state (strip_accents only): marks since the last starter, and the ranges of the input
+  // characters whose first decomposition output has not been emitted yet (see the alignment rule).
+  std::vector<PendingMark> pending;
+  std::vector<Span> ranges;
+  size_t ranges_head = 0;
+  Span last_range{0, 0};
+
+  void reset() {
+    clear();
+    pending.clear();
+    ranges.clear();
+    ranges_head = 0;
+  }
+  Span take_range(bool first) {
+    if (first) {
+      last_range = ranges[ranges_head++];
+      if (ranges_head == ranges.size()) {
+        ranges.clear();
+        ranges_head = 0;
+      }
+    }
+    return last_range;
+  }
 
   void clear() {
     word.clear();
@@ -68,12 +147,29 @@ struct Scratch {
     if (!simple) spans.push_back({at16, at16 + 1});
     ++chars;
   }
+  // A run of ASCII word characters copied (lowercased through `norm`) from consecutive input positions.
+  void push_ascii_run(const unsigned char* src, size_t len, uint32_t at16, const char* norm) {
+    if (word.empty()) {
+      base = at16;
+      simple = true;
+    } else if (simple && at16 != base + word.size()) {
+      materialize();
+    }
+    const size_t old = word.size();
+    char* dst = word.extend(len);
+    for (size_t i = 0; i < len; ++i) dst[i] = norm[src[i]];
+    if (!simple) {
+      spans.resize(old + len);
+      for (size_t i = 0; i < len; ++i) spans[old + i] = {at16 + static_cast<uint32_t>(i), at16 + static_cast<uint32_t>(i) + 1};
+    }
+    chars += len;
+  }
   void push_cp(char32_t cp, uint32_t at16, uint32_t len16) {
     if (simple) {
       if (word.empty()) base = at16;
       materialize();
     }
-    unicode::append_utf8(word, cp);
+    word.append_utf8(cp);
     spans.resize(word.size(), Span{at16, at16 + len16});
     ++chars;
   }
@@ -114,7 +210,7 @@ struct Tokenizer::Impl {
   // as one [UNK] when a piece cannot be matched or the word is too long.
   void flush_word(Scratch& w, Encoding& out) const {
     if (w.word.empty()) return;
-    const std::string_view word(w.word);
+    const std::string_view word = w.word.view();
     const size_t n = word.size();
     if (w.chars > config.max_input_chars_per_word) {
       emit(out, unk, w.span_of(0, n));
@@ -177,33 +273,70 @@ struct Tokenizer::Impl {
     }
   }
 
+  // After NFD: strip Mn, lowercase, pre-tokenize one decomposed code point.
+  void emit_decomposed(Scratch& w, Encoding& out, char32_t c, Span r) const {
+    if (unicode::is_nonspacing_mark(c)) return;
+    if (config.lowercase) {
+      char32_t lower[2];
+      const size_t nl = unicode::to_lowercase(c, lower);
+      for (size_t k = 0; k < nl; ++k) route(w, out, lower[k], r.start, r.end - r.start);
+    } else {
+      route(w, out, c, r.start, r.end - r.start);
+    }
+  }
+
+  // The canonical reordering: a stable sort of the pending marks by combining class, then emission.
+  // Called before every starter and at the end of a segment.
+  void flush_pending(Scratch& w, Encoding& out) const {
+    if (w.pending.empty()) return;
+    if (w.pending.size() > 1)
+      std::stable_sort(w.pending.begin(), w.pending.end(),
+                       [](const PendingMark& a, const PendingMark& b) { return a.ccc < b.ccc; });
+    for (const PendingMark& m : w.pending) emit_decomposed(w, out, m.c, w.take_range(m.first));
+    w.pending.clear();
+  }
+
+  // A segment ends (whitespace, special token, end of text): nothing may wait past it.
+  void end_word(Scratch& w, Encoding& out) const {
+    flush_pending(w, out);
+    flush_word(w, out);
+  }
+
   // BertNormalizer for one non-ASCII input character, then route() each resulting character.
   void normalize(Scratch& w, Encoding& out, char32_t cp, uint32_t at16, uint32_t len16) const {
     if (config.clean_text) {
       if (cp == 0xFFFD || unicode::is_bert_control(cp)) return;
-      if (unicode::is_bert_whitespace(cp)) {
-        flush_word(w, out);
+      if (unicode::is_bert_whitespace(cp)) {  // becomes ' ': a starter, and a word boundary
+        end_word(w, out);
         return;
       }
     }
     const bool chinese = config.handle_chinese_chars && unicode::is_chinese_char(cp);
-    if (chinese) flush_word(w, out);
-    char32_t decomposed[32];
-    size_t nd = 1;
-    decomposed[0] = cp;
-    if (config.strip_accents) nd = unicode::nfd_char(cp, decomposed, 32);
-    for (size_t i = 0; i < nd; ++i) {
-      const char32_t d = decomposed[i];
-      if (config.strip_accents && unicode::is_nonspacing_mark(d)) continue;
+    if (chinese) end_word(w, out);  // the space inserted before it
+    if (!config.strip_accents) {
       if (config.lowercase) {
         char32_t lower[2];
-        const size_t nl = unicode::to_lowercase(d, lower);
+        const size_t nl = unicode::to_lowercase(cp, lower);
         for (size_t k = 0; k < nl; ++k) route(w, out, lower[k], at16, len16);
       } else {
-        route(w, out, d, at16, len16);
+        route(w, out, cp, at16, len16);
+      }
+    } else {
+      char32_t decomposed[32];
+      const size_t nd = unicode::nfd_char(cp, decomposed, 32);
+      w.ranges.push_back(Span{at16, at16 + len16});
+      for (size_t i = 0; i < nd; ++i) {
+        const char32_t d = decomposed[i];
+        const uint8_t ccc = unicode::combining_class(d);
+        if (ccc == 0) {
+          flush_pending(w, out);
+          emit_decomposed(w, out, d, w.take_range(i == 0));
+        } else {
+          w.pending.push_back(PendingMark{d, ccc, i == 0});
+        }
       }
     }
-    if (chinese) flush_word(w, out);
+    if (chinese) end_word(w, out);  // and the space after it
   }
 
   // Raw whitespace (Rust char::is_whitespace) ending at / starting from `pos`, for lstrip/rstrip.
@@ -243,7 +376,7 @@ struct Tokenizer::Impl {
     const size_t first = out.ids.size();
 
     Scratch& w = t_scratch;
-    w.clear();
+    w.reset();
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const size_t n = text.size();
     size_t pos = 0;
@@ -260,7 +393,7 @@ struct Tokenizer::Impl {
       const unsigned char c = p[pos];
       if (any_added && added_first_byte[c]) {
         if (const AddedToken* t = match_added(text, pos)) {
-          flush_word(w, out);
+          end_word(w, out);
           uint32_t start16 = pos16;
           if (t->lstrip && in_ws_run) start16 = std::max(ws_run16, last_match_end16);
           pos += t->content.size();
@@ -273,15 +406,22 @@ struct Tokenizer::Impl {
         }
       }
       if (c < 0x80) {
+        if (!w.pending.empty()) flush_pending(w, out);  // an ASCII character is a starter
         if (any_strip) {
           const bool ws = c == ' ' || (c >= 0x09 && c <= 0x0D);
           if (ws && !in_ws_run) ws_run16 = pos16;
           in_ws_run = ws;
         }
         switch (ascii_kind[c]) {
-          case kWord:
-            w.push_ascii(ascii_norm[c], pos16);
-            break;
+          case kWord: {
+            // The whole run of ASCII word characters at once: most of an English text.
+            size_t q = pos + 1;
+            while (q < n && p[q] < 0x80 && ascii_kind[p[q]] == kWord && !added_first_byte[p[q]]) ++q;
+            w.push_ascii_run(p + pos, q - pos, pos16, ascii_norm);
+            pos16 += static_cast<uint32_t>(q - pos);
+            pos = q;
+            continue;
+          }
           case kSplit:
             flush_word(w, out);
             break;
@@ -314,7 +454,7 @@ struct Tokenizer::Impl {
       const size_t bad = unicode::find_invalid_utf8(text.substr(pos));
       if (bad != std::string_view::npos) invalid_utf8(pos + bad);
     } else {
-      flush_word(w, out);
+      end_word(w, out);
     }
     if (out.ids.size() - first > limit) {
       out.ids.resize(first + limit);
@@ -423,46 +563,62 @@ Encoding Tokenizer::encode(std::string_view utf8, bool add_special_tokens, size_
   return impl_->encode(utf8, add_special_tokens, max_length);
 }
 
+namespace {
+
+// Replaces every `from` in `s` by `to`, left to right (Rust/Python str.replace).
+void replace_all(std::string& s, std::string_view from, std::string_view to, std::string& scratch) {
+  size_t at = s.find(from);
+  if (at == std::string::npos) return;
+  scratch.clear();
+  size_t done = 0;
+  for (; at != std::string::npos; at = s.find(from, done)) {
+    scratch.append(s, done, at - done);
+    scratch.append(to);
+    done = at + from.size();
+  }
+  scratch.append(s, done, std::string::npos);
+  s.swap(scratch);
+}
+
+// The WordPiece decoder's cleanup (tokenizers' decoders::wordpiece::cleanup), applied to each token.
+constexpr std::pair<std::string_view, std::string_view> kDecoderCleanups[] = {
+    {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
+    {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+// transformers' clean_up_tokenization, applied to the whole decoded string.
+constexpr std::pair<std::string_view, std::string_view> kStringCleanups[] = {
+    {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
+    {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+
+}  // namespace
+
 std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens,
                               bool clean_up_tokenization_spaces) const {
   const Impl& m = *impl_;
   const std::string& prefix = m.config.continuing_prefix;
-  std::string out;
+  std::string out, piece, scratch;
   out.reserve(ids.size() * 6);
   bool first = true;
   for (const int64_t id : ids) {
     const std::string* tok = find_token(id);
     if (tok == nullptr) continue;  // as Hugging Face: ids without a token are skipped
     if (skip_special_tokens && m.special[static_cast<size_t>(id)]) continue;
+    piece.clear();
     if (first) {
-      out += *tok;  // the first token keeps its "##"
+      piece = *tok;  // the first token keeps its "##"
       first = false;
     } else if (tok->size() >= prefix.size() && tok->compare(0, prefix.size(), prefix) == 0) {
-      out.append(*tok, prefix.size(), std::string::npos);
+      piece.append(*tok, prefix.size(), std::string::npos);
     } else {
-      out.push_back(' ');
-      out += *tok;
+      piece.push_back(' ');
+      piece += *tok;
     }
+    // Every pattern starts with a space: most pieces cannot match at all.
+    if (m.config.decoder_cleanup && piece.find(' ') != std::string::npos)
+      for (const auto& [from, to] : kDecoderCleanups) replace_all(piece, from, to, scratch);
+    out += piece;
   }
-  if (!clean_up_tokenization_spaces) return out;
-  // transformers' clean_up_tokenization, applied in its order, each replacement over the whole string.
-  static const std::pair<std::string_view, std::string_view> kCleanups[] = {
-      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-      {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  std::string next;
-  for (const auto& [from, to] : kCleanups) {
-    size_t at = out.find(from);
-    if (at == std::string::npos) continue;
-    next.clear();
-    size_t done = 0;
-    for (; at != std::string::npos; at = out.find(from, done)) {
-      next.append(out, done, at - done);
-      next.append(to);
-      done = at + from.size();
-    }
-    next.append(out, done, std::string::npos);
-    out.swap(next);
-  }
+  if (clean_up_tokenization_spaces)
+    for (const auto& [from, to] : kStringCleanups) replace_all(out, from, to, scratch);
   return out;
 }
 

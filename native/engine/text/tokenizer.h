@@ -33,6 +33,10 @@ struct TokenizerConfig {
   std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]",
               pad_token = "[PAD]", mask_token = "[MASK]";
   std::string continuing_prefix = "##";
+  // The WordPiece decoder's own per-token cleanup (tokenizer.json "decoder": {"cleanup": ...}; true
+  // for every BERT tokenizer transformers converts). Fast tokenizers apply it in decode() whatever
+  // clean_up_tokenization_spaces says.
+  bool decoder_cleanup = true;
 };
 
 class Tokenizer {
@@ -49,8 +53,11 @@ class Tokenizer {
   // tokens, dropping from the end and keeping the trailing [SEP]; `truncated` is set.
   Encoding encode(std::string_view utf8, bool add_special_tokens = true, size_t max_length = 0) const;
 
-  // As Hugging Face's decode: tokens joined by spaces, " ##" continuations glued, special tokens
-  // dropped when skip_special_tokens, then clean_up_tokenization_spaces (" ." -> "." etc.) when set.
+  // As transformers' BertTokenizerFast.decode: special tokens dropped when skip_special_tokens; the
+  // WordPiece decoder (tokens joined by spaces, "##" continuations glued, and when
+  // config().decoder_cleanup its per-token cleanup: " ." -> ".", " n't" -> "n't", ...); then, when
+  // clean_up_tokenization_spaces, transformers' clean_up_tokenization over the whole string (which
+  // also turns " ' " into "'" across tokens).
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = false,
                      bool clean_up_tokenization_spaces = true) const;
 

@@ -241,8 +241,12 @@ TokenizerSpec read_tokenizer_json(const std::string& path) {
   const json pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json();
   if (!pre.is_object() || type_name(pre) != "\"BertPreTokenizer\"")
     invalid(path, "unsupported pre_tokenizer " + type_name(pre) + "; expected \"BertPreTokenizer\"");
-  if (j.contains("decoder") && j["decoder"].is_object() && j["decoder"].contains("type") && j["decoder"]["type"] != "WordPiece")
-    invalid(path, "unsupported decoder " + type_name(j["decoder"]) + "; expected \"WordPiece\"");
+  if (j.contains("decoder") && j["decoder"].is_object()) {
+    const json& d = j["decoder"];
+    if (d.contains("type") && d["type"] != "WordPiece")
+      invalid(path, "unsupported decoder " + type_name(d) + "; expected \"WordPiece\"");
+    c.decoder_cleanup = get_bool(d, "cleanup", true, path);
+  }
   // Names of [CLS]/[SEP] (post-processor) and of [PAD]/[MASK] (tokenizer_config.json beside, if any).
   read_config_beside(dirname_of(path), c, /*full=*/false);
   read_post_processor(j.contains("post_processor") ? j["post_processor"] : json(), c, path);

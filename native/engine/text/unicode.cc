@@ -69,6 +69,11 @@ bool is_bert_punctuation(char32_t cp) {
 
 bool is_nonspacing_mark(char32_t cp) { return cp >= 0x300 && category(cp) == UTF8PROC_CATEGORY_MN; }
 
+uint8_t combining_class(char32_t cp) {
+  if (cp < 0x300) return 0;
+  return static_cast<uint8_t>(utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class);
+}
+
 size_t nfd_char(char32_t cp, char32_t* out, size_t cap) {
   if (cp < 0xC0) {  // nothing below U+00C0 decomposes canonically
     out[0] = cp;

@@ -93,8 +93,11 @@ inline bool is_chinese_char(char32_t cp) {
 // Category Mn (what strip_accents removes after NFD).
 bool is_nonspacing_mark(char32_t cp);
 
-// Canonical decomposition (NFD) of ONE code point, as Hugging Face's NormalizedString::nfd does it:
-// char by char, so no reordering across characters. Writes up to `cap` code points; returns the count.
+// Canonical_Combining_Class (0 for starters).
+uint8_t combining_class(char32_t cp);
+
+// Full canonical decomposition of ONE code point (Hangul included), without the canonical reordering
+// step (the caller reorders across characters). Writes up to `cap` code points; returns the count.
 size_t nfd_char(char32_t cp, char32_t* out, size_t cap);
 
 // Rust `char::to_lowercase` (full lowercase mapping, no context): the simple mapping from utf8proc,

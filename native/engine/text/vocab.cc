@@ -1,15 +1,10 @@
 #include "engine/text/vocab.h"
 
-#include <cstring>
-
 namespace bert {
 
-uint64_t TokenTable::hash(std::string_view key) {
-  // 64-bit multiply-mix over 8-byte chunks: tokens are short (a few bytes), so this is a handful of
-  // instructions; quality is ample for ~30k keys at load factor <= 1/2.
-  const auto* p = reinterpret_cast<const unsigned char*>(key.data());
-  size_t n = key.size();
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xFF51AFD7ED558CCDull);
+uint64_t TokenTable::hash_tail(std::string_view key, uint64_t h) {
+  const auto* p = reinterpret_cast<const unsigned char*>(key.data()) + 8;
+  size_t n = key.size() - 8;
   while (n >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
@@ -20,46 +15,55 @@ uint64_t TokenTable::hash(std::string_view key) {
   }
   uint64_t w = 0;
   for (size_t i = 0; i < n; ++i) w |= uint64_t(p[i]) << (8 * i);
-  h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 32;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 29;
-  return h;
+  return (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+}
+
+size_t TokenTable::slot_for_insert(std::string_view key, uint64_t prefix, uint64_t h) const {
+  for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.id < 0) return i;
+    if (s.prefix == prefix && s.len == key.size() &&
+        std::memcmp(arena_.data() + offsets_[i], key.data(), key.size()) == 0)
+      return i;
+  }
 }
 
 void TokenTable::grow() {
   const size_t cap = slots_.empty() ? 64 : slots_.size() * 2;
-  std::vector<Slot> old;
-  old.swap(slots_);
-  slots_.assign(cap, Slot{});
+  std::vector<Slot> old_slots(cap);
+  std::vector<uint32_t> old_offsets(cap, 0);
+  old_slots.swap(slots_);
+  old_offsets.swap(offsets_);
   mask_ = cap - 1;
-  for (const Slot& s : old) {
+  for (size_t j = 0; j < old_slots.size(); ++j) {
+    const Slot& s = old_slots[j];
     if (s.id < 0) continue;
-    const uint64_t h = hash(std::string_view(arena_.data() + s.offset, s.len));
-    size_t i = h & mask_;
+    const std::string_view key(arena_.data() + old_offsets[j], s.len);
+    size_t i = hash(key, s.prefix) & mask_;
     while (slots_[i].id >= 0) i = (i + 1) & mask_;
     slots_[i] = s;
+    offsets_[i] = old_offsets[j];
   }
 }
 
 void TokenTable::insert(std::string_view key, int32_t id) {
+  if (key.size() > 0xFFFF) return;  // no piece of a word (at most a few hundred bytes) can be this long
   if ((count_ + 1) * 2 > slots_.size()) grow();
-  const uint64_t h = hash(key);
-  const uint32_t tag = static_cast<uint32_t>(h >> 32);
-  size_t i = h & mask_;
-  for (;; i = (i + 1) & mask_) {
-    Slot& s = slots_[i];
-    if (s.id < 0) break;
-    if (s.tag == tag && s.len == key.size() && std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0) {
-      s.id = id;
-      return;
-    }
-  }
+  const uint64_t prefix = load_prefix(key);
+  const uint64_t h = hash(key, prefix);
+  const uint32_t bit = static_cast<uint32_t>(h >> 32) & (kFilterBits - 1);
+  filter_[bit >> 6] |= uint64_t(1) << (bit & 63);
+  const size_t i = slot_for_insert(key, prefix, h);
   Slot& s = slots_[i];
-  s.offset = static_cast<uint32_t>(arena_.size());
-  s.len = static_cast<uint32_t>(key.size());
-  s.tag = tag;
+  if (s.id >= 0) {
+    s.id = id;
+    return;
+  }
+  s.prefix = prefix;
   s.id = id;
+  s.len = static_cast<uint16_t>(key.size());
+  s.tag = static_cast<uint16_t>(h >> 48);
+  offsets_[i] = static_cast<uint32_t>(arena_.size());
   arena_.append(key.data(), key.size());
   ++count_;
   if (key.size() > max_key_bytes_) max_key_bytes_ = key.size();

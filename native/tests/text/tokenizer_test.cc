@@ -164,6 +164,19 @@ TEST_CASE(offsets_are_utf16_indices_into_the_original) {
   CHECK(d.offsets[0] == std::make_pair(0u, 3u));
 }
 
+TEST_CASE(nfd_reordering_moves_ranges_like_hugging_face) {
+  auto tok = uncased();
+  // U+0341 (-> U+0301, class 230) before U+302F (class 224, category Mc): NFD swaps them, and the
+  // kept U+302F takes the first input range (expected values from the npm tokenizers oracle).
+  const Encoding a = tok->encode("\xE3\x80\x8D\xCD\x81\xE3\x80\xAF\xCC\x93x", false);  // 」 U+0341 U+302F U+0313 x
+  CHECK(a.ids == std::vector<int64_t>({1642, 100}));
+  CHECK(a.offsets[1] == std::make_pair(1u, 5u));
+  const Encoding b = tok->encode("\xE3\x80\x85\xE3\x80\xAF\xCC\xB3\xE3\x80\x91", false);  // 々 U+302F U+0333 】
+  CHECK(b.ids == std::vector<int64_t>({100, 100}));
+  CHECK(b.offsets[0] == std::make_pair(0u, 3u));
+  CHECK(b.offsets[1] == std::make_pair(3u, 4u));
+}
+
 TEST_CASE(long_words_and_unknowns) {
   auto tok = uncased();
   const std::string w100(100, 'a'), w101(101, 'a');
@@ -206,13 +219,24 @@ TEST_CASE(decode_as_hugging_face) {
   auto ids = [&](const std::string& s) { return tok->encode(s).ids; };
   CHECK_EQ(tok->decode(ids("Hello, world! I can't go."), true, true), std::string("hello, world! i can't go."));
   CHECK_EQ(tok->decode(ids("Hello, world!"), false, true), std::string("[CLS] hello, world! [SEP]"));
-  CHECK_EQ(tok->decode(ids("Hello, world!"), true, false), std::string("hello , world !"));
+  // Without clean_up_tokenization_spaces the WordPiece decoder's per-token cleanup still glues
+  // punctuation (as BertTokenizerFast does); only the whole-string pass (" ' " -> "'") is skipped.
+  CHECK_EQ(tok->decode(ids("Hello, world!"), true, false), std::string("hello, world!"));
+  CHECK_EQ(tok->decode(ids("it's"), true, false), std::string("it ' s"));
+  CHECK_EQ(tok->decode(ids("it's"), true, true), std::string("it's"));
   CHECK_EQ(tok->decode(ids("unaffable"), true, true), std::string("unaffable"));
   CHECK_EQ(tok->decode({tok->token_to_id("##ing"), tok->token_to_id("##s")}, true, true), std::string("##ings"));
   CHECK_EQ(tok->decode(ids("it's you're I'm they've"), true, true), std::string("it's you're i'm they've"));
   CHECK_EQ(tok->decode(ids("a ' b"), true, true), std::string("a'b"));
   CHECK_EQ(tok->decode({1996, -1, 999999, 3899}, false, true), std::string("the dog"));
   CHECK_EQ(tok->decode({}, false, true), std::string(""));
+  // A tokenizer.json whose decoder has cleanup=false: no per-token cleanup.
+  TempDir dir;
+  json j = json::parse(read_all(uncased_json()));
+  j["decoder"]["cleanup"] = false;
+  auto raw = Tokenizer::load(dir.write("t.json", j.dump()));
+  CHECK(!raw->config().decoder_cleanup);
+  CHECK_EQ(raw->decode(raw->encode("Hello, world!").ids, true, false), std::string("hello , world !"));
 }
 
 TEST_CASE(vocab_txt_and_tokenizer_json_load_the_same) {

@@ -1,0 +1,165 @@
+// The Tokenizer class API: loading (vocab.txt, tokenizer.json, directories) and its typed errors,
+// argument validation that names the argument, encode options (special tokens, truncation), offsets
+// as JavaScript string indices, decode options, id/token lookups, and fromNative (with a fake native
+// tokenizer, as the Engine hands one over).
+import t from 'tap';
+import { mkdtempSync, writeFileSync, readFileSync, copyFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tokenizer } from '../../dist/tokenizer.js';
+import { BertServeError } from '../../dist/errors.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const sharedData = process.env.BERT_SERVE_SHARED_DATA ?? join(root, '..', 'shared', 'data');
+const vocabTxt = join(sharedData, 'bert-base-uncased-vocab.txt');
+const tokenizerJson = join(sharedData, 'bert-base-uncased-tokenizer.json');
+const tok = Tokenizer.load(vocabTxt);
+
+const tmp = mkdtempSync(join(tmpdir(), 'bert-tok-api-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+
+function throwsCode(t, fn, code, pattern, msg) {
+  try {
+    fn();
+    t.fail(`${msg}: expected ${code}`);
+  } catch (e) {
+    t.ok(e instanceof BertServeError, `${msg}: a BertServeError`);
+    t.equal(e.code, code, `${msg}: ${code}`);
+    if (pattern) t.match(e.message, pattern, `${msg}: message`);
+  }
+}
+
+t.test('load: vocab.txt, tokenizer.json and directories', async (t) => {
+  t.equal(tok.vocabSize, 30522);
+  const fromJson = Tokenizer.load(tokenizerJson);
+  t.equal(fromJson.vocabSize, 30522);
+  t.same(fromJson.info, tok.info, 'same settings and specials either way');
+  t.same(tok.info.specialIds, { cls: 101, sep: 102, pad: 0, mask: 103, unk: 100 });
+  t.same(tok.info.specialTokens, { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', mask: '[MASK]', unk: '[UNK]' });
+  t.equal(tok.info.lowercase, true);
+  t.equal(tok.info.stripAccents, true);
+
+  const dir = join(tmp, 'cased');
+  rmSync(dir, { recursive: true, force: true });
+  (await import('node:fs')).mkdirSync(dir);
+  copyFileSync(join(sharedData, 'bert-base-cased-vocab.txt'), join(dir, 'vocab.txt'));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false, model_max_length: 512 }));
+  const cased = Tokenizer.load(dir);
+  t.equal(cased.info.lowercase, false);
+  t.equal(cased.info.stripAccents, false);
+  t.equal(cased.info.modelMaxLength, 512);
+  t.same(cased.encode('Hello Café', { addSpecialTokens: false }).tokens, ['Hello', 'Café']);
+});
+
+t.test('load errors are typed and name the file', async (t) => {
+  throwsCode(t, () => Tokenizer.load(join(tmp, 'missing', 'vocab.txt')), 'ERR_MODEL_NOT_FOUND', /missing/, 'missing file');
+  writeFileSync(join(tmp, 'bad.json'), '{"model": {"type": "BPE", "vocab": {}, "merges": []}}');
+  throwsCode(t, () => Tokenizer.load(join(tmp, 'bad.json')), 'ERR_TOKENIZER_INVALID', /bad\.json.*BPE.*WordPiece/, 'BPE model');
+  writeFileSync(join(tmp, 'garbage.json'), '{ nope');
+  throwsCode(t, () => Tokenizer.load(join(tmp, 'garbage.json')), 'ERR_TOKENIZER_INVALID', /garbage\.json.*JSON/, 'bad JSON');
+  const j = JSON.parse(readFileSync(tokenizerJson, 'utf8'));
+  j.normalizer = { type: 'Lowercase' };
+  writeFileSync(join(tmp, 'lower.json'), JSON.stringify(j));
+  throwsCode(t, () => Tokenizer.load(join(tmp, 'lower.json')), 'ERR_TOKENIZER_INVALID', /Lowercase.*BertNormalizer/, 'other normalizer');
+  throwsCode(t, () => Tokenizer.load(''), 'ERR_INVALID_ARGUMENT', /pathToVocabOrTokenizerJsonOrModelDir/, 'empty path');
+  throwsCode(t, () => Tokenizer.load(42), 'ERR_INVALID_ARGUMENT', /Expected a non-empty path string/, 'non-string path');
+  try {
+    Tokenizer.load(join(tmp, 'missing.txt'));
+  } catch (e) {
+    t.match(e.stack, /tokenizer-api\.test\.mjs/, "the error carries the caller's stack");
+  }
+});
+
+t.test('encode: specials, offsets as JS string indices', async (t) => {
+  const text = 'Hello, 😀 wörld! I [MASK] you';
+  const e = tok.encode(text);
+  t.same(e.tokens, ['[CLS]', 'hello', ',', '[UNK]', 'world', '!', 'i', '[MASK]', 'you', '[SEP]']);
+  t.same(e.ids.slice(0, 2), [101, 7592]);
+  t.equal(e.truncated, false);
+  t.same(e.offsets[0], [0, 0]);
+  t.same(e.offsets.at(-1), [0, 0]);
+  const slices = e.offsets.slice(1, -1).map(([s, end]) => text.slice(s, end));
+  t.same(slices, ['Hello', ',', '😀', 'wörld', '!', 'I', '[MASK]', 'you'], 'text.slice(start, end) is each token\'s source');
+  t.same(tok.encode(text, { addSpecialTokens: false }).tokens, e.tokens.slice(1, -1));
+  t.same(tok.encode('').tokens, ['[CLS]', '[SEP]']);
+  t.same(tok.encode('', { addSpecialTokens: false }).ids, []);
+});
+
+t.test('encode: lone surrogates are U+FFFD (dropped), indices stay JS indices', async (t) => {
+  const text = 'ab\uD800cd \uDC00x \uD83D';
+  const e = tok.encode(text, { addSpecialTokens: false });
+  t.same(e.tokens, ['abc', '##d', 'x']);
+  t.same(e.offsets, [[0, 4], [4, 5], [7, 8]], 'the lone surrogate at index 2 still counts as one index');
+});
+
+t.test('encode: truncation keeps [CLS] and [SEP]', async (t) => {
+  const text = 'the quick brown fox jumps over the lazy dog';
+  const full = tok.encode(text);
+  const cut = tok.encode(text, { maxLength: 6 });
+  t.equal(cut.ids.length, 6);
+  t.equal(cut.truncated, true);
+  t.same(cut.ids, [...full.ids.slice(0, 5), 102]);
+  t.same(cut.offsets.slice(0, 5), full.offsets.slice(0, 5));
+  t.equal(tok.encode(text, { maxLength: full.ids.length }).truncated, false);
+  t.same(tok.encode(text, { addSpecialTokens: false, maxLength: 2 }).tokens, ['the', 'quick']);
+  t.same(tok.encode(text, { maxLength: 2 }).tokens, ['[CLS]', '[SEP]']);
+});
+
+t.test('encode: arguments are validated with their names', async (t) => {
+  throwsCode(t, () => tok.encode(42), 'ERR_INVALID_ARGUMENT', /for text but received number 42/, 'text');
+  throwsCode(t, () => tok.encode('x', 'nope'), 'ERR_INVALID_ARGUMENT', /for options/, 'options');
+  throwsCode(t, () => tok.encode('x', { addSpecialTokens: 1 }), 'ERR_INVALID_ARGUMENT', /options\.addSpecialTokens/, 'addSpecialTokens');
+  throwsCode(t, () => tok.encode('x', { maxLength: 1 }), 'ERR_INVALID_ARGUMENT', /an integer >= 2 for options\.maxLength/, 'maxLength < 2');
+  throwsCode(t, () => tok.encode('x', { maxLength: 3.5 }), 'ERR_INVALID_ARGUMENT', /options\.maxLength/, 'fractional maxLength');
+  throwsCode(t, () => tok.encode('x', { addSpecialTokens: false, maxLength: 0 }), 'ERR_INVALID_ARGUMENT', /an integer >= 1/, 'maxLength 0');
+});
+
+t.test('decode: as Hugging Face', async (t) => {
+  const ids = tok.encode("Hello, world! I can't go.").ids;
+  t.equal(tok.decode(ids), "[CLS] hello, world! i can't go. [SEP]");
+  t.equal(tok.decode(ids, { skipSpecialTokens: true }), "hello, world! i can't go.");
+  // As BertTokenizerFast: the WordPiece decoder's per-token cleanup runs either way; the option adds
+  // transformers' whole-string pass (" ' " -> "'").
+  t.equal(tok.decode(ids, { skipSpecialTokens: true, cleanUpTokenizationSpaces: false }), "hello, world! i can ' t go.");
+  t.equal(tok.decode(new Int32Array(tok.encode('unaffable').ids), { skipSpecialTokens: true }), 'unaffable');
+  t.equal(tok.decode([tok.tokenToId('##ing')]), '##ing', 'a leading continuation keeps its ##');
+  t.equal(tok.decode([]), '');
+  t.equal(tok.decode([1996, 999999]), 'the', 'ids without a token are skipped');
+  throwsCode(t, () => tok.decode('1996'), 'ERR_INVALID_ARGUMENT', /for ids/, 'ids not an array');
+  throwsCode(t, () => tok.decode([1, 2.5]), 'ERR_INVALID_ARGUMENT', /for ids\[1\]/, 'non-integer id');
+  throwsCode(t, () => tok.decode([1], { skipSpecialTokens: 'yes' }), 'ERR_INVALID_ARGUMENT', /options\.skipSpecialTokens/, 'skip option');
+});
+
+t.test('idToToken / tokenToId', async (t) => {
+  t.equal(tok.idToToken(1996), 'the');
+  t.equal(tok.idToToken(103), '[MASK]');
+  t.equal(tok.idToToken(30522), null);
+  t.equal(tok.idToToken(-1), null);
+  t.equal(tok.tokenToId('the'), 1996);
+  t.equal(tok.tokenToId('##ing'), 2075);
+  t.equal(tok.tokenToId('The'), null, 'exact lookup: no normalization');
+  throwsCode(t, () => tok.idToToken('1'), 'ERR_INVALID_ARGUMENT', /for id/, 'id type');
+  throwsCode(t, () => tok.tokenToId(1), 'ERR_INVALID_ARGUMENT', /for token/, 'token type');
+});
+
+t.test('fromNative wraps what the Engine hands over; native errors become typed', async (t) => {
+  const calls = [];
+  const fake = {
+    encode(text, add, max) {
+      calls.push([text, add, max]);
+      if (text === 'boom') throw Object.assign(new Error('bad input'), { code: 'ERR_INVALID_ARGUMENT' });
+      return { ids: new Int32Array([101, 7, 102]), tokens: ['[CLS]', 'x', '[SEP]'], offsets: new Uint32Array([0, 0, 0, 1, 0, 0]), truncated: false };
+    },
+    decode: () => 'x',
+    idToToken: () => 'x',
+    tokenToId: () => 7,
+    info: () => ({ vocabSize: 8, lowercase: true, stripAccents: true, modelMaxLength: 512, specialTokens: {}, specialIds: {} }),
+  };
+  const w = Tokenizer.fromNative(fake);
+  t.equal(w.vocabSize, 8);
+  t.same(w.encode('x', { maxLength: 10 }), { ids: [101, 7, 102], tokens: ['[CLS]', 'x', '[SEP]'], offsets: [[0, 0], [0, 1], [0, 0]], truncated: false });
+  t.same(calls[0], ['x', true, 10]);
+  throwsCode(t, () => w.encode('boom'), 'ERR_INVALID_ARGUMENT', /bad input/, 'native error');
+  throwsCode(t, () => Tokenizer.fromNative(null), 'ERR_INVALID_ARGUMENT', /for native/, 'null native');
+});
