@@ -28,6 +28,7 @@ export interface ServerConfig {
   maxBatchTokens: number;
   maxBatchDelayMs: number;
   sortByLength: boolean;
+  batchOverheadTokens: number;
   maxQueue: number;
   maxClientBatchSize: number;
   maxBodyBytes: number;
@@ -126,12 +127,18 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: 'maxBatchDelayMs', flag: 'max-batch-delay-ms', env: ['BERT_SERVE_MAX_BATCH_DELAY_MS'], kind: 'number', default: 1, min: 0, max: 10_000,
     metavar: 'MS',
-    doc: 'How long a forming batch may wait for more requests while the workers are busy. An idle engine never waits.',
+    doc: 'How long a forming batch may wait for more requests while another batch is running. An idle engine never waits.',
     tune: 'A few ms can raise throughput under steady load; 0 favours latency.',
   },
   {
     key: 'sortByLength', flag: 'sort-by-length', env: ['BERT_SERVE_SORT_BY_LENGTH'], kind: 'boolean', default: true,
     doc: 'Group queued texts of similar length into batches to reduce padding.',
+  },
+  {
+    key: 'batchOverheadTokens', flag: 'batch-overhead-tokens', env: ['BERT_SERVE_BATCH_OVERHEAD_TOKENS'], kind: 'int', default: 0, min: 0,
+    max: 1 << 20, defaultText: '0 (measured at warm-up)', metavar: 'N',
+    doc: 'Fixed cost of one batch in padded-token equivalents: length grouping splits the queue where padding would cost more than another batch. 0 = timed for the model at warm-up (logged at startup).',
+    tune: 'Larger values make fewer, fuller batches; smaller values make batches of closer lengths. See docs/batching.md.',
   },
   {
     key: 'maxQueue', flag: 'max-queue', env: ['BERT_SERVE_MAX_QUEUE'], kind: 'int', default: 1024, min: 1, max: 1 << 24, metavar: 'N',

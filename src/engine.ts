@@ -41,6 +41,11 @@ export interface EngineOptions {
    * shape, seconds each (PITFALLS 15). Off by default: see docs/performance.md for the measurement.
    */
   jitOptimize?: boolean;
+  /**
+   * Fixed cost of one batch in padded-token equivalents, which the length-sorted batch picker weighs
+   * against padding (docs/batching.md). 0 (default): measured for the model at warm-up.
+   */
+  batchOverheadTokens?: number;
 }
 
 export interface RequestOptions {
@@ -387,6 +392,7 @@ function normalizeOptions(o: EngineOptions): Engine['options'] {
     maxQueue: positiveInt('maxQueue', o.maxQueue, 1024),
     warmup: o.warmup ?? true,
     jitOptimize: o.jitOptimize ?? false,
+    batchOverheadTokens: positiveInt('batchOverheadTokens', o.batchOverheadTokens, 0, 0),
   };
 }
 
@@ -395,6 +401,7 @@ function toNativeOptions(o: Engine['options']): NativeEngineOptions {
     model: o.model, device: o.device, dtype: o.dtype, workers: o.workers, intraOpThreads: o.intraOpThreads,
     maxBatchRequests: o.maxBatchRequests, maxBatchTokens: o.maxBatchTokens, maxDelayUs: Math.round(o.maxBatchDelayMs * 1000),
     sortByLength: o.sortByLength, maxTokens: o.maxTokens, truncate: o.truncate, warmup: o.warmup, jitOptimize: o.jitOptimize,
+    batchOverheadTokens: o.batchOverheadTokens,
   };
 }
 

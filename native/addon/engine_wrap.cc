@@ -61,6 +61,11 @@ bert::EngineOptions parse_options(const Napi::Object& o) {
   e.truncate = flag(o, "truncate", false);
   e.warmup = flag(o, "warmup", true);
   e.jit_optimize = flag(o, "jitOptimize", false);
+  const double overhead = num(o, "batchOverheadTokens", 0);  // 0: measured at warm-up
+  if (overhead > 0) {
+    e.scheduler.batch_overhead_tokens = static_cast<size_t>(overhead);
+    e.measure_batch_overhead = false;
+  }
   return e;
 }
 
@@ -83,6 +88,7 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("torchVersion", i.torch_version);
   o.Set("loadMs", i.load_ms);
   o.Set("warmupMs", i.warmup_ms);
+  o.Set("batchOverheadTokens", static_cast<double>(i.batch_overhead_tokens));
   return o;
 }
 

@@ -170,31 +170,37 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   if (options.warmup) {
     const auto tw = Clock::now();
     e->warmup();
+    if (options.measure_batch_overhead) {
+      if (size_t o = e->measure_batch_overhead()) e->options_.scheduler.batch_overhead_tokens = o;
+    }
     info.warmup_ms = ms_since(tw);
   }
-  e->scheduler_ = std::make_unique<Scheduler>(options.scheduler, *e->runner_, *e->sink_);
+  info.batch_overhead_tokens = e->options_.scheduler.batch_overhead_tokens;
+  e->scheduler_ = std::make_unique<Scheduler>(e->options_.scheduler, *e->runner_, *e->sink_);
   e->scheduler_->start();
   e->prep_thread_ = std::thread([raw = e.get()] { raw->prep_loop(); });
   return e;
+}
+
+// [CLS] [UNK]... [MASK] ... [SEP]: a fill-mask request of `len` tokens for warm-up runs.
+RequestPtr Engine::warmup_request(size_t len) const {
+  auto r = std::make_shared<Request>();
+  r->encoding.ids.assign(len, tokenizer_->unk_id());
+  r->encoding.ids.front() = tokenizer_->cls_id();
+  r->encoding.ids.back() = tokenizer_->sep_id();
+  r->encoding.ids[len / 2] = tokenizer_->mask_id();
+  r->mask_positions = {static_cast<int64_t>(len / 2)};
+  return r;
 }
 
 // Runs the model once per length bucket at batch 1 and once at the largest batch, so that first
 // requests do not pay one-time costs (allocator growth, JIT plan creation).
 void Engine::warmup() {
   runner_->configure_thread();
-  const int64_t mask = tokenizer_->mask_id();
   std::vector<size_t> lengths;
   for (size_t len = 8; len < options_.max_tokens; len *= 2) lengths.push_back(len);
   lengths.push_back(options_.max_tokens);
-  auto make = [&](size_t len) {
-    auto r = std::make_shared<Request>();
-    r->encoding.ids.assign(len, tokenizer_->unk_id());
-    r->encoding.ids.front() = tokenizer_->cls_id();
-    r->encoding.ids.back() = tokenizer_->sep_id();
-    r->encoding.ids[len / 2] = mask;
-    r->mask_positions = {static_cast<int64_t>(len / 2)};
-    return r;
-  };
+  auto make = [&](size_t len) { return warmup_request(len); };
   for (size_t len : lengths) {
     std::vector<RequestPtr> one{make(len)};
     runner_->run_direct(one);
@@ -204,6 +210,32 @@ void Engine::warmup() {
   std::vector<RequestPtr> many;
   for (size_t i = 0; i < n; ++i) many.push_back(make(32));
   runner_->run_direct(many);
+}
+
+// Forward time is close to a + b x padded tokens on the models we serve (docs/batching.md); a / b is
+// the batch overhead in tokens that the length-sorted batch picker weighs padding against. Timed at
+// 1 x 16 and n x 32 tokens, the faster of two runs each (the first runs above took one-time costs).
+size_t Engine::measure_batch_overhead() {
+  const size_t n = std::max<size_t>(1, std::min(options_.scheduler.max_batch_requests,
+                                                 options_.scheduler.max_batch_tokens / 32));
+  if (n * 32 <= 16 || options_.max_tokens < 32) return 0;
+  auto time_batch = [&](size_t count, size_t len) {
+    double best = 1e30;
+    for (int rep = 0; rep < 2; ++rep) {
+      std::vector<RequestPtr> batch;
+      for (size_t i = 0; i < count; ++i) batch.push_back(warmup_request(len));
+      const auto t0 = Clock::now();
+      runner_->run_direct(batch);
+      best = std::min(best, ms_since(t0));
+    }
+    return best;
+  };
+  const double one = time_batch(1, 16);
+  const double many = time_batch(n, 32);
+  const double per_token = (many - one) / double(n * 32 - 16);
+  if (!(per_token > 0)) return 0;  // no measurable per-token cost: keep the configured value
+  const double overhead = (one - 16 * per_token) / per_token;
+  return static_cast<size_t>(std::clamp(overhead, 1.0, 8192.0));
 }
 
 Engine::~Engine() { close(false); }

@@ -35,6 +35,9 @@ struct EngineOptions {
   bool truncate = false;
   bool warmup = true;
   bool jit_optimize = false;  // see RunnerOptions::jit_optimize
+  // Time the model at two batch shapes during warm-up and set scheduler.batch_overhead_tokens from
+  // them (the fixed cost of a batch in padded-token equivalents); off: use the given value.
+  bool measure_batch_overhead = true;
 };
 
 struct EngineInfo {
@@ -46,6 +49,7 @@ struct EngineInfo {
   int intra_op_threads = 1;
   size_t workers = 1;
   double load_ms = 0, warmup_ms = 0;
+  size_t batch_overhead_tokens = 0;  // what the scheduler uses (measured or given)
 };
 
 struct EngineStats {
@@ -73,6 +77,9 @@ class Engine {
   // Tokenizes and validates; returns false when the request was finished here (error or tokenize task).
   bool prepare(Request& r) const;
   void warmup();
+  RequestPtr warmup_request(size_t len) const;
+  // Fixed cost of one batch in padded-token equivalents, from timed runs; 0 when it cannot tell.
+  size_t measure_batch_overhead();
 
   EngineOptions options_;
   EngineInfo info_;

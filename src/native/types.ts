@@ -46,6 +46,7 @@ export interface NativeEngineOptions {
   truncate: boolean;         // over maxTokens: truncate (true) or refuse with ERR_INPUT_TOO_LONG
   warmup: boolean;
   jitOptimize: boolean;      // TorchScript optimizing executor (re-specializes per shape)
+  batchOverheadTokens: number; // 0: measured at warm-up (see docs/batching.md)
 }
 
 export interface NativeModelInfo {
@@ -65,6 +66,7 @@ export interface NativeModelInfo {
   torchVersion: string;
   loadMs: number;
   warmupMs: number;
+  batchOverheadTokens: number;       // per-batch cost the length-sorted picker weighs padding against
 }
 
 export interface NativeStats {

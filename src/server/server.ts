@@ -154,7 +154,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       this.#loading = Engine.load({
         model: c.model, device: c.device, dtype: c.dtype, workers: c.workers, intraOpThreads: c.intraOpThreads,
         maxBatchRequests: c.maxBatchRequests, maxBatchTokens: c.maxBatchTokens, maxBatchDelayMs: c.maxBatchDelayMs,
-        sortByLength: c.sortByLength, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
+        sortByLength: c.sortByLength, batchOverheadTokens: c.batchOverheadTokens, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
       }).then((engine) => {
         this.#adopt(engine);
         const i = engine.info;
@@ -162,7 +162,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
           model: i.modelDir, task: i.task, architecture: i.architecture, device: i.device, dtype: i.dtype,
           workers: i.workers, intraOpThreads: i.intraOpThreads, blas: i.blas, torch: i.torchVersion,
           maskedPositionsFastPath: i.maskedPositionsFastPath, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
-          loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
+          batchOverheadTokens: i.batchOverheadTokens, loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
         });
         if (!this.#draining) this.logger.info('ready', { url: this.#app ? this.url : undefined });
         return engine;
@@ -304,6 +304,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       request_timeout_ms: c.requestTimeoutMs,
       workers: i.workers,
       intra_op_threads: i.intraOpThreads,
+      batch_overhead_tokens: i.batchOverheadTokens,
       blas: i.blas,
       torch_version: i.torchVersion,
       version: packageVersion(),

@@ -46,53 +46,49 @@ BatchPick BatchPicker::pick_sorted(const std::vector<size_t>& lengths, size_t n,
                                    std::vector<size_t>& chosen) {
   order_.resize(n);
   for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(i);
-  // By length; equal lengths ordered so that walking outwards from the oldest meets the older one
-  // first (descending age below the oldest's length, ascending from it on). The oldest (index 0)
-  // thus sorts first among its equals: every shorter request is below it, every other one above.
-  const size_t oldest_len = lengths[0];
+  // By length, the older first among equals: a run cut between equal lengths leaves the younger ones
+  // for later, and the oldest request sorts first among its equals.
   std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-    if (lengths[a] != lengths[b]) return lengths[a] < lengths[b];
-    return lengths[a] < oldest_len ? a > b : a < b;
+    return lengths[a] != lengths[b] ? lengths[a] < lengths[b] : a < b;
   });
+
+  // best_[i] = least cost of running order_[i, n) as contiguous runs; cut_[i] = end of its first run.
+  // A run [i, j) is padded to lengths[order_[j - 1]] (sorted ascending). Ties prefer the longer first
+  // run: fewer batches, and among equal lengths the older requests go in the earlier, fuller run.
+  const uint64_t overhead = limits_.batch_overhead_tokens;
+  best_.assign(n + 1, 0);
+  cut_.assign(n + 1, static_cast<uint32_t>(n));
+  for (size_t i = n; i-- > 0;) {
+    uint64_t best = UINT64_MAX;
+    const size_t max_j = std::min(n, i + limits_.max_requests);
+    for (size_t j = i + 1; j <= max_j; ++j) {
+      const uint64_t padded = uint64_t(lengths[order_[j - 1]]) * (j - i);
+      // A lone request is always allowed (the scheduler refuses over-budget ones at enqueue).
+      if (j > i + 1 && padded > limits_.max_tokens) break;
+      const uint64_t cost = overhead + padded + best_[j];
+      if (cost <= best) {
+        best = cost;
+        cut_[i] = static_cast<uint32_t>(j);
+      }
+    }
+    best_[i] = best;
+  }
+
+  // The run that holds the oldest request (index 0 of the window).
   const size_t pos = size_t(std::find(order_.begin(), order_.end(), 0u) - order_.begin());
+  size_t begin = 0;
+  while (cut_[begin] <= pos) begin = cut_[begin];
+  const size_t end = cut_[begin];
 
   BatchPick p;
-  chosen.push_back(0);
-  p.count = 1;
-  p.max_len = lengths[0];
-  p.real_tokens = lengths[0];
-  const uint64_t budget = limits_.max_tokens;
-  size_t lo = pos;      // next shorter candidate: order_[lo - 1]
-  size_t hi = pos + 1;  // next longer candidate: order_[hi]
-  bool longer_open = true;
-  while (p.count < limits_.max_requests) {
-    const bool has_shorter = lo > 0;
-    bool has_longer = longer_open && hi < n;
-    if (has_longer && uint64_t(lengths[order_[hi]]) * (p.count + 1) > budget) {
-      longer_open = false;  // this one and every longer one break the budget
-      has_longer = false;
-      p.full = true;
-    }
-    if (has_shorter && uint64_t(p.max_len) * (p.count + 1) > budget) {
-      p.full = true;  // no addition of any length fits
-      break;
-    }
-    if (!has_shorter && !has_longer) break;
-
-    bool take_shorter = has_shorter;
-    if (has_shorter && has_longer) {
-      const uint32_t s = order_[lo - 1];
-      const uint32_t l = order_[hi];
-      const uint64_t pad_shorter = p.max_len - lengths[s];
-      const uint64_t pad_longer = uint64_t(lengths[l] - p.max_len) * p.count;
-      take_shorter = pad_shorter < pad_longer || (pad_shorter == pad_longer && s < l);
-    }
-    const uint32_t idx = take_shorter ? order_[--lo] : order_[hi++];
+  for (size_t k = begin; k < end; ++k) {
+    const uint32_t idx = order_[k];
     chosen.push_back(idx);
-    ++p.count;
     p.real_tokens += lengths[idx];
     p.max_len = std::max(p.max_len, lengths[idx]);
   }
+  p.count = end - begin;
+  p.full = p.count < n;  // requests were left for other batches: waiting would not change this one
   std::sort(chosen.begin(), chosen.end());
   return p;
 }

@@ -9,15 +9,16 @@
 //    max_batch_requests and by the PADDED budget: longest length in the batch x count <= max_tokens.
 //  - FIFO (sort_by_length off): then the next requests in queue order while both bounds hold; the
 //    first request that does not fit ends the batch (no overtaking).
-//  - Length-sorted: the window is ordered by length and the batch grows as a contiguous run of that
-//    order around the oldest request (among equal lengths the older is met first). Each step adds
-//    whichever neighbour adds less padding:
-//      the next shorter one (length l <= M, the batch's current longest) pads itself: M - l tokens;
-//      the next longer one (l >= M) pads the n requests already in:        (l - M) x n tokens;
-//    ties go to the older request. A longer neighbour that would break the budget closes the
-//    longer side (every longer one would too); a shorter one that would break it ends the batch
-//    (M x (n + 1) is the least any addition costs). Requests are thus batched with the ones
-//    nearest in length, and the greedy step never adds padding when an equal length is available.
+//  - Length-sorted: the window is ordered by (length, age) and split into contiguous runs of that
+//    order (batches of similar length) so that the estimated cost of running the whole window is
+//    least; the run holding the oldest request is the next batch. The cost of a batch is
+//      batch_overhead_tokens + longest x count
+//    (per-batch fixed cost expressed in tokens, plus padded tokens), a cost model that fits the
+//    measured forward time of the models we serve (docs/batching.md); the engine measures
+//    batch_overhead_tokens for its model at warm-up. An exact dynamic program over the sorted window
+//    finds the split: O(window x max_batch_requests) steps, 8k for the defaults. A long outlier is
+//    thus run alone when padding everyone to it would cost more than a batch of its own, and similar
+//    requests share a batch even when a shorter queued one could also have joined.
 //  - `full` tells the scheduler not to wait for more requests: the count bound is reached, or a
 //    queued request was left out for the budget, or not even a request as short as M would fit.
 // Requests not chosen are left where they are by the caller (queue order kept: FIFO among them).
@@ -36,6 +37,8 @@ struct BatchLimits {
   size_t max_tokens = 16384;  // padded tokens
   bool sort_by_length = true;
   size_t sort_window = 256;
+  // Fixed cost of running a batch, in padded-token equivalents (see the rule above).
+  size_t batch_overhead_tokens = 64;
 };
 
 struct BatchPick {
@@ -65,7 +68,10 @@ class BatchPicker {
 
   BatchLimits limits_;
   size_t window_;
-  std::vector<uint32_t> order_;  // scratch: window indices sorted by (length, age)
+  // Scratch, so that picking does not allocate once warm.
+  std::vector<uint32_t> order_;   // window indices sorted by (length, age)
+  std::vector<uint64_t> best_;    // best_[i]: least cost of order_[i, n)
+  std::vector<uint32_t> cut_;     // cut_[i]: where the first run of that best split ends
 };
 
 }  // namespace bert

@@ -44,6 +44,7 @@ BatchLimits limits_of(const SchedulerOptions& o) {
   l.max_tokens = o.max_batch_tokens;
   l.sort_by_length = o.sort_by_length;
   l.sort_window = o.sort_window;
+  l.batch_overhead_tokens = o.batch_overhead_tokens;
   return l;
 }
 

@@ -16,9 +16,10 @@
 //  - one deadline per batch: max_delay from the arrival of the oldest queued request. A free worker
 //    starts at once when the batch is full, or when no other worker is busy (the model is idle: never
 //    wait), or when that deadline has passed; otherwise it waits for more requests until the deadline;
-//  - within a window of queued requests (the oldest first) requests are taken by length
-//    (sort_by_length) so requests of similar length share a batch and padding is cut; the oldest
-//    request is always in the next batch, so nothing starves; the exact rule is in batch_picker.h;
+//  - within a window of queued requests (the oldest first) requests are grouped by length
+//    (sort_by_length) so requests of similar length share a batch and the estimated cost of the
+//    window (batch overhead + padded tokens) is least; the oldest request is always in the next
+//    batch, so nothing starves; the exact rule is in batch_picker.h;
 //  - cancelled requests and requests whose own deadline has passed are dropped before they run and
 //    completed with kCancelled / kDeadlineExceeded.
 #pragma once
@@ -43,6 +44,9 @@ struct SchedulerOptions {
   std::chrono::microseconds max_delay{1000};
   bool sort_by_length = true;
   size_t sort_window = 256;  // how many of the oldest queued requests are considered for one batch
+  // Fixed cost of one batch in padded-token equivalents: how the length-sorted picker weighs one
+  // more batch against padding (batch_picker.h). The Engine measures it for its model at warm-up.
+  size_t batch_overhead_tokens = 64;
 };
 
 // Runs one batch on a worker thread. Implementations fill each request's json (or fail() it).

@@ -17,8 +17,11 @@ using bert::BatchPicker;
 
 namespace {
 
-BatchLimits limits(size_t max_requests, size_t max_tokens, bool sorted, size_t window = 256) {
+// Overhead 64 (BatchLimits' default) unless a test says otherwise: a batch costs 64 + longest x count.
+BatchLimits limits(size_t max_requests, size_t max_tokens, bool sorted, size_t window = 256,
+                   size_t overhead = 64) {
   BatchLimits l;
+  l.batch_overhead_tokens = overhead;
   l.max_requests = max_requests;
   l.max_tokens = max_tokens;
   l.sort_by_length = sorted;
@@ -88,9 +91,11 @@ TEST_CASE(sorted_groups_similar_lengths) {
   BatchPicker p(limits(3, 10000, true));
   const V lengths = {10, 50, 12, 48, 11, 52};
   BatchPick r;
+  // Sorted 10 11 12 | 48 50 52: two batches of three cost 2 x 64 + 36 + 156, less than any other split.
   CHECK(pick(p, lengths, &r) == V({0, 2, 4}));  // 10, 12, 11
   CHECK_EQ(r.padded_tokens(), uint64_t(36));
-  // What is left: 50, 48, 52. The 48 (pads 2) and the 52 (pads 2 x 1) tie: the older one wins.
+  CHECK(r.full);  // the other three were left for the next batch
+  // What is left, 50 48 52, is one batch: 64 + 156 beats 2 x 64 + 48 + 104.
   CHECK(pick(p, {50, 48, 52}, &r) == V({0, 1, 2}));
   // FIFO for comparison: 10,50,12 and 48,11,52 pad to 150 + 156.
   BatchPicker f(limits(3, 10000, false));
@@ -100,44 +105,53 @@ TEST_CASE(sorted_groups_similar_lengths) {
   CHECK(a.padded_tokens() + b.padded_tokens() > 36 + 156);
 }
 
-TEST_CASE(sorted_prefers_equal_lengths) {
-  BatchPicker p(limits(3, 10000, true));
-  CHECK(pick(p, {7, 3, 7, 9, 7}) == V({0, 2, 4}));
+TEST_CASE(sorted_overhead_weighs_padding_against_batches) {
+  // Sorted 3 7 7 7 9, at most 3 per batch. A cheap batch (overhead 1): 3 | 7 7 7 | 9 pads nothing.
+  BatchPicker cheap(limits(3, 10000, true, 256, 1));
+  CHECK(pick(cheap, {7, 3, 7, 9, 7}) == V({0, 2, 4}));
+  // A costly batch (64): two batches, 3 7 7 | 7 9 (2 x 64 + 21 + 18) beat three (3 x 64 + 33).
+  BatchPicker costly(limits(3, 10000, true, 256, 64));
+  CHECK(pick(costly, {7, 3, 7, 9, 7}) == V({0, 1, 2}));
 }
 
-TEST_CASE(sorted_tie_goes_to_the_older) {
-  // Oldest 10: the 8 pads itself by 2, the 12 pads the one request in by 2. Index 1 is older.
+TEST_CASE(sorted_long_outlier_runs_alone) {
+  // 20 20 20 200: padding three 20s to 200 costs 540 tokens, more than a batch of its own (64).
+  BatchPicker p(limits(4, 10000, true));
+  BatchPick r;
+  CHECK(pick(p, {20, 20, 20, 200}, &r) == V({0, 1, 2}));
+  CHECK_EQ(r.padded_tokens(), uint64_t(60));
+  CHECK(r.full);
+  CHECK(pick(p, {200, 20, 20, 20}, &r) == V({0}));  // the oldest is always taken, here alone
+  // When a batch costs more than that padding, all four go together.
+  BatchPicker costly(limits(8, 10000, true, 256, 1000));
+  CHECK(pick(costly, {20, 20, 20, 200}, &r) == V({0, 1, 2, 3}));
+  CHECK(!r.full);
+}
+
+TEST_CASE(sorted_equal_lengths_go_oldest_first) {
+  // Five 10s, at most 2 per batch: the runs are cut in age order, the oldest pair first.
   BatchPicker p(limits(2, 10000, true));
-  CHECK(pick(p, {10, 12, 8}) == V({0, 1}));
-  CHECK(pick(p, {10, 8, 12}) == V({0, 1}));
+  CHECK(pick(p, {10, 10, 10, 10, 10}) == V({0, 1}));
+  CHECK(pick(p, {10, 5, 10, 5, 10}) == V({0, 2}));
 }
 
 TEST_CASE(sorted_longer_candidate_weighs_by_batch_size) {
-  // Batch {10, 10, 10}: adding 12 pads 3 x 2 = 6, adding 5 pads 5: the 5 goes first.
+  // 5 10 10 10 | 12 costs 2 x 64 + 40 + 12; 5 | 10 10 10 12 costs 2 x 64 + 5 + 48.
   BatchPicker p(limits(4, 10000, true));
   CHECK(pick(p, {10, 10, 10, 12, 5}) == V({0, 1, 2, 4}));
 }
 
-TEST_CASE(sorted_always_takes_the_oldest) {
-  BatchPicker p(limits(3, 1000, true));
-  CHECK(pick(p, {100, 5, 5, 5, 5}) == V({0, 1, 2}));
-  CHECK(pick(p, {1, 100, 100, 100}) == V({0, 1, 2}));
-}
-
-TEST_CASE(sorted_budget_closes_the_longer_side_only) {
-  // 100 x 2 > 60 is out, the 15 still joins (20 x 2 = 40 <= 60); full because the 100 was left out.
+TEST_CASE(sorted_budget_bounds_each_batch) {
+  // Budget 60: the 100 can only run alone; 15 and 20 pad to 40 together.
   BatchPicker p(limits(8, 60, true));
   BatchPick r;
   CHECK(pick(p, {20, 100, 15}, &r) == V({0, 2}));
   CHECK(r.full);
   CHECK_EQ(r.padded_tokens(), uint64_t(40));
-}
-
-TEST_CASE(sorted_budget_counts_padding) {
-  // Budget 100: {30, 30, 30} pads to 90; a fourth 30 (120) does not fit, nor does any shorter.
-  BatchPicker p(limits(8, 100, true));
-  BatchPick r;
-  CHECK(pick(p, {30, 30, 30, 30, 1}, &r) == V({0, 1, 2}));
+  // Budget 100: at most three 30s per batch. 1 30 30 | 30 30 and 1 30 | 30 30 30 both cost
+  // 2 x 64 + 150; the tie goes to the longer first run, which holds the two oldest 30s.
+  BatchPicker q(limits(8, 100, true));
+  CHECK(pick(q, {30, 30, 30, 30, 1}, &r) == V({0, 1, 4}));
   CHECK(r.full);
 }
 
@@ -151,6 +165,34 @@ TEST_CASE(sorted_window_limits_the_candidates) {
   // A window smaller than max_batch_requests is raised to it.
   BatchPicker raised(limits(4, 10000, true, 1));
   CHECK_EQ(raised.window(), size_t(4));
+}
+
+// Draining a queue batch by batch costs no more (overhead x batches + padded tokens) than cutting the
+// whole queue, sorted by length, into full batches: the split the engine limit benchmark uses.
+TEST_CASE(sorted_draining_costs_no_more_than_sorted_chunks) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    const size_t max_requests = 1 + rng() % 32;
+    const size_t overhead = rng() % 300;
+    BatchPicker p(limits(max_requests, 1u << 30, true, 256, overhead));
+    V queue(1 + rng() % 200);
+    for (auto& l : queue) l = rng() % 3 ? 4 + rng() % 30 : 30 + rng() % 300;
+    V sorted = queue;
+    std::sort(sorted.begin(), sorted.end());
+    uint64_t chunks = 0;
+    for (size_t i = 0; i < sorted.size(); i += max_requests) {
+      const size_t n = std::min(max_requests, sorted.size() - i);
+      chunks += overhead + sorted[i + n - 1] * n;
+    }
+    uint64_t drained = 0;
+    while (!queue.empty()) {
+      BatchPick r;
+      V chosen = pick(p, queue, &r);
+      drained += overhead + r.padded_tokens();
+      for (size_t k = chosen.size(); k-- > 0;) queue.erase(queue.begin() + chosen[k]);
+    }
+    CHECK(drained <= chunks);
+  }
 }
 
 TEST_CASE(random_picks_respect_every_bound) {
