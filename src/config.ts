@@ -29,6 +29,7 @@ export interface ServerConfig {
   maxBatchDelayMs: number;
   sortByLength: boolean;
   batchOverheadTokens: number;
+  jitOptimize: boolean;
   maxQueue: number;
   maxClientBatchSize: number;
   maxBodyBytes: number;
@@ -139,6 +140,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 1 << 20, defaultText: '0 (measured at warm-up)', metavar: 'N',
     doc: 'Fixed cost of one batch in padded-token equivalents: length grouping splits the queue where padding would cost more than another batch. 0 = timed for the model at warm-up (logged at startup).',
     tune: 'Larger values make fewer, fuller batches; smaller values make batches of closer lengths. See docs/batching.md.',
+  },
+  {
+    key: 'jitOptimize', flag: 'jit-optimize', env: ['BERT_SERVE_JIT_OPTIMIZE'], kind: 'boolean', default: false,
+    doc: 'Run TorchScript\'s optimizing (profiling) executor, which re-specializes the graph for each new input shape.',
+    tune: 'Off by default: measured within +-10% on CPU (docs/performance.md), and off never stalls on an unseen shape.',
   },
   {
     key: 'maxQueue', flag: 'max-queue', env: ['BERT_SERVE_MAX_QUEUE'], kind: 'int', default: 1024, min: 1, max: 1 << 24, metavar: 'N',

@@ -154,7 +154,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       this.#loading = Engine.load({
         model: c.model, device: c.device, dtype: c.dtype, workers: c.workers, intraOpThreads: c.intraOpThreads,
         maxBatchRequests: c.maxBatchRequests, maxBatchTokens: c.maxBatchTokens, maxBatchDelayMs: c.maxBatchDelayMs,
-        sortByLength: c.sortByLength, batchOverheadTokens: c.batchOverheadTokens, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
+        sortByLength: c.sortByLength, batchOverheadTokens: c.batchOverheadTokens, jitOptimize: c.jitOptimize, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
       }).then((engine) => {
         this.#adopt(engine);
         const i = engine.info;
