@@ -12,14 +12,16 @@
 //   engine_limit --model DIR [--threads N] [--batches 1,8,32] [--seqs 16,128]
 //                [--warmup N] [--min-repeats N] [--max-repeats N] [--target-seconds S]
 //                [--method auto|forward|fill_mask_logits] [--jit-optimize 0|1] [--seed N]
-//                [--mix FILE [--mix-batch N] [--mix-tokens N] [--mix-policy sorted|fifo] [--mix-window N]]
+//                [--mix FILE [--mix-batch N] [--mix-tokens N] [--mix-policy sorted|fifo|cost] [--mix-window N]
+//                 [--mix-overhead N]]
 //                [--no-shapes]
 // --threads: at::set_num_threads (default: the core count, as the engine does with one worker).
 // --mix FILE: whitespace-separated sequence lengths (tokens incl. [CLS]/[SEP]), e.g. a tokenized
-//   corpus. The sequences are grouped into batches like the engine's scheduler does under a full
-//   queue (policy sorted: sort by length within windows of --mix-window arrivals, 0 = all; fifo:
-//   arrival order), at most --mix-batch sequences and --mix-tokens padded tokens per batch, and
-//   one pass over all of them is timed.
+//   corpus. The sequences are grouped into batches (policy cost: the scheduler's own BatchPicker
+//   draining a full queue, window --mix-window (0 = 256) and batch overhead --mix-overhead tokens;
+//   sorted: sort by length within windows of --mix-window arrivals, 0 = all, and cut into full
+//   batches; fifo: arrival order), at most --mix-batch sequences and --mix-tokens padded tokens per
+//   batch, and one pass over all of them is timed.
 // --jit-optimize: TorchScript graph-executor optimization; default 0, as the engine runs
 //   (native/engine/model/model_runner.h).
 //
@@ -27,6 +29,8 @@
 // ({model, batch, seq, seq_per_s, tokens_per_s, median_ms, ...}) and one {"type":"mix",...}.
 // OMP_WAIT_POLICY must be set before libgomp loads (PITFALLS 12); when it is unset the program
 // sets PASSIVE (as the engine's loader does) and re-executes itself.
+#include "engine/sched/batch_picker.h"
+
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -67,6 +71,7 @@ struct Options {
   int64_t mix_tokens = 16384;
   std::string mix_policy = "sorted";
   int64_t mix_window = 0;
+  int64_t mix_overhead = 64;
   bool shapes = true;
 };
 
@@ -75,7 +80,7 @@ struct Options {
             << "usage: engine_limit --model DIR [--threads N] [--batches 1,8,32] [--seqs 16,128] [--warmup N]\n"
             << "       [--min-repeats N] [--max-repeats N] [--target-seconds S] [--method auto|forward|fill_mask_logits]\n"
             << "       [--jit-optimize 0|1] [--seed N] [--mix FILE [--mix-batch N] [--mix-tokens N]\n"
-            << "       [--mix-policy sorted|fifo] [--mix-window N]] [--no-shapes]\n";
+            << "       [--mix-policy sorted|fifo|cost] [--mix-window N] [--mix-overhead N]] [--no-shapes]\n";
   std::exit(2);
 }
 
@@ -125,13 +130,14 @@ Options parse(int argc, char** argv) {
     else if (a == "--mix-tokens") o.mix_tokens = std::max<int64_t>(1, static_cast<int64_t>(num()));
     else if (a == "--mix-policy") o.mix_policy = next();
     else if (a == "--mix-window") o.mix_window = std::max<int64_t>(0, static_cast<int64_t>(num()));
+    else if (a == "--mix-overhead") o.mix_overhead = std::max<int64_t>(0, static_cast<int64_t>(num()));
     else if (a == "--no-shapes") o.shapes = false;
     else if (a == "-h" || a == "--help") usage("help");
     else usage("unknown argument " + a);
   }
   if (o.model.empty()) usage("--model DIR is required");
   if (o.method != "auto" && o.method != "forward" && o.method != "fill_mask_logits") usage("bad --method " + o.method);
-  if (o.mix_policy != "sorted" && o.mix_policy != "fifo") usage("bad --mix-policy " + o.mix_policy);
+  if (o.mix_policy != "sorted" && o.mix_policy != "fifo" && o.mix_policy != "cost") usage("bad --mix-policy " + o.mix_policy);
   if (o.max_repeats < o.min_repeats) o.max_repeats = o.min_repeats;
   return o;
 }
@@ -329,6 +335,27 @@ std::vector<int64_t> read_lengths(const std::string& path) {
 // (policy sorted) or not (fifo), cut when the next sequence would exceed the request or token budget.
 std::vector<std::vector<int64_t>> plan_batches(const Options& o, const std::vector<int64_t>& lengths) {
   std::vector<std::vector<int64_t>> out;
+  if (o.mix_policy == "cost") {
+    // The scheduler's own batch picker (cost-model split, batch_picker.h) draining the full queue.
+    bert::BatchLimits l;
+    l.max_requests = static_cast<size_t>(o.mix_batch);
+    l.max_tokens = static_cast<size_t>(o.mix_tokens);
+    l.sort_by_length = true;
+    l.sort_window = o.mix_window > 0 ? static_cast<size_t>(o.mix_window) : 256;
+    l.batch_overhead_tokens = static_cast<size_t>(o.mix_overhead);
+    bert::BatchPicker picker(l);
+    std::vector<size_t> queue(lengths.begin(), lengths.end()), chosen;
+    while (!queue.empty()) {
+      picker.pick(queue, chosen);
+      std::vector<int64_t> batch;
+      for (size_t k = chosen.size(); k-- > 0;) {
+        batch.push_back(static_cast<int64_t>(queue[chosen[k]]));
+        queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(chosen[k]));
+      }
+      out.push_back(batch);
+    }
+    return out;
+  }
   const size_t window = o.mix_window > 0 ? static_cast<size_t>(o.mix_window) : lengths.size();
   for (size_t w = 0; w < lengths.size(); w += window) {
     std::vector<int64_t> win(lengths.begin() + w, lengths.begin() + std::min(lengths.size(), w + window));
