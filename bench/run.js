@@ -681,7 +681,7 @@ function writeReport(R, out, { history = true } = {}) {
       })), '');
       const mx = M.limit.mix ?? {};
       const rows = [];
-      for (const [k, label] of [['cost', `batches as the scheduler's picker splits a full queue (cost model, overhead ${M.engineInfo?.batchOverheadTokens ?? '?'} tokens, window 256)`], ['sorted256', 'batches of <= 32 sorted by length within windows of 256 (the scheduler\'s default)'], ['fifo', 'batches of 32 in arrival order'], ['unbatched', 'one sequence at a time']]) {
+      for (const [k, label] of [['cost', `batches as the scheduler's picker splits a full queue (cost model, overhead ${M.engineInfo?.batchOverheadTokens ?? '?'} tokens, window 256)`], ['sorted256', 'batches of <= 32 sorted by length within windows of 256, cut in order'], ['fifo', 'batches of 32 in arrival order'], ['unbatched', 'one sequence at a time']]) {
         if (mx[k]) rows.push([`engine limit: ${label}`, fx(mx[k].seq_per_s, 1), fx(mx[k].tokens_per_s, 0), pctS(mx[k].padding_efficiency), fx(mx[k].sequences / mx[k].batches, 1)]);
       }
       if (M.engine?.mix) rows.push(['engine from JS: all texts submitted at once', fx(M.engine.mix.seq_per_s, 1), fx(M.engine.mix.tokens_per_s, 0), pctS(M.engine.mix.padding_efficiency), fx(M.engine.mix.mean_batch, 1)]);
