@@ -4,7 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${BERT_SERVE_PYTHON:-/usr/bin/python3}"
-export BERT_SERVE_SHARED_DATA="${BERT_SERVE_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
+# Real BERT vocabularies and golden tokenizer vectors: the workspace's ../shared/data when it is
+# there, else the copy in test/data/shared (a clean clone elsewhere has no ../shared).
+if [ -z "${BERT_SERVE_SHARED_DATA:-}" ]; then
+  if [ -f ../shared/data/wordpiece-golden-uncased-hf.jsonl ]; then
+    BERT_SERVE_SHARED_DATA="$(cd ../shared/data && pwd)"
+  else
+    BERT_SERVE_SHARED_DATA="$(pwd)/test/data/shared"
+  fi
+fi
+export BERT_SERVE_SHARED_DATA
+echo "[bert-serve test] shared data: $BERT_SERVE_SHARED_DATA" >&2
 
 echo "[bert-serve test] making test models (models/test)" >&2
 "$PY" scripts/make_test_models.py models/test >&2
