@@ -17,6 +17,16 @@ t.test('info describes the model', async (t) => {
   t.equal(engine.info.vocabSize, 30522);
   t.equal(engine.info.maskedPositionsFastPath, true, 'the exporter fast path is detected');
   t.match(engine.info.blas, /openblas/, `BLAS is OpenBLAS (${engine.info.blas})`);
+  t.ok(engine.info.batchOverheadTokens >= 1 && engine.info.batchOverheadTokens <= 8192,
+    `batch overhead measured at warm-up: ${engine.info.batchOverheadTokens} tokens`);
+});
+
+t.test('batchOverheadTokens: a given value is used as is; invalid values are refused', async (t) => {
+  const e = await Engine.load({ model: testModel('tiny'), batchOverheadTokens: 777 });
+  t.equal(e.info.batchOverheadTokens, 777);
+  await e.close();
+  await t.rejects(Engine.load({ model: testModel('tiny'), batchOverheadTokens: -1 }), { code: 'ERR_INVALID_ARGUMENT' });
+  await t.rejects(Engine.load({ model: testModel('tiny'), batchOverheadTokens: 1.5 }), { code: 'ERR_INVALID_ARGUMENT' });
 });
 
 t.test('single mask: top 5 {score, token, token_str, sequence}, scores descending', async (t) => {
