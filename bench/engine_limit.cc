@@ -14,7 +14,7 @@
 //                [--method auto|forward|fill_mask_logits] [--jit-optimize 0|1] [--seed N]
 //                [--mix FILE [--mix-batch N] [--mix-tokens N] [--mix-policy sorted|fifo|cost] [--mix-window N]
 //                 [--mix-overhead N]]
-//                [--no-shapes]
+//                [--no-shapes] [--gap-us N]
 // --threads: at::set_num_threads (default: the core count, as the engine does with one worker).
 // --mix FILE: whitespace-separated sequence lengths (tokens incl. [CLS]/[SEP]), e.g. a tokenized
 //   corpus. The sequences are grouped into batches (policy cost: the scheduler's own BatchPicker
@@ -22,6 +22,8 @@
 //   sorted: sort by length within windows of --mix-window arrivals, 0 = all, and cut into full
 //   batches; fifo: arrival order), at most --mix-batch sequences and --mix-tokens padded tokens per
 //   batch, and one pass over all of them is timed.
+// --gap-us N: sleep N us before each timed repeat, as a lone request reaches an idle engine (threads
+//   asleep, caches cold); measured here it makes no difference beyond run-to-run noise.
 // --jit-optimize: TorchScript graph-executor optimization; default 0, as the engine runs
 //   (native/engine/model/model_runner.h).
 //
@@ -72,6 +74,7 @@ struct Options {
   std::string mix_policy = "sorted";
   int64_t mix_window = 0;
   int64_t mix_overhead = 64;
+  int64_t gap_us = 0;  // idle time before each timed repeat (a lone request reaching an idle engine)
   bool shapes = true;
 };
 
@@ -80,7 +83,7 @@ struct Options {
             << "usage: engine_limit --model DIR [--threads N] [--batches 1,8,32] [--seqs 16,128] [--warmup N]\n"
             << "       [--min-repeats N] [--max-repeats N] [--target-seconds S] [--method auto|forward|fill_mask_logits]\n"
             << "       [--jit-optimize 0|1] [--seed N] [--mix FILE [--mix-batch N] [--mix-tokens N]\n"
-            << "       [--mix-policy sorted|fifo|cost] [--mix-window N] [--mix-overhead N]] [--no-shapes]\n";
+            << "       [--mix-policy sorted|fifo|cost] [--mix-window N] [--mix-overhead N]] [--no-shapes] [--gap-us N]\n";
   std::exit(2);
 }
 
@@ -131,6 +134,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--mix-policy") o.mix_policy = next();
     else if (a == "--mix-window") o.mix_window = std::max<int64_t>(0, static_cast<int64_t>(num()));
     else if (a == "--mix-overhead") o.mix_overhead = std::max<int64_t>(0, static_cast<int64_t>(num()));
+    else if (a == "--gap-us") o.gap_us = std::max<int64_t>(0, static_cast<int64_t>(num()));
     else if (a == "--no-shapes") o.shapes = false;
     else if (a == "-h" || a == "--help") usage("help");
     else usage("unknown argument " + a);
@@ -305,6 +309,7 @@ Timing time_it(const Options& o, F&& f) {
   std::vector<double> ms;
   const auto start = Clock::now();
   while (static_cast<int>(ms.size()) < o.max_repeats) {
+    if (o.gap_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(o.gap_us));
     const auto t0 = Clock::now();
     f();
     ms.push_back(ms_since(t0));
