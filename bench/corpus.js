@@ -21,7 +21,7 @@ export const WORDS = (
   + 'student player leader member king queen prince army soldier police law rule plan result'
 ).split(/\s+/).filter(Boolean);
 
-/** Small, fast, seeded PRNG (mulberry32). */
+/** Small, fast, seeded PRNG (mulberry32); the tests use it too, for reproducible generated inputs. */
 export function rng(seed) {
   let a = seed >>> 0;
   return () => {

@@ -1,8 +1,11 @@
 // Paths and helpers shared by the engine integration tests. Models are made by scripts/setup.sh
-// (models/demo) and scripts/test.sh (models/test/*); shared data lives in ../shared/data.
+// (models/demo) and scripts/test.sh (models/test/*); shared data: $BERT_SERVE_SHARED_DATA (set by
+// scripts/test.sh: ../shared/data, else the copy in test/data/shared) or ../shared/data.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
+// The bench's seeded PRNG (mulberry32): generated corpora are reproducible.
+import { rng } from '../../bench/corpus.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const demoModel = join(root, 'models', 'demo');
@@ -19,18 +22,6 @@ export function runPython(script, args, inputLines) {
   });
   if (res.status !== 0) throw new Error(`${script} failed (${res.status}): ${res.stderr}`);
   return res.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-/** A deterministic PRNG (mulberry32) so generated corpora are reproducible. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WORDS = ('the a of to and in is was for on that with as by at from his her it he she they this be are were ' +

@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '../../dist/tokenizer.js';
+import { rng } from '../../bench/corpus.js';
 
 const require = createRequire(import.meta.url);
 const hf = require('tokenizers');
@@ -202,18 +203,7 @@ t.test('Unicode version skew is bounded and understood', async (t) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Generator (mulberry32: small, seedable, reproducible)
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Generator (the seeded mulberry32 PRNG of bench/corpus.js: reproducible from the printed seed)
 
 const rand = rng(SEED);
 const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
