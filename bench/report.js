@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { lineChart } from './svg.js';
 
 const RESULTS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'bench', 'results');
-const round = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? x : Math.round(x * 10 ** d) / 10 ** d);
+export const round = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? x : Math.round(x * 10 ** d) / 10 ** d);
 
 // Targets (reported as ratios, never asserted)
 // The engine limit for the length mix: the faster of the limit's batchings of it (the scheduler's

@@ -16,7 +16,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
-import { targets, writeReport } from './report.js';
+import { round, targets, writeReport } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PY = process.env.BERT_SERVE_PYTHON ?? '/usr/bin/python3';
@@ -91,7 +91,6 @@ function log(msg) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const round = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? x : Math.round(x * 10 ** d) / 10 ** d);
 
 function summary(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);

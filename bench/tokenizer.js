@@ -37,8 +37,9 @@ const corpora = {
 const ours = Tokenizer.load(join(DATA, 'bert-base-uncased-tokenizer.json'));
 const theirs = hf.Tokenizer.fromFile(join(DATA, 'bert-base-uncased-tokenizer.json'));
 
-async function rate(texts, fn) {
-  const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+const utf8Bytes = (texts) => texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+
+async function rate(texts, bytes, fn) {
   await fn(texts.slice(0, 50));  // warm-up
   let rounds = 0;
   const t0 = process.hrtime.bigint();
@@ -74,9 +75,10 @@ const methods = {
 
 const rows = [];
 for (const [corpus, texts] of Object.entries(corpora)) {
+  const bytes = utf8Bytes(texts);
   const r = {};
-  for (const [name, fn] of Object.entries(methods)) r[name] = await rate(texts, fn);
-  rows.push({ corpus, texts: texts.length, bytes: texts.reduce((n, t) => n + Buffer.byteLength(t), 0), results: r });
+  for (const [name, fn] of Object.entries(methods)) r[name] = await rate(texts, bytes, fn);
+  rows.push({ corpus, texts: texts.length, bytes, results: r });
 }
 
 if (asJson) {

@@ -169,9 +169,9 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
 
   if (options.warmup) {
     const auto tw = Clock::now();
-    e->warmup();
+    const WarmupTimes w = e->warmup();
     if (options.measure_batch_overhead) {
-      if (size_t o = e->measure_batch_overhead()) e->options_.scheduler.batch_overhead_tokens = o;
+      if (size_t o = e->measure_batch_overhead(w)) e->options_.scheduler.batch_overhead_tokens = o;
     }
     info.warmup_ms = ms_since(tw);
   }
@@ -194,45 +194,41 @@ RequestPtr Engine::warmup_request(size_t len) const {
 }
 
 // Runs the model once per length bucket at batch 1 and once at the largest batch, so that first
-// requests do not pay one-time costs (allocator growth, JIT plan creation).
-void Engine::warmup() {
+// requests do not pay one-time costs (allocator growth, JIT plan creation). Returns the times of the
+// 1 x 16 and n x 32 runs, which measure_batch_overhead() reuses as its first sample.
+Engine::WarmupTimes Engine::warmup() {
   runner_->configure_thread();
+  WarmupTimes t;
   std::vector<size_t> lengths;
   for (size_t len = 8; len < options_.max_tokens; len *= 2) lengths.push_back(len);
   lengths.push_back(options_.max_tokens);
-  auto make = [&](size_t len) { return warmup_request(len); };
   for (size_t len : lengths) {
-    std::vector<RequestPtr> one{make(len)};
-    runner_->run_direct(one);
+    const double ms = time_batch(1, len);
+    if (len == 16) t.one_16_ms = ms;
   }
-  const size_t n = std::max<size_t>(1, std::min(options_.scheduler.max_batch_requests,
-                                                 options_.scheduler.max_batch_tokens / 32));
-  std::vector<RequestPtr> many;
-  for (size_t i = 0; i < n; ++i) many.push_back(make(32));
-  runner_->run_direct(many);
+  t.many = std::max<size_t>(1, std::min(options_.scheduler.max_batch_requests,
+                                         options_.scheduler.max_batch_tokens / 32));
+  t.many_32_ms = time_batch(t.many, 32);
+  return t;
+}
+
+double Engine::time_batch(size_t count, size_t len) {
+  std::vector<RequestPtr> batch;
+  for (size_t i = 0; i < count; ++i) batch.push_back(warmup_request(len));
+  const auto t0 = Clock::now();
+  runner_->run_direct(batch);
+  return ms_since(t0);
 }
 
 // Forward time is close to a + b x padded tokens on the models we serve (docs/batching.md); a / b is
 // the batch overhead in tokens that the length-sorted batch picker weighs padding against. Timed at
-// 1 x 16 and n x 32 tokens, the faster of two runs each (the first runs above took one-time costs).
-size_t Engine::measure_batch_overhead() {
-  const size_t n = std::max<size_t>(1, std::min(options_.scheduler.max_batch_requests,
-                                                 options_.scheduler.max_batch_tokens / 32));
-  if (n * 32 <= 16 || options_.max_tokens < 32) return 0;
-  auto time_batch = [&](size_t count, size_t len) {
-    double best = 1e30;
-    for (int rep = 0; rep < 2; ++rep) {
-      std::vector<RequestPtr> batch;
-      for (size_t i = 0; i < count; ++i) batch.push_back(warmup_request(len));
-      const auto t0 = Clock::now();
-      runner_->run_direct(batch);
-      best = std::min(best, ms_since(t0));
-    }
-    return best;
-  };
-  const double one = time_batch(1, 16);
-  const double many = time_batch(n, 32);
-  const double per_token = (many - one) / double(n * 32 - 16);
+// 1 x 16 and n x 32 tokens, the faster of the warm-up's run and one more (the warm-up's may carry
+// one-time costs).
+size_t Engine::measure_batch_overhead(const WarmupTimes& w) {
+  if (w.one_16_ms <= 0 || options_.max_tokens < 32 || w.many * 32 <= 16) return 0;  // too short to time
+  const double one = std::min(w.one_16_ms, time_batch(1, 16));
+  const double many = std::min(w.many_32_ms, time_batch(w.many, 32));
+  const double per_token = (many - one) / double(w.many * 32 - 16);
   if (!(per_token > 0)) return 0;  // no measurable per-token cost: keep the configured value
   const double overhead = (one - 16 * per_token) / per_token;
   return static_cast<size_t>(std::clamp(overhead, 1.0, 8192.0));

@@ -76,10 +76,17 @@ class Engine {
   void prep_loop();
   // Tokenizes and validates; returns false when the request was finished here (error or tokenize task).
   bool prepare(Request& r) const;
-  void warmup();
+  struct WarmupTimes {
+    double one_16_ms = 0;   // 1 x 16 tokens (0: the model is shorter)
+    double many_32_ms = 0;  // many x 32 tokens
+    size_t many = 1;
+  };
+  WarmupTimes warmup();
   RequestPtr warmup_request(size_t len) const;
+  // Runs `count` warm-up requests of `len` tokens as one batch on the calling thread; returns ms.
+  double time_batch(size_t count, size_t len);
   // Fixed cost of one batch in padded-token equivalents, from timed runs; 0 when it cannot tell.
-  size_t measure_batch_overhead();
+  size_t measure_batch_overhead(const WarmupTimes& w);
 
   EngineOptions options_;
   EngineInfo info_;

@@ -25,6 +25,9 @@ t.test('batchOverheadTokens: a given value is used as is; invalid values are ref
   const e = await Engine.load({ model: testModel('tiny'), batchOverheadTokens: 777 });
   t.equal(e.info.batchOverheadTokens, 777);
   await e.close();
+  const cold = await Engine.load({ model: testModel('tiny'), warmup: false });
+  t.equal(cold.info.batchOverheadTokens, 64, 'without warm-up nothing is timed: the default is used');
+  await cold.close();
   await t.rejects(Engine.load({ model: testModel('tiny'), batchOverheadTokens: -1 }), { code: 'ERR_INVALID_ARGUMENT' });
   await t.rejects(Engine.load({ model: testModel('tiny'), batchOverheadTokens: 1.5 }), { code: 'ERR_INVALID_ARGUMENT' });
 });

@@ -19,8 +19,9 @@
 //    finds the split: O(window x max_batch_requests) steps, 8k for the defaults. A long outlier is
 //    thus run alone when padding everyone to it would cost more than a batch of its own, and similar
 //    requests share a batch even when a shorter queued one could also have joined.
-//  - `full` tells the scheduler not to wait for more requests: the count bound is reached, or a
-//    queued request was left out for the budget, or not even a request as short as M would fit.
+//  - `full` tells the scheduler not to wait for more requests: the count bound is reached, or
+//    queued requests were left for other batches (for the budget, or as another length group), or
+//    not even a request as short as M would fit.
 // Requests not chosen are left where they are by the caller (queue order kept: FIFO among them).
 //
 // Threading: none; one instance is used under the scheduler's mutex (it keeps scratch space so that
