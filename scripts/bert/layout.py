@@ -8,7 +8,8 @@ import os
 from typing import Dict, List, Optional, Tuple
 
 # Kept equal to modeling.ARCHITECTURES (checkpoint.py asserts it) without importing torch here.
-ARCHITECTURE_NAMES = ("BertForMaskedLM", "BertModel", "BertForSequenceClassification")
+ARCHITECTURE_NAMES = ("BertForMaskedLM", "BertModel", "BertForSequenceClassification",
+                      "BertForTokenClassification")
 # Checkpoints saved from these classes carry the weights of the one named (plus keys that
 # checkpoint.normalize_state_dict drops); transformers' fill-mask pipeline loads them the same way.
 ALIASES = {"BertForPreTraining": "BertForMaskedLM"}
@@ -16,6 +17,15 @@ TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "added_tokens.json"]
 WEIGHT_FILES = ["model.safetensors", "pytorch_model.bin",
                 "model.safetensors.index.json", "pytorch_model.bin.index.json"]
+# sentence-transformers' files next to the checkpoint, copied to the model directory as they are
+# (the pooling module's config.json too, at the path modules.json gives it).
+ST_FILES = ["modules.json", "config_sentence_transformers.json", "sentence_bert_config.json"]
+# Pooling config keys -> the mode names sentence-transformers itself uses, in its order.
+POOLING_MODES = [("pooling_mode_cls_token", "cls"), ("pooling_mode_max_tokens", "max"),
+                 ("pooling_mode_mean_tokens", "mean"),
+                 ("pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens"),
+                 ("pooling_mode_weightedmean_tokens", "weightedmean"),
+                 ("pooling_mode_lasttoken", "lasttoken")]
 
 
 class CheckpointError(Exception):
@@ -74,11 +84,85 @@ def weights_file(src_dir: str) -> str:
     raise CheckpointError(f"{src_dir}: no weights (looked for {', '.join(WEIGHT_FILES)})")
 
 
+def _read_json(path: str, what: str) -> object:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read {what} ({e.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: {what} is not valid JSON ({e})") from None
+
+
+def _module_kind(module_type: str) -> str:
+    # "sentence_transformers.models.Pooling" and the longer "...models.pooling.Pooling" alike.
+    return module_type.rsplit(".", 1)[-1]
+
+
+def sentence_transformers(src_dir: str) -> Optional[Dict]:
+    """What a sentence-transformers directory adds to the checkpoint, or None when it is not one.
+
+    {"files": relative paths to copy, "dirs": module folders that hold no file (Normalize),
+     "pooling_config": relative path or None, "pooling": [mode names], "normalize": bool}.
+    Only the modules bert-serve computes are accepted (Transformer at the top level, Pooling,
+    Normalize): a Dense or other module would change the embeddings, so it is refused rather
+    than silently left out.
+    """
+    path = os.path.join(src_dir, "modules.json")
+    if not os.path.isfile(path):
+        return None
+    modules = _read_json(path, "modules.json")
+    if not isinstance(modules, list) or not all(isinstance(m, dict) and isinstance(m.get("type"), str)
+                                                for m in modules):
+        raise CheckpointError(f"{path}: expected a list of {{\"type\", \"path\", ...}} objects")
+    info: Dict = {"files": [n for n in ST_FILES if os.path.isfile(os.path.join(src_dir, n))],
+                  "dirs": [], "pooling_config": None, "pooling": [], "normalize": False}
+    for m in modules:
+        kind, sub = _module_kind(m["type"]), str(m.get("path", "")).strip("/")
+        if ".." in sub.split("/") or os.path.isabs(sub):
+            raise CheckpointError(f"{path}: module path {sub!r} leaves the directory")
+        if kind == "Transformer":
+            if sub:
+                raise CheckpointError(
+                    f"{path}: the Transformer module is in the subfolder {sub!r} (an older "
+                    "sentence-transformers layout); export_hf reads the weights and config.json "
+                    "at the top of the directory")
+        elif kind == "Pooling":
+            if info["pooling_config"] is not None:
+                raise CheckpointError(f"{path}: more than one Pooling module")
+            rel = f"{sub}/config.json" if sub else "config.json"
+            config = _read_json(os.path.join(src_dir, rel), "the pooling config")
+            if not isinstance(config, dict):
+                raise CheckpointError(f"{os.path.join(src_dir, rel)}: expected a JSON object")
+            modes = [name for key, name in POOLING_MODES if config.get(key)]
+            if not modes:
+                raise CheckpointError(f"{os.path.join(src_dir, rel)}: no pooling_mode_* is true")
+            info["pooling_config"], info["pooling"] = rel, modes
+            info["files"].append(rel)
+        elif kind == "Normalize":
+            info["normalize"] = True
+            if sub:
+                info["dirs"].append(sub)
+        else:
+            raise CheckpointError(
+                f"{path}: module {m['type']} ({sub or '.'}) is not supported: bert-serve computes "
+                "Transformer, Pooling and Normalize only, and leaving it out would change the "
+                "embeddings")
+    return info
+
+
 def preflight(src_dir: str, architecture: Optional[str] = None) -> Tuple[Dict, str, List[str], str]:
-    """(config, architecture name, tokenizer files, weights file), or CheckpointError."""
+    """(config, architecture name, tokenizer files, weights file), or CheckpointError.
+
+    A sentence-transformers directory (modules.json) is an encoder whatever config.json's
+    "architectures" says (many keep the MLM head's name they were trained from): it exports as
+    BertModel, as sentence-transformers loads it, unless --architecture says otherwise.
+    """
     config = read_config(src_dir)
     model_type = config.get("model_type", "bert")
     if model_type != "bert":
         raise CheckpointError(f"config.json model_type is {model_type!r}; only 'bert' is supported")
+    if sentence_transformers(src_dir) is not None and not architecture:
+        architecture = "BertModel"
     arch = architecture_name(config, architecture)
     return config, arch, tokenizer_files(src_dir), weights_file(src_dir)
