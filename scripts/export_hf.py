@@ -2,18 +2,39 @@
 
 Usage:
   "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/export_hf.py SRC_DIR OUT_DIR \
-      [--dtype float32|float16|bfloat16] [--trace] [--architecture NAME] [--loader auto|torch|transformers]
+      [--dtype float32|float16|bfloat16] [--quantize int8] [--trace] [--architecture NAME]
+      [--loader auto|torch|transformers]
 
 SRC_DIR: config.json, weights (model.safetensors | pytorch_model.bin | sharded *.index.json) and
 the tokenizer (vocab.txt and/or tokenizer.json, tokenizer_config.json). Works offline with torch
 only; transformers is used to load (and to cross-check) when it is importable.
+Architectures: BertForMaskedLM (fill-mask), BertModel (embeddings), BertForSequenceClassification
+(classification; rerank with one label), BertForTokenClassification (token classification).
+A sentence-transformers directory (modules.json; weights without the "bert." prefix) exports as
+BertModel; OUT_DIR also gets modules.json, the Pooling module's config.json at the same relative
+path (1_Pooling/config.json usually), config_sentence_transformers.json (prompts) and
+sentence_bert_config.json when present. Modules other than Transformer, Pooling and Normalize are
+refused: leaving one out would change the embeddings.
 
 OUT_DIR gets: model.pt (TorchScript of scripts/bert/modeling.py with the weights loaded strictly,
 eval, in --dtype), config.json (the source's, with "architectures" set and a "bert_serve" block
 saying exporter, dtype and preferred signature) and the tokenizer files, copied.
 BertForMaskedLM's model.pt has forward(input_ids, attention_mask, token_type_ids) -> [b, s, vocab]
 and fill_mask_logits(..., mask_index) -> [m, vocab]; BertModel's forward -> [b, s, hidden];
-BertForSequenceClassification's forward -> [b, labels].
+BertForSequenceClassification's forward -> [b, labels]; BertForTokenClassification's forward
+-> [b, s, labels].
+
+--quantize int8: every nn.Linear dynamically quantized (int8 weights, activations quantized at
+run time; torch.ao.quantization.quantize_dynamic) on the first quantized engine this torch has
+of onednn, fbgemm, x86, qnnpack, then scripted (fill_mask_logits kept). config.json's bert_serve
+block records "quantization": "int8-dynamic" and "quantized_engine": the loader must set that
+engine before loading (the weights are repacked for the current engine). CPU only; float32
+activations, so not with --dtype float16/bfloat16. It is checked against the float32 eager
+module with a loose tolerance (max abs diff <= 0.1 x the largest fp32 output, since each
+activation tensor gets one 8-bit scale, taken over the whole batch), and the top-1 agreement
+with fp32 is printed (mask rows for fill-mask, rows for classification, tokens for NER).
+--dtype bfloat16 converts the weights before scripting, so the graph computes in bf16 throughout
+(a trace of a float32 model keeps float32 constants in its graph and fails once cast to bf16).
 
 After saving, model.pt is loaded back with torch.jit.load, run on inputs of other shapes than any
 trace used, and compared with the eager module; the max abs differences are printed.
@@ -39,26 +60,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("src_dir")
     ap.add_argument("out_dir")
     ap.add_argument("--dtype", default="float32", choices=DTYPE_NAMES)
+    ap.add_argument("--quantize", choices=["int8"],
+                    help="dynamic int8 quantization of the Linear layers (CPU)")
     ap.add_argument("--trace", action="store_true", help="torch.jit.trace instead of script")
     ap.add_argument("--architecture", help="override config.json architectures[0]")
     ap.add_argument("--loader", default="auto", choices=["auto", "torch", "transformers"])
     args = ap.parse_args(argv)
     try:
-        # Refuse a directory that cannot work before paying for torch's import.
+        # Refuse a directory or arguments that cannot work before paying for torch's import.
+        if args.quantize and args.dtype != "float32":
+            raise CheckpointError(f"--quantize {args.quantize} works on the float32 model; it "
+                                  f"cannot be combined with --dtype {args.dtype}")
         preflight(args.src_dir, args.architecture)
         import torch
         from bert.export import export
         torch.set_num_threads(2)
         try:
             s = export(args.src_dir, args.out_dir, args.dtype, args.trace, args.architecture,
-                       args.loader)
+                       args.loader, quantize=args.quantize)
         except VerifyError as e:
             print(f"export_hf: verification failed: {e}", file=sys.stderr)
             return 1
     except CheckpointError as e:
         print(f"export_hf: error: {e}", file=sys.stderr)
         return 2
-    print(f"export_hf: exported {s['architecture']} ({s['task']}, {s['dtype']}, "
+    quant = f"{s['quantization']} on {s['quantized_engine']}, " if s["quantization"] else ""
+    print(f"export_hf: exported {s['architecture']} ({s['task']}, {s['dtype']}, {quant}"
           f"{s['torchscript']}, signature {s['signature']}) to {s['out_dir']}: model.pt "
           f"{s['model_pt_bytes'] / 1e6:.1f} MB in {s['seconds']} s")
     return 0

@@ -13,10 +13,19 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 
 from .checkpoint import CheckpointError, Loaded, load_model, tokenizer_vocab
-from .layout import TOKENIZER_FILES, VerifyError, preflight
+from .layout import ST_FILES, TOKENIZER_FILES, VerifyError, preflight, sentence_transformers
 from .modeling import Architecture
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+QUANTIZATIONS = ["int8"]
+# In order of preference: x86 servers' engines first; qnnpack (ARM, mobile) last. Debian's torch
+# has onednn and qnnpack only.
+QUANTIZED_ENGINES = ["onednn", "fbgemm", "x86", "qnnpack"]
+# int8 dynamic quantization rounds every Linear input to 8 bits with one scale per tensor, taken
+# from the whole tensor (so from the whole batch, padding included): its error grows with the
+# largest activation, and a row's answer depends a little on the other rows of its batch. So the
+# check is relative to the largest fp32 output, and loose; top-1 agreement is what users see.
+INT8_TOL = 0.1
 FORWARD_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 EXPORTER = "bert-serve scripts/export_hf.py"
 EXPORTER_VERSION = 1
@@ -48,6 +57,24 @@ def example_inputs(vocab: Dict[str, int], vocab_size: int, batch: int, seq: int,
     return ids, am, tt, torch.tensor(flat, dtype=torch.long)
 
 
+def pick_quantized_engine(supported: List[str]) -> str:
+    """The first of QUANTIZED_ENGINES that this torch supports, or CheckpointError."""
+    for name in QUANTIZED_ENGINES:
+        if name in supported:
+            return name
+    raise CheckpointError("--quantize int8: this torch has no quantized engine (supported: "
+                          f"{', '.join(supported) or 'none'}; needs one of "
+                          f"{', '.join(QUANTIZED_ENGINES)})")
+
+
+def quantize_int8(module: torch.nn.Module, engine: str) -> torch.nn.Module:
+    """A copy of module with every nn.Linear dynamically quantized to int8 (weights int8 per
+    tensor, activations quantized at run time). The loader must use the same engine: the weights
+    are repacked for the current engine when model.pt is loaded."""
+    torch.backends.quantized.engine = engine
+    return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def to_torchscript(module: torch.nn.Module, trace: bool,
                    example: Tuple[torch.Tensor, ...]) -> torch.jit.ScriptModule:
     if not trace:
@@ -65,16 +92,22 @@ def _runs_on_cpu(dtype: torch.dtype) -> bool:
 @torch.no_grad()
 def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch.dtype,
            vocab: Dict[str, int], vocab_size: int, hf_model: Optional[torch.nn.Module],
-           log: Callable[[str], None]) -> Dict[str, float]:
-    """Load path back and compare with the eager module on shapes no trace has seen."""
+           log: Callable[[str], None], quantized: bool = False) -> Dict[str, float]:
+    """Load path back and compare with the eager module on shapes no trace has seen.
+
+    A quantized model is compared with the float32 eager module (INT8_TOL), and its top-1
+    agreement is measured: at the mask rows for fill-mask, per row for classification, per real
+    token for token classification.
+    """
     loaded = torch.jit.load(path, map_location="cpu")
     has_fill = hasattr(loaded, "fill_mask_logits")
     if (arch.signature == "fill_mask_logits") != has_fill:
         raise VerifyError(f"model.pt fill_mask_logits present={has_fill}, expected the opposite")
     eager = copy.deepcopy(eager32).to(dtype) if dtype != torch.float32 else eager32
     # Relative to the logits' scale; half types carry 8-11 bits, so padding alone moves a few ulps.
-    tol = 1e-4 if dtype == torch.float32 else 5e-2
+    tol = INT8_TOL if quantized else 1e-4 if dtype == torch.float32 else 5e-2
     stats: Dict[str, float] = {}
+    agree: List[bool] = []
     for batch, seq in [(3, 9), (1, 5)]:
         ids, am, tt, idx = example_inputs(vocab, vocab_size, batch, seq, seed=batch * 100 + seq)
         ref32 = eager32(ids, am, tt)
@@ -99,6 +132,14 @@ def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch
             rows = loaded.fill_mask_logits(ids, am, tt, idx)
             d = float((rows.float() - out.reshape(-1, out.size(-1))[idx].float()).abs().max())
             stats["fill_mask_vs_forward"] = max(stats.get("fill_mask_vs_forward", 0.0), d)
+        if quantized and arch.task != "embeddings":
+            if has_fill:
+                got, want = rows, ref32.reshape(-1, ref32.size(-1))[idx]
+            elif out.dim() == 3:  # token classification: the real tokens
+                got, want = out[am.bool()], ref32[am.bool()]
+            else:
+                got, want = out, ref32
+            agree += (got.argmax(-1) == want.argmax(-1)).tolist()
         if batch > 1:
             # The last row is padded: alone and unpadded it must give the same values.
             n = int(am[-1].sum())
@@ -109,11 +150,43 @@ def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch
         for key in ("max_abs_diff", "fill_mask_vs_forward", "padding_diff"):
             if stats.get(key, 0.0) > tol * scale:
                 raise VerifyError(f"{key} {stats[key]:.3g} exceeds {tol * scale:.3g}")
+    if agree:
+        stats["top1_agreement"] = sum(agree) / len(agree)
     if not _runs_on_cpu(dtype):
         log("export_hf: verify: float16 does not run on this CPU torch; checked loading only")
     if stats.get("transformers_vs_ours", 0.0) > 1e-3:
         raise VerifyError(f"transformers and our module differ by {stats['transformers_vs_ours']:.3g}")
     return stats
+
+
+def copy_sentence_transformers(src_dir: str, out_dir: str, st: Optional[Dict],
+                               log: Callable[[str], None]) -> None:
+    """modules.json, the pooling config (at the same relative path) and the other
+    sentence-transformers files, so the model directory says how to pool as the source did.
+    What an earlier export left and the source lacks is removed, as for the tokenizer files."""
+    if os.path.exists(out_dir) and os.path.samefile(src_dir, out_dir):
+        return
+    try:
+        old = sentence_transformers(out_dir)
+    except CheckpointError:  # a broken leftover: remove what ST_FILES names
+        old = None
+    keep = set(st["files"]) if st else set()
+    for rel in sorted(set(ST_FILES) | set(old["files"] if old else [])):
+        dst = os.path.join(out_dir, rel)
+        if rel not in keep and os.path.isfile(dst):
+            os.remove(dst)
+            log(f"export_hf: removed {dst} (not in the source)")
+    if st is None:
+        return
+    for rel in st["files"]:
+        dst = os.path.join(out_dir, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copyfile(os.path.join(src_dir, rel), dst)
+    for rel in st["dirs"]:
+        os.makedirs(os.path.join(out_dir, rel), exist_ok=True)
+    log(f"export_hf: sentence-transformers: pooling {'+'.join(st['pooling']) or 'none'}"
+        f"{' (' + st['pooling_config'] + ')' if st['pooling_config'] else ''}, normalize "
+        f"{str(st['normalize']).lower()}; copied {', '.join(st['files'])}")
 
 
 def _diff(a: torch.Tensor, b: torch.Tensor, mask: Optional[torch.Tensor]) -> float:
@@ -125,13 +198,26 @@ def _diff(a: torch.Tensor, b: torch.Tensor, mask: Optional[torch.Tensor]) -> flo
 
 def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = False,
            architecture: Optional[str] = None, loader: str = "auto",
-           log: Callable[[str], None] = print) -> Dict:
+           log: Callable[[str], None] = print, quantize: Optional[str] = None) -> Dict:
     """Do the whole export; raises CheckpointError (user's files) or VerifyError."""
     if dtype not in DTYPES:
         raise CheckpointError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    engine: Optional[str] = None
+    if quantize is not None:
+        if quantize not in QUANTIZATIONS:
+            raise CheckpointError(f"--quantize {quantize!r}: use one of {', '.join(QUANTIZATIONS)}")
+        if dtype != "float32":
+            raise CheckpointError(f"--quantize {quantize} works on the float32 model; it cannot "
+                                  f"be combined with --dtype {dtype}")
+        if trace:
+            raise CheckpointError(f"--quantize {quantize} is exported with torch.jit.script; "
+                                  "drop --trace")
+        engine = pick_quantized_engine(list(torch.backends.quantized.supported_engines))
     t0 = time.time()
-    _, _, tok_files, _ = preflight(src_dir, architecture)  # cheap checks before any weights
-    loaded: Loaded = load_model(src_dir, architecture, loader)
+    # Cheap checks before any weights; also settles the architecture of a sentence-transformers dir.
+    _, arch_name, tok_files, _ = preflight(src_dir, architecture)
+    st = sentence_transformers(src_dir)
+    loaded: Loaded = load_model(src_dir, arch_name, loader)
     arch, raw = loaded.arch, loaded.raw_config
     vocab_size = int(raw.get("vocab_size", 30522))
     vocab = tokenizer_vocab(src_dir)
@@ -145,6 +231,8 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     module = loaded.module.requires_grad_(False)
     if dtype != "float32":
         module = copy.deepcopy(module).to(DTYPES[dtype])  # deepcopy keeps the tied weights tied
+    if engine is not None:
+        module = quantize_int8(module, engine)
     example = example_inputs(vocab, vocab_size, batch=2, seq=12, seed=0)
     scripted = to_torchscript(module, trace, example)
 
@@ -154,7 +242,7 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     torch.jit.save(scripted, tmp)
     try:
         stats = verify(tmp, loaded.module, arch, DTYPES[dtype], vocab, vocab_size,
-                       loaded.hf_model, log)
+                       loaded.hf_model, log, quantized=engine is not None)
     except BaseException:
         os.remove(tmp)
         raise
@@ -169,6 +257,7 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
         elif os.path.exists(dst):
             os.remove(dst)  # left by an earlier export; it would contradict the new tokenizer
             log(f"export_hf: removed {dst} (not in the source)")
+    copy_sentence_transformers(src_dir, out_dir, st, log)
     config = dict(raw)
     config["architectures"] = [arch.name]
     config["bert_serve"] = {
@@ -177,10 +266,17 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
         "torchscript": "trace" if trace else "script", "torch_version": torch.__version__,
         "verify": {k: float(f"{v:.3g}") for k, v in stats.items()},
     }
+    if engine is not None:
+        config["bert_serve"].update(quantization="int8-dynamic", quantized_engine=engine)
+    if st is not None:
+        config["bert_serve"]["sentence_transformers"] = {
+            "pooling_config": st["pooling_config"], "pooling": "+".join(st["pooling"]) or None,
+            "normalize": st["normalize"]}
     with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2, sort_keys=True)
         f.write("\n")
     summary = {"out_dir": out_dir, "architecture": arch.name, "task": arch.task, "dtype": dtype,
+               "quantization": "int8-dynamic" if engine else None, "quantized_engine": engine,
                "torchscript": "trace" if trace else "script", "signature": arch.signature,
                "model_pt_bytes": os.path.getsize(final), "seconds": round(time.time() - t0, 2),
                **stats}
