@@ -21,6 +21,30 @@ and failing; reference_fill_mask.py reproduces them.
   vocab-mismatch  a BertForMaskedLM with vocab_size 1000 next to the 30522-line vocab.txt
   bad-config      config.json is not valid JSON (the rest is tiny's)
   encoder         BertModel (architectures ["BertModel"]), forward -> last_hidden_state
+Other tasks (hidden 32, 1 layer, each task its own seeded weights, shared by its variants):
+  embed           BertModel exported from the sentence-transformers layout kept in embed/hf (keys
+                  without "bert."); forward -> last_hidden_state [b, s, 32]; modules.json,
+                  1_Pooling/config.json (mean), config_sentence_transformers.json (prompts
+                  query: / passage:) and sentence_bert_config.json copied
+  embed-cls       embed's weights, plain HF layout, no pooling config (the default: cls)
+  classify        BertForSequenceClassification, labels negative/neutral/positive;
+                  forward -> logits [b, 3]; the predicted label varies with the input
+  classify-multi  like classify, problem_type multi_label_classification, 4 labels
+                  (sports/politics/science/arts); forward -> [b, 4]
+  rerank          BertForSequenceClassification with one label (LABEL_0), a cross-encoder;
+                  forward -> [b, 1]
+  ner             BertForTokenClassification, labels O B-PER I-PER B-LOC I-LOC B-ORG I-ORG
+                  B-MISC I-MISC; forward -> [b, s, 9]; argmaxes mix O, B-* and I-*
+  mlm-traced      tiny's weights traced as HF's torchscript=True gives it: forward(input_ids,
+                  attention_mask) -> (logits,); float32 mask conversion baked in; no bert_serve
+  embed-traced    embed's weights, HF BertModel traced: -> (last_hidden_state, pooler_output);
+                  embed's sentence-transformers files (mean pooling)
+  embed-traced-nopooler  embed's weights without the pooler, traced: -> (last_hidden_state,);
+                  no pooling config
+  classify-traced classify's weights traced: -> (logits,) [b, 3]
+  ner-traced      ner's weights traced: -> (logits,) [b, s, 9]
+  int8            tiny exported with --quantize int8 (fill_mask_logits kept)
+  classify-int8   classify exported with --quantize int8
 Each directory is rebuilt only when its .bert-serve-stamp.json is missing or records other
 script sources (the builders are in bert/fixture_dirs.py); when all are up to date, torch is not
 even imported.
@@ -40,6 +64,7 @@ from bert import stamp  # noqa: E402  (standard library only)
 from bert.layout import CheckpointError, VerifyError  # noqa: E402
 from vocab import VocabError  # noqa: E402
 
+_VALID = ["model.pt", "config.json", "vocab.txt"]
 # name -> (files that must exist, what the engine should say when loading it)
 FIXTURES: Dict[str, tuple] = {
     "tiny": (["model.pt", "config.json", "vocab.txt"], "ok"),
@@ -56,6 +81,19 @@ FIXTURES: Dict[str, tuple] = {
     "bad-config": (["model.pt", "config.json"], "ERR_CONFIG_INVALID"),
     "encoder": (["model.pt", "config.json", "vocab.txt"],
                 "task embeddings; ERR_MODEL_INVALID while only fill-mask is served"),
+    "embed": (_VALID + ["modules.json", "1_Pooling/config.json"], "ok; task embeddings (mean)"),
+    "embed-cls": (_VALID, "ok; task embeddings (cls)"),
+    "classify": (_VALID, "ok; task text-classification"),
+    "classify-multi": (_VALID, "ok; task text-classification (sigmoid)"),
+    "rerank": (_VALID, "ok; task rerank (one label)"),
+    "ner": (_VALID, "ok; task token-classification"),
+    "mlm-traced": (_VALID, "ok; task fill-mask, no fill_mask_logits"),
+    "embed-traced": (_VALID + ["1_Pooling/config.json"], "ok; task embeddings (mean)"),
+    "embed-traced-nopooler": (_VALID, "ok; task embeddings (cls)"),
+    "classify-traced": (_VALID, "ok; task text-classification"),
+    "ner-traced": (_VALID, "ok; task token-classification"),
+    "int8": (_VALID, "ok; task fill-mask, int8 (CPU only)"),
+    "classify-int8": (_VALID, "ok; task text-classification, int8 (CPU only)"),
 }
 
 

@@ -8,7 +8,8 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
-from .modeling import BertConfig, BertForMaskedLM
+from .modeling import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
+                       BertForTokenClassification, BertModel)
 
 
 class TracedMaskedLM(nn.Module):
@@ -26,6 +27,76 @@ class TracedMaskedLM(nn.Module):
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
         return (self.cls(self.bert(input_ids, attention_mask, torch.zeros_like(input_ids))),)
+
+
+class HFBertModel(nn.Module):
+    """HF's BertModel as torch.jit.trace sees it with torchscript=True, return_dict off.
+
+    forward(input_ids, attention_mask) -> (last_hidden_state, pooler_output), or
+    (last_hidden_state,) without a pooler (a None cannot be a traced output). The submodules and
+    state-dict keys are BertModel's (embeddings, encoder, pooler). The attention mask is extended
+    as transformers 4.x does it for a float32 model: converted to float32 and scaled by
+    finfo(float32).min, so the trace bakes both as constants, as users' traced files have them.
+    token_type_ids is not an input: HF then slices its zero buffer embeddings.token_type_ids
+    (a buffer, so the trace follows the module to another device).
+    """
+
+    def __init__(self, bert: BertModel) -> None:
+        super().__init__()
+        self.embeddings = bert.embeddings
+        if not hasattr(self.embeddings, "token_type_ids"):
+            self.embeddings.register_buffer(
+                "token_type_ids", torch.zeros(self.embeddings.position_ids.shape, dtype=torch.long),
+                persistent=False)
+        self.encoder = bert.encoder
+        self.pooler = getattr(bert, "pooler", None)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor, ...]:
+        token_type_ids = self.embeddings.token_type_ids[:, :input_ids.size(1)].expand(
+            input_ids.size(0), input_ids.size(1))
+        embedding_output = self.embeddings(input_ids, token_type_ids)
+        extended = attention_mask[:, None, None, :].to(torch.float32)
+        extended = (1.0 - extended) * torch.finfo(torch.float32).min
+        sequence_output = self.encoder(embedding_output, extended)
+        if self.pooler is None:
+            return (sequence_output,)
+        return (sequence_output, self.pooler(sequence_output))
+
+
+class HFTracedMaskedLM(nn.Module):
+    """HF BertForMaskedLM traced: submodules bert (HFBertModel, no pooler) and cls; -> (logits,)."""
+
+    def __init__(self, mlm: BertForMaskedLM) -> None:
+        super().__init__()
+        self.bert = HFBertModel(mlm.bert)
+        self.cls = mlm.cls
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
+        return (self.cls(self.bert(input_ids, attention_mask)[0]),)
+
+
+class HFTracedSequenceClassification(nn.Module):
+    """HF BertForSequenceClassification traced: bert (with pooler), classifier; -> (logits,)."""
+
+    def __init__(self, model: BertForSequenceClassification) -> None:
+        super().__init__()
+        self.bert = HFBertModel(model.bert)
+        self.classifier = model.classifier
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
+        return (self.classifier(self.bert(input_ids, attention_mask)[1]),)
+
+
+class HFTracedTokenClassification(nn.Module):
+    """HF BertForTokenClassification traced: bert (no pooler), classifier; -> (logits,)."""
+
+    def __init__(self, model: BertForTokenClassification) -> None:
+        super().__init__()
+        self.bert = HFBertModel(model.bert)
+        self.classifier = model.classifier
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
+        return (self.classifier(self.bert(input_ids, attention_mask)[0]),)
 
 
 class SlowMaskedLM(BertForMaskedLM):
