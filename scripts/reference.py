@@ -1,0 +1,428 @@
+"""Eager PyTorch reference for every task, for the engine's numerical tests.
+
+Usage: "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/reference.py MODEL_DIR < requests.jsonl > answers.jsonl
+
+One JSON line out per JSON line in, in order. Every sequence runs alone: float32, CPU, no padding,
+no batching, attention_mask all one, token_type_ids as given (default all zero). "ids" are token ids
+with the special tokens ([CLS] ... [SEP]), as the engine's tokenizer gives them.
+  {"task": "embed", "ids": [...], "token_type_ids": [...]?, "pooling": P?, "normalize": bool?}
+      -> {"embedding": [hidden floats]}. P: cls | mean | max | lasttoken | mean_sqrt_len_tokens |
+      weightedmean, as sentence-transformers computes them over all tokens (specials included);
+      default: the Pooling config that MODEL_DIR/modules.json names (several modes true:
+      concatenated in sentence-transformers' order), else cls. normalize (default false): L2.
+  {"task": "embed_all", "ids": [...], ...} -> {"embeddings": [[hidden floats] per token]}
+      (last_hidden_state, the special tokens' rows included).
+  {"task": "classify", "ids": [...], "token_type_ids"?, "function_to_apply": F?}
+      -> {"logits": [...], "scores": [...], "labels": [id2label names]}, all in label-id order.
+      F: softmax | sigmoid | none; default as transformers' TextClassificationPipeline: sigmoid
+      when problem_type is multi_label_classification or there is one label, else softmax.
+  {"task": "token_classify", "ids": [...], "text": str, "offsets": [[start, end], ...],
+   "special": [bool, ...], "tokens": [str, ...], "aggregation_strategy": A?, "ignore_labels"?}
+      -> {"entities": [...]}: transformers' TokenClassificationPipeline.postprocess, ported
+      (token_classification.py: gather_pre_entities, aggregate, aggregate_words, aggregate_word,
+      group_entities, group_sub_entities, get_tag) for a fast WordPiece tokenizer. offsets are
+      UTF-16 code-unit indices into text, as JavaScript indexes strings ([0, 0] for special
+      tokens); the entities' start/end are UTF-16 too. A: none (default) | simple | first |
+      average | max; ignore_labels default ["O"]. Entities: {"entity", "score", "index", "word",
+      "start", "end"} for none, {"entity_group", "score", "word", "start", "end"} otherwise.
+  {"task": "fill_mask", "ids": [...], "top_k": 5} -> reference_fill_mask.py's answer.
+classify and token_classify also take "logits" ([labels] / [[labels] per id]): then the model is
+not run and only the post-processing is checked (for example on the engine's own logits).
+The task must fit config.json's architecture (embed: BertModel, or any directory with
+modules.json; classify: BertForSequenceClassification; token_classify:
+BertForTokenClassification; fill_mask: BertForMaskedLM).
+Weights: MODEL_DIR/hf (a HF checkpoint, as the model makers leave it) when present, else the
+state dict inside MODEL_DIR/model.pt (scripted or traced; not a quantized one) loaded strictly
+into the eager modules of scripts/bert/modeling.py.
+Exit 2 on an unusable model directory or a malformed input line (the message names the line).
+"""
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
+
+import numpy as np  # noqa: E402  (a dependency of Debian's python3-torch)
+import torch  # noqa: E402
+
+from bert.checkpoint import (CheckpointError, bert_config, load_model, load_strict,  # noqa: E402
+                             normalize_state_dict, read_config, tokenizer_vocab)
+from bert.layout import POOLING_MODES, architecture_name, sentence_transformers  # noqa: E402
+from bert.modeling import ARCHITECTURES, BertModel  # noqa: E402
+from reference_fill_mask import answer as fill_mask_answer  # noqa: E402
+
+TASKS = {"embed": "BertModel", "embed_all": "BertModel",
+         "classify": "BertForSequenceClassification",
+         "token_classify": "BertForTokenClassification", "fill_mask": "BertForMaskedLM"}
+POOLINGS = [name for _, name in POOLING_MODES]
+AGGREGATIONS = ["none", "simple", "first", "average", "max"]
+
+
+class InputError(ValueError):
+    """A malformed request line (exit 2, naming the line)."""
+
+
+class Reference:
+    """The model directory's eager module and what the tasks need from its files."""
+
+    def __init__(self, model_dir: str) -> None:
+        self.raw = read_config(model_dir)
+        st = sentence_transformers(model_dir)
+        # A sentence-transformers directory is an encoder, as the exporter treats it.
+        self.arch = ARCHITECTURES["BertModel" if st else architecture_name(self.raw)]
+        self.pooling: List[str] = (st or {}).get("pooling") or ["cls"]
+        self.module = _load_module(model_dir, self.arch, self.raw)
+        try:
+            self.vocab = tokenizer_vocab(model_dir)
+        except CheckpointError:
+            self.vocab = {}
+        self.decoder = _wordpiece_decoder(model_dir)
+        id2label = self.raw.get("id2label") or {}
+        n = int(self.raw.get("num_labels", len(id2label) or 2))
+        self.labels = [str(id2label.get(str(i), id2label.get(i, f"LABEL_{i}"))) for i in range(n)]
+
+    @torch.no_grad()
+    def run(self, ids: List[int], token_type_ids: Optional[List[int]]) -> torch.Tensor:
+        t = torch.tensor([ids], dtype=torch.long)
+        tt = torch.tensor([token_type_ids], dtype=torch.long) if token_type_ids is not None \
+            else torch.zeros_like(t)
+        return self.module(t, torch.ones_like(t), tt)[0]
+
+
+def _load_module(model_dir: str, arch: Any, raw: Dict) -> torch.nn.Module:
+    hf_dir = os.path.join(model_dir, "hf")
+    if os.path.isdir(hf_dir):
+        return load_model(hf_dir, arch.name, loader="torch").module.float().eval()
+    path = os.path.join(model_dir, "model.pt")
+    try:
+        sd = torch.jit.load(path, map_location="cpu").state_dict()
+    except Exception as e:  # missing or not TorchScript
+        raise CheckpointError(f"{path}: cannot load ({str(e).splitlines()[0]})") from None
+    if not all(isinstance(v, torch.Tensor) and v.is_floating_point() or k.endswith("_ids")
+               for k, v in sd.items()):
+        raise CheckpointError(f"{path}: not plain float weights (a quantized model?); keep the "
+                              "float checkpoint in MODEL_DIR/hf")
+    config = bert_config(raw)
+    sd, _ = normalize_state_dict({k: v.float() for k, v in sd.items()}, arch, config)
+    # A traced BertModel without its pooler (its forward does not use one).
+    no_pooler = arch.name == "BertModel" and not any(k.startswith("pooler.") for k in sd)
+    module = BertModel(config, add_pooling_layer=False) if no_pooler else arch.cls(config)
+    load_strict(module, sd)
+    return module.float().eval()
+
+
+# ---- embeddings (sentence-transformers' Pooling and Normalize) ----
+
+def pool(hidden: torch.Tensor, modes: List[str]) -> torch.Tensor:
+    """hidden [seq, hidden], every row a real token -> the pooled vector (modes concatenated)."""
+    out = []
+    n = hidden.size(0)
+    for mode in modes:
+        if mode == "cls":
+            out.append(hidden[0])
+        elif mode == "max":
+            out.append(hidden.max(0).values)
+        elif mode == "mean":
+            out.append(hidden.sum(0) / n)
+        elif mode == "mean_sqrt_len_tokens":
+            out.append(hidden.sum(0) / torch.sqrt(torch.tensor(float(n))))
+        elif mode == "weightedmean":  # position weights 1..n
+            w = torch.arange(1, n + 1, dtype=hidden.dtype)[:, None]
+            out.append((hidden * w).sum(0) / w.sum())
+        elif mode == "lasttoken":
+            out.append(hidden[-1])
+        else:
+            raise InputError(f"pooling {mode!r}: use one of {', '.join(POOLINGS)}")
+    return torch.cat(out)
+
+
+def embed(ref: Reference, req: Dict) -> Dict:
+    hidden = ref.run(req["ids"], req.get("token_type_ids"))
+    if req["task"] == "embed_all":
+        return {"embeddings": hidden.tolist()}
+    pooling = req.get("pooling")
+    vec = pool(hidden, [str(pooling)] if pooling is not None else ref.pooling)
+    if req.get("normalize", False):
+        vec = torch.nn.functional.normalize(vec, p=2.0, dim=0)
+    return {"embedding": vec.tolist()}
+
+
+# ---- text classification (transformers' TextClassificationPipeline.postprocess) ----
+
+def logits_of(ref: Reference, req: Dict, shape: List[int]) -> np.ndarray:
+    """float32 logits: the request's own "logits" when given, else the model's."""
+    if req.get("logits") is None:
+        return np.array(ref.run(req["ids"], req.get("token_type_ids")).tolist(), dtype=np.float32)
+    try:
+        logits = np.array(req["logits"], dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"logits: {e}") from None
+    if list(logits.shape) != shape:
+        raise InputError(f"logits has shape {list(logits.shape)}; expected {shape}")
+    return logits
+
+
+def classify(ref: Reference, req: Dict) -> Dict:
+    logits = logits_of(ref, req, [len(ref.labels)])
+    fn = req.get("function_to_apply")
+    if fn is None:
+        multi = ref.raw.get("problem_type") == "multi_label_classification"
+        fn = "sigmoid" if multi or len(ref.labels) == 1 else "softmax"
+    if fn == "softmax":
+        e = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
+        scores = e / e.sum(axis=-1, keepdims=True)
+    elif fn == "sigmoid":
+        scores = 1.0 / (1.0 + np.exp(-logits))
+    elif fn == "none":
+        scores = logits
+    else:
+        raise InputError(f"function_to_apply {fn!r}: use softmax, sigmoid or none")
+    return {"logits": [float(x) for x in logits], "scores": [float(x) for x in scores],
+            "labels": ref.labels}
+
+
+# ---- token classification (transformers' TokenClassificationPipeline.postprocess) ----
+
+def _wordpiece_decoder(model_dir: str) -> Dict:
+    """The fast tokenizer's decoder: tokenizer.json's, else what transformers builds from a
+    vocab.txt (WordPiece, prefix "##", cleanup on)."""
+    try:
+        with open(os.path.join(model_dir, "tokenizer.json"), encoding="utf-8") as f:
+            dec = json.load(f).get("decoder") or {}
+        if dec.get("type") == "WordPiece":
+            return {"prefix": str(dec.get("prefix", "##")), "cleanup": bool(dec.get("cleanup", True))}
+    except (OSError, ValueError, AttributeError):
+        pass
+    return {"prefix": "##", "cleanup": True}
+
+
+_CLEANUP = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+            (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
+
+
+def tokens_to_string(tokens: List[str], decoder: Dict) -> str:
+    """PreTrainedTokenizerFast.convert_tokens_to_string: the tokenizers WordPiece decoder (every
+    token but the first loses its "##" or gains a leading space; cleanup per token), joined."""
+    out = []
+    for i, token in enumerate(tokens):
+        if i != 0:
+            token = token.replace(decoder["prefix"], "", 1) if token.startswith(decoder["prefix"]) \
+                else " " + token
+        if decoder["cleanup"]:
+            for a, b in _CLEANUP:
+                token = token.replace(a, b)
+        out.append(token)
+    return "".join(out)
+
+
+def _utf16_to_cp(text: str) -> Dict[int, int]:
+    """UTF-16 code-unit index -> code-point index, at every code-point boundary (and the end)."""
+    table, u = {}, 0
+    for i, ch in enumerate(text):
+        table[u] = i
+        u += 2 if ord(ch) > 0xFFFF else 1
+    table[u] = len(text)
+    return table
+
+
+def gather_pre_entities(ref: Reference, req: Dict, scores: np.ndarray) -> List[Dict]:
+    text, ids = req["text"], req["ids"]
+    cp = _utf16_to_cp(text)
+    unk_id = ref.vocab.get("[UNK]", 100)
+    pre = []
+    for idx, token_scores in enumerate(scores):
+        if req["special"][idx]:
+            continue
+        word = req["tokens"][idx]
+        start, end = (int(x) for x in req["offsets"][idx])
+        if start not in cp or end not in cp or start > end:
+            raise InputError(f"offsets[{idx}] {[start, end]} is not a span of text "
+                             f"(UTF-16 length {max(cp)})")
+        word_ref = text[cp[start]:cp[end]]
+        # A WordPiece tokenizer has continuing_subword_prefix: the fast tokenizers' rule.
+        is_subword = len(word) != len(word_ref)
+        if int(ids[idx]) == unk_id:
+            word = word_ref
+            is_subword = False
+        pre.append({"word": word, "scores": token_scores, "start": start, "end": end,
+                    "index": idx, "is_subword": is_subword})
+    return pre
+
+
+def aggregate(ref: Reference, pre: List[Dict], strategy: str) -> List[Dict]:
+    if strategy in ("none", "simple"):
+        entities = []
+        for p in pre:
+            entity_idx = p["scores"].argmax()
+            entities.append({"entity": ref.labels[entity_idx], "score": p["scores"][entity_idx],
+                             "index": p["index"], "word": p["word"], "start": p["start"],
+                             "end": p["end"]})
+    else:
+        entities = aggregate_words(ref, pre, strategy)
+    if strategy == "none":
+        return entities
+    return group_entities(ref, entities)
+
+
+def aggregate_word(ref: Reference, entities: List[Dict], strategy: str) -> Dict:
+    word = tokens_to_string([e["word"] for e in entities], ref.decoder)
+    if strategy == "first":
+        scores = entities[0]["scores"]
+        idx = scores.argmax()
+        score, entity = scores[idx], ref.labels[idx]
+    elif strategy == "max":
+        max_entity = max(entities, key=lambda e: e["scores"].max())
+        scores = max_entity["scores"]
+        idx = scores.argmax()
+        score, entity = scores[idx], ref.labels[idx]
+    else:  # average
+        average_scores = np.nanmean(np.stack([e["scores"] for e in entities]), axis=0)
+        entity_idx = average_scores.argmax()
+        entity, score = ref.labels[entity_idx], average_scores[entity_idx]
+    return {"entity": entity, "score": score, "word": word, "start": entities[0]["start"],
+            "end": entities[-1]["end"]}
+
+
+def aggregate_words(ref: Reference, entities: List[Dict], strategy: str) -> List[Dict]:
+    word_entities, word_group = [], None
+    for entity in entities:
+        if word_group is None:
+            word_group = [entity]
+        elif entity["is_subword"]:
+            word_group.append(entity)
+        else:
+            word_entities.append(aggregate_word(ref, word_group, strategy))
+            word_group = [entity]
+    if word_group is not None:
+        word_entities.append(aggregate_word(ref, word_group, strategy))
+    return word_entities
+
+
+def group_sub_entities(ref: Reference, entities: List[Dict]) -> Dict:
+    entity = entities[0]["entity"].split("-", 1)[-1]
+    scores = np.nanmean([e["score"] for e in entities])
+    return {"entity_group": entity, "score": np.mean(scores),
+            "word": tokens_to_string([e["word"] for e in entities], ref.decoder),
+            "start": entities[0]["start"], "end": entities[-1]["end"]}
+
+
+def get_tag(entity_name: str):
+    if entity_name.startswith("B-"):
+        return "B", entity_name[2:]
+    if entity_name.startswith("I-"):
+        return "I", entity_name[2:]
+    return "I", entity_name  # not in B-/I- form: a continuation
+
+
+def group_entities(ref: Reference, entities: List[Dict]) -> List[Dict]:
+    groups: List[Dict] = []
+    disagg: List[Dict] = []
+    for entity in entities:
+        if not disagg:
+            disagg.append(entity)
+            continue
+        bi, tag = get_tag(entity["entity"])
+        _, last_tag = get_tag(disagg[-1]["entity"])
+        if tag == last_tag and bi != "B":
+            disagg.append(entity)
+        else:
+            groups.append(group_sub_entities(ref, disagg))
+            disagg = [entity]
+    if disagg:
+        groups.append(group_sub_entities(ref, disagg))
+    return groups
+
+
+def token_classify(ref: Reference, req: Dict) -> Dict:
+    n = len(req["ids"])
+    for key in ("offsets", "special", "tokens"):
+        if not isinstance(req.get(key), list) or len(req[key]) != n:
+            raise InputError(f"{key} must be a list as long as ids ({n})")
+    if not isinstance(req.get("text"), str):
+        raise InputError("text must be a string")
+    strategy = req.get("aggregation_strategy", "none")
+    if strategy not in AGGREGATIONS:
+        raise InputError(f"aggregation_strategy {strategy!r}: use one of {', '.join(AGGREGATIONS)}")
+    ignore = req.get("ignore_labels")
+    ignore = ["O"] if ignore is None else list(ignore)
+    logits = logits_of(ref, req, [n, len(ref.labels)])
+    # Softmax in float32, as the pipeline computes it with numpy.
+    shifted = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
+    scores = shifted / shifted.sum(axis=-1, keepdims=True)
+    grouped = aggregate(ref, gather_pre_entities(ref, req, scores), strategy)
+    entities = [e for e in grouped
+                if e.get("entity") not in ignore and e.get("entity_group") not in ignore]
+    return {"entities": [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in e.items()}
+                         for e in entities]}
+
+
+# ---- the line loop ----
+
+def parse(line: str) -> Dict:
+    try:
+        req = json.loads(line)
+    except ValueError as e:
+        raise InputError(f"not JSON ({e})") from None
+    if not isinstance(req, dict):
+        raise InputError("expected a JSON object")
+    if req.get("task") not in TASKS:
+        raise InputError(f"task {req.get('task')!r}: use one of {', '.join(TASKS)}")
+    try:
+        req["ids"] = [int(i) for i in req["ids"]]
+        if req.get("token_type_ids") is not None:
+            req["token_type_ids"] = [int(i) for i in req["token_type_ids"]]
+            if len(req["token_type_ids"]) != len(req["ids"]):
+                raise InputError("token_type_ids must be as long as ids")
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"ids: {e!r}") from None
+    if not req["ids"]:
+        raise InputError("ids must be non-empty")
+    return req
+
+
+def answer(ref: Reference, req: Dict) -> Dict:
+    want = TASKS[req["task"]]
+    if ref.arch.name != want:
+        raise InputError(f"task {req['task']} needs a {want}; the model is a {ref.arch.name}")
+    if req["task"] in ("embed", "embed_all"):
+        return embed(ref, req)
+    if req["task"] == "classify":
+        return classify(ref, req)
+    if req["task"] == "token_classify":
+        return token_classify(ref, req)
+    top_k = int(req.get("top_k", 5))
+    if top_k < 1:
+        raise InputError("top_k must be >= 1")
+    return fill_mask_answer(lambda t: ref.module(t, torch.ones_like(t), torch.zeros_like(t))[0],
+                            req["ids"], top_k, ref.vocab.get("[MASK]", 103))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Eager reference for every task (JSON lines in and "
+                                             "out; see the file's docstring).")
+    ap.add_argument("model_dir")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    try:
+        ref = Reference(args.model_dir)
+    except CheckpointError as e:
+        print(f"reference: error: {e}", file=sys.stderr)
+        return 2
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            out = answer(ref, parse(line))
+        except (InputError, KeyError, TypeError, ValueError, IndexError) as e:
+            print(f"reference: input line {n}: {e}", file=sys.stderr)
+            return 2
+        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.flush()  # a test may read answers as they come
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
