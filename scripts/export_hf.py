@@ -30,7 +30,7 @@ of onednn, fbgemm, x86, qnnpack, then scripted (fill_mask_logits kept). config.j
 block records "quantization": "int8-dynamic" and "quantized_engine": the loader must set that
 engine before loading (the weights are repacked for the current engine). CPU only; float32
 activations, so not with --dtype float16/bfloat16. It is checked against the float32 eager
-module with a loose tolerance (max abs diff <= 0.1 x the largest fp32 output, since each
+module with a loose tolerance (max abs diff <= 0.25 x the largest fp32 output, since each
 activation tensor gets one 8-bit scale, taken over the whole batch), and the top-1 agreement
 with fp32 is printed (mask rows for fill-mask, rows for classification, tokens for NER).
 --dtype bfloat16 converts the weights before scripting, so the graph computes in bf16 throughout

@@ -1,6 +1,6 @@
 """Reading a local Hugging Face BERT checkpoint directory into our modules.
 
-Imported by bert/export.py and reference_fill_mask.py; not run by itself.
+Imported by bert/export.py, reference.py and reference_fill_mask.py; not run by itself.
 
 A checkpoint directory holds config.json, the weights (model.safetensors, pytorch_model.bin, or
 their sharded *.index.json forms) and the tokenizer (vocab.txt and/or tokenizer.json, with
