@@ -46,8 +46,8 @@ Other tasks (hidden 32, 1 layer, each task its own seeded weights, shared by its
   int8            tiny exported with --quantize int8 (fill_mask_logits kept)
   classify-int8   classify exported with --quantize int8
 Each directory is rebuilt only when its .bert-serve-stamp.json is missing or records other
-script sources (the builders are in bert/fixture_dirs.py); when all are up to date, torch is not
-even imported.
+script sources (the builders are in bert/fixture_dirs.py and bert/task_fixture_dirs.py); when
+all are up to date, torch is not even imported.
 """
 import argparse
 import json
@@ -109,7 +109,8 @@ def _make(out_dir: str, names: List[str], log: Callable[[str], None]) -> List[st
     lines = [f"{n}: up to date" for n in names if n not in todo]
     if todo:
         import torch
-        from bert.fixture_dirs import BUILDERS
+        from bert import fixture_dirs, task_fixture_dirs
+        builders = {**fixture_dirs.BUILDERS, **task_fixture_dirs.BUILDERS}
         torch.set_num_threads(2)
     for name in todo:
         d = os.path.join(out_dir, name)
@@ -117,7 +118,7 @@ def _make(out_dir: str, names: List[str], log: Callable[[str], None]) -> List[st
         if os.path.isdir(d):
             shutil.rmtree(d)  # leftovers (say, an old model.pt in missing-model) would lie
         os.makedirs(d)
-        info = BUILDERS[name](d, log)
+        info = builders[name](d, log)
         stamp.write_stamp(d, __file__, params[name], info)
         lines.append(f"{name}: made in {time.time() - t0:.1f} s"
                      + (f" {json.dumps(info, sort_keys=True)}" if info else ""))

@@ -18,12 +18,11 @@ with the special tokens ([CLS] ... [SEP]), as the engine's tokenizer gives them.
       when problem_type is multi_label_classification or there is one label, else softmax.
   {"task": "token_classify", "ids": [...], "text": str, "offsets": [[start, end], ...],
    "special": [bool, ...], "tokens": [str, ...], "aggregation_strategy": A?, "ignore_labels"?}
-      -> {"entities": [...]}: transformers' TokenClassificationPipeline.postprocess, ported
-      (token_classification.py: gather_pre_entities, aggregate, aggregate_words, aggregate_word,
-      group_entities, group_sub_entities, get_tag) for a fast WordPiece tokenizer. offsets are
-      UTF-16 code-unit indices into text, as JavaScript indexes strings ([0, 0] for special
-      tokens); the entities' start/end are UTF-16 too. A: none (default) | simple | first |
-      average | max; ignore_labels default ["O"]. Entities: {"entity", "score", "index", "word",
+      -> {"entities": [...]}: transformers' TokenClassificationPipeline.postprocess, ported in
+      bert/token_pipeline.py (for a fast WordPiece tokenizer, as the pipeline loads one).
+      offsets are UTF-16 code-unit indices into text, as JavaScript indexes strings ([0, 0] for
+      special tokens); the entities' start/end are UTF-16 too. A: none (default) | simple | first
+      | average | max; ignore_labels default ["O"]. Entities: {"entity", "score", "index", "word",
       "start", "end"} for none, {"entity_group", "score", "word", "start", "end"} otherwise.
   {"task": "fill_mask", "ids": [...], "top_k": 5} -> reference_fill_mask.py's answer.
 classify and token_classify also take "logits" ([labels] / [[labels] per id]): then the model is
@@ -52,13 +51,13 @@ from bert.checkpoint import (CheckpointError, bert_config, load_model, load_stri
                              normalize_state_dict, read_config, tokenizer_vocab)
 from bert.layout import POOLING_MODES, architecture_name, sentence_transformers  # noqa: E402
 from bert.modeling import ARCHITECTURES, BertModel  # noqa: E402
+from bert.token_pipeline import TokenPipeline, wordpiece_decoder  # noqa: E402
 from reference_fill_mask import answer as fill_mask_answer  # noqa: E402
 
 TASKS = {"embed": "BertModel", "embed_all": "BertModel",
          "classify": "BertForSequenceClassification",
          "token_classify": "BertForTokenClassification", "fill_mask": "BertForMaskedLM"}
 POOLINGS = [name for _, name in POOLING_MODES]
-AGGREGATIONS = ["none", "simple", "first", "average", "max"]
 
 
 class InputError(ValueError):
@@ -79,10 +78,11 @@ class Reference:
             self.vocab = tokenizer_vocab(model_dir)
         except CheckpointError:
             self.vocab = {}
-        self.decoder = _wordpiece_decoder(model_dir)
         id2label = self.raw.get("id2label") or {}
         n = int(self.raw.get("num_labels", len(id2label) or 2))
         self.labels = [str(id2label.get(str(i), id2label.get(i, f"LABEL_{i}"))) for i in range(n)]
+        self.token_pipeline = TokenPipeline(self.labels, wordpiece_decoder(model_dir),
+                                            self.vocab.get("[UNK]", 100))
 
     @torch.no_grad()
     def run(self, ids: List[int], token_type_ids: Optional[List[int]]) -> torch.Tensor:
@@ -184,157 +184,7 @@ def classify(ref: Reference, req: Dict) -> Dict:
             "labels": ref.labels}
 
 
-# ---- token classification (transformers' TokenClassificationPipeline.postprocess) ----
-
-def _wordpiece_decoder(model_dir: str) -> Dict:
-    """The fast tokenizer's decoder: tokenizer.json's, else what transformers builds from a
-    vocab.txt (WordPiece, prefix "##", cleanup on)."""
-    try:
-        with open(os.path.join(model_dir, "tokenizer.json"), encoding="utf-8") as f:
-            dec = json.load(f).get("decoder") or {}
-        if dec.get("type") == "WordPiece":
-            return {"prefix": str(dec.get("prefix", "##")), "cleanup": bool(dec.get("cleanup", True))}
-    except (OSError, ValueError, AttributeError):
-        pass
-    return {"prefix": "##", "cleanup": True}
-
-
-_CLEANUP = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-            (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
-
-
-def tokens_to_string(tokens: List[str], decoder: Dict) -> str:
-    """PreTrainedTokenizerFast.convert_tokens_to_string: the tokenizers WordPiece decoder (every
-    token but the first loses its "##" or gains a leading space; cleanup per token), joined."""
-    out = []
-    for i, token in enumerate(tokens):
-        if i != 0:
-            token = token.replace(decoder["prefix"], "", 1) if token.startswith(decoder["prefix"]) \
-                else " " + token
-        if decoder["cleanup"]:
-            for a, b in _CLEANUP:
-                token = token.replace(a, b)
-        out.append(token)
-    return "".join(out)
-
-
-def _utf16_to_cp(text: str) -> Dict[int, int]:
-    """UTF-16 code-unit index -> code-point index, at every code-point boundary (and the end)."""
-    table, u = {}, 0
-    for i, ch in enumerate(text):
-        table[u] = i
-        u += 2 if ord(ch) > 0xFFFF else 1
-    table[u] = len(text)
-    return table
-
-
-def gather_pre_entities(ref: Reference, req: Dict, scores: np.ndarray) -> List[Dict]:
-    text, ids = req["text"], req["ids"]
-    cp = _utf16_to_cp(text)
-    unk_id = ref.vocab.get("[UNK]", 100)
-    pre = []
-    for idx, token_scores in enumerate(scores):
-        if req["special"][idx]:
-            continue
-        word = req["tokens"][idx]
-        start, end = (int(x) for x in req["offsets"][idx])
-        if start not in cp or end not in cp or start > end:
-            raise InputError(f"offsets[{idx}] {[start, end]} is not a span of text "
-                             f"(UTF-16 length {max(cp)})")
-        word_ref = text[cp[start]:cp[end]]
-        # A WordPiece tokenizer has continuing_subword_prefix: the fast tokenizers' rule.
-        is_subword = len(word) != len(word_ref)
-        if int(ids[idx]) == unk_id:
-            word = word_ref
-            is_subword = False
-        pre.append({"word": word, "scores": token_scores, "start": start, "end": end,
-                    "index": idx, "is_subword": is_subword})
-    return pre
-
-
-def aggregate(ref: Reference, pre: List[Dict], strategy: str) -> List[Dict]:
-    if strategy in ("none", "simple"):
-        entities = []
-        for p in pre:
-            entity_idx = p["scores"].argmax()
-            entities.append({"entity": ref.labels[entity_idx], "score": p["scores"][entity_idx],
-                             "index": p["index"], "word": p["word"], "start": p["start"],
-                             "end": p["end"]})
-    else:
-        entities = aggregate_words(ref, pre, strategy)
-    if strategy == "none":
-        return entities
-    return group_entities(ref, entities)
-
-
-def aggregate_word(ref: Reference, entities: List[Dict], strategy: str) -> Dict:
-    word = tokens_to_string([e["word"] for e in entities], ref.decoder)
-    if strategy == "first":
-        scores = entities[0]["scores"]
-        idx = scores.argmax()
-        score, entity = scores[idx], ref.labels[idx]
-    elif strategy == "max":
-        max_entity = max(entities, key=lambda e: e["scores"].max())
-        scores = max_entity["scores"]
-        idx = scores.argmax()
-        score, entity = scores[idx], ref.labels[idx]
-    else:  # average
-        average_scores = np.nanmean(np.stack([e["scores"] for e in entities]), axis=0)
-        entity_idx = average_scores.argmax()
-        entity, score = ref.labels[entity_idx], average_scores[entity_idx]
-    return {"entity": entity, "score": score, "word": word, "start": entities[0]["start"],
-            "end": entities[-1]["end"]}
-
-
-def aggregate_words(ref: Reference, entities: List[Dict], strategy: str) -> List[Dict]:
-    word_entities, word_group = [], None
-    for entity in entities:
-        if word_group is None:
-            word_group = [entity]
-        elif entity["is_subword"]:
-            word_group.append(entity)
-        else:
-            word_entities.append(aggregate_word(ref, word_group, strategy))
-            word_group = [entity]
-    if word_group is not None:
-        word_entities.append(aggregate_word(ref, word_group, strategy))
-    return word_entities
-
-
-def group_sub_entities(ref: Reference, entities: List[Dict]) -> Dict:
-    entity = entities[0]["entity"].split("-", 1)[-1]
-    scores = np.nanmean([e["score"] for e in entities])
-    return {"entity_group": entity, "score": np.mean(scores),
-            "word": tokens_to_string([e["word"] for e in entities], ref.decoder),
-            "start": entities[0]["start"], "end": entities[-1]["end"]}
-
-
-def get_tag(entity_name: str):
-    if entity_name.startswith("B-"):
-        return "B", entity_name[2:]
-    if entity_name.startswith("I-"):
-        return "I", entity_name[2:]
-    return "I", entity_name  # not in B-/I- form: a continuation
-
-
-def group_entities(ref: Reference, entities: List[Dict]) -> List[Dict]:
-    groups: List[Dict] = []
-    disagg: List[Dict] = []
-    for entity in entities:
-        if not disagg:
-            disagg.append(entity)
-            continue
-        bi, tag = get_tag(entity["entity"])
-        _, last_tag = get_tag(disagg[-1]["entity"])
-        if tag == last_tag and bi != "B":
-            disagg.append(entity)
-        else:
-            groups.append(group_sub_entities(ref, disagg))
-            disagg = [entity]
-    if disagg:
-        groups.append(group_sub_entities(ref, disagg))
-    return groups
-
+# ---- token classification (the port is bert/token_pipeline.py) ----
 
 def token_classify(ref: Reference, req: Dict) -> Dict:
     n = len(req["ids"])
@@ -344,19 +194,12 @@ def token_classify(ref: Reference, req: Dict) -> Dict:
     if not isinstance(req.get("text"), str):
         raise InputError("text must be a string")
     strategy = req.get("aggregation_strategy", "none")
-    if strategy not in AGGREGATIONS:
-        raise InputError(f"aggregation_strategy {strategy!r}: use one of {', '.join(AGGREGATIONS)}")
     ignore = req.get("ignore_labels")
-    ignore = ["O"] if ignore is None else list(ignore)
     logits = logits_of(ref, req, [n, len(ref.labels)])
-    # Softmax in float32, as the pipeline computes it with numpy.
-    shifted = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
-    scores = shifted / shifted.sum(axis=-1, keepdims=True)
-    grouped = aggregate(ref, gather_pre_entities(ref, req, scores), strategy)
-    entities = [e for e in grouped
-                if e.get("entity") not in ignore and e.get("entity_group") not in ignore]
-    return {"entities": [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in e.items()}
-                         for e in entities]}
+    return {"entities": ref.token_pipeline.postprocess(
+        logits, req["text"], req["ids"], req["tokens"],
+        [(int(a), int(b)) for a, b in req["offsets"]], [bool(x) for x in req["special"]],
+        strategy, ["O"] if ignore is None else list(ignore))}
 
 
 # ---- the line loop ----

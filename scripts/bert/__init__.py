@@ -6,6 +6,8 @@ checkpoint.py reading HF weights into our modules (strict, with HF's legacy rena
 safetensors.py a minimal .safetensors reader/writer
 export.py     model.pt + config + tokenizer, verified against the eager module
 synthetic.py  deterministic weights for the demo and test models
-fixtures.py   TorchScript modules of the test fixtures; fixture_dirs.py builds their directories
+fixtures.py   TorchScript modules of the test fixtures; fixture_dirs.py and task_fixture_dirs.py
+              build their directories
+token_pipeline.py a port of transformers' token-classification post-processing (reference.py)
 stamp.py      build stamps for idempotent model making (standard library only)
 """

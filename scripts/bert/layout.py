@@ -112,8 +112,8 @@ def sentence_transformers(src_dir: str) -> Optional[Dict]:
     if not os.path.isfile(path):
         return None
     modules = _read_json(path, "modules.json")
-    if not isinstance(modules, list) or not all(isinstance(m, dict) and isinstance(m.get("type"), str)
-                                                for m in modules):
+    if not isinstance(modules, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("type"), str) for m in modules):
         raise CheckpointError(f"{path}: expected a list of {{\"type\", \"path\", ...}} objects")
     info: Dict = {"files": [n for n in ST_FILES if os.path.isfile(os.path.join(src_dir, n))],
                   "dirs": [], "pooling_config": None, "pooling": [], "normalize": False}
