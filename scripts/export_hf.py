@@ -32,7 +32,8 @@ engine before loading (the weights are repacked for the current engine). CPU onl
 activations, so not with --dtype float16/bfloat16. It is checked against the float32 eager
 module with a loose tolerance (max abs diff <= 0.25 x the largest fp32 output, since each
 activation tensor gets one 8-bit scale, taken over the whole batch), and the top-1 agreement
-with fp32 is printed (mask rows for fill-mask, rows for classification, tokens for NER).
+with fp32 is printed (mask rows for fill-mask, rows for classification, tokens for NER; for
+an encoder, the lowest cosine similarity of a token's hidden state instead).
 --dtype bfloat16 converts the weights before scripting, so the graph computes in bf16 throughout
 (a trace of a float32 model keeps float32 constants in its graph and fails once cast to bf16).
 

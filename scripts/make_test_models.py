@@ -140,10 +140,16 @@ def write_index(out_dir: str) -> None:
 
 
 def _describe(name: str) -> str:
+    """The fixture's entry in this file's docstring, with its indented continuation lines."""
+    words: List[str] = []
     for line in (__doc__ or "").splitlines():
-        if line.startswith("  " + name + " "):
-            return " ".join(line.split()[1:])
-    return ""
+        if words and line.startswith("    "):
+            words += line.split()
+        elif words:
+            break
+        elif line.startswith("  " + name + " "):
+            words = line.split()[1:]
+    return " ".join(words)
 
 
 def main() -> int:

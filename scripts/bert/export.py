@@ -97,7 +97,8 @@ def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch
 
     A quantized model is compared with the float32 eager module (INT8_TOL), and its top-1
     agreement is measured: at the mask rows for fill-mask, per row for classification, per real
-    token for token classification.
+    token for token classification; for an encoder, the lowest cosine similarity of a real token's
+    hidden state.
     """
     loaded = torch.jit.load(path, map_location="cpu")
     has_fill = hasattr(loaded, "fill_mask_logits")
@@ -132,7 +133,11 @@ def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch
             rows = loaded.fill_mask_logits(ids, am, tt, idx)
             d = float((rows.float() - out.reshape(-1, out.size(-1))[idx].float()).abs().max())
             stats["fill_mask_vs_forward"] = max(stats.get("fill_mask_vs_forward", 0.0), d)
-        if quantized and arch.task != "embeddings":
+        if quantized and arch.task == "embeddings":  # what users compare embeddings by
+            valid = am.bool()
+            cos = torch.nn.functional.cosine_similarity(out[valid].float(), ref32[valid], dim=-1)
+            stats["min_cosine"] = min(stats.get("min_cosine", 1.0), float(cos.min()))
+        elif quantized:
             if has_fill:
                 got, want = rows, ref32.reshape(-1, ref32.size(-1))[idx]
             elif out.dim() == 3:  # token classification: the real tokens
@@ -187,6 +192,11 @@ def copy_sentence_transformers(src_dir: str, out_dir: str, st: Optional[Dict],
     log(f"export_hf: sentence-transformers: pooling {'+'.join(st['pooling']) or 'none'}"
         f"{' (' + st['pooling_config'] + ')' if st['pooling_config'] else ''}, normalize "
         f"{str(st['normalize']).lower()}; copied {', '.join(st['files'])}")
+
+
+def _fmt(key: str, value: float) -> str:
+    # A cosine near 1 needs its digits: 0.99994 and 1 differ in what they promise.
+    return f"{value:.6f}" if key == "min_cosine" else f"{value:.3g}"
 
 
 def _diff(a: torch.Tensor, b: torch.Tensor, mask: Optional[torch.Tensor]) -> float:
@@ -264,7 +274,7 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
         "exporter": EXPORTER, "exporter_version": EXPORTER_VERSION, "task": arch.task,
         "dtype": dtype, "signature": arch.signature, "forward_inputs": FORWARD_INPUTS,
         "torchscript": "trace" if trace else "script", "torch_version": torch.__version__,
-        "verify": {k: float(f"{v:.3g}") for k, v in stats.items()},
+        "verify": {k: float(_fmt(k, v)) for k, v in stats.items()},
     }
     if engine is not None:
         config["bert_serve"].update(quantization="int8-dynamic", quantized_engine=engine)
@@ -281,5 +291,5 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
                "model_pt_bytes": os.path.getsize(final), "seconds": round(time.time() - t0, 2),
                **stats}
     if stats:
-        log("export_hf: verify " + ", ".join(f"{k} {v:.3g}" for k, v in stats.items()))
+        log("export_hf: verify " + ", ".join(f"{k} {_fmt(k, v)}" for k, v in stats.items()))
     return summary

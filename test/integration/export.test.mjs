@@ -436,6 +436,13 @@ print(json.dumps({"packed": len(names), "fill": hasattr(m, "fill_mask_logits"), 
   t.match(r.msgs[1], /no quantized engine/);
   t.equal(r.msgs[2], 'qnnpack');
 
+  // An encoder: compared by cosine similarity; the sentence-transformers files still come along.
+  const enc = script('export_hf.py', join(fx, 'embed', 'hf'), join(tmp, 'embed-int8'), '--quantize', 'int8');
+  t.equal(enc.status, 0, enc.stderr);
+  const cos = Number(enc.stdout.match(/min_cosine ([0-9.]+)/)?.[1]);
+  t.ok(cos > 0.99 && cos < 1, `int8 encoder: min cosine ${cos}`);
+  t.ok(existsSync(join(tmp, 'embed-int8', '1_Pooling', 'config.json')));
+
   const refusals = [
     [['--quantize', 'int8', '--dtype', 'bfloat16'], /--quantize int8 works on the float32 model; it cannot be combined with --dtype bfloat16/],
     [['--quantize', 'int8', '--trace'], /--quantize int8 is exported with torch\.jit\.script; drop --trace/],
