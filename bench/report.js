@@ -124,7 +124,7 @@ export function writeReport(R, out, { history = true } = {}) {
   for (const [name, M] of Object.entries(R.models)) {
     const info = M.engineInfo;
     L.push(`## Model \`${name}\` (${M.dir})`, '');
-    if (info) L.push(`${info.architecture}, hidden ${info.hiddenSize}, vocab ${info.vocabSize}, fill_mask_logits fast path: ${(info.maskedPositionsFastPath ?? info.maskedFastPath) ? 'yes' : 'no'}, load ${fx(info.loadMs, 0)} ms, warm-up ${fx(info.warmupMs, 0)} ms.`, '');
+    if (info) L.push(`${info.architecture}, hidden ${info.hiddenSize}, vocab ${info.vocabSize}, head: ${info.headPath ?? ((info.maskedPositionsFastPath ?? info.maskedFastPath) ? 'fill_mask_logits' : 'full forward')}, load ${fx(info.loadMs, 0)} ms, warm-up ${fx(info.warmupMs, 0)} ms.`, '');
     if (M.lengths) L.push(`Length mix (${M.lengths.mix_count} texts, tokens incl. [CLS]/[SEP]): mean ${fx(M.lengths.mix.mean)}, p50 ${M.lengths.mix.p50}, p90 ${M.lengths.mix.p90}, max ${M.lengths.mix.max}.`, '');
 
     if (M.limit?.shapes?.length) {

@@ -35,6 +35,9 @@ export interface ServerConfig {
   maxBodyBytes: number;
   maxTokens: number;
   truncate: boolean;
+  pooling: string;
+  maxPredictions: number;
+  maxMasks: number;
   requestTimeoutMs: number;
   drainTimeoutMs: number;
   warmup: boolean;
@@ -170,6 +173,19 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: 'truncate', flag: 'truncate', env: ['BERT_SERVE_TRUNCATE'], kind: 'boolean', default: false,
     doc: 'Truncate texts longer than --max-tokens instead of refusing them with 413.',
+  },
+  {
+    key: 'pooling', flag: 'pooling', env: ['BERT_SERVE_POOLING'], kind: 'choice', default: 'auto', choices: ['auto', 'cls', 'mean', 'max', 'lasttoken'],
+    doc: 'Embedding models: how token vectors become one vector. auto: sentence-transformers\' modules.json / 1_Pooling/config.json in the model directory, else cls (as text-embeddings-inference).',
+  },
+  {
+    key: 'maxPredictions', flag: 'max-predictions', env: ['BERT_SERVE_MAX_PREDICTIONS'], kind: 'int', default: 2000, min: 1, max: 1 << 20, metavar: 'N',
+    doc: 'Fill-mask: most predictions one request may ask for (top_k x masks, summed over its inputs); more is refused with 422.',
+    tune: 'Each prediction repeats the decoded input in the answer: this bounds the answer size of one request.',
+  },
+  {
+    key: 'maxMasks', flag: 'max-masks', env: ['BERT_SERVE_MAX_MASKS'], kind: 'int', default: 64, min: 1, max: 1 << 20, metavar: 'N',
+    doc: 'Fill-mask: most mask tokens in one text; more is refused with 422.',
   },
   {
     key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: ['BERT_SERVE_REQUEST_TIMEOUT_MS'], kind: 'int', default: 30_000, min: 0,

@@ -8,6 +8,12 @@ import { loadBinding } from './native/binding.js';
 import type { NativeEngine, NativeEngineOptions, NativeModelInfo, NativeStats } from './native/types.js';
 import { BertServeError, invalidArgument, toBertServeError } from './errors.js';
 import { Tokenizer } from './tokenizer.js';
+import {
+  classifyParams, embedParams, fillMaskParams, tokenClassifyParams, truncationFlags,
+  type ClassifyParams, type EmbedParams, type FillMaskParams, type TextInput, type TokenClassifyParams, type TruncationOptions,
+} from './task_options.js';
+
+export type { TextInput, AggregationStrategy } from './task_options.js';
 
 export interface EngineOptions {
   /** Model directory (model.pt, config.json, vocab.txt/tokenizer.json). */
@@ -46,6 +52,12 @@ export interface EngineOptions {
    * against padding (docs/batching.md). 0 (default): measured for the model at warm-up.
    */
   batchOverheadTokens?: number;
+  /** Embeddings: cls | mean | max | lasttoken. Default: the model directory's sentence-transformers pooling, else cls. */
+  pooling?: 'cls' | 'mean' | 'max' | 'lasttoken';
+  /** Fill-mask: most predictions (top_k x masks, summed over the inputs) one call may ask for (default 2000). */
+  maxPredictions?: number;
+  /** Fill-mask: most mask tokens in one text (default 64). */
+  maxMasks?: number;
 }
 
 export interface RequestOptions {
@@ -55,12 +67,26 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export interface FillMaskOptions extends RequestOptions {
-  /** Number of predictions per mask (default 5). */
-  topK?: number;
-  /** Restrict candidates to these words, as Hugging Face's `targets`. */
-  targets?: string[];
+export interface FillMaskOptions extends RequestOptions, FillMaskParams, TruncationOptions {}
+export interface EmbedOptions extends RequestOptions, EmbedParams, TruncationOptions {}
+export interface ClassifyOptions extends RequestOptions, ClassifyParams, TruncationOptions {}
+export interface TokenClassifyOptions extends RequestOptions, TokenClassifyParams, TruncationOptions {}
+export interface RerankOptions extends RequestOptions, TruncationOptions {
+  /** Scores as raw logits instead of sigmoid (text-embeddings-inference's raw_scores). */
+  rawScores?: boolean;
 }
+
+export interface ClassificationLabel { label: string; score: number }
+export interface TokenEntity {
+  entity?: string;
+  entity_group?: string;
+  score: number;
+  index?: number;
+  word: string;
+  start: number;
+  end: number;
+}
+export interface RerankResult { index: number; score: number }
 
 export interface FillMaskPrediction {
   score: number;
@@ -82,6 +108,8 @@ export interface Timings {
 export interface JsonAnswer {
   body: Buffer;
   timings: Timings;
+  /** Tokens the model ran on (specials included), summed over the inputs of a joined answer. */
+  tokens: number;
 }
 
 export interface TokenizeOptions extends RequestOptions {
@@ -97,35 +125,63 @@ export interface TokenInfo {
   stop: number | null;
 }
 
-export type ModelInfo = NativeModelInfo;
+export type ModelInfo = Omit<NativeModelInfo, 'taskInfo'> & {
+  /** Task facts: labels (classification), pooling and prompts (embeddings), head_path (fill-mask). */
+  taskInfo: TaskInfo;
+};
+
+export interface TaskInfo {
+  labels?: string[];
+  function_to_apply?: string;
+  pooling?: string;
+  pooling_source?: string;
+  normalize_module?: boolean;
+  embedding_dimensions?: number;
+  prompts?: Record<string, string>;
+  default_prompt_name?: string | null;
+  head_path?: string;
+}
+
+/** What each task is called, and the model class that serves it. */
+export const TASKS = {
+  'fill-mask': 'BertForMaskedLM',
+  'feature-extraction': 'BertModel',
+  'text-classification': 'BertForSequenceClassification',
+  'token-classification': 'BertForTokenClassification',
+} as const;
+export type Task = keyof typeof TASKS;
 
 export interface EngineStats extends NativeStats {
   pending: number;
 }
 
-const enum Kind { FillMask = 0, Tokenize = 1 }
+const enum Kind { Model = 0, Tokenize = 1 }
 
 interface Pending {
   resolve: (a: JsonAnswer) => void;
   reject: (e: BertServeError) => void;
   stack: Error;
-  cleanup?: () => void;
 }
 
-interface Queued {
+/** One text (or pair, or token ids) as handed to native code. */
+interface Item {
+  text: string;
+  pair: string | null;
+  tokenIds: Int32Array | null;
+}
+
+interface Queued extends Item {
   id: number;
   kind: Kind;
-  text: string;
-  topK: number;
-  targets: string[] | null;
-  addSpecialTokens: boolean;
+  params: string;
+  flags: number;
   timeoutMs: number;
 }
 
 export class Engine {
   readonly info: ModelInfo;
   readonly tokenizer: Tokenizer;
-  readonly options: Readonly<Required<Omit<EngineOptions, 'intraOpThreads'>>> & { intraOpThreads: number };
+  readonly options: Readonly<Required<Omit<EngineOptions, 'intraOpThreads' | 'pooling'>>> & { intraOpThreads: number; pooling: string };
   #native: NativeEngine;
   #pending = new Map<number, Pending>();
   #queued: Queued[] = [];
@@ -134,9 +190,9 @@ export class Engine {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(native: NativeEngine, info: ModelInfo, options: Engine['options'], bridge: Bridge) {
+  private constructor(native: NativeEngine, info: NativeModelInfo, options: Engine['options'], bridge: Bridge) {
     this.#native = native;
-    this.info = info;
+    this.info = { ...info, taskInfo: JSON.parse(info.taskInfo) as TaskInfo };
     this.options = options;
     this.tokenizer = Tokenizer.fromNative(native.tokenizer());
     bridge.engine = this;
@@ -160,17 +216,23 @@ export class Engine {
     return new Engine(native, info, opts, bridge);
   }
 
+  /** The task the loaded model serves (from its architecture). */
+  get task(): Task {
+    return this.info.task as Task;
+  }
+
   /** Requests accepted and not yet answered (the admission bound is options.maxQueue). */
   get pending(): number {
     return this.#pending.size;
   }
 
+  // ---- fill-mask
+
   /** Fill-mask with the Hugging Face pipeline's result shape. */
   async fillMask(text: string, options?: FillMaskOptions): Promise<FillMaskOutput>;
   async fillMask(texts: string[], options?: FillMaskOptions): Promise<FillMaskOutput[] | FillMaskOutput>;
   async fillMask(input: string | string[], options: FillMaskOptions = {}): Promise<unknown> {
-    const answer = await this.fillMaskJson(input, options);
-    return JSON.parse(answer.body.toString('utf8'));
+    return parse(await this.fillMaskJson(input, options));
   }
 
   /**
@@ -178,26 +240,113 @@ export class Engine {
    * encoded (a list input of length 1 gives that input's answer, as Hugging Face does).
    */
   fillMaskJson(input: string | string[], options: FillMaskOptions = {}): Promise<JsonAnswer> {
+    return this.#call('fill-mask', () => {
+      const texts = checkTexts(input);
+      const params = fillMaskParams(options, texts.length, this.options);
+      const parts = this.#submit(texts.map(textItem), params, options);
+      return typeof input === 'string' || texts.length === 1 ? parts[0] : joinAnswers(parts);
+    });
+  }
+
+  // ---- embeddings
+
+  /** Sentence embeddings (pooled, normalized unless normalize: false), one Float32Array per text. */
+  async embed(text: string, options?: EmbedOptions): Promise<Float32Array>;
+  async embed(texts: string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  async embed(input: string | string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
+    const parts = await Promise.all(this.embedParts(input, { ...options, encodingFormat: 'base64' }));
+    const vectors = parts.map((p) => decodeFloat32Base64(p.body));
+    return typeof input === 'string' ? vectors[0] : vectors;
+  }
+
+  /** text-embeddings-inference's /embed answer as JSON bytes: [[float, ...], ...], one list per text. */
+  embedJson(input: TextInput | Array<TextInput | number[]>, options: EmbedOptions = {}): Promise<JsonAnswer> {
+    return this.#call('feature-extraction', () => joinAnswers(this.embedParts(input, options)));
+  }
+
+  /** Every token's embedding (no pooling, not normalized unless asked): [[[float, ...] per token] per text]. */
+  embedAllJson(input: TextInput | TextInput[], options: EmbedOptions = {}): Promise<JsonAnswer> {
+    return this.#call('feature-extraction', () =>
+      joinAnswers(this.embedParts(input, { normalize: false, ...options, allTokens: true })));
+  }
+
+  /**
+   * One natively serialized embedding per input, for callers that wrap each in their own JSON (the
+   * OpenAI route): JSON numbers, or a base64 string of little-endian float32 with encodingFormat
+   * 'base64'. Inputs may be texts, pairs, or token-id arrays (vocabulary ids without [CLS]/[SEP]).
+   */
+  embedParts(input: TextInput | Array<TextInput | number[]>, options: EmbedOptions & { allTokens?: boolean; encodingFormat?: 'float' | 'base64' } = {}): Promise<JsonAnswer>[] {
+    this.#requireTask('feature-extraction');
+    const items = checkItems(input, true);
+    const prompt = this.#prompt(options.promptName);
+    if (prompt) for (const it of items) if (it.tokenIds === null) it.text = prompt + it.text;
+    return this.#submit(items, embedParams(options), options);
+  }
+
+  // ---- classification
+
+  /** Text classification: for each input, the topK best labels (default 1), best first. */
+  async classify(input: TextInput, options?: ClassifyOptions): Promise<ClassificationLabel[]>;
+  async classify(input: TextInput[], options?: ClassifyOptions): Promise<ClassificationLabel[][]>;
+  async classify(input: TextInput | TextInput[], options: ClassifyOptions = {}): Promise<unknown> {
+    const list = parse(await this.classifyJson(input, options)) as ClassificationLabel[][];
+    return Array.isArray(input) ? list : list[0];
+  }
+
+  /** Classification answered as JSON bytes: one list of {label, score} per input (a list of lists). */
+  classifyJson(input: TextInput | TextInput[], options: ClassifyOptions = {}): Promise<JsonAnswer> {
+    return this.#call('text-classification', () => joinAnswers(this.classifyParts(input, options)));
+  }
+
+  /** One natively serialized [{label, score}, ...] per input. */
+  classifyParts(input: TextInput | TextInput[], options: ClassifyOptions = {}): Promise<JsonAnswer>[] {
+    this.#requireTask('text-classification');
+    return this.#submit(checkItems(input, false), classifyParams(options), options);
+  }
+
+  /**
+   * Cross-encoder reranking (a one-label classification model): scores every (query, text) pair and
+   * answers [{index, score}] best first; scores through sigmoid unless rawScores.
+   */
+  async rerank(query: string, texts: string[], options: RerankOptions = {}): Promise<RerankResult[]> {
     const stack = new Error();
     try {
-      const texts = checkInputs(input);
-      const topK = options.topK ?? 5;
-      if (!Number.isInteger(topK) || topK < 1 || topK > 1000) throw invalidArgument('topK', 'an integer between 1 and 1000', topK);
-      let targets: string[] | null = null;
-      if (options.targets !== undefined) {
-        if (!Array.isArray(options.targets) || options.targets.length === 0 || !options.targets.every((t) => typeof t === 'string' && t.length > 0)) {
-          throw invalidArgument('targets', 'a non-empty array of non-empty strings', options.targets);
-        }
-        targets = options.targets;
-      }
-      const timeoutMs = checkTimeout(options.timeoutMs);
-      const parts = texts.map((text) => this.#enqueue({ kind: Kind.FillMask, text, topK, targets, addSpecialTokens: true, timeoutMs }, options.signal, stack));
-      if (typeof input === 'string' || texts.length === 1) return parts[0];
-      return joinAnswers(parts);
+      return rankScores(await Promise.all(this.rerankParts(query, texts, options)));
     } catch (e) {
-      return Promise.reject(toBertServeError(e, stack));
+      throw toBertServeError(e, stack);
     }
   }
+
+  /** One natively serialized score (a JSON number) per text, in the texts' order; see rankScores(). */
+  rerankParts(query: string, texts: string[], options: RerankOptions = {}): Promise<JsonAnswer>[] {
+    this.#requireTask('text-classification');
+    const labels = this.info.taskInfo.labels ?? [];
+    if (labels.length !== 1) {
+      throw new BertServeError('ERR_WRONG_TASK', `rerank needs a cross-encoder with one label; this model classifies into ${labels.length} labels (${labels.slice(0, 5).join(', ')})`);
+    }
+    if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
+    const params = classifyParams({ scoreOnly: true, functionToApply: options.rawScores ? 'none' : 'sigmoid' });
+    return this.#submit(checkTexts(texts).map((t) => ({ text: query, pair: t, tokenIds: null })), params, options);
+  }
+
+  // ---- token classification
+
+  /** Token classification (NER) with the Hugging Face pipeline's entities; one list per input for a list. */
+  async tokenClassify(input: string, options?: TokenClassifyOptions): Promise<TokenEntity[]>;
+  async tokenClassify(input: string[], options?: TokenClassifyOptions): Promise<TokenEntity[][]>;
+  async tokenClassify(input: string | string[], options: TokenClassifyOptions = {}): Promise<unknown> {
+    return parse(await this.tokenClassifyJson(input, options));
+  }
+
+  /** Token classification as JSON bytes: a list of entities for a string, a list of lists for a list. */
+  tokenClassifyJson(input: string | string[], options: TokenClassifyOptions = {}): Promise<JsonAnswer> {
+    return this.#call('token-classification', () => {
+      const parts = this.#submit(checkTexts(input).map(textItem), tokenClassifyParams(options), options);
+      return typeof input === 'string' ? parts[0] : joinAnswers(parts);
+    });
+  }
+
+  // ---- tokenizer
 
   /** Tokenizes on the engine's threads (not the JS thread). */
   async tokenize(text: string, options: TokenizeOptions = {}): Promise<TokenInfo[]> {
@@ -209,12 +358,10 @@ export class Engine {
   tokenizeJson(input: string | string[], options: TokenizeOptions = {}): Promise<JsonAnswer> {
     const stack = new Error();
     try {
-      const texts = checkInputs(input);
+      const texts = checkTexts(input);
       const add = options.addSpecialTokens ?? true;
       if (typeof add !== 'boolean') throw invalidArgument('addSpecialTokens', 'a boolean', add);
-      const timeoutMs = checkTimeout(options.timeoutMs);
-      const parts = texts.map((text) => this.#enqueue({ kind: Kind.Tokenize, text, topK: 0, targets: null, addSpecialTokens: add, timeoutMs }, options.signal, stack));
-      return joinAnswers(parts);
+      return joinAnswers(this.#submit(texts.map(textItem), '', options, Kind.Tokenize, add ? 1 : 0));
     } catch (e) {
       return Promise.reject(toBertServeError(e, stack));
     }
@@ -236,34 +383,74 @@ export class Engine {
       // Anything still pending can no longer be answered natively.
       for (const [id, p] of this.#pending) {
         this.#pending.delete(id);
-        p.cleanup?.();
         p.reject(toBertServeError(new BertServeError('ERR_CLOSED', 'the engine was closed'), p.stack));
       }
     });
     return this.#closing;
   }
 
-  #enqueue(q: Omit<Queued, 'id'>, signal: AbortSignal | undefined, stack: Error): Promise<JsonAnswer> {
+  // ---- internals
+
+  /** Runs `fn` for a task method: checks the task, turns anything thrown into a rejected, typed error. */
+  #call(task: Task, fn: () => Promise<JsonAnswer>): Promise<JsonAnswer> {
+    const stack = new Error();
+    try {
+      this.#requireTask(task);
+      return fn().catch((e) => { throw toBertServeError(e, stack); });
+    } catch (e) {
+      return Promise.reject(toBertServeError(e, stack));
+    }
+  }
+
+  #requireTask(task: Task): void {
+    if (this.info.task !== task) {
+      throw new BertServeError('ERR_WRONG_TASK', `this model serves ${this.info.task} (${this.info.architecture}); ${task} needs a ${TASKS[task]} model`);
+    }
+  }
+
+  #prompt(name: string | undefined): string {
+    const prompts = this.info.taskInfo.prompts ?? {};
+    const chosen = name ?? this.info.taskInfo.default_prompt_name ?? undefined;
+    if (chosen === undefined) return '';
+    if (typeof chosen !== 'string' || !Object.hasOwn(prompts, chosen)) {
+      const known = Object.keys(prompts);
+      throw invalidArgument('promptName', known.length ? `one of ${known.map((k) => JSON.stringify(k)).join(', ')}` : 'nothing: this model defines no prompts', name);
+    }
+    return prompts[chosen];
+  }
+
+  /**
+   * Queues one native request per item (all or none: the queue bound is checked for the whole call)
+   * and returns one promise per item. One abort listener serves the whole call.
+   */
+  #submit(items: Item[], params: string, options: RequestOptions & TruncationOptions, kind = Kind.Model, flags?: number): Promise<JsonAnswer>[] {
+    const stack = new Error();
     if (this.#closed) throw new BertServeError('ERR_CLOSED', 'the engine is closed');
-    if (this.#pending.size >= this.options.maxQueue) {
+    if (this.#pending.size + items.length > this.options.maxQueue) {
       throw new BertServeError('ERR_QUEUE_FULL', `too many pending requests (maxQueue ${this.options.maxQueue})`);
     }
+    const signal = options.signal;
     if (signal?.aborted) throw new BertServeError('ERR_CANCELLED', 'the request was cancelled');
-    const id = this.#nextId++;
-    return new Promise<JsonAnswer>((resolve, reject) => {
-      const p: Pending = { resolve, reject, stack };
-      if (signal) {
-        const onAbort = () => this.#cancel(id);
-        signal.addEventListener('abort', onAbort, { once: true });
-        p.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
-      this.#pending.set(id, p);
-      this.#queued.push({ id, ...q });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        queueMicrotask(() => this.#flush());
-      }
+    const timeoutMs = checkTimeout(options.timeoutMs);
+    const f = flags ?? truncationFlags(options, this.options.truncate);
+    const ids: number[] = [];
+    const promises = items.map((item) => {
+      const id = this.#nextId++;
+      ids.push(id);
+      this.#queued.push({ id, kind, params, flags: f, timeoutMs, ...item });
+      return new Promise<JsonAnswer>((resolve, reject) => this.#pending.set(id, { resolve, reject, stack }));
     });
+    if (signal) {
+      const onAbort = () => { for (const id of ids) this.#cancel(id); };
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Settled one way or another: the listener goes, so signals shared across calls do not pile up.
+      void Promise.allSettled(promises).then(() => signal.removeEventListener('abort', onAbort));
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+    return promises;
   }
 
   #cancel(id: number): void {
@@ -274,7 +461,6 @@ export class Engine {
     else this.#native.cancel(id);
     // The native side still answers it (dropped or finished); that answer is ignored.
     this.#pending.delete(id);
-    p.cleanup?.();
     p.reject(toBertServeError(new BertServeError('ERR_CANCELLED', 'the request was cancelled'), p.stack));
   }
 
@@ -284,14 +470,15 @@ export class Engine {
     if (qs.length === 0) return;
     this.#queued = [];
     const n = qs.length;
-    const ids = new Float64Array(n), kinds = new Uint8Array(n), special = new Uint8Array(n), topK = new Int32Array(n), deadlines = new Float64Array(n);
-    const texts = new Array<string>(n), targets = new Array<string[] | null>(n);
+    const ids = new Float64Array(n), kinds = new Uint8Array(n), flags = new Uint8Array(n), deadlines = new Float64Array(n);
+    const texts = new Array<string>(n), pairs = new Array<string | null>(n), tokenIds = new Array<Int32Array | null>(n), params = new Array<string>(n);
     for (let i = 0; i < n; i++) {
       const q = qs[i];
-      ids[i] = q.id; kinds[i] = q.kind; special[i] = q.addSpecialTokens ? 1 : 0; topK[i] = q.topK; deadlines[i] = q.timeoutMs; texts[i] = q.text; targets[i] = q.targets;
+      ids[i] = q.id; kinds[i] = q.kind; flags[i] = q.flags; deadlines[i] = q.timeoutMs;
+      texts[i] = q.text; pairs[i] = q.pair; tokenIds[i] = q.tokenIds; params[i] = q.params;
     }
     try {
-      this.#native.submit({ ids, kinds, texts, topK, targets, addSpecialTokens: special, deadlinesMs: deadlines });
+      this.#native.submit({ ids, kinds, texts, pairs, tokenIds, params, flags, deadlinesMs: deadlines });
     } catch (e) {
       const code = typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : 'ERR_INTERNAL';
       for (const q of qs) this.#settle(q.id, code, (e as Error).message ?? String(e), undefined);
@@ -301,18 +488,17 @@ export class Engine {
   /** Called through the bridge once per finished native batch. */
   _complete(ids: Float64Array, codes: string[], payloads: Array<Buffer | string>, timings: Float64Array): void {
     for (let i = 0; i < ids.length; i++) {
-      const t: Timings = { tokenizeUs: timings[3 * i], queueUs: timings[3 * i + 1], inferenceUs: timings[3 * i + 2] };
-      this.#settle(ids[i], codes[i], payloads[i], t);
+      const t: Timings = { tokenizeUs: timings[4 * i], queueUs: timings[4 * i + 1], inferenceUs: timings[4 * i + 2] };
+      this.#settle(ids[i], codes[i], payloads[i], t, timings[4 * i + 3]);
     }
   }
 
-  #settle(id: number, code: string, payload: Buffer | string | undefined, timings: Timings | undefined): void {
+  #settle(id: number, code: string, payload: Buffer | string | undefined, timings: Timings | undefined, tokens = 0): void {
     const p = this.#pending.get(id);
     if (!p) return; // cancelled earlier: already answered
     this.#pending.delete(id);
-    p.cleanup?.();
     if (code === '') {
-      p.resolve({ body: payload as Buffer, timings: timings ?? { tokenizeUs: 0, queueUs: 0, inferenceUs: 0 } });
+      p.resolve({ body: payload as Buffer, timings: timings ?? { tokenizeUs: 0, queueUs: 0, inferenceUs: 0 }, tokens });
     } else {
       const err = Object.assign(new Error(typeof payload === 'string' ? payload : 'request failed'), { code });
       p.reject(toBertServeError(err, p.stack));
@@ -328,7 +514,19 @@ class Bridge {
   }
 }
 
-function checkInputs(input: string | string[]): string[] {
+/** Scores (rerankParts' answers) as [{index, score}], best first; equal scores keep the texts' order. */
+export function rankScores(answers: JsonAnswer[]): RerankResult[] {
+  const out = answers.map((a, index) => ({ index, score: Number(a.body.toString('latin1')) }));
+  return out.sort((x, y) => y.score - x.score || x.index - y.index);
+}
+
+function parse(a: JsonAnswer): unknown {
+  return JSON.parse(a.body.toString('utf8'));
+}
+
+const textItem = (text: string): Item => ({ text, pair: null, tokenIds: null });
+
+function checkTexts(input: string | string[]): string[] {
   if (typeof input === 'string') return [input];
   if (!Array.isArray(input) || input.length === 0) throw invalidArgument('inputs', 'a string or a non-empty array of strings', input);
   for (let i = 0; i < input.length; i++) {
@@ -337,26 +535,55 @@ function checkInputs(input: string | string[]): string[] {
   return input;
 }
 
+/** Texts, {text, text_pair} pairs and (when allowed) token-id arrays, as native items. */
+function checkItems(input: TextInput | Array<TextInput | number[]>, allowIds: boolean): Item[] {
+  const list = Array.isArray(input) ? input : [input];
+  if (list.length === 0) throw invalidArgument('inputs', 'a non-empty list', input);
+  return list.map((x, i): Item => {
+    if (typeof x === 'string') return { text: x, pair: null, tokenIds: null };
+    if (Array.isArray(x)) {
+      if (!allowIds || x.length === 0 || !x.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31)) {
+        throw invalidArgument(`inputs[${i}]`, allowIds ? 'a non-empty array of token ids' : 'a string or {text, text_pair}', x);
+      }
+      return { text: '', pair: null, tokenIds: Int32Array.from(x) };
+    }
+    if (x !== null && typeof x === 'object' && typeof x.text === 'string' && (x.text_pair === undefined || typeof x.text_pair === 'string')) {
+      return { text: x.text, pair: x.text_pair ?? null, tokenIds: null };
+    }
+    throw invalidArgument(`inputs[${i}]`, 'a string or {text, text_pair}', x);
+  });
+}
+
 function checkTimeout(t: number | undefined): number {
   if (t === undefined) return 0;
   if (typeof t !== 'number' || !(t > 0) || !Number.isFinite(t)) throw invalidArgument('timeoutMs', 'a positive number of milliseconds', t);
   return t;
 }
 
+/** `"<base64>"` (a natively serialized JSON string) -> Float32Array. */
+function decodeFloat32Base64(body: Buffer): Float32Array {
+  const bytes = Buffer.from(body.subarray(1, body.length - 1).toString('latin1'), 'base64');
+  const out = new Float32Array(bytes.length / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
 /** Joins already-serialized answers into one JSON list without re-encoding them. */
-async function joinAnswers(parts: Promise<JsonAnswer>[]): Promise<JsonAnswer> {
+export async function joinAnswers(parts: Promise<JsonAnswer>[]): Promise<JsonAnswer> {
   const answers = await Promise.all(parts);
   const bufs: Buffer[] = [Buffer.from('[')];
   const timings: Timings = { tokenizeUs: 0, queueUs: 0, inferenceUs: 0 };
+  let tokens = 0;
   answers.forEach((a, i) => {
     if (i > 0) bufs.push(Buffer.from(','));
     bufs.push(a.body);
+    tokens += a.tokens;
     timings.tokenizeUs = Math.max(timings.tokenizeUs, a.timings.tokenizeUs);
     timings.queueUs = Math.max(timings.queueUs, a.timings.queueUs);
     timings.inferenceUs = Math.max(timings.inferenceUs, a.timings.inferenceUs);
   });
   bufs.push(Buffer.from(']'));
-  return { body: Buffer.concat(bufs), timings };
+  return { body: Buffer.concat(bufs), timings, tokens };
 }
 
 function positiveInt(name: string, v: unknown, dflt: number, min = 1): number {
@@ -393,7 +620,16 @@ function normalizeOptions(o: EngineOptions): Engine['options'] {
     warmup: o.warmup ?? true,
     jitOptimize: o.jitOptimize ?? false,
     batchOverheadTokens: positiveInt('batchOverheadTokens', o.batchOverheadTokens, 0, 0),
+    pooling: checkPooling(o.pooling),
+    maxPredictions: positiveInt('maxPredictions', o.maxPredictions, 2000),
+    maxMasks: positiveInt('maxMasks', o.maxMasks, 64),
   };
+}
+
+function checkPooling(p: unknown): string {
+  if (p === undefined || p === '') return '';
+  if (typeof p !== 'string' || !['cls', 'mean', 'max', 'lasttoken'].includes(p)) throw invalidArgument('pooling', '"cls", "mean", "max" or "lasttoken"', p);
+  return p;
 }
 
 function toNativeOptions(o: Engine['options']): NativeEngineOptions {
@@ -401,7 +637,7 @@ function toNativeOptions(o: Engine['options']): NativeEngineOptions {
     model: o.model, device: o.device, dtype: o.dtype, workers: o.workers, intraOpThreads: o.intraOpThreads,
     maxBatchRequests: o.maxBatchRequests, maxBatchTokens: o.maxBatchTokens, maxDelayUs: Math.round(o.maxBatchDelayMs * 1000),
     sortByLength: o.sortByLength, maxTokens: o.maxTokens, truncate: o.truncate, warmup: o.warmup, jitOptimize: o.jitOptimize,
-    batchOverheadTokens: o.batchOverheadTokens,
+    batchOverheadTokens: o.batchOverheadTokens, pooling: o.pooling,
   };
 }
 

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'ERR_VOCAB_MISMATCH'
   | 'ERR_DEVICE_UNAVAILABLE'
   | 'ERR_NO_MASK_TOKEN'
+  | 'ERR_TOO_MANY_PREDICTIONS'
+  | 'ERR_WRONG_TASK'
   | 'ERR_INPUT_TOO_LONG'
   | 'ERR_QUEUE_FULL'
   | 'ERR_DEADLINE_EXCEEDED'
@@ -32,6 +34,7 @@ export class BertServeError extends Error {
 const KNOWN = new Set<string>([
   'ERR_INVALID_ARGUMENT', 'ERR_MODEL_NOT_FOUND', 'ERR_MODEL_INVALID', 'ERR_CONFIG_INVALID',
   'ERR_TOKENIZER_INVALID', 'ERR_VOCAB_MISMATCH', 'ERR_DEVICE_UNAVAILABLE', 'ERR_NO_MASK_TOKEN',
+  'ERR_TOO_MANY_PREDICTIONS', 'ERR_WRONG_TASK',
   'ERR_INPUT_TOO_LONG', 'ERR_QUEUE_FULL', 'ERR_DEADLINE_EXCEEDED', 'ERR_CANCELLED',
   'ERR_INFERENCE_FAILED', 'ERR_CLOSED', 'ERR_ADDON_NOT_BUILT', 'ERR_INTERNAL',
 ]);
@@ -58,6 +61,8 @@ export function invalidArgument(name: string, expected: string, got: unknown): B
 export const HTTP_STATUS: Record<ErrorCode, { status: number; type: string }> = {
   ERR_INVALID_ARGUMENT: { status: 422, type: 'validation' },
   ERR_NO_MASK_TOKEN: { status: 422, type: 'validation' },
+  ERR_TOO_MANY_PREDICTIONS: { status: 422, type: 'validation' },
+  ERR_WRONG_TASK: { status: 422, type: 'validation' },
   ERR_INPUT_TOO_LONG: { status: 413, type: 'validation' },
   ERR_QUEUE_FULL: { status: 429, type: 'overloaded' },
   ERR_CLOSED: { status: 503, type: 'unhealthy' },

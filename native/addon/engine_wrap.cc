@@ -61,6 +61,7 @@ bert::EngineOptions parse_options(const Napi::Object& o) {
   e.truncate = flag(o, "truncate", false);
   e.warmup = flag(o, "warmup", true);
   e.jit_optimize = flag(o, "jitOptimize", false);
+  e.pooling = str(o, "pooling", "");
   const double overhead = num(o, "batchOverheadTokens", 0);  // 0: measured at warm-up
   if (overhead > 0) {
     e.scheduler.batch_overhead_tokens = static_cast<size_t>(overhead);
@@ -81,6 +82,9 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("maxPositionEmbeddings", static_cast<double>(i.max_position_embeddings));
   o.Set("maxTokens", static_cast<double>(i.max_tokens));
   o.Set("maskedPositionsFastPath", i.masked_fast_path);
+  o.Set("headPath", i.head_path);
+  o.Set("cpuNativeBf16", i.cpu_native_bf16);
+  o.Set("taskInfo", "{" + i.head_info_json + "}");
   o.Set("forwardInputs", i.forward_inputs);
   o.Set("intraOpThreads", i.intra_op_threads);
   o.Set("workers", static_cast<double>(i.workers));
@@ -186,29 +190,48 @@ void EngineWrap::Submit(const Napi::CallbackInfo& info) {
   auto ids = b.Get("ids").As<Napi::Float64Array>();
   auto kinds = b.Get("kinds").As<Napi::Uint8Array>();
   auto texts = b.Get("texts").As<Napi::Array>();
-  auto top_k = b.Get("topK").As<Napi::Int32Array>();
-  auto targets = b.Get("targets").As<Napi::Array>();
-  auto special = b.Get("addSpecialTokens").As<Napi::Uint8Array>();
+  auto pairs = b.Get("pairs").As<Napi::Array>();
+  auto token_ids = b.Get("tokenIds").As<Napi::Array>();
+  auto params = b.Get("params").As<Napi::Array>();
+  auto flags = b.Get("flags").As<Napi::Uint8Array>();
   auto deadlines = b.Get("deadlinesMs").As<Napi::Float64Array>();
   const size_t n = ids.ElementLength();
-  if (kinds.ElementLength() != n || texts.Length() != n || top_k.ElementLength() != n || targets.Length() != n ||
-      special.ElementLength() != n || deadlines.ElementLength() != n)
+  if (kinds.ElementLength() != n || texts.Length() != n || pairs.Length() != n || token_ids.Length() != n ||
+      params.Length() != n || flags.ElementLength() != n || deadlines.ElementLength() != n)
     throw make_error(env, "ERR_INVALID_ARGUMENT", "submit(batch): arrays of different lengths");
   const auto now = bert::Clock::now();
   std::vector<bert::RequestPtr> requests;
   requests.reserve(n);
+  // Requests of one call usually share their options object: convert each distinct string once.
+  napi_value last_params = nullptr;
+  std::string last_params_text;
   for (size_t i = 0; i < n; ++i) {
     auto r = std::make_shared<bert::Request>();
     r->id = static_cast<uint64_t>(ids[i]);
-    r->kind = kinds[i] == 1 ? bert::TaskKind::kTokenize : bert::TaskKind::kFillMask;
+    r->kind = kinds[i] == 1 ? bert::TaskKind::kTokenize : bert::TaskKind::kModel;
     r->text = texts.Get(i).As<Napi::String>().Utf8Value();
-    r->fill_mask.top_k = top_k[i];
-    r->add_special_tokens = special[i] != 0;
-    Napi::Value t = targets.Get(i);
-    if (t.IsArray()) {
-      auto arr = t.As<Napi::Array>();
-      for (uint32_t j = 0; j < arr.Length(); ++j) r->fill_mask.targets.push_back(arr.Get(j).As<Napi::String>().Utf8Value());
+    Napi::Value pair = pairs.Get(i);
+    if (pair.IsString()) {
+      r->text_pair = pair.As<Napi::String>().Utf8Value();
+      r->has_pair = true;
     }
+    Napi::Value tids = token_ids.Get(i);
+    if (tids.IsTypedArray()) {
+      auto arr = tids.As<Napi::Int32Array>();
+      r->given_ids.assign(arr.Data(), arr.Data() + arr.ElementLength());
+      r->has_given_ids = true;
+    }
+    Napi::Value p = params.Get(i);
+    bool same = false;
+    if (last_params) napi_strict_equals(env, last_params, p, &same);
+    if (!same) {
+      last_params = p;
+      last_params_text = p.IsString() ? p.As<Napi::String>().Utf8Value() : std::string();
+    }
+    r->params_json = last_params_text;
+    const uint8_t f = flags[i];
+    r->add_special_tokens = (f & 1) != 0;
+    r->truncation = static_cast<bert::Truncation>((f >> 1) & 3);
     if (deadlines[i] > 0)
       r->deadline = now + std::chrono::microseconds(static_cast<int64_t>(deadlines[i] * 1000.0));
     requests.push_back(std::move(r));
@@ -347,7 +370,7 @@ void EngineWrap::HandleBatch(Napi::Env env, Napi::Function callback, Message& ms
   auto ids = Napi::Float64Array::New(env, n);
   auto codes = Napi::Array::New(env, n);
   auto payloads = Napi::Array::New(env, n);
-  auto timings = Napi::Float64Array::New(env, 3 * n);
+  auto timings = Napi::Float64Array::New(env, 4 * n);
   for (size_t i = 0; i < n; ++i) {
     const bert::Request& r = *msg.batch[i];
     ids[i] = static_cast<double>(r.id);
@@ -358,9 +381,10 @@ void EngineWrap::HandleBatch(Napi::Env env, Napi::Function callback, Message& ms
       codes.Set(static_cast<uint32_t>(i), "");
       payloads.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, r.json.data(), r.json.size()));
     }
-    timings[3 * i] = r.timings.tokenize_us;
-    timings[3 * i + 1] = r.timings.queue_us;
-    timings[3 * i + 2] = r.timings.inference_us;
+    timings[4 * i] = r.timings.tokenize_us;
+    timings[4 * i + 1] = r.timings.queue_us;
+    timings[4 * i + 2] = r.timings.inference_us;
+    timings[4 * i + 3] = static_cast<double>(r.num_tokens());
   }
   outstanding_ = outstanding_ >= n ? outstanding_ - n : 0;
   UpdateRef(env);

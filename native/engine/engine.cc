@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "engine/json_writer.h"
-#include "engine/model/fill_mask.h"
+#include "engine/model/input_encoder.h"
+#include "engine/model/task_registry.h"
+#include "engine/model/utf16.h"
 
 namespace bert {
 
@@ -17,22 +19,6 @@ namespace {
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-// Byte offset in `utf8` of each UTF-16 index (size = UTF-16 length + 1), to cut original substrings
-// out of the text for /tokenize answers.
-std::vector<uint32_t> utf16_to_byte(const std::string& utf8) {
-  std::vector<uint32_t> map;
-  map.reserve(utf8.size() + 1);
-  for (size_t i = 0; i < utf8.size();) {
-    const unsigned char c = static_cast<unsigned char>(utf8[i]);
-    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    map.push_back(static_cast<uint32_t>(i));
-    if (len == 4) map.push_back(static_cast<uint32_t>(i));  // surrogate pair: two UTF-16 units
-    i += len;
-  }
-  map.push_back(static_cast<uint32_t>(utf8.size()));
-  return map;
 }
 
 // text-embeddings-inference's /tokenize shape: [{"id","text","special","start","stop"}, ...]; text is
@@ -50,11 +36,8 @@ std::string tokenize_json(const Request& r, const Tokenizer& tok) {
     w.integer(id);
     w.raw(",\"text\":");
     const auto [start, stop] = r.encoding.offsets[i];
-    if (special || stop <= start || stop >= map.size()) {
-      w.str(tok.id_to_token(id));
-    } else {
-      w.str(std::string_view(r.text).substr(map[start], map[stop] - map[start]));
-    }
+    if (special || stop <= start || stop >= map.size()) w.str(tok.id_to_token(id));
+    else w.str(utf16_slice(r.text, map, start, stop));
     w.raw(",\"special\":");
     w.boolean(special);
     if (special) {
@@ -135,7 +118,8 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   }
   if (options.workers == 0) throw EngineError(ErrorCode::kInvalidArgument, "workers must be at least 1");
   e->model_ = std::make_unique<Model>(dir, config, spec);
-  e->head_ = std::make_unique<FillMaskHead>(e->tokenizer_);
+  e->head_ = find_task(config.architecture)->make(HeadContext{e->tokenizer_, config, dir, options.pooling});
+  const std::string head_path = e->head_->bind(*e->model_);
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   RunnerOptions ro;
@@ -159,7 +143,10 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   info.hidden_size = config.hidden_size;
   info.max_position_embeddings = config.max_position_embeddings;
   info.max_tokens = e->options_.max_tokens;
-  info.masked_fast_path = e->model_->has_masked_fast_path();
+  info.head_path = head_path;
+  info.cpu_native_bf16 = cpu_has_native_bf16();
+  info.head_info_json = e->head_->info_json();
+  info.masked_fast_path = config.task == Task::kFillMask && head_path.rfind("full forward", 0) != 0;
   info.forward_inputs = e->model_->forward_inputs();
   info.intra_op_threads = ro.intra_op_threads;
   info.workers = options.workers;
@@ -180,17 +167,6 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   e->scheduler_->start();
   e->prep_thread_ = std::thread([raw = e.get()] { raw->prep_loop(); });
   return e;
-}
-
-// [CLS] [UNK]... [MASK] ... [SEP]: a fill-mask request of `len` tokens for warm-up runs.
-RequestPtr Engine::warmup_request(size_t len) const {
-  auto r = std::make_shared<Request>();
-  r->encoding.ids.assign(len, tokenizer_->unk_id());
-  r->encoding.ids.front() = tokenizer_->cls_id();
-  r->encoding.ids.back() = tokenizer_->sep_id();
-  r->encoding.ids[len / 2] = tokenizer_->mask_id();
-  r->mask_positions = {static_cast<int64_t>(len / 2)};
-  return r;
 }
 
 // Runs the model once per length bucket at batch 1 and once at the largest batch, so that first
@@ -214,7 +190,7 @@ Engine::WarmupTimes Engine::warmup() {
 
 double Engine::time_batch(size_t count, size_t len) {
   std::vector<RequestPtr> batch;
-  for (size_t i = 0; i < count; ++i) batch.push_back(warmup_request(len));
+  for (size_t i = 0; i < count; ++i) batch.push_back(head_->warmup_request(len));
   const auto t0 = Clock::now();
   runner_->run_direct(batch);
   return ms_since(t0);
@@ -268,20 +244,15 @@ bool Engine::prepare(Request& r) const {
       r.fail(ErrorCode::kDeadlineExceeded, "the request's deadline passed before it was processed");
       return false;
     }
-    const bool special = r.kind == TaskKind::kTokenize ? r.add_special_tokens : true;
-    r.encoding = tokenizer_->encode(r.text, special, 0);
-    if (r.encoding.size() > options_.max_tokens) {
-      if (!options_.truncate) {
-        r.fail(ErrorCode::kInputTooLong, "the input is " + std::to_string(r.encoding.size()) +
-                                             " tokens long; the limit is " + std::to_string(options_.max_tokens));
-        return false;
-      }
-      r.encoding = tokenizer_->encode(r.text, special, options_.max_tokens);
-    }
+    encode_request(*tokenizer_, r, InputLimits{options_.max_tokens, options_.truncate});
     if (r.kind == TaskKind::kTokenize) {
       r.json = tokenize_json(r, *tokenizer_);
       return false;
     }
+    if (r.has_pair && model_->forward_inputs() < 3)
+      throw EngineError(ErrorCode::kInvalidArgument,
+                        "this model's forward takes no token_type_ids, so it cannot tell the two texts of a pair apart; "
+                        "export it with token_type_ids (scripts/export_hf.py) to send pairs");
     head_->prepare(r);
   } catch (const EngineError& e) {
     r.fail(e.code(), e.what());

@@ -19,6 +19,7 @@
 #include "engine/model/model.h"
 #include "engine/model/model_runner.h"
 #include "engine/model/task_head.h"
+#include "engine/model/task_registry.h"
 #include "engine/sched/scheduler.h"
 #include "engine/text/tokenizer.h"
 
@@ -35,6 +36,7 @@ struct EngineOptions {
   bool truncate = false;
   bool warmup = true;
   bool jit_optimize = false;  // see RunnerOptions::jit_optimize
+  std::string pooling;        // embeddings: "" = from the model directory (else cls)
   // Time the model at two batch shapes during warm-up and set scheduler.batch_overhead_tokens from
   // them (the fixed cost of a batch in padded-token equivalents); off: use the given value.
   bool measure_batch_overhead = true;
@@ -44,7 +46,10 @@ struct EngineInfo {
   std::string model_dir, task, architecture, device, dtype, blas, torch_version;
   int64_t vocab_size = 0, hidden_size = 0, max_position_embeddings = 0;
   size_t max_tokens = 0;
-  bool masked_fast_path = false;
+  bool masked_fast_path = false;  // the head runs on the rows it reads only (fill-mask: mask rows)
+  std::string head_path;          // how the head runs, in words (startup log, /info)
+  std::string head_info_json;     // task facts (labels, pooling, ...) as JSON object members
+  bool cpu_native_bf16 = false;   // AVX512-BF16 or AMX: --dtype bfloat16 is allowed (and fast) on cpu
   int forward_inputs = 2;
   int intra_op_threads = 1;
   size_t workers = 1;
@@ -82,7 +87,6 @@ class Engine {
     size_t many = 1;
   };
   WarmupTimes warmup();
-  RequestPtr warmup_request(size_t len) const;
   // Runs `count` warm-up requests of `len` tokens as one batch on the calling thread; returns ms.
   double time_batch(size_t count, size_t len);
   // Fixed cost of one batch in padded-token equivalents, from timed runs; 0 when it cannot tell.

@@ -17,6 +17,7 @@ enum class ErrorCode {
   kVocabMismatch,     // the vocabulary size does not match the model's embedding/output size
   kDeviceUnavailable, // cuda requested without CUDA, or a device index that does not exist
   kNoMaskToken,       // fill-mask input without a mask token
+  kTooManyPredictions,// fill-mask: masks x top_k (or masks) over the per-text limit
   kInputTooLong,      // more tokens than the limit (and truncation is off), or over the batch budget
   kQueueFull,         // admission refused: too many pending requests
   kDeadlineExceeded,  // the request's deadline passed before it reached the model
@@ -36,6 +37,7 @@ inline const char* error_code_name(ErrorCode c) {
     case ErrorCode::kVocabMismatch: return "ERR_VOCAB_MISMATCH";
     case ErrorCode::kDeviceUnavailable: return "ERR_DEVICE_UNAVAILABLE";
     case ErrorCode::kNoMaskToken: return "ERR_NO_MASK_TOKEN";
+    case ErrorCode::kTooManyPredictions: return "ERR_TOO_MANY_PREDICTIONS";
     case ErrorCode::kInputTooLong: return "ERR_INPUT_TOO_LONG";
     case ErrorCode::kQueueFull: return "ERR_QUEUE_FULL";
     case ErrorCode::kDeadlineExceeded: return "ERR_DEADLINE_EXCEEDED";

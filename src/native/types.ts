@@ -47,18 +47,22 @@ export interface NativeEngineOptions {
   warmup: boolean;
   jitOptimize: boolean;      // TorchScript optimizing executor (re-specializes per shape)
   batchOverheadTokens: number; // 0: measured at warm-up (see docs/batching.md)
+  pooling: string;           // embeddings: "" = from the model directory (else cls)
 }
 
 export interface NativeModelInfo {
   modelDir: string;
-  task: string;              // "fill-mask"
+  task: string;              // "fill-mask" | "feature-extraction" | "text-classification" | "token-classification"
   architecture: string;
   device: string;
   dtype: string;
   vocabSize: number;
   hiddenSize: number;
   maxPositionEmbeddings: number;
-  maskedPositionsFastPath: boolean;  // model exports fill_mask_logits (projection at masks only)
+  maskedPositionsFastPath: boolean;  // fill-mask: the vocabulary projection runs at mask rows only
+  headPath: string;                  // how the task head runs the model, in words
+  cpuNativeBf16: boolean;            // AVX512-BF16 or AMX: bfloat16 is allowed on cpu
+  taskInfo: string;                  // JSON object: labels, pooling, prompts, head_path, ... per task
   forwardInputs: number;             // 2 or 3 (token_type_ids)
   intraOpThreads: number;
   workers: number;
@@ -82,12 +86,12 @@ export interface NativeStats {
 }
 
 /** Kinds of request, as native/engine/sched/request.h TaskKind. */
-export const enum NativeTaskKind { FillMask = 0, Tokenize = 1 }
+export const enum NativeTaskKind { Model = 0, Tokenize = 1 }
 
 /**
  * Called once per finished batch (one hop). Arrays are parallel, one entry per request:
  * ids, error codes ('' when ok), payloads (JSON bytes when ok, error message when not),
- * timings as [tokenize_us, queue_us, inference_us] per request.
+ * timings as [tokenize_us, queue_us, inference_us, tokens] per request (tokens: the encoded length).
  */
 export type NativeCompletion = (
   ids: Float64Array,
@@ -96,13 +100,17 @@ export type NativeCompletion = (
   timings: Float64Array,
 ) => void;
 
+/** Request flags: bit 0 add [CLS]/[SEP] (tokenize); bits 1-2 truncation (0 engine default, 1 none, 2 right, 3 left). */
+export const enum NativeFlags { AddSpecialTokens = 1, TruncateNone = 2, TruncateRight = 4, TruncateLeft = 6 }
+
 export interface NativeSubmission {
   ids: Float64Array;            // request ids chosen by JS (unique per engine)
   kinds: Uint8Array;            // NativeTaskKind per request
-  texts: string[];
-  topK: Int32Array;             // fill-mask top_k per request
-  targets: Array<string[] | null>;
-  addSpecialTokens: Uint8Array;  // tokenize: 1 = add [CLS]/[SEP]
+  texts: string[];              // '' when tokenIds is given
+  pairs: Array<string | null>;  // the second text of a pair
+  tokenIds: Array<Int32Array | null>;  // pre-tokenized input (no [CLS]/[SEP])
+  params: string[];             // the task head's options as JSON ('' = defaults); shared strings convert once
+  flags: Uint8Array;            // NativeFlags
   deadlinesMs: Float64Array;    // relative deadline in ms from now; 0 = none
 }
 

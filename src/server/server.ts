@@ -161,9 +161,17 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         this.logger.info('model loaded', {
           model: i.modelDir, task: i.task, architecture: i.architecture, device: i.device, dtype: i.dtype,
           workers: i.workers, intraOpThreads: i.intraOpThreads, blas: i.blas, torch: i.torchVersion,
-          maskedPositionsFastPath: i.maskedPositionsFastPath, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
+          head: i.headPath, cpuNativeBf16: i.cpuNativeBf16, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
           batchOverheadTokens: i.batchOverheadTokens, loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
         });
+        if (i.task === 'fill-mask' && !i.maskedPositionsFastPath) {
+          // hidden x vocab multiply-adds per token instead of per mask: for BERT-base about 23M per token,
+          // as much as a sixth of the encoder's own per-token work.
+          this.logger.warn('fill-mask runs the full forward', {
+            cost: `the vocabulary projection (${i.hiddenSize} x ${i.vocabSize}) runs at every token, not only at the mask rows`,
+            fix: 'export with scripts/export_hf.py, or trace a model whose bert and cls submodules are kept',
+          });
+        }
         if (!this.#draining) this.logger.info('ready', { url: this.#app ? this.url : undefined });
         return engine;
       });

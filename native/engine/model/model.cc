@@ -2,9 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <ATen/Context.h>
 #include <torch/cuda.h>
 
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/ir/constants.h>
+
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
 #include "engine/errors.h"
@@ -17,6 +22,81 @@ bool file_exists(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// An int8 model's packed weights are unpacked by the quantized engine active when it is loaded: it must
+// be the one the exporter packed them for.
+void select_quantized_engine(const std::string& name, const std::string& path, const DeviceSpec& spec) {
+  if (spec.device.is_cuda())
+    throw EngineError(ErrorCode::kModelInvalid, path + ": an int8 (dynamically quantized) model runs on cpu only; export float weights for cuda");
+  at::QEngine want;
+  if (name == "onednn") want = at::QEngine::ONEDNN;
+  else if (name == "fbgemm") want = at::QEngine::FBGEMM;
+  else if (name == "qnnpack") want = at::QEngine::QNNPACK;
+  else if (name == "x86") want = at::QEngine::X86;
+  else throw EngineError(ErrorCode::kModelInvalid, path + ": unknown quantized engine \"" + name + "\" in config.json's bert_serve block");
+  std::string have;
+  for (at::QEngine e : at::globalContext().supportedQEngines()) {
+    if (e == want) {
+      at::globalContext().setQEngine(want);
+      return;
+    }
+    if (e != at::QEngine::NoQEngine) have += (have.empty() ? "" : ", ") + c10::toString(e);
+  }
+  throw EngineError(ErrorCode::kModelInvalid, path + ": the model was quantized for the " + name + " engine, which this libtorch lacks (it has: " +
+                                                  (have.empty() ? std::string("none") : have) + "); re-export it with scripts/export_hf.py --quantize int8 on this machine");
+}
+
+// A plain torch.jit.trace of a float32 Hugging Face model bakes `.to(torch.float32)` (the attention
+// mask's conversion) into its graphs; with bf16 weights that float32 mask then meets bf16 activations
+// and the forward fails. Such casts are retargeted to the model's dtype in every method's graph; the
+// mask's large negative constant becomes -inf in bf16, which softmax handles as a zero weight.
+void retarget_float_casts(torch::jit::Block* block, torch::jit::Graph& graph, c10::ScalarType to, int& changed) {
+  for (torch::jit::Node* n : block->nodes()) {
+    for (torch::jit::Block* b : n->blocks()) retarget_float_casts(b, graph, to, changed);
+    if (n->kind() != c10::Symbol::fromQualString("aten::to")) continue;
+    for (size_t i = 1; i < n->inputs().size(); ++i) {
+      torch::jit::Value* v = n->input(i);
+      if (v->type()->kind() != c10::TypeKind::IntType) continue;  // the dtype argument (memory formats are 0-3)
+      auto c = torch::jit::toIValue(v);
+      if (!c || !c->isInt() || c->toInt() != static_cast<int64_t>(c10::ScalarType::Float)) continue;
+      torch::jit::WithInsertPoint guard(n);
+      n->replaceInput(i, graph.insertConstant(static_cast<int64_t>(to)));
+      ++changed;
+    }
+  }
+}
+
+int retarget_float_casts(torch::jit::Module& module, c10::ScalarType to) {
+  int changed = 0;
+  for (auto m : module.modules()) {
+    for (const auto& method : m.get_methods()) {
+      auto graph = method.graph();
+      retarget_float_casts(graph->block(), *graph, to, changed);
+    }
+  }
+  return changed;
+}
+
+}  // namespace
+
+bool cpu_has_native_bf16() {
+  static const bool has = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      return line.find(" avx512_bf16") != std::string::npos || line.find(" amx_bf16") != std::string::npos;
+    }
+    return false;
+  }();
+  return has;
+}
+
+std::string Model::failure_hint() const {
+  if (spec_.dtype == torch::kFloat) return "";
+  return " (in " + spec_.dtype_name() + "; if this is a plain torch.jit.trace of a float32 model, re-export it with "
+         "scripts/export_hf.py --dtype " + spec_.dtype_name() + ")";
+}
+
 std::string shape_str(const torch::Tensor& t) {
   std::ostringstream s;
   s << "[";
@@ -25,7 +105,15 @@ std::string shape_str(const torch::Tensor& t) {
   return s.str();
 }
 
-}  // namespace
+PaddedBatch probe_batch(const Model& model, int64_t n, int64_t seq) {
+  auto opts = torch::TensorOptions().dtype(torch::kLong).device(model.spec().device);
+  PaddedBatch b;
+  b.input_ids = torch::full({n, seq}, 1, opts);
+  b.attention_mask = torch::ones({n, seq}, opts);
+  b.token_type_ids = torch::zeros({n, seq}, opts);
+  b.seq_len = seq;
+  return b;
+}
 
 DeviceSpec DeviceSpec::parse(const std::string& device, const std::string& dtype) {
   DeviceSpec s;
@@ -54,8 +142,12 @@ DeviceSpec DeviceSpec::parse(const std::string& device, const std::string& dtype
   } else {
     throw EngineError(ErrorCode::kInvalidArgument, "device \"" + device + "\": expected cpu, cuda or cuda:N");
   }
-  if (s.dtype != torch::kFloat && !s.device.is_cuda())
-    throw EngineError(ErrorCode::kInvalidArgument, "dtype " + dtype + " needs a CUDA device; use float32 on cpu");
+  if (s.dtype == torch::kHalf && !s.device.is_cuda())
+    throw EngineError(ErrorCode::kInvalidArgument, "dtype float16 needs a CUDA device; use float32 or bfloat16 on cpu");
+  if (s.dtype == torch::kBFloat16 && !s.device.is_cuda() && !cpu_has_native_bf16())
+    throw EngineError(ErrorCode::kInvalidArgument,
+                      "dtype bfloat16 on cpu needs native bf16 instructions (AVX512-BF16 or AMX), which this CPU lacks: bf16 would run "
+                      "slower than float32 here; use float32, or an int8 model (scripts/export_hf.py --quantize int8)");
   return s;
 }
 
@@ -73,6 +165,7 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
     : path_(dir + "/model.pt"), config_(config), spec_(spec) {
   if (!file_exists(path_))
     throw EngineError(ErrorCode::kModelNotFound, path_ + ": not found (expected a TorchScript file, see scripts/export_hf.py)");
+  if (!config.quantized_engine.empty()) select_quantized_engine(config.quantized_engine, path_, spec_);
   try {
     module_ = torch::jit::load(path_, torch::Device(torch::kCPU));
   } catch (const std::exception&) {
@@ -82,9 +175,8 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
   module_.eval();
   auto forward = module_.find_method("forward");
   if (!forward) throw EngineError(ErrorCode::kModelInvalid, path_ + ": the module has no forward method");
-  // Schema arguments include `self`.
   const auto& args = forward->function().getSchema().arguments();
-  const int n = static_cast<int>(args.size()) - 1;
+  const int n = arity(*forward);
   if (n != 2 && n != 3) {
     std::string names;
     for (size_t i = 1; i < args.size(); ++i) names += (i > 1 ? ", " : "") + args[i].name();
@@ -93,7 +185,6 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
                           " input(s); expected forward(input_ids, attention_mask[, token_type_ids])");
   }
   forward_inputs_ = n;
-  has_fill_mask_logits_ = module_.find_method("fill_mask_logits").has_value();
   try {
     module_.to(spec_.device);
     // Only floating-point state changes dtype: integer buffers (position_ids) must stay int64, which
@@ -101,69 +192,54 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
     if (spec_.dtype != torch::kFloat) {
       for (auto t : module_.parameters()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
       for (auto t : module_.buffers()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
+      if (int n = retarget_float_casts(module_, spec_.dtype))
+        std::fprintf(stderr, "[bert-serve] %s: %d float32 cast(s) in the traced graph retargeted to %s\n", path_.c_str(), n,
+                     spec_.dtype_name().c_str());
     }
   } catch (const std::exception& e) {
     throw EngineError(ErrorCode::kModelInvalid, path_ + ": could not move the module to " + spec_.device_name() + "/" + spec_.dtype_name());
   }
-  validate();
 }
 
-torch::Tensor Model::run_forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {
-  std::vector<torch::jit::IValue> inputs{input_ids, attention_mask};
-  if (forward_inputs_ == 3) inputs.emplace_back(torch::zeros_like(input_ids));
-  torch::jit::IValue out = module_.forward(inputs);
-  // Hugging Face's torchscript=True export returns a tuple whose first element is the logits.
+int Model::arity(const torch::jit::Method& m) {
+  return static_cast<int>(m.function().getSchema().arguments().size()) - 1;  // `self` excluded
+}
+
+std::optional<torch::jit::Method> Model::find_method(const std::string& dotted) const {
+  torch::jit::Module m = module_;
+  size_t at = 0;
+  for (;;) {
+    const size_t dot = dotted.find('.', at);
+    if (dot == std::string::npos) {
+      auto method = m.find_method(dotted.substr(at));
+      if (!method) return std::nullopt;
+      return *method;
+    }
+    auto sub = m.attr(dotted.substr(at, dot - at), c10::IValue());
+    if (!sub.isModule()) return std::nullopt;
+    m = sub.toModule();
+    at = dot + 1;
+  }
+}
+
+torch::Tensor Model::call(torch::jit::Method& method, const PaddedBatch& b, int inputs) {
+  std::vector<torch::jit::IValue> args{b.input_ids, b.attention_mask};
+  if (inputs >= 3) args.emplace_back(b.token_type_ids);
+  torch::jit::IValue out = method(std::move(args));
+  // Hugging Face's torchscript=True export returns a tuple whose first element is the output.
   if (out.isTuple()) {
     const auto& elems = out.toTupleRef().elements();
-    if (elems.empty()) throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward returned an empty tuple; expected logits");
+    if (elems.empty()) throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward returned an empty tuple");
     out = elems[0];
   }
   if (!out.isTensor())
-    throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward returned " + out.tagKind() + "; expected a logits tensor (or a tuple starting with one)");
+    throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward returned " + out.tagKind() + "; expected a tensor (or a tuple starting with one)");
   return out.toTensor();
 }
 
-torch::Tensor Model::mlm_logits_at(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                   const torch::Tensor& flat_index) {
-  if (has_fill_mask_logits_) {
-    auto out = module_.get_method("fill_mask_logits")(
-        {input_ids, attention_mask, torch::zeros_like(input_ids), flat_index});
-    return out.toTensor().to(torch::kFloat);
-  }
-  torch::Tensor logits = run_forward(input_ids, attention_mask);
-  return logits.reshape({-1, logits.size(-1)}).index_select(0, flat_index).to(torch::kFloat);
-}
-
-// One small forward at load: checks that the module runs on the device and that its output fits the
-// task, so a wrong file is refused at load with a message rather than failing every request.
-void Model::validate() {
-  c10::InferenceMode guard;
-  const int64_t seq = 4;
-  auto opts = torch::TensorOptions().dtype(torch::kLong).device(spec_.device);
-  torch::Tensor ids = torch::full({1, seq}, 1, opts);
-  torch::Tensor mask = torch::ones({1, seq}, opts);
-  torch::Tensor logits;
-  try {
-    logits = run_forward(ids, mask);
-  } catch (const EngineError&) {
-    throw;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "[bert-serve] %s: validation forward failed: %s\n", path_.c_str(), e.what());
-    throw EngineError(ErrorCode::kModelInvalid,
-                      path_ + ": forward failed on a [1, 4] int64 input (expected forward(input_ids, attention_mask[, token_type_ids]) "
-                              "with int64 [batch, seq] inputs)");
-  }
-  if (logits.dim() != 3 || logits.size(0) != 1 || logits.size(1) != seq || logits.size(2) != config_.vocab_size) {
-    throw EngineError(ErrorCode::kModelInvalid,
-                      path_ + ": forward returned " + shape_str(logits) + " for a [1, 4] input; a " + config_.architecture +
-                          " must return logits [batch, seq, " + std::to_string(config_.vocab_size) + "] (vocab_size in config.json)");
-  }
-  if (has_fill_mask_logits_) {
-    torch::Tensor rows = mlm_logits_at(ids, mask, torch::tensor({int64_t{1}}, opts));
-    if (rows.dim() != 2 || rows.size(0) != 1 || rows.size(1) != config_.vocab_size)
-      throw EngineError(ErrorCode::kModelInvalid, path_ + ": fill_mask_logits returned " + shape_str(rows) + "; expected [1, " +
-                                                      std::to_string(config_.vocab_size) + "]");
-  }
+torch::Tensor Model::forward(const PaddedBatch& b) {
+  torch::jit::Method m = module_.get_method("forward");
+  return call(m, b, forward_inputs_);
 }
 
 }  // namespace bert

@@ -4,15 +4,53 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/errors.h"
+#include "engine/model/task_registry.h"
 
 namespace bert {
 
 const char* task_name(Task t) {
   switch (t) {
     case Task::kFillMask: return "fill-mask";
+    case Task::kEmbeddings: return "feature-extraction";
+    case Task::kClassification: return "text-classification";
+    case Task::kTokenClassification: return "token-classification";
   }
   return "unknown";
 }
+
+namespace {
+
+// id2label as a dense list. Hugging Face writes {"0": "NEGATIVE", ...}; num_labels alone (or
+// neither) means LABEL_0..LABEL_{n-1}, as transformers' PretrainedConfig does.
+std::vector<std::string> read_labels(const nlohmann::json& j, const std::string& path) {
+  std::vector<std::string> labels;
+  auto it = j.find("id2label");
+  if (it != j.end() && it->is_object() && !it->empty()) {
+    labels.resize(it->size());
+    for (auto& [key, value] : it->items()) {
+      size_t id = 0;
+      try {
+        size_t used = 0;
+        const long long v = std::stoll(key, &used);
+        if (used != key.size() || v < 0) throw std::invalid_argument(key);
+        id = static_cast<size_t>(v);
+      } catch (const std::exception&) {
+        throw EngineError(ErrorCode::kConfigInvalid, path + ": id2label key \"" + key + "\" is not a label id");
+      }
+      if (id >= labels.size() || !value.is_string())
+        throw EngineError(ErrorCode::kConfigInvalid, path + ": id2label must map the ids 0..n-1 to label names");
+      labels[id] = value.get<std::string>();
+    }
+    return labels;
+  }
+  int64_t n = 2;
+  auto nl = j.find("num_labels");
+  if (nl != j.end() && nl->is_number_integer() && nl->get<int64_t>() > 0 && nl->get<int64_t>() <= 100000) n = nl->get<int64_t>();
+  for (int64_t i = 0; i < n; ++i) labels.push_back("LABEL_" + std::to_string(i));
+  return labels;
+}
+
+}  // namespace
 
 ModelConfig ModelConfig::load(const std::string& path) {
   std::ifstream in(path);
@@ -39,16 +77,26 @@ ModelConfig ModelConfig::load(const std::string& path) {
   if (arch == j.end() || !arch->is_array() || arch->empty() || !(*arch)[0].is_string())
     throw EngineError(ErrorCode::kConfigInvalid, path + ": missing \"architectures\" (e.g. [\"BertForMaskedLM\"])");
   c.architecture = (*arch)[0].get<std::string>();
-  if (c.architecture == "BertForMaskedLM") {
-    c.task = Task::kFillMask;
-  } else {
+  const TaskSpec* spec = find_task(c.architecture);
+  if (!spec) {
     throw EngineError(ErrorCode::kModelInvalid, path + ": architecture \"" + c.architecture +
-                                                    "\" is not served yet (supported: BertForMaskedLM)");
+                                                    "\" is not served (supported: " + supported_architectures() + ")");
   }
+  c.task = spec->task;
   c.vocab_size = get_int("vocab_size", 0, true);
   c.hidden_size = get_int("hidden_size", 0, false);
   c.max_position_embeddings = get_int("max_position_embeddings", 512, false);
   c.type_vocab_size = get_int("type_vocab_size", 2, false);
+  if (c.task == Task::kClassification || c.task == Task::kTokenClassification) {
+    c.labels = read_labels(j, path);
+    auto pt = j.find("problem_type");
+    if (pt != j.end() && pt->is_string()) c.problem_type = pt->get<std::string>();
+  }
+  auto bs = j.find("bert_serve");
+  if (bs != j.end() && bs->is_object()) {
+    auto q = bs->find("quantized_engine");
+    if (q != bs->end() && q->is_string()) c.quantized_engine = q->get<std::string>();
+  }
   return c;
 }
 

@@ -2,10 +2,12 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace bert {
 
-enum class Task { kFillMask };
+// What the served model answers; chosen by config.json's architecture (task_registry.cc).
+enum class Task { kFillMask, kEmbeddings, kClassification, kTokenClassification };
 
 struct ModelConfig {
   std::string architecture;           // e.g. "BertForMaskedLM"
@@ -14,6 +16,13 @@ struct ModelConfig {
   int64_t hidden_size = 0;
   int64_t max_position_embeddings = 512;
   int64_t type_vocab_size = 2;
+  // Classification heads: id2label in id order (LABEL_i where config.json names none), and
+  // problem_type ("single_label_classification", "multi_label_classification", "regression" or "").
+  std::vector<std::string> labels;
+  std::string problem_type;
+  // Exporter's "bert_serve" block: the quantized engine an int8 model's weights were packed for
+  // ("onednn", "fbgemm", "qnnpack", "x86"), "" for float models.
+  std::string quantized_engine;
 
   // Reads `path` (config.json). Throws EngineError: kModelNotFound when missing, kConfigInvalid when
   // unreadable or missing a field, kModelInvalid for an architecture this engine does not serve.

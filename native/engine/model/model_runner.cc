@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #if BERT_SERVE_CUDA
@@ -55,8 +56,41 @@ void ModelRunner::run(size_t worker_index, std::vector<RequestPtr>& batch) {
 
 void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch) {
   c10::InferenceMode inference;
-  PaddedBatch padded = pad(batch);
-  head_.run(model_, padded, batch);
+  try {
+    PaddedBatch padded = pad(batch);
+    head_.run(model_, padded, batch);
+  } catch (const std::exception& e) {
+    if (batch.size() == 1) throw;  // the scheduler fails it
+    // A model that throws on some inputs fails only the requests that cause it: the batch is run
+    // again in halves until the poison requests are alone (log2(n) extra runs per poison request).
+    std::fprintf(stderr, "[bert-serve] a batch of %zu failed (%s); retrying in halves to isolate the cause\n", batch.size(), e.what());
+    for (auto& r : batch) r->json.clear();
+    run_isolating(batch);
+  }
+}
+
+void ModelRunner::run_isolating(std::vector<RequestPtr>& batch) {
+  if (batch.size() == 1) {
+    try {
+      PaddedBatch padded = pad(batch);
+      head_.run(model_, padded, batch);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "[bert-serve] request %llu fails the model: %s\n", static_cast<unsigned long long>(batch[0]->id), e.what());
+      batch[0]->fail(ErrorCode::kInferenceFailed, "inference failed");
+    }
+    return;
+  }
+  const auto mid = batch.begin() + static_cast<std::ptrdiff_t>(batch.size() / 2);
+  std::vector<RequestPtr> left(batch.begin(), mid), right(mid, batch.end());
+  for (auto* half : {&left, &right}) {
+    try {
+      PaddedBatch padded = pad(*half);
+      head_.run(model_, padded, *half);
+    } catch (const std::exception&) {
+      for (auto& r : *half) r->json.clear();
+      run_isolating(*half);
+    }
+  }
 }
 
 PaddedBatch ModelRunner::pad(const std::vector<RequestPtr>& batch) const {
@@ -68,24 +102,30 @@ PaddedBatch ModelRunner::pad(const std::vector<RequestPtr>& batch) const {
   auto host = torch::TensorOptions().dtype(torch::kLong).pinned_memory(cuda);
   torch::Tensor ids = torch::empty({n, seq}, host);
   torch::Tensor mask = torch::empty({n, seq}, host);
+  torch::Tensor types = torch::zeros({n, seq}, host);
   int64_t* ip = ids.data_ptr<int64_t>();
   int64_t* mp = mask.data_ptr<int64_t>();
+  int64_t* tp = types.data_ptr<int64_t>();
   for (int64_t b = 0; b < n; ++b) {
-    const auto& v = batch[b]->encoding.ids;
+    const Request& r = *batch[b];
+    const auto& v = r.encoding.ids;
     const int64_t len = static_cast<int64_t>(v.size());
     std::memcpy(ip + b * seq, v.data(), len * sizeof(int64_t));
     std::fill(ip + b * seq + len, ip + (b + 1) * seq, pad_id_);
     std::fill(mp + b * seq, mp + b * seq + len, int64_t{1});
     std::fill(mp + b * seq + len, mp + (b + 1) * seq, int64_t{0});
+    if (r.pair_start > 0) std::fill(tp + b * seq + static_cast<int64_t>(r.pair_start), tp + b * seq + len, int64_t{1});
   }
   PaddedBatch out;
   out.seq_len = seq;
   if (cuda) {
     out.input_ids = ids.to(model_.spec().device, /*non_blocking=*/true);
     out.attention_mask = mask.to(model_.spec().device, /*non_blocking=*/true);
+    out.token_type_ids = types.to(model_.spec().device, /*non_blocking=*/true);
   } else {
     out.input_ids = ids;
     out.attention_mask = mask;
+    out.token_type_ids = types;
   }
   return out;
 }

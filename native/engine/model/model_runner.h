@@ -35,6 +35,7 @@ class ModelRunner : public BatchRunner {
 
  private:
   void run_on_stream(std::vector<RequestPtr>& batch);
+  void run_isolating(std::vector<RequestPtr>& batch);
   PaddedBatch pad(const std::vector<RequestPtr>& batch) const;
 
   Model& model_;

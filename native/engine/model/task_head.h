@@ -1,12 +1,14 @@
-// The per-task part of the engine: how a tokenized request is validated, and how a padded batch is
-// run and turned into answers. The scheduler and the addon know nothing of tasks; a new task
-// (embeddings, classification) is a new TaskHead.
+// The per-task part of the engine: how a request's options are parsed and checked, how a padded
+// batch is run and turned into answers, and what the task reports about itself. The scheduler, the
+// addon and the admission layer know nothing of tasks; a new task is a new TaskHead registered in
+// task_registry.cc.
 //
-// Threading: prepare() runs on the engine's prep thread, run() on worker threads (several at once);
-// implementations are immutable after construction.
+// Threading: bind() runs once on the loading thread before anything else; after it the head is
+// immutable: prepare() runs on the engine's prep thread, run() on worker threads (several at once).
 #pragma once
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "engine/model/model.h"
@@ -14,21 +16,23 @@
 
 namespace bert {
 
-// A batch padded to its longest request, on the model's device.
-struct PaddedBatch {
-  torch::Tensor input_ids;       // int64 [n, seq]
-  torch::Tensor attention_mask;  // int64 [n, seq]
-  int64_t seq_len = 0;
-};
-
 class TaskHead {
  public:
   virtual ~TaskHead() = default;
   virtual const char* name() const = 0;
-  // Throws EngineError (e.g. kNoMaskToken, kInvalidArgument) for a request the task cannot answer.
+  // Checks on a small probe batch that the model's output fits the task (throws EngineError
+  // kModelInvalid naming what was expected) and picks the fastest way to run it that gives the same
+  // answers. Returns a one-line description of that way, for the startup log and /info.
+  virtual std::string bind(Model& model) = 0;
+  // Parses request.params_json into request.params and checks the encoded request (e.g. a fill-mask
+  // input needs a mask token). Throws EngineError (kInvalidArgument, kNoMaskToken, ...).
   virtual void prepare(Request& request) const = 0;
   // Fills request->json for every request of the batch (requests[i] is row i of `batch`).
   virtual void run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const = 0;
+  // A representative prepared request of `len` tokens for warm-up runs.
+  virtual RequestPtr warmup_request(size_t len) const = 0;
+  // Task facts for /info as the members of a JSON object, e.g. "labels":[...],"pooling":"mean".
+  virtual std::string info_json() const { return ""; }
 };
 
 }  // namespace bert

@@ -19,13 +19,18 @@ namespace bert {
 
 using Clock = std::chrono::steady_clock;
 
-enum class TaskKind { kFillMask, kTokenize };
+// kModel: answered by the served model's task head (fill-mask, embeddings, ...); kTokenize: the
+// tokenizer only, never batched.
+enum class TaskKind { kModel, kTokenize };
 
-struct FillMaskParams {
-  int top_k = 5;
-  std::vector<std::string> targets;   // as given by the caller
-  std::vector<int64_t> target_ids;    // resolved at prepare time (deduplicated)
+// A task head's parsed per-request options (each head defines its own subclass and is the only one
+// that creates or reads it).
+struct HeadParams {
+  virtual ~HeadParams() = default;
 };
+
+// Per-request truncation: the engine's default, or what the caller asked.
+enum class Truncation { kDefault, kNone, kRight, kLeft };
 
 struct RequestTimings {
   double tokenize_us = 0;  // prep thread: tokenization + validation
@@ -35,17 +40,25 @@ struct RequestTimings {
 
 struct Request {
   uint64_t id = 0;
-  TaskKind kind = TaskKind::kFillMask;
+  TaskKind kind = TaskKind::kModel;
   std::string text;
+  std::string text_pair;           // the second sequence of a pair (token_type_ids 1)
+  bool has_pair = false;
+  // Pre-tokenized input (ids without [CLS]/[SEP]) instead of `text`, e.g. OpenAI token arrays.
+  std::vector<int64_t> given_ids;
+  bool has_given_ids = false;
   bool add_special_tokens = true;  // tokenize requests may ask for none
-  FillMaskParams fill_mask;
+  Truncation truncation = Truncation::kDefault;
+  std::string params_json;         // task options as JSON, parsed by the head in prepare()
+  std::unique_ptr<HeadParams> params;
   Clock::time_point submitted{};
   Clock::time_point deadline = Clock::time_point::max();
   std::atomic<bool> cancelled{false};
 
   // Set by preparation.
   Encoding encoding;
-  std::vector<int64_t> mask_positions;  // fill-mask: token positions holding the mask token
+  size_t pair_start = 0;      // first token of the second sequence (token_type_ids 1); 0: no pair
+  std::vector<int64_t> rows;  // token positions the head reads (fill-mask: the mask positions)
   Clock::time_point queued{};
 
   // Set by whoever finishes the request (exactly once).

@@ -591,10 +591,33 @@ constexpr std::pair<std::string_view, std::string_view> kStringCleanups[] = {
 
 }  // namespace
 
+namespace {
+
+// One token through the WordPiece decoder (tokenizers' decoders::wordpiece): the first token as it
+// is, a continuation without its prefix, any other after a space; then the decoder's cleanup.
+void append_piece(std::string& out, std::string_view tok, bool first, const TokenizerConfig& config, std::string& piece,
+                  std::string& scratch) {
+  const std::string& prefix = config.continuing_prefix;
+  piece.clear();
+  if (first) {
+    piece.assign(tok);  // the first token keeps its "##"
+  } else if (tok.size() >= prefix.size() && tok.compare(0, prefix.size(), prefix) == 0) {
+    piece.append(tok.substr(prefix.size()));
+  } else {
+    piece.push_back(' ');
+    piece.append(tok);
+  }
+  // Every pattern starts with a space: most pieces cannot match at all.
+  if (config.decoder_cleanup && piece.find(' ') != std::string::npos)
+    for (const auto& [from, to] : kDecoderCleanups) replace_all(piece, from, to, scratch);
+  out += piece;
+}
+
+}  // namespace
+
 std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens,
                               bool clean_up_tokenization_spaces) const {
   const Impl& m = *impl_;
-  const std::string& prefix = m.config.continuing_prefix;
   std::string out, piece, scratch;
   out.reserve(ids.size() * 6);
   bool first = true;
@@ -602,23 +625,17 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special
     const std::string* tok = find_token(id);
     if (tok == nullptr) continue;  // as Hugging Face: ids without a token are skipped
     if (skip_special_tokens && m.special[static_cast<size_t>(id)]) continue;
-    piece.clear();
-    if (first) {
-      piece = *tok;  // the first token keeps its "##"
-      first = false;
-    } else if (tok->size() >= prefix.size() && tok->compare(0, prefix.size(), prefix) == 0) {
-      piece.append(*tok, prefix.size(), std::string::npos);
-    } else {
-      piece.push_back(' ');
-      piece += *tok;
-    }
-    // Every pattern starts with a space: most pieces cannot match at all.
-    if (m.config.decoder_cleanup && piece.find(' ') != std::string::npos)
-      for (const auto& [from, to] : kDecoderCleanups) replace_all(piece, from, to, scratch);
-    out += piece;
+    append_piece(out, *tok, first, m.config, piece, scratch);
+    first = false;
   }
   if (clean_up_tokenization_spaces)
     for (const auto& [from, to] : kStringCleanups) replace_all(out, from, to, scratch);
+  return out;
+}
+
+std::string Tokenizer::convert_tokens_to_string(const std::vector<std::string_view>& tokens) const {
+  std::string out, piece, scratch;
+  for (size_t i = 0; i < tokens.size(); ++i) append_piece(out, tokens[i], i == 0, impl_->config, piece, scratch);
   return out;
 }
 

@@ -61,6 +61,10 @@ class Tokenizer {
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = false,
                      bool clean_up_tokenization_spaces = true) const;
 
+  // transformers' convert_tokens_to_string for a fast BERT tokenizer: the WordPiece decoder over token
+  // strings (no string-level cleanup), e.g. {"new", "##ton", "."} -> "newton.".
+  std::string convert_tokens_to_string(const std::vector<std::string_view>& tokens) const;
+
   const std::string& id_to_token(int64_t id) const;  // "[UNK]" text for out-of-range ids
   const std::string* find_token(int64_t id) const;    // nullptr for ids with no token
   int64_t token_to_id(std::string_view token) const;  // -1 when absent

@@ -24,6 +24,16 @@ bool have_fixtures() {
   return ::stat("models/test/tiny/model.pt", &st) == 0;
 }
 
+// A missing fixture is a failure, not a pass: scripts/test.sh makes them before ctest runs.
+#define REQUIRE_FIXTURES()                                                                                   \
+  do {                                                                                                       \
+    if (!have_fixtures()) {                                                                                  \
+      std::fprintf(stderr, "  models/test/tiny is missing: run scripts/make_test_models.py models/test\n"); \
+      bert_test::failures()++;                                                                               \
+      return;                                                                                                \
+    }                                                                                                        \
+  } while (0)
+
 class CollectSink : public CompletionSink {
  public:
   void complete(std::vector<RequestPtr> done) noexcept override {
@@ -84,7 +94,7 @@ ErrorCode load_error(const std::string& name) {
 }  // namespace
 
 TEST_CASE(refuses_bad_models_with_codes) {
-  if (!have_fixtures()) return;
+  REQUIRE_FIXTURES();
   CHECK_EQ(load_error("does-not-exist"), ErrorCode::kModelNotFound);
   CHECK_EQ(load_error("missing-model"), ErrorCode::kModelNotFound);
   CHECK_EQ(load_error("not-torchscript"), ErrorCode::kModelInvalid);
@@ -105,7 +115,7 @@ TEST_CASE(refuses_bad_models_with_codes) {
 }
 
 TEST_CASE(answers_fill_mask_and_errors_exactly_once) {
-  if (!have_fixtures()) return;
+  REQUIRE_FIXTURES();
   CollectSink sink;
   auto engine = Engine::load(options("tiny"), sink);
   std::vector<RequestPtr> batch;
@@ -135,7 +145,7 @@ TEST_CASE(answers_fill_mask_and_errors_exactly_once) {
 }
 
 TEST_CASE(close_without_drain_fails_queued_and_rejects_later) {
-  if (!have_fixtures()) return;
+  REQUIRE_FIXTURES();
   CollectSink sink;
   auto engine = Engine::load(options("slow"), sink);
   std::vector<RequestPtr> batch;
@@ -153,7 +163,7 @@ TEST_CASE(close_without_drain_fails_queued_and_rejects_later) {
 }
 
 TEST_CASE(failing_batch_fails_only_its_requests) {
-  if (!have_fixtures()) return;
+  REQUIRE_FIXTURES();
   CollectSink sink;
   auto engine = Engine::load(options("failing"), sink);
   engine->submit({fill_mask(1, "please explode [MASK]")});
@@ -164,6 +174,24 @@ TEST_CASE(failing_batch_fails_only_its_requests) {
   CHECK(r[0]->error && *r[0]->error == ErrorCode::kInferenceFailed);
   CHECK(r[0]->error_message.find("explode") == std::string::npos);  // no internals leak
   CHECK(!r[1]->error);
+  engine->close(true);
+}
+
+TEST_CASE(poison_request_is_isolated_in_its_batch) {
+  REQUIRE_FIXTURES();
+  CollectSink sink;
+  auto opts = options("failing");
+  opts.scheduler.max_delay = std::chrono::milliseconds(50);  // let all nine share a batch
+  auto engine = Engine::load(opts, sink);
+  std::vector<RequestPtr> batch;
+  for (int i = 0; i < 8; ++i) batch.push_back(fill_mask(i, "calm words number " + std::to_string(i) + " [MASK]."));
+  batch.push_back(fill_mask(8, "please explode [MASK]"));
+  engine->submit(std::move(batch));
+  CHECK(sink.wait_for(9));
+  for (auto& r : sink.results()) {
+    if (r->id == 8) CHECK(r->error && *r->error == ErrorCode::kInferenceFailed);
+    else CHECK(!r->error && !r->json.empty());
+  }
   engine->close(true);
 }
 

@@ -1,0 +1,139 @@
+#include "engine/model/classify.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+#include "engine/json_writer.h"
+#include "engine/model/head_params.h"
+
+namespace bert {
+
+ScoreFunction default_score_function(const ModelConfig& c) {
+  if (c.problem_type == "multi_label_classification" || c.labels.size() == 1) return ScoreFunction::kSigmoid;
+  if (c.problem_type == "regression") return ScoreFunction::kNone;
+  return ScoreFunction::kSoftmax;
+}
+
+ScoreFunction parse_score_function(const std::string& name, ScoreFunction fallback) {
+  if (name.empty() || name == "default") return fallback;
+  if (name == "softmax") return ScoreFunction::kSoftmax;
+  if (name == "sigmoid") return ScoreFunction::kSigmoid;
+  if (name == "none") return ScoreFunction::kNone;
+  throw EngineError(ErrorCode::kInvalidArgument, "\"function_to_apply\" must be \"softmax\", \"sigmoid\" or \"none\"");
+}
+
+const char* score_function_name(ScoreFunction f) {
+  switch (f) {
+    case ScoreFunction::kSoftmax: return "softmax";
+    case ScoreFunction::kSigmoid: return "sigmoid";
+    case ScoreFunction::kNone: return "none";
+  }
+  return "none";
+}
+
+torch::Tensor apply_score_function(const torch::Tensor& logits, ScoreFunction f) {
+  switch (f) {
+    case ScoreFunction::kSoftmax: return logits.softmax(-1);
+    case ScoreFunction::kSigmoid: return logits.sigmoid();
+    case ScoreFunction::kNone: return logits;
+  }
+  return logits;
+}
+
+std::string labels_json(const std::vector<std::string>& labels) {
+  std::string out;
+  JsonWriter w(out);
+  w.ch('[');
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i) w.ch(',');
+    w.str(labels[i]);
+  }
+  w.ch(']');
+  return out;
+}
+
+ClassifyHead::ClassifyHead(const HeadContext& c)
+    : tokenizer_(c.tokenizer), labels_(c.config.labels), default_function_(default_score_function(c.config)) {}
+
+std::string ClassifyHead::bind(Model& model) {
+  c10::InferenceMode guard;
+  torch::Tensor out;
+  try {
+    out = model.forward(probe_batch(model, 2, 4));
+  } catch (const EngineError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[bert-serve] %s: validation forward failed: %s\n", model.path().c_str(), e.what());
+    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward failed on a [2, 4] int64 input" + model.failure_hint());
+  }
+  const int64_t n = static_cast<int64_t>(labels_.size());
+  if (out.dim() != 2 || out.size(0) != 2 || out.size(1) != n)
+    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) +
+                                                    " for a [2, 4] input; a BertForSequenceClassification with " + std::to_string(n) +
+                                                    " labels (id2label in config.json) must return logits [batch, " + std::to_string(n) + "]");
+  return std::to_string(n) + " labels, " + score_function_name(default_function_) + " by default";
+}
+
+std::string ClassifyHead::info_json() const {
+  return "\"labels\":" + labels_json(labels_) + ",\"function_to_apply\":\"" + score_function_name(default_function_) + "\"";
+}
+
+void ClassifyHead::prepare(Request& r) const {
+  const auto j = parse_params(r.params_json);
+  auto p = std::make_unique<ClassifyParams>();
+  p->function = parse_score_function(string_param(j, "function_to_apply", ""), default_function_);
+  p->top_k = int_param(j, "top_k", 1, 0, INT64_MAX);  // 0: all
+  if (p->top_k == 0 || p->top_k > static_cast<int64_t>(labels_.size())) p->top_k = static_cast<int64_t>(labels_.size());
+  p->score_only = bool_param(j, "score_only", false);
+  r.params = std::move(p);
+}
+
+RequestPtr ClassifyHead::warmup_request(size_t len) const {
+  auto r = std::make_shared<Request>();
+  r->encoding.ids.assign(len, tokenizer_->unk_id());
+  r->encoding.ids.front() = tokenizer_->cls_id();
+  r->encoding.ids.back() = tokenizer_->sep_id();
+  r->encoding.offsets.assign(len, {0, 0});
+  r->params = std::make_unique<ClassifyParams>();
+  return r;
+}
+
+void ClassifyHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const {
+  const torch::Tensor logits = model.forward(batch).to(torch::kFloat).cpu().contiguous();  // [n, labels]
+  const int64_t n_labels = logits.size(1);
+  // One transform per function asked for in this batch (usually one).
+  torch::Tensor by_function[3];
+  std::vector<int64_t> order(static_cast<size_t>(n_labels));
+  for (size_t b = 0; b < requests.size(); ++b) {
+    Request& r = *requests[b];
+    const auto& p = static_cast<const ClassifyParams&>(*r.params);
+    torch::Tensor& scores = by_function[static_cast<int>(p.function)];
+    if (!scores.defined()) scores = apply_score_function(logits, p.function).contiguous();
+    const float* row = scores.data_ptr<float>() + static_cast<int64_t>(b) * n_labels;
+    std::string out;
+    JsonWriter w(out);
+    if (p.score_only) {
+      w.number(row[0]);
+      r.json = std::move(out);
+      continue;
+    }
+    std::iota(order.begin(), order.end(), 0);
+    // Stable: equal scores keep label order, as numpy's argsort on the pipeline's reversed scores
+    // would not guarantee either; ties are vanishingly rare with float logits.
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t c) { return row[a] > row[c]; });
+    w.ch('[');
+    for (int64_t i = 0; i < p.top_k; ++i) {
+      if (i) w.ch(',');
+      w.raw("{\"label\":");
+      w.str(labels_[static_cast<size_t>(order[i])]);
+      w.raw(",\"score\":");
+      w.number(row[order[i]]);
+      w.ch('}');
+    }
+    w.ch(']');
+    r.json = std::move(out);
+  }
+}
+
+}  // namespace bert

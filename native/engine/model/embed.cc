@@ -1,0 +1,225 @@
+#include "engine/model/embed.h"
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/json_writer.h"
+#include "engine/model/float_format.h"
+#include "engine/model/head_params.h"
+
+namespace bert {
+namespace {
+
+bool read_json(const std::string& path, nlohmann::json& out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  out = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (out.is_discarded()) throw EngineError(ErrorCode::kConfigInvalid, path + ": not valid JSON");
+  return true;
+}
+
+Pooling parse_pooling(const std::string& name, const std::string& where) {
+  if (name == "cls") return Pooling::kCls;
+  if (name == "mean") return Pooling::kMean;
+  if (name == "max") return Pooling::kMax;
+  if (name == "lasttoken" || name == "last_token") return Pooling::kLastToken;
+  throw EngineError(ErrorCode::kInvalidArgument, where + ": pooling \"" + name + "\" is not supported (cls, mean, max, lasttoken)");
+}
+
+// sentence-transformers' Pooling config: exactly one pooling_mode_* set among those served.
+Pooling pooling_from_config(const nlohmann::json& j, const std::string& path) {
+  static const std::pair<const char*, Pooling> kModes[] = {{"pooling_mode_cls_token", Pooling::kCls},
+                                                           {"pooling_mode_mean_tokens", Pooling::kMean},
+                                                           {"pooling_mode_max_tokens", Pooling::kMax},
+                                                           {"pooling_mode_lasttoken", Pooling::kLastToken}};
+  std::vector<Pooling> on;
+  for (const auto& [key, mode] : kModes) {
+    auto it = j.find(key);
+    if (it != j.end() && it->is_boolean() && it->get<bool>()) on.push_back(mode);
+  }
+  for (const char* unsupported : {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens"}) {
+    auto it = j.find(unsupported);
+    if (it != j.end() && it->is_boolean() && it->get<bool>())
+      throw EngineError(ErrorCode::kModelInvalid, path + ": " + unsupported + " is not supported (cls, mean, max, lasttoken are)");
+  }
+  if (on.size() != 1)
+    throw EngineError(ErrorCode::kModelInvalid, path + ": expected exactly one of pooling_mode_cls_token, pooling_mode_mean_tokens, "
+                                                       "pooling_mode_max_tokens, pooling_mode_lasttoken to be true");
+  return on[0];
+}
+
+}  // namespace
+
+const char* pooling_name(Pooling p) {
+  switch (p) {
+    case Pooling::kCls: return "cls";
+    case Pooling::kMean: return "mean";
+    case Pooling::kMax: return "max";
+    case Pooling::kLastToken: return "lasttoken";
+  }
+  return "cls";
+}
+
+EmbedHead::EmbedHead(const HeadContext& c) : tokenizer_(c.tokenizer), hidden_(c.config.hidden_size) {
+  const std::string& dir = c.model_dir;
+  nlohmann::json modules;
+  std::string pooling_dir = "1_Pooling";
+  if (read_json(dir + "/modules.json", modules) && modules.is_array()) {
+    for (const auto& m : modules) {
+      const std::string type = m.value("type", "");
+      if (type.find("models.Pooling") != std::string::npos) pooling_dir = m.value("path", pooling_dir);
+      if (type.find("models.Normalize") != std::string::npos) normalize_module_ = true;
+    }
+  }
+  nlohmann::json pool;
+  if (!c.pooling.empty()) {
+    pooling_ = parse_pooling(c.pooling, "--pooling");
+    pooling_source_ = "option";
+  } else if (read_json(dir + "/" + pooling_dir + "/config.json", pool)) {
+    pooling_ = pooling_from_config(pool, dir + "/" + pooling_dir + "/config.json");
+    pooling_source_ = pooling_dir + "/config.json";
+  } else {
+    pooling_ = Pooling::kCls;
+    pooling_source_ = "default";
+  }
+  nlohmann::json st;
+  if (read_json(dir + "/config_sentence_transformers.json", st) && st.is_object()) {
+    auto p = st.find("prompts");
+    if (p != st.end() && p->is_object())
+      for (auto& [k, v] : p->items())
+        if (v.is_string()) prompts_[k] = v.get<std::string>();
+    auto d = st.find("default_prompt_name");
+    if (d != st.end() && d->is_string()) default_prompt_name_ = d->get<std::string>();
+  }
+}
+
+std::string EmbedHead::bind(Model& model) {
+  c10::InferenceMode guard;
+  torch::Tensor out;
+  try {
+    out = model.forward(probe_batch(model, 1, 4));
+  } catch (const EngineError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[bert-serve] %s: validation forward failed: %s\n", model.path().c_str(), e.what());
+    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward failed on a [1, 4] int64 input" + model.failure_hint());
+  }
+  if (out.dim() != 3 || out.size(0) != 1 || out.size(1) != 4 || (hidden_ > 0 && out.size(2) != hidden_))
+    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) +
+                                                    " for a [1, 4] input; a BertModel must return last_hidden_state [batch, seq, " +
+                                                    (hidden_ > 0 ? std::to_string(hidden_) : std::string("hidden")) + "]");
+  hidden_ = out.size(2);
+  return std::string(pooling_name(pooling_)) + " pooling (" + pooling_source_ + ") of last_hidden_state, on the device";
+}
+
+std::string EmbedHead::info_json() const {
+  std::string out;
+  JsonWriter w(out);
+  w.raw("\"pooling\":");
+  w.str(pooling_name(pooling_));
+  w.raw(",\"pooling_source\":");
+  w.str(pooling_source_);
+  w.raw(",\"normalize_module\":");
+  w.boolean(normalize_module_);
+  w.raw(",\"embedding_dimensions\":");
+  w.integer(hidden_);
+  w.raw(",\"prompts\":{");
+  bool first = true;
+  for (const auto& [k, v] : prompts_) {
+    if (!first) w.ch(',');
+    first = false;
+    w.str(k);
+    w.ch(':');
+    w.str(v);
+  }
+  w.raw("},\"default_prompt_name\":");
+  if (default_prompt_name_.empty()) w.null();
+  else w.str(default_prompt_name_);
+  return out;
+}
+
+void EmbedHead::prepare(Request& r) const {
+  const auto j = parse_params(r.params_json);
+  auto p = std::make_unique<EmbedParams>();
+  p->normalize = bool_param(j, "normalize", true);
+  p->all_tokens = bool_param(j, "all_tokens", false);
+  p->dimensions = int_param(j, "dimensions", 0, 0, INT64_MAX);
+  if (p->dimensions > hidden_)
+    throw EngineError(ErrorCode::kInvalidArgument, "\"dimensions\" is " + std::to_string(p->dimensions) + " but the model's embeddings have " +
+                                                       std::to_string(hidden_));
+  const std::string format = string_param(j, "format", "float");
+  if (format != "float" && format != "base64")
+    throw EngineError(ErrorCode::kInvalidArgument, "\"encoding_format\" must be \"float\" or \"base64\"");
+  p->base64 = format == "base64";
+  r.params = std::move(p);
+}
+
+RequestPtr EmbedHead::warmup_request(size_t len) const {
+  auto r = std::make_shared<Request>();
+  r->encoding.ids.assign(len, tokenizer_->unk_id());
+  r->encoding.ids.front() = tokenizer_->cls_id();
+  r->encoding.ids.back() = tokenizer_->sep_id();
+  r->encoding.offsets.assign(len, {0, 0});
+  r->params = std::make_unique<EmbedParams>();
+  return r;
+}
+
+void EmbedHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const {
+  torch::Tensor hidden = model.forward(batch).to(torch::kFloat);  // [n, s, h]
+  bool any_pooled = false, any_all = false;
+  for (auto& r : requests) (static_cast<const EmbedParams&>(*r->params).all_tokens ? any_all : any_pooled) = true;
+  torch::Tensor pooled;
+  if (any_pooled) {
+    torch::Tensor mask = batch.attention_mask.unsqueeze(-1).to(torch::kFloat);  // [n, s, 1]
+    switch (pooling_) {
+      case Pooling::kCls: pooled = hidden.select(1, 0); break;
+      case Pooling::kMean: pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9); break;
+      // sentence-transformers fills padding with -1e9 before the max.
+      case Pooling::kMax: pooled = hidden.masked_fill(mask == 0, -1e9).amax(1); break;
+      case Pooling::kLastToken: {
+        torch::Tensor last = batch.attention_mask.sum(1).sub(1).clamp_min(0);  // right padding
+        pooled = hidden.gather(1, last.view({-1, 1, 1}).expand({-1, 1, hidden.size(2)})).squeeze(1);
+        break;
+      }
+    }
+    pooled = pooled.cpu().contiguous();
+  }
+  torch::Tensor tokens = any_all ? hidden.cpu().contiguous() : torch::Tensor();
+  std::vector<float> scratch;
+  for (size_t b = 0; b < requests.size(); ++b) {
+    Request& r = *requests[b];
+    const auto& p = static_cast<const EmbedParams&>(*r.params);
+    const int64_t h = hidden.size(2);
+    const int64_t d = p.dimensions > 0 ? p.dimensions : h;
+    std::string out;
+    auto emit = [&](const float* src) {
+      scratch.assign(src, src + d);
+      if (p.normalize) {
+        double ss = 0;
+        for (float v : scratch) ss += double(v) * v;
+        const float inv = static_cast<float>(1.0 / std::max(std::sqrt(ss), 1e-12));  // F.normalize's eps
+        for (float& v : scratch) v *= inv;
+      }
+      if (p.base64) append_f32_base64(out, scratch.data(), d);
+      else append_f32_array(out, scratch.data(), d);
+    };
+    if (p.all_tokens) {
+      const int64_t len = static_cast<int64_t>(r.num_tokens());
+      out.reserve(static_cast<size_t>(len * d * 12));
+      out.push_back('[');
+      const float* base = tokens.data_ptr<float>() + static_cast<int64_t>(b) * batch.seq_len * h;
+      for (int64_t t = 0; t < len; ++t) {
+        if (t) out.push_back(',');
+        emit(base + t * h);
+      }
+      out.push_back(']');
+    } else {
+      out.reserve(static_cast<size_t>(d * 12));
+      emit(pooled.data_ptr<float>() + static_cast<int64_t>(b) * h);
+    }
+    r.json = std::move(out);
+  }
+}
+
+}  // namespace bert

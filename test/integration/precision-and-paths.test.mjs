@@ -1,0 +1,82 @@
+// How each model runs: the fill-mask head at mask rows only on standard exports (a plain
+// torch.jit.trace keeps its `bert` and `cls` submodules) with answers identical to the full
+// forward; bf16 on a CPU with native bf16 (exported and plainly traced files: the traced graph's
+// float32 casts are retargeted), int8 models with their quantized engine; and their agreement with
+// float32 on the same weights (the figures docs/performance.md reports come from bench/accuracy.js).
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { Engine } from '../../dist/engine.js';
+import { maskCorpus, testModel } from './fixtures.mjs';
+
+const nativeBf16 = /\b(avx512_bf16|amx_bf16)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+const top = (a) => (Array.isArray(a[0]) ? a : [a]);
+
+async function answers(model, texts, opts = {}) {
+  const e = await Engine.load({ model, ...opts });
+  try {
+    return { info: e.info, out: await Promise.all(texts.map((x) => e.fillMask(x))) };
+  } finally {
+    await e.close();
+  }
+}
+
+t.test('a plain trace gets the mask-row path, with the full forward\'s answers', async (t) => {
+  const texts = maskCorpus(60, 81, 40);
+  const exported = await answers(testModel('tiny'), texts);
+  const traced = await answers(testModel('mlm-traced'), texts);
+  t.equal(exported.info.headPath.split(':')[0], 'fill_mask_logits');
+  t.match(traced.info.headPath, /^bert \+ cls submodules/);
+  t.equal(traced.info.maskedPositionsFastPath, true);
+  let worst = 0, idMismatch = 0;
+  texts.forEach((_, i) => top(traced.out[i]).forEach((preds, m) => preds.forEach((p, k) => {
+    const q = top(exported.out[i])[m][k];
+    if (p.token !== q.token) idMismatch++;
+    worst = Math.max(worst, Math.abs(p.score - q.score));
+  })));
+  t.equal(idMismatch, 0, 'same ids');
+  t.ok(worst <= 1e-5, `scores within 1e-5 (worst ${worst.toExponential(2)})`);
+});
+
+t.test('bfloat16 on cpu', { skip: !nativeBf16 && 'this CPU has no native bf16' }, async (t) => {
+  const texts = maskCorpus(60, 82, 40);
+  const fp32 = await answers(testModel('tiny'), texts);
+  for (const name of ['tiny', 'mlm-traced']) {
+    const bf16 = await answers(testModel(name), texts, { dtype: 'bfloat16' });
+    t.equal(bf16.info.dtype, 'bfloat16', `${name}: loads in bf16`);
+    t.equal(bf16.info.cpuNativeBf16, true);
+    let top5 = 0, n = 0;
+    texts.forEach((_, i) => top(bf16.out[i]).forEach((preds, m) => {
+      const want = new Set(top(fp32.out[i])[m].map((p) => p.token));
+      top5 += preds.filter((p) => want.has(p.token)).length / 5;
+      n++;
+    }));
+    t.ok(top5 / n >= 0.6, `${name}: top-5 sets overlap fp32's by ${(top5 / n).toFixed(3)} on average`);
+  }
+  for (const name of ['classify-traced', 'ner-traced', 'embed-traced']) {
+    const e = await Engine.load({ model: testModel(name), dtype: 'bfloat16' });
+    t.equal(e.info.dtype, 'bfloat16', `${name}: a plain trace loads in bf16`);
+    await e.close();
+  }
+});
+
+t.test('float16 on cpu is refused with a message that says what to use', async (t) => {
+  const err = await Engine.load({ model: testModel('tiny'), dtype: 'float16' }).catch((e) => e);
+  t.equal(err.code, 'ERR_INVALID_ARGUMENT');
+  t.match(err.message, /float16 needs a CUDA device; use float32 or bfloat16/);
+});
+
+t.test('int8 models load with their quantized engine and agree with fp32', async (t) => {
+  const texts = maskCorpus(60, 83, 40);
+  const fp32 = await answers(testModel('tiny'), texts);
+  const int8 = await answers(testModel('int8'), texts);
+  let top1 = 0, n = 0;
+  texts.forEach((_, i) => top(int8.out[i]).forEach((preds, m) => { top1 += preds[0].token === top(fp32.out[i])[m][0].token ? 1 : 0; n++; }));
+  t.ok(top1 / n >= 0.8, `fill-mask top-1 agreement ${(top1 / n).toFixed(3)}`);
+  const a = await Engine.load({ model: testModel('classify') });
+  const b = await Engine.load({ model: testModel('classify-int8') });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  const words = maskCorpus(100, 84, 30).map((s) => s.replace(/\[MASK\]/g, 'x'));
+  const [la, lb] = await Promise.all([a.classify(words), b.classify(words)]);
+  const agree = la.filter((x, i) => x[0].label === lb[i][0].label).length / words.length;
+  t.ok(agree >= 0.8, `classification label agreement ${agree.toFixed(3)}`);
+});
