@@ -283,7 +283,7 @@ class BertForMaskedLM(nn.Module):
         """Logits at the flat positions mask_index (batch_idx * seq_len + pos), int64 [m].
 
         The vocabulary projection is most of a small model's cost; fill-mask needs it only at the
-        mask rows (PITFALLS 12b), so the head runs on [m, hidden] instead of [batch*seq, hidden].
+        mask rows (docs/performance.md), so the head runs on [m, hidden] instead of [batch*seq, hidden].
         """
         hidden = self.hidden_states(input_ids, attention_mask, token_type_ids)
         rows = hidden.reshape(-1, hidden.size(-1)).index_select(0, mask_index)
