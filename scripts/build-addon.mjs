@@ -134,7 +134,9 @@ async function main() {
   log(`building the native addon (${reason}): cmake-js, ${n} parallel compile(s), C++ tests ${settings.tests}; `
     + 'a first build takes minutes (one line per file below)');
   mkdirSync(join(root, 'build'), { recursive: true });
-  const code = await run(process.execPath, [cmakeJs, 'compile', '--out', 'build', '--parallel', String(n), ...generator,
+  // Another libtorch: configure from scratch (CMake caches where it found Torch).
+  const action = reason.startsWith('BERT_SERVE_LIBTORCH') ? 'rebuild' : 'compile';
+  const code = await run(process.execPath, [cmakeJs, action, '--out', 'build', '--parallel', String(n), ...generator,
     '--log-level', 'warn', `--CDBERT_SERVE_BUILD_TESTS=${settings.tests}`]);
   if (code !== 0 || !existsSync(addon)) {
     log(`the native build failed (exit ${code}); the compiler's messages are above`);

@@ -125,12 +125,17 @@ def _diff(a: torch.Tensor, b: torch.Tensor, mask: Optional[torch.Tensor]) -> flo
 
 def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = False,
            architecture: Optional[str] = None, loader: str = "auto",
-           log: Callable[[str], None] = print) -> Dict:
-    """Do the whole export; raises CheckpointError (user's files) or VerifyError."""
+           log: Callable[[str], None] = print,
+           progress: Callable[[str], None] = lambda _stage: None) -> Dict:
+    """Do the whole export; raises CheckpointError (user's files) or VerifyError.
+
+    progress(stage) is called as each stage starts (loading, TorchScript, verifying, ...): a
+    BERT-base export takes tens of seconds, and a line per stage says where it is."""
     if dtype not in DTYPES:
         raise CheckpointError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     t0 = time.time()
     _, _, tok_files, _ = preflight(src_dir, architecture)  # cheap checks before any weights
+    progress(f"loading the checkpoint in {src_dir}")
     loaded: Loaded = load_model(src_dir, architecture, loader)
     arch, raw = loaded.arch, loaded.raw_config
     vocab_size = int(raw.get("vocab_size", 30522))
@@ -146,12 +151,15 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     if dtype != "float32":
         module = copy.deepcopy(module).to(DTYPES[dtype])  # deepcopy keeps the tied weights tied
     example = example_inputs(vocab, vocab_size, batch=2, seq=12, seed=0)
+    progress(f"converting to TorchScript ({'trace' if trace else 'script'}, {dtype})")
     scripted = to_torchscript(module, trace, example)
 
     os.makedirs(out_dir, exist_ok=True)
     final = os.path.join(out_dir, "model.pt")
     tmp = final + ".tmp"
+    progress(f"saving {final}")
     torch.jit.save(scripted, tmp)
+    progress("verifying: loading model.pt back and comparing it with the eager model on new shapes")
     try:
         stats = verify(tmp, loaded.module, arch, DTYPES[dtype], vocab, vocab_size,
                        loaded.hf_model, log)
@@ -160,6 +168,7 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
         raise
     os.replace(tmp, final)
 
+    progress("writing config.json and the tokenizer files")
     for name in TOKENIZER_FILES:
         src, dst = os.path.join(src_dir, name), os.path.join(out_dir, name)
         if os.path.exists(dst) and os.path.samefile(src_dir, out_dir):
