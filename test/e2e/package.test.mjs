@@ -38,7 +38,10 @@ const npm = (args, cwd) => {
 
 let tarball;
 t.test('npm pack: dist, the native sources and the build script; no tests or TypeScript sources', async (t) => {
-  const res = npm(['pack', '--json', '--pack-destination', tmp], root);
+  // --ignore-scripts: dist/ is already built by set-up; prepack would delete and rebuild it under
+  // the other tests' feet.
+  t.ok(existsSync(join(root, 'dist', 'index.js')), 'dist/ is built');
+  const res = npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root);
   t.equal(res.status, 0, res.stderr);
   const [info] = JSON.parse(res.stdout.slice(res.stdout.indexOf('[')));
   tarball = join(tmp, info.filename);
