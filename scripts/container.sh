@@ -21,6 +21,7 @@
 #                default models/demo when no model is baked)
 #   HOST_PORT    host port (default 8000; smoke picks a free one)
 #   CPUS         CPU limit for the container (--cpus); the server sizes its threads by it
+#   BUILD=0      smoke: test the existing $IMAGE without building it first
 #   ENGINE       podman or docker (default: podman when installed)
 #   APT_CACHE    a host directory of .deb files (e.g. /var/cache/apt/archives) that podman mounts as
 #                an overlay into the build's apt steps, so packages the host has are not downloaded
@@ -140,7 +141,7 @@ case "$CMD" in
     exec "$ENGINE" run "${ENGINE_ARGS[@]}" --rm -it -p "$port:8000" "${args[@]}" "$IMAGE"
     ;;
   smoke)
-    build
+    if [ "${BUILD:-1}" = 1 ]; then build; else log "BUILD=0: using the existing $IMAGE"; fi
     mapfile -t args < <(run_args)
     port="${HOST_PORT:-$(free_port)}"
     name="bert-serve-smoke-$$"
