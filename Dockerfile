@@ -84,8 +84,8 @@ RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libtorch1.13 libopenblas0-openmp libutf8proc2 tini \
  && rm -rf /var/lib/apt/lists/* \
- && groupadd --system --gid 10001 bert \
- && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin bert
+ && groupadd --gid 10001 bert \
+ && useradd --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin bert
 COPY --from=node /opt/node/bin/node /usr/local/bin/node
 WORKDIR /app
 # Owned by root and read-only to the server's user.

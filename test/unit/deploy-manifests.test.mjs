@@ -179,5 +179,6 @@ t.test('Dockerfile: base image argument, non-root user, init, healthcheck, port'
   t.notMatch(lastStage, /-dev\b|g\+\+|cmake/, 'no compilers or -dev packages in the runtime stage');
   t.match(lastStage, new RegExp(`^EXPOSE ${env.BERT_SERVE_PORT}$`, 'm'));
   t.equal(pod.securityContext.runAsUser, 10001);
-  t.match(df, /useradd --system --uid 10001/, 'the Deployment runs as the image\'s user');
+  t.equal(pod.securityContext.runAsGroup, 10001);
+  t.match(df, /useradd --uid 10001 --gid 10001/, 'the Deployment runs as the image\'s user and group');
 });
