@@ -21,7 +21,7 @@
         "BERT_SERVE_CUDA=<!(node scripts/torch-paths.cjs cuda)"
       ],
       # Node 20's common.gypi turns RTTI and exceptions off; libtorch and node-addon-api need both
-      # (PITFALLS 20).
+      # (without -fexceptions node-addon-api stops at an #error).
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fvisibility=hidden"],

@@ -37,7 +37,8 @@ an encoder, the lowest cosine similarity of a token's hidden state instead).
 --dtype bfloat16 converts the weights before scripting, so the graph computes in bf16 throughout
 (a trace of a float32 model keeps float32 constants in its graph and fails once cast to bf16).
 
-After saving, model.pt is loaded back with torch.jit.load, run on inputs of other shapes than any
+Progress goes to stderr, one line per stage with the seconds since the start; the result line to
+stdout. After saving, model.pt is loaded back with torch.jit.load, run on inputs of other shapes than any
 trace used, and compared with the eager module; the max abs differences are printed.
 Exit codes: 0 ok; 2 the checkpoint or the arguments are unusable (the message says why);
 1 the exported file does not reproduce the eager module.
@@ -51,6 +52,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
 
 from bert.layout import CheckpointError, VerifyError, preflight  # noqa: E402  (stdlib only)
+from bert.progress import stage_printer  # noqa: E402  (stdlib only)
 
 DTYPE_NAMES = ["float32", "float16", "bfloat16"]
 
@@ -73,12 +75,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             raise CheckpointError(f"--quantize {args.quantize} works on the float32 model; it "
                                   f"cannot be combined with --dtype {args.dtype}")
         preflight(args.src_dir, args.architecture)
+        progress = stage_printer("export_hf")
+        progress("importing torch")
         import torch
         from bert.export import export
         torch.set_num_threads(2)
         try:
             s = export(args.src_dir, args.out_dir, args.dtype, args.trace, args.architecture,
-                       args.loader, quantize=args.quantize)
+                       args.loader, quantize=args.quantize, progress=progress)
         except VerifyError as e:
             print(f"export_hf: verification failed: {e}", file=sys.stderr)
             return 1

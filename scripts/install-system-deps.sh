@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what apt must provide for bert-serve, and nothing when it is already there.
 # Idempotent: a second run only checks dpkg and exits. Called by `npm start` and `npm test`.
+#   --runtime   only what a built addon needs to run (a container's runtime stage, a host that
+#               runs a copied build): libtorch's shared libraries, OpenBLAS, utf8proc.
+# A first install downloads about 1 GB (libtorch and python3-torch with their dependencies); apt's
+# own lines (Get:, Unpacking, Setting up) are shown as they happen.
 set -euo pipefail
 
-PKGS=(
+BUILD_PKGS=(
   libtorch-dev          # CPU libtorch 1.13 (headers, CMake config, shared libs)
   python3-torch         # model export / demo model / reference checks (/usr/bin/python3)
   libopenblas0-openmp   # without it torch's linear layers use the reference BLAS (~36x slower)
@@ -12,6 +16,14 @@ PKGS=(
   cmake ninja-build g++ make pkg-config
   wrk                   # HTTP load generator used by bench/
 )
+RUNTIME_PKGS=(
+  libtorch1.13          # libtorch.so, libtorch_cpu.so, libc10.so
+  libopenblas0-openmp   # the BLAS libtorch should load (see above)
+  libutf8proc2
+)
+
+PKGS=("${BUILD_PKGS[@]}")
+if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -25,9 +37,16 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-echo "[bert-serve] installing system packages: ${missing[*]}" >&2
+START=$SECONDS
+log() { printf '[bert-serve apt %ss] %s\n' "$((SECONDS - START))" "$*" >&2; }
+log "installing system packages: ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+log "apt-get update"
+$SUDO apt-get update -q >&2
+# -q keeps one line per download and per unpacked/configured package (no progress bars, which
+# are unreadable in logs); apt states the download size first ("Need to get ...").
+log "apt-get install (the first time: about 1 GB to download and unpack, minutes)"
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+log "system packages installed"

@@ -13,7 +13,8 @@ mask are well apart, so numerical tests are not decided by 1e-7 differences). Th
 between consecutive top-5 probabilities over sample inputs is measured and printed.
 Idempotent: when OUT_DIR/model.pt exists and OUT_DIR/.bert-serve-stamp.json records the same
 parameters and script sources, nothing is done (and torch is not even imported).
-Prints one line saying what was made; -v adds the exporter's lines.
+Prints one line saying what was made; -v adds the exporter's lines. While it works, one line per
+stage goes to stderr with the seconds since it started.
 """
 import argparse
 import os
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
 
 from bert import stamp  # noqa: E402  (standard library only)
+from bert.progress import stage_printer  # noqa: E402  (standard library only)
 from bert.layout import CheckpointError, VerifyError  # noqa: E402
 from vocab import VocabError  # noqa: E402
 
@@ -48,6 +50,8 @@ def _make(out_dir: str, size: str, verbose: bool) -> str:
     params = {"kind": "demo-mlm", "size": size, "seed": SEED, "shape": shape}
     if stamp.stamp_matches(out_dir, __file__, params, REQUIRED):
         return f"make_demo_model: {size} model in {out_dir} is up to date (nothing done)"
+    progress = stage_printer("make_demo_model")
+    progress(f"making the {size} model in {out_dir}: importing torch")
     import torch
     from bert import synthetic
     from bert.export import export
@@ -59,11 +63,14 @@ def _make(out_dir: str, size: str, verbose: bool) -> str:
     stamp.clear_stamp(out_dir)
     hf = synthetic.hf_config("BertForMaskedLM", **shape)
     config = BertConfig.from_dict(hf)
+    progress(f"initializing weights (seed {SEED})")
     model = BertForMaskedLM(config).eval()
     synthetic.init_weights(model, config, SEED)
     hf_dir = os.path.join(out_dir, "hf")
+    progress(f"writing the Hugging Face checkpoint to {hf_dir}")
     synthetic.write_checkpoint(hf_dir, hf, model.state_dict())
-    summary = export(hf_dir, out_dir, log=print if verbose else (lambda _line: None))
+    summary = export(hf_dir, out_dir, log=print if verbose else (lambda _line: None), progress=progress)
+    progress("measuring the gaps between the top-5 scores")
     gaps = synthetic.top5_gaps(model, synthetic.sample_inputs(GAP_SAMPLES[size], 7, shape["vocab_size"]))
     stamp.write_stamp(out_dir, __file__, params, {"top5_gaps": gaps,
                                                   "seconds": round(time.time() - t0, 1)})

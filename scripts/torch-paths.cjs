@@ -23,7 +23,7 @@ const cuda = fs.existsSync(path.join(libdir, 'libtorch_cuda.so'));
 const libs = ['-ltorch', '-ltorch_cpu', '-lc10'].concat(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : []);
 
 function abi() {
-  // TorchConfig.cmake records the flag the library was built with (PITFALLS 13).
+  // TorchConfig.cmake records the flag the library was built with; a mismatch links but crashes.
   const cfg = r ? path.join(r, 'share', 'cmake', 'Torch', 'TorchConfig.cmake') : '/usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake';
   try {
     const m = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(fs.readFileSync(cfg, 'utf8'));

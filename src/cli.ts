@@ -3,7 +3,8 @@
 // native, listen, load the model, report ready, and drain on SIGTERM/SIGINT (server/shutdown.ts).
 // Exit codes: 0 after a clean drain, 1 when startup fails or a drain gives up, 2 for usage errors.
 import { existsSync } from 'node:fs';
-import { ConfigError, parseCli, packageVersion, renderHelp, renderMarkdownTable } from './config.js';
+import { join } from 'node:path';
+import { ConfigError, packageRoot, parseCli, packageVersion, renderHelp, renderMarkdownTable } from './config.js';
 import { Logger } from './logger.js';
 import { toBertServeError } from './errors.js';
 import { Server } from './server/server.js';
@@ -41,8 +42,12 @@ async function main(argv: string[]): Promise<void> {
   if (config.modelIsDefault) {
     logger.info(`no --model given: serving the demo model at ${config.model}`);
     if (!existsSync(config.model)) {
-      logger.error(`the demo model is missing at ${config.model}; make it with \`npm run setup\` `
-        + '(or /usr/bin/python3 scripts/make_demo_model.py models/demo), or pass --model DIR');
+      // In a clone `npm run setup` makes it; an installed package ships the script that makes it.
+      const maker = join(packageRoot, 'scripts', 'make_demo_model.py');
+      const inClone = existsSync(join(packageRoot, 'scripts', 'setup.sh'));
+      logger.error(`the demo model is missing at ${config.model}; pass --model DIR, or make it with `
+        + (inClone ? '`npm run setup` (or ' : '(')
+        + `/usr/bin/python3 ${maker} ${config.model}; python3-torch needed)`);
       process.exit(1);
     }
   }

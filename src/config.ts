@@ -2,11 +2,13 @@
 // and a paragraph of documentation, all in the one OPTIONS table below. --help and
 // docs/configuration.md (`bert-serve --help=markdown`) are rendered from it. Precedence: flag, then
 // environment variable (first listed wins), then default. Pure functions: no I/O besides reading
-// the arguments and environment they are given.
+// the arguments and environment they are given, and the CPU budget (cpu_quota.ts: the cgroup CPU
+// quota) that the thread default is derived from, which callers can pass in.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { cpuBudget, defaultIntraOpThreads, type CpuBudget } from './cpu_quota.js';
 
 /** The repository / package root (dist/config.js lives one level below it). */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
@@ -112,9 +114,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: 'intraOpThreads', flag: 'intra-op-threads', env: ['BERT_SERVE_INTRA_OP_THREADS'], kind: 'int', default: 0, min: 0, max: 1024,
-    defaultText: '0 (cores / workers)', metavar: 'N',
-    doc: 'Threads each worker uses inside one operator (libtorch intra-op threads); 0 = cores / workers.',
-    tune: 'Oversubscription (workers x threads > cores) makes everything slower; measure with the bench.',
+    defaultText: '0 (CPUs / workers)', metavar: 'N',
+    doc: 'Threads each worker uses inside one operator (libtorch intra-op threads); 0 = CPUs / workers, where CPUs is '
+      + 'the smaller of the CPUs the process may run on and its cgroup CPU quota rounded up (a container\'s --cpus, '
+      + 'Kubernetes\' limits.cpu).',
+    tune: 'Oversubscription (workers x threads > CPUs) makes everything slower; measure with the bench. '
+      + '--print-config shows the resolved number.',
   },
   {
     key: 'maxBatchRequests', flag: 'max-batch-requests', env: ['BERT_SERVE_MAX_BATCH_REQUESTS'], kind: 'int', default: 32, min: 1, max: 65536,
@@ -230,8 +235,12 @@ export type CliAction =
 
 const BY_FLAG = new Map(OPTIONS.map((o) => [o.flag, o]));
 
-/** Parses argv (without node and script) and the environment into an action. Throws ConfigError. */
-export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliAction {
+/**
+ * Parses argv (without node and script) and the environment into an action. Throws ConfigError.
+ * `cpus` gives the CPU budget that an intra-op thread count of 0 (the default) is resolved with.
+ */
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env,
+  cpus: () => CpuBudget = cpuBudget): CliAction {
   const fromFlags = new Map<keyof ServerConfig, string | boolean>();
   let printConfig = false;
   for (let i = 0; i < argv.length; i++) {
@@ -282,6 +291,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     }
   }
   const config = out as unknown as ServerConfig;
+  // 0 means "derive it": resolved here, from the cgroup quota too, rather than by the engine from
+  // the machine's core count, which a container's CPU limit does not change.
+  if (config.intraOpThreads === 0) config.intraOpThreads = defaultIntraOpThreads(config.workers, cpus());
   const resolved: ResolvedConfig = { ...config, modelIsDefault: sources.model === 'default', sources };
   return printConfig ? { action: 'print-config', config: resolved } : { action: 'serve', config: resolved };
 }

