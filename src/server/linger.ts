@@ -5,11 +5,34 @@
 // EPIPE / ECONNRESET and never read the answer. Bounded so that it costs little: at most
 // LINGER_MAX_BYTES more bytes, LINGER_MAX_MS in all and LINGER_IDLE_MS without a byte; past a
 // bound the answer is written anyway and the connection closed. Bytes are counted, never copied.
+// The bounds are enforced by one shared sweep (every SWEEP_MS while anything lingers), not a timer
+// per request: a refusal under overload is on this path, and two timers each cost more than the
+// rest of the refusal.
+import { performance } from 'node:perf_hooks';
 import type { Exchange } from './exchange.js';
 
 export const LINGER_MAX_BYTES = 32 * 1024 * 1024;
 export const LINGER_MAX_MS = 5000;
 export const LINGER_IDLE_MS = 1000;
+const SWEEP_MS = 100;
+
+interface Lingering {
+  deadline: number;
+  idleUntil: number;
+  finish(complete: boolean): void;
+}
+
+const lingering = new Set<Lingering>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function sweep(): void {
+  const now = performance.now();
+  for (const l of lingering) if (now >= l.deadline || now >= l.idleUntil) l.finish(false);
+  if (lingering.size === 0 && sweeper) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
 
 /**
  * Discards the rest of the body, then calls `then(complete)`: complete is true when the whole body
@@ -22,21 +45,22 @@ export function discardBody(ex: Exchange, then: (complete: boolean) => void): vo
     return;
   }
   let received = 0;
-  let settled = false;
-  const finish = (complete: boolean) => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(total);
-    clearTimeout(idle);
-    if (!ex.aborted) then(complete);
+  const now = performance.now();
+  const entry: Lingering = {
+    deadline: now + LINGER_MAX_MS,
+    idleUntil: now + LINGER_IDLE_MS,
+    finish(complete) {
+      if (!lingering.delete(entry)) return;
+      if (!ex.aborted) then(complete);
+    },
   };
-  const total = setTimeout(() => finish(false), LINGER_MAX_MS);
-  const idle = setTimeout(() => finish(false), LINGER_IDLE_MS);
-  ex.onGone(() => finish(false));
+  lingering.add(entry);
+  sweeper ??= setInterval(sweep, SWEEP_MS);
+  ex.onGone(() => entry.finish(false));
   ex.onBody((chunk, last) => {
     received += chunk.byteLength;
-    if (last) finish(true);
-    else if (received > LINGER_MAX_BYTES) finish(false);
-    else idle.refresh();
+    if (last) entry.finish(true);
+    else if (received > LINGER_MAX_BYTES) entry.finish(false);
+    else entry.idleUntil = performance.now() + LINGER_IDLE_MS;
   });
 }
