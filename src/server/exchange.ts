@@ -167,7 +167,7 @@ export class Exchange {
     this.status = status;
     this.#abortListeners = [];
     if (this.hasBody && !this.bodyConsumed) {
-      this.stage = 'send';
+      this.stage = 'body';
       discardBody(this, (complete) => this.#write(status, body, headers, close || !complete));
     } else {
       this.#write(status, body, headers, close);

@@ -37,3 +37,16 @@ t.test('the message names the limit and the flag', async (t) => {
   t.match(answerTooLargeMessage(123, 100, true), /at least 123 bytes, over the limit of 100 bytes \(--max-answer-bytes\)/);
   t.notMatch(answerTooLargeMessage(123, 100, false), /at least/);
 });
+
+t.test('checkAnswerEstimate: 413 before the engine runs when the estimate is over the limit', async (t) => {
+  const { checkAnswerEstimate } = await import('../../dist/server/admission.js');
+  const sent = [];
+  const ex = { sendError: (...a) => sent.push(a) };
+  const ctx = { config: { maxAnswerBytes: 1000 } };
+  t.equal(checkAnswerEstimate(ctx, ex, 1000), true, 'at the limit: admitted');
+  t.equal(sent.length, 0);
+  t.equal(checkAnswerEstimate(ctx, ex, 1001), false);
+  t.equal(sent[0][0], 413);
+  t.equal(sent[0][1], 'validation');
+  t.match(sent[0][2], /at least 1001 bytes, over the limit of 1000 bytes \(--max-answer-bytes\)/);
+});
