@@ -7,11 +7,19 @@
 //
 //   node bench/http_probe.js            every case, waiting up to 15 s for each close
 //   node bench/http_probe.js 3000 http10,pipelineAsync
+//   node bench/http_probe.js cost 2000  what N HTTP/1.0 connections cost a uWS server process
+//                                       (RSS) and how long until it closes them all
 import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const uws = createRequire(import.meta.url)('uWebSockets.js');
 if (typeof uws.getParts !== 'function') throw new Error('uWebSockets.js native module not loaded');
+if (process.argv[2] === 'cost') {
+  await cost(Number(process.argv[3] ?? 2000));
+  process.exit(0);
+}
 const waitMs = Number(process.argv[2] ?? 15_000);
 const big = (n) => 'a'.repeat(n);
 
@@ -93,3 +101,29 @@ app.listen('127.0.0.1', 0, async (listenSocket) => {
   uws.us_listen_socket_close(listenSocket);
   process.exit(0);
 });
+
+/** N connections that send an HTTP/1.0 request, to a uWS server in its own process. */
+async function cost(n) {
+  const code = `const uws = require(${JSON.stringify(createRequire(import.meta.url).resolve('uWebSockets.js'))});
+    const app = uws.App(); app.any('/*', (res) => res.end('ok'));
+    app.listen('127.0.0.1', 0, (ls) => console.log(uws.us_socket_local_port(ls)));`;
+  const srv = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${srv.pid}/status`, 'utf8'))[1]);
+  const port = await new Promise((r) => srv.stdout.once('data', (d) => r(Number(String(d)))));
+  await new Promise((r) => setTimeout(r, 300));
+  const before = rssKiB();
+  const t0 = Date.now();
+  let closed = 0;
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    s.on('close', () => { closed++; });
+    s.write('GET / HTTP/1.0\r\nHost: a\r\n\r\n');
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  const held = rssKiB();
+  while (closed < n && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+  console.log(JSON.stringify({ connections: n, rssBeforeKiB: before, rssHeldKiB: held,
+    bytesPerConnection: Math.round(((held - before) * 1024) / n), allClosedAfterMs: Date.now() - t0, closed }));
+  srv.kill();
+}
