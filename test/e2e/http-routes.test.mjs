@@ -128,7 +128,7 @@ t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {
   t.equal(info.status, 200);
   t.match(info.json, {
     model_id: 'tiny', task: 'fill-mask', device: 'cpu', dtype: 'float32', max_input_length: MAX_TOKENS, max_body_bytes: MAX_BODY,
-    max_client_batch_size: 4, request_timeout_ms: 30000, truncate: false,
+    max_client_batch_size: 4, max_answer_bytes: 8388608, request_timeout_ms: 30000, truncate: false,
   });
   for (const k of ['architecture', 'max_batch_tokens', 'max_batch_requests', 'max_concurrent_requests', 'workers', 'intra_op_threads', 'blas', 'version']) {
     t.ok(k in info.json, `info has ${k}`);
