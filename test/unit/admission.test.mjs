@@ -166,3 +166,20 @@ t.test('pipelined requests answered synchronously are answered in order', async 
   t.same([(await c.response()).status, (await c.response()).status, (await c.response()).status], [200, 200, 404]);
   c.destroy();
 });
+
+t.test('a request pipelined behind an inference request: uWS closes the connection; nothing runs', async (t) => {
+  // uWS refuses "async pipelining": a new request while a response is pending closes the
+  // connection (documented in docs/http.md). What bert-serve guarantees is that it costs nothing.
+  const s = await startFakeServer(t);
+  fake.hold = true;
+  const c = await RawClient.connect(s.port);
+  await c.send(post('x [MASK]') + head('GET', '/health'));
+  t.ok(await c.waitClosed(), 'closed by uWS');
+  t.equal(c.buf.length, 0, 'nothing answered');
+  await until(() => s.inFlight === 0, { what: 'the aborted request to end' });
+  // The POST was complete, so it was submitted; the close cancelled it before it could run.
+  t.equal(fake.held.length, 0, 'nothing left queued');
+  t.equal(s.engine.stats().droppedCancelled, 1, 'cancelled before the model');
+  fake.hold = false;
+  t.equal((await postText(s.port, 'x [MASK]')).status, 200, 'still serving');
+});
