@@ -36,7 +36,7 @@ export class ServerStartError extends Error {
 
 /**
  * Loads uWebSockets.js and asserts its native module loaded: the package silently falls back to a
- * slow pure-JS implementation on a load error or an unsupported Node ABI (PITFALLS 7).
+ * slow pure-JS implementation on a load error or an unsupported Node ABI.
  */
 export function loadUws(): UwsModule {
   let uws: UwsModule;
