@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Goodput under overload: successful answers per second at the knee and at `factor` x the knee
 // (default 4x), on a fresh server with --max-queue 64 --request-timeout-ms 1000 (the overload
-// stage of bench/run.js). The knee is the highest offered rate, in a short open-loop sweep, whose
-// p99 (from the scheduled send time) stays under 100 ms with >= 95% answered 200. Open loop with
+// stage of bench/run.js). The knee is the highest offered rate, in a short open-loop sweep, with
+// >= 95% of it answered 200 (throughput, not latency: the deadline bounds latency). Open loop with
 // bench/loadgen.js on 127.0.0.1; every run is `seconds` long, the sweep at most 12 runs.
 //
 //   node bench/goodput.js [--dist DIR] [--model DIR] [--knee RATE] [--seconds S] [--factor F]
@@ -55,7 +55,7 @@ try {
     const lat = r.latency_ok_from_schedule ?? {};
     return { offered: rate, ok_rate: +r.ok_rate.toFixed(1), refused_fraction: +r.refused_fraction.toFixed(3), p50_ms: lat.p50, p99_ms: lat.p99, status: r.status };
   };
-  const passes = (m) => m.p99_ms !== undefined && m.p99_ms <= 100 && m.ok_rate >= 0.95 * m.offered;
+  const passes = (m) => m.ok_rate >= 0.95 * m.offered;
   const sweep = [];
   if (knee === undefined) {
     for (const rate of [100, 200, 300, 400, 500, 600, 700, 800, 1000, 1200, 1500, 2000]) {

@@ -4,10 +4,15 @@
 // tests decide when and how each request completes:
 //   control.hold = true      requests wait in `control.held` until control.release()
 //   control.answer(text, topK, kind) -> Buffer   the JSON bytes answered (default: a small list)
+//   BERT_SERVE_FAKE_WORK_US=N   each request costs N us of CPU on a worker thread, one at a time
+//                               (a stand-in for the model competing with the JS thread for cores,
+//                               used by bench/goodput.js; unset: requests complete at once)
 // Deadlines are honoured when held requests are released (ERR_DEADLINE_EXCEEDED), as the native
 // scheduler does at dequeue. CommonJS so that an ESM test and binding.ts's require() share one
 // module instance (and so one `control`).
 'use strict';
+
+const WORK_US = Number(process.env.BERT_SERVE_FAKE_WORK_US ?? 0);
 
 const control = {
   hold: false,
@@ -76,9 +81,22 @@ class FakeEngine {
       control.submitted++;
       const r = { engine: this, id: b.ids[i], kind: b.kinds[i], text: b.texts[i], topK: b.topK[i], deadline: b.deadlinesMs[i] > 0 ? now + b.deadlinesMs[i] : 0 };
       if (control.hold) control.held.push(r);
+      else if (WORK_US > 0) this._work(r);
       else setImmediate(() => this._complete([r]));
     }
     this.stats_.queueDepth = control.held.filter((r) => r.engine === this).length;
+  }
+
+  _work(r) {
+    if (!this.worker) {
+      const { Worker } = require('node:worker_threads');
+      this.worker = new Worker(`const { parentPort } = require('node:worker_threads');
+        parentPort.on('message', (id) => { const end = process.hrtime.bigint() + ${WORK_US}000n; while (process.hrtime.bigint() < end); parentPort.postMessage(id); });`, { eval: true });
+      this.working = new Map();
+      this.worker.on('message', (id) => { const w = this.working.get(id); this.working.delete(id); if (w) this._complete([w]); });
+    }
+    this.working.set(r.id, r);
+    this.worker.postMessage(r.id);
   }
 
   cancel(id) {
@@ -111,6 +129,7 @@ class FakeEngine {
 
   async close(drain) {
     this.closed = true;
+    if (this.worker) { await this.worker.terminate(); this.worker = undefined; }
     const mine = control.held.filter((r) => r.engine === this);
     control.held = control.held.filter((r) => r.engine !== this);
     if (drain) this._complete(mine);
