@@ -35,6 +35,8 @@ export interface ServerConfig {
   maxQueue: number;
   maxClientBatchSize: number;
   maxBodyBytes: number;
+  maxAnswerBytes: number;
+  sendTimeoutMs: number;
   maxTokens: number;
   truncate: boolean;
   pooling: string;
@@ -168,6 +170,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'maxBodyBytes', flag: 'max-body-bytes', env: ['BERT_SERVE_MAX_BODY_BYTES'], kind: 'int', default: 1024 * KIB, min: 1, max: 1 << 30,
     defaultText: '1048576 (1 MiB)', metavar: 'BYTES',
     doc: 'Largest request body; larger ones are refused with 413 (checked on Content-Length and while reading chunked bodies).',
+  },
+  {
+    key: 'maxAnswerBytes', flag: 'max-answer-bytes', env: ['BERT_SERVE_MAX_ANSWER_BYTES'], kind: 'int', default: 8 * 1024 * KIB, min: 1024,
+    max: 1 << 30, defaultText: '8388608 (8 MiB)', metavar: 'BYTES',
+    doc: 'Largest answer body. A fill-mask answer grows as inputs x masks x top_k x the text\'s length; one over this is refused with 413 '
+      + '(before inference, from a lower-bound estimate, or after it, on the exact size).',
+    tune: 'It is also the most memory a client that does not read its answer can hold (see --send-timeout-ms). '
+      + 'Raise it only if clients need top_k in the hundreds for many long inputs at once.',
+  },
+  {
+    key: 'sendTimeoutMs', flag: 'send-timeout-ms', env: ['BERT_SERVE_SEND_TIMEOUT_MS'], kind: 'int', default: 10_000, min: 100,
+    max: 86_400_000, metavar: 'MS',
+    doc: 'A client that accepts no byte of a large answer (over 64 KiB) for this long is disconnected and the answer\'s memory released.',
+    tune: 'Large answers are written as the client reads them; this bounds how long one that stopped reading holds its answer.',
   },
   {
     key: 'maxTokens', flag: 'max-tokens', env: ['BERT_SERVE_MAX_TOKENS'], kind: 'int', default: 0, min: 0, max: 1 << 20,

@@ -1,7 +1,9 @@
-// Admission control shared by the inference routes: readiness, media types, body reading with the
-// size limit, JSON parsing, input-count and queue bounds, deadlines, and the one place where an
-// engine error becomes an HTTP answer (through errors.ts HTTP_STATUS). Everything here answers
-// through the Exchange, so nothing is written to a client that has gone. JS thread only.
+// Admission control shared by the inference routes: readiness and the queue bound (checked on
+// arrival, before the body is read, and answered from pre-built bytes: refusals.ts), media types,
+// body reading with the size limit, JSON parsing, input-count, answer-size and queue bounds,
+// deadlines, and the one place where an engine error becomes an HTTP answer (through errors.ts
+// HTTP_STATUS). Everything here answers through the Exchange, so nothing is written to a client
+// that has gone. JS thread only.
 import { BertServeError, HTTP_STATUS, toBertServeError } from '../errors.js';
 import type { Engine, JsonAnswer, RequestOptions } from '../engine.js';
 import type { Logger } from '../logger.js';
@@ -9,6 +11,8 @@ import type { Metrics } from '../metrics.js';
 import type { ServerConfig } from '../config.js';
 import type { Exchange, Headers } from './exchange.js';
 import { decodeUtf8, readBody } from './body.js';
+import { DRAINING, LOADING, queueFullRefusal, type Refusal } from './refusals.js';
+import { answerTooLargeMessage } from './answer_size.js';
 
 /** What routes need from the server. */
 export interface RouteContext {
@@ -22,20 +26,41 @@ export interface RouteContext {
   readonly infoJson: string | undefined;
 }
 
-const RETRY_AFTER: Headers = [['Retry-After', '1']];
+export function refuse(ex: Exchange, r: Refusal): void {
+  ex.send(r.status, r.body, r.headers, r.close);
+}
 
-/** 503 unless the model is loaded and the server is not draining. Returns the engine when admitted. */
+/**
+ * 503 unless the model is loaded and the server is not draining; 429 when the engine's queue has
+ * no room for even one more text (a list that does not fit whole is refused later, once its size
+ * is known). Decided before the body is read, from pre-built bytes. Returns the engine when admitted.
+ */
 export function admitWork(ctx: RouteContext, ex: Exchange): Engine | undefined {
   if (ctx.draining) {
-    ex.sendError(503, 'unhealthy', 'the server is shutting down', undefined, true);
+    refuse(ex, DRAINING);
     return undefined;
   }
   const engine = ctx.engine;
   if (!engine) {
-    ex.sendError(503, 'unhealthy', 'the model is loading', RETRY_AFTER);
+    refuse(ex, LOADING);
+    return undefined;
+  }
+  if (engine.pending >= engine.options.maxQueue) {
+    refuse(ex, queueFullRefusal(engine.options.maxQueue));
     return undefined;
   }
   return engine;
+}
+
+/**
+ * 413 when an answer's estimated size (a lower bound, see answer_size.ts) is over
+ * --max-answer-bytes: refused before the engine does the work. Returns true when within it.
+ */
+export function checkAnswerEstimate(ctx: RouteContext, ex: Exchange, estimatedBytes: number): boolean {
+  const limit = ctx.config.maxAnswerBytes;
+  if (estimatedBytes <= limit) return true;
+  ex.sendError(413, 'validation', answerTooLargeMessage(estimatedBytes, limit, true));
+  return false;
 }
 
 /** 415 for compressed bodies and charsets other than UTF-8 (the only encoding accepted). */
@@ -114,7 +139,9 @@ export function describe(v: unknown): string {
  * Hands the request to the engine with the client's abort signal and the remaining deadline, then
  * writes the natively serialized answer as-is with the timing headers. Answers 429 when the queue
  * cannot take all `count` texts (checked here, synchronously with the enqueue, so a request is
- * never half-accepted), and 504 when its deadline passed while the body was being read.
+ * never half-accepted), 504 when its deadline passed while the body was being read, and 413 when
+ * the answer is estimated (`estimatedAnswerBytes`, before the work) or turns out (after it) to be
+ * over --max-answer-bytes.
  */
 export async function runInference(
   ctx: RouteContext,
@@ -122,11 +149,13 @@ export async function runInference(
   engine: Engine,
   count: number,
   call: (options: RequestOptions) => Promise<JsonAnswer>,
+  estimatedAnswerBytes = 0,
 ): Promise<void> {
   if (engine.pending + count > engine.options.maxQueue) {
-    answerEngineError(ctx, ex, new BertServeError('ERR_QUEUE_FULL', `the server is busy (${engine.pending} pending texts, --max-queue ${engine.options.maxQueue}); retry later`));
+    refuse(ex, queueFullRefusal(engine.options.maxQueue));
     return;
   }
+  if (!checkAnswerEstimate(ctx, ex, estimatedAnswerBytes)) return;
   let timeoutMs: number | undefined;
   if (ctx.config.requestTimeoutMs > 0) {
     timeoutMs = ctx.config.requestTimeoutMs - ex.elapsedMs();
@@ -144,6 +173,11 @@ export async function runInference(
     return;
   }
   if (ex.done) return; // the client went away after the model ran: nothing to write to
+  if (answer.body.length > ctx.config.maxAnswerBytes) {
+    // The estimate is a lower bound; this is the exact size. The Buffer is dropped unwritten.
+    ex.sendError(413, 'validation', answerTooLargeMessage(answer.body.length, ctx.config.maxAnswerBytes, false));
+    return;
+  }
   ctx.metrics.observeTimings(ex.route, answer.timings);
   const t = answer.timings;
   ex.send(200, answer.body, [
@@ -169,8 +203,11 @@ export function answerEngineError(ctx: RouteContext, ex: Exchange, e: unknown): 
   const mapped = HTTP_STATUS[err.code] ?? HTTP_STATUS.ERR_INTERNAL;
   const { status, type } = mapped;
   let message = err.message;
+  if (status === 429) {
+    refuse(ex, queueFullRefusal(ctx.engine?.options.maxQueue ?? 0));
+    return;
+  }
   let extra: Headers | undefined;
-  if (status === 429) extra = RETRY_AFTER;
   if (status >= 500 && status !== 503 && status !== 504) {
     ctx.logger.error('request failed', { route: ex.route, code: err.code, error: err.message, stack: err.stack });
     const generic = err.code === 'ERR_INFERENCE_FAILED' ? 'inference failed' : 'internal server error';

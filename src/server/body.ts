@@ -1,22 +1,20 @@
-// Request body reading with a size limit (uWS has none, PITFALLS 4). The declared Content-Length is
-// checked before a byte is read; bytes are counted as they arrive, so chunked bodies (no length) are
-// bounded too. On overflow the answer is 413 and the connection is closed (the rest of the body is
-// never read). Chunks are COPIED out of uWS's ArrayBuffer, which is neutered when onData returns
-// (PITFALLS 3): into a buffer preallocated from Content-Length, or into copies for chunked bodies.
+// Request body reading with a size limit (uWS has none). The declared Content-Length is checked
+// before a byte is read; bytes are counted as they arrive, so chunked bodies (no length) are
+// bounded too. Over the limit the answer is 413 and the connection is closed, after the rest of
+// the body has been discarded (linger.ts) so that the client can read the 413. Chunks are COPIED
+// out of uWS's ArrayBuffer, which is neutered when the data callback returns: into a buffer
+// preallocated from Content-Length, or into copies for chunked bodies.
 import type { Exchange } from './exchange.js';
 
 /**
  * Reads the whole body. Resolves with the bytes, or with undefined when there is nothing more to do:
- * the client went away, or the request was already answered (413). Never rejects.
+ * the client went away, or the request was already answered (413). Never rejects. Call it
+ * synchronously from the request handler (uWS drops body bytes nobody listens for).
  */
 export function readBody(ex: Exchange, limit: number): Promise<Buffer | undefined> {
   const declared = ex.contentLength;
-  if (declared !== undefined && Number.isNaN(declared)) {
-    ex.sendError(400, 'malformed', 'invalid Content-Length header', undefined, true);
-    return Promise.resolve(undefined);
-  }
   if (declared !== undefined && declared > limit) {
-    ex.sendError(413, 'payload_too_large', `request body of ${declared} bytes is over the limit of ${limit} bytes`, undefined, true);
+    ex.sendError(413, 'payload_too_large', `request body of ${declared} bytes is over the limit of ${limit} bytes (--max-body-bytes)`, undefined, true);
     return Promise.resolve(undefined);
   }
   if (!ex.hasBody) {
@@ -33,13 +31,15 @@ export function readBody(ex: Exchange, limit: number): Promise<Buffer | undefine
     const fixed = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
-    ex.res.onData((chunk: ArrayBuffer, isLast: boolean) => {
+    ex.onBody((chunk, isLast) => {
       if (settled || ex.done) return;
       const n = chunk.byteLength;
       if (received + n > (fixed ? fixed.length : limit)) {
-        // Only reachable for chunked bodies (uWS frames Content-Length bodies itself).
-        ex.sendError(413, 'payload_too_large', `request body is over the limit of ${limit} bytes`, undefined, true);
+        // Only reachable for chunked bodies (uWS frames Content-Length bodies itself). sendError
+        // swaps this handler for the discarding one, which gets the rest of the body.
+        chunks.length = 0;
         settle(undefined);
+        ex.sendError(413, 'payload_too_large', `request body is over the limit of ${limit} bytes (--max-body-bytes)`, undefined, true);
         return;
       }
       if (n > 0) {
@@ -47,10 +47,7 @@ export function readBody(ex: Exchange, limit: number): Promise<Buffer | undefine
         else chunks.push(Buffer.from(new Uint8Array(chunk)));
         received += n;
       }
-      if (isLast) {
-        ex.bodyConsumed = true;
-        settle(fixed ? fixed.subarray(0, received) : Buffer.concat(chunks, received));
-      }
+      if (isLast) settle(fixed ? fixed.subarray(0, received) : Buffer.concat(chunks, received));
     });
   });
 }

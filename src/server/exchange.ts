@@ -1,19 +1,33 @@
 // Exchange: one HTTP request/response pair on uWebSockets.js, made safe to use across awaits.
 //
-// Contract (PITFALLS 1-5): the constructor registers onAborted FIRST, synchronously, then copies
-// every header and the URL that any route needs (uWS's HttpRequest is stack-allocated and dies when
-// the handler returns). After that, nothing touches `req`. Every response goes through send(),
-// which writes status, headers and body inside ONE res.cork() and does nothing once the client has
-// gone (`aborted`) or the response was already ended (`finished`): a dead or finished HttpResponse
-// is never touched. JS thread only.
+// Contract: the constructor registers onAborted FIRST, synchronously, then copies every header and
+// the URL that any route needs (uWS's HttpRequest is stack-allocated and dies when the handler
+// returns). After that, nothing touches `req`. Every response goes through send(), which does
+// nothing once the client has gone (`aborted`) or an answer was already decided (`finished`): a
+// dead or ended HttpResponse is never touched. JS thread only.
+//
+// How an answer is written (send):
+// - When a request body is still unread, it is read and discarded first (linger.ts, bounded in
+//   bytes and time): closing with unread bytes makes the kernel reset the connection, and clients
+//   that write their whole body before reading (Node fetch, Python http.client) would never see
+//   the answer.
+// - Small answers are written in one cork with end(). Large ones are written with tryEnd and
+//   continued from onWritable (send_stream.ts): uWS keeps no copy, the Buffer is held only until
+//   the client has read it, and a client that reads nothing for --send-timeout-ms is disconnected
+//   and the Buffer released.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { parseFraming } from './framing.js';
+import { discardBody } from './linger.js';
+import { streamAnswer, STREAM_THRESHOLD_BYTES } from './send_stream.js';
 
 /** What the server provides to each exchange (implemented by Server). */
 export interface ExchangeHost {
   /** Draining: every answer closes its connection. */
   readonly draining: boolean;
+  /** How long a client may accept no bytes of a large answer before it is disconnected (ms). */
+  readonly sendTimeoutMs: number;
   exchangeStarted(ex: Exchange): void;
   /** Called once per exchange: when its response is written, or when its client went away. */
   exchangeEnded(ex: Exchange, status: number | undefined): void;
@@ -31,7 +45,10 @@ function statusLine(status: number): string {
   return line;
 }
 
-const JSON_HEADERS: Headers = [['Content-Type', 'application/json']];
+export const JSON_HEADERS: Headers = [['Content-Type', 'application/json']];
+
+/** What the exchange is waiting on (metrics label when its client goes away). */
+export type Stage = 'start' | 'body' | 'engine' | 'send';
 
 export class Exchange {
   readonly res: HttpResponse;
@@ -44,19 +61,25 @@ export class Exchange {
   /** The charset parameter of Content-Type, lower case ('' when absent). */
   readonly charset: string;
   readonly contentEncoding: string;
-  /** Declared Content-Length; undefined when absent, NaN when unparsable. */
+  /** Declared Content-Length; undefined when absent. */
   readonly contentLength: number | undefined;
   readonly chunked: boolean;
+  /** Why the request's framing is refused (answered 400 by the server before any route runs). */
+  readonly framingError: string | undefined;
   /** Metrics label: the matched route, or "other". */
   route = 'other';
-  /** What the exchange is waiting on when it is aborted (for metrics): body, engine or nothing. */
-  stage: 'start' | 'body' | 'engine' = 'start';
-  /** Set once the whole request body has been read (an unread body forces the connection closed). */
+  stage: Stage = 'start';
+  /** Set once the whole request body has been received (read or discarded). */
   bodyConsumed = false;
   aborted = false;
+  /** An answer was decided: nothing else may be written (it may still be lingering or streaming). */
   finished = false;
   status: number | undefined;
+  #ended = false;
   #abortListeners: Array<() => void> = [];
+  #goneListeners: Array<() => void> = [];
+  #bodyHandler: ((chunk: ArrayBuffer, last: boolean) => void) | undefined;
+  #bodyListening = false;
 
   constructor(res: HttpResponse, req: HttpRequest, host: ExchangeHost) {
     // FIRST and synchronously: after this, returning from the handler without answering is legal.
@@ -65,21 +88,29 @@ export class Exchange {
     this.host = host;
     this.method = req.getCaseSensitiveMethod();
     this.url = req.getUrl();
-    const ct = req.getHeader('content-type');
+    // Every header line, once: framing must see repeated lines, which getHeader hides.
+    const lines: Array<[string, string]> = [];
+    let ct = '', ce = '';
+    req.forEach((k, v) => {
+      if (k === 'content-type') ct = v;
+      else if (k === 'content-encoding') ce = v;
+      else if (k === 'content-length' || k === 'transfer-encoding') lines.push([k, v]);
+    });
     const semi = ct.indexOf(';');
     this.mediaType = (semi >= 0 ? ct.slice(0, semi) : ct).trim().toLowerCase();
     const cs = semi >= 0 ? /(?:^|;)\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(ct.slice(semi)) : null;
     this.charset = cs ? cs[1].toLowerCase() : '';
-    this.contentEncoding = req.getHeader('content-encoding').trim().toLowerCase();
-    const cl = req.getHeader('content-length');
-    this.contentLength = cl === '' ? undefined : /^\s*\d+\s*$/.test(cl) ? Number(cl) : NaN;
-    this.chunked = /\bchunked\b/i.test(req.getHeader('transfer-encoding'));
+    this.contentEncoding = ce.trim().toLowerCase();
+    const framing = parseFraming(lines);
+    this.contentLength = framing.contentLength;
+    this.chunked = framing.chunked;
+    this.framingError = framing.error;
     host.exchangeStarted(this);
   }
 
-  /** True when the request carries a body that has not been read. */
+  /** True when the request carries a body (or may: uWS frames a refused framing its own way). */
   get hasBody(): boolean {
-    return this.chunked || (this.contentLength !== undefined && this.contentLength !== 0);
+    return this.chunked || (this.contentLength !== undefined && this.contentLength !== 0) || this.framingError !== undefined;
   }
 
   /** Gone or answered: nothing more may be written. */
@@ -87,10 +118,19 @@ export class Exchange {
     return this.aborted || this.finished;
   }
 
-  /** Runs `fn` when the client goes away before the response is written (at once if it already has). */
+  /** Runs `fn` when the client goes away before an answer was decided (at once if it already has). */
   onAbort(fn: () => void): void {
     if (this.aborted) fn();
     else if (!this.finished) this.#abortListeners.push(fn);
+  }
+
+  /**
+   * Runs `fn` when the client goes away before the response is completely written, also after an
+   * answer was decided (a lingering or streaming answer releases its timers and Buffer here).
+   */
+  onGone(fn: () => void): void {
+    if (this.aborted) fn();
+    else if (!this.#ended) this.#goneListeners.push(fn);
   }
 
   /** An AbortSignal that fires when the client goes away. */
@@ -101,24 +141,37 @@ export class Exchange {
   }
 
   /**
-   * Writes the whole response in one cork. close: end the connection after it (always while
-   * draining, and whenever an unread body is left on the connection). Returns false when nothing
-   * could be written (client gone, or already answered).
+   * Receives the request body. uWS allows one data handler per response, so this registers it once
+   * and later calls only swap the function (reading -> discarding). Must be called synchronously
+   * in the request handler or before the body arrives: uWS drops body bytes nobody listens for.
+   */
+  onBody(handler: (chunk: ArrayBuffer, last: boolean) => void): void {
+    this.#bodyHandler = handler;
+    if (this.#bodyListening) return;
+    this.#bodyListening = true;
+    this.res.onData((chunk, last) => {
+      if (this.aborted) return;
+      if (last) this.bodyConsumed = true;
+      this.#bodyHandler?.(chunk, last);
+    });
+  }
+
+  /**
+   * Answers. close: end the connection after it (always while draining). An unread request body
+   * is discarded first (bounded); if that stops short, the connection is closed too. Returns false
+   * when nothing will be written (client gone, or already answered).
    */
   send(status: number, body: string | Uint8Array, headers: Headers = JSON_HEADERS, close = false): boolean {
     if (this.aborted || this.finished) return false;
     this.finished = true;
     this.status = status;
     this.#abortListeners = [];
-    const closeConnection = close || this.host.draining;
-    const res = this.res;
-    res.cork(() => {
-      res.writeStatus(statusLine(status));
-      for (const [k, v] of headers) res.writeHeader(k, v);
-      if (this.method === 'HEAD') res.endWithoutBody(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, closeConnection);
-      else res.end(body, closeConnection);
-    });
-    this.host.exchangeEnded(this, status);
+    if (this.hasBody && !this.bodyConsumed) {
+      this.stage = 'body';
+      discardBody(this, (complete) => this.#write(status, body, headers, close || !complete));
+    } else {
+      this.#write(status, body, headers, close);
+    }
     return true;
   }
 
@@ -126,9 +179,9 @@ export class Exchange {
     return this.send(status, body, extra ? [...JSON_HEADERS, ...extra] : JSON_HEADERS, close);
   }
 
-  /** `{"error": message, "error_type": type}`. Closes the connection if the request body was not read. */
+  /** `{"error": message, "error_type": type}`. */
   sendError(status: number, type: string, message: string, extra?: Headers, close = false): boolean {
-    return this.sendJson(status, JSON.stringify({ error: message, error_type: type }), extra, close || (this.hasBody && !this.bodyConsumed));
+    return this.sendJson(status, JSON.stringify({ error: message, error_type: type }), extra, close);
   }
 
   /** Milliseconds since the request arrived. */
@@ -136,14 +189,44 @@ export class Exchange {
     return performance.now() - this.start;
   }
 
+  /** Marks the response fully written (or abandoned); reports it once. */
+  ended(status: number | undefined): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (status !== undefined) this.#goneListeners = [];
+    this.host.exchangeEnded(this, status);
+  }
+
+  #write(status: number, body: string | Uint8Array, headers: Headers, close: boolean): void {
+    if (this.aborted) return;
+    const res = this.res;
+    const closeConnection = close || this.host.draining;
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    if (this.method !== 'HEAD' && length > STREAM_THRESHOLD_BYTES) {
+      // Connection: close is not honoured here: the drain closes idle connections at its end.
+      this.stage = 'send';
+      streamAnswer(this, statusLine(status), headers, typeof body === 'string' ? Buffer.from(body) : body);
+      return;
+    }
+    res.cork(() => {
+      res.writeStatus(statusLine(status));
+      for (const [k, v] of headers) res.writeHeader(k, v);
+      if (this.method === 'HEAD') res.endWithoutBody(length, closeConnection);
+      else res.end(body, closeConnection);
+    });
+    this.ended(status);
+  }
+
   #onAborted(): void {
-    if (this.aborted || this.finished) return;
+    if (this.aborted || this.#ended) return;
     this.aborted = true;
-    const listeners = this.#abortListeners;
+    this.#bodyHandler = undefined;
+    const listeners = [...this.#abortListeners, ...this.#goneListeners];
     this.#abortListeners = [];
+    this.#goneListeners = [];
     for (const fn of listeners) {
       try { fn(); } catch { /* a listener must not stop the others */ }
     }
-    this.host.exchangeEnded(this, undefined);
+    this.ended(undefined);
   }
 }

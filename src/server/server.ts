@@ -36,7 +36,7 @@ export class ServerStartError extends Error {
 
 /**
  * Loads uWebSockets.js and asserts its native module loaded: the package silently falls back to a
- * slow pure-JS implementation on a load error or an unsupported Node ABI (PITFALLS 7).
+ * slow pure-JS implementation on a load error or an unsupported Node ABI.
  */
 export function loadUws(): UwsModule {
   let uws: UwsModule;
@@ -115,6 +115,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   }
 
   get draining(): boolean { return this.#draining; }
+  get sendTimeoutMs(): number { return this.config.sendTimeoutMs; }
   get ready(): boolean { return this.engine !== undefined && !this.#draining; }
   get inFlight(): number { return this.#open.size; }
   get url(): string {
@@ -247,7 +248,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         this.logger.debug('request', { method: ex.method, url: ex.url, status, ms: round(seconds * 1000) });
       }
     } else {
-      this.metrics.clientClosed(ex.route, ex.stage === 'engine' ? 'engine' : 'body');
+      this.metrics.clientClosed(ex.route, ex.stage === 'start' ? 'body' : ex.stage);
       this.logger.debug('client closed the connection before the answer', { method: ex.method, url: ex.url, stage: ex.stage });
     }
     if (this.#open.size === 0 && this.#idleWaiters.length > 0) {
@@ -262,6 +263,11 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   #dispatch(res: HttpResponse, req: HttpRequest): void {
     const ex = new Exchange(res, req, this); // registers onAborted first
     try {
+      if (ex.framingError !== undefined) {
+        // Where the body ends is ambiguous: never guess; answer and close the connection.
+        ex.sendError(400, 'malformed', `ambiguous request framing: ${ex.framingError}`, undefined, true);
+        return;
+      }
       const methods = ROUTES.get(ex.url);
       if (!methods) {
         ex.sendError(404, 'not_found', `no route for ${ex.method} ${ex.url}`);
@@ -309,6 +315,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       max_concurrent_requests: engine.options.maxQueue,
       max_client_batch_size: c.maxClientBatchSize,
       max_body_bytes: c.maxBodyBytes,
+      max_answer_bytes: c.maxAnswerBytes,
       request_timeout_ms: c.requestTimeoutMs,
       workers: i.workers,
       intra_op_threads: i.intraOpThreads,

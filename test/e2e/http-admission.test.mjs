@@ -85,18 +85,21 @@ t.test('504 when the deadline passes before inference', async (t) => {
   t.equal(late.json.error_type, 'timeout');
 
   // While the body is still being read: the deadline counts from arrival.
+  const inFlightBefore = (await metrics(s.port)).get('bert_serve_http_in_flight');
   const c = await RawClient.connect(s.port);
   const body = 'slow body [MASK]';
   await c.send(head('POST', '/', { 'Content-Length': String(body.length), 'Content-Type': 'text/plain' }) + body.slice(0, 5));
-  await sleep(400);
+  await until(async () => (await metrics(s.port)).get('bert_serve_http_in_flight') > inFlightBefore, { what: 'the request to arrive' });
+  // The server started this request's clock before it counted it in flight, so once 150 ms have
+  // passed here its 100 ms deadline has passed there (timers never fire early): a bound, not a race.
+  await sleep(150);
   await c.send(body.slice(5));
   const r = await c.response();
   t.equal(r.status, 504, 'deadline passed while the body arrived');
   c.destroy();
 
-  await sleep(200);
-  const m = await metrics(s.port);
-  t.ok(m.get('bert_serve_dropped_expired_total') >= 1, 'the engine dropped the expired request before the model');
+  await until(async () => (await metrics(s.port)).get('bert_serve_dropped_expired_total') >= 1,
+    { what: 'the engine to drop the expired request before the model' });
   t.equal((await s.stop()).code, 0);
 });
 

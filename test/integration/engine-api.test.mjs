@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { Engine } from '../../dist/engine.js';
 import { BertServeError } from '../../dist/errors.js';
 import { demoModel, testModel, root } from './fixtures.mjs';
+import { until } from '../helpers/server.mjs';
 
 const engine = await Engine.load({ model: demoModel });
 t.teardown(() => engine.close());
@@ -134,20 +135,25 @@ t.test('admission bound: ERR_QUEUE_FULL at once past maxQueue', async (t) => {
 t.test('cancel and deadline: dropped before they reach the model', async (t) => {
   const e = await Engine.load({ model: testModel('slow'), warmup: false });
   t.teardown(() => e.close());
-  const first = e.fillMask('busy [MASK]'); // occupies the model
-  await new Promise((r) => setTimeout(r, 20));
+  // The slow model holds the only worker (~200 ms per call): wait until `first` runs.
+  const first = e.fillMask('busy [MASK]');
+  await until(() => e.stats().inFlight >= 1, { what: 'the first request to run' });
   const ac = new AbortController();
   const cancelled = e.fillMask('cancel [MASK]', { signal: ac.signal });
   const expired = e.fillMask('late [MASK]', { timeoutMs: 10 });
-  setTimeout(() => ac.abort(), 5);
+  // Both must be in the native queue before the abort, so that the scheduler (not the JS side)
+  // drops them; the expired one may already have been dropped by then.
+  await until(() => { const s = e.stats(); return s.queueDepth + s.droppedExpired >= 2; }, { what: 'both queued natively' });
+  ac.abort();
   const [c, x] = await Promise.all([cancelled.catch((err) => err), expired.catch((err) => err)]);
   t.equal(c.code, 'ERR_CANCELLED');
   t.equal(x.code, 'ERR_DEADLINE_EXCEEDED');
   await first;
-  await new Promise((r) => setTimeout(r, 50));
+  await until(() => { const s = e.stats(); return s.droppedExpired + s.droppedCancelled === 2 && s.queueDepth === 0; }, { what: 'both dropped' });
   const s = e.stats();
   t.equal(s.requestsRun, 1, 'only the first request ran');
-  t.equal(s.droppedExpired + s.droppedCancelled, 2, 'both were dropped by the scheduler');
+  t.equal(s.droppedExpired, 1, 'the expired one was dropped by the scheduler');
+  t.equal(s.droppedCancelled, 1, 'the cancelled one was dropped by the scheduler');
 });
 
 t.test('close: drains, rejects later calls; a script exits on its own', async (t) => {

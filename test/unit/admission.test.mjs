@@ -1,0 +1,185 @@
+// Admission over real HTTP against a fake engine (no libtorch): the queue bound answered on arrival
+// from pre-built bytes, deadlines, body limits, ambiguous framing, the answer-size limit, and
+// answers written with backpressure to clients that do not read. Nothing here waits on a timer
+// for a condition: requests are held in the fake engine until released, and conditions are polled
+// with a bound.
+import t from 'tap';
+import { fake, startFakeServer } from '../helpers/fake-server.mjs';
+import { RawClient, head, chunk, lastChunk, postText, postJson, request, metrics } from '../helpers/http.mjs';
+import { until, sleep } from '../helpers/server.mjs';
+
+const post = (body, headers = {}) => head('POST', '/', { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(body)), ...headers }) + body;
+
+t.test('queue bound: 429 on arrival without calling the engine; a list that does not fit is refused whole', async (t) => {
+  const s = await startFakeServer(t, { maxQueue: 2 });
+  fake.hold = true;
+  const a = postText(s.port, 'a [MASK]'), b = postText(s.port, 'b [MASK]');
+  await until(() => fake.held.length === 2, { what: 'two held requests' });
+  const submitted = fake.submitted;
+  const r = await postText(s.port, 'c [MASK]');
+  t.equal(r.status, 429);
+  t.equal(r.headers['retry-after'], '1');
+  t.same(r.json, { error: 'the server is busy (--max-queue 2 texts pending); retry later', error_type: 'overloaded' });
+  t.equal(fake.submitted, submitted, 'the engine was not called');
+
+  // On a keep-alive connection the refused body is discarded, so the connection stays usable.
+  const c = await RawClient.connect(s.port);
+  await c.send(post('d [MASK]'));
+  t.equal((await c.response()).status, 429);
+  await c.send(head('GET', '/health'));
+  t.equal((await c.response()).status, 200, 'same connection, next request answered');
+  c.destroy();
+
+  fake.release();
+  t.equal((await a).status, 200);
+  t.equal((await b).status, 200);
+  fake.hold = true;
+  const one = postText(s.port, 'e [MASK]');
+  await until(() => fake.held.length === 1, { what: 'one held request' });
+  const list = await postJson(s.port, '/', { inputs: ['x [MASK]', 'y [MASK]'] });
+  t.equal(list.status, 429, 'two inputs do not fit behind one pending text');
+  fake.release();
+  t.equal((await one).status, 200);
+});
+
+t.test('deadline: 504 when it passes while the body arrives, or while queued', async (t) => {
+  const s = await startFakeServer(t, { requestTimeoutMs: 100 });
+  const c = await RawClient.connect(s.port);
+  const body = 'slow body [MASK]';
+  await c.send(head('POST', '/', { 'Content-Length': String(body.length), 'Content-Type': 'text/plain' }) + body.slice(0, 5));
+  await until(() => s.inFlight === 1, { what: 'the request to arrive' });
+  // The server's clock for this request started before inFlight became 1, so once 150 ms have
+  // passed here its 100 ms deadline has certainly passed there (timers never fire early).
+  await sleep(150);
+  await c.send(body.slice(5));
+  const r = await c.response();
+  t.equal(r.status, 504, r.body);
+  t.equal(r.json.error_type, 'timeout');
+  c.destroy();
+
+  fake.hold = true;
+  const late = postText(s.port, 'late [MASK]');
+  await until(() => fake.held.length === 1, { what: 'the held request' });
+  const t0 = Date.now();
+  await until(() => Date.now() - t0 > 150, { what: 'the deadline to pass' });
+  fake.release();
+  const lr = await late;
+  t.equal(lr.status, 504, lr.text);
+});
+
+t.test('body limits: 413 by Content-Length and by counting a chunked body, read by the client', async (t) => {
+  const s = await startFakeServer(t, { maxBodyBytes: 4096 });
+  // The whole body is sent first (as fetch and http.client do): discarded, then 413, then close.
+  const c = await RawClient.connect(s.port);
+  const big = 'x'.repeat(100_000);
+  await c.send(post(big));
+  const r = await c.response();
+  t.equal(r.status, 413);
+  t.equal(r.json.error_type, 'payload_too_large');
+  t.match(r.json.error, /100000 bytes is over the limit of 4096 bytes \(--max-body-bytes\)/);
+  t.equal(r.headers.connection, 'close');
+  t.ok(await c.waitClosed(), 'closed after the answer');
+  t.notOk(c.error, `no reset: ${c.error?.code}`);
+
+  // A client that sends no body (waits, as for 100-continue) is answered once it has been idle
+  // for the linger bound, then closed.
+  const idle = await RawClient.connect(s.port);
+  await idle.send(head('POST', '/', { 'Content-Length': '100000', 'Content-Type': 'text/plain' }));
+  t.equal((await idle.response(5000)).status, 413);
+  t.ok(await idle.waitClosed());
+
+  // Chunked: counted while reading; the rest is discarded up to the last chunk, then 413.
+  const ch = await RawClient.connect(s.port);
+  await ch.send(head('POST', '/', { 'Transfer-Encoding': 'chunked', 'Content-Type': 'text/plain' }));
+  for (let i = 0; i < 8; i++) await ch.send(chunk('y'.repeat(1000)));
+  await ch.send(lastChunk);
+  const r2 = await ch.response();
+  t.equal(r2.status, 413);
+  t.ok(await ch.waitClosed());
+  t.notOk(ch.error, 'no reset');
+  t.equal((await request(s.port, { path: '/health' })).status, 200);
+});
+
+t.test('ambiguous framing: 400 and close, never guessed', async (t) => {
+  const s = await startFakeServer(t);
+  const cases = {
+    'two different Content-Length': 'Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde',
+    'Transfer-Encoding gzip, chunked': 'Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    'Transfer-Encoding twice': 'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+  };
+  for (const [what, rest] of Object.entries(cases)) {
+    const c = await RawClient.connect(s.port);
+    await c.send(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n${rest}`);
+    const r = await c.response();
+    t.equal(r.status, 400, what);
+    t.equal(r.json.error_type, 'malformed');
+    t.match(r.json.error, /ambiguous request framing/);
+    t.ok(await c.waitClosed(), `${what}: closed`);
+  }
+  const same = await RawClient.connect(s.port);
+  await same.send('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nContent-Length: 8\r\n\r\nx [MASK]');
+  t.equal((await same.response()).status, 200, 'identical Content-Length lines are one');
+  same.destroy();
+});
+
+t.test('answer size: 413 naming --max-answer-bytes when the answer is over it', async (t) => {
+  const s = await startFakeServer(t, { maxAnswerBytes: 2048 });
+  fake.answer = () => Buffer.from(JSON.stringify([{ sequence: 'z'.repeat(4000) }]));
+  const r = await postText(s.port, 'x [MASK]');
+  t.equal(r.status, 413);
+  t.equal(r.json.error_type, 'validation');
+  t.match(r.json.error, /over the limit of 2048 bytes \(--max-answer-bytes\)/);
+  fake.answer = () => Buffer.from('[1]');
+  t.equal((await postText(s.port, 'x [MASK]')).status, 200);
+});
+
+t.test('large answers: written as the client reads; a client that stops reading is cut off', async (t) => {
+  const s = await startFakeServer(t, { maxAnswerBytes: 64 << 20, sendTimeoutMs: 300 });
+  const size = 24 << 20; // more than the loopback socket buffers hold
+  const answer = Buffer.alloc(size, 'a');
+  answer[0] = 0x5b; answer[size - 1] = 0x5d;
+  fake.answer = () => answer;
+
+  // A reading client gets every byte.
+  const ok = await postText(s.port, 'x [MASK]');
+  t.equal(ok.status, 200);
+  t.equal(ok.bytes.length, size);
+  t.ok(ok.bytes.equals(answer), 'byte for byte');
+
+  // A client that never reads: cut off after --send-timeout-ms without progress.
+  const c = await RawClient.connect(s.port);
+  c.socket.pause();
+  await c.send(post('x [MASK]'));
+  await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'send' }) === 1,
+    { what: 'the stalled answer to be cut off', timeoutMs: 10_000 });
+  t.equal(s.inFlight, 0, 'nothing in flight: the answer was released');
+  c.socket.resume(); // a paused socket sees the close only once it reads
+  await c.waitClosed(5000);
+  t.ok(c.buf.length < size, `the client got part of it (${c.buf.length} bytes) and then the connection closed`);
+  t.equal((await postText(s.port, 'x [MASK]')).status, 200, 'others are still answered');
+});
+
+t.test('pipelined requests answered synchronously are answered in order', async (t) => {
+  const s = await startFakeServer(t);
+  const c = await RawClient.connect(s.port);
+  await c.send(head('GET', '/health') + head('GET', '/ready') + head('GET', '/nope'));
+  t.same([(await c.response()).status, (await c.response()).status, (await c.response()).status], [200, 200, 404]);
+  c.destroy();
+});
+
+t.test('a request pipelined behind an inference request: uWS closes the connection; nothing runs', async (t) => {
+  // uWS refuses "async pipelining": a new request while a response is pending closes the
+  // connection (documented in docs/http.md). What bert-serve guarantees is that it costs nothing.
+  const s = await startFakeServer(t);
+  fake.hold = true;
+  const c = await RawClient.connect(s.port);
+  await c.send(post('x [MASK]') + head('GET', '/health'));
+  t.ok(await c.waitClosed(), 'closed by uWS');
+  t.equal(c.buf.length, 0, 'nothing answered');
+  await until(() => s.inFlight === 0, { what: 'the aborted request to end' });
+  // The POST was complete, so it was submitted; the close cancelled it before it could run.
+  t.equal(fake.held.length, 0, 'nothing left queued');
+  t.equal(s.engine.stats().droppedCancelled, 1, 'cancelled before the model');
+  fake.hold = false;
+  t.equal((await postText(s.port, 'x [MASK]')).status, 200, 'still serving');
+});
