@@ -11,7 +11,7 @@
 // Usage:
 //   engine_limit --model DIR [--threads N] [--batches 1,8,32] [--seqs 16,128]
 //                [--warmup N] [--min-repeats N] [--max-repeats N] [--target-seconds S]
-//                [--method auto|forward|fill_mask_logits] [--jit-optimize 0|1] [--seed N]
+//                [--method auto|forward|fill_mask_logits|plain] [--jit-optimize 0|1] [--seed N]
 //                [--mix FILE [--mix-batch N] [--mix-tokens N] [--mix-policy sorted|fifo|cost] [--mix-window N]
 //                 [--mix-overhead N]]
 //                [--no-shapes] [--gap-us N]
@@ -29,7 +29,7 @@
 //
 // Prints JSON lines on stdout: one {"type":"info",...}, one {"type":"shape",...} per batch x seq
 // ({model, batch, seq, seq_per_s, tokens_per_s, median_ms, ...}) and one {"type":"mix",...}.
-// OMP_WAIT_POLICY must be set before libgomp loads (PITFALLS 12); when it is unset the program
+// OMP_WAIT_POLICY must be set before libgomp loads (docs/traps.md#12); when it is unset the program
 // sets PASSIVE (as the engine's loader does) and re-executes itself.
 #include "engine/sched/batch_picker.h"
 
@@ -81,7 +81,7 @@ struct Options {
 [[noreturn]] void usage(const std::string& msg) {
   std::cerr << "engine_limit: " << msg << "\n"
             << "usage: engine_limit --model DIR [--threads N] [--batches 1,8,32] [--seqs 16,128] [--warmup N]\n"
-            << "       [--min-repeats N] [--max-repeats N] [--target-seconds S] [--method auto|forward|fill_mask_logits]\n"
+            << "       [--min-repeats N] [--max-repeats N] [--target-seconds S] [--method auto|forward|fill_mask_logits|plain]\n"
             << "       [--jit-optimize 0|1] [--seed N] [--mix FILE [--mix-batch N] [--mix-tokens N]\n"
             << "       [--mix-policy sorted|fifo|cost] [--mix-window N] [--mix-overhead N]] [--no-shapes] [--gap-us N]\n";
   std::exit(2);
@@ -140,7 +140,7 @@ Options parse(int argc, char** argv) {
     else usage("unknown argument " + a);
   }
   if (o.model.empty()) usage("--model DIR is required");
-  if (o.method != "auto" && o.method != "forward" && o.method != "fill_mask_logits") usage("bad --method " + o.method);
+  if (o.method != "auto" && o.method != "forward" && o.method != "fill_mask_logits" && o.method != "plain") usage("bad --method " + o.method);
   if (o.mix_policy != "sorted" && o.mix_policy != "fifo" && o.mix_policy != "cost") usage("bad --mix-policy " + o.mix_policy);
   if (o.max_repeats < o.min_repeats) o.max_repeats = o.min_repeats;
   return o;
@@ -226,6 +226,7 @@ class Runner {
       : module_(m), vocab_(vocab), sp_(sp), rng_(o.seed) {
     has_fast_ = module_.find_method("fill_mask_logits").has_value();
     use_fast_ = o.method == "fill_mask_logits" || (o.method == "auto" && has_fast_);
+    plain_ = o.method == "plain";
     if (o.method == "fill_mask_logits" && !has_fast_) usage("the module has no fill_mask_logits method");
     auto fwd = module_.find_method("forward");
     forward_inputs_ = fwd ? static_cast<int>(fwd->function().getSchema().arguments().size()) - 1 : 2;
@@ -267,8 +268,17 @@ class Runner {
   }
 
   // What the engine's fill-mask head computes for one batch; returns the top-5 ids (kept alive).
+  // --method plain: forward alone, for any task's model (embeddings, classification, NER): the
+  // floor under what those heads add.
   torch::Tensor run(const Batch& b) {
     torch::Tensor logits;
+    if (plain_) {
+      std::vector<torch::jit::IValue> in{b.ids, b.mask};
+      if (forward_inputs_ == 3) in.emplace_back(b.types);
+      torch::jit::IValue out = module_.forward(in);
+      if (out.isTuple()) out = out.toTupleRef().elements()[0];
+      return out.toTensor();
+    }
     if (use_fast_) {
       logits = module_.get_method("fill_mask_logits")({b.ids, b.mask, b.types, b.flat}).toTensor();
     } else {
@@ -289,7 +299,7 @@ class Runner {
   Special sp_;
   std::mt19937_64 rng_;
   std::vector<int64_t> normal_;
-  bool has_fast_ = false, use_fast_ = false;
+  bool has_fast_ = false, use_fast_ = false, plain_ = false;
   int forward_inputs_ = 2;
 };
 
@@ -413,7 +423,7 @@ int main(int argc, char** argv) {
     std::cout << "{\"type\":\"info\",\"model\":" << json_str(model_name) << ",\"threads\":" << at::get_num_threads()
               << ",\"cores\":" << cores << ",\"blas\":" << json_str(loaded_blas())
               << ",\"torch_version\":" << json_str(TORCH_VERSION) << ",\"omp_wait_policy\":" << json_str(wait ? wait : "")
-              << ",\"method\":" << json_str(runner.fast() ? "fill_mask_logits" : "forward")
+              << ",\"method\":" << json_str(o.method == "plain" ? "plain" : runner.fast() ? "fill_mask_logits" : "forward")
               << ",\"has_fill_mask_logits\":" << (runner.has_fast() ? "true" : "false")
               << ",\"forward_inputs\":" << runner.forward_inputs() << ",\"jit_optimize\":" << (o.jit_optimize ? "true" : "false")
               << ",\"vocab_size\":" << vocab << ",\"load_ms\":" << load_ms << "}" << std::endl;

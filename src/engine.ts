@@ -44,7 +44,7 @@ export interface EngineOptions {
   warmup?: boolean;
   /**
    * TorchScript's optimizing (profiling) executor: fuses ops but re-specializes for every new input
-   * shape, seconds each (PITFALLS 15). Off by default: see docs/performance.md for the measurement.
+   * shape, seconds each (docs/traps.md#15). Off by default: see docs/performance.md for the measurement.
    */
   jitOptimize?: boolean;
   /**

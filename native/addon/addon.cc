@@ -1,5 +1,5 @@
 // Addon entry point: registers the wrapped classes, nothing else. Per-environment state lives in the
-// wrappers' constructors (instance data), never in globals (PITFALLS 11).
+// wrappers' constructors (instance data), never in globals (docs/traps.md#11).
 #include <napi.h>
 
 #include "addon/engine_wrap.h"

@@ -19,7 +19,7 @@ inline Napi::Error make_error(Napi::Env env, const bert::EngineError& e) {
   return make_error(env, bert::error_code_name(e.code()), e.what());
 }
 
-// Runs `fn`, turning every C++ exception into a JS exception (PITFALLS 9: only Napi::Error crosses).
+// Runs `fn`, turning every C++ exception into a JS exception (docs/traps.md#9: only Napi::Error crosses).
 template <class Fn>
 auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
   try {

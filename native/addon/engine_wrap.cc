@@ -158,7 +158,7 @@ Napi::Value EngineWrap::Load(const Napi::CallbackInfo& info) {
   self_ = Napi::Persistent(Value());
   UpdateRef(env);
   // Loading reads files and runs warm-up forwards: seconds. It runs on its own thread, never on the JS
-  // thread or libuv's pool (PITFALLS 8).
+  // thread or libuv's pool (docs/traps.md#8).
   loader_ = std::thread([options, sink = sink_.get(), tsfn = tsfn_]() mutable {
     auto* m = new Message();
     try {

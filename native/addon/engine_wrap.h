@@ -8,7 +8,7 @@
 //
 // Lifecycle (phase_): New -> Loading -> Ready -> Closing -> Closed. close() during Loading waits
 // for the load to end, then closes. An env cleanup hook stops and joins everything if the
-// environment is torn down without close() (PITFALLS 10).
+// environment is torn down without close() (docs/traps.md#10).
 #pragma once
 #include <napi.h>
 

@@ -5,7 +5,7 @@
 // take microseconds; the server's bulk tokenizing happens on the engine's threads, not here). The
 // wrapped tokenizer is immutable and shared (std::shared_ptr<const>) with the Engine, which may use
 // it from its own threads at the same time. The constructor reference is kept per environment
-// (worker_threads each load the addon: PITFALLS 11) and released by an env cleanup hook.
+// (worker_threads each load the addon: docs/traps.md#11) and released by an env cleanup hook.
 #pragma once
 #include <napi.h>
 

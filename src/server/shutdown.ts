@@ -1,4 +1,4 @@
-// Graceful shutdown (PITFALLS 6). Closing the listen socket stops new connections only; keep-alive
+// Graceful shutdown (docs/traps.md#6). Closing the listen socket stops new connections only; keep-alive
 // connections stay open, so while draining every answer carries Connection: close and inference
 // routes answer 503. The drain then waits for every HTTP request in flight, closes the engine with
 // drain=true (native threads joined), and finally closes the connections left idle, so the process

@@ -26,7 +26,7 @@ function checkPredictions(t, list, n = 5) {
   for (let i = 1; i < list.length; i++) t.ok(list[i - 1].score >= list[i].score, 'scores descending');
 }
 
-/** Same predictions; scores equal within 1e-4 (DESIGN.md's batch-invariance tolerance). */
+/** Same predictions; scores equal within 1e-4 (the batch-invariance tolerance, docs/performance.md). */
 function sameAnswer(t, got, want, msg) {
   t.same(got.map((p) => [p.token, p.token_str, p.sequence]), want.map((p) => [p.token, p.token_str, p.sequence]), `${msg}: same tokens`);
   t.ok(got.every((p, i) => Math.abs(p.score - want[i].score) <= 1e-4), `${msg}: scores within 1e-4`);
@@ -203,7 +203,7 @@ t.test('413: body over --max-body-bytes, by Content-Length and by counting a chu
   t.equal((await request(port, { path: '/health' })).status, 200, 'still serving');
 });
 
-t.test('a body arriving in many pieces is copied, not viewed (PITFALLS 3)', async (t) => {
+t.test('a body arriving in many pieces is copied, not viewed (docs/traps.md#3)', async (t) => {
   const compact = { inputs: 'paris is the [MASK] of france.' };
   const want = await postJson(port, '/', compact);
   const padded = Buffer.from(`{"inputs": "paris is the [MASK] of france."${' '.repeat(MAX_BODY - 100)}}`);

@@ -222,7 +222,7 @@ std::optional<torch::jit::Method> Model::find_method(const std::string& dotted) 
   }
 }
 
-torch::Tensor Model::call(torch::jit::Method& method, const PaddedBatch& b, int inputs) {
+torch::Tensor Model::call(const torch::jit::Method& method, const PaddedBatch& b, int inputs) {
   std::vector<torch::jit::IValue> args{b.input_ids, b.attention_mask};
   if (inputs >= 3) args.emplace_back(b.token_type_ids);
   torch::jit::IValue out = method(std::move(args));

@@ -43,7 +43,7 @@ class Model {
   // torchscript=True) gives its first element. Throws kModelInvalid when that is not a tensor.
   torch::Tensor forward(const PaddedBatch& batch);
   // The same for a submodule or method taking the model's inputs (e.g. the traced `bert` encoder).
-  torch::Tensor call(torch::jit::Method& method, const PaddedBatch& batch, int inputs);
+  torch::Tensor call(const torch::jit::Method& method, const PaddedBatch& batch, int inputs);
 
   // A method of the module (or of a submodule, "bert.forward"), when the file has it.
   std::optional<torch::jit::Method> find_method(const std::string& dotted) const;

@@ -3,7 +3,7 @@
 // Threading: one instance serves every worker thread; run() is called concurrently with distinct
 // worker indices. Per-thread state (inference mode, intra-op threads, JIT settings, CUDA stream) is
 // set in on_worker_start / inside run on the calling thread, because libtorch keeps it per thread
-// (PITFALLS 14, 16).
+// (docs/traps.md#14, #16).
 #pragma once
 #include <memory>
 #include <vector>

@@ -6,7 +6,7 @@
 // Threading: bind() runs once on the loading thread before anything else; after it the head is
 // immutable: prepare() runs on the engine's prep thread, run() on worker threads (several at once).
 #pragma once
-#include <torch/torch.h>
+#include <torch/script.h>  // not torch/torch.h: heads need tensors, not the nn API
 
 #include <string>
 #include <vector>

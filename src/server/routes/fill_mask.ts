@@ -4,6 +4,7 @@
 // engine's natively serialized JSON, written as-is (no JSON encoding on the JS thread).
 import type { FillMaskOptions } from '../../engine.js';
 import type { Exchange } from '../exchange.js';
+import { estimateFillMaskAnswerBytes } from '../answer_size.js';
 import {
   admitWork, checkEncoding, checkInputs, describe, isJsonMediaType, parseJsonObject, readText, runInference, type RouteContext,
 } from '../admission.js';
@@ -48,5 +49,8 @@ export async function fillMaskRoute(ctx: RouteContext, ex: Exchange): Promise<vo
   }
   const count = typeof inputs === 'string' ? 1 : inputs.length;
   const input = inputs;
-  await runInference(ctx, ex, engine, count, (o) => engine.fillMaskJson(input, { ...options, ...o }));
+  // Refused before inference when even the smallest possible answer is over --max-answer-bytes.
+  const estimate = estimateFillMaskAnswerBytes(typeof input === 'string' ? [input] : input, options.topK ?? 5,
+    engine.tokenizer.info.specialTokens.mask, options.targets?.length);
+  await runInference(ctx, ex, engine, count, (o) => engine.fillMaskJson(input, { ...options, ...o }), estimate);
 }
