@@ -16,6 +16,7 @@
 #include "check.h"
 #include "engine/errors.h"
 #include "engine/text/unicode.h"
+#include "engine/text/unicode_tables.h"
 
 using bert::Encoding;
 using bert::ErrorCode;
@@ -332,6 +333,38 @@ TEST_CASE(unicode_predicates) {
   CHECK_EQ(find_invalid_utf8("ab\xC0\x80"), size_t(2));        // overlong
   CHECK_EQ(find_invalid_utf8("\xED\xA0\x80"), size_t(0));      // surrogate
   CHECK_EQ(find_invalid_utf8("abcdefgh\xF4\x90\x80\x80"), size_t(8));  // > U+10FFFF
+}
+
+// The generated table (unicode_tables.cc) holds Hugging Face's decisions where its Unicode data is
+// older than utf8proc's; these are samples of each kind of difference.
+TEST_CASE(unicode_tables_follow_hugging_face) {
+  using namespace bert::unicode;
+  // The overrides are relative to one utf8proc Unicode version: another one needs a regenerated table.
+  CHECK_EQ(std::string(library_unicode_version()), std::string(tables::kBaseUnicodeVersion));
+  for (size_t i = 0; i < tables::kPropertyCount; ++i) {
+    CHECK(tables::kProperties[i].first <= tables::kProperties[i].last);
+    if (i > 0) CHECK(tables::kProperties[i - 1].last < tables::kProperties[i].first);
+  }
+  CHECK(!is_bert_punctuation(0x061D));  // ARABIC END OF TEXT MARK (Po since Unicode 14)
+  CHECK(!is_bert_punctuation(0x2E52));  // Po since Unicode 13
+  CHECK(is_bert_punctuation(0x00A1));
+  CHECK(!is_bert_control(0x0890));      // Cf since Unicode 14
+  CHECK(is_bert_control(0x00AD));
+  CHECK(!is_nonspacing_mark(0x0898));   // Mn since Unicode 14
+  CHECK(is_nonspacing_mark(0x0301));
+  CHECK_EQ(combining_class(0x0898), uint8_t(0));
+  CHECK_EQ(combining_class(0x0301), uint8_t(230));
+  char32_t lower[2];
+  CHECK_EQ(to_lowercase(0x1C89, lower), size_t(1));  // Unicode 16 case pair, known to Rust's std
+  CHECK_EQ(uint32_t(lower[0]), uint32_t(0x1C8A));
+  CHECK_EQ(uint32_t(simple_lowercase(0x0041)), uint32_t(0x61));
+  char32_t buf[8];
+  CHECK_EQ(nfd_char(0x11938, buf, 8), size_t(1));  // decomposes since Unicode 13; not for the oracle
+  // End to end: U+061D stays inside the word, as in Hugging Face's output.
+  auto t = uncased();
+  const Encoding e = t->encode("a\u061Db c", false);
+  CHECK_EQ(e.size(), size_t(2));
+  if (e.size() == 2) CHECK(e.offsets[0] == std::make_pair(0u, 3u));
 }
 
 TEST_CASE(errors_name_the_file_and_the_problem) {
