@@ -258,8 +258,10 @@ TokenizerSpec parse_tokenizer_json(const TokenizerSources& s) {
         invalid(path, "an added token needs a string \"content\" and a non-negative integer \"id\"");
       AddedTokenSpec a;
       a.content = t["content"].get<std::string>();
-      a.id = t["id"].get<int64_t>();
-      if (a.id >= static_cast<int64_t>(1) << 24) invalid(path, "added token \"" + a.content + "\" has an id over 2^24");
+      // Checked as unsigned: an id of 2^63 or more would turn negative as int64_t.
+      const uint64_t id = t["id"].get<uint64_t>();
+      if (id >= static_cast<uint64_t>(1) << 24) invalid(path, "added token \"" + a.content + "\" has an id over 2^24");
+      a.id = static_cast<int64_t>(id);
       if (a.content.empty()) invalid(path, "an added token has empty content");
       a.special = get_bool(t, "special", false, path);
       a.lstrip = get_bool(t, "lstrip", false, path);

@@ -408,6 +408,18 @@ TEST_CASE(errors_name_the_file_and_the_problem) {
   CHECK(msg.find("UTF-8") != std::string::npos);
 }
 
+// Found by fuzzing (native/tests/fuzz/regressions/tokenizer_files_fuzz): an added-token id of 2^64-1
+// became -1 as int64_t, passed the 2^24 bound and indexed the vocabulary out of bounds.
+TEST_CASE(added_token_id_beyond_int64_is_refused) {
+  TempDir d;
+  const std::string j = R"({"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}},
+    "normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
+    "added_tokens": [{"id": 18446744073709551615, "content": "x", "special": true, "normalized": false}]})";
+  std::string message;
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("tokenizer.json", j)); }, &message), ErrorCode::kTokenizerInvalid);
+  CHECK(message.find("over 2^24") != std::string::npos);
+}
+
 TEST_CASE(added_token_options_lstrip_rstrip) {
   TempDir dir;
   json j = json::parse(read_all(uncased_json()));
