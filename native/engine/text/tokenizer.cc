@@ -550,6 +550,10 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const std::string& path) {
   return std::shared_ptr<const Tokenizer>(new Tokenizer(build(read_tokenizer_files(path))));
 }
 
+std::shared_ptr<const Tokenizer> Tokenizer::from_spec(TokenizerSpec&& spec) {
+  return std::shared_ptr<const Tokenizer>(new Tokenizer(build(std::move(spec))));
+}
+
 std::shared_ptr<const Tokenizer> Tokenizer::from_vocab(std::vector<std::string> vocab, TokenizerConfig config) {
   TokenizerSpec spec;
   spec.source = "in-memory vocabulary";

@@ -13,6 +13,8 @@
 
 namespace bert {
 
+struct TokenizerSpec;  // tokenizer_files.h
+
 struct Encoding {
   std::vector<int64_t> ids;
   // Per token [start, end) in the ORIGINAL text, as UTF-16 code-unit indices (JavaScript string
@@ -47,6 +49,8 @@ class Tokenizer {
   static std::shared_ptr<const Tokenizer> load(const std::string& path);
   // From an in-memory vocabulary (one token per entry, id = index) and config; used by tests.
   static std::shared_ptr<const Tokenizer> from_vocab(std::vector<std::string> vocab, TokenizerConfig config);
+  // From parsed files (parse_tokenizer_files: the in-memory entry point of load()). Throws as load().
+  static std::shared_ptr<const Tokenizer> from_spec(TokenizerSpec&& spec);
 
   // Encodes UTF-8 text. Invalid UTF-8 is rejected with EngineError(kInvalidArgument).
   // max_length == 0: no truncation. Otherwise the result (specials included) is cut to max_length

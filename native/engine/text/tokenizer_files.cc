@@ -54,12 +54,11 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-json parse_json(const std::string& path) {
-  const std::string text = read_file(path);
+json parse_json(const TokenizerFile& f) {
   try {
-    return json::parse(text);
+    return json::parse(f.text);
   } catch (const json::exception& e) {
-    invalid(path, std::string("is not valid JSON (") + e.what() + ")");
+    invalid(f.name, std::string("is not valid JSON (") + e.what() + ")");
   }
 }
 
@@ -78,8 +77,8 @@ bool get_bool(const json& obj, const char* key, bool fallback, const std::string
 
 // vocab.txt: one token per line, line number = id. Like Hugging Face's reader, trailing whitespace
 // (including a CR of CRLF files) is trimmed from each line.
-std::vector<std::string> read_vocab_txt(const std::string& path) {
-  const std::string text = read_file(path);
+std::vector<std::string> parse_vocab_txt(const TokenizerFile& f) {
+  const std::string& text = f.text;
   std::vector<std::string> vocab;
   vocab.reserve(text.size() / 7);
   size_t pos = 0;
@@ -93,7 +92,7 @@ std::vector<std::string> read_vocab_txt(const std::string& path) {
     vocab.emplace_back(text, pos, stop - pos);
     pos = end + 1;
   }
-  if (vocab.empty()) invalid(path, "is empty; expected a WordPiece vocabulary with one token per line");
+  if (vocab.empty()) invalid(f.name, "is empty; expected a WordPiece vocabulary with one token per line");
   return vocab;
 }
 
@@ -132,10 +131,10 @@ void read_model_max_length(const json& obj, TokenizerConfig& c) {
 // tokenizer_config.json (and special_tokens_map.json) beside a vocab.txt / tokenizer.json.
 // `full`: the file also decides the normalizer (vocab.txt); for tokenizer.json only names and
 // model_max_length are taken from it (the normalizer section of tokenizer.json wins).
-void read_config_beside(const std::string& dir, TokenizerConfig& c, bool full) {
-  const std::string config_path = join(dir, "tokenizer_config.json");
-  if (exists(config_path)) {
-    const json cfg = parse_json(config_path);
+void read_config_beside(const TokenizerSources& s, TokenizerConfig& c, bool full) {
+  if (s.tokenizer_config) {
+    const std::string& config_path = s.tokenizer_config->name;
+    const json cfg = parse_json(*s.tokenizer_config);
     if (!cfg.is_object()) invalid(config_path, "expected a JSON object");
     if (full) {
       c.lowercase = get_bool(cfg, "do_lower_case", true, config_path);
@@ -146,18 +145,17 @@ void read_config_beside(const std::string& dir, TokenizerConfig& c, bool full) {
     read_model_max_length(cfg, c);
     read_special_names(cfg, c);
   }
-  const std::string map_path = join(dir, "special_tokens_map.json");
-  if (exists(map_path)) {
-    const json m = parse_json(map_path);
+  if (s.special_tokens_map) {
+    const json m = parse_json(*s.special_tokens_map);
     if (m.is_object()) read_special_names(m, c);
   }
 }
 
-TokenizerSpec read_vocab_dir(const std::string& vocab_path) {
+TokenizerSpec parse_vocab_dir(const TokenizerSources& s) {
   TokenizerSpec spec;
-  spec.source = vocab_path;
-  spec.vocab = read_vocab_txt(vocab_path);
-  read_config_beside(dirname_of(vocab_path), spec.config, /*full=*/true);
+  spec.source = s.main.name;
+  spec.vocab = parse_vocab_txt(s.main);
+  read_config_beside(s, spec.config, /*full=*/true);
   spec.added = role_special_tokens(spec.vocab, spec.config);
   return spec;
 }
@@ -206,8 +204,9 @@ void read_post_processor(const json& p, TokenizerConfig& c, const std::string& f
   invalid(file, "unsupported post_processor " + type + "; expected \"TemplateProcessing\" or \"BertProcessing\"");
 }
 
-TokenizerSpec read_tokenizer_json(const std::string& path) {
-  const json j = parse_json(path);
+TokenizerSpec parse_tokenizer_json(const TokenizerSources& s) {
+  const std::string& path = s.main.name;
+  const json j = parse_json(s.main);
   if (!j.is_object()) invalid(path, "expected a JSON object (a Hugging Face tokenizer.json)");
   TokenizerSpec spec;
   spec.source = path;
@@ -248,7 +247,7 @@ TokenizerSpec read_tokenizer_json(const std::string& path) {
     c.decoder_cleanup = get_bool(d, "cleanup", true, path);
   }
   // Names of [CLS]/[SEP] (post-processor) and of [PAD]/[MASK] (tokenizer_config.json beside, if any).
-  read_config_beside(dirname_of(path), c, /*full=*/false);
+  read_config_beside(s, c, /*full=*/false);
   read_post_processor(j.contains("post_processor") ? j["post_processor"] : json(), c, path);
 
   if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
@@ -259,8 +258,10 @@ TokenizerSpec read_tokenizer_json(const std::string& path) {
         invalid(path, "an added token needs a string \"content\" and a non-negative integer \"id\"");
       AddedTokenSpec a;
       a.content = t["content"].get<std::string>();
-      a.id = t["id"].get<int64_t>();
-      if (a.id >= static_cast<int64_t>(1) << 24) invalid(path, "added token \"" + a.content + "\" has an id over 2^24");
+      // Checked as unsigned: an id of 2^63 or more would turn negative as int64_t.
+      const uint64_t id = t["id"].get<uint64_t>();
+      if (id >= static_cast<uint64_t>(1) << 24) invalid(path, "added token \"" + a.content + "\" has an id over 2^24");
+      a.id = static_cast<int64_t>(id);
       if (a.content.empty()) invalid(path, "an added token has empty content");
       a.special = get_bool(t, "special", false, path);
       a.lstrip = get_bool(t, "lstrip", false, path);
@@ -297,19 +298,29 @@ std::vector<AddedTokenSpec> role_special_tokens(const std::vector<std::string>& 
   return out;
 }
 
+TokenizerSpec parse_tokenizer_files(const TokenizerSources& sources) {
+  return sources.tokenizer_json ? parse_tokenizer_json(sources) : parse_vocab_dir(sources);
+}
+
 TokenizerSpec read_tokenizer_files(const std::string& path) {
   if (path.empty()) throw EngineError(ErrorCode::kModelNotFound, "tokenizer path is empty");
   if (!exists(path)) throw EngineError(ErrorCode::kModelNotFound, path + ": no such file or directory (expected vocab.txt, tokenizer.json or a model directory)");
+  std::string main;
   if (is_directory(path)) {
-    const std::string tj = join(path, "tokenizer.json");
-    if (exists(tj)) return read_tokenizer_json(tj);
-    const std::string vt = join(path, "vocab.txt");
-    if (exists(vt)) return read_vocab_dir(vt);
-    throw EngineError(ErrorCode::kModelNotFound, path + ": the directory has neither tokenizer.json nor vocab.txt");
+    if (exists(join(path, "tokenizer.json"))) main = join(path, "tokenizer.json");
+    else if (exists(join(path, "vocab.txt"))) main = join(path, "vocab.txt");
+    else throw EngineError(ErrorCode::kModelNotFound, path + ": the directory has neither tokenizer.json nor vocab.txt");
+  } else {
+    main = path;
   }
-  const std::string base = basename_of(path);
-  const bool is_json = base.size() >= 5 && base.compare(base.size() - 5, 5, ".json") == 0;
-  return is_json ? read_tokenizer_json(path) : read_vocab_dir(path);
+  const std::string base = basename_of(main);
+  TokenizerSources s;
+  s.tokenizer_json = base.size() >= 5 && base.compare(base.size() - 5, 5, ".json") == 0;
+  s.main = TokenizerFile{main, read_file(main)};
+  const std::string dir = dirname_of(main);
+  if (const std::string p = join(dir, "tokenizer_config.json"); exists(p)) s.tokenizer_config = TokenizerFile{p, read_file(p)};
+  if (const std::string p = join(dir, "special_tokens_map.json"); exists(p)) s.special_tokens_map = TokenizerFile{p, read_file(p)};
+  return parse_tokenizer_files(s);
 }
 
 }  // namespace bert

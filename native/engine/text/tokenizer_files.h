@@ -4,6 +4,7 @@
 //
 // Threading: free functions with no shared state; safe from any thread.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,22 @@ struct TokenizerSpec {
 // Throws EngineError: kModelNotFound when `path` does not exist, kTokenizerInvalid when a file is
 // unreadable, malformed or describes something other than a BERT WordPiece tokenizer.
 TokenizerSpec read_tokenizer_files(const std::string& path);
+
+// The bytes of a tokenizer's files, each with the name its messages use: what read_tokenizer_files
+// reads from disk, and the in-memory entry point of the parsers (tests, fuzzing).
+struct TokenizerFile {
+  std::string name;
+  std::string text;
+};
+struct TokenizerSources {
+  bool tokenizer_json = false;  // `main` is a tokenizer.json; otherwise a vocab.txt
+  TokenizerFile main;
+  std::optional<TokenizerFile> tokenizer_config;    // tokenizer_config.json beside it
+  std::optional<TokenizerFile> special_tokens_map;  // special_tokens_map.json beside it
+};
+
+// Throws EngineError(kTokenizerInvalid) as read_tokenizer_files.
+TokenizerSpec parse_tokenizer_files(const TokenizerSources& sources);
 
 // The special tokens of a vocab.txt tokenizer: the five role tokens of `config` that the vocabulary has.
 std::vector<AddedTokenSpec> role_special_tokens(const std::vector<std::string>& vocab, const TokenizerConfig& config);

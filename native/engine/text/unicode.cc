@@ -2,12 +2,57 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/text/unicode_tables.h"
+
 namespace bert::unicode {
 
 namespace {
-inline utf8proc_propval_t category(char32_t cp) {
-  return utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->category;
+
+// Bits beside the table's classes: "this code point has an override" (see unicode_tables.h).
+constexpr uint8_t kHasLowercase = 32, kHasCombiningClass = 64, kNoDecomposition = 128;
+
+// The generated ranges and overrides as one byte per code point in a two-stage table (256-code-point
+// blocks, identical blocks shared: about 60 KiB), so a class costs two loads instead of a search.
+class PropertyIndex {
+ public:
+  PropertyIndex() {
+    std::vector<uint8_t> flat(kCodePoints, 0);
+    for (size_t i = 0; i < tables::kPropertyCount; ++i) {
+      const tables::PropertyRange& r = tables::kProperties[i];
+      for (char32_t cp = r.first; cp <= r.last; ++cp) flat[cp] |= r.flags;
+    }
+    for (size_t i = 0; i < tables::kLowercaseCount; ++i) flat[tables::kLowercase[i].from] |= kHasLowercase;
+    for (size_t i = 0; i < tables::kCombiningClassCount; ++i) flat[tables::kCombiningClass[i].cp] |= kHasCombiningClass;
+    for (size_t i = 0; i < tables::kNoDecompositionCount; ++i) flat[tables::kNoDecomposition[i]] |= kNoDecomposition;
+    std::unordered_map<std::string, uint16_t> seen;
+    for (size_t b = 0; b < kCodePoints / kBlock; ++b) {
+      std::string block(reinterpret_cast<const char*>(&flat[b * kBlock]), kBlock);
+      auto [it, inserted] = seen.emplace(std::move(block), static_cast<uint16_t>(seen.size()));
+      if (inserted) blocks_.insert(blocks_.end(), flat.begin() + b * kBlock, flat.begin() + (b + 1) * kBlock);
+      stage1_[b] = it->second;
+    }
+  }
+  uint8_t get(char32_t cp) const {
+    if (cp >= kCodePoints) return 0;
+    return blocks_[size_t(stage1_[cp / kBlock]) * kBlock + cp % kBlock];
+  }
+
+ private:
+  static constexpr size_t kCodePoints = 0x110000, kBlock = 256;
+  uint16_t stage1_[kCodePoints / kBlock] = {};
+  std::vector<uint8_t> blocks_;
+};
+
+inline uint8_t props(char32_t cp) {
+  static const PropertyIndex index;
+  return index.get(cp);
 }
+
 }  // namespace
 
 size_t find_invalid_utf8(std::string_view s) {
@@ -38,44 +83,33 @@ size_t find_invalid_utf8(std::string_view s) {
 bool is_rust_whitespace(char32_t cp) {
   if (cp <= 0x20) return cp == 0x20 || (cp >= 0x09 && cp <= 0x0D);
   if (cp < 0x85) return false;
-  if (cp == 0x85) return true;
-  const auto c = category(cp);
-  return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP;
+  return props(cp) & tables::kWhitespace;
 }
 
 bool is_bert_control(char32_t cp) {
   if (cp == '\t' || cp == '\n' || cp == '\r') return false;
-  const auto c = category(cp);
-  return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CO;
+  return props(cp) & tables::kControl;
 }
 
-bool is_bert_punctuation(char32_t cp) {
-  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
-    return true;
-  if (cp < 0x80) return false;
-  switch (category(cp)) {
-    case UTF8PROC_CATEGORY_PC:
-    case UTF8PROC_CATEGORY_PD:
-    case UTF8PROC_CATEGORY_PS:
-    case UTF8PROC_CATEGORY_PE:
-    case UTF8PROC_CATEGORY_PI:
-    case UTF8PROC_CATEGORY_PF:
-    case UTF8PROC_CATEGORY_PO:
-      return true;
-    default:
-      return false;
-  }
-}
+bool is_bert_punctuation(char32_t cp) { return props(cp) & tables::kPunctuation; }
 
-bool is_nonspacing_mark(char32_t cp) { return cp >= 0x300 && category(cp) == UTF8PROC_CATEGORY_MN; }
+bool is_chinese_char(char32_t cp) { return cp >= 0x3400 && (props(cp) & tables::kChinese); }
+
+bool is_nonspacing_mark(char32_t cp) { return cp >= 0x300 && (props(cp) & tables::kNonspacingMark); }
 
 uint8_t combining_class(char32_t cp) {
   if (cp < 0x300) return 0;
+  if (props(cp) & kHasCombiningClass) {
+    const auto* end = tables::kCombiningClass + tables::kCombiningClassCount;
+    const auto* it = std::lower_bound(tables::kCombiningClass, end, cp,
+                                      [](const tables::CombiningClass& e, char32_t c) { return e.cp < c; });
+    return it->ccc;
+  }
   return static_cast<uint8_t>(utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class);
 }
 
 size_t nfd_char(char32_t cp, char32_t* out, size_t cap) {
-  if (cp < 0xC0) {  // nothing below U+00C0 decomposes canonically
+  if (cp < 0xC0 || (props(cp) & kNoDecomposition)) {  // nothing below U+00C0 decomposes canonically
     out[0] = cp;
     return 1;
   }
@@ -91,6 +125,16 @@ size_t nfd_char(char32_t cp, char32_t* out, size_t cap) {
   return static_cast<size_t>(n);
 }
 
-char32_t simple_lowercase(char32_t cp) { return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))); }
+char32_t simple_lowercase(char32_t cp) {
+  if (props(cp) & kHasLowercase) {
+    const auto* end = tables::kLowercase + tables::kLowercaseCount;
+    const auto* it = std::lower_bound(tables::kLowercase, end, cp,
+                                      [](const tables::CodePointMap& e, char32_t c) { return e.from < c; });
+    return it->to;
+  }
+  return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)));
+}
+
+const char* library_unicode_version() { return utf8proc_unicode_version(); }
 
 }  // namespace bert::unicode

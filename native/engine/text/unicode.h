@@ -1,8 +1,11 @@
 // Unicode helpers for the BERT tokenizer: strict UTF-8 decoding and the character predicates of
-// Hugging Face's BertNormalizer / BertPreTokenizer, computed from utf8proc's tables (no hand-made
-// category tables here).
+// Hugging Face's BertNormalizer / BertPreTokenizer. The predicates are those of the Rust `tokenizers`
+// library itself, whose Unicode tables are older than utf8proc's: classes come from the generated
+// table (unicode_tables.cc, read off `tokenizers` by scripts/gen-unicode-tables.mjs); NFD, combining
+// classes and lowercase from utf8proc, with that table's overrides. See docs/tokenizer.md.
 //
-// Threading: free functions over read-only data (utf8proc's static tables); safe from any thread.
+// Threading: free functions over read-only data (utf8proc's and the generated tables; the lookup
+// index over the latter is built once, on first use, thread-safely); safe from any thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -68,42 +71,44 @@ inline uint32_t utf16_length(char32_t cp) { return cp >= 0x10000 ? 2 : 1; }
 
 // --- Predicates, each named after the Hugging Face (Rust) function it reproduces. ---
 
-// Rust `char::is_whitespace` (the White_Space property): U+0009..U+000D, U+0085 and the Z* categories
-// (Zs, Zl, Zp); that union is exactly White_Space, so it follows from utf8proc's categories.
+// Rust `char::is_whitespace` (the White_Space property).
 bool is_rust_whitespace(char32_t cp);
 
 // BertNormalizer `is_whitespace`: '\t' '\n' '\r' or Rust whitespace.
 inline bool is_bert_whitespace(char32_t cp) { return cp == '\t' || cp == '\n' || cp == '\r' || is_rust_whitespace(cp); }
 
-// BertNormalizer `is_control`: unicode_categories' `is_other()`, which is Cc, Cf or Co (not Cn, not
-// Cs), except '\t' '\n' '\r' (those are whitespace).
+// BertNormalizer `is_control` (unicode_categories' `is_other()`: Cc, Cf or Co as of its old tables),
+// except '\t' '\n' '\r' (those are whitespace).
 bool is_bert_control(char32_t cp);
 
-// BertPreTokenizer `is_bert_punc`: ASCII punctuation (33-47, 58-64, 91-96, 123-126) or category P*.
+// BertPreTokenizer `is_bert_punc`: ASCII punctuation (33-47, 58-64, 91-96, 123-126) or category P*
+// as of unicode_categories' old tables.
 bool is_bert_punctuation(char32_t cp);
 
-// BertNormalizer `is_chinese_char`. The ranges are Hugging Face's, including its 0x2B920 start of the
-// fifth range (Google's BERT has 0x2B820): U+2B820..U+2B91F are NOT split off by Hugging Face.
-inline bool is_chinese_char(char32_t cp) {
-  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
-         (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
-         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
-}
+// BertNormalizer `is_chinese_char`. Hugging Face's ranges, including its 0x2B920 start of the fifth
+// range (Google's BERT has 0x2B820): U+2B820..U+2B91F are NOT split off by Hugging Face.
+bool is_chinese_char(char32_t cp);
 
-// Category Mn (what strip_accents removes after NFD).
+// unicode_categories' `is_mark_nonspacing` (what strip_accents removes after NFD).
 bool is_nonspacing_mark(char32_t cp);
 
-// Canonical_Combining_Class (0 for starters).
+// Canonical_Combining_Class as the oracle's NFD knows it (0 for starters and for marks it lacks).
 uint8_t combining_class(char32_t cp);
 
-// Full canonical decomposition of ONE code point (Hangul included), without the canonical reordering
-// step (the caller reorders across characters). Writes up to `cap` code points; returns the count.
+// Full canonical decomposition of ONE code point (Hangul included) as the oracle's NFD knows it,
+// without the canonical reordering step (the caller reorders across characters). Writes up to `cap`
+// code points; returns the count.
 size_t nfd_char(char32_t cp, char32_t* out, size_t cap);
 
-// Rust `char::to_lowercase` (full lowercase mapping, no context): the simple mapping from utf8proc,
-// except U+0130, the only character whose unconditional full lowercase (SpecialCasing.txt) has more
-// than one code point: "i\u0307". Writes 1 or 2 code points; returns the count.
-char32_t simple_lowercase(char32_t cp);  // utf8proc's simple (1:1) lowercase mapping
+// Rust `char::to_lowercase` (full lowercase mapping, no context): the simple 1:1 mapping (utf8proc's,
+// with the table's overrides where Rust's Unicode is newer), except U+0130, the only character whose
+// unconditional full lowercase (SpecialCasing.txt) has more than one code point: "i\u0307". Writes 1
+// or 2 code points; returns the count.
+char32_t simple_lowercase(char32_t cp);
+
+// The Unicode version of the utf8proc library linked in (the table's overrides assume
+// tables::kBaseUnicodeVersion).
+const char* library_unicode_version();
 
 inline size_t to_lowercase(char32_t cp, char32_t* out) {
   if (cp == 0x130) {

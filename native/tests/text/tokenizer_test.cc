@@ -16,6 +16,7 @@
 #include "check.h"
 #include "engine/errors.h"
 #include "engine/text/unicode.h"
+#include "engine/text/unicode_tables.h"
 
 using bert::Encoding;
 using bert::ErrorCode;
@@ -334,6 +335,38 @@ TEST_CASE(unicode_predicates) {
   CHECK_EQ(find_invalid_utf8("abcdefgh\xF4\x90\x80\x80"), size_t(8));  // > U+10FFFF
 }
 
+// The generated table (unicode_tables.cc) holds Hugging Face's decisions where its Unicode data is
+// older than utf8proc's; these are samples of each kind of difference.
+TEST_CASE(unicode_tables_follow_hugging_face) {
+  using namespace bert::unicode;
+  // The overrides are relative to one utf8proc Unicode version: another one needs a regenerated table.
+  CHECK_EQ(std::string(library_unicode_version()), std::string(tables::kBaseUnicodeVersion));
+  for (size_t i = 0; i < tables::kPropertyCount; ++i) {
+    CHECK(tables::kProperties[i].first <= tables::kProperties[i].last);
+    if (i > 0) CHECK(tables::kProperties[i - 1].last < tables::kProperties[i].first);
+  }
+  CHECK(!is_bert_punctuation(0x061D));  // ARABIC END OF TEXT MARK (Po since Unicode 14)
+  CHECK(!is_bert_punctuation(0x2E52));  // Po since Unicode 13
+  CHECK(is_bert_punctuation(0x00A1));
+  CHECK(!is_bert_control(0x0890));      // Cf since Unicode 14
+  CHECK(is_bert_control(0x00AD));
+  CHECK(!is_nonspacing_mark(0x0898));   // Mn since Unicode 14
+  CHECK(is_nonspacing_mark(0x0301));
+  CHECK_EQ(combining_class(0x0898), uint8_t(0));
+  CHECK_EQ(combining_class(0x0301), uint8_t(230));
+  char32_t lower[2];
+  CHECK_EQ(to_lowercase(0x1C89, lower), size_t(1));  // Unicode 16 case pair, known to Rust's std
+  CHECK_EQ(uint32_t(lower[0]), uint32_t(0x1C8A));
+  CHECK_EQ(uint32_t(simple_lowercase(0x0041)), uint32_t(0x61));
+  char32_t buf[8];
+  CHECK_EQ(nfd_char(0x11938, buf, 8), size_t(1));  // decomposes since Unicode 13; not for the oracle
+  // End to end: U+061D stays inside the word, as in Hugging Face's output.
+  auto t = uncased();
+  const Encoding e = t->encode("a\u061Db c", false);
+  CHECK_EQ(e.size(), size_t(2));
+  if (e.size() == 2) CHECK(e.offsets[0] == std::make_pair(0u, 3u));
+}
+
 TEST_CASE(errors_name_the_file_and_the_problem) {
   std::string msg;
   CHECK_EQ(error_code_of([] { Tokenizer::load("/nonexistent/vocab.txt"); }, &msg), ErrorCode::kModelNotFound);
@@ -373,6 +406,18 @@ TEST_CASE(errors_name_the_file_and_the_problem) {
     CHECK_EQ(error_code_of([&] { tok->encode(bad); }, &msg), ErrorCode::kInvalidArgument);
   }
   CHECK(msg.find("UTF-8") != std::string::npos);
+}
+
+// Found by fuzzing (native/tests/fuzz/regressions/tokenizer_files_fuzz): an added-token id of 2^64-1
+// became -1 as int64_t, passed the 2^24 bound and indexed the vocabulary out of bounds.
+TEST_CASE(added_token_id_beyond_int64_is_refused) {
+  TempDir d;
+  const std::string j = R"({"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}},
+    "normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
+    "added_tokens": [{"id": 18446744073709551615, "content": "x", "special": true, "normalized": false}]})";
+  std::string message;
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("tokenizer.json", j)); }, &message), ErrorCode::kTokenizerInvalid);
+  CHECK(message.find("over 2^24") != std::string::npos);
 }
 
 TEST_CASE(added_token_options_lstrip_rstrip) {

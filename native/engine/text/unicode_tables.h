@@ -1,0 +1,45 @@
+// The generated character tables (unicode_tables.cc, made by scripts/gen-unicode-tables.mjs): the
+// classes Hugging Face's Rust tokenizer gives each code point, and where its lowercase mapping,
+// canonical decomposition and combining classes differ from utf8proc's. docs/tokenizer.md explains
+// why they exist and how to regenerate them.
+//
+// Threading: constant data.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace bert::unicode::tables {
+
+enum : uint8_t {
+  kPunctuation = 1,     // BertPreTokenizer isolates it (is_bert_punc)
+  kWhitespace = 2,      // Rust char::is_whitespace
+  kControl = 4,         // BertNormalizer clean_text removes it (is_control)
+  kNonspacingMark = 8,  // BertNormalizer strip_accents removes it after NFD (is_mark_nonspacing)
+  kChinese = 16,        // BertNormalizer handle_chinese_chars puts spaces around it
+};
+
+struct PropertyRange {
+  char32_t first, last;  // inclusive
+  uint8_t flags;
+};
+struct CodePointMap {
+  char32_t from, to;
+};
+struct CombiningClass {
+  char32_t cp;
+  uint8_t ccc;
+};
+
+extern const char kOracle[];              // the `tokenizers` version the tables were read from
+extern const char kBaseUnicodeVersion[];  // utf8proc's Unicode version the overrides are relative to
+
+extern const PropertyRange kProperties[];  // sorted, disjoint
+extern const size_t kPropertyCount;
+extern const CodePointMap kLowercase[];  // sorted by `from`
+extern const size_t kLowercaseCount;
+extern const CombiningClass kCombiningClass[];  // sorted by `cp`
+extern const size_t kCombiningClassCount;
+extern const char32_t kNoDecomposition[];  // sorted
+extern const size_t kNoDecompositionCount;
+
+}  // namespace bert::unicode::tables

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets (native/tests/fuzz) into OUT/<target>/, from the
+shared BERT data: the golden tokenizer texts, the real vocabularies and tokenizer.json (cut down to a
+few hundred entries so that one execution stays fast), and config.json variants.
+Usage: fuzz_seeds.py DATA_DIR OUT_DIR"""
+import json
+import os
+import sys
+
+data, out = sys.argv[1], sys.argv[2]
+
+
+def write(target, name, content):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), 'wb') as f:
+        f.write(content if isinstance(content, bytes) else content.encode('utf-8'))
+
+
+# tokenizer_fuzz: byte 0 = case (tokenizer, specials, max_length), then the text.
+texts = []
+for name in ('wordpiece-golden-uncased-hf.jsonl', 'wordpiece-golden-uncased.jsonl', 'wordpiece-golden-uncased-hf-fast-diffs.jsonl'):
+    path = os.path.join(data, name)
+    if os.path.exists(path):
+        with open(path, encoding='utf-8') as f:
+            texts += [json.loads(line)['text'] for line in f if line.strip()]
+texts += ['Hello [MASK], world!', 'a<x> b <xy> c [MASK]  d', 'éé ab abab x.n\'t', '\u6771\u4eac ab\u0301\u0327c']
+seen = set()
+for i, t in enumerate(texts):
+    if t in seen:
+        continue
+    seen.add(t)
+    write('tokenizer_fuzz', f'golden-{i:04d}', bytes([(i * 37) & 0xFF]) + t.encode('utf-8'))
+
+# tokenizer_files_fuzz: byte 0 = which files, then the files separated by 0x1E.
+with open(os.path.join(data, 'bert-base-uncased-vocab.txt'), encoding='utf-8') as f:
+    vocab = f.read().split('\n')
+small_vocab = vocab[:5] + vocab[100:104] + vocab[999:1040] + [v for v in vocab if v.startswith('##')][:20]
+with open(os.path.join(data, 'bert-base-uncased-tokenizer.json'), encoding='utf-8') as f:
+    tj = json.load(f)
+tj['model']['vocab'] = {tok: i for i, tok in enumerate(small_vocab) if tok}
+tj['added_tokens'] = [dict(a, id=tj['model']['vocab'][a['content']]) for a in tj['added_tokens']]
+for k in ('[CLS]', '[SEP]'):
+    tj['post_processor']['special_tokens'][k]['ids'] = [tj['model']['vocab'][k]]
+SEP = b'\x1e'
+config = json.dumps({'do_lower_case': False, 'model_max_length': 512, 'mask_token': {'content': '[MASK]'}})
+special_map = json.dumps({'unk_token': '[UNK]', 'sep_token': '[SEP]', 'pad_token': '[PAD]', 'cls_token': '[CLS]', 'mask_token': '[MASK]'})
+write('tokenizer_files_fuzz', 'tokenizer-json', b'\x01' + json.dumps(tj, ensure_ascii=False).encode())
+write('tokenizer_files_fuzz', 'tokenizer-json-config', b'\x03' + json.dumps(tj, ensure_ascii=False, indent=1).encode() + SEP + config.encode())
+write('tokenizer_files_fuzz', 'vocab-txt', b'\x00' + '\n'.join(small_vocab).encode())
+write('tokenizer_files_fuzz', 'vocab-txt-config-map', b'\x06' + '\r\n'.join(small_vocab).encode() + SEP + config.encode() + SEP + special_map.encode())
+tj2 = json.loads(json.dumps(tj))
+tj2['post_processor'] = {'type': 'BertProcessing', 'sep': ['[SEP]', 102], 'cls': ['[CLS]', 101]}
+tj2['normalizer']['strip_accents'] = False
+tj2['added_tokens'].append({'id': 5000, 'content': '<new>', 'special': False, 'normalized': False, 'lstrip': True, 'rstrip': True})
+write('tokenizer_files_fuzz', 'tokenizer-json-bertprocessing', b'\x01' + json.dumps(tj2).encode())
+
+# model_config_fuzz: config.json bytes.
+base = {'architectures': ['BertForMaskedLM'], 'attention_probs_dropout_prob': 0.1, 'hidden_act': 'gelu',
+        'hidden_dropout_prob': 0.1, 'hidden_size': 768, 'initializer_range': 0.02, 'intermediate_size': 3072,
+        'max_position_embeddings': 512, 'model_type': 'bert', 'num_attention_heads': 12, 'num_hidden_layers': 12,
+        'pad_token_id': 0, 'type_vocab_size': 2, 'vocab_size': 30522}
+write('model_config_fuzz', 'bert-base', json.dumps(base, indent=2))
+write('model_config_fuzz', 'minimal', json.dumps({'architectures': ['BertForMaskedLM'], 'vocab_size': 1}))
+write('model_config_fuzz', 'other-arch', json.dumps(dict(base, architectures=['BertForSequenceClassification'])))
+write('model_config_fuzz', 'bad-size', json.dumps(dict(base, hidden_size=-1, vocab_size=18446744073709551615)))
