@@ -22,8 +22,12 @@ RUNTIME_PKGS=(
   libutf8proc2
 )
 
+TEST_PKGS=(
+  clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets' bounded CI run
+)
 PKGS=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi
+if [ "${1:-}" = "--test" ]; then PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"); fi
 
 missing=()
 for p in "${PKGS[@]}"; do

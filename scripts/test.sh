@@ -16,6 +16,9 @@ fi
 export BERT_SERVE_SHARED_DATA
 echo "[bert-serve test] shared data: $BERT_SERVE_SHARED_DATA" >&2
 
+# The fuzz targets' bounded run (test/unit/native-fuzz.test.mjs) needs clang with libFuzzer.
+bash scripts/install-system-deps.sh --test
+
 echo "[bert-serve test] making test models (models/test)" >&2
 "$PY" scripts/make_test_models.py models/test >&2
 

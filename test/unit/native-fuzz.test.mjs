@@ -17,7 +17,7 @@ t.setTimeout((240 + 3 * seconds) * 1000);
 const clang = ['clang++-14', 'clang++'].find((c) => spawnSync(c, ['--version']).status === 0);
 const libFuzzer = clang && spawnSync(clang, ['-print-file-name=libclang_rt.fuzzer-x86_64.a'], { encoding: 'utf8' }).stdout.trim();
 if (!clang || !libFuzzer || !existsSync(libFuzzer)) {
-  t.skip('clang with libFuzzer not installed (apt-get install clang-14 libclang-rt-14-dev)');
+  t.fail('clang with libFuzzer is not installed: scripts/install-system-deps.sh --test installs clang-14 and libclang-rt-14-dev');
 } else {
   t.test(`fuzz targets: regressions replayed, ${seconds} s each without a finding`, async (t) => {
     const r = spawnSync('bash', [join(root, 'scripts', 'fuzz.sh'), 'ci', String(seconds)], {
