@@ -41,7 +41,7 @@ build() {
   fi
 }
 
-max_len() { case "$1" in tokenizer_fuzz) echo 4096 ;; tokenizer_files_fuzz) echo 65536 ;; *) echo 8192 ;; esac; }
+max_len() { case "$1" in tokenizer_fuzz) echo 4096 ;; tokenizer_files_fuzz) echo 16384 ;; *) echo 8192 ;; esac; }
 
 run() {  # TARGET LIMIT-FLAG [libFuzzer args...]
   local t="$1" limit="$2"; shift 2

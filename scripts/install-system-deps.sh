@@ -14,6 +14,7 @@ BUILD_PKGS=(
   libutf8proc-dev       # Unicode tables for the tokenizer (categories, NFD, case mapping)
   nlohmann-json3-dev    # JSON parsing of config.json / tokenizer.json in the engine
   cmake ninja-build g++ make pkg-config
+  clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers for the fuzz targets (test/unit/native-fuzz.test.mjs)
   wrk                   # HTTP load generator used by bench/
 )
 RUNTIME_PKGS=(

@@ -408,8 +408,9 @@ TEST_CASE(errors_name_the_file_and_the_problem) {
   CHECK(msg.find("UTF-8") != std::string::npos);
 }
 
-// Found by fuzzing (native/tests/fuzz/regressions/tokenizer_files_fuzz): an added-token id of 2^64-1
-// became -1 as int64_t, passed the 2^24 bound and indexed the vocabulary out of bounds.
+// Found while writing the tokenizer_files_fuzz target, which reproduces it under UBSan (input in
+// native/tests/fuzz/regressions/tokenizer_files_fuzz): an added-token id of 2^64-1 became -1 as
+// int64_t, passed the 2^24 bound and indexed the vocabulary out of bounds.
 TEST_CASE(added_token_id_beyond_int64_is_refused) {
   TempDir d;
   const std::string j = R"({"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}},
