@@ -8,6 +8,7 @@ import { loadBinding } from './native/binding.js';
 import type { NativeEngine, NativeEngineOptions, NativeModelInfo, NativeStats } from './native/types.js';
 import { BertServeError, invalidArgument, toBertServeError } from './errors.js';
 import { Tokenizer } from './tokenizer.js';
+import { defaultIntraOpThreads } from './cpu_quota.js';
 import {
   classifyParams, embedParams, fillMaskParams, tokenClassifyParams, truncationFlags,
   type ClassifyParams, type EmbedParams, type FillMaskParams, type TextInput, type TokenClassifyParams, type TruncationOptions,
@@ -24,7 +25,7 @@ export interface EngineOptions {
   dtype?: 'float32' | 'float16' | 'bfloat16';
   /** Native worker threads running batches (default: 1). */
   workers?: number;
-  /** Intra-op threads per worker (default: cores / workers). */
+  /** Intra-op threads per worker (default: the CPU budget, i.e. the cgroup quota or the cores, / workers). */
   intraOpThreads?: number;
   /** Most requests in one batch (default 32). */
   maxBatchRequests?: number;
@@ -609,7 +610,8 @@ function normalizeOptions(o: EngineOptions): Engine['options'] {
     device,
     dtype,
     workers: positiveInt('workers', o.workers, 1),
-    intraOpThreads: positiveInt('intraOpThreads', o.intraOpThreads, 0, 0),
+    // 0: the container's CPU quota (cgroup cpu.max) shared among the workers, not the host's cores.
+    intraOpThreads: positiveInt('intraOpThreads', o.intraOpThreads, 0, 0) || defaultIntraOpThreads(positiveInt('workers', o.workers, 1)),
     maxBatchRequests: positiveInt('maxBatchRequests', o.maxBatchRequests, 32),
     maxBatchTokens: positiveInt('maxBatchTokens', o.maxBatchTokens, 16384),
     maxBatchDelayMs: delay,

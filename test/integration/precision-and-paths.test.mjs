@@ -52,11 +52,23 @@ t.test('bfloat16 on cpu', { skip: !nativeBf16 && 'this CPU has no native bf16' }
     }));
     t.ok(top5 / n >= 0.6, `${name}: top-5 sets overlap fp32's by ${(top5 / n).toFixed(3)} on average`);
   }
-  for (const name of ['classify-traced', 'ner-traced', 'embed-traced']) {
-    const e = await Engine.load({ model: testModel(name), dtype: 'bfloat16' });
-    t.equal(e.info.dtype, 'bfloat16', `${name}: a plain trace loads in bf16`);
-    await e.close();
-  }
+  // Plain traces of the other tasks: their answers stay close to fp32's on the same weights.
+  const words = maskCorpus(60, 85, 30).map((s) => s.replace(/\[MASK\]/g, 'x'));
+  const run = async (name, dtype, fn) => {
+    const e = await Engine.load({ model: testModel(name), dtype });
+    try { return await fn(e); } finally { await e.close(); }
+  };
+  const cos = (a, b) => a.reduce((s, v, i) => s + v * b[i], 0);
+  const e32 = await run('embed', 'float32', (e) => e.embed(words));
+  const e16 = await run('embed-traced', 'bfloat16', (e) => e.embed(words));
+  const worstCos = Math.min(...e32.map((v, i) => cos(v, e16[i])));
+  t.ok(worstCos >= 0.99, `embed-traced in bf16: worst cosine to fp32 ${worstCos.toFixed(5)}`);
+  const c32 = await run('classify', 'float32', (e) => e.classify(words));
+  const c16 = await run('classify-traced', 'bfloat16', (e) => e.classify(words));
+  const agree = c32.filter((x, i) => x[0].label === c16[i][0].label).length / words.length;
+  t.ok(agree >= 0.8, `classify-traced in bf16: label agreement with fp32 ${agree.toFixed(3)}`);
+  const n16 = await run('ner-traced', 'bfloat16', (e) => e.tokenClassify(words, { ignoreLabels: [] }));
+  t.ok(n16.every((ents, i) => ents.length === words[i].split(' ').length || ents.length > 0), 'ner-traced in bf16 answers');
 });
 
 t.test('float16 on cpu is refused with a message that says what to use', async (t) => {

@@ -8,6 +8,7 @@
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/ir/constants.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -47,11 +48,36 @@ void select_quantized_engine(const std::string& name, const std::string& path, c
 
 // A plain torch.jit.trace of a float32 Hugging Face model bakes `.to(torch.float32)` (the attention
 // mask's conversion) into its graphs; with bf16 weights that float32 mask then meets bf16 activations
-// and the forward fails. Such casts are retargeted to the model's dtype in every method's graph; the
-// mask's large negative constant becomes -inf in bf16, which softmax handles as a zero weight.
+// and the forward fails. Such casts are retargeted to the model's dtype in every method's graph, and
+// the mask's fill value, torch.finfo(torch.float32).min, becomes the dtype's own lowest finite value:
+// cast to bf16 it would be -inf, and 0 x -inf is NaN at every attended position.
 void retarget_float_casts(torch::jit::Block* block, torch::jit::Graph& graph, c10::ScalarType to, int& changed) {
+  const double lowest = to == c10::ScalarType::Half ? -65504.0 : -3.3895313892515355e38;
   for (torch::jit::Node* n : block->nodes()) {
     for (torch::jit::Block* b : n->blocks()) retarget_float_casts(b, graph, to, changed);
+    if (n->kind() == c10::prim::Constant && n->hasAttribute(c10::attr::value)) {
+      // A trace bakes finfo(float32).min as a float or as a 0-dim float32 tensor constant.
+      const auto kind = n->kindOf(c10::attr::value);
+      if (kind == torch::jit::AttributeKind::f) {
+        const double v = n->f(c10::attr::value);
+        if (std::isfinite(v) && v < lowest) {
+          torch::jit::WithInsertPoint guard(n);
+          n->output()->replaceAllUsesWith(graph.insertConstant(lowest));
+          ++changed;
+        }
+      } else if (kind == torch::jit::AttributeKind::t) {
+        const at::Tensor t = n->t(c10::attr::value);
+        if (t.dim() == 0 && t.is_floating_point()) {
+          const double v = t.item<double>();
+          if (std::isfinite(v) && v < lowest) {
+            torch::jit::WithInsertPoint guard(n);
+            n->output()->replaceAllUsesWith(graph.insertConstant(at::scalar_tensor(lowest, t.options())));
+            ++changed;
+          }
+        }
+      }
+      continue;
+    }
     if (n->kind() != c10::Symbol::fromQualString("aten::to")) continue;
     for (size_t i = 1; i < n->inputs().size(); ++i) {
       torch::jit::Value* v = n->input(i);
@@ -193,7 +219,7 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
       for (auto t : module_.parameters()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
       for (auto t : module_.buffers()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
       if (int n = retarget_float_casts(module_, spec_.dtype))
-        std::fprintf(stderr, "[bert-serve] %s: %d float32 cast(s) in the traced graph retargeted to %s\n", path_.c_str(), n,
+        std::fprintf(stderr, "[bert-serve] %s: %d float32 cast(s) and fill value(s) in the traced graph retargeted to %s\n", path_.c_str(), n,
                      spec_.dtype_name().c_str());
     }
   } catch (const std::exception& e) {

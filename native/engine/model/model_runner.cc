@@ -1,5 +1,6 @@
 #include "engine/model/model_runner.h"
 
+#include <ATen/Parallel.h>
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 
 #include <algorithm>
