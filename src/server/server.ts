@@ -15,7 +15,10 @@ import { Logger, errorFields } from '../logger.js';
 import { Metrics } from '../metrics.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
 import type { RouteContext } from './admission.js';
-import { fillMaskRoute } from './routes/fill_mask.js';
+import { rootRoute } from './routes/root.js';
+import { embedAllRoute, embedPooledRoute } from './routes/embed.js';
+import { openaiEmbeddingsRoute } from './routes/openai.js';
+import { predictRoute, rerankRoute } from './routes/predict.js';
 import { tokenizeRoute } from './routes/tokenize.js';
 import { healthRoute, infoRoute, metricsRoute, readyRoute } from './routes/status.js';
 import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
@@ -65,7 +68,12 @@ export interface ServerOptions extends Partial<ServerConfig> {
 type Handler = (ctx: RouteContext, ex: Exchange) => void | Promise<void>;
 
 const ROUTES = new Map<string, Readonly<Record<string, Handler>>>([
-  ['/', { POST: fillMaskRoute }],
+  ['/', { POST: rootRoute }],
+  ['/embed', { POST: embedPooledRoute }],
+  ['/embed_all', { POST: embedAllRoute }],
+  ['/v1/embeddings', { POST: openaiEmbeddingsRoute }],
+  ['/predict', { POST: predictRoute }],
+  ['/rerank', { POST: rerankRoute }],
   ['/tokenize', { POST: tokenizeRoute }],
   ['/health', { GET: healthRoute, HEAD: healthRoute }],
   ['/ready', { GET: readyRoute, HEAD: readyRoute }],
@@ -156,6 +164,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         model: c.model, device: c.device, dtype: c.dtype, workers: c.workers, intraOpThreads: c.intraOpThreads,
         maxBatchRequests: c.maxBatchRequests, maxBatchTokens: c.maxBatchTokens, maxBatchDelayMs: c.maxBatchDelayMs,
         sortByLength: c.sortByLength, batchOverheadTokens: c.batchOverheadTokens, jitOptimize: c.jitOptimize, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
+        pooling: c.pooling === 'auto' ? undefined : c.pooling as 'cls', maxPredictions: c.maxPredictions, maxMasks: c.maxMasks,
       }).then((engine) => {
         this.#adopt(engine);
         const i = engine.info;
@@ -302,6 +311,9 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       model_id: basename(i.modelDir),
       task: i.task,
       architecture: i.architecture,
+      ...i.taskInfo,
+      head: i.headPath,
+      cpu_native_bf16: i.cpuNativeBf16,
       device: i.device,
       dtype: i.dtype,
       vocab_size: i.vocabSize,
