@@ -1,7 +1,7 @@
 // Per-task request options: validated here with messages that name the argument, then turned into the
 // JSON the native task head parses (native/engine/model/*.cc). One function per task; a new task adds
 // one here and one head natively.
-import { invalidArgument } from './errors.js';
+import { BertServeError, invalidArgument } from './errors.js';
 
 /** A text, or a sentence pair as the Hugging Face pipelines take it. */
 export type TextInput = string | { text: string; text_pair?: string };
@@ -54,7 +54,8 @@ export function fillMaskParams(o: FillMaskParams, inputs: number, limits: { maxP
   }
   // Every text has at least one mask: refuse before any work when top_k x inputs is already over.
   if (topK * inputs > limits.maxPredictions) {
-    throw Object.assign(invalidArgument('topK', `at most ${Math.floor(limits.maxPredictions / inputs)} for ${inputs} input(s) (maxPredictions ${limits.maxPredictions})`, topK), { code: 'ERR_TOO_MANY_PREDICTIONS' as const });
+    throw new BertServeError('ERR_TOO_MANY_PREDICTIONS', `top_k ${topK} x ${inputs} input(s) asks for at least ${topK * inputs} predictions; `
+      + `the limit is ${limits.maxPredictions} per request (maxPredictions, --max-predictions)`);
   }
   return JSON.stringify({ top_k: topK, targets: o.targets, max_masks: limits.maxMasks, max_predictions: Math.floor(limits.maxPredictions / inputs) });
 }

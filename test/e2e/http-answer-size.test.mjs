@@ -15,7 +15,9 @@ const LIMIT = 8 * MIB;
 const rssBytes = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
 t.test('amplification refused, non-reading clients cut off, RSS bounded, others served', async (t) => {
-  const s = await spawnServer(['--model', testModel('tiny'), '--max-answer-bytes', String(LIMIT), '--send-timeout-ms', '1000'], { t });
+  // --max-predictions raised: this test is about the answer-bytes bound and the send path.
+  const s = await spawnServer(['--model', testModel('tiny'), '--max-answer-bytes', String(LIMIT), '--send-timeout-ms', '1000',
+    '--max-predictions', '1000000', '--max-masks', '512'], { t });
   // Warm every path once, then take the baseline.
   const masked = (masks) => Array.from({ length: masks }, (_, i) => `w${i} [MASK]`).join(' ');
   const large = { inputs: Array(32).fill(masked(4)), parameters: { top_k: 320 } }; // about 5 MB

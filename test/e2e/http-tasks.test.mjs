@@ -127,6 +127,13 @@ t.test('POST / speaks each task\'s Hugging Face Inference API shape; raw text wo
   checkError(t, await postJson(port('ner'), '/', { inputs: 'x', parameters: { aggregation_strategy: 'best' } }), 422, /aggregation_strategy/);
 });
 
+t.test('fill-mask: predictions per request are bounded before any work (--max-predictions)', async (t) => {
+  const r = await postJson(port('tiny'), '/', { inputs: ['a [MASK]', 'b [MASK]', 'c [MASK]'], parameters: { top_k: 1000 } });
+  checkError(t, r, 422, /3000 predictions; the limit is 2000 per request \(maxPredictions, --max-predictions\)/);
+  const masks = await postJson(port('tiny'), '/', { inputs: '[MASK] '.repeat(12), parameters: { top_k: 200 } });
+  checkError(t, masks, 422, /12 masks x top_k 200 = 2400 predictions; the limit is 2000 for this text/);
+});
+
 t.test('routes that do not fit the served model name its task', async (t) => {
   checkError(t, await postJson(port('tiny'), '/embed', { inputs: 'x' }), 422, /needs a feature-extraction model .* serves fill-mask/);
   checkError(t, await postJson(port('embed'), '/predict', { inputs: 'x' }), 422, /serves feature-extraction/);
