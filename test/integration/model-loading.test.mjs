@@ -2,9 +2,18 @@
 // was expected: never a crash or a hang. Also: the models users already have (a traced module with
 // the Hugging Face torchscript=True signature, a tokenizer.json instead of vocab.txt) load and answer.
 import t from 'tap';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../dist/engine.js';
 import { testModel, root } from './fixtures.mjs';
+
+// A model of an architecture no task serves: tiny's files under another architecture name.
+const unserved = mkdtempSync(join(tmpdir(), 'bert-serve-unserved-'));
+t.teardown(() => rmSync(unserved, { recursive: true, force: true }));
+cpSync(testModel('tiny'), unserved, { recursive: true });
+const config = JSON.parse(readFileSync(join(unserved, 'config.json'), 'utf8'));
+writeFileSync(join(unserved, 'config.json'), JSON.stringify({ ...config, architectures: ['BertForQuestionAnswering'] }));
 
 const refused = [
   ['no such directory', join(root, 'models', 'test', 'does-not-exist'), 'ERR_MODEL_NOT_FOUND', /config\.json/],
@@ -14,7 +23,8 @@ const refused = [
   ['output shape that does not fit the task', testModel('wrong-output'), 'ERR_MODEL_INVALID', /model\.pt: forward returned \[1, 4, 7\].*\[batch, seq, 30522\]/],
   ['vocabulary larger than the embedding', testModel('vocab-mismatch'), 'ERR_VOCAB_MISMATCH', /30522 tokens.*vocab_size\) is 1000/],
   ['config.json that is not JSON', testModel('bad-config'), 'ERR_CONFIG_INVALID', /config\.json: not valid JSON/],
-  ['an architecture not served', testModel('encoder'), 'ERR_MODEL_INVALID', /architecture "BertModel" is not served/],
+  ['an architecture not served', unserved, 'ERR_MODEL_INVALID',
+    /architecture "BertForQuestionAnswering" is not served \(supported: BertForMaskedLM, BertModel, BertForSequenceClassification, BertForTokenClassification\)/],
 ];
 
 for (const [what, dir, code, message] of refused) {
