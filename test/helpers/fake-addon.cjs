@@ -70,7 +70,7 @@ class FakeEngine {
     this.options = options;
     return {
       modelDir: options.model, task: 'fill-mask', architecture: 'FakeForMaskedLM', device: 'cpu', dtype: 'float32', vocabSize: 30522,
-      hiddenSize: 8, maxPositionEmbeddings: 512, maskedPositionsFastPath: true, forwardInputs: 2, intraOpThreads: 1, workers: 1,
+      hiddenSize: 8, maxPositionEmbeddings: 512, maskedPositionsFastPath: true, headPath: 'fake', taskInfo: '{"head_path":"fill_mask_logits"}', cpuNativeBf16: false, forwardInputs: 2, intraOpThreads: 1, workers: 1,
       blas: 'none', torchVersion: 'fake', loadMs: 0, warmupMs: 0, batchOverheadTokens: 64,
     };
   }
@@ -79,7 +79,8 @@ class FakeEngine {
     const now = Date.now();
     for (let i = 0; i < b.ids.length; i++) {
       control.submitted++;
-      const r = { engine: this, id: b.ids[i], kind: b.kinds[i], text: b.texts[i], topK: b.topK[i], deadline: b.deadlinesMs[i] > 0 ? now + b.deadlinesMs[i] : 0 };
+      const params = b.params[i] ? JSON.parse(b.params[i]) : {};
+      const r = { engine: this, id: b.ids[i], kind: b.kinds[i], text: b.texts[i], topK: params.top_k ?? 5, deadline: b.deadlinesMs[i] > 0 ? now + b.deadlinesMs[i] : 0 };
       if (control.hold) control.held.push(r);
       else if (WORK_US > 0) this._work(r);
       else setImmediate(() => this._complete([r]));
@@ -117,7 +118,7 @@ class FakeEngine {
   }
 
   _answer(rs, decide) {
-    const ids = new Float64Array(rs.length), codes = [], payloads = [], timings = new Float64Array(rs.length * 3);
+    const ids = new Float64Array(rs.length), codes = [], payloads = [], timings = new Float64Array(rs.length * 4);
     rs.forEach((r, i) => { ids[i] = r.id; const [code, payload] = decide(r); codes.push(code); payloads.push(payload); });
     control.completed += rs.length;
     this.stats_.queueDepth = control.held.filter((r) => r.engine === this).length;
