@@ -118,7 +118,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   }
   if (options.workers == 0) throw EngineError(ErrorCode::kInvalidArgument, "workers must be at least 1");
   e->model_ = std::make_unique<Model>(dir, config, spec);
-  e->head_ = find_task(config.architecture)->make(HeadContext{e->tokenizer_, config, dir, options.pooling});
+  e->head_ = make_head(HeadContext{e->tokenizer_, config, dir, options.pooling});
   const std::string head_path = e->head_->bind(*e->model_);
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/errors.h"
-#include "engine/model/task_registry.h"
 
 namespace bert {
 
@@ -19,6 +18,18 @@ const char* task_name(Task t) {
 }
 
 namespace {
+
+struct Architecture {
+  const char* name;
+  Task task;
+};
+// Adding a task: its architecture here, its head in task_registry.cc.
+const Architecture kArchitectures[] = {
+    {"BertForMaskedLM", Task::kFillMask},
+    {"BertModel", Task::kEmbeddings},
+    {"BertForSequenceClassification", Task::kClassification},
+    {"BertForTokenClassification", Task::kTokenClassification},
+};
 
 // id2label as a dense list. Hugging Face writes {"0": "NEGATIVE", ...}; num_labels alone (or
 // neither) means LABEL_0..LABEL_{n-1}, as transformers' PretrainedConfig does.
@@ -52,6 +63,22 @@ std::vector<std::string> read_labels(const nlohmann::json& j, const std::string&
 
 }  // namespace
 
+bool task_for_architecture(const std::string& architecture, Task& task) {
+  for (const auto& a : kArchitectures) {
+    if (architecture == a.name) {
+      task = a.task;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string supported_architectures() {
+  std::string out;
+  for (const auto& a : kArchitectures) out += (out.empty() ? "" : ", ") + std::string(a.name);
+  return out;
+}
+
 ModelConfig ModelConfig::load(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw EngineError(ErrorCode::kModelNotFound, path + ": not found (a model directory needs config.json)");
@@ -77,12 +104,10 @@ ModelConfig ModelConfig::load(const std::string& path) {
   if (arch == j.end() || !arch->is_array() || arch->empty() || !(*arch)[0].is_string())
     throw EngineError(ErrorCode::kConfigInvalid, path + ": missing \"architectures\" (e.g. [\"BertForMaskedLM\"])");
   c.architecture = (*arch)[0].get<std::string>();
-  const TaskSpec* spec = find_task(c.architecture);
-  if (!spec) {
+  if (!task_for_architecture(c.architecture, c.task)) {
     throw EngineError(ErrorCode::kModelInvalid, path + ": architecture \"" + c.architecture +
                                                     "\" is not served (supported: " + supported_architectures() + ")");
   }
-  c.task = spec->task;
   c.vocab_size = get_int("vocab_size", 0, true);
   c.hidden_size = get_int("hidden_size", 0, false);
   c.max_position_embeddings = get_int("max_position_embeddings", 512, false);

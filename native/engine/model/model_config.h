@@ -6,7 +6,8 @@
 
 namespace bert {
 
-// What the served model answers; chosen by config.json's architecture (task_registry.cc).
+// What the served model answers; chosen by config.json's architecture (kArchitectures in
+// model_config.cc); task_registry.cc maps it to its head.
 enum class Task { kFillMask, kEmbeddings, kClassification, kTokenClassification };
 
 struct ModelConfig {
@@ -30,5 +31,8 @@ struct ModelConfig {
 };
 
 const char* task_name(Task t);
+// The task config.json's architecture asks for; false for an architecture no task serves.
+bool task_for_architecture(const std::string& architecture, Task& task);
+std::string supported_architectures();  // "BertForMaskedLM, BertModel, ..."
 
 }  // namespace bert

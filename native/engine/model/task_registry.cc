@@ -6,32 +6,15 @@
 #include "engine/model/token_classify.h"
 
 namespace bert {
-namespace {
 
-template <class Head>
-std::unique_ptr<TaskHead> make(const HeadContext& c) {
-  return std::make_unique<Head>(c);
-}
-
-const TaskSpec kTasks[] = {
-    {"BertForMaskedLM", Task::kFillMask, &make<FillMaskHead>},
-    {"BertModel", Task::kEmbeddings, &make<EmbedHead>},
-    {"BertForSequenceClassification", Task::kClassification, &make<ClassifyHead>},
-    {"BertForTokenClassification", Task::kTokenClassification, &make<TokenClassifyHead>},
-};
-
-}  // namespace
-
-const TaskSpec* find_task(const std::string& architecture) {
-  for (const auto& t : kTasks)
-    if (architecture == t.architecture) return &t;
-  return nullptr;
-}
-
-std::string supported_architectures() {
-  std::string out;
-  for (const auto& t : kTasks) out += (out.empty() ? "" : ", ") + std::string(t.architecture);
-  return out;
+std::unique_ptr<TaskHead> make_head(const HeadContext& c) {
+  switch (c.config.task) {
+    case Task::kFillMask: return std::make_unique<FillMaskHead>(c);
+    case Task::kEmbeddings: return std::make_unique<EmbedHead>(c);
+    case Task::kClassification: return std::make_unique<ClassifyHead>(c);
+    case Task::kTokenClassification: return std::make_unique<TokenClassifyHead>(c);
+  }
+  throw EngineError(ErrorCode::kInternal, "no head for the task");
 }
 
 }  // namespace bert

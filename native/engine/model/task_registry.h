@@ -1,5 +1,6 @@
-// The one place that maps a config.json architecture to its task and its head. Adding a task: a
-// TaskHead subclass, one line here, its route in src/server/routes/ and its tests.
+// The one place that maps a task to its head (model_config.cc maps architectures to tasks). Adding a
+// task: its architecture in model_config.cc, a TaskHead subclass and one line here, its route in
+// src/server/routes/ and its tests.
 #pragma once
 #include <memory>
 #include <string>
@@ -17,13 +18,7 @@ struct HeadContext {
   std::string pooling;  // embeddings: the pooling asked for ("" = from the model directory, else cls)
 };
 
-struct TaskSpec {
-  const char* architecture;
-  Task task;
-  std::unique_ptr<TaskHead> (*make)(const HeadContext&);
-};
-
-const TaskSpec* find_task(const std::string& architecture);
-std::string supported_architectures();  // "BertForMaskedLM, BertModel, ..."
+// The head of config.task.
+std::unique_ptr<TaskHead> make_head(const HeadContext& context);
 
 }  // namespace bert

@@ -31,7 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fclose(f);
   try {
     const bert::ModelConfig c = bert::ModelConfig::load(path);
-    FUZZ_CHECK(c.architecture == "BertForMaskedLM", c.architecture);
+    bert::Task task;
+    FUZZ_CHECK(bert::task_for_architecture(c.architecture, task) && task == c.task, c.architecture);
+    const bool labelled = c.task == bert::Task::kClassification || c.task == bert::Task::kTokenClassification;
+    FUZZ_CHECK(!labelled || !c.labels.empty(), "a classifier without labels");
     FUZZ_CHECK(c.vocab_size > 0 && c.max_position_embeddings > 0 && c.type_vocab_size > 0, "sizes");
   } catch (const bert::EngineError& e) {
     FUZZ_CHECK(e.code() == bert::ErrorCode::kConfigInvalid || e.code() == bert::ErrorCode::kModelInvalid, e.what());
