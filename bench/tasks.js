@@ -14,11 +14,14 @@
 // The engine and engine_limit never run at the same time (each point is measured alone).
 //
 //   node bench/tasks.js [--set tiny|base|MODEL_DIR[,...]] [--shapes 1x16,8x16,32x16,1x128,8x128,32x128]
-//                       [--dtype float32|bfloat16] [--target-seconds 2] [--min-repeats 3] [--no-limit]
-//                       [--out FILE.jsonl]
+//                       [--dtype float32|bfloat16] [--threads N] [--target-seconds 2] [--min-repeats 3]
+//                       [--no-limit] [--out FILE.jsonl]
 //   --set tiny: models/test/{tiny,embed,classify,ner}; base: models/bench/{mlm,embed,classify,ner}
 //     (scripts/make_bench_models.py); int8: models/bench/{mlm,classify}-int8; or directories.
 //   --dtype bfloat16: the engine's dtype option, and engine_limit --dtype bfloat16.
+//   --threads N: the engine's intraOpThreads and engine_limit --threads (default: both use every
+//     core). On a shared machine, 1 thread gives steadier figures: an OpenMP team of 2 on 2 busy
+//     cores waits at every operator for the thread that was descheduled.
 // Environment: BERT_SERVE_ADDON (the addon), BERT_SERVE_ENGINE_LIMIT (default build/engine_limit).
 // Prints one JSON line per point on stdout (also appended to --out) and a markdown table at the end;
 // `uptime` before and after each model goes into the JSON lines: the machine may be shared.
@@ -36,12 +39,13 @@ const SETS = {
 };
 
 function parseArgs(argv) {
-  const o = { set: 'tiny', shapes: '1x16,8x16,32x16,1x128,8x128,32x128', dtype: 'float32', targetSeconds: 2, minRepeats: 3, limit: true, out: null };
+  const o = { set: 'tiny', shapes: '1x16,8x16,32x16,1x128,8x128,32x128', dtype: 'float32', threads: 0, targetSeconds: 2, minRepeats: 3, limit: true, out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i], v = () => argv[++i];
     if (a === '--set') o.set = v();
     else if (a === '--shapes') o.shapes = v();
     else if (a === '--dtype') o.dtype = v();
+    else if (a === '--threads') o.threads = Number(v());
     else if (a === '--target-seconds') o.targetSeconds = Number(v());
     else if (a === '--min-repeats') o.minRepeats = Number(v());
     else if (a === '--no-limit') o.limit = false;
@@ -72,7 +76,7 @@ function call(engine, text) {
 async function engineShapes(o, dir) {
   const { Engine } = await import('../dist/engine.js');
   const t0 = now();
-  const engine = await Engine.load({ model: dir, dtype: o.dtype, maxQueue: 1 << 16 });
+  const engine = await Engine.load({ model: dir, dtype: o.dtype, maxQueue: 1 << 16, ...(o.threads > 0 ? { intraOpThreads: o.threads } : {}) });
   const loadMs = now() - t0;
   const res = [];
   try {
@@ -111,7 +115,7 @@ async function engineShapes(o, dir) {
         batches_per_round: r2((s1.batchesRun - s0.batchesRun) / rounds.length),
       });
     }
-    return { info: { task: engine.task, architecture: engine.info.architecture, dtype: o.dtype, load_ms: Math.round(loadMs), head_path: engine.info.taskInfo.head_path, pooling: engine.info.taskInfo.pooling, blas: engine.info.blas }, shapes: res };
+    return { info: { threads: engine.options.intraOpThreads, task: engine.task, architecture: engine.info.architecture, dtype: o.dtype, load_ms: Math.round(loadMs), head_path: engine.info.taskInfo.head_path, pooling: engine.info.taskInfo.pooling, blas: engine.info.blas }, shapes: res };
   } finally {
     await engine.close();
   }
@@ -127,6 +131,7 @@ function limitShapes(o, dir, method) {
     const args = ['--model', dir, '--method', method, '--batches', batches.join(','), '--seqs', String(seq),
       '--target-seconds', String(o.targetSeconds), '--min-repeats', String(o.minRepeats), '--max-repeats', '200', '--warmup', '1'];
     if (o.dtype !== 'float32') args.push('--dtype', o.dtype);
+    if (o.threads > 0) args.push('--threads', String(o.threads));
     const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`engine_limit ${args.join(' ')} failed (${r.status}): ${r.stderr.trim().slice(-500)}`);
     for (const line of r.stdout.split('\n').filter(Boolean)) {
