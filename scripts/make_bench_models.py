@@ -25,7 +25,7 @@ sample sentences is printed.
 
 Idempotent per directory: a stamp records the parameters and script sources; nothing is redone when
 they match (and torch is not imported). Each BERT-base export takes a minute or two on 2 cores;
-the hf/ checkpoints and model.pt files take about 3.5 GB in all.
+the hf/ checkpoints and model.pt files take about 4 GB in all.
 """
 import argparse
 import json
