@@ -14,7 +14,13 @@
 //                [--method auto|forward|fill_mask_logits|plain] [--jit-optimize 0|1] [--seed N]
 //                [--mix FILE [--mix-batch N] [--mix-tokens N] [--mix-policy sorted|fifo|cost] [--mix-window N]
 //                 [--mix-overhead N]]
-//                [--no-shapes] [--gap-us N]
+//                [--no-shapes] [--gap-us N] [--dtype float32|bfloat16]
+// --dtype bfloat16: after loading, every floating-point parameter and buffer is converted to bf16, as
+//   the engine does for `dtype: bfloat16` (native/engine/model/model.cc; integer buffers stay int64).
+//   Meant for models exported by scripts/ (scripted: their graphs follow the weights' dtype); a
+//   torch.jit.trace of a float32 model keeps float32 casts the engine retargets and this does not.
+// An int8 model (config.json's bert_serve block has "quantized_engine") is loaded with that
+//   quantized engine selected first, as the engine does.
 // --threads: at::set_num_threads (default: the core count, as the engine does with one worker).
 // --mix FILE: whitespace-separated sequence lengths (tokens incl. [CLS]/[SEP]), e.g. a tokenized
 //   corpus. The sequences are grouped into batches (policy cost: the scheduler's own BatchPicker
@@ -76,6 +82,7 @@ struct Options {
   int64_t mix_overhead = 64;
   int64_t gap_us = 0;  // idle time before each timed repeat (a lone request reaching an idle engine)
   bool shapes = true;
+  std::string dtype = "float32";
 };
 
 [[noreturn]] void usage(const std::string& msg) {
@@ -83,7 +90,8 @@ struct Options {
             << "usage: engine_limit --model DIR [--threads N] [--batches 1,8,32] [--seqs 16,128] [--warmup N]\n"
             << "       [--min-repeats N] [--max-repeats N] [--target-seconds S] [--method auto|forward|fill_mask_logits|plain]\n"
             << "       [--jit-optimize 0|1] [--seed N] [--mix FILE [--mix-batch N] [--mix-tokens N]\n"
-            << "       [--mix-policy sorted|fifo|cost] [--mix-window N] [--mix-overhead N]] [--no-shapes] [--gap-us N]\n";
+            << "       [--mix-policy sorted|fifo|cost] [--mix-window N] [--mix-overhead N]] [--no-shapes] [--gap-us N]\n"
+            << "       [--dtype float32|bfloat16]\n";
   std::exit(2);
 }
 
@@ -136,12 +144,14 @@ Options parse(int argc, char** argv) {
     else if (a == "--mix-overhead") o.mix_overhead = std::max<int64_t>(0, static_cast<int64_t>(num()));
     else if (a == "--gap-us") o.gap_us = std::max<int64_t>(0, static_cast<int64_t>(num()));
     else if (a == "--no-shapes") o.shapes = false;
+    else if (a == "--dtype") o.dtype = next();
     else if (a == "-h" || a == "--help") usage("help");
     else usage("unknown argument " + a);
   }
   if (o.model.empty()) usage("--model DIR is required");
   if (o.method != "auto" && o.method != "forward" && o.method != "fill_mask_logits" && o.method != "plain") usage("bad --method " + o.method);
   if (o.mix_policy != "sorted" && o.mix_policy != "fifo" && o.mix_policy != "cost") usage("bad --mix-policy " + o.mix_policy);
+  if (o.dtype != "float32" && o.dtype != "bfloat16") usage("bad --dtype " + o.dtype + " (float32 or bfloat16)");
   if (o.max_repeats < o.min_repeats) o.max_repeats = o.min_repeats;
   return o;
 }
@@ -189,6 +199,33 @@ int64_t config_vocab_size(const std::string& dir) {
   p = cfg.find(':', p);
   if (p == std::string::npos) return 0;
   return std::strtoll(cfg.c_str() + p + 1, nullptr, 10);
+}
+
+// A string value in config.json ("key": "value"), or "" (the first occurrence of the key).
+std::string config_string(const std::string& dir, const std::string& key) {
+  std::string cfg = read_file(dir + "/config.json");
+  auto p = cfg.find("\"" + key + "\"");
+  if (p == std::string::npos) return {};
+  p = cfg.find(':', p);
+  if (p == std::string::npos) return {};
+  auto q1 = cfg.find('"', p);
+  if (q1 == std::string::npos) return {};
+  auto q2 = cfg.find('"', q1 + 1);
+  if (q2 == std::string::npos) return {};
+  return cfg.substr(q1 + 1, q2 - q1 - 1);
+}
+
+// An int8 model's packed weights need the quantized engine they were packed for (as the engine does).
+void select_quantized_engine(const std::string& name) {
+  at::QEngine want;
+  if (name == "onednn") want = at::QEngine::ONEDNN;
+  else if (name == "fbgemm") want = at::QEngine::FBGEMM;
+  else if (name == "qnnpack") want = at::QEngine::QNNPACK;
+  else if (name == "x86") want = at::QEngine::X86;
+  else usage("config.json names an unknown quantized engine " + name);
+  for (at::QEngine e : at::globalContext().supportedQEngines())
+    if (e == want) { at::globalContext().setQEngine(want); return; }
+  usage("this libtorch lacks the quantized engine " + name + " the model was packed for");
 }
 
 struct Special {
@@ -409,9 +446,16 @@ int main(int argc, char** argv) {
     torch::jit::setGraphExecutorOptimize(o.jit_optimize);
     c10::InferenceMode inference;
 
+    const std::string qengine = config_string(o.model, "quantized_engine");
+    if (!qengine.empty()) select_quantized_engine(qengine);
     const auto tl = Clock::now();
     torch::jit::Module module = torch::jit::load(o.model + "/model.pt", torch::Device(torch::kCPU));
     module.eval();
+    if (o.dtype == "bfloat16") {
+      // Floating state only: integer buffers (position_ids) stay int64.
+      for (auto t : module.parameters()) if (t.is_floating_point()) t.set_data(t.to(torch::kBFloat16));
+      for (auto t : module.buffers()) if (t.is_floating_point()) t.set_data(t.to(torch::kBFloat16));
+    }
     const double load_ms = ms_since(tl);
     int64_t vocab = config_vocab_size(o.model);
     if (vocab <= 0) usage(o.model + "/config.json: no vocab_size");
@@ -426,7 +470,8 @@ int main(int argc, char** argv) {
               << ",\"method\":" << json_str(o.method == "plain" ? "plain" : runner.fast() ? "fill_mask_logits" : "forward")
               << ",\"has_fill_mask_logits\":" << (runner.has_fast() ? "true" : "false")
               << ",\"forward_inputs\":" << runner.forward_inputs() << ",\"jit_optimize\":" << (o.jit_optimize ? "true" : "false")
-              << ",\"vocab_size\":" << vocab << ",\"load_ms\":" << load_ms << "}" << std::endl;
+              << ",\"vocab_size\":" << vocab << ",\"load_ms\":" << load_ms << ",\"dtype\":" << json_str(o.dtype)
+              << ",\"quantized_engine\":" << json_str(qengine) << "}" << std::endl;
 
     if (o.shapes) {
       for (int64_t seq : o.seqs) {
