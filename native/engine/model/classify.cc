@@ -6,6 +6,7 @@
 
 #include "engine/json_writer.h"
 #include "engine/model/head_params.h"
+#include "engine/model/warmup.h"
 
 namespace bert {
 
@@ -90,13 +91,7 @@ void ClassifyHead::prepare(Request& r) const {
 }
 
 RequestPtr ClassifyHead::warmup_request(size_t len) const {
-  auto r = std::make_shared<Request>();
-  r->encoding.ids.assign(len, tokenizer_->unk_id());
-  r->encoding.ids.front() = tokenizer_->cls_id();
-  r->encoding.ids.back() = tokenizer_->sep_id();
-  r->encoding.offsets.assign(len, {0, 0});
-  r->params = std::make_unique<ClassifyParams>();
-  return r;
+  return make_warmup_request(*tokenizer_, len, std::make_unique<ClassifyParams>());
 }
 
 void ClassifyHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const {

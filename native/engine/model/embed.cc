@@ -7,6 +7,7 @@
 #include "engine/json_writer.h"
 #include "engine/model/float_format.h"
 #include "engine/model/head_params.h"
+#include "engine/model/warmup.h"
 
 namespace bert {
 namespace {
@@ -156,13 +157,7 @@ void EmbedHead::prepare(Request& r) const {
 }
 
 RequestPtr EmbedHead::warmup_request(size_t len) const {
-  auto r = std::make_shared<Request>();
-  r->encoding.ids.assign(len, tokenizer_->unk_id());
-  r->encoding.ids.front() = tokenizer_->cls_id();
-  r->encoding.ids.back() = tokenizer_->sep_id();
-  r->encoding.offsets.assign(len, {0, 0});
-  r->params = std::make_unique<EmbedParams>();
-  return r;
+  return make_warmup_request(*tokenizer_, len, std::make_unique<EmbedParams>());
 }
 
 void EmbedHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const {

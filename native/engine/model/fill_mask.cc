@@ -7,6 +7,7 @@
 
 #include "engine/json_writer.h"
 #include "engine/model/head_params.h"
+#include "engine/model/warmup.h"
 
 namespace bert {
 namespace {
@@ -142,14 +143,9 @@ torch::Tensor FillMaskHead::logits_at(Model& model, const PaddedBatch& b, const 
 }
 
 RequestPtr FillMaskHead::warmup_request(size_t len) const {
-  auto r = std::make_shared<Request>();
-  r->encoding.ids.assign(len, tokenizer_->unk_id());
-  r->encoding.ids.front() = tokenizer_->cls_id();
-  r->encoding.ids.back() = tokenizer_->sep_id();
+  RequestPtr r = make_warmup_request(*tokenizer_, len, std::make_unique<FillMaskParams>());
   r->encoding.ids[len / 2] = tokenizer_->mask_id();
-  r->encoding.offsets.assign(len, {0, 0});
   r->rows = {static_cast<int64_t>(len / 2)};
-  r->params = std::make_unique<FillMaskParams>();
   return r;
 }
 
