@@ -21,6 +21,8 @@
 //   torch.jit.trace of a float32 model keeps float32 casts the engine retargets and this does not.
 // An int8 model (config.json's bert_serve block has "quantized_engine") is loaded with that
 //   quantized engine selected first, as the engine does.
+// Memory: freed activations are kept in the process as the engine keeps them (host_memory.h);
+//   BERT_SERVE_MALLOC=glibc measures glibc's defaults instead.
 // --threads: at::set_num_threads (default: the core count, as the engine does with one worker).
 // --mix FILE: whitespace-separated sequence lengths (tokens incl. [CLS]/[SEP]), e.g. a tokenized
 //   corpus. The sequences are grouped into batches (policy cost: the scheduler's own BatchPicker
@@ -37,6 +39,8 @@
 // ({model, batch, seq, seq_per_s, tokens_per_s, median_ms, ...}) and one {"type":"mix",...}.
 // OMP_WAIT_POLICY must be set before libgomp loads (docs/traps.md#12); when it is unset the program
 // sets PASSIVE (as the engine's loader does) and re-executes itself.
+#include "engine/engine.h"
+#include "engine/host_memory.h"
 #include "engine/sched/batch_picker.h"
 
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
@@ -172,23 +176,6 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
-}
-
-// The BLAS library this process resolved (as the engine reports it), from /proc/self/maps.
-std::string loaded_blas() {
-  std::ifstream maps("/proc/self/maps");
-  std::string line, found;
-  while (std::getline(maps, line)) {
-    auto slash = line.find('/');
-    if (slash == std::string::npos) continue;
-    std::string path = line.substr(slash);
-    std::string base = path.substr(path.rfind('/') + 1);
-    if (base.find("blas") != std::string::npos || base.find("mkl_core") != std::string::npos) {
-      found = path;
-      if (path.find("openblas") != std::string::npos) break;
-    }
-  }
-  return found.empty() ? "unknown" : found;
 }
 
 // vocab_size from config.json (a number after "vocab_size").
@@ -439,6 +426,8 @@ int main(int argc, char** argv) {
     std::perror("engine_limit: re-exec with OMP_WAIT_POLICY=PASSIVE failed; continuing");
   }
   const Options o = parse(argc, argv);
+  // The engine's malloc policy (BERT_SERVE_MALLOC=glibc turns it off in both, for comparisons).
+  const std::string& malloc_policy = bert::keep_freed_memory();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = o.threads > 0 ? o.threads : cores;
   try {
@@ -465,7 +454,8 @@ int main(int argc, char** argv) {
 
     const char* wait = std::getenv("OMP_WAIT_POLICY");
     std::cout << "{\"type\":\"info\",\"model\":" << json_str(model_name) << ",\"threads\":" << at::get_num_threads()
-              << ",\"cores\":" << cores << ",\"blas\":" << json_str(loaded_blas())
+              << ",\"cores\":" << cores << ",\"blas\":" << json_str(bert::loaded_blas_library())
+              << ",\"malloc\":" << json_str(malloc_policy)
               << ",\"torch_version\":" << json_str(TORCH_VERSION) << ",\"omp_wait_policy\":" << json_str(wait ? wait : "")
               << ",\"method\":" << json_str(o.method == "plain" ? "plain" : runner.fast() ? "fill_mask_logits" : "forward")
               << ",\"has_fill_mask_logits\":" << (runner.has_fast() ? "true" : "false")

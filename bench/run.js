@@ -9,6 +9,7 @@
 //   node bench/run.js [--quick | --full] [--models demo,base] [--only STAGES] [--out NAME]
 //                     [--p99-bound-ms MS] [--corpus-size N] [--threads N]
 //   node bench/run.js --report-from bench/results/latest.json [--out NAME]   (re-render only)
+//   node bench/run.js --soak MINUTES [--model DIR] [--rate R]                (bench/soak.js)
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -326,6 +327,12 @@ async function limitRun(bin, model, extra, threads, label) {
 }
 
 async function main() {
+  if (process.argv.includes('--soak')) {
+    // The soak is its own run (bench/soak.js): a long mixed load, memory over time, answers checked.
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'soak.js'), ...process.argv.slice(2)], { stdio: 'inherit' });
+    child.on('exit', (code) => process.exit(code ?? 1));
+    return;
+  }
   const args = parseArgs(process.argv.slice(2));
   if (args.reportFrom) {
     const R = JSON.parse(readFileSync(args.reportFrom, 'utf8'));

@@ -14,6 +14,7 @@ and failing; reference_fill_mask.py reproduces them.
   slow            valid fill-mask; every call spins ~200 ms (idle machine) on top of the model,
                   whatever the batch
   failing         valid fill-mask; raises when an input id is "explode"'s (15044)
+  hanging         valid fill-mask; spins ~3 s (idle machine) when an input id is "freeze"'s
   missing-model   config + vocabulary, no model.pt
   not-torchscript model.pt is 4 KiB of seeded random bytes
   wrong-signature forward takes one tensor
@@ -73,6 +74,7 @@ FIXTURES: Dict[str, tuple] = {
     "slow": (["model.pt", "config.json", "vocab.txt"], "ok"),
     "failing": (["model.pt", "config.json", "vocab.txt"],
                 "ok; ERR_INFERENCE_FAILED for inputs containing 'explode'"),
+    "hanging": (["model.pt", "config.json", "vocab.txt"], "ok; a batch holding 'freeze' runs for seconds"),
     "missing-model": (["config.json", "vocab.txt"], "ERR_MODEL_NOT_FOUND"),
     "not-torchscript": (["model.pt"], "ERR_MODEL_INVALID"),
     "wrong-signature": (["model.pt"], "ERR_MODEL_INVALID"),

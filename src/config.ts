@@ -211,7 +211,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: ['BERT_SERVE_REQUEST_TIMEOUT_MS'], kind: 'int', default: 30_000, min: 0,
     max: 86_400_000, metavar: 'MS',
-    doc: 'Deadline per request, from its arrival: a request not batched by then is answered 504. 0 = no deadline.',
+    doc: 'Deadline per request, from its arrival: a request not answered by then gets 504 (dropped if not yet batched; a batch that runs past it is not waited for). A batch running longer than this makes /ready answer 503 (the model may hang). 0 = no deadline.',
     tune: 'Set it below your clients\' own timeout so work nobody waits for is dropped before it costs model time.',
   },
   {

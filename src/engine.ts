@@ -6,7 +6,7 @@
 // request is refused at once with ERR_QUEUE_FULL, before it costs anything.
 import { loadBinding } from './native/binding.js';
 import type { NativeEngine, NativeEngineOptions, NativeModelInfo, NativeStats } from './native/types.js';
-import { BertServeError, invalidArgument, toBertServeError } from './errors.js';
+import { BertServeError, invalidArgument, toBertServeError, type ErrorCode } from './errors.js';
 import { Tokenizer } from './tokenizer.js';
 import { defaultIntraOpThreads } from './cpu_quota.js';
 import {
@@ -64,7 +64,11 @@ export interface EngineOptions {
 export interface RequestOptions {
   /** Aborting cancels the request: it is dropped before it reaches the model if not yet batched. */
   signal?: AbortSignal;
-  /** Relative deadline in ms: a request not batched by then fails with ERR_DEADLINE_EXCEEDED. */
+  /**
+   * Relative deadline in ms: the promise rejects with ERR_DEADLINE_EXCEEDED when it passes, whatever
+   * the request is doing. Not yet batched, it is dropped; already in a running batch (a slow or hung
+   * model), it is answered at once and the batch's late result is discarded.
+   */
   timeoutMs?: number;
 }
 
@@ -441,6 +445,15 @@ export class Engine {
       this.#queued.push({ id, kind, params, flags: f, timeoutMs, ...item });
       return new Promise<JsonAnswer>((resolve, reject) => this.#pending.set(id, { resolve, reject, stack }));
     });
+    if (timeoutMs > 0) {
+      // One timer per call. The native side also drops a request whose deadline passed before it
+      // was batched; this timer covers the rest (a batch that runs past the deadline).
+      const timer = setTimeout(() => {
+        for (const id of ids) this.#cancel(id, 'ERR_DEADLINE_EXCEEDED', `the request's deadline (timeoutMs ${Math.round(timeoutMs)}) passed`, false);
+      }, timeoutMs);
+      timer.unref();
+      void Promise.allSettled(promises).then(() => clearTimeout(timer));
+    }
     if (signal) {
       const onAbort = () => { for (const id of ids) this.#cancel(id); };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -454,15 +467,21 @@ export class Engine {
     return promises;
   }
 
-  #cancel(id: number): void {
+  /**
+   * Rejects a pending request now. With `tellNative` the native request is marked cancelled (dropped
+   * if not yet batched); a deadline needs no telling: the native side holds the same deadline and
+   * drops the request itself (counted as expired), and a running batch cannot be interrupted.
+   */
+  #cancel(id: number, code: ErrorCode = 'ERR_CANCELLED', message = 'the request was cancelled', tellNative = true): void {
     const p = this.#pending.get(id);
     if (!p) return;
+    // Forgotten first: the native side still answers it (dropped or finished), and that answer,
+    // whenever it comes, is ignored.
+    this.#pending.delete(id);
     const idx = this.#queued.findIndex((q) => q.id === id);
     if (idx >= 0) this.#queued.splice(idx, 1);
-    else this.#native.cancel(id);
-    // The native side still answers it (dropped or finished); that answer is ignored.
-    this.#pending.delete(id);
-    p.reject(toBertServeError(new BertServeError('ERR_CANCELLED', 'the request was cancelled'), p.stack));
+    else if (tellNative) this.#native.cancel(id);
+    p.reject(toBertServeError(new BertServeError(code, message), p.stack));
   }
 
   #flush(): void {

@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineStats, Timings } from './engine.js';
+import type { NativeHistogram } from './native/types.js';
 
 /** How long the rendered process metrics are reused. */
 export const PROCESS_METRICS_TTL_MS = 1000;
@@ -38,8 +39,10 @@ export class Metrics {
   readonly #queue: Histogram<'route'>;
   readonly #inference: Histogram<'route'>;
   readonly #clientClosed: Counter<'route' | 'stage'>;
+  readonly #source: MetricsSource;
 
   constructor(source: MetricsSource, options: { defaultMetrics?: boolean } = {}) {
+    this.#source = source;
     const registers = [this.registry];
     this.#requests = new Counter({
       name: 'bert_serve_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers,
@@ -71,6 +74,8 @@ export class Metrics {
     gauge('bert_serve_queue_depth', 'Texts waiting for a batch in the engine', () => source.stats()?.queueDepth ?? 0);
     gauge('bert_serve_batch_in_flight', 'Texts in batches running now', () => source.stats()?.inFlight ?? 0);
     gauge('bert_serve_batch_size_mean', 'Mean texts per batch since start', () => source.stats()?.meanBatchSize ?? 0);
+    gauge('bert_serve_running_batch_seconds', 'How long the longest-running batch has been running (0 when idle); a hung model keeps growing it',
+      () => (source.stats()?.runningBatchMs ?? 0) / 1000);
 
     // Engine totals are monotonic: exposed as counters advanced by the difference at each scrape.
     const total = (name: string, help: string, read: (s: EngineStats) => number) => {
@@ -119,8 +124,19 @@ export class Metrics {
 
   /** The exposition text: the server's metrics as of now, the process metrics as of <= 1 s ago. */
   async render(): Promise<string> {
-    const own = await this.registry.metrics();
+    const own = await this.registry.metrics() + this.#batchHistograms();
     return this.#process ? own + await this.#renderProcess() : own;
+  }
+
+  /**
+   * Per-batch histograms, kept by the engine as bucket counts (one increment per batch, under the
+   * scheduler's lock): written out here rather than replayed into prom-client histograms.
+   */
+  #batchHistograms(): string {
+    const s = this.#source.stats();
+    if (!s) return '';
+    return histogramText('bert_serve_batch_size', 'Texts per batch run by the engine', s.batchSizeHistogram, s.requestsRun)
+      + histogramText('bert_serve_batch_tokens', 'Padded tokens per batch run by the engine (longest text x texts)', s.batchTokensHistogram, s.paddedTokens);
   }
 
   #renderProcess(): Promise<string> | string {
@@ -133,4 +149,16 @@ export class Metrics {
     }).finally(() => { this.#processRendering = undefined; });
     return this.#processRendering;
   }
+}
+
+/** Prometheus text for a histogram given per-bucket counts (the last one past the largest bound). */
+function histogramText(name: string, help: string, h: NativeHistogram, sum: number): string {
+  let out = `# HELP ${name} ${help}\n# TYPE ${name} histogram\n`;
+  let cumulative = 0;
+  h.bounds.forEach((bound, i) => {
+    cumulative += h.counts[i];
+    out += `${name}_bucket{le="${bound}"} ${cumulative}\n`;
+  });
+  cumulative += h.counts[h.bounds.length];
+  return out + `${name}_bucket{le="+Inf"} ${cumulative}\n${name}_sum ${sum}\n${name}_count ${cumulative}\n`;
 }

@@ -89,10 +89,25 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("intraOpThreads", i.intra_op_threads);
   o.Set("workers", static_cast<double>(i.workers));
   o.Set("blas", i.blas);
+  o.Set("malloc", i.malloc_policy);
   o.Set("torchVersion", i.torch_version);
   o.Set("loadMs", i.load_ms);
   o.Set("warmupMs", i.warmup_ms);
   o.Set("batchOverheadTokens", static_cast<double>(i.batch_overhead_tokens));
+  return o;
+}
+
+// {bounds: [...], counts: [...]} for a per-batch histogram; counts has one more entry (past the
+// last bound) and is per bucket, not cumulative.
+template <size_t N, size_t M>
+Napi::Object histogram(Napi::Env env, const std::array<size_t, N>& bounds, const std::array<uint64_t, M>& counts) {
+  static_assert(M == N + 1, "one count per bound plus the overflow bucket");
+  Napi::Array b = Napi::Array::New(env, N), c = Napi::Array::New(env, M);
+  for (size_t i = 0; i < N; ++i) b.Set(static_cast<uint32_t>(i), static_cast<double>(bounds[i]));
+  for (size_t i = 0; i < M; ++i) c.Set(static_cast<uint32_t>(i), static_cast<double>(counts[i]));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bounds", b);
+  o.Set("counts", c);
   return o;
 }
 
@@ -261,6 +276,9 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("paddedTokens", static_cast<double>(q.padded_tokens));
   o.Set("droppedCancelled", static_cast<double>(q.dropped_cancelled));
   o.Set("droppedExpired", static_cast<double>(q.dropped_expired));
+  o.Set("runningBatchMs", q.running_batch_ms);
+  o.Set("batchSizeHistogram", histogram(env, bert::SchedulerStats::kBatchSizeBounds, q.batch_size_counts));
+  o.Set("batchTokensHistogram", histogram(env, bert::SchedulerStats::kBatchTokenBounds, q.batch_token_counts));
   return o;
 }
 

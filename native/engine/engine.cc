@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/host_memory.h"
 #include "engine/json_writer.h"
 #include "engine/model/input_encoder.h"
 #include "engine/model/task_registry.h"
@@ -105,6 +106,7 @@ Engine::Engine(const EngineOptions& options, CompletionSink& sink)
 
 std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSink& sink) {
   const auto t0 = Clock::now();
+  const std::string& malloc_policy = keep_freed_memory();  // before the first weights and activations
   std::unique_ptr<Engine> e(new Engine(options, sink));
   const std::string& dir = options.model_dir;
   ModelConfig config = ModelConfig::load(dir + "/config.json");
@@ -151,6 +153,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   info.intra_op_threads = ro.intra_op_threads;
   info.workers = options.workers;
   info.blas = loaded_blas_library();
+  info.malloc_policy = malloc_policy;
   info.torch_version = TORCH_VERSION;
   info.load_ms = ms_since(t0);
 

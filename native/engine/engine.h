@@ -44,6 +44,8 @@ struct EngineOptions {
 
 struct EngineInfo {
   std::string model_dir, task, architecture, device, dtype, blas, torch_version;
+  // What malloc does with freed activations (host_memory.h).
+  std::string malloc_policy;
   int64_t vocab_size = 0, hidden_size = 0, max_position_embeddings = 0;
   size_t max_tokens = 0;
   bool masked_fast_path = false;  // the head runs on the rows it reads only (fill-mask: mask rows)

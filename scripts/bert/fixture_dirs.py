@@ -24,6 +24,9 @@ SEED = 1234
 # 1 or 2 threads, profiling executor on or off), so about 170-230 ms per call. A fixed count, not
 # a calibration at build time: a build on a busy machine would bake in a wrong time for good.
 SLOW_SPIN_ITERS = 10000
+# The hanging fixture's spin when its input holds "freeze": 15x slow's, about 3 s idle (more on a
+# busy machine): long enough to outlast the short request timeouts its test sets.
+HANG_SPIN_ITERS = 150000
 Log = Callable[[str], None]
 
 
@@ -116,6 +119,15 @@ def make_failing(d: str, log: Log) -> Dict:
     return {"explode_id": explode_id}
 
 
+def make_hanging(d: str, log: Log) -> Dict:
+    tokens, _ = vocab.uncased_vocab()
+    freeze_id = tokens.index("freeze")
+    model = fixtures.HangingMaskedLM(BertConfig.from_dict(tiny_config()), freeze_id, HANG_SPIN_ITERS).eval()
+    model.load_state_dict(tiny_mlm().state_dict())
+    write_dir(d, dict(tiny_config(), bert_serve=fixture_block("hanging")), torch.jit.script(model))
+    return {"freeze_id": freeze_id, "spin_iters": HANG_SPIN_ITERS}
+
+
 def make_missing_model(d: str, log: Log) -> Dict:
     write_dir(d, tiny_config())
     return {}
@@ -151,7 +163,7 @@ def make_bad_config(d: str, log: Log) -> Dict:
 
 BUILDERS: Dict[str, Callable[[str, Log], Dict]] = {
     "tiny": make_tiny, "traced": make_traced, "tokenizer-json": make_tokenizer_json,
-    "slow": make_slow, "failing": make_failing, "missing-model": make_missing_model,
+    "slow": make_slow, "failing": make_failing, "hanging": make_hanging, "missing-model": make_missing_model,
     "not-torchscript": make_not_torchscript, "wrong-signature": make_wrong_signature,
     "wrong-output": make_wrong_output, "vocab-mismatch": make_vocab_mismatch,
     "bad-config": make_bad_config, "encoder": make_encoder,

@@ -121,6 +121,30 @@ class SlowMaskedLM(BertForMaskedLM):
         return hidden + (x.sum() * 0.0).to(hidden.device, hidden.dtype)
 
 
+class HangingMaskedLM(BertForMaskedLM):
+    """A valid fill-mask model that spins for seconds when any input id is freeze_id ("freeze").
+
+    Stands in for a model that hangs: the forward cannot be interrupted, so the spin is finite
+    (hang_iters iterations of SlowMaskedLM's spin) and a test can watch the server while it runs
+    and see it recover afterwards.
+    """
+
+    def __init__(self, config: BertConfig, freeze_id: int, hang_iters: int) -> None:
+        super().__init__(config)
+        self.freeze_id = freeze_id
+        self.hang_iters = hang_iters
+
+    def hidden_states(self, input_ids: Tensor, attention_mask: Tensor,
+                      token_type_ids: Tensor) -> Tensor:
+        hidden = self.bert(input_ids, attention_mask, token_type_ids)
+        if bool((input_ids == self.freeze_id).any()):
+            x = torch.full([16384], 0.5) + input_ids[0, 0].cpu().to(torch.float32) * 0.0
+            for _ in range(self.hang_iters):
+                x = torch.sin(x)
+            hidden = hidden + (x.sum() * 0.0).to(hidden.device, hidden.dtype)
+        return hidden
+
+
 class FailingMaskedLM(BertForMaskedLM):
     """A valid fill-mask model that raises when any input id is explode_id ("explode")."""
 

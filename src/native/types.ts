@@ -67,6 +67,7 @@ export interface NativeModelInfo {
   intraOpThreads: number;
   workers: number;
   blas: string;
+  malloc: string;                    // what malloc does with freed activations (kept in the process by default)
   torchVersion: string;
   loadMs: number;
   warmupMs: number;
@@ -83,6 +84,17 @@ export interface NativeStats {
   paddedTokens: number;
   droppedCancelled: number;
   droppedExpired: number;
+  /** How long the longest-running batch has been running (0 when idle): a hanging model shows here. */
+  runningBatchMs: number;
+  /** Requests per batch and padded tokens per batch since start, for /metrics. */
+  batchSizeHistogram: NativeHistogram;
+  batchTokensHistogram: NativeHistogram;
+}
+
+/** Per-bucket counts (not cumulative); counts has one more entry than bounds (past the last bound). */
+export interface NativeHistogram {
+  bounds: number[];
+  counts: number[];
 }
 
 /** Kinds of request, as native/engine/sched/request.h TaskKind. */

@@ -169,7 +169,12 @@ export async function runInference(
   try {
     answer = await call({ signal: ex.signal(), timeoutMs });
   } catch (e) {
-    if (!ex.done) answerEngineError(ctx, ex, e);
+    if (ex.done) return;
+    // The engine counts from the hand-over; the client knows the server's deadline, from arrival.
+    if ((e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED') {
+      e = new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${ctx.config.requestTimeoutMs} ms (--request-timeout-ms) passed`);
+    }
+    answerEngineError(ctx, ex, e);
     return;
   }
   if (ex.done) return; // the client went away after the model ran: nothing to write to

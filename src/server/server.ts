@@ -170,7 +170,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         const i = engine.info;
         this.logger.info('model loaded', {
           model: i.modelDir, task: i.task, architecture: i.architecture, device: i.device, dtype: i.dtype,
-          workers: i.workers, intraOpThreads: i.intraOpThreads, blas: i.blas, torch: i.torchVersion,
+          workers: i.workers, intraOpThreads: i.intraOpThreads, blas: i.blas, malloc: i.malloc, torch: i.torchVersion,
           head: i.headPath, cpuNativeBf16: i.cpuNativeBf16, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
           batchOverheadTokens: i.batchOverheadTokens, loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
         });
@@ -333,6 +333,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       intra_op_threads: i.intraOpThreads,
       batch_overhead_tokens: i.batchOverheadTokens,
       blas: i.blas,
+      malloc: i.malloc,
       torch_version: i.torchVersion,
       version: packageVersion(),
     });

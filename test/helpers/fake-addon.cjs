@@ -62,7 +62,8 @@ class FakeEngine {
   constructor(onComplete) {
     this.onComplete = onComplete;
     this.closed = false;
-    this.stats_ = { queueDepth: 0, inFlight: 0, batchesRun: 0, requestsRun: 0, meanBatchSize: 0, realTokens: 0, paddedTokens: 0, droppedCancelled: 0, droppedExpired: 0 };
+    this.stats_ = { queueDepth: 0, inFlight: 0, batchesRun: 0, requestsRun: 0, meanBatchSize: 0, realTokens: 0, paddedTokens: 0, droppedCancelled: 0, droppedExpired: 0, runningBatchMs: 0,
+      batchSizeHistogram: { bounds: [1, 32], counts: [0, 0, 0] }, batchTokensHistogram: { bounds: [16, 512], counts: [0, 0, 0] } };
     control.engines.add(this);
   }
 

@@ -60,6 +60,12 @@ const char* current_exception_text() noexcept {
   }
 }
 
+// Index of the histogram bucket for v: the first bound >= v, or one past the last bound.
+template <size_t N>
+size_t bucket(const std::array<size_t, N>& bounds, size_t v) {
+  return static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin());
+}
+
 void fail_all(std::vector<RequestPtr>& requests, ErrorCode code, const char* message) {
   for (auto& r : requests) r->fail(code, message);
 }
@@ -73,6 +79,7 @@ Scheduler::Scheduler(SchedulerOptions options, BatchRunner& runner, CompletionSi
       picker_(limits_of(options_)) {
   lengths_.reserve(picker_.window());
   chosen_.reserve(options_.max_batch_requests);
+  batch_started_.assign(options_.workers, Clock::time_point::max());
 }
 
 Scheduler::~Scheduler() {
@@ -187,6 +194,10 @@ SchedulerStats Scheduler::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   SchedulerStats s = stats_;
   s.queue_depth = queue_.size();
+  const auto now = Clock::now();
+  for (const auto& started : batch_started_) {
+    if (started < now) s.running_batch_ms = std::max(s.running_batch_ms, std::chrono::duration<double, std::milli>(now - started).count());
+  }
   return s;
 }
 
@@ -209,7 +220,7 @@ void Scheduler::worker_loop(size_t index) {
       batch.reserve(options_.max_batch_requests);
       {
         std::unique_lock<std::mutex> lock(mu_);
-        more = take_batch(lock, batch, dropped);
+        more = take_batch(index, lock, batch, dropped);
         taken = batch.size();
         counted_busy = taken > 0;
       }
@@ -220,7 +231,7 @@ void Scheduler::worker_loop(size_t index) {
       if (taken > 0) {
         run_batch(index, batch);
         // Idle before completing: a waiting worker may start while this one hands the answers over.
-        finish_batch(taken);
+        finish_batch(index, taken);
         counted_busy = false;
         sink_.complete(std::move(batch));
         batch.clear();
@@ -230,7 +241,7 @@ void Scheduler::worker_loop(size_t index) {
       // what this worker holds rather than lose it, and keep serving.
       std::fprintf(stderr, "[bert-serve] worker %zu: scheduler error: %s\n", index,
                    current_exception_text());
-      if (counted_busy) finish_batch(taken);
+      if (counted_busy) finish_batch(index, taken);
       for (auto* held : {&dropped, &batch}) {
         held->erase(std::remove(held->begin(), held->end(), nullptr), held->end());
         for (auto& r : *held) {
@@ -243,7 +254,7 @@ void Scheduler::worker_loop(size_t index) {
   }
 }
 
-bool Scheduler::take_batch(std::unique_lock<std::mutex>& lock, std::vector<RequestPtr>& batch,
+bool Scheduler::take_batch(size_t index, std::unique_lock<std::mutex>& lock, std::vector<RequestPtr>& batch,
                            std::vector<RequestPtr>& dropped) {
   for (;;) {
     const auto now = Clock::now();
@@ -270,6 +281,9 @@ bool Scheduler::take_batch(std::unique_lock<std::mutex>& lock, std::vector<Reque
       stats_.requests_run += pick.count;
       stats_.real_tokens += pick.real_tokens;
       stats_.padded_tokens += pick.padded_tokens();
+      ++stats_.batch_size_counts[bucket(SchedulerStats::kBatchSizeBounds, pick.count)];
+      ++stats_.batch_token_counts[bucket(SchedulerStats::kBatchTokenBounds, pick.padded_tokens())];
+      batch_started_[index] = now;
       // What is left may be a batch for another free worker.
       if (!queue_.empty() && waiting_workers_ > 0) cv_.notify_one();
       return true;
@@ -345,11 +359,12 @@ void Scheduler::run_batch(size_t index, std::vector<RequestPtr>& batch) {
   }
 }
 
-void Scheduler::finish_batch(size_t n) {
+void Scheduler::finish_batch(size_t index, size_t n) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     --busy_workers_;
+    batch_started_[index] = Clock::time_point::max();
     stats_.in_flight -= n;
     wake = waiting_workers_ > 0 && !queue_.empty();
   }

@@ -24,6 +24,7 @@
 //    completed with kCancelled / kDeadlineExceeded.
 #pragma once
 #include <chrono>
+#include <array>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +71,15 @@ struct SchedulerStats {
   uint64_t dropped_cancelled = 0;
   uint64_t dropped_expired = 0;
   uint64_t refused_too_long = 0;
+  // How long the longest-running batch has been running now (0 when every worker is idle): a model
+  // that hangs shows here while its requests time out (the server's /ready reads it).
+  double running_batch_ms = 0;
+  // Per-batch histograms for /metrics: counts per bucket (not cumulative), the last one past the
+  // largest bound. Sums are requests_run and padded_tokens.
+  static constexpr std::array<size_t, 9> kBatchSizeBounds{1, 2, 4, 8, 16, 32, 64, 128, 256};
+  static constexpr std::array<size_t, 12> kBatchTokenBounds{16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768};
+  std::array<uint64_t, kBatchSizeBounds.size() + 1> batch_size_counts{};
+  std::array<uint64_t, kBatchTokenBounds.size() + 1> batch_token_counts{};  // padded tokens per batch
   double mean_batch_size() const { return batches_run ? double(requests_run) / batches_run : 0.0; }
 };
 
@@ -95,15 +105,15 @@ class Scheduler {
   // Under mu_: pick the next batch, dropping dead requests into `dropped`. Waits (on cv_) while there
   // is nothing to start. Returns false when the worker should exit (closing and nothing queued); may
   // return true with an empty batch so that `dropped` is completed before waiting.
-  bool take_batch(std::unique_lock<std::mutex>& lock, std::vector<RequestPtr>& batch,
+  bool take_batch(size_t index, std::unique_lock<std::mutex>& lock, std::vector<RequestPtr>& batch,
                   std::vector<RequestPtr>& dropped);
   // Under mu_: drops cancelled/expired requests from the front of the queue until the picker's window
   // holds live requests only; fills lengths_. Returns the number of live requests in the window.
   size_t scan_window(Clock::time_point now, std::vector<RequestPtr>& dropped);
   // Outside mu_: runs the batch, catching everything the runner throws; sets the timings.
   void run_batch(size_t index, std::vector<RequestPtr>& batch);
-  // Marks a worker idle again after its batch of `n` requests ran.
-  void finish_batch(size_t n);
+  // Marks worker `index` idle again after its batch of `n` requests ran.
+  void finish_batch(size_t index, size_t n);
 
   const SchedulerOptions options_;
   BatchRunner& runner_;
@@ -116,6 +126,7 @@ class Scheduler {
   std::vector<size_t> lengths_;  // scratch: window lengths, oldest first
   std::vector<size_t> chosen_;   // scratch: window indices picked
   size_t busy_workers_ = 0;      // workers between taking a batch and finishing it
+  std::vector<Clock::time_point> batch_started_;  // per worker; time_point::max() when idle
   size_t waiting_workers_ = 0;   // workers blocked on cv_ (notify only when > 0)
   bool started_ = false;
   bool closing_ = false;

@@ -1,0 +1,46 @@
+#include "engine/host_memory.h"
+
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+
+extern char** environ;
+
+namespace bert {
+
+namespace {
+
+// glibc reads these at its first allocation; a user who set one has tuned malloc on purpose.
+bool user_tuned_malloc() {
+  for (char** e = environ; e && *e; ++e) {
+    if (std::strncmp(*e, "MALLOC_", 7) == 0 || std::strncmp(*e, "GLIBC_TUNABLES=", 15) == 0) return true;
+  }
+  return false;
+}
+
+std::string apply() {
+  const char* choice = std::getenv("BERT_SERVE_MALLOC");
+  if (choice && std::strcmp(choice, "glibc") == 0) return "glibc defaults (BERT_SERVE_MALLOC=glibc)";
+  if (user_tuned_malloc()) return "glibc, tuned by the environment (MALLOC_* / GLIBC_TUNABLES)";
+#if defined(__GLIBC__)
+  constexpr int kMiB = 1 << 20;
+  // Order matters little; each call is independent. Setting M_MMAP_THRESHOLD also turns off glibc's
+  // dynamic threshold, which would otherwise move with the first large free.
+  const bool ok = mallopt(M_MMAP_THRESHOLD, 32 * kMiB) == 1 && mallopt(M_TRIM_THRESHOLD, 1024 * kMiB) == 1 &&
+                  mallopt(M_TOP_PAD, 256 * kMiB) == 1;
+  if (!ok) return "glibc defaults (mallopt refused the thresholds)";
+  return "glibc, freed memory kept (mmap threshold 32 MiB, trim threshold 1 GiB, top pad 256 MiB)";
+#else
+  return "the C library's defaults (not glibc)";
+#endif
+}
+
+}  // namespace
+
+const std::string& keep_freed_memory() {
+  static const std::string policy = apply();
+  return policy;
+}
+
+}  // namespace bert
