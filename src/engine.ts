@@ -185,6 +185,7 @@ export class Engine {
   readonly options: Readonly<Required<Omit<EngineOptions, 'intraOpThreads' | 'pooling'>>> & { intraOpThreads: number; pooling: string };
   #native: NativeEngine;
   #pending = new Map<number, Pending>();
+  #batchListeners: Array<(texts: number, paddedTokens: number) => void> = [];
   #queued: Queued[] = [];
   #flushScheduled = false;
   #nextId = 1;
@@ -486,8 +487,23 @@ export class Engine {
     }
   }
 
+  /**
+   * Calls `fn` after every batch the model ran, with its texts and padded tokens (longest text x
+   * texts, what maxBatchTokens bounds). For metrics; `fn` must be cheap and must not throw.
+   */
+  onBatch(fn: (texts: number, paddedTokens: number) => void): void {
+    this.#batchListeners.push(fn);
+  }
+
   /** Called through the bridge once per finished native batch. */
   _complete(ids: Float64Array, codes: string[], payloads: Array<Buffer | string>, timings: Float64Array): void {
+    // A completion is one model batch when its requests ran (inference time > 0, shared by the
+    // batch); tokenize requests, refusals and dropped requests complete with 0.
+    if (this.#batchListeners.length > 0 && ids.length > 0 && timings[2] > 0) {
+      let longest = 0;
+      for (let i = 0; i < ids.length; i++) longest = Math.max(longest, timings[4 * i + 3]);
+      for (const fn of this.#batchListeners) fn(ids.length, longest * ids.length);
+    }
     for (let i = 0; i < ids.length; i++) {
       const t: Timings = { tokenizeUs: timings[4 * i], queueUs: timings[4 * i + 1], inferenceUs: timings[4 * i + 2] };
       this.#settle(ids[i], codes[i], payloads[i], t, timings[4 * i + 3]);

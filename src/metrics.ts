@@ -1,7 +1,9 @@
 // Prometheus metrics for one server, in a registry of its own (several servers can live in one
-// process). HTTP counters and histograms are updated as responses are written; engine gauges and
-// counters are read from engine.stats() when /metrics is scraped, so serving costs nothing extra.
-// Node's process metrics (prom-client's default collectors) live in a second registry whose text is
+// process). HTTP counters and histograms are updated as responses are written, batch histograms as
+// batches complete (Engine.onBatch); engine gauges and counters are read from engine.stats() when
+// /metrics is scraped, so serving costs nothing extra.
+// Node's process metrics (prom-client's default collectors, under their standard unprefixed names
+// process_* and nodejs_*, which existing Node.js dashboards query) live in a second registry whose text is
 // rendered at most once per PROCESS_METRICS_TTL_MS: a collection took 2.8-4 ms here, most of it
 // reading /proc synchronously (resident memory 0.5 ms, open fds 0.26 ms) and a loop turn for the
 // event-loop-lag probe, against ~0.4 ms for the server's own metrics, which stay exact at every
@@ -14,6 +16,8 @@ import type { EngineStats, Timings } from './engine.js';
 export const PROCESS_METRICS_TTL_MS = 1000;
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+const BATCH_TOKEN_BUCKETS = [16, 64, 256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072];
 
 export interface MetricsSource {
   /** Engine statistics, or undefined while the model loads. */
@@ -38,6 +42,8 @@ export class Metrics {
   readonly #queue: Histogram<'route'>;
   readonly #inference: Histogram<'route'>;
   readonly #clientClosed: Counter<'route' | 'stage'>;
+  readonly #batchSize: Histogram;
+  readonly #batchTokens: Histogram;
 
   constructor(source: MetricsSource, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -60,6 +66,14 @@ export class Metrics {
     this.#clientClosed = new Counter({
       name: 'bert_serve_client_closed_total', help: 'Requests whose client disconnected before the answer was written (stage: body, engine or send)', labelNames: ['route', 'stage'],
       registers,
+    });
+
+    this.#batchSize = new Histogram({
+      name: 'bert_serve_batch_size', help: 'Texts per batch run by the model (bounded by --max-batch-requests)', buckets: BATCH_SIZE_BUCKETS, registers,
+    });
+    this.#batchTokens = new Histogram({
+      name: 'bert_serve_batch_tokens', help: 'Padded tokens per batch run by the model: longest text x texts (bounded by --max-batch-tokens)',
+      buckets: BATCH_TOKEN_BUCKETS, registers,
     });
 
     const gauge = (name: string, help: string, read: () => number | undefined) =>
@@ -94,7 +108,7 @@ export class Metrics {
 
     if (options.defaultMetrics ?? true) {
       this.#process = new Registry();
-      collectDefaultMetrics({ register: this.#process, prefix: 'bert_serve_' });
+      collectDefaultMetrics({ register: this.#process });
     }
   }
 
@@ -111,6 +125,11 @@ export class Metrics {
     this.#tokenization.observe({ route }, t.tokenizeUs / 1e6);
     this.#queue.observe({ route }, t.queueUs / 1e6);
     this.#inference.observe({ route }, t.inferenceUs / 1e6);
+  }
+
+  observeBatch(texts: number, paddedTokens: number): void {
+    this.#batchSize.observe(texts);
+    this.#batchTokens.observe(paddedTokens);
   }
 
   clientClosed(route: string, stage: 'body' | 'engine' | 'send'): void {
