@@ -29,7 +29,7 @@ const token = object({ id: integer, text: string, special: { type: 'boolean' }, 
 export const ROOT_ANSWER: Record<Task, Schema> = {
   'fill-mask': {
     description: 'A text with one mask: its predictions, best first. Several masks: one list per mask. A list of inputs: one answer per input.',
-    anyOf: [list(prediction), list(list(prediction)), list(list(list(prediction)))],
+    anyOf: [list(prediction), list({ anyOf: [list(prediction), list(list(prediction))] })],
   },
   'feature-extraction': {
     description: 'A text: one embedding. A list: one embedding per text. Sentence similarity: one cosine per sentence.',
