@@ -25,6 +25,7 @@ import { DOCS_ASSETS, docsRoute, openapiRoute } from './routes/docs.js';
 import { AccessControl } from './access.js';
 import { AccessLog } from './access_log.js';
 import { resolveApiKey } from './auth.js';
+import { validators } from './api/validate.js';
 import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
 
 type UwsModule = typeof import('uWebSockets.js');
@@ -127,6 +128,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       throw new ServerStartError('ERR_API_KEY', (e as Error).message);
     }
     this.#accessLog = new AccessLog(this.logger, config.accessLogSample);
+    validators(config.maxClientBatchSize); // compiled now rather than on the first request
     this.metrics = new Metrics({
       stats: () => this.engine?.stats(),
       ready: () => this.ready,
