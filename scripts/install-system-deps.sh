@@ -25,6 +25,7 @@ RUNTIME_PKGS=(
 
 TEST_PKGS=(
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets' bounded CI run
+  chromium                      # headless browser for the /docs page test (test/e2e/http-docs-browser.test.mjs)
 )
 PKGS=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi

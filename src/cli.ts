@@ -31,6 +31,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'print-config': {
       const { sources: _s, ...config } = parsed.config;
+      // The key itself never goes to stdout (CI logs, support tickets): only whether one is set.
+      if (config.apiKey !== '') config.apiKey = '<redacted>';
       process.stdout.write(JSON.stringify({ ...config, sources: parsed.config.sources }, null, 2) + '\n');
       return;
     }
@@ -52,7 +54,13 @@ async function main(argv: string[]): Promise<void> {
     }
   }
 
-  const server = new Server({ ...config, logger });
+  let server: Server;
+  try {
+    server = new Server({ ...config, logger });
+  } catch (e) {
+    logger.error(`startup failed: ${(e as Error).message}`, { code: (e as { code?: string }).code });
+    process.exit(1);
+  }
   handleSignals({ logger, shutdown: () => server.close(), forceStop: () => server.forceStop() });
 
   try {

@@ -47,6 +47,10 @@ export interface ServerConfig {
   warmup: boolean;
   logLevel: LogLevel;
   logFormat: LogFormatOption;
+  accessLogSample: number;
+  apiKey: string;
+  apiKeyFile: string;
+  corsAllowOrigin: string;
 }
 
 export interface ResolvedConfig extends ServerConfig {
@@ -227,11 +231,34 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: 'logLevel', flag: 'log-level', env: ['BERT_SERVE_LOG_LEVEL'], kind: 'choice', default: 'info', choices: LOG_LEVELS,
-    doc: 'Least severe log level written to stderr. debug also logs every request and puts error details in 500 answers.',
+    doc: 'Least severe log level written to stderr. info includes the access log (--access-log-sample); debug also puts error details in 500 answers.',
   },
   {
     key: 'logFormat', flag: 'log-format', env: ['BERT_SERVE_LOG_FORMAT'], kind: 'choice', default: 'auto', choices: ['auto', 'json', 'text'],
     doc: 'Log line format: json (one object per line), text, or auto (text on a terminal, json otherwise).',
+  },
+  {
+    key: 'accessLogSample', flag: 'access-log-sample', env: ['BERT_SERVE_ACCESS_LOG_SAMPLE'], kind: 'number', default: 1, min: 0, max: 1,
+    metavar: 'FRACTION',
+    doc: 'Share of successful requests written to the access log ("request" lines at info: request_id, method, path, status, ms); '
+      + 'errors (status >= 400) and clients that went away are always written.',
+    tune: 'Lower it (0.01, or 0) when thousands of requests a second make the log itself a cost.',
+  },
+  {
+    key: 'apiKey', flag: 'api-key', env: ['BERT_SERVE_API_KEY'], kind: 'string', default: '', defaultText: 'none', metavar: 'KEY',
+    doc: 'Require `Authorization: Bearer KEY` on every route except /health, /ready, /openapi.json and /docs (401 otherwise).',
+    tune: 'A flag is visible in the process list: prefer the environment variable or --api-key-file.',
+  },
+  {
+    key: 'apiKeyFile', flag: 'api-key-file', env: ['BERT_SERVE_API_KEY_FILE'], kind: 'string', default: '', defaultText: 'none', metavar: 'PATH',
+    doc: 'Read the API key from this file (surrounding whitespace dropped), e.g. a mounted Kubernetes Secret. Not with --api-key.',
+  },
+  {
+    key: 'corsAllowOrigin', flag: 'cors-allow-origin', env: ['BERT_SERVE_CORS_ALLOW_ORIGIN'], kind: 'string', default: '', defaultText: 'none',
+    pattern: /^\s*(\*|[a-z][a-z0-9+.-]*:\/\/[^\s,\/]+\/?)(\s*,\s*(\*|[a-z][a-z0-9+.-]*:\/\/[^\s,\/]+\/?))*\s*$/i,
+    patternText: '"*" or a comma-separated list of origins (scheme://host[:port])', metavar: 'ORIGINS',
+    doc: 'Web page origins allowed to call the server from a browser (CORS): "*" or a comma-separated list such as '
+      + '"https://app.example.com,http://localhost:3000". Preflights (OPTIONS) are answered for them. None: no CORS header is sent.',
   },
 ];
 
@@ -310,6 +337,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   // 0 means "derive it": resolved here, from the cgroup quota too, rather than by the engine from
   // the machine's core count, which a container's CPU limit does not change.
   if (config.intraOpThreads === 0) config.intraOpThreads = defaultIntraOpThreads(config.workers, cpus());
+  if (config.apiKey !== '' && config.apiKeyFile !== '') {
+    throw new ConfigError(`--api-key (${sources.apiKey}) and --api-key-file (${sources.apiKeyFile}) are both set; give one`);
+  }
   const resolved: ResolvedConfig = { ...config, modelIsDefault: sources.model === 'default', sources };
   return printConfig ? { action: 'print-config', config: resolved } : { action: 'serve', config: resolved };
 }

@@ -1,7 +1,9 @@
 // Prometheus metrics for one server, in a registry of its own (several servers can live in one
-// process). HTTP counters and histograms are updated as responses are written; engine gauges and
-// counters are read from engine.stats() when /metrics is scraped, so serving costs nothing extra.
-// Node's process metrics (prom-client's default collectors) live in a second registry whose text is
+// process). HTTP counters and histograms are updated as responses are written; engine gauges,
+// counters and per-batch histograms (kept natively by the scheduler) are read from engine.stats()
+// when /metrics is scraped, so serving costs nothing extra.
+// Node's process metrics (prom-client's default collectors, under their standard unprefixed names
+// process_* and nodejs_*, which existing Node.js dashboards query) live in a second registry whose text is
 // rendered at most once per PROCESS_METRICS_TTL_MS: a collection took 2.8-4 ms here, most of it
 // reading /proc synchronously (resident memory 0.5 ms, open fds 0.26 ms) and a loop turn for the
 // event-loop-lag probe, against ~0.4 ms for the server's own metrics, which stay exact at every
@@ -99,7 +101,7 @@ export class Metrics {
 
     if (options.defaultMetrics ?? true) {
       this.#process = new Registry();
-      collectDefaultMetrics({ register: this.#process, prefix: 'bert_serve_' });
+      collectDefaultMetrics({ register: this.#process });
     }
   }
 
@@ -135,8 +137,8 @@ export class Metrics {
   #batchHistograms(): string {
     const s = this.#source.stats();
     if (!s) return '';
-    return histogramText('bert_serve_batch_size', 'Texts per batch run by the engine', s.batchSizeHistogram, s.requestsRun)
-      + histogramText('bert_serve_batch_tokens', 'Padded tokens per batch run by the engine (longest text x texts)', s.batchTokensHistogram, s.paddedTokens);
+    return histogramText('bert_serve_batch_size', 'Texts per batch run by the model (bounded by --max-batch-requests)', s.batchSizeHistogram, s.requestsRun)
+      + histogramText('bert_serve_batch_tokens', 'Padded tokens per batch run by the model: longest text x texts (bounded by --max-batch-tokens)', s.batchTokensHistogram, s.paddedTokens);
   }
 
   #renderProcess(): Promise<string> | string {

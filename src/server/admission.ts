@@ -24,6 +24,8 @@ export interface RouteContext {
   readonly draining: boolean;
   /** /info body, built once after load. */
   readonly infoJson: string | undefined;
+  /** --api-key is set (documented in /openapi.json). */
+  readonly apiKeyRequired: boolean;
 }
 
 export function refuse(ex: Exchange, r: Refusal): void {
@@ -110,20 +112,6 @@ export function parseJsonObject(ex: Exchange, text: string): Record<string, unkn
     return undefined;
   }
   return value as Record<string, unknown>;
-}
-
-/** "inputs": a string or a non-empty list of strings, at most max-client-batch-size of them. */
-export function checkInputs(ctx: RouteContext, ex: Exchange, inputs: unknown): string | string[] | undefined {
-  if (typeof inputs === 'string') return inputs;
-  if (Array.isArray(inputs) && inputs.length > 0 && inputs.every((x) => typeof x === 'string')) {
-    if (inputs.length > ctx.config.maxClientBatchSize) {
-      ex.sendError(413, 'validation', `${inputs.length} inputs is over the limit of ${ctx.config.maxClientBatchSize} per request (--max-client-batch-size)`);
-      return undefined;
-    }
-    return inputs as string[];
-  }
-  ex.sendError(422, 'validation', `Expected a string or a non-empty list of strings for "inputs" but received ${describe(inputs)}`);
-  return undefined;
 }
 
 export function describe(v: unknown): string {
@@ -214,7 +202,7 @@ export function answerEngineError(ctx: RouteContext, ex: Exchange, e: unknown): 
   }
   let extra: Headers | undefined;
   if (status >= 500 && status !== 503 && status !== 504) {
-    ctx.logger.error('request failed', { route: ex.route, code: err.code, error: err.message, stack: err.stack });
+    ctx.logger.error('request failed', { route: ex.route, request_id: ex.requestId, code: err.code, error: err.message, stack: err.stack });
     const generic = err.code === 'ERR_INFERENCE_FAILED' ? 'inference failed' : 'internal server error';
     message = ctx.logger.enabled('debug') ? `${generic}: [${err.code}] ${err.message}` : generic;
   }

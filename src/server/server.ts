@@ -21,6 +21,11 @@ import { openaiEmbeddingsRoute } from './routes/openai.js';
 import { predictRoute, rerankRoute } from './routes/predict.js';
 import { tokenizeRoute } from './routes/tokenize.js';
 import { healthRoute, infoRoute, metricsRoute, readyRoute } from './routes/status.js';
+import { DOCS_ASSETS, docsRoute, openapiRoute } from './routes/docs.js';
+import { AccessControl } from './access.js';
+import { AccessLog } from './access_log.js';
+import { resolveApiKey } from './auth.js';
+import { validators } from './api/validate.js';
 import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
 
 type UwsModule = typeof import('uWebSockets.js');
@@ -79,6 +84,8 @@ const ROUTES = new Map<string, Readonly<Record<string, Handler>>>([
   ['/ready', { GET: readyRoute, HEAD: readyRoute }],
   ['/info', { GET: infoRoute, HEAD: infoRoute }],
   ['/metrics', { GET: metricsRoute, HEAD: metricsRoute }],
+  ['/openapi.json', { GET: openapiRoute, HEAD: openapiRoute }],
+  ...[...DOCS_ASSETS.keys()].map((path): [string, Record<string, Handler>] => [path, { GET: docsRoute, HEAD: docsRoute }]),
 ]);
 const ALLOW = new Map([...ROUTES].map(([path, methods]) => [path, Object.keys(methods).join(', ')]));
 
@@ -106,6 +113,8 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   #loading: Promise<Engine> | undefined;
   #closing: Promise<DrainResult> | undefined;
   #engineClosed: Promise<void> | undefined;
+  readonly #access: AccessControl;
+  readonly #accessLog: AccessLog;
 
   constructor(options: ServerOptions = {}) {
     const { logger, engine, defaultMetrics, ...rest } = options;
@@ -113,6 +122,13 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (config as Record<string, unknown>)[k] = v;
     this.config = Object.freeze(config);
     this.logger = logger ?? new Logger({ level: config.logLevel, format: config.logFormat });
+    try {
+      this.#access = new AccessControl(resolveApiKey(config), config.corsAllowOrigin);
+    } catch (e) {
+      throw new ServerStartError('ERR_API_KEY', (e as Error).message);
+    }
+    this.#accessLog = new AccessLog(this.logger, config.accessLogSample);
+    validators(config.maxClientBatchSize); // compiled now rather than on the first request
     this.metrics = new Metrics({
       stats: () => this.engine?.stats(),
       ready: () => this.ready,
@@ -126,6 +142,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   get sendTimeoutMs(): number { return this.config.sendTimeoutMs; }
   get ready(): boolean { return this.engine !== undefined && !this.#draining; }
   get inFlight(): number { return this.#open.size; }
+  get apiKeyRequired(): boolean { return this.#access.keyRequired; }
   get url(): string {
     const host = this.config.host === '0.0.0.0' ? '127.0.0.1' : this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
     return `http://${host}:${this.port}`;
@@ -251,15 +268,9 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   exchangeEnded(ex: Exchange, status: number | undefined): void {
     this.#open.delete(ex);
     const seconds = ex.elapsedMs() / 1000;
-    if (status !== undefined) {
-      this.metrics.observeRequest(ex.route, ex.method, status, seconds);
-      if (this.logger.enabled('debug')) {
-        this.logger.debug('request', { method: ex.method, url: ex.url, status, ms: round(seconds * 1000) });
-      }
-    } else {
-      this.metrics.clientClosed(ex.route, ex.stage === 'start' ? 'body' : ex.stage);
-      this.logger.debug('client closed the connection before the answer', { method: ex.method, url: ex.url, stage: ex.stage });
-    }
+    if (status !== undefined) this.metrics.observeRequest(ex.route, ex.method, status, seconds);
+    else this.metrics.clientClosed(ex.route, ex.stage === 'start' ? 'body' : ex.stage);
+    this.#accessLog.ended(ex, status, seconds * 1000);
     if (this.#open.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
@@ -272,6 +283,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   #dispatch(res: HttpResponse, req: HttpRequest): void {
     const ex = new Exchange(res, req, this); // registers onAborted first
     try {
+      this.#access.begin(ex);
       if (ex.framingError !== undefined) {
         // Where the body ends is ambiguous: never guess; answer and close the connection.
         ex.sendError(400, 'malformed', `ambiguous request framing: ${ex.framingError}`, undefined, true);
@@ -283,6 +295,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         return;
       }
       ex.route = ex.url;
+      if (this.#access.intercept(ex, ALLOW.get(ex.url)!)) return;
       const handler = methods[ex.method];
       if (!handler) {
         ex.sendError(405, 'method_not_allowed', `method ${ex.method} is not allowed on ${ex.url}; allowed: ${ALLOW.get(ex.url)}`, [['Allow', ALLOW.get(ex.url)!]]);
@@ -296,7 +309,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   }
 
   #unexpected(ex: Exchange, e: unknown): void {
-    this.logger.error('unexpected error in a request handler', { route: ex.route, ...errorFields(e) });
+    this.logger.error('unexpected error in a request handler', { route: ex.route, request_id: ex.requestId, ...errorFields(e) });
     if (!ex.done) {
       const err = toBertServeError(e);
       ex.sendError(500, 'backend', this.logger.enabled('debug') ? `internal server error: ${err.message}` : 'internal server error');

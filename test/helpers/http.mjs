@@ -125,8 +125,8 @@ export const chunk = (data) => {
 export const lastChunk = '0\r\n\r\n';
 
 /** GET /metrics parsed: get(name, labels?) sums the samples whose labels include `labels`. */
-export async function metrics(port) {
-  const r = await request(port, { path: '/metrics' });
+export async function metrics(port, headers = {}) {
+  const r = await request(port, { path: '/metrics', headers });
   if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
   const samples = [];
   for (const line of r.text.split('\n')) {

@@ -76,8 +76,8 @@ struct SchedulerStats {
   double running_batch_ms = 0;
   // Per-batch histograms for /metrics: counts per bucket (not cumulative), the last one past the
   // largest bound. Sums are requests_run and padded_tokens.
-  static constexpr std::array<size_t, 9> kBatchSizeBounds{1, 2, 4, 8, 16, 32, 64, 128, 256};
-  static constexpr std::array<size_t, 12> kBatchTokenBounds{16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768};
+  static constexpr std::array<size_t, 11> kBatchSizeBounds{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+  static constexpr std::array<size_t, 11> kBatchTokenBounds{16, 64, 256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072};
   std::array<uint64_t, kBatchSizeBounds.size() + 1> batch_size_counts{};
   std::array<uint64_t, kBatchTokenBounds.size() + 1> batch_token_counts{};  // padded tokens per batch
   double mean_batch_size() const { return batches_run ? double(requests_run) / batches_run : 0.0; }

@@ -5,9 +5,13 @@
 import type { FillMaskOptions } from '../../engine.js';
 import type { Exchange } from '../exchange.js';
 import { estimateFillMaskAnswerBytes } from '../answer_size.js';
-import {
-  admitWork, checkEncoding, checkInputs, describe, isJsonMediaType, parseJsonObject, readText, runInference, type RouteContext,
-} from '../admission.js';
+import { admitWork, checkEncoding, isJsonMediaType, parseJsonObject, readText, runInference, type RouteContext } from '../admission.js';
+import { checkBody } from '../json_request.js';
+
+interface FillMaskBody {
+  inputs: string | string[];
+  parameters?: { top_k?: number | null; targets?: string | string[] | null } | null;
+}
 
 export async function fillMaskRoute(ctx: RouteContext, ex: Exchange): Promise<void> {
   const engine = admitWork(ctx, ex);
@@ -16,36 +20,16 @@ export async function fillMaskRoute(ctx: RouteContext, ex: Exchange): Promise<vo
   const text = await readText(ctx, ex);
   if (text === undefined) return;
 
-  let inputs: string | string[] | undefined = text;
+  let inputs: string | string[] = text;
   const options: Pick<FillMaskOptions, 'topK' | 'targets'> = {};
   if (json) {
-    const body = parseJsonObject(ex, text);
-    if (!body) return;
-    inputs = checkInputs(ctx, ex, body.inputs);
-    if (inputs === undefined) return;
-    const params = body.parameters;
-    if (params !== undefined && params !== null) {
-      if (typeof params !== 'object' || Array.isArray(params)) {
-        ex.sendError(422, 'validation', `Expected an object for "parameters" but received ${describe(params)}`);
-        return;
-      }
-      const { top_k: topK, targets } = params as Record<string, unknown>;
-      if (topK !== undefined && topK !== null) {
-        if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 1 || topK > 1000) {
-          ex.sendError(422, 'validation', `Expected an integer between 1 and 1000 for "parameters.top_k" but received ${describe(topK)}`);
-          return;
-        }
-        options.topK = topK;
-      }
-      if (targets !== undefined && targets !== null) {
-        const list = typeof targets === 'string' ? [targets] : targets;
-        if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && x.length > 0)) {
-          ex.sendError(422, 'validation', `Expected a non-empty string or a non-empty list of non-empty strings for "parameters.targets" but received ${describe(targets)}`);
-          return;
-        }
-        options.targets = list as string[];
-      }
-    }
+    const raw = parseJsonObject(ex, text);
+    if (!raw || !checkBody(ctx, ex, 'root:fill-mask', raw)) return;
+    const body = raw as unknown as FillMaskBody;
+    inputs = body.inputs;
+    const params = body.parameters ?? {};
+    if (params.top_k !== undefined && params.top_k !== null) options.topK = params.top_k;
+    if (params.targets !== undefined && params.targets !== null) options.targets = typeof params.targets === 'string' ? [params.targets] : params.targets;
   }
   const count = typeof inputs === 'string' ? 1 : inputs.length;
   const input = inputs;

@@ -7,34 +7,31 @@
 import type { JsonAnswer } from '../../engine.js';
 import type { Exchange } from '../exchange.js';
 import { runInference, type RouteContext } from '../admission.js';
-import { admitTask, checkCount, fail, optPositiveInt, readJsonObject } from '../json_request.js';
+import { admitTask, checkBody, readJsonObject } from '../json_request.js';
 
 type Input = string | number[];
 
-function readInput(v: unknown): Input[] | undefined {
-  const isIds = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((n) => Number.isInteger(n));
-  if (typeof v === 'string') return [v];
-  if (isIds(v)) return [v];
-  if (Array.isArray(v) && v.length > 0 && (v.every((x) => typeof x === 'string') || v.every(isIds))) return v as Input[];
-  return undefined;
+interface OpenAiBody {
+  input: Input | Input[];
+  model?: string;
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number | null;
 }
 
 export async function openaiEmbeddingsRoute(ctx: RouteContext, ex: Exchange): Promise<void> {
   const engine = admitTask(ctx, ex, 'feature-extraction', 'POST /v1/embeddings');
   if (!engine) return;
-  const body = await readJsonObject(ctx, ex);
-  if (!body) return;
-  const inputs = readInput(body.input);
-  if (!inputs) return void fail(ex, 'input', 'a string, a list of strings, a list of token ids or a list of lists of token ids', body.input);
-  if (!checkCount(ctx, ex, inputs.length)) return;
-  const format = body.encoding_format ?? 'float';
-  if (format !== 'float' && format !== 'base64') return void fail(ex, 'encoding_format', '"float" or "base64"', format);
-  const dimensions = optPositiveInt(ex, body, 'dimensions');
-  if (dimensions === null) return;
-  if (body.model !== undefined && typeof body.model !== 'string') return void fail(ex, 'model', 'a string', body.model);
-  const model = JSON.stringify(typeof body.model === 'string' ? body.model : engine.info.modelDir.split('/').pop());
+  const raw = await readJsonObject(ctx, ex);
+  if (!raw || !checkBody(ctx, ex, 'openaiEmbeddings', raw)) return;
+  const body = raw as unknown as OpenAiBody;
+  // One input (a text or one list of ids) or a list of them (as validated).
+  const v = body.input;
+  const inputs: Input[] = typeof v === 'string' || typeof v[0] === 'number' ? [v as Input] : v as Input[];
+  const model = JSON.stringify(body.model ?? engine.info.modelDir.split('/').pop());
   await runInference(ctx, ex, engine, inputs.length, async (o) => {
-    const parts = await Promise.all(engine.embedParts(inputs, { ...o, dimensions, encodingFormat: format, truncate: false }));
+    const parts = await Promise.all(engine.embedParts(inputs, {
+      ...o, dimensions: body.dimensions ?? undefined, encodingFormat: body.encoding_format ?? 'float', truncate: false,
+    }));
     return wrap(parts, model);
   });
 }
