@@ -1,6 +1,7 @@
 #include "engine/model/model_config.h"
 
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/errors.h"
@@ -80,10 +81,17 @@ std::string supported_architectures() {
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw EngineError(ErrorCode::kModelNotFound, path + ": not found (a model directory needs config.json)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path);
+}
+
+ModelConfig ModelConfig::parse(const std::string& text, const std::string& path) {
   nlohmann::json j;
   try {
+    std::istringstream in(text);  // operator>> as load() always parsed: one value, trailing bytes ignored
     in >> j;
   } catch (const nlohmann::json::exception&) {
     throw EngineError(ErrorCode::kConfigInvalid, path + ": not valid JSON (expected a Hugging Face config.json)");

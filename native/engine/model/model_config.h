@@ -28,6 +28,9 @@ struct ModelConfig {
   // Reads `path` (config.json). Throws EngineError: kModelNotFound when missing, kConfigInvalid when
   // unreadable or missing a field, kModelInvalid for an architecture this engine does not serve.
   static ModelConfig load(const std::string& path);
+  // The same from config.json's text; `path` only names the file in error messages. (The loader's
+  // in-memory entry point, fuzzed by native/tests/fuzz/model_config_fuzz.cc.)
+  static ModelConfig parse(const std::string& text, const std::string& path);
 };
 
 const char* task_name(Task t);
