@@ -94,6 +94,7 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("loadMs", i.load_ms);
   o.Set("warmupMs", i.warmup_ms);
   o.Set("batchOverheadTokens", static_cast<double>(i.batch_overhead_tokens));
+  o.Set("singleThreadMaxTokens", static_cast<double>(i.single_thread_max_tokens));
   return o;
 }
 

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -160,6 +163,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   if (options.warmup) {
     const auto tw = Clock::now();
     const WarmupTimes w = e->warmup();
+    info.single_thread_max_tokens = e->calibrate_threads();
     if (options.measure_batch_overhead) {
       if (size_t o = e->measure_batch_overhead(w)) e->options_.scheduler.batch_overhead_tokens = o;
     }
@@ -211,6 +215,32 @@ size_t Engine::measure_batch_overhead(const WarmupTimes& w) {
   if (!(per_token > 0)) return 0;  // no measurable per-token cost: keep the configured value
   const double overhead = (one - 16 * per_token) / per_token;
   return static_cast<size_t>(std::clamp(overhead, 1.0, 8192.0));
+}
+
+// Batch 1 at 8, 16, 32 ... up to 256 tokens, one thread against the whole team, each run after a
+// 1 ms pause as a lone request arrives (the team's threads asleep), best of 3 each; stops at the
+// first length where the team wins. Measured, not assumed: where one thread wins depends on the
+// model's width, the core count and what else runs on the machine (a team member that is not
+// scheduled at once stalls every operator).
+size_t Engine::calibrate_threads() {
+  if (info_.intra_op_threads <= 1 || model_->spec().device.is_cuda()) return 0;
+  size_t bound = 0;
+  const size_t top = std::min<size_t>(256, options_.max_tokens);
+  for (size_t len = 8; len <= top; len *= 2) {
+    double one = HUGE_VAL, team = HUGE_VAL;
+    for (int rep = 0; rep < 3; ++rep) {
+      runner_->set_single_thread_max_tokens(SIZE_MAX);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      one = std::min(one, time_batch(1, len));
+      runner_->set_single_thread_max_tokens(0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      team = std::min(team, time_batch(1, len));
+    }
+    if (one >= team) break;
+    bound = len;
+  }
+  runner_->set_single_thread_max_tokens(bound);
+  return bound;
 }
 
 Engine::~Engine() { close(false); }

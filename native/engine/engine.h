@@ -57,6 +57,7 @@ struct EngineInfo {
   size_t workers = 1;
   double load_ms = 0, warmup_ms = 0;
   size_t batch_overhead_tokens = 0;  // what the scheduler uses (measured or given)
+  size_t single_thread_max_tokens = 0;  // batches up to this many padded tokens run on one thread
 };
 
 struct EngineStats {
@@ -93,6 +94,9 @@ class Engine {
   double time_batch(size_t count, size_t len);
   // Fixed cost of one batch in padded-token equivalents, from timed runs; 0 when it cannot tell.
   size_t measure_batch_overhead(const WarmupTimes& w);
+  // Sets (and returns) the runner's single-thread bound: the largest batch-1 length at which one
+  // intra-op thread beats the whole team for a lone request.
+  size_t calibrate_threads();
 
   EngineOptions options_;
   EngineInfo info_;

@@ -72,6 +72,7 @@ export interface NativeModelInfo {
   loadMs: number;
   warmupMs: number;
   batchOverheadTokens: number;       // per-batch cost the length-sorted picker weighs padding against
+  singleThreadMaxTokens: number;     // batches up to this many padded tokens run on one intra-op thread (measured at warm-up)
 }
 
 export interface NativeStats {

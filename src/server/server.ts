@@ -189,7 +189,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
           model: i.modelDir, task: i.task, architecture: i.architecture, device: i.device, dtype: i.dtype,
           workers: i.workers, intraOpThreads: i.intraOpThreads, blas: i.blas, malloc: i.malloc, torch: i.torchVersion,
           head: i.headPath, cpuNativeBf16: i.cpuNativeBf16, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
-          batchOverheadTokens: i.batchOverheadTokens, loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
+          batchOverheadTokens: i.batchOverheadTokens, singleThreadMaxTokens: i.singleThreadMaxTokens, loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
         });
         if (i.task === 'fill-mask' && !i.maskedPositionsFastPath) {
           // hidden x vocab multiply-adds per token instead of per mask: for BERT-base about 23M per token,
@@ -345,6 +345,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       workers: i.workers,
       intra_op_threads: i.intraOpThreads,
       batch_overhead_tokens: i.batchOverheadTokens,
+      single_thread_max_tokens: i.singleThreadMaxTokens,
       blas: i.blas,
       malloc: i.malloc,
       torch_version: i.torchVersion,

@@ -29,8 +29,23 @@ ModelRunner::ModelRunner(Model& model, const TaskHead& head, int64_t pad_id, Run
 
 ModelRunner::~ModelRunner() = default;
 
+namespace {
+// The calling thread's intra-op thread count (OpenMP's is per thread), changed only when it differs.
+thread_local int t_threads = 0;
+void use_threads(int n) {
+  if (n == t_threads) return;
+  at::set_num_threads(n);
+  t_threads = n;
+}
+}  // namespace
+
+int ModelRunner::threads_for(size_t padded_tokens) const {
+  const int all = std::max(1, options_.intra_op_threads);
+  return padded_tokens <= single_thread_max_tokens_ ? 1 : all;
+}
+
 void ModelRunner::configure_thread() const {
-  at::set_num_threads(std::max(1, options_.intra_op_threads));
+  use_threads(std::max(1, options_.intra_op_threads));
   torch::jit::setGraphExecutorOptimize(options_.jit_optimize);
 }
 
@@ -59,6 +74,7 @@ void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch) {
   c10::InferenceMode inference;
   try {
     PaddedBatch padded = pad(batch);
+    use_threads(threads_for(static_cast<size_t>(padded.seq_len) * batch.size()));
     head_.run(model_, padded, batch);
   } catch (const std::exception& e) {
     if (batch.size() == 1) throw;  // the scheduler fails it

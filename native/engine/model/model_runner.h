@@ -32,6 +32,14 @@ class ModelRunner : public BatchRunner {
   void run(size_t worker_index, std::vector<RequestPtr>& batch) override;
   // Runs a batch on the calling thread without the scheduler (warm-up, benchmarks).
   void run_direct(std::vector<RequestPtr>& batch) { run_on_stream(batch); }
+  // Batches of at most `tokens` padded tokens run on one intra-op thread (0: never). Below some size
+  // an OpenMP team costs more than it saves: every operator wakes the other threads and waits for
+  // them, and a lone request finds them asleep (Engine::calibrate_threads measures where). Set before
+  // the workers start.
+  void set_single_thread_max_tokens(size_t tokens) { single_thread_max_tokens_ = tokens; }
+  size_t single_thread_max_tokens() const { return single_thread_max_tokens_; }
+  // The intra-op threads a batch of `padded_tokens` gets; applied to the calling thread per batch.
+  int threads_for(size_t padded_tokens) const;
 
  private:
   void run_on_stream(std::vector<RequestPtr>& batch);
@@ -42,6 +50,7 @@ class ModelRunner : public BatchRunner {
   const TaskHead& head_;
   int64_t pad_id_;
   RunnerOptions options_;
+  size_t single_thread_max_tokens_ = 0;
   struct Streams;
   std::unique_ptr<Streams> streams_;  // CUDA: one stream per worker
 };
