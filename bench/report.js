@@ -84,7 +84,7 @@ function variantSection(M) {
     + 'engine from JS: the mix submitted at once; server: closed loop, 64 connections, a fresh server per row.', '');
   const rows = [row('float32 (exported, mask-row head)', fp32.limit, fp32.engine, fp32.closed)];
   for (const v of Object.values(V)) rows.push(row(v.label, v.limit, v.engine, v.server?.closed));
-  if (M.recipe?.server) rows.push(row(`seed recipe's batched server on ${M.recipe.dir} (Python, Starlette + uvicorn; the mix once, ${fx(M.recipe.server.closed.duration_s, 1)} s)`, null, null, M.recipe.server.closed));
+  if (M.recipe?.server) rows.push(row(`seed recipe's batched server on ${M.recipe.dir} (Python, Starlette + uvicorn; ${M.recipe.server.closed.amount} requests, ${fx(M.recipe.server.closed.duration_s, 1)} s)`, null, null, M.recipe.server.closed));
   L.push(table(['Row', 'Engine limit seq/s', 'Engine from JS seq/s', 'Server req/s (200)', 'Server p50 / p99 ms', 'Mean batch', 'Padding eff.', 'Server CPU', 'Client CPU', 'Statuses'], rows), '');
   const notes = [];
   if (V.traced) {

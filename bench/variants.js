@@ -100,7 +100,8 @@ function recipeDelta(a, b) {
 }
 
 /** The seed recipe's server (bench/recipe_server.py) on the traced file, closed loop at 64
- * connections, measured over the whole length mix once (every text one request): its batches are
+ * connections, measured over the whole length mix once (every text one request; as many times
+ * over as it takes to give each connection a request, which autocannon requires): its batches are
  * padded to their longest text and project every position onto the vocabulary, so one batch can
  * take seconds, and a run of fixed seconds would measure one batch or none. */
 export async function recipeServer(ctx, row, bodies) {
@@ -114,9 +115,10 @@ export async function recipeServer(ctx, row, bodies) {
       await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body, headers: { 'content-type': 'text/plain; charset=utf-8' } }).then((r) => r.arrayBuffer());
     }
     const stats = await recipeStats(port);
-    ctx.log(`recipe server on ${row.dir}: closed loop, ${CONNECTIONS} connections, the ${bodies.length} texts of the mix once`);
+    const amount = bodies.length * Math.ceil(CONNECTIONS / bodies.length);
+    ctx.log(`recipe server on ${row.dir}: closed loop, ${CONNECTIONS} connections, ${amount} requests (the ${bodies.length} texts of the mix, each ${amount / bodies.length} time(s))`);
     const closed = await ctx.closedLoop(server, bodies, { connections: CONNECTIONS, duration: 0, warmup: 0, metrics: recipeStats, delta: recipeDelta,
-      amount: bodies.length, timeoutS: 600 });
+      amount, timeoutS: 600 });
     return { info: { threads: stats.threads, max_batch: stats.max_batch, torch: stats.torch, uvicorn: stats.uvicorn }, startupS: server.startupS, closed };
   } finally {
     await ctx.stopServer(server);
