@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: measures the engine limit (C++), the engine from JavaScript, and the HTTP server
-// under closed- and open-loop load, batching on/off and overload, and writes a report:
+// under closed- and open-loop load, batching on/off and overload, the bf16 / int8 / standard-trace
+// rows and the seed recipe's Python server beside them (bench/variants.js), and writes a report:
 //   bench/results/latest.md (+ latest-*.svg plots, committed) and bench/results/latest.json,
 //   bench/results/<timestamp>.json (history; JSON files are git-ignored).
 // It measures and reports; it never passes or fails on timings (exit 1 only when a stage crashed).
@@ -18,30 +19,32 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { round, targets, writeReport } from './report.js';
+import { VARIANT_STAGES, accuracyRows, ensureVariantModels, recipeServer, recipeUnavailable, variantEngineAndLimit, variantRows, variantServer } from './variants.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PY = process.env.BERT_SERVE_PYTHON ?? '/usr/bin/python3';
-const STAGES = ['engine', 'limit', 'server', 'batching', 'overload'];
+const STAGES = ['engine', 'limit', 'server', 'batching', 'overload', ...VARIANT_STAGES];
 
-// Run lengths. The default run takes about 5-7 minutes on 2 cores; --full several times that.
+// Run lengths. The default run takes about 8-10 minutes on 2 cores; --full several times that.
+// accuracyN: texts of bench/accuracy.js's fill-mask corpus per model (precision stage).
 const PROFILES = {
   quick: {
     limitTargetS: 0.5, engineTargetS: 0.5, mixRepeats: 1, roundtripN: 300,
     closedConns: [1, 16, 64], closedS: 2, warmupS: 0.5, singleS: 1.5,
     openFactors: [0.25, 0.5, 0.8, 1.0], openS: 2, refine: false,
-    overloadFactors: [2, 4], overloadS: 2, mixCount: { demo: 200, base: 32 }, minRepeats: { demo: 3, base: 1 }, baseServer: 'short',
+    overloadFactors: [2, 4], overloadS: 2, mixCount: { demo: 200, base: 32 }, minRepeats: { demo: 3, base: 1 }, baseServer: 'short', accuracyN: 40,
   },
   default: {
     limitTargetS: 1.5, engineTargetS: 1.5, mixRepeats: 2, roundtripN: 2000,
     closedConns: [1, 16, 64, 256], closedS: 5, warmupS: 1, singleS: 3,
     openFactors: [0.1, 0.25, 0.5, 0.7, 0.85, 1.0, 1.15], openS: 5, refine: true,
-    overloadFactors: [2, 4], overloadS: 5, mixCount: { demo: 500, base: 64 }, minRepeats: { demo: 3, base: 2 }, baseServer: 'short',
+    overloadFactors: [2, 4], overloadS: 5, mixCount: { demo: 500, base: 64 }, minRepeats: { demo: 3, base: 2 }, baseServer: 'short', accuracyN: 100,
   },
   full: {
     limitTargetS: 5, engineTargetS: 5, mixRepeats: 5, roundtripN: 10000,
     closedConns: [1, 4, 16, 64, 128, 256], closedS: 15, warmupS: 2, singleS: 10,
     openFactors: [0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25], openS: 15, refine: true,
-    overloadFactors: [2, 4], overloadS: 15, mixCount: { demo: 1000, base: 200 }, minRepeats: { demo: 5, base: 3 }, baseServer: 'full',
+    overloadFactors: [2, 4], overloadS: 15, mixCount: { demo: 1000, base: 200 }, minRepeats: { demo: 5, base: 3 }, baseServer: 'full', accuracyN: 200,
   },
 };
 
@@ -80,7 +83,8 @@ function usage(msg) {
   process.stderr.write(`usage: node bench/run.js [--quick | --full] [--models demo,base] [--only ${STAGES.join(',')}]
                          [--out NAME] [--p99-bound-ms MS] [--corpus-size N] [--threads N]
        node bench/run.js --report-from bench/results/X.json [--out NAME]   (re-render a report)
-  default: about 5-7 min on 2 cores; --full: longer runs, more points, the whole server suite on base too.
+  default: about 8-10 min on 2 cores; --full: longer runs, more points, the whole server suite on base too.
+  precision: bf16 and int8 rows; trace: the standard HF trace and the seed recipe's server on it.
   See docs/benchmarks.md.\n`);
   process.exit(msg ? 2 : 0);
 }
@@ -183,25 +187,30 @@ async function startServer(model, flags = []) {
   const port = await freePort();
   const args = [join(ROOT, 'dist', 'cli.js'), '--model', join(ROOT, model), '--port', String(port), '--host', '127.0.0.1',
     '--log-level', 'warn', '--log-format', 'json', ...flags];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' } });
+  const s = await startProcess(process.execPath, args, { port, readyPath: '/ready', label: `${model} ${flags.join(' ')}`, env: { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' } });
+  try { s.info = JSON.parse((await httpGet(port, '/info')).text); } catch { /* */ }
+  return { ...s, flags };
+}
+
+/** Spawns a server on 127.0.0.1:port and waits until GET readyPath answers 200. */
+async function startProcess(cmd, args, { port, readyPath, label, env = {} }) {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20000) stderr = stderr.slice(-10000); });
   let exited = null;
   child.on('exit', (code, signal) => { exited = code ?? signal; });
   const t0 = Date.now();
   for (;;) {
-    if (exited !== null) throw new Error(`server exited (${exited}) during startup: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    if (Date.now() - t0 > 300_000) { child.kill('SIGKILL'); throw new Error('server not ready after 300 s'); }
+    if (exited !== null) throw new Error(`${label}: server exited (${exited}) during startup: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (Date.now() - t0 > 300_000) { child.kill('SIGKILL'); throw new Error(`${label}: server not ready after 300 s`); }
     try {
-      const r = await httpGet(port, '/ready');
+      const r = await httpGet(port, readyPath);
       if (r.status === 200) break;
     } catch { /* not listening yet */ }
     await sleep(100);
   }
-  let info = null;
-  try { info = JSON.parse((await httpGet(port, '/info')).text); } catch { /* */ }
-  log(`server up on 127.0.0.1:${port} (pid ${child.pid}, ${model} ${flags.join(' ')}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { child, port, pid: child.pid, info, flags, startupS: (Date.now() - t0) / 1000, stderr: () => stderr, alive: () => exited === null };
+  log(`server up on 127.0.0.1:${port} (pid ${child.pid}, ${label}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { child, port, pid: child.pid, info: null, startupS: (Date.now() - t0) / 1000, stderr: () => stderr, alive: () => exited === null };
 }
 
 async function stopServer(s) {
@@ -239,13 +248,16 @@ function metricsDelta(a, b) {
 // ---------------------------------------------------------------------------------------------
 // Load: closed loop (autocannon) and open loop (bench/loadgen.js)
 let autocannonMod = null;
-async function closedLoop(server, bodies, { connections, duration, warmup }) {
+// metrics/delta: how the server's counters are read and differenced (default: bert-serve's /metrics);
+// amount: measure a fixed number of requests instead of `duration` seconds (for a server whose
+// batches take seconds, a short run would measure one batch or none); timeoutS: per request.
+async function closedLoop(server, bodies, { connections, duration, warmup, metrics = scrapeMetrics, delta = metricsDelta, amount = 0, timeoutS = 60 }) {
   autocannonMod ??= (await import('autocannon')).default;
   let idx = Math.floor(Math.random() * bodies.length);
   const hdr = { tok: [], queue: [], inf: [], total: [] };
   const num = (v) => { const n = parseFloat(Array.isArray(v) ? v[0] : v); return Number.isFinite(n) ? n : undefined; };
   const opts = (collect, dur) => ({
-    url: `http://127.0.0.1:${server.port}`, connections, duration: dur, timeout: 60,
+    url: `http://127.0.0.1:${server.port}`, connections, duration: dur, timeout: timeoutS, ...(collect && amount ? { amount } : {}),
     requests: [{
       method: 'POST', path: '/', headers: { 'content-type': 'text/plain; charset=utf-8' },
       setupRequest: (req) => ({ ...req, body: bodies[idx++ % bodies.length] }),
@@ -264,7 +276,7 @@ async function closedLoop(server, bodies, { connections, duration, warmup }) {
   });
   if (warmup > 0) await autocannonMod(opts(false, warmup));
   const lat = [], st = [];
-  const m0 = await scrapeMetrics(server.port);
+  const m0 = await metrics(server.port);
   const cpu0 = process.cpuUsage(), srv0 = procCpuS(server.pid), t0 = Date.now();
   const inst = autocannonMod(opts(true, duration));
   inst.on('response', (_client, status, _bytes, time) => { lat.push(time); st.push(status); });
@@ -272,18 +284,18 @@ async function closedLoop(server, bodies, { connections, duration, warmup }) {
   const wall = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const srvCpu = procCpuS(server.pid) - srv0;
-  const m1 = await scrapeMetrics(server.port);
+  const m1 = await metrics(server.port);
   const status = {};
   for (const s of st) status[s] = (status[s] ?? 0) + 1;
   const ok = st.filter((s) => s >= 200 && s < 300).length;
   const okLat = lat.filter((_, i) => st[i] >= 200 && st[i] < 300);
   return {
-    mode: 'closed', tool: 'autocannon', connections, duration_s: duration, requests: st.length, ok,
+    mode: 'closed', tool: 'autocannon', connections, duration_s: amount ? round(res.duration, 2) : duration, ...(amount ? { amount } : {}), requests: st.length, ok,
     throughput: ok / res.duration, status, errors: res.errors, timeouts: res.timeouts,
     latency_ok: summary(okLat), latency_all: summary(lat),
     server_timing_ms: { tokenization: summary(hdr.tok), queue: summary(hdr.queue), inference: summary(hdr.inf), total: summary(hdr.total) },
     server_cpu_cores: round(srvCpu / wall, 2), client_cpu_cores: round((cpu.user + cpu.system) / 1e6 / wall, 2),
-    engine: metricsDelta(m0, m1),
+    engine: delta(m0, m1),
   };
 }
 
@@ -357,11 +369,19 @@ async function main() {
   }
   results.machine.addon = (process.env.BERT_SERVE_ADDON ?? 'build/Release/bert_serve.node').replace(ROOT + '/', '');
   const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-bench-'));
+  // What bench/variants.js measures with.
+  const ctx = { root: ROOT, python: PY, threads: args.threads, log, runJsonLines, limitRun, startServer, startProcess, stopServer, closedLoop, freePort };
   try {
     // Models and corpus.
     // Made only when missing (npm run setup keeps models/demo up to date; remaking a model other
     // processes may be using is not the bench's business).
     for (const m of args.models) if (!existsSync(join(ROOT, MODELS[m].dir, 'model.pt'))) ensureModel(MODELS[m], m);
+    // The int8 and traced variants are the bench's own: made from the model's checkpoint, and
+    // remade when it changed (make_bench_variant.py's stamp; a check without torch otherwise).
+    const variantStages = VARIANT_STAGES.filter(want);
+    for (const m of args.models) {
+      try { ensureVariantModels(ctx, MODELS[m].dir, variantStages); } catch (e) { fail(`variant models ${m}`, e); }
+    }
     let tinyDir = null;
     if (want('engine') && !existsSync(join(ROOT, TINY.dir, 'model.pt')) && existsSync(join(ROOT, TINY.make[0]))) {
       try { ensureModel(TINY, 'tiny'); } catch (e) { fail('tiny model', e); }
@@ -424,6 +444,17 @@ async function main() {
             }
           }
         } catch (e) { fail(`limit ${name}`, e); }
+      }
+
+      // precision / trace rows: engine from JS and engine limit on the same mix.
+      for (const stage of variantStages) {
+        for (const row of variantRows(spec.dir)[stage]) {
+          log(`${name}: ${row.key}: engine from JavaScript and engine limit, mix of ${M.mixCount}`);
+          const V = ((M.variants ??= {})[row.key] ??= { label: row.label, dir: row.dir });
+          try {
+            Object.assign(V, await variantEngineAndLimit(ctx, row, { corpusFile, mixCount: M.mixCount, mixRepeats: P.mixRepeats, tmp, name, bin: want('limit') ? bin : null }));
+          } catch (e) { fail(`${row.key} ${name}`, e); }
+        }
       }
     }
 
@@ -543,6 +574,34 @@ async function main() {
         if (server) M.serverStderrTail = server.stderr().split('\n').slice(-5);
       } finally {
         if (server) await stopServer(server);
+      }
+    }
+
+    // precision / trace rows: the server at 64 connections (as long as the float32 64-connection
+    // run), the seed recipe's server on the traced file, and bf16/int8 accuracy against float32.
+    const recipeMissing = want('trace') ? recipeUnavailable(PY) : null;
+    for (const name of args.models) {
+      const spec = MODELS[name];
+      const M = results.models[name];
+      const bodies = readFileSync(join(tmp, `${name}-mix.txt`), 'utf8').split('\n').filter(Boolean);
+      const load = { duration: name === 'demo' || P.baseServer === 'full' ? P.closedS : Math.max(P.closedS, 6), warmup: P.warmupS };
+      for (const stage of variantStages) {
+        for (const row of variantRows(spec.dir)[stage]) {
+          const V = ((M.variants ??= {})[row.key] ??= { label: row.label, dir: row.dir });
+          try { V.server = await variantServer(ctx, row, bodies, load); } catch (e) { fail(`${row.key} server ${name}`, e); }
+          if (row.key !== 'traced') continue;
+          if (recipeMissing) {
+            M.recipe = { skipped: recipeMissing };
+            log(`${name}: recipe row skipped: ${recipeMissing}`);
+            continue;
+          }
+          M.recipe = { dir: row.dir };
+          try { M.recipe.server = await recipeServer(ctx, row, bodies, load); } catch (e) { fail(`recipe server ${name}`, e); }
+        }
+      }
+      if (want('precision')) {
+        log(`${name}: accuracy of bf16 and int8 against float32 (bench/accuracy.js, ${P.accuracyN} texts)`);
+        try { M.accuracy = await accuracyRows(ctx, spec.dir, P.accuracyN); } catch (e) { fail(`accuracy ${name}`, e); }
       }
     }
   } finally {

@@ -3,6 +3,8 @@
 # Idempotent: a second run only checks dpkg and exits. Called by `npm start` and `npm test`.
 #   --runtime   only what a built addon needs to run (a container's runtime stage, a host that
 #               runs a copied build): libtorch's shared libraries, OpenBLAS, utf8proc.
+#   --bench     only what `npm run bench` adds for its comparison row (the seed recipe's Python
+#               server, bench/recipe_server.py); the bench skips that row when these are missing.
 # A first install downloads about 1 GB (libtorch and python3-torch with their dependencies); apt's
 # own lines (Get:, Unpacking, Setting up) are shown as they happen.
 set -euo pipefail
@@ -23,6 +25,10 @@ RUNTIME_PKGS=(
   libutf8proc2
 )
 
+BENCH_PKGS=(
+  python3-starlette     # 0.26 in bookworm: the recipe's web framework
+  python3-uvicorn       # 0.17 in bookworm: its ASGI server (asyncio loop, h11, as pip's plain uvicorn)
+)
 TEST_PKGS=(
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets' bounded CI run
   chromium                      # headless browser for the /docs page test (test/e2e/http-docs-browser.test.mjs)
@@ -30,6 +36,7 @@ TEST_PKGS=(
 PKGS=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi
 if [ "${1:-}" = "--test" ]; then PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"); fi
+if [ "${1:-}" = "--bench" ]; then PKGS=("${BENCH_PKGS[@]}"); fi
 
 missing=()
 for p in "${PKGS[@]}"; do
