@@ -200,3 +200,37 @@ t.test('a request pipelined behind an inference request: uWS closes the connecti
   fake.hold = false;
   t.equal((await postText(s.port, 'x [MASK]')).status, 200, 'still serving');
 });
+
+t.test('requests node:http refuses before a route: answered in the JSON error shape, connection closed', async (t) => {
+  const s = await startFakeServer(t);
+  if (s.transport !== 'node') {
+    // uWS answers none of these (docs/http.md; measured by bench/http_probe.js).
+    t.pass('node:http only');
+    return;
+  }
+  const refused = async (raw, what) => {
+    const c = await RawClient.connect(s.port);
+    await c.send(raw);
+    const r = await c.response();
+    t.ok(await c.waitClosed(), `${what}: closed`);
+    return r;
+  };
+  const big = await refused(head('GET', '/health', { 'X-Big': 'a'.repeat(20 * 1024) }), 'head over 16 KiB');
+  t.equal(big.status, 431);
+  t.same(big.json, { error: 'the request head is over 16384 bytes', error_type: 'request_header_fields_too_large' });
+  const garbage = await refused('GARBAGE\r\n\r\n', 'malformed request line');
+  t.equal(garbage.status, 400);
+  t.equal(garbage.json.error_type, 'malformed');
+  t.match(garbage.json.error, /^malformed request/);
+  // Just under the limit, in many segments (uWS keeps 4 KiB of a split head): accepted.
+  const c = await RawClient.connect(s.port);
+  const ok = head('GET', '/health', { 'X-Big': 'a'.repeat(15 * 1024) });
+  for (let i = 0; i < ok.length; i += 1000) await c.send(ok.slice(i, i + 1000));
+  t.equal((await c.response()).status, 200, 'a 15 KiB head split across writes');
+  // HTTP/1.0 is served (uWS does not answer it), and the connection closed after the answer.
+  await c.send('GET /health HTTP/1.0\r\n\r\n');
+  const old = await c.response();
+  t.equal(old.status, 200, 'HTTP/1.0');
+  t.ok(await c.waitClosed(), 'HTTP/1.0 without keep-alive: closed after the answer');
+  t.equal(fake.submitted, 0, 'nothing reached the engine');
+});

@@ -12,7 +12,7 @@
 // that one, as on uWS. A head over MAX_HEADER_BYTES is 431.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
-import { ServerStartError, type Headers, type RequestHead, type Transport, type Wire } from './transport.js';
+import { ServerStartError, reasonPhrase, type Headers, type RequestHead, type Transport, type Wire } from './transport.js';
 
 /** Request line + headers, at most (Node's default, stated): a larger head is answered 431. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -165,7 +165,7 @@ class NodeWire implements Wire {
 
   end(status: number, headers: Headers, body: string | Uint8Array, bodyless: boolean, close: boolean): void {
     const res = this.#res;
-    res.writeHead(status, flatten(headers, typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, close));
+    res.writeHead(status, reasonPhrase(status), flatten(headers, typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, close));
     if (bodyless) res.end();
     else res.end(body);
   }
@@ -175,7 +175,7 @@ class NodeWire implements Wire {
     const total = body.byteLength;
     let held: Uint8Array | undefined = body;
     let offset = 0;
-    res.writeHead(status, flatten(headers, total, close));
+    res.writeHead(status, reasonPhrase(status), flatten(headers, total, close));
     const pump = () => {
       while (held && offset < total) {
         const end = Math.min(offset + STREAM_PIECE_BYTES, total);

@@ -3,6 +3,7 @@
 // arrives, and the few ways to answer. Exchange (../exchange.ts) is written against Wire only, so
 // routes, admission, lingering discard and streamed answers are the same code on uWebSockets.js
 // (uws.ts) and on node:http (node_http.ts). JS thread only.
+import { STATUS_CODES } from 'node:http';
 
 export type Headers = ReadonlyArray<readonly [string, string]>;
 
@@ -62,6 +63,11 @@ export interface Transport {
   stopListening(): void;
   /** Closes every connection that is still open. */
   closeConnections(): void;
+}
+
+/** The status line's reason phrase; 499 (ERR_CANCELLED) is nginx's, which Node does not know. */
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? (status === 499 ? 'Client Closed Request' : 'Unknown');
 }
 
 /** Startup problems that are not engine errors (no HTTP transport, port not available). */

@@ -14,9 +14,8 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { STATUS_CODES } from 'node:http';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import { ServerStartError, type Headers, type RequestHead, type Transport, type Wire } from './transport.js';
+import { ServerStartError, reasonPhrase, type Headers, type RequestHead, type Transport, type Wire } from './transport.js';
 
 type UwsModule = typeof import('uWebSockets.js');
 /** App.close() (closes the listen sockets and every connection) exists in both builds; the pinned build's types lack it. */
@@ -74,7 +73,7 @@ const STATUS_LINE = new Map<number, string>();
 function statusLine(status: number): string {
   let line = STATUS_LINE.get(status);
   if (!line) {
-    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+    line = `${status} ${reasonPhrase(status)}`;
     STATUS_LINE.set(status, line);
   }
   return line;
