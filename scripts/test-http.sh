@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 NODE_22=22.23.5
 NODE_24=24.22.3
-FILES=(test/unit/admission.test.mjs test/unit/http-clients-413.test.mjs)
+FILES=(test/unit/admission.test.mjs test/unit/http-clients-413.test.mjs test/unit/transport-select.test.mjs)
 for f in test/e2e/*.test.mjs; do
   [ "$f" = test/e2e/package.test.mjs ] || FILES+=("$f")
 done
