@@ -232,5 +232,14 @@ t.test('requests node:http refuses before a route: answered in the JSON error sh
   const old = await c.response();
   t.equal(old.status, 200, 'HTTP/1.0');
   t.ok(await c.waitClosed(), 'HTTP/1.0 without keep-alive: closed after the answer');
+  // A head that stops halfway: 408 once headersTimeout (10 s, checked every second) has passed.
+  const stalled = await RawClient.connect(s.port);
+  const t0 = Date.now();
+  await stalled.send('GET /health HTTP/1.1\r\nHost: x\r\n');
+  const late = await stalled.response(20_000);
+  t.equal(late.status, 408);
+  t.equal(late.json.error_type, 'timeout');
+  t.ok(Date.now() - t0 >= 9_000, `not before the 10 s bound (${Date.now() - t0} ms)`);
+  t.ok(await stalled.waitClosed(), 'closed');
   t.equal(fake.submitted, 0, 'nothing reached the engine');
 });
