@@ -105,7 +105,9 @@ function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, soc
   let status = 400, type = 'malformed', message = 'malformed request';
   if (FRAMING_CODES.has(code)) message = `ambiguous request framing: ${err.reason ?? code}`;
   else if (code === 'HPE_HEADER_OVERFLOW') { status = 431; type = 'request_header_fields_too_large'; message = `the request head is over ${MAX_HEADER_BYTES} bytes`; }
-  else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') { status = 408; type = 'timeout'; message = `the request did not arrive within ${REQUEST_RECEIVE_TIMEOUT_MS} ms`; }
+  // Headers not complete within IDLE_TIMEOUT_MS (a body past REQUEST_RECEIVE_TIMEOUT_MS has a
+  // response object, so it is `busy` above: closed without an answer, seen by its Exchange as a hang-up).
+  else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') { status = 408; type = 'timeout'; message = `the request head did not arrive within ${IDLE_TIMEOUT_MS} ms`; }
   else if (err.reason) message = `malformed request: ${err.reason}`;
   const body = JSON.stringify({ error: message, error_type: type });
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`

@@ -52,7 +52,8 @@ export function selectTransport(mode: TransportMode, logger: Logger): Transport 
   }
   const transport = new NodeHttpTransport();
   logger.warn('HTTP transport: node:http, the slower path: no uWebSockets.js build loads natively here', {
-    transport: 'node', node: where, uws: whyNot(failures), fix: fix(),
+    transport: 'node', node: where, uws: whyNot(failures),
+    cost: 'about twice the CPU per request in the HTTP layer; docs/http.md#transports', fix: fix(),
   });
   return transport;
 }
