@@ -67,13 +67,13 @@ COPY scripts/build-addon.mjs scripts/
 # The addon alone (no C++ tests or bench programs); its per-file compile lines show in the build log.
 RUN BERT_SERVE_BUILD_TESTS=OFF node scripts/build-addon.mjs
 COPY src src
-# Then only the runtime dependencies, and of uWebSockets.js only the binary for this platform and
-# Node ABI (it ships 18 of them, ~110 MB).
+# Then only the runtime dependencies, and of each uWebSockets.js build only the binary for this
+# platform and Node ABI (they ship 18 and 20 of them, ~110 MB each).
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
  && node /opt/npm/bin/npm-cli.js prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf node_modules/cmake-js node_modules/node-api-headers node_modules/node-addon-api \
  && keep="uws_$(node -p 'process.platform + "_" + process.arch + "_" + process.versions.modules').node" \
- && find node_modules/uWebSockets.js -name 'uws_*.node' ! -name "$keep" -delete
+ && find node_modules/uWebSockets.js $(ls -d node_modules/@btc-vision/uwebsockets.js 2>/dev/null) -name 'uws_*.node' ! -name "$keep" -delete
 
 # ---------------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS runtime

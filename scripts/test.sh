@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command's body (after scripts/setup.sh): test model fixtures, C++ engine tests (ctest),
-# then the JS tests (tap: unit, integration, e2e). GPU tests skip themselves without CUDA.
+# then the JS tests (tap: unit, integration, e2e), then the HTTP tests again on the node:http
+# transport and on Node 22 and 24 (scripts/test-http.sh). GPU tests skip themselves without CUDA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${BERT_SERVE_PYTHON:-/usr/bin/python3}"
@@ -28,3 +29,6 @@ ctest --test-dir build --output-on-failure --timeout 600
 
 echo "[bert-serve test] JS tests (tap)"
 npx tap --disable-coverage --timeout 600 --jobs 1 "test/unit/*.test.mjs" "test/integration/*.test.mjs" "test/e2e/*.test.mjs" "test/gpu/*.test.mjs"
+
+echo "[bert-serve test] HTTP tests on node:http and on Node 22 and 24 (scripts/test-http.sh)"
+bash scripts/test-http.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// bert-serve command line: parse flags and environment (config.ts), check that uWebSockets.js is
-// native, listen, load the model, report ready, and drain on SIGTERM/SIGINT (server/shutdown.ts).
+// bert-serve command line: parse flags and environment (config.ts), pick the HTTP transport
+// (server/transport/select.ts), listen, load the model, report ready, and drain on SIGTERM/SIGINT
+// (server/shutdown.ts).
 // Exit codes: 0 after a clean drain, 1 when startup fails or a drain gives up, 2 for usage errors.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -17,11 +17,14 @@ export const DEMO_MODEL_DIR = join(packageRoot, 'models', 'demo');
 
 export type Dtype = 'float32' | 'float16' | 'bfloat16';
 export type LogFormatOption = 'auto' | 'json' | 'text';
+export const TRANSPORT_MODES = ['auto', 'uws', 'node'] as const;
+export type TransportMode = (typeof TRANSPORT_MODES)[number];
 
 export interface ServerConfig {
   model: string;
   port: number;
   host: string;
+  transport: TransportMode;
   device: string;
   dtype: Dtype;
   workers: number;
@@ -99,6 +102,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'host', flag: 'host', env: ['BERT_SERVE_HOST'], kind: 'string', default: '0.0.0.0', metavar: 'ADDR',
     doc: 'Address to listen on.',
     tune: 'Use 127.0.0.1 to accept local clients only.',
+  },
+  {
+    key: 'transport', flag: 'transport', env: ['BERT_SERVE_TRANSPORT'], kind: 'choice', default: 'auto', choices: TRANSPORT_MODES,
+    doc: 'HTTP implementation. auto: the first uWebSockets.js build that loads natively on this Node and C library '
+      + '(the pinned one, then @btc-vision/uwebsockets.js), else Node\'s own node:http, logged at warn as the slower path. '
+      + 'uws: refuse to start (exit 1, naming the fix) when no uWebSockets.js build loads. node: always node:http.',
+    tune: 'The "HTTP transport" startup log line and /info (http_transport) say which serves; docs/http.md#transports says what differs.',
   },
   {
     key: 'device', flag: 'device', env: ['BERT_SERVE_DEVICE'], kind: 'string', default: 'cpu', pattern: /^(cpu|cuda(:\d+)?)$/,

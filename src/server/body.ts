@@ -1,9 +1,9 @@
-// Request body reading with a size limit (uWS has none). The declared Content-Length is checked
-// before a byte is read; bytes are counted as they arrive, so chunked bodies (no length) are
-// bounded too. Over the limit the answer is 413 and the connection is closed, after the rest of
+// Request body reading with a size limit (neither transport has one). The declared Content-Length
+// is checked before a byte is read; bytes are counted as they arrive, so chunked bodies (no length)
+// are bounded too. Over the limit the answer is 413 and the connection is closed, after the rest of
 // the body has been discarded (linger.ts) so that the client can read the 413. Chunks are COPIED
-// out of uWS's ArrayBuffer, which is neutered when the data callback returns: into a buffer
-// preallocated from Content-Length, or into copies for chunked bodies.
+// (uWS's memory is neutered when the data callback returns): into a buffer preallocated from
+// Content-Length, or into copies for chunked bodies.
 import type { Exchange } from './exchange.js';
 
 /**
@@ -35,7 +35,7 @@ export function readBody(ex: Exchange, limit: number): Promise<Buffer | undefine
       if (settled || ex.done) return;
       const n = chunk.byteLength;
       if (received + n > (fixed ? fixed.length : limit)) {
-        // Only reachable for chunked bodies (uWS frames Content-Length bodies itself). sendError
+        // Only reachable for chunked bodies (the transport frames Content-Length bodies). sendError
         // swaps this handler for the discarding one, which gets the rest of the body.
         chunks.length = 0;
         settle(undefined);
@@ -43,8 +43,8 @@ export function readBody(ex: Exchange, limit: number): Promise<Buffer | undefine
         return;
       }
       if (n > 0) {
-        if (fixed) fixed.set(new Uint8Array(chunk), received);
-        else chunks.push(Buffer.from(new Uint8Array(chunk)));
+        if (fixed) fixed.set(chunk, received);
+        else chunks.push(Buffer.from(chunk));
         received += n;
       }
       if (isLast) settle(fixed ? fixed.subarray(0, received) : Buffer.concat(chunks, received));

@@ -1,26 +1,26 @@
-// Exchange: one HTTP request/response pair on uWebSockets.js, made safe to use across awaits.
+// Exchange: one HTTP request/response pair, made safe to use across awaits, over a transport's
+// Wire (transport/transport.ts: uWebSockets.js or node:http; nothing here knows which).
 //
-// Contract: the constructor registers onAborted FIRST, synchronously, then copies every header and
-// the URL that any route needs (uWS's HttpRequest is stack-allocated and dies when the handler
-// returns). After that, nothing touches `req`. Every response goes through send(), which does
-// nothing once the client has gone (`aborted`) or an answer was already decided (`finished`): a
-// dead or ended HttpResponse is never touched. JS thread only.
+// Contract: the constructor registers the abort handler FIRST, then reads the head the Wire
+// copied. Every response goes through send(), which does nothing once the client has gone
+// (`aborted`) or an answer was already decided (`finished`): a dead or ended response is never
+// touched. JS thread only.
 //
 // How an answer is written (send):
 // - When a request body is still unread, it is read and discarded first (linger.ts, bounded in
 //   bytes and time): closing with unread bytes makes the kernel reset the connection, and clients
 //   that write their whole body before reading (Node fetch, Python http.client) would never see
 //   the answer.
-// - Small answers are written in one cork with end(). Large ones are written with tryEnd and
-//   continued from onWritable (send_stream.ts): uWS keeps no copy, the Buffer is held only until
-//   the client has read it, and a client that reads nothing for --send-timeout-ms is disconnected
-//   and the Buffer released.
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { STATUS_CODES } from 'node:http';
+// - Small answers are written at once (Wire.end). Large ones are written as the client reads them
+//   (send_stream.ts): the Buffer is held only until the client has read it, and a client that
+//   reads nothing for --send-timeout-ms is disconnected and the Buffer released.
 import { performance } from 'node:perf_hooks';
 import { parseFraming } from './framing.js';
 import { discardBody } from './linger.js';
 import { streamAnswer, STREAM_THRESHOLD_BYTES } from './send_stream.js';
+import type { Headers, Wire } from './transport/transport.js';
+
+export type { Headers } from './transport/transport.js';
 
 /** What the server provides to each exchange (implemented by Server). */
 export interface ExchangeHost {
@@ -33,25 +33,13 @@ export interface ExchangeHost {
   exchangeEnded(ex: Exchange, status: number | undefined): void;
 }
 
-export type Headers = ReadonlyArray<readonly [string, string]>;
-
-const STATUS_LINE = new Map<number, string>();
-function statusLine(status: number): string {
-  let line = STATUS_LINE.get(status);
-  if (!line) {
-    line = `${status} ${STATUS_CODES[status] ?? (status === 499 ? 'Client Closed Request' : 'Unknown')}`;
-    STATUS_LINE.set(status, line);
-  }
-  return line;
-}
-
 export const JSON_HEADERS: Headers = [['Content-Type', 'application/json']];
 
 /** What the exchange is waiting on (metrics label when its client goes away). */
 export type Stage = 'start' | 'body' | 'engine' | 'send';
 
 export class Exchange {
-  readonly res: HttpResponse;
+  readonly wire: Wire;
   readonly host: ExchangeHost;
   readonly start = performance.now();
   readonly method: string;
@@ -87,45 +75,34 @@ export class Exchange {
   #ended = false;
   #abortListeners: Array<() => void> = [];
   #goneListeners: Array<() => void> = [];
-  #bodyHandler: ((chunk: ArrayBuffer, last: boolean) => void) | undefined;
+  #bodyHandler: ((chunk: Uint8Array, last: boolean) => void) | undefined;
   #bodyListening = false;
 
-  constructor(res: HttpResponse, req: HttpRequest, host: ExchangeHost) {
-    // FIRST and synchronously: after this, returning from the handler without answering is legal.
-    res.onAborted(() => this.#onAborted());
-    this.res = res;
+  constructor(wire: Wire, host: ExchangeHost) {
+    // FIRST: from here on, a hang-up is seen (uWS: returning from the handler unanswered is legal).
+    wire.onAborted(() => this.#onAborted());
+    this.wire = wire;
     this.host = host;
-    this.method = req.getCaseSensitiveMethod();
-    this.url = req.getUrl();
-    // Every header line, once: framing must see repeated lines, which getHeader hides.
-    const lines: Array<[string, string]> = [];
-    let ct = '', ce = '', authorization = '', origin = '', requestId = '', preflight = '';
-    req.forEach((k, v) => {
-      if (k === 'content-type') ct = v;
-      else if (k === 'content-encoding') ce = v;
-      else if (k === 'content-length' || k === 'transfer-encoding') lines.push([k, v]);
-      else if (k === 'authorization') authorization = v;
-      else if (k === 'origin') origin = v;
-      else if (k === 'x-request-id') requestId = v;
-      else if (k === 'access-control-request-method') preflight = v;
-    });
-    this.authorization = authorization;
-    this.origin = origin;
-    this.requestIdHeader = requestId;
-    this.preflightMethod = preflight;
+    const { method, url, contentType: ct, contentEncoding: ce, framingLines } = wire.head;
+    this.method = method;
+    this.url = url;
+    this.authorization = wire.head.authorization;
+    this.origin = wire.head.origin;
+    this.requestIdHeader = wire.head.requestId;
+    this.preflightMethod = wire.head.preflightMethod;
     const semi = ct.indexOf(';');
     this.mediaType = (semi >= 0 ? ct.slice(0, semi) : ct).trim().toLowerCase();
     const cs = semi >= 0 ? /(?:^|;)\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(ct.slice(semi)) : null;
     this.charset = cs ? cs[1].toLowerCase() : '';
     this.contentEncoding = ce.trim().toLowerCase();
-    const framing = parseFraming(lines);
+    const framing = parseFraming(framingLines);
     this.contentLength = framing.contentLength;
     this.chunked = framing.chunked;
     this.framingError = framing.error;
     host.exchangeStarted(this);
   }
 
-  /** True when the request carries a body (or may: uWS frames a refused framing its own way). */
+  /** True when the request carries a body (or may: the transport frames a refused framing its own way). */
   get hasBody(): boolean {
     return this.chunked || (this.contentLength !== undefined && this.contentLength !== 0) || this.framingError !== undefined;
   }
@@ -158,15 +135,16 @@ export class Exchange {
   }
 
   /**
-   * Receives the request body. uWS allows one data handler per response, so this registers it once
-   * and later calls only swap the function (reading -> discarding). Must be called synchronously
-   * in the request handler or before the body arrives: uWS drops body bytes nobody listens for.
+   * Receives the request body. The Wire takes one data handler, so this registers it once and
+   * later calls only swap the function (reading -> discarding). Must be called synchronously in
+   * the request handler or before the body arrives: uWS drops body bytes nobody listens for. A
+   * chunk is valid only during the call.
    */
-  onBody(handler: (chunk: ArrayBuffer, last: boolean) => void): void {
+  onBody(handler: (chunk: Uint8Array, last: boolean) => void): void {
     this.#bodyHandler = handler;
     if (this.#bodyListening) return;
     this.#bodyListening = true;
-    this.res.onData((chunk, last) => {
+    this.wire.onData((chunk, last) => {
       if (this.aborted) return;
       if (last) this.bodyConsumed = true;
       this.#bodyHandler?.(chunk, last);
@@ -217,21 +195,14 @@ export class Exchange {
 
   #write(status: number, body: string | Uint8Array, headers: Headers, close: boolean): void {
     if (this.aborted) return;
-    const res = this.res;
     const closeConnection = close || this.host.draining;
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
     if (this.method !== 'HEAD' && length > STREAM_THRESHOLD_BYTES) {
-      // Connection: close is not honoured here: the drain closes idle connections at its end.
       this.stage = 'send';
-      streamAnswer(this, statusLine(status), headers, typeof body === 'string' ? Buffer.from(body) : body);
+      streamAnswer(this, status, headers, typeof body === 'string' ? Buffer.from(body) : body, closeConnection);
       return;
     }
-    res.cork(() => {
-      res.writeStatus(statusLine(status));
-      for (const [k, v] of headers) res.writeHeader(k, v);
-      if (this.method === 'HEAD') res.endWithoutBody(length, closeConnection);
-      else res.end(body, closeConnection);
-    });
+    this.wire.end(status, headers, body, this.method === 'HEAD', closeConnection);
     this.ended(status);
   }
 

@@ -16,7 +16,7 @@ export interface Framing {
 const DIGITS = /^\d{1,15}$/;
 
 /**
- * Framing from the request's header lines (names lower case, as uWS's req.forEach gives them).
+ * Framing from the request's header lines (names lower case, as each transport's Wire gives them).
  * Several identical Content-Length lines count as one (RFC 9112 6.3 allows a recipient to);
  * different values, a non-numeric value, a Transfer-Encoding other than exactly `chunked`, or
  * both headers together are errors.

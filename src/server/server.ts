@@ -1,13 +1,12 @@
-// Server: the uWebSockets.js app, its routes and its lifecycle.
+// Server: the HTTP transport (uWebSockets.js or node:http, transport/select.ts), the routes and
+// the lifecycle.
 //
 // Lifecycle: listen() opens the port (liveness answers at once, inference routes answer 503 while
 // the model loads), load() loads and warms the engine and only then reports ready, close() drains
 // (shutdown.ts). Threading: everything here runs on the JS thread; the engine does its work on its
 // own native threads and completes promises back on this thread. Ownership: the Server owns its
 // engine (loaded by it or handed to it) and closes it when it closes.
-import { createRequire } from 'node:module';
 import { basename } from 'node:path';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { Engine } from '../engine.js';
 import { BertServeError, toBertServeError } from '../errors.js';
 import { OPTIONS, packageVersion, type ServerConfig } from '../config.js';
@@ -27,40 +26,10 @@ import { AccessLog } from './access_log.js';
 import { resolveApiKey } from './auth.js';
 import { validators } from './api/validate.js';
 import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
+import type { Transport, Wire } from './transport/transport.js';
+import { selectTransport } from './transport/select.js';
 
-type UwsModule = typeof import('uWebSockets.js');
-/** App.close() exists in this uWS build (closes listen sockets and every connection) but is not in its types. */
-type App = TemplatedApp & { close(): void };
-
-/** Startup problems that are not engine errors (uWS failed to load, port not available). */
-export class ServerStartError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'ServerStartError';
-    this.code = code;
-  }
-}
-
-/**
- * Loads uWebSockets.js and asserts its native module loaded: the package silently falls back to a
- * slow pure-JS implementation on a load error or an unsupported Node ABI.
- */
-export function loadUws(): UwsModule {
-  let uws: UwsModule;
-  try {
-    uws = createRequire(import.meta.url)('uWebSockets.js') as UwsModule;
-  } catch (e) {
-    throw new ServerStartError('ERR_UWS_NOT_LOADED', `uWebSockets.js could not be loaded: ${(e as Error).message}`);
-  }
-  if (typeof (uws as { getParts?: unknown }).getParts !== 'function') {
-    throw new ServerStartError('ERR_UWS_NOT_NATIVE',
-      `uWebSockets.js did not load its native module for Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}); `
-      + 'its pure-JS fallback is not supported. Reinstall uWebSockets.js (npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0) '
-      + 'on a supported Node version, and unset UWS_USE_FALLBACK.');
-  }
-  return uws;
-}
+export { ServerStartError } from './transport/transport.js';
 
 export interface ServerOptions extends Partial<ServerConfig> {
   logger?: Logger;
@@ -100,12 +69,13 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   readonly logger: Logger;
   readonly metrics: Metrics;
   engine: Engine | undefined;
-  infoJson: string | undefined;
   /** The port listened on (resolved when --port 0), after listen(). */
   port = 0;
-  #uws: UwsModule | undefined;
-  #app: App | undefined;
-  #listenSocket: us_listen_socket | undefined;
+  /** Which HTTP transport serves ('uws' or 'node'), after listen(). */
+  transport: Transport['kind'] | undefined;
+  #transport: Transport | undefined;
+  #infoJson: string | undefined;
+  #listening: Promise<number> | undefined;
   #draining = false;
   /** Exchanges started and not yet answered or aborted. */
   #open = new Set<Exchange>();
@@ -135,7 +105,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       draining: () => this.#draining,
       inFlight: () => this.#open.size,
     }, { defaultMetrics });
-    if (engine) this.#adopt(engine);
+    if (engine) this.engine = engine;
   }
 
   get draining(): boolean { return this.#draining; }
@@ -148,26 +118,26 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     return `http://${host}:${this.port}`;
   }
 
-  /** Opens the port. Resolves with the port number; rejects with ServerStartError. */
+  /**
+   * Picks the transport (--transport, transport/select.ts) and opens the port. Resolves with the
+   * port number; rejects with ServerStartError.
+   */
   listen(): Promise<number> {
-    if (this.#app) return Promise.resolve(this.port);
-    const uws = (this.#uws = loadUws());
-    const app = (this.#app = uws.App() as App);
-    app.any('/*', (res, req) => this.#dispatch(res, req));
-    const { host, port } = this.config;
-    return new Promise((resolve, reject) => {
-      app.listen(host, port, (socket) => {
-        if (!socket) {
-          this.#app = undefined;
-          reject(new ServerStartError('ERR_LISTEN', `could not listen on ${host}:${port} (address in use, or not permitted)`));
-          return;
-        }
-        this.#listenSocket = socket;
-        this.port = uws.us_socket_local_port(socket);
-        this.logger.info('listening', { host, port: this.port, url: this.url });
-        resolve(this.port);
-      });
+    this.#listening ??= this.#listen().catch((e) => {
+      this.#listening = undefined;
+      throw e;
     });
+    return this.#listening;
+  }
+
+  async #listen(): Promise<number> {
+    const transport = selectTransport(this.config.transport, this.logger);
+    const { host, port } = this.config;
+    this.port = await transport.listen(host, port, (wire) => this.#dispatch(wire));
+    this.#transport = transport;
+    this.transport = transport.kind;
+    this.logger.info('listening', { host, port: this.port, url: this.url, transport: transport.kind });
+    return this.port;
   }
 
   /** Loads and warms the model (once); resolves when the server is ready. Rejects with a coded BertServeError. */
@@ -183,7 +153,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         sortByLength: c.sortByLength, batchOverheadTokens: c.batchOverheadTokens, jitOptimize: c.jitOptimize, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
         pooling: c.pooling === 'auto' ? undefined : c.pooling as 'cls', maxPredictions: c.maxPredictions, maxMasks: c.maxMasks,
       }).then((engine) => {
-        this.#adopt(engine);
+        this.engine = engine;
         const i = engine.info;
         this.logger.info('model loaded', {
           model: i.modelDir, task: i.task, architecture: i.architecture, device: i.device, dtype: i.dtype,
@@ -199,7 +169,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
             fix: 'export with scripts/export_hf.py, or trace a model whose bert and cls submodules are kept',
           });
         }
-        if (!this.#draining) this.logger.info('ready', { url: this.#app ? this.url : undefined });
+        if (!this.#draining) this.logger.info('ready', { url: this.#transport ? this.url : undefined });
         return engine;
       });
     }
@@ -221,10 +191,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
 
   stopAccepting(): void {
     this.#draining = true;
-    if (this.#listenSocket && this.#uws) {
-      this.#uws.us_listen_socket_close(this.#listenSocket);
-      this.#listenSocket = undefined;
-    }
+    this.#transport?.stopListening();
   }
 
   whenIdle(): Promise<void> {
@@ -253,10 +220,8 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   }
 
   closeConnections(): void {
-    if (this.#app) {
-      this.#app.close();
-      this.#app = undefined;
-    }
+    this.#transport?.closeConnections();
+    this.#transport = undefined;
   }
 
   // ---- ExchangeHost
@@ -280,8 +245,8 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
 
   // ---- routing
 
-  #dispatch(res: HttpResponse, req: HttpRequest): void {
-    const ex = new Exchange(res, req, this); // registers onAborted first
+  #dispatch(wire: Wire): void {
+    const ex = new Exchange(wire, this); // registers the abort handler first
     try {
       this.#access.begin(ex);
       if (ex.framingError !== undefined) {
@@ -316,11 +281,16 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     }
   }
 
-  #adopt(engine: Engine): void {
-    this.engine = engine;
+  /** /info body: built once, at the first request after the model loaded (the transport is known then). */
+  get infoJson(): string | undefined {
+    if (this.#infoJson === undefined && this.engine && this.#transport) this.#infoJson = this.#buildInfo(this.engine);
+    return this.#infoJson;
+  }
+
+  #buildInfo(engine: Engine): string {
     const i = engine.info;
     const c = this.config;
-    this.infoJson = JSON.stringify({
+    return JSON.stringify({
       model_id: basename(i.modelDir),
       task: i.task,
       architecture: i.architecture,
@@ -349,6 +319,8 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       blas: i.blas,
       malloc: i.malloc,
       torch_version: i.torchVersion,
+      http_transport: this.transport,
+      http_implementation: this.#transport?.implementation,
       version: packageVersion(),
     });
   }

@@ -1,12 +1,13 @@
 // The CLI's startup contract, on spawned processes: --help lists every option with its environment
 // variable; flags win over environment variables; usage errors exit 2; startup fails loudly (exit 1,
-// a clear message) when uWebSockets.js is not native, the port is taken or the model fails to load;
+// a clear message) when --transport uws finds no native uWebSockets.js build, the port is taken or
+// the model fails to load; --transport auto falls back to node:http with a warning;
 // without --model the demo model is served and the log says so; "ready" only after the model loaded.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, runCli, spawnServer, requireBuilt, demoModel, testModel } from '../helpers/server.mjs';
-import { curlPost, request } from '../helpers/http.mjs';
+import { curlPost, postText, request } from '../helpers/http.mjs';
 
 t.setTimeout(300_000);
 requireBuilt(testModel('tiny'));
@@ -62,10 +63,55 @@ t.test('usage errors exit 2 with a message naming the option', async (t) => {
   }
 });
 
-t.test('startup fails loudly when uWebSockets.js falls back to JS', async (t) => {
-  const r = await runCli(['--model', testModel('tiny'), '--port', '0', '--host', '127.0.0.1', '--log-format', 'json'], { env: { UWS_USE_FALLBACK: '1' } });
+// Whether a uWebSockets.js build loads here: the pinned one has binaries for Node <= 20 (ABI 115);
+// the alternative needs glibc 2.38. scripts/test.sh runs this file on Node 20, 22 and 24, so both
+// branches below run in CI.
+const { loadUwsBuild, UWS_BUILDS } = await import(join(root, 'dist', 'server', 'transport', 'uws.js'));
+const uwsLoads = UWS_BUILDS.some((b) => loadUwsBuild(b).ok);
+
+t.test(`--transport uws ${uwsLoads ? 'serves through uWebSockets.js' : 'refuses to start, naming the fix'} on Node ${process.version}`, async (t) => {
+  const args = ['--model', testModel('tiny'), '--no-warmup', '--transport', 'uws'];
+  if (uwsLoads) {
+    const s = await spawnServer(args, { t });
+    t.equal(s.transport, 'uws');
+    const logged = s.logs.find((l) => /^HTTP transport: uWebSockets\.js/.test(l.msg));
+    t.ok(logged, 'the log names the build');
+    t.equal(logged.level, 'info');
+    t.equal((await request(s.port, { path: '/info' })).json.http_transport, 'uws', '/info says so');
+    t.equal((await s.stop()).code, 0);
+    return;
+  }
+  const r = await runCli([...args, '--port', '0', '--host', '127.0.0.1', '--log-format', 'json']);
   t.equal(r.code, 1);
-  t.match(r.stderr, /uWebSockets\.js did not load its native module/);
+  const err = r.stderr.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.level === 'error');
+  t.equal(err.code, 'ERR_NO_UWS');
+  t.match(err.msg, /no uWebSockets\.js build loads natively on Node v\d+/);
+  t.match(err.msg, /ABI \d+/, 'names the ABI');
+  t.match(err.msg, /--transport auto \(or node\)/, 'names the fix');
+});
+
+t.test(`--transport auto serves through ${uwsLoads ? 'uWebSockets.js' : 'node:http, logged at warn as the slower path'}; --transport node through node:http`, async (t) => {
+  const auto = await spawnServer(['--model', testModel('tiny'), '--no-warmup', '--transport', 'auto'], { t });
+  const line = auto.logs.find((l) => /^HTTP transport: /.test(l.msg));
+  t.equal(auto.transport, uwsLoads ? 'uws' : 'node');
+  if (uwsLoads) {
+    t.equal(line.level, 'info');
+  } else {
+    t.equal(line.level, 'warn', 'the fallback is a warning');
+    t.match(line.msg, /node:http, the slower path/);
+    t.match(line.uws, /no binary for .* Node ABI|GLIBC|not installed/, 'says why each build did not load');
+    t.match(line.fix, /glibc >= 2\.38/, 'names the fix');
+  }
+  t.equal((await postText(auto.port, 'test [MASK]')).status, 200);
+  t.equal((await auto.stop()).code, 0);
+
+  const node = await spawnServer(['--model', testModel('tiny'), '--no-warmup', '--transport', 'node'], { t });
+  t.equal(node.transport, 'node');
+  const info = (await request(node.port, { path: '/info' })).json;
+  t.equal(info.http_transport, 'node');
+  t.match(info.http_implementation, /^node:http \(Node v\d+/);
+  t.equal((await postText(node.port, 'test [MASK]')).status, 200);
+  t.equal((await node.stop()).code, 0);
 });
 
 t.test('startup fails loudly when the model does not load', async (t) => {

@@ -12,9 +12,11 @@ requireBuilt(testModel('tiny'));
 const { startServer, Engine, BertServeError, Logger } = await import(join(root, 'dist', 'index.js'));
 
 const quiet = () => new Logger({ level: 'silent' });
+/** The transport BERT_SERVE_TRANSPORT asks for (scripts/test-http.sh), as the CLI would take it. */
+const transport = process.env.BERT_SERVE_TRANSPORT || undefined;
 
 t.test('startServer: ready when it resolves, serves, closes cleanly', async (t) => {
-  const server = await startServer({ model: testModel('tiny'), host: '127.0.0.1', port: 0, logger: quiet() });
+  const server = await startServer({ model: testModel('tiny'), host: '127.0.0.1', port: 0, logger: quiet(), transport });
   t.ok(server.port > 0, 'listening on a free port');
   t.equal(server.ready, true);
   const r = await postText(server.port, 'test [MASK]');
@@ -29,7 +31,7 @@ t.test('startServer: ready when it resolves, serves, closes cleanly', async (t) 
 
 t.test('startServer adopts an engine the caller loaded', async (t) => {
   const engine = await Engine.load({ model: testModel('tiny'), warmup: false });
-  const server = await startServer({ engine, host: '127.0.0.1', port: 0, logger: quiet(), maxClientBatchSize: 2 });
+  const server = await startServer({ engine, host: '127.0.0.1', port: 0, logger: quiet(), maxClientBatchSize: 2, transport });
   const info = await request(server.port, { path: '/info' });
   t.equal(info.json.model_id, 'tiny');
   t.equal(info.json.max_client_batch_size, 2);

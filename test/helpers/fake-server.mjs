@@ -14,11 +14,16 @@ export const fake = createRequire(import.meta.url)(fakePath).control;
 const { Server } = await import('../../dist/server/server.js');
 const { Engine } = await import('../../dist/engine.js');
 
-/** Starts a server on 127.0.0.1, a free port; closed when `t` ends. Options as ServerOptions. */
+/**
+ * Starts a server on 127.0.0.1, a free port; closed when `t` ends. Options as ServerOptions; the
+ * transport is BERT_SERVE_TRANSPORT's when set, as for the CLI (scripts/test.sh runs the HTTP tests
+ * with it set to node too).
+ */
 export async function startFakeServer(t, options = {}) {
   fake.reset();
   const engine = await Engine.load({ model: '/fake/model', warmup: false, maxQueue: options.maxQueue ?? 1024 });
-  const server = new Server({ host: '127.0.0.1', port: 0, engine, logLevel: 'error', defaultMetrics: false, ...options });
+  const transport = process.env.BERT_SERVE_TRANSPORT || undefined;
+  const server = new Server({ host: '127.0.0.1', port: 0, engine, logLevel: 'error', defaultMetrics: false, transport, ...options });
   await server.listen();
   t.teardown(async () => {
     fake.hold = false;

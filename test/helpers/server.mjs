@@ -57,6 +57,8 @@ export class ServerProcess {
     this.stdout = '';
     this.stderr = '';
     this.port = undefined;
+    /** The HTTP transport it serves with ('uws' or 'node'), from the "listening" log line. */
+    this.transport = undefined;
     this.exitCode = undefined;
     this.exitSignal = undefined;
     this.waiters = [];
@@ -90,7 +92,10 @@ export class ServerProcess {
     let entry;
     try { entry = JSON.parse(line); } catch { entry = { msg: line, raw: true }; }
     this.logs.push(entry);
-    if (entry.msg === 'listening' && typeof entry.port === 'number') this.port = entry.port;
+    if (entry.msg === 'listening' && typeof entry.port === 'number') {
+      this.port = entry.port;
+      this.transport = entry.transport;
+    }
     for (const w of [...this.waiters]) w.check(false);
   }
 

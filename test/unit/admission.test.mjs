@@ -106,20 +106,28 @@ t.test('ambiguous framing: 400 and close, never guessed', async (t) => {
     'two different Content-Length': 'Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde',
     'Transfer-Encoding gzip, chunked': 'Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
     'Transfer-Encoding twice': 'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    'Content-Length and Transfer-Encoding': 'Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
   };
+  // node:http's parser refuses even identical repeated Content-Length lines (uWS: framing.ts counts them as one).
+  if (s.transport === 'node') cases['two identical Content-Length'] = 'Content-Length: 8\r\nContent-Length: 8\r\n\r\nx [MASK]';
   for (const [what, rest] of Object.entries(cases)) {
+    if (what === 'Content-Length and Transfer-Encoding' && s.transport === 'uws') continue; // uWS closes without an answer (docs/http.md)
     const c = await RawClient.connect(s.port);
     await c.send(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n${rest}`);
     const r = await c.response();
     t.equal(r.status, 400, what);
     t.equal(r.json.error_type, 'malformed');
     t.match(r.json.error, /ambiguous request framing/);
+    t.equal(r.headers.connection, 'close', `${what}: Connection: close`);
     t.ok(await c.waitClosed(), `${what}: closed`);
   }
-  const same = await RawClient.connect(s.port);
-  await same.send('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nContent-Length: 8\r\n\r\nx [MASK]');
-  t.equal((await same.response()).status, 200, 'identical Content-Length lines are one');
-  same.destroy();
+  t.equal(fake.submitted, 0, 'none of them reached the engine');
+  if (s.transport === 'uws') {
+    const same = await RawClient.connect(s.port);
+    await same.send('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nContent-Length: 8\r\n\r\nx [MASK]');
+    t.equal((await same.response()).status, 200, 'identical Content-Length lines are one');
+    same.destroy();
+  }
 });
 
 t.test('answer size: 413 naming --max-answer-bytes when the answer is over it', async (t) => {
@@ -167,13 +175,22 @@ t.test('pipelined requests answered synchronously are answered in order', async 
   c.destroy();
 });
 
-t.test('a request pipelined behind an inference request: uWS closes the connection; nothing runs', async (t) => {
-  // uWS refuses "async pipelining": a new request while a response is pending closes the
-  // connection (documented in docs/http.md). What bert-serve guarantees is that it costs nothing.
+t.test('a request pipelined behind an inference request: uWS closes the connection and nothing runs; node:http answers both in order', async (t) => {
   const s = await startFakeServer(t);
   fake.hold = true;
   const c = await RawClient.connect(s.port);
   await c.send(post('x [MASK]') + head('GET', '/health'));
+  if (s.transport === 'node') {
+    // node:http reads the next request only after the previous answer: it waits in the socket.
+    await until(() => fake.held.length === 1, { what: 'the held request' });
+    fake.release();
+    t.same([(await c.response()).status, (await c.response()).status], [200, 200], 'both answered, in order');
+    t.notOk(c.isClosed, 'the connection stays open');
+    c.destroy();
+    return;
+  }
+  // uWS refuses "async pipelining": a new request while a response is pending closes the
+  // connection (documented in docs/http.md). What bert-serve guarantees is that it costs nothing.
   t.ok(await c.waitClosed(), 'closed by uWS');
   t.equal(c.buf.length, 0, 'nothing answered');
   await until(() => s.inFlight === 0, { what: 'the aborted request to end' });
@@ -182,4 +199,47 @@ t.test('a request pipelined behind an inference request: uWS closes the connecti
   t.equal(s.engine.stats().droppedCancelled, 1, 'cancelled before the model');
   fake.hold = false;
   t.equal((await postText(s.port, 'x [MASK]')).status, 200, 'still serving');
+});
+
+t.test('requests node:http refuses before a route: answered in the JSON error shape, connection closed', async (t) => {
+  const s = await startFakeServer(t);
+  if (s.transport !== 'node') {
+    // uWS answers none of these (docs/http.md; measured by bench/http_probe.js).
+    t.pass('node:http only');
+    return;
+  }
+  const refused = async (raw, what) => {
+    const c = await RawClient.connect(s.port);
+    await c.send(raw);
+    const r = await c.response();
+    t.ok(await c.waitClosed(), `${what}: closed`);
+    return r;
+  };
+  const big = await refused(head('GET', '/health', { 'X-Big': 'a'.repeat(20 * 1024) }), 'head over 16 KiB');
+  t.equal(big.status, 431);
+  t.same(big.json, { error: 'the request head is over 16384 bytes', error_type: 'request_header_fields_too_large' });
+  const garbage = await refused('GARBAGE\r\n\r\n', 'malformed request line');
+  t.equal(garbage.status, 400);
+  t.equal(garbage.json.error_type, 'malformed');
+  t.match(garbage.json.error, /^malformed request/);
+  // Just under the limit, in many segments (uWS keeps 4 KiB of a split head): accepted.
+  const c = await RawClient.connect(s.port);
+  const ok = head('GET', '/health', { 'X-Big': 'a'.repeat(15 * 1024) });
+  for (let i = 0; i < ok.length; i += 1000) await c.send(ok.slice(i, i + 1000));
+  t.equal((await c.response()).status, 200, 'a 15 KiB head split across writes');
+  // HTTP/1.0 is served (uWS does not answer it), and the connection closed after the answer.
+  await c.send('GET /health HTTP/1.0\r\n\r\n');
+  const old = await c.response();
+  t.equal(old.status, 200, 'HTTP/1.0');
+  t.ok(await c.waitClosed(), 'HTTP/1.0 without keep-alive: closed after the answer');
+  // A head that stops halfway: 408 once headersTimeout (10 s, checked every second) has passed.
+  const stalled = await RawClient.connect(s.port);
+  const t0 = Date.now();
+  await stalled.send('GET /health HTTP/1.1\r\nHost: x\r\n');
+  const late = await stalled.response(20_000);
+  t.equal(late.status, 408);
+  t.equal(late.json.error_type, 'timeout');
+  t.ok(Date.now() - t0 >= 9_000, `not before the 10 s bound (${Date.now() - t0} ms)`);
+  t.ok(await stalled.waitClosed(), 'closed');
+  t.equal(fake.submitted, 0, 'nothing reached the engine');
 });

@@ -1,0 +1,225 @@
+// The node:http transport: Node's own HTTP/1.1 server behind the same Wire, for a Node version or
+// C library that no uWebSockets.js build on npm supports (or --transport node). Slower per request
+// than uWS (docs/http.md#transports has the ratio), identical above the Wire.
+//
+// What Node's parser (llhttp, strict mode) already decides, measured on Node 20, 22 and 24 and
+// relied on here: it refuses two Content-Length lines (even identical ones), a Content-Length
+// list or non-digit value, Content-Length together with Transfer-Encoding, Transfer-Encoding
+// twice, and any Transfer-Encoding whose last coding is not chunked; those never reach a route.
+// They arrive as 'clientError', which is answered here in the server's JSON error shape (400
+// malformed, "ambiguous request framing: ...", connection closed) instead of Node's bare 400.
+// It accepts `Transfer-Encoding: gzip, chunked` (and decodes the chunking); framing.ts refuses
+// that one, as on uWS. A head over MAX_HEADER_BYTES is 431.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type Socket } from 'node:net';
+import { ServerStartError, reasonPhrase, type Headers, type RequestHead, type Transport, type Wire } from './transport.js';
+
+/** Request line + headers, at most (Node's default, stated): a larger head is answered 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/**
+ * Idle keep-alive connections and connections that stop in the middle of their headers are closed
+ * after this long, as uWS's fixed idle timeout does (10 s), so that the transport does not change
+ * how long an idle client holds a connection. Checked every CHECK_INTERVAL_MS.
+ */
+export const IDLE_TIMEOUT_MS = 10_000;
+const CHECK_INTERVAL_MS = 1_000;
+/**
+ * The whole request (head and body) must arrive within this long (Node's default, stated): it
+ * bounds a body trickled byte by byte, which no other limit does. It is not the request deadline
+ * (--request-timeout-ms, answered 504), which also counts the wait for the engine.
+ */
+export const REQUEST_RECEIVE_TIMEOUT_MS = 300_000;
+/**
+ * A large answer is handed to the socket in pieces of this size, and the next pieces only once
+ * Node's buffer has drained into the kernel: 'drain' is the progress signal that the
+ * --send-timeout-ms cut-off is refreshed by, and nothing but the answer itself is held.
+ */
+const STREAM_PIECE_BYTES = 16 * 1024;
+
+const noop = () => {};
+
+export class NodeHttpTransport implements Transport {
+  readonly kind = 'node';
+  readonly implementation = `node:http (Node ${process.version})`;
+  #server: http.Server | undefined;
+
+  listen(host: string, port: number, onRequest: (wire: Wire) => void): Promise<number> {
+    const server = (this.#server = http.createServer({
+      maxHeaderSize: MAX_HEADER_BYTES,
+      requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
+      headersTimeout: IDLE_TIMEOUT_MS,
+      keepAliveTimeout: IDLE_TIMEOUT_MS,
+      connectionsCheckingInterval: CHECK_INTERVAL_MS,
+      noDelay: true,
+    }, (req, res) => onRequest(new NodeWire(req, res))));
+    // No socket inactivity timeout: a request waiting for the engine is inactive, and is bounded by
+    // --request-timeout-ms instead; a stalled answer by --send-timeout-ms.
+    server.timeout = 0;
+    server.on('clientError', answerClientError);
+    return new Promise((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException) => {
+        this.#server = undefined;
+        reject(new ServerStartError('ERR_LISTEN', `could not listen on ${host}:${port} (${e.code ?? e.message})`));
+      };
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.off('error', onError);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  stopListening(): void {
+    // The listen socket only. http.Server.close() would also close the keep-alive connections idle
+    // now (Node >= 19), and a request racing that close would see a reset; as on uWS, they stay
+    // open and a request on them is answered 503 with Connection: close while draining.
+    const server = this.#server;
+    if (server?.listening) net.Server.prototype.close.call(server);
+  }
+
+  closeConnections(): void {
+    const server = this.#server;
+    if (!server) return;
+    server.closeAllConnections();
+    server.close(); // also stops the timeout checks
+    this.#server = undefined;
+  }
+}
+
+/** llhttp error codes that are about where the body ends. */
+const FRAMING_CODES = new Set(['HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CONTENT_LENGTH', 'HPE_INVALID_TRANSFER_ENCODING']);
+
+/**
+ * A request Node's parser refused (or timed out): answered in the server's error shape and the
+ * connection closed. Nothing is written when a response is already under way on the connection
+ * (a bad request pipelined behind a good one): the connection is just closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Socket): void {
+  // _httpMessage: the response in progress on this connection (Node's own handler checks it too).
+  const busy = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
+  if (err.code === 'ECONNRESET' || !socket.writable || busy) {
+    socket.destroy();
+    return;
+  }
+  const code = err.code ?? '';
+  let status = 400, type = 'malformed', message = 'malformed request';
+  if (FRAMING_CODES.has(code)) message = `ambiguous request framing: ${err.reason ?? code}`;
+  else if (code === 'HPE_HEADER_OVERFLOW') { status = 431; type = 'request_header_fields_too_large'; message = `the request head is over ${MAX_HEADER_BYTES} bytes`; }
+  // Headers not complete within IDLE_TIMEOUT_MS (a body past REQUEST_RECEIVE_TIMEOUT_MS has a
+  // response object, so it is `busy` above: closed without an answer, seen by its Exchange as a hang-up).
+  else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') { status = 408; type = 'timeout'; message = `the request head did not arrive within ${IDLE_TIMEOUT_MS} ms`; }
+  else if (err.reason) message = `malformed request: ${err.reason}`;
+  const body = JSON.stringify({ error: message, error_type: type });
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+    + `Connection: close\r\n\r\n${body}`);
+  // A client that does not read must not keep the socket: end() waits for the write to drain.
+  socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+}
+
+const EMPTY = new Uint8Array(0);
+
+class NodeWire implements Wire {
+  readonly head: RequestHead;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  #abortFn: (() => void) | undefined;
+  #aborted = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse) {
+    this.#req = req;
+    this.#res = res;
+    // 'close' follows every response; it is an abort only when the response was not completely
+    // handed to the kernel (client hang-up, close(), a forced stop).
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.#aborted = true;
+      this.#abortFn?.();
+    });
+    // A hang-up destroys both streams with an error; without listeners it would be thrown.
+    req.on('error', noop);
+    res.on('error', noop);
+    const framingLines: Array<[string, string]> = [];
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toLowerCase();
+      if (name === 'content-length' || name === 'transfer-encoding') framingLines.push([name, raw[i + 1]]);
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.head = {
+      method: req.method ?? 'GET',
+      url: q >= 0 ? url.slice(0, q) : url,
+      contentType: req.headers['content-type'] ?? '',
+      contentEncoding: req.headers['content-encoding'] ?? '',
+      framingLines,
+      authorization: req.headers.authorization ?? '',
+      origin: req.headers.origin ?? '',
+      requestId: one(req.headers['x-request-id']),
+      preflightMethod: req.headers['access-control-request-method'] ?? '',
+    };
+  }
+
+  onAborted(fn: () => void): void {
+    this.#abortFn = fn;
+  }
+
+  onData(fn: (chunk: Uint8Array, last: boolean) => void): void {
+    const req = this.#req;
+    req.on('data', (chunk: Buffer) => fn(chunk, false));
+    req.once('end', () => { if (!this.#aborted) fn(EMPTY, true); });
+  }
+
+  end(status: number, headers: Headers, body: string | Uint8Array, bodyless: boolean, close: boolean): void {
+    const res = this.#res;
+    res.writeHead(status, reasonPhrase(status), flatten(headers, typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, close));
+    if (bodyless) res.end();
+    else res.end(body);
+  }
+
+  stream(status: number, headers: Headers, body: Uint8Array, close: boolean, progress: () => void, finished: () => void): boolean {
+    const res = this.#res;
+    const total = body.byteLength;
+    let held: Uint8Array | undefined = body;
+    let offset = 0;
+    res.writeHead(status, reasonPhrase(status), flatten(headers, total, close));
+    const pump = () => {
+      while (held && offset < total) {
+        const end = Math.min(offset + STREAM_PIECE_BYTES, total);
+        const more = res.write(held.subarray(offset, end));
+        offset = end;
+        if (!more) return; // continued on 'drain'
+      }
+      if (held) {
+        held = undefined; // every piece is in Node's buffer now, which holds them until written
+        res.end();
+      }
+    };
+    res.on('drain', () => {
+      if (this.#aborted) return;
+      progress();
+      pump();
+    });
+    res.once('finish', () => { if (!this.#aborted) finished(); });
+    res.once('close', () => { held = undefined; });
+    pump();
+    return false;
+  }
+
+  close(): void {
+    this.#res.destroy();
+  }
+}
+
+/** Header pairs as the flat list writeHead takes, with Content-Length (and Connection: close). */
+function flatten(headers: Headers, length: number, close: boolean): string[] {
+  const out: string[] = [];
+  for (const [k, v] of headers) out.push(k, v);
+  out.push('Content-Length', String(length));
+  if (close) out.push('Connection', 'close');
+  return out;
+}
+
+/** A header as one string (the typings allow a list for headers node:http does not join). */
+function one(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? v[0] ?? '' : v ?? '';
+}

