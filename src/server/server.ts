@@ -26,7 +26,7 @@ import { AccessLog } from './access_log.js';
 import { resolveApiKey } from './auth.js';
 import { validators } from './api/validate.js';
 import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
-import type { Transport, Wire } from './transport/transport.js';
+import { ServerStartError, type Transport, type Wire } from './transport/transport.js';
 import { selectTransport } from './transport/select.js';
 
 export { ServerStartError } from './transport/transport.js';
