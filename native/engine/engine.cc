@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -224,6 +225,8 @@ size_t Engine::measure_batch_overhead(const WarmupTimes& w) {
 // scheduled at once stalls every operator).
 size_t Engine::calibrate_threads() {
   if (info_.intra_op_threads <= 1 || model_->spec().device.is_cuda()) return 0;
+  // BERT_SERVE_SMALL_BATCHES=team: every batch on the whole team (for comparisons).
+  if (const char* v = std::getenv("BERT_SERVE_SMALL_BATCHES"); v && std::string(v) == "team") return 0;
   size_t bound = 0;
   const size_t top = std::min<size_t>(256, options_.max_tokens);
   for (size_t len = 8; len <= top; len *= 2) {
