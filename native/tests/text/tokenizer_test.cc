@@ -418,7 +418,22 @@ TEST_CASE(added_token_id_beyond_int64_is_refused) {
     "added_tokens": [{"id": 18446744073709551615, "content": "x", "special": true, "normalized": false}]})";
   std::string message;
   CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("tokenizer.json", j)); }, &message), ErrorCode::kTokenizerInvalid);
-  CHECK(message.find("over 2^24") != std::string::npos);
+  CHECK(message.find("ids must stay below 1036") != std::string::npos);
+}
+
+// A sparse id space costs a slot per missing id: bounded by the entries (found by tokenizer_files_fuzz:
+// a 709-byte file with one id of 9,184,415 took 2 s and ~300 MB to load).
+TEST_CASE(sparse_vocab_ids_are_refused) {
+  TempDir d;
+  const std::string head = R"({"normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
+    "model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "!": )";
+  std::string message;
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("tokenizer.json", head + "9184415}}}")); }, &message),
+           ErrorCode::kTokenizerInvalid);
+  CHECK(message.find("vocab ids go up to 9184415 with 6 entries; ids must stay below 1036") != std::string::npos);
+  // Holes up to the bound still load (ids are a mapping; a hole is never produced).
+  auto tok = Tokenizer::load(d.write("holes.json", head + "1000}}}"));
+  CHECK(tok->encode("!", false).ids == std::vector<int64_t>{1000});
 }
 
 TEST_CASE(added_token_options_lstrip_rstrip) {
