@@ -100,6 +100,7 @@ build() {
     # docker format keeps HEALTHCHECK (the OCI image format has no such field).
     args+=(--format docker --layers)
     if [ -n "${APT_CACHE:-}" ]; then args+=(--volume "$APT_CACHE:/var/cache/apt/archives:O"); fi
+    # The target is npm's cache inside the build stage (it builds as root), not a path of this host.
     if [ -n "${NPM_CACHE:-}" ]; then args+=(--volume "$NPM_CACHE:/root/.npm:O"); fi
     local ca="${EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"
     if compgen -G "$ca/*.crt" >/dev/null; then
