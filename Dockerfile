@@ -79,10 +79,11 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
 FROM ${BASE_IMAGE} AS runtime
 # Runtime libraries only: libtorch1.13 (libtorch.so, libtorch_cpu.so, libc10.so), the OpenMP build
 # of OpenBLAS (which libtorch then finds as libblas.so.3 instead of the reference BLAS), utf8proc,
-# and tini to run as PID 1 (forwards SIGTERM, so the server drains; reaps zombies).
+# jemalloc (the server's malloc, preloaded by bin/bert-serve), and tini to run as PID 1 (forwards
+# SIGTERM, so the server drains; reaps zombies).
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libtorch1.13 libopenblas0-openmp libutf8proc2 tini \
+      libtorch1.13 libopenblas0-openmp libutf8proc2 libjemalloc2 tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 bert \
  && useradd --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin bert
@@ -92,6 +93,7 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
+COPY bin/bert-serve bin/bert-serve
 COPY --from=build /src/build/Release/bert_serve.node build/Release/bert_serve.node
 ARG MODEL=deploy/container/no-model
 COPY ${MODEL} /models/model
@@ -106,4 +108,5 @@ EXPOSE 8000
 # is /ready). Node's fetch: the image has no curl.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.BERT_SERVE_PORT||8000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli.js"]
+# bin/bert-serve execs node dist/cli.js with jemalloc preloaded (same PID under tini).
+ENTRYPOINT ["/usr/bin/tini", "--", "/app/bin/bert-serve"]

@@ -223,7 +223,7 @@ export function writeReport(R, out, { history = true } = {}) {
 
     const S = M.server;
     if (S) {
-      L.push(`### 3. HTTP server (node dist/cli.js --model ${M.dir}, default flags otherwise; ready in ${fx(S.startupS, 1)} s)`, '');
+      L.push(`### 3. HTTP server (bin/bert-serve --model ${M.dir}, default flags otherwise; malloc: ${S.info?.malloc ?? "?"}; ready in ${fx(S.startupS, 1)} s)`, '');
       if (S.closed.length) {
         L.push('Closed loop (autocannon, each connection sends the next request when the previous answer arrives; latency of 200 answers, ms):', '');
         L.push(table(['Connections', 'Req/s (200)', 'p50', 'p90', 'p99', 'p99.9', 'Statuses', 'Mean batch', 'Padding eff.', 'Server CPU', 'Client CPU', 'queue p50', 'inference p50'],

@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { round, targets, writeReport } from './report.js';
+import { serverCommand } from './launch.js';
 import { VARIANT_STAGES, accuracyRows, ensureVariantModels, recipeServer, recipeUnavailable, variantEngineAndLimit, variantRows, variantServer } from './variants.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -185,9 +186,10 @@ async function httpGet(port, path) {
 
 async function startServer(model, flags = []) {
   const port = await freePort();
-  const args = [join(ROOT, 'dist', 'cli.js'), '--model', join(ROOT, model), '--port', String(port), '--host', '127.0.0.1',
+  const args = ['--model', join(ROOT, model), '--port', String(port), '--host', '127.0.0.1',
     '--log-level', 'warn', '--log-format', 'json', ...flags];
-  const s = await startProcess(process.execPath, args, { port, readyPath: '/ready', label: `${model} ${flags.join(' ')}`, env: { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' } });
+  const [cmd, env] = serverCommand(ROOT);
+  const s = await startProcess(cmd, args, { port, readyPath: '/ready', label: `${model} ${flags.join(' ')}`, env: { ...env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' } });
   try { s.info = JSON.parse((await httpGet(port, '/info')).text); } catch { /* */ }
   return { ...s, flags };
 }

@@ -15,9 +15,10 @@
 //   refusal is decided on arrival, before the body is read);
 // - overload bursts: every --burst-every seconds (default 60), 400 requests at once on their own
 //   connections against --max-queue 256; each must get 200, or 429/503 (refused), nothing else.
-// Memory: the server's VmRSS every 5 s. "Growth after warm-up" compares the last sample with the
-// one at the end of the warm-up (the first fifth of the run, at least 60 s): the allocators and
-// caches fill up during warm-up; growth after it would be a leak.
+// Memory: the server's VmRSS every 5 s. "Growth after warm-up" compares the median of the last
+// minute's samples with the median of the minute after the warm-up (the first fifth of the run, at
+// least 60 s): the allocators and caches fill up during warm-up; growth after it would be a leak.
+// The server starts as users start it (bin/bert-serve, jemalloc; BERT_SERVE_MALLOC=glibc for glibc).
 // Writes bench/results/<out>.md and .json (default soak-latest). It measures and reports; exit 1
 // only when the server died or an answer was wrong or unexpected.
 import { spawn } from 'node:child_process';
@@ -27,6 +28,7 @@ import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
+import { serverCommand } from './launch.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -94,9 +96,10 @@ async function main() {
   const a = parseArgs(process.argv.slice(2));
   const port = await freePort();
   const maxBodyBytes = 256 * 1024;
-  const server = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), '--model', resolve(ROOT, a.model), '--host', '127.0.0.1',
+  const [cmd, env] = serverCommand(ROOT);
+  const server = spawn(cmd, ['--model', resolve(ROOT, a.model), '--host', '127.0.0.1',
     '--port', String(port), '--log-level', 'error', '--max-body-bytes', String(maxBodyBytes), '--max-masks', '64', '--max-queue', '256'],
-  { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
   let exited = null;
   server.on('exit', (code, signal) => { exited = { code, signal }; });
   const t0 = Date.now();
@@ -107,6 +110,8 @@ async function main() {
     if (r.status === 200) break;
     await sleep(100);
   }
+
+  const malloc = JSON.parse((await send(port, { method: 'GET', path: '/info', agent: false })).body).malloc;
 
   // Expected answers: each text alone, before any load.
   const texts = makeCorpus(200, 11).map((t) => t.replace(/\n/g, ' '));
@@ -192,13 +197,20 @@ async function main() {
   server.kill('SIGTERM');
   await new Promise((r) => (exited ? r() : server.on('exit', r)));
 
+  // Growth compares medians of a minute of samples (12) at the end of warm-up and at the end of the
+  // run: an allocator that hands pages back after a few seconds (jemalloc's decay) moves single
+  // samples by a percent or two either way, which says nothing about a trend.
   const startS = Math.round((start - t0) / 1000);
-  const atWarm = rss.find((x) => x.s >= startS + warmupMs / 1000) ?? rss.at(-1);
-  const last = rss.at(-1);
+  const warmS = startS + warmupMs / 1000;
+  const median = (xs) => { const v = xs.map((x) => x.kib).sort((p, q) => p - q); return v[Math.floor(v.length / 2)]; };
+  const warmWindow = rss.filter((x) => x.s >= warmS && x.s < warmS + 60);
+  const endWindow = rss.filter((x) => x.s > rss.at(-1).s - 60);
+  const rssWarmKiB = median(warmWindow.length ? warmWindow : rss.slice(-1));
+  const rssEndKiB = median(endWindow);
   const result = {
-    minutes: a.minutes, model: a.model, rate: a.rate, burstEvery: a.burstEvery, counts, checked, wrong: wrong.slice(0, 20), wrongCount: wrong.length,
-    died, rss, rssWarmKiB: atWarm.kib, rssLastKiB: last.kib, rssPeakKiB: Math.max(...rss.map((x) => x.kib)),
-    growthAfterWarmupPct: Math.round(((last.kib - atWarm.kib) / atWarm.kib) * 10000) / 100,
+    minutes: a.minutes, model: a.model, malloc, rate: a.rate, burstEvery: a.burstEvery, counts, checked, wrong: wrong.slice(0, 20), wrongCount: wrong.length,
+    died, rss, rssWarmKiB, rssEndKiB, rssLastKiB: rss.at(-1).kib, rssPeakKiB: Math.max(...rss.map((x) => x.kib)),
+    growthAfterWarmupPct: Math.round(((rssEndKiB - rssWarmKiB) / rssWarmKiB) * 10000) / 100,
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', `${a.out}.json`), JSON.stringify(result, null, 1));
@@ -214,7 +226,8 @@ function report(r) {
   return `# Soak: ${r.minutes} min on ${r.model}
 
 - server: ${r.died ? `DIED ${JSON.stringify(r.died)}` : 'ran to the end, stopped with SIGTERM'}
-- RSS: ${mib(r.rssWarmKiB)} MiB after warm-up, ${mib(r.rssLastKiB)} MiB at the end (growth after warm-up ${r.growthAfterWarmupPct}%), peak ${mib(r.rssPeakKiB)} MiB
+- malloc: ${r.malloc}
+- RSS (median of a minute of samples): ${mib(r.rssWarmKiB)} MiB after warm-up, ${mib(r.rssEndKiB)} MiB at the end (growth after warm-up ${r.growthAfterWarmupPct}%); last sample ${mib(r.rssLastKiB)} MiB, peak ${mib(r.rssPeakKiB)} MiB
 - normal (${r.rate}/s, answers checked against each text's answer alone): ${statusLine(r.counts.normal)}; ${r.checked} checked, ${r.wrongCount} wrong or unexpected in all streams
 - hang-ups (10/s): ${statusLine(r.counts.hangup)}
 - bad inputs (10/s): ${statusLine(r.counts.bad)}

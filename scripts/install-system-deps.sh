@@ -2,7 +2,7 @@
 # Installs what apt must provide for bert-serve, and nothing when it is already there.
 # Idempotent: a second run only checks dpkg and exits. Called by `npm start` and `npm test`.
 #   --runtime   only what a built addon needs to run (a container's runtime stage, a host that
-#               runs a copied build): libtorch's shared libraries, OpenBLAS, utf8proc.
+#               runs a copied build): libtorch's shared libraries, OpenBLAS, utf8proc, jemalloc.
 #   --bench     only what `npm run bench` adds for its comparison row (the seed recipe's Python
 #               server, bench/recipe_server.py); the bench skips that row when these are missing.
 # A first install downloads about 1 GB (libtorch and python3-torch with their dependencies); apt's
@@ -15,6 +15,7 @@ BUILD_PKGS=(
   libopenblas0-openmp   # without it torch's linear layers use the reference BLAS (~36x slower)
   libutf8proc-dev       # Unicode tables for the tokenizer (categories, NFD, case mapping)
   nlohmann-json3-dev    # JSON parsing of config.json / tokenizer.json in the engine
+  libjemalloc2          # the server's malloc (bin/bert-serve preloads it: flat RSS, faster batches)
   cmake ninja-build g++ make pkg-config
   clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers for the fuzz targets (test/unit/native-fuzz.test.mjs)
   wrk                   # HTTP load generator used by bench/
@@ -23,6 +24,7 @@ RUNTIME_PKGS=(
   libtorch1.13          # libtorch.so, libtorch_cpu.so, libc10.so
   libopenblas0-openmp   # the BLAS libtorch should load (see above)
   libutf8proc2
+  libjemalloc2          # the server's malloc (see above)
 )
 
 BENCH_PKGS=(

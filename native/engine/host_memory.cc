@@ -1,5 +1,6 @@
 #include "engine/host_memory.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <cstdlib>
@@ -19,7 +20,25 @@ bool user_tuned_malloc() {
   return false;
 }
 
+// jemalloc, when it is the process's malloc (bin/bert-serve preloads it): its mallctl is then
+// visible to every library. It keeps freed memory by itself (dirty pages decay back to the kernel
+// over seconds), so glibc's thresholds would tune an allocator nobody calls.
+std::string jemalloc_in_use() {
+  using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+  auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  if (!mallctl) return {};
+  const char* version = nullptr;
+  size_t len = sizeof(version);
+  std::string out = "jemalloc";
+  if (mallctl("version", &version, &len, nullptr, 0) == 0 && version) out += std::string(" ") + version;
+  const char* conf = std::getenv("MALLOC_CONF");
+  out += conf && *conf ? std::string(" (MALLOC_CONF=") + conf + ")" : std::string(" (its defaults)");
+  return out;
+}
+
 std::string apply() {
+  std::string je = jemalloc_in_use();
+  if (!je.empty()) return je;
   const char* choice = std::getenv("BERT_SERVE_MALLOC");
   if (choice && std::strcmp(choice, "glibc") == 0) return "glibc defaults (BERT_SERVE_MALLOC=glibc)";
   if (user_tuned_malloc()) return "glibc, tuned by the environment (MALLOC_* / GLIBC_TUNABLES)";

@@ -67,7 +67,7 @@ export interface NativeModelInfo {
   intraOpThreads: number;
   workers: number;
   blas: string;
-  malloc: string;                    // what malloc does with freed activations (kept in the process by default)
+  malloc: string;                    // the malloc in effect: jemalloc (bin/bert-serve preloads it) or glibc with raised thresholds
   torchVersion: string;
   loadMs: number;
   warmupMs: number;

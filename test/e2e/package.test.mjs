@@ -46,7 +46,7 @@ t.test('npm pack: dist, the native sources and the build script; no tests or Typ
   const [info] = JSON.parse(res.stdout.slice(res.stdout.indexOf('[')));
   tarball = join(tmp, info.filename);
   const files = info.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/cpu_quota.js',
+  for (const f of ['package.json', 'README.md', 'bin/bert-serve', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/cpu_quota.js',
     'CMakeLists.txt', 'binding.gyp', 'scripts/build-addon.mjs', 'native/engine/engine.cc', 'native/addon/addon.cc',
     'scripts/export_hf.py', 'scripts/make_demo_model.py', 'test/data/shared/bert-base-uncased-vocab.txt']) {
     t.ok(files.includes(f), `has ${f}`);
@@ -99,6 +99,7 @@ t.test('npx bert-serve --model DIR serves: /health and a fill-mask POST', async 
   t.match(answer[0], { score: Number, token: Number, token_str: String, sequence: /^paris is the .+ of france\.$/ });
   const info = JSON.parse(spawnSync('curl', ['-sS', `${server.url}/info`], { encoding: 'utf8' }).stdout);
   t.equal(info.model_id, 'demo');
+  t.match(info.malloc, /^jemalloc /, 'the bin (bin/bert-serve) preloaded jemalloc');
   const loaded = server.logs.find((l) => l.msg === 'model loaded');
   t.ok(loaded, 'model loaded log line');
   signalGroup('SIGTERM');

@@ -1,6 +1,8 @@
-// Spawns the real CLI (node dist/cli.js) on 127.0.0.1 with a free port (--port 0; the port is read
-// from the "listening" log line) and JSON logs, and follows its log lines. Every server started
-// here is killed by PID when the test ends (only the processes this helper started).
+// Spawns the real server as users start it (bin/bert-serve: node dist/cli.js with jemalloc
+// preloaded, on this test's Node) on 127.0.0.1 with a free port (--port 0; the port is read from
+// the "listening" log line) and JSON logs, and follows its log lines. Every server started here is
+// killed by PID when the test ends (only the processes this helper started; the launcher execs
+// node, so the PID is the server's).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cli = join(root, 'dist', 'cli.js');
+export const launcher = join(root, 'bin', 'bert-serve');
 export const demoModel = join(root, 'models', 'demo');
 /** models/test/NAME (BERT_SERVE_TEST_MODELS overrides the directory). */
 export const testModel = (name) => join(process.env.BERT_SERVE_TEST_MODELS ?? join(root, 'models', 'test'), name);
@@ -31,14 +34,15 @@ process.on('exit', () => {
 });
 
 /**
- * Starts `node dist/cli.js --host 127.0.0.1 --port 0 --log-format json ...args`.
+ * Starts `bin/bert-serve --host 127.0.0.1 --port 0 --log-format json ...args` (BERT_SERVE_NODE:
+ * this process's Node).
  * Resolves when a log line with msg === waitFor appears ('ready' by default; 'listening' to catch
  * the loading phase; null to resolve at once). Rejects if the process exits first or after timeoutMs.
  */
 export async function spawnServer(args = [], { env = {}, waitFor = 'ready', timeoutMs = 120_000, t } = {}) {
-  const proc = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', '0', '--log-format', 'json', ...args], {
+  const proc = spawn(launcher, ['--host', '127.0.0.1', '--port', '0', '--log-format', 'json', ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...process.env, BERT_SERVE_NODE: process.execPath, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);

@@ -1,0 +1,9 @@
+// How the bench starts a server: as users do, through bin/bert-serve (dist/cli.js with jemalloc
+// preloaded when it is installed; docs/performance.md, "The allocator"), on the Node running the
+// bench (BERT_SERVE_NODE), so the server rows measure what ships.
+import { join } from 'node:path';
+
+/** [command, env] for spawn(command, cliArgs, { env: { ...process.env, ...env } }). */
+export function serverCommand(root) {
+  return [join(root, 'bin', 'bert-serve'), { BERT_SERVE_NODE: process.execPath }];
+}
