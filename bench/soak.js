@@ -18,7 +18,7 @@
 // Memory: the server's VmRSS every 5 s. "Growth after warm-up" compares the median of the last
 // minute's samples with the median of the minute after the warm-up (the first fifth of the run, at
 // least 60 s): the allocators and caches fill up during warm-up; growth after it would be a leak.
-// The server starts as users start it (bin/bert-serve, jemalloc; BERT_SERVE_MALLOC=glibc for glibc).
+// The server starts as users start it (bin/bert-serve: glibc malloc; BERT_SERVE_MALLOC=jemalloc for jemalloc).
 // Writes bench/results/<out>.md and .json (default soak-latest). It measures and reports; exit 1
 // only when the server died or an answer was wrong or unexpected.
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
-// Spawns the real server as users start it (bin/bert-serve: node dist/cli.js with jemalloc
-// preloaded, on this test's Node) on 127.0.0.1 with a free port (--port 0; the port is read from
+// Spawns the real server as users start it (bin/bert-serve, which execs node dist/cli.js; here on
+// this test's Node) on 127.0.0.1 with a free port (--port 0; the port is read from
 // the "listening" log line) and JSON logs, and follows its log lines. Every server started here is
 // killed by PID when the test ends (only the processes this helper started; the launcher execs
 // node, so the PID is the server's).
