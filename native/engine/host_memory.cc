@@ -20,8 +20,8 @@ bool user_tuned_malloc() {
   return false;
 }
 
-// jemalloc, when it is the process's malloc (bin/bert-serve preloads it): its mallctl is then
-// visible to every library. It keeps freed memory by itself (dirty pages decay back to the kernel
+// jemalloc, when it is the process's malloc (`BERT_SERVE_MALLOC=jemalloc bin/bert-serve` preloads
+// it): its mallctl is then visible to every library. It keeps freed memory by itself (dirty pages decay back to the kernel
 // over seconds), so glibc's thresholds would tune an allocator nobody calls.
 std::string jemalloc_in_use() {
   using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);

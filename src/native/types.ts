@@ -67,7 +67,7 @@ export interface NativeModelInfo {
   intraOpThreads: number;
   workers: number;
   blas: string;
-  malloc: string;                    // the malloc in effect: jemalloc (bin/bert-serve preloads it) or glibc with raised thresholds
+  malloc: string;                    // the malloc in effect: glibc with raised thresholds, or jemalloc when preloaded
   torchVersion: string;
   loadMs: number;
   warmupMs: number;
