@@ -21,8 +21,8 @@ bool user_tuned_malloc() {
 }
 
 // jemalloc, when it is the process's malloc (`BERT_SERVE_MALLOC=jemalloc bin/bert-serve` preloads
-// it): its mallctl is then visible to every library. It keeps freed memory by itself (dirty pages decay back to the kernel
-// over seconds), so glibc's thresholds would tune an allocator nobody calls.
+// it): its mallctl is then visible to every library. It keeps freed memory by itself (dirty pages
+// decay back to the kernel over seconds), so glibc's thresholds would tune an allocator nobody calls.
 std::string jemalloc_in_use() {
   using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
   auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));

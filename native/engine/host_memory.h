@@ -15,8 +15,8 @@ namespace bert {
 // allows; trim threshold 1 GiB; top pad 256 MiB) so that freed activations are reused by the next
 // batch. Left alone when the user set any MALLOC_*_ tuning variable (their choice wins) or
 // BERT_SERVE_MALLOC=glibc, and when jemalloc is the process's malloc (`BERT_SERVE_MALLOC=jemalloc
-// bin/bert-serve` preloads it; docs/performance.md, "The allocator"). Returns what is in effect, for /info and the startup log.
-// Thread-safe.
+// bin/bert-serve` preloads it; docs/performance.md, "The allocator"). Returns what is in effect,
+// for /info and the startup log. Thread-safe.
 const std::string& keep_freed_memory();
 
 }  // namespace bert
