@@ -79,8 +79,8 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
 FROM ${BASE_IMAGE} AS runtime
 # Runtime libraries only: libtorch1.13 (libtorch.so, libtorch_cpu.so, libc10.so), the OpenMP build
 # of OpenBLAS (which libtorch then finds as libblas.so.3 instead of the reference BLAS), utf8proc,
-# jemalloc (preloaded by bin/bert-serve with BERT_SERVE_MALLOC=jemalloc), and tini to run as PID 1 (forwards
-# SIGTERM, so the server drains; reaps zombies).
+# jemalloc (the malloc bin/bert-serve preloads), and tini to run as PID 1 (forwards SIGTERM, so the
+# server drains; reaps zombies).
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libtorch1.13 libopenblas0-openmp libutf8proc2 libjemalloc2 tini \
@@ -108,5 +108,5 @@ EXPOSE 8000
 # is /ready). Node's fetch: the image has no curl.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.BERT_SERVE_PORT||8000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# bin/bert-serve execs node dist/cli.js (same PID under tini; BERT_SERVE_MALLOC=jemalloc preloads jemalloc).
+# bin/bert-serve execs node dist/cli.js (same PID under tini, jemalloc preloaded).
 ENTRYPOINT ["/usr/bin/tini", "--", "/app/bin/bert-serve"]

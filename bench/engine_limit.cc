@@ -21,8 +21,8 @@
 //   torch.jit.trace of a float32 model keeps float32 casts the engine retargets and this does not.
 // An int8 model (config.json's bert_serve block has "quantized_engine") is loaded with that
 //   quantized engine selected first, as the engine does.
-// Memory: freed activations are kept in the process as the engine keeps them (host_memory.h);
-//   BERT_SERVE_MALLOC=glibc measures glibc's defaults instead.
+// Memory: tensors come from the engine's block cache, as in the engine (host_memory.h);
+//   BERT_SERVE_MALLOC=untuned measures glibc's defaults and libtorch's own allocator instead.
 // --threads: at::set_num_threads (default: the core count, as the engine does with one worker).
 // --mix FILE: whitespace-separated sequence lengths (tokens incl. [CLS]/[SEP]), e.g. a tokenized
 //   corpus. The sequences are grouped into batches (policy cost: the scheduler's own BatchPicker
@@ -426,8 +426,8 @@ int main(int argc, char** argv) {
     std::perror("engine_limit: re-exec with OMP_WAIT_POLICY=PASSIVE failed; continuing");
   }
   const Options o = parse(argc, argv);
-  // The engine's malloc policy (BERT_SERVE_MALLOC=glibc turns it off in both, for comparisons).
-  const std::string& malloc_policy = bert::keep_freed_memory();
+  // The engine's malloc policy (BERT_SERVE_MALLOC=untuned turns it off in both, for comparisons).
+  const std::string& malloc_policy = bert::apply_memory_policy();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = o.threads > 0 ? o.threads : cores;
   try {

@@ -18,7 +18,7 @@
 // Memory: the server's VmRSS every 5 s. "Growth after warm-up" compares the median of the last
 // minute's samples with the median of the minute after the warm-up (the first fifth of the run, at
 // least 60 s): the allocators and caches fill up during warm-up; growth after it would be a leak.
-// The server starts as users start it (bin/bert-serve: glibc malloc; BERT_SERVE_MALLOC=jemalloc for jemalloc).
+// The server starts as users start it (bin/bert-serve, the engine's memory policy; BERT_SERVE_MALLOC as set).
 // Writes bench/results/<out>.md and .json (default soak-latest). It measures and reports; exit 1
 // only when the server died or an answer was wrong or unexpected.
 import { spawn } from 'node:child_process';
@@ -198,8 +198,8 @@ async function main() {
   await new Promise((r) => (exited ? r() : server.on('exit', r)));
 
   // Growth compares medians of a minute of samples (12) at the end of warm-up and at the end of the
-  // run: an allocator that hands pages back after a few seconds (jemalloc's decay) moves single
-  // samples by a percent or two either way, which says nothing about a trend.
+  // run: memory handed back a few seconds after a burst (the block cache's idle release, jemalloc's
+  // decay) moves single samples by a percent or two either way, which says nothing about a trend.
   const startS = Math.round((start - t0) / 1000);
   const warmS = startS + warmupMs / 1000;
   const median = (xs) => { const v = xs.map((x) => x.kib).sort((p, q) => p - q); return v[Math.floor(v.length / 2)]; };

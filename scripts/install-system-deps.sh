@@ -15,7 +15,7 @@ BUILD_PKGS=(
   libopenblas0-openmp   # without it torch's linear layers use the reference BLAS (~36x slower)
   libutf8proc-dev       # Unicode tables for the tokenizer (categories, NFD, case mapping)
   nlohmann-json3-dev    # JSON parsing of config.json / tokenizer.json in the engine
-  libjemalloc2          # optional malloc: BERT_SERVE_MALLOC=jemalloc bin/bert-serve (docs/performance.md)
+  libjemalloc2          # the malloc bin/bert-serve preloads (docs/performance.md, "The allocator")
   cmake ninja-build g++ make pkg-config
   clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers for the fuzz targets (test/unit/native-fuzz.test.mjs)
   wrk                   # HTTP load generator used by bench/
@@ -24,7 +24,7 @@ RUNTIME_PKGS=(
   libtorch1.13          # libtorch.so, libtorch_cpu.so, libc10.so
   libopenblas0-openmp   # the BLAS libtorch should load (see above)
   libutf8proc2
-  libjemalloc2          # optional malloc (see above)
+  libjemalloc2          # the malloc bin/bert-serve preloads (see above)
 )
 
 BENCH_PKGS=(

@@ -78,6 +78,12 @@ export class Metrics {
     gauge('bert_serve_batch_size_mean', 'Mean texts per batch since start', () => source.stats()?.meanBatchSize ?? 0);
     gauge('bert_serve_running_batch_seconds', 'How long the longest-running batch has been running (0 when idle); a hung model keeps growing it',
       () => (source.stats()?.runningBatchMs ?? 0) / 1000);
+    // Where the model's memory is: weights and live activations, and freed activations kept for the
+    // next batch (unmapped after 10 s unused); docs/performance.md, "The allocator".
+    gauge('bert_serve_tensor_memory_in_use_bytes', 'Bytes of large tensors (>= 128 KiB) in use: weights and live activations',
+      () => source.stats()?.tensorBytesInUse ?? 0);
+    gauge('bert_serve_tensor_memory_cached_bytes', 'Bytes of freed large tensors kept for reuse by the next batches',
+      () => source.stats()?.tensorBytesCached ?? 0);
 
     // Engine totals are monotonic: exposed as counters advanced by the difference at each scrape.
     const total = (name: string, help: string, read: (s: EngineStats) => number) => {
@@ -97,6 +103,9 @@ export class Metrics {
     total('bert_serve_dropped_cancelled_total', 'Texts dropped before reaching the model because their client went away', (s) => s.droppedCancelled);
     total('bert_serve_dropped_expired_total', 'Texts dropped before reaching the model because their deadline passed', (s) => s.droppedExpired);
     total('bert_serve_tokens_total', 'Real (unpadded) tokens run through the model', (s) => s.realTokens);
+    total('bert_serve_tensor_blocks_reused_total', 'Large tensor allocations served from freed blocks (no new memory)', (s) => s.tensorBlocksReused);
+    total('bert_serve_tensor_blocks_mapped_total', 'Large tensor allocations that mapped new memory', (s) => s.tensorBlocksMapped);
+    total('bert_serve_tensor_blocks_unmapped_total', 'Freed large tensor blocks given back to the system (unused for 10 s, or over the cap)', (s) => s.tensorBlocksUnmapped);
     total('bert_serve_padded_tokens_total', 'Padded tokens run through the model (batch length x texts)', (s) => s.paddedTokens);
 
     if (options.defaultMetrics ?? true) {

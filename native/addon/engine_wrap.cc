@@ -4,6 +4,7 @@
 
 #include "addon/convert.h"
 #include "addon/tokenizer_wrap.h"
+#include "engine/block_cache.h"
 
 namespace bert_addon {
 
@@ -280,6 +281,13 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("runningBatchMs", q.running_batch_ms);
   o.Set("batchSizeHistogram", histogram(env, bert::SchedulerStats::kBatchSizeBounds, q.batch_size_counts));
   o.Set("batchTokensHistogram", histogram(env, bert::SchedulerStats::kBatchTokenBounds, q.batch_token_counts));
+  // Process-wide, like the memory it describes (every engine's tensors share the block cache).
+  const bert::BlockCacheStats m = bert::block_cache_stats();
+  o.Set("tensorBytesInUse", static_cast<double>(m.bytes_in_use));
+  o.Set("tensorBytesCached", static_cast<double>(m.bytes_cached));
+  o.Set("tensorBlocksReused", static_cast<double>(m.hits));
+  o.Set("tensorBlocksMapped", static_cast<double>(m.misses));
+  o.Set("tensorBlocksUnmapped", static_cast<double>(m.unmapped));
   return o;
 }
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/block_cache.h"
 #include "engine/host_memory.h"
 #include "engine/json_writer.h"
 #include "engine/model/input_encoder.h"
@@ -110,7 +111,7 @@ Engine::Engine(const EngineOptions& options, CompletionSink& sink)
 
 std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSink& sink) {
   const auto t0 = Clock::now();
-  const std::string& malloc_policy = keep_freed_memory();  // before the first weights and activations
+  const std::string& malloc_policy = apply_memory_policy();  // before the first weights and activations
   std::unique_ptr<Engine> e(new Engine(options, sink));
   const std::string& dir = options.model_dir;
   ModelConfig config = ModelConfig::load(dir + "/config.json");
@@ -126,6 +127,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   e->model_ = std::make_unique<Model>(dir, config, spec);
   e->head_ = make_head(HeadContext{e->tokenizer_, config, dir, options.pooling});
   const std::string head_path = e->head_->bind(*e->model_);
+  release_cached_blocks();  // the load's temporaries (float32 weights a bf16/int8 model replaced)
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   RunnerOptions ro;

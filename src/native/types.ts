@@ -67,7 +67,7 @@ export interface NativeModelInfo {
   intraOpThreads: number;
   workers: number;
   blas: string;
-  malloc: string;                    // the malloc in effect: glibc with raised thresholds, or jemalloc when preloaded
+  malloc: string;                    // the memory policy in effect: the malloc (glibc or a preloaded jemalloc) and the tensor block cache
   torchVersion: string;
   loadMs: number;
   warmupMs: number;
@@ -90,6 +90,12 @@ export interface NativeStats {
   /** Requests per batch and padded tokens per batch since start, for /metrics. */
   batchSizeHistogram: NativeHistogram;
   batchTokensHistogram: NativeHistogram;
+  /** The block cache that serves tensors of 128 KiB and more (process-wide; native/engine/block_cache.h). */
+  tensorBytesInUse: number;
+  tensorBytesCached: number;
+  tensorBlocksReused: number;
+  tensorBlocksMapped: number;
+  tensorBlocksUnmapped: number;
 }
 
 /** Per-bucket counts (not cumulative); counts has one more entry than bounds (past the last bound). */

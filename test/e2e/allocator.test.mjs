@@ -1,10 +1,12 @@
-// The server's malloc, as bin/bert-serve starts it: glibc tuned by the engine by default;
-// BERT_SERVE_MALLOC=jemalloc preloads jemalloc (libjemalloc2 is a set-up package, so it must be
-// there) with MALLOC_CONF defaulting to oversize_threshold:0, and the engine leaves glibc alone; the
-// launcher is replaced by node (same PID: signals reach the server); the same answers either way; a
-// user's MALLOC_CONF and LD_PRELOAD are kept.
+// The server's memory policy, as bin/bert-serve starts it: jemalloc preloaded by default
+// (libjemalloc2 is a set-up package, so it must be there) and tensors from the engine's block cache;
+// BERT_SERVE_MALLOC=glibc keeps glibc with the engine's thresholds; =untuned turns the policy off
+// (the baseline); the launcher is replaced by node (same PID: signals reach the server); the same
+// answers in every case; a user's MALLOC_CONF, LD_PRELOAD and glibc tuning are kept.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { spawnServer, requireBuilt, demoModel } from '../helpers/server.mjs';
 import { postText, request } from '../helpers/http.mjs';
 
@@ -17,41 +19,58 @@ if (!lib) throw new Error('libjemalloc.so.2 is missing: run `bash scripts/instal
 const TEXT = 'The capital of France is [MASK].';
 const info = async (s) => (await request(s.port, { path: '/info' })).json;
 const mapsOf = (pid) => readFileSync(`/proc/${pid}/maps`, 'utf8');
-const JEMALLOC = { BERT_SERVE_MALLOC: 'jemalloc' };
+const CACHE = '; tensors >= 128 KiB from a block cache (reused per size class, unmapped after 10 s unused)';
+const esc = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const jemallocWith = (conf) => new RegExp(`^jemalloc 5\\.\\S+ \\(${esc(conf)}\\)${esc(CACHE)}$`);
 
-t.test('bin/bert-serve: glibc by default, tuned by the engine; the PID is the server, SIGTERM exits 0', async (t) => {
+t.test('bin/bert-serve: jemalloc and the block cache by default; the PID is the server, SIGTERM exits 0', async (t) => {
   const s = await spawnServer(['--model', demoModel], { t });
   t.match(readFileSync(`/proc/${s.pid}/cmdline`, 'utf8'), /dist\/cli\.js/, 'the launcher exec\'d node: the spawned PID is the server');
-  t.notMatch(mapsOf(s.pid), /libjemalloc/);
-  t.match((await info(s)).malloc, /^glibc, freed memory kept \(/);
+  t.match(mapsOf(s.pid), /libjemalloc\.so\.2/);
+  t.match((await info(s)).malloc, jemallocWith('its defaults'));
   t.equal((await postText(s.port, TEXT)).status, 200);
   t.equal((await s.stop('SIGTERM')).code, 0);
 });
 
-t.test('BERT_SERVE_MALLOC=jemalloc: jemalloc in the server process, the same answers as glibc', async (t) => {
-  const je = await spawnServer(['--model', demoModel], { t, env: JEMALLOC });
-  const gl = await spawnServer(['--model', demoModel], { t });
-  t.match(mapsOf(je.pid), /libjemalloc\.so\.2/);
-  t.match((await info(je)).malloc, /^jemalloc 5\.\S+ \(MALLOC_CONF=oversize_threshold:0\)$/);
+t.test('BERT_SERVE_MALLOC=glibc and =untuned: glibc, the same answers as the default', async (t) => {
+  const je = await spawnServer(['--model', demoModel], { t });
+  const gl = await spawnServer(['--model', demoModel], { t, env: { BERT_SERVE_MALLOC: 'glibc' } });
+  const un = await spawnServer(['--model', demoModel], { t, env: { BERT_SERVE_MALLOC: 'untuned' } });
+  for (const s of [gl, un]) t.notMatch(mapsOf(s.pid), /libjemalloc/);
+  t.equal((await info(gl)).malloc, `glibc (mmap threshold 1 MiB, trim threshold 64 MiB)${CACHE}`);
+  t.equal((await info(un)).malloc, "glibc defaults, libtorch's own allocator (BERT_SERVE_MALLOC=untuned)");
   const texts = [TEXT, 'Paris is the [MASK] of France.', 'a [MASK] b [MASK] c', `${'word '.repeat(200)}[MASK]`];
+  const flat = (j) => j.flat();
   for (const text of texts) {
-    const [a, b] = await Promise.all([postText(je.port, text), postText(gl.port, text)]);
+    const [a, b, c] = await Promise.all([postText(je.port, text), postText(gl.port, text), postText(un.port, text)]);
     t.equal(a.status, 200, text.slice(0, 30));
     // Same tokens; scores equal up to float summation order (each server's warm-up picks its own
-    // single-thread bound, so a batch may run on one thread in one and on two in the other).
-    const flat = (j) => j.flat();
-    t.same(flat(a.json).map((p) => p.token), flat(b.json).map((p) => p.token), `same tokens: ${text.slice(0, 30)}`);
-    const worst = Math.max(...flat(a.json).map((p, k) => Math.abs(p.score - flat(b.json)[k].score)));
-    t.ok(worst < 1e-5, `scores within 1e-5 (worst ${worst})`);
+    // single-thread bound, so a batch may run on one thread in one and on two in the other). The
+    // baseline (libtorch's allocator, fresh zeroed pages) against reused blocks: no op may depend on
+    // what a reused block held before.
+    for (const other of [b, c]) {
+      t.same(flat(a.json).map((p) => p.token), flat(other.json).map((p) => p.token), `same tokens: ${text.slice(0, 30)}`);
+      const worst = Math.max(...flat(a.json).map((p, k) => Math.abs(p.score - flat(other.json)[k].score)));
+      t.ok(worst < 1e-5, `scores within 1e-5 (worst ${worst})`);
+    }
   }
-  t.equal((await je.stop('SIGTERM')).code, 0);
+  t.equal((await gl.stop('SIGTERM')).code, 0);
 });
 
-t.test("a user's MALLOC_CONF is kept, and so is a malloc already in LD_PRELOAD; BERT_SERVE_MALLOC=glibc", async (t) => {
-  const s = await spawnServer(['--model', demoModel], { t, env: { ...JEMALLOC, MALLOC_CONF: 'narenas:2' } });
-  t.match((await info(s)).malloc, /^jemalloc 5\.\S+ \(MALLOC_CONF=narenas:2\)$/);
-  const p = await spawnServer(['--model', demoModel], { t, env: { ...JEMALLOC, LD_PRELOAD: lib, MALLOC_CONF: '' } });
-  t.match((await info(p)).malloc, /^jemalloc 5\.\S+ \(its defaults\)$/, 'not preloaded twice, no MALLOC_CONF added');
-  const g = await spawnServer(['--model', demoModel], { t, env: { BERT_SERVE_MALLOC: 'glibc' } });
-  t.match((await info(g)).malloc, /^glibc defaults \(BERT_SERVE_MALLOC=glibc\)$/);
+t.test("a user's MALLOC_CONF, a malloc already in LD_PRELOAD and their glibc tuning are kept", async (t) => {
+  const s = await spawnServer(['--model', demoModel], { t, env: { MALLOC_CONF: 'narenas:2' } });
+  t.match((await info(s)).malloc, jemallocWith('MALLOC_CONF=narenas:2'));
+  const p = await spawnServer(['--model', demoModel], { t, env: { LD_PRELOAD: lib } });
+  t.match((await info(p)).malloc, jemallocWith('its defaults'), 'not preloaded twice');
+  const environ = readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0');
+  t.same(environ.filter((e) => e.startsWith('LD_PRELOAD=')), [`LD_PRELOAD=${lib}`], 'LD_PRELOAD as the user set it');
+  const g = await spawnServer(['--model', demoModel], { t, env: { BERT_SERVE_MALLOC: 'glibc', MALLOC_ARENA_MAX: '2' } });
+  t.equal((await info(g)).malloc, `glibc, tuned by the environment (MALLOC_* / GLIBC_TUNABLES)${CACHE}`);
+});
+
+t.test('BERT_SERVE_MALLOC: a wrong value exits 2 with a message', async (t) => {
+  const launcher = fileURLToPath(new URL('../../bin/bert-serve', import.meta.url));
+  const bad = spawnSync(launcher, ['--help'], { env: { ...process.env, BERT_SERVE_MALLOC: 'tcmalloc' }, encoding: 'utf8' });
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /BERT_SERVE_MALLOC must be jemalloc, glibc or untuned \(got 'tcmalloc'\)/);
 });

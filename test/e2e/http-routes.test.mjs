@@ -142,6 +142,10 @@ t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {
   for (const g of ['bert_serve_queue_depth', 'bert_serve_batch_in_flight', 'bert_serve_pending_requests', 'bert_serve_http_in_flight', 'bert_serve_batch_size_mean']) {
     t.ok(m.samples.some((s) => s.name === g), `gauge ${g}`);
   }
+  // The tensor block cache: the weights (the word embeddings alone are over 128 KiB) are in it.
+  t.ok(m.get('bert_serve_tensor_memory_in_use_bytes') > 0, 'tensor memory in use (the weights)');
+  t.ok(m.get('bert_serve_tensor_blocks_mapped_total') >= 1, 'tensor blocks mapped');
+  t.ok(m.get('bert_serve_tensor_memory_cached_bytes') >= 0 && m.samples.some((s) => s.name === 'bert_serve_tensor_blocks_reused_total'), 'cache gauges');
   const hd = await request(port, { method: 'HEAD', path: '/health' });
   t.equal(hd.status, 200);
   t.equal(hd.text, '', 'HEAD has no body');
