@@ -193,7 +193,8 @@ const std::string& install_block_cache() {
     g_cache->start_trimmer();
     static CachingCpuAllocator allocator;
     c10::SetCPUAllocator(&allocator, /*priority=*/1);
-    return std::string("tensors >= 128 KiB from a block cache (reused per size class, unmapped after 10 s unused)");
+    return std::string(
+        "tensors >= 128 KiB from a block cache (reused per size class, unmapped after 10 s unused)");
   }();
   return description;
 }

@@ -51,8 +51,8 @@ std::string apply() {
   // GEMM allocates and frees a 512 KiB job table on every call (hundreds a batch, on both intra-op
   // threads), plus rare buffers (answers, the tokenizer's files). Below the 1 MiB mmap threshold
   // the job tables are reused from the arenas instead of being mapped and unmapped (a syscall and
-  // a TLB shootdown each: BERT-base 32 x 128 ran 1.2x slower); the trim threshold keeps glibc from
-  // shrinking and regrowing the heap around them. Setting them also turns off glibc's dynamic
+  // a TLB shootdown each: BERT-base 32 x 128 ran 1.2-1.3x slower); the trim threshold keeps glibc
+  // from shrinking and regrowing the heap around them. Setting them also turns off glibc's dynamic
   // threshold, which would otherwise follow the largest buffer ever freed.
   constexpr int kMiB = 1 << 20;
   if (mallopt(M_MMAP_THRESHOLD, kMiB) != 1 || mallopt(M_TRIM_THRESHOLD, 64 * kMiB) != 1) {

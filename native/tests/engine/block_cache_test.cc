@@ -119,7 +119,9 @@ TEST_CASE(the_trimmer_unmaps_idle_blocks_while_nothing_allocates) {
   CHECK(cache->deallocate(p));
   // Polled with a bound: the trimmer checks once a second.
   const auto give_up = Clock::now() + std::chrono::seconds(10);
-  while (cache->stats().bytes_cached > 0 && Clock::now() < give_up) std::this_thread::sleep_for(milliseconds(10));
+  while (cache->stats().bytes_cached > 0 && Clock::now() < give_up) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
   CHECK_EQ(cache->stats().bytes_cached, uint64_t{0});
   CHECK_EQ(cache->stats().unmapped, uint64_t{1});
 }
