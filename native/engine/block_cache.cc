@@ -1,12 +1,14 @@
 #include "engine/block_cache.h"
 
 #include <c10/core/CPUAllocator.h>
+#include <c10/util/Exception.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
-#include <new>
+#include <cstring>
 #include <thread>
 
 namespace bert {
@@ -59,7 +61,9 @@ void* BlockCache::allocate(size_t n) {
   unmap(drop);
   if (p) return p;
   p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
+  // The error libtorch's own allocator raises (c10::Error), so a failed batch reads the same.
+  TORCH_CHECK(p != MAP_FAILED, "not enough memory: you tried to allocate ", size, " bytes (",
+              std::strerror(errno), ")");
   std::lock_guard<std::mutex> lock(mu_);
   in_use_.emplace(p, size);
   stats_.blocks_in_use++;
@@ -178,7 +182,8 @@ class CachingCpuAllocator final : public c10::Allocator {
       return {p, p, &free_large, c10::Device(c10::DeviceType::CPU)};
     }
     void* p = nullptr;
-    if (posix_memalign(&p, kAlignment, std::max<size_t>(n, 1)) != 0) throw std::bad_alloc();
+    TORCH_CHECK(posix_memalign(&p, kAlignment, std::max<size_t>(n, 1)) == 0,
+                "not enough memory: you tried to allocate ", n, " bytes");
     return {p, p, &free_small, c10::Device(c10::DeviceType::CPU)};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &free_any; }

@@ -48,7 +48,7 @@ class BlockCache {
   // (at most 12.5% more), a multiple of the page size.
   static size_t block_size(size_t n);
 
-  void* allocate(size_t n);  // n >= kMinBlock; throws std::bad_alloc when mmap fails
+  void* allocate(size_t n);  // n >= kMinBlock; throws c10::Error when mmap fails
   // Returns false when p is not a block of this cache (then it is the caller's to free).
   bool deallocate(void* p);
   void release_cached();  // unmaps every cached block now
