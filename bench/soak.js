@@ -15,7 +15,7 @@
 //   refusal is decided on arrival, before the body is read);
 // - overload bursts: every --burst-every seconds (default 60), 400 requests at once on their own
 //   connections against --max-queue 256; each must get 200, or 429/503 (refused), nothing else.
-// Memory: the server's VmRSS every 5 s. "Growth after warm-up" compares the median of the last
+// Memory: the server's VmRSS every 5 s, and from /metrics where it is (tensors, malloc, V8). "Growth after warm-up" compares the median of the last
 // minute's samples with the median of the minute after the warm-up (the first fifth of the run, at
 // least 60 s): the allocators and caches fill up during warm-up; growth after it would be a leak.
 // The server starts as users start it (bin/bert-serve, the engine's memory policy; BERT_SERVE_MALLOC as set).
@@ -60,6 +60,18 @@ const freePort = () => new Promise((res) => {
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
+// Where the resident memory is, from /metrics (KiB): tensors (in use and cached, the block cache),
+// the process's malloc, V8's heap. The rest (code, stacks, libraries' own mappings) is RSS minus these.
+const PARTS = {
+  tensors: ['bert_serve_tensor_memory_in_use_bytes', 'bert_serve_tensor_memory_cached_bytes'],
+  malloc: ['bert_serve_malloc_resident_bytes'],
+  v8: ['nodejs_heap_size_total_bytes'],
+};
+function memoryParts(text) {
+  const value = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return Object.fromEntries(Object.entries(PARTS).map(([k, names]) => [k, Math.round(names.reduce((sum, n) => sum + value(n), 0) / 1024)]));
+}
 
 // One request on a kept-alive agent (normal traffic) or on a fresh connection (agent false).
 function send(port, { method = 'POST', path = '/', body = '', type = 'text/plain; charset=utf-8', agent, abortAfterMs } = {}) {
@@ -179,7 +191,12 @@ async function main() {
         }));
       }
     }),
-    every(5000, () => { if (!exited) rss.push({ s: Math.round((Date.now() - t0) / 1000), kib: rssKiB(server.pid) }); }),
+    every(5000, () => {
+      if (exited) return;
+      const sample = { s: Math.round((Date.now() - t0) / 1000), kib: rssKiB(server.pid) };
+      rss.push(sample);
+      send(port, { method: 'GET', path: '/metrics', agent: false }).then((r) => { if (r.status === 200) Object.assign(sample, memoryParts(r.body)); });
+    }),
   ];
   const start = Date.now();
   let lastLog = start;
@@ -202,14 +219,17 @@ async function main() {
   // decay) moves single samples by a percent or two either way, which says nothing about a trend.
   const startS = Math.round((start - t0) / 1000);
   const warmS = startS + warmupMs / 1000;
-  const median = (xs) => { const v = xs.map((x) => x.kib).sort((p, q) => p - q); return v[Math.floor(v.length / 2)]; };
+  const median = (xs, key = 'kib') => { const v = xs.map((x) => x[key]).filter((x) => x !== undefined).sort((p, q) => p - q); return v[Math.floor(v.length / 2)]; };
   const warmWindow = rss.filter((x) => x.s >= warmS && x.s < warmS + 60);
   const endWindow = rss.filter((x) => x.s > rss.at(-1).s - 60);
   const rssWarmKiB = median(warmWindow.length ? warmWindow : rss.slice(-1));
   const rssEndKiB = median(endWindow);
+  const parts = (w) => Object.fromEntries(Object.keys(PARTS).map((k) => [k, median(w, k)]));
+  const partsWarm = parts(warmWindow.length ? warmWindow : rss.slice(-1));
+  const partsEnd = parts(endWindow);
   const result = {
     minutes: a.minutes, model: a.model, malloc, rate: a.rate, burstEvery: a.burstEvery, counts, checked, wrong: wrong.slice(0, 20), wrongCount: wrong.length,
-    died, rss, rssWarmKiB, rssEndKiB, rssLastKiB: rss.at(-1).kib, rssPeakKiB: Math.max(...rss.map((x) => x.kib)),
+    died, rss, rssWarmKiB, rssEndKiB, partsWarm, partsEnd, rssLastKiB: rss.at(-1).kib, rssPeakKiB: Math.max(...rss.map((x) => x.kib)),
     growthAfterWarmupPct: Math.round(((rssEndKiB - rssWarmKiB) / rssWarmKiB) * 10000) / 100,
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
@@ -218,6 +238,8 @@ async function main() {
   process.stdout.write(report(result));
   process.exit(died || wrong.length ? 1 : 0);
 }
+
+const restOf = (kib, parts) => kib - Object.values(parts).reduce((a, b) => a + (b ?? 0), 0);
 
 function report(r) {
   const mib = (k) => (k / 1024).toFixed(1);
@@ -228,6 +250,7 @@ function report(r) {
 - server: ${r.died ? `DIED ${JSON.stringify(r.died)}` : 'ran to the end, stopped with SIGTERM'}
 - malloc: ${r.malloc}
 - RSS (median of a minute of samples): ${mib(r.rssWarmKiB)} MiB after warm-up, ${mib(r.rssEndKiB)} MiB at the end (growth after warm-up ${r.growthAfterWarmupPct}%); last sample ${mib(r.rssLastKiB)} MiB, peak ${mib(r.rssPeakKiB)} MiB
+- where it is (median KiB after warm-up -> at the end): ${Object.keys(r.partsWarm).map((k) => `${k} ${r.partsWarm[k]} -> ${r.partsEnd[k]}`).join(', ')}; the rest (code, stacks, libraries' own mappings) ${restOf(r.rssWarmKiB, r.partsWarm)} -> ${restOf(r.rssEndKiB, r.partsEnd)}
 - normal (${r.rate}/s, answers checked against each text's answer alone): ${statusLine(r.counts.normal)}; ${r.checked} checked, ${r.wrongCount} wrong or unexpected in all streams
 - hang-ups (10/s): ${statusLine(r.counts.hangup)}
 - bad inputs (10/s): ${statusLine(r.counts.bad)}

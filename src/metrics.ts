@@ -84,6 +84,11 @@ export class Metrics {
       () => source.stats()?.tensorBytesInUse ?? 0);
     gauge('bert_serve_tensor_memory_cached_bytes', 'Bytes of freed large tensors kept for reuse by the next batches',
       () => source.stats()?.tensorBytesCached ?? 0);
+    // The rest of the native memory (tokenizer, answers, socket buffers, BLAS scratch, small tensors).
+    gauge('bert_serve_malloc_allocated_bytes', 'Bytes the process\'s malloc has handed out and not had back (jemalloc stats.allocated; glibc mallinfo2)',
+      () => source.stats()?.mallocBytesAllocated ?? 0);
+    gauge('bert_serve_malloc_resident_bytes', 'Bytes the process\'s malloc holds (jemalloc stats.resident; glibc: its heaps and mmapped chunks)',
+      () => source.stats()?.mallocBytesResident ?? 0);
 
     // Engine totals are monotonic: exposed as counters advanced by the difference at each scrape.
     const total = (name: string, help: string, read: (s: EngineStats) => number) => {

@@ -5,6 +5,7 @@
 #include "addon/convert.h"
 #include "addon/tokenizer_wrap.h"
 #include "engine/block_cache.h"
+#include "engine/host_memory.h"
 
 namespace bert_addon {
 
@@ -288,6 +289,9 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("tensorBlocksReused", static_cast<double>(m.hits));
   o.Set("tensorBlocksMapped", static_cast<double>(m.misses));
   o.Set("tensorBlocksUnmapped", static_cast<double>(m.unmapped));
+  const bert::MallocStats heap = bert::malloc_stats();
+  o.Set("mallocBytesAllocated", static_cast<double>(heap.allocated));
+  o.Set("mallocBytesResident", static_cast<double>(heap.resident));
   return o;
 }
 

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -22,11 +23,17 @@ bool user_tuned_malloc() {
   return false;
 }
 
-// jemalloc, when it is the process's malloc (bin/bert-serve preloads it): its mallctl is then
+using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+
+// jemalloc's mallctl when jemalloc is the process's malloc (bin/bert-serve preloads it): it is then
 // visible to every library, and glibc's thresholds would tune an allocator nobody calls.
+Mallctl jemalloc_mallctl() {
+  static const auto fn = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  return fn;
+}
+
 std::string jemalloc_in_use() {
-  using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
-  auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  const Mallctl mallctl = jemalloc_mallctl();
   if (!mallctl) return {};
   const char* version = nullptr;
   size_t len = sizeof(version);
@@ -37,12 +44,39 @@ std::string jemalloc_in_use() {
   return out;
 }
 
+// oneDNN (GELU in float32 and bfloat16, bfloat16 matmuls, int8 linears) JIT-compiles a kernel for
+// every new input shape and keeps up to 1024 of them (its default); with a dynamic batcher every
+// (batch size, sequence length) is a new shape, so that cache kept filling for as long as a
+// 30-minute soak ran (~13 kernels a minute at the tenth minute, each a 256 KiB code buffer plus
+// its descriptors), and RSS crept with it. A smaller bound fills during warm-up; a shape that
+// comes back after eviction is compiled again (~0.3-0.7 ms, small next to a batch). The user's
+// ONEDNN_PRIMITIVE_CACHE_CAPACITY (or DNNL_...) wins; oneDNN reads it at its first kernel.
+constexpr int kOneDnnKernels = 256;
+
+std::string bound_onednn_kernels() {
+  for (const char* name : {"ONEDNN_PRIMITIVE_CACHE_CAPACITY", "DNNL_PRIMITIVE_CACHE_CAPACITY"}) {
+    if (const char* v = std::getenv(name); v && *v) return std::string("oneDNN kernel cache ") + v + " (" + name + ")";
+  }
+  using SetCapacity = int (*)(int);
+  // Debian's libtorch links oneDNN as libdnnl.so.2; PyTorch's own builds carry it inside libtorch_cpu.
+  void* set = nullptr;
+  for (const char* lib : {"libdnnl.so.2", "libtorch_cpu.so"}) {
+    if (void* handle = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) {
+      set = dlsym(handle, "dnnl_set_primitive_cache_capacity");
+      dlclose(handle);  // NOLOAD took a reference to a library that stays loaded (libtorch needs it)
+      if (set) break;
+    }
+  }
+  if (!set || reinterpret_cast<SetCapacity>(set)(kOneDnnKernels) != 0) return "oneDNN kernel cache: its default";
+  return "oneDNN kernel cache " + std::to_string(kOneDnnKernels);
+}
+
 std::string apply() {
   const char* choice = std::getenv("BERT_SERVE_MALLOC");
   if (choice && std::strcmp(choice, "untuned") == 0) {
     return "glibc defaults, libtorch's own allocator (BERT_SERVE_MALLOC=untuned)";
   }
-  const std::string cache = install_block_cache();
+  const std::string cache = install_block_cache() + "; " + bound_onednn_kernels();
   std::string je = jemalloc_in_use();
   if (!je.empty()) return je + "; " + cache;
   if (user_tuned_malloc()) return "glibc, tuned by the environment (MALLOC_* / GLIBC_TUNABLES); " + cache;
@@ -69,6 +103,26 @@ std::string apply() {
 const std::string& apply_memory_policy() {
   static const std::string policy = apply();
   return policy;
+}
+
+MallocStats malloc_stats() {
+  MallocStats out;
+  if (const Mallctl mallctl = jemalloc_mallctl()) {
+    uint64_t epoch = 1;
+    size_t len = sizeof(epoch);
+    mallctl("epoch", &epoch, &len, &epoch, len);
+    len = sizeof(size_t);
+    mallctl("stats.allocated", &out.allocated, &len, nullptr, 0);
+    len = sizeof(size_t);
+    mallctl("stats.resident", &out.resident, &len, nullptr, 0);
+    return out;
+  }
+#if defined(__GLIBC__)
+  const struct mallinfo2 m = mallinfo2();
+  out.allocated = m.uordblks + m.hblkhd;
+  out.resident = m.arena + m.hblkhd;
+#endif
+  return out;
 }
 
 }  // namespace bert

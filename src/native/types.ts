@@ -96,6 +96,9 @@ export interface NativeStats {
   tensorBlocksReused: number;
   tensorBlocksMapped: number;
   tensorBlocksUnmapped: number;
+  /** The process's malloc (jemalloc or glibc; native/engine/host_memory.h): bytes handed out, and held. */
+  mallocBytesAllocated: number;
+  mallocBytesResident: number;
 }
 
 /** Per-bucket counts (not cumulative); counts has one more entry than bounds (past the last bound). */

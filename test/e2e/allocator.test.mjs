@@ -19,7 +19,7 @@ if (!lib) throw new Error('libjemalloc.so.2 is missing: run `bash scripts/instal
 const TEXT = 'The capital of France is [MASK].';
 const info = async (s) => (await request(s.port, { path: '/info' })).json;
 const mapsOf = (pid) => readFileSync(`/proc/${pid}/maps`, 'utf8');
-const CACHE = '; tensors >= 128 KiB from a block cache (reused per size class, unmapped after 10 s unused)';
+const CACHE = '; tensors >= 128 KiB from a block cache (reused per size class, unmapped after 10 s unused); oneDNN kernel cache 256';
 const esc = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const jemallocWith = (conf) => new RegExp(`^jemalloc 5\\.\\S+ \\(${esc(conf)}\\)${esc(CACHE)}$`);
 
@@ -66,6 +66,33 @@ t.test("a user's MALLOC_CONF, a malloc already in LD_PRELOAD and their glibc tun
   t.same(environ.filter((e) => e.startsWith('LD_PRELOAD=')), [`LD_PRELOAD=${lib}`], 'LD_PRELOAD as the user set it');
   const g = await spawnServer(['--model', demoModel], { t, env: { BERT_SERVE_MALLOC: 'glibc', MALLOC_ARENA_MAX: '2' } });
   t.equal((await info(g)).malloc, `glibc, tuned by the environment (MALLOC_* / GLIBC_TUNABLES)${CACHE}`);
+});
+
+// oneDNN's JIT kernels live in 256 KiB code buffers made executable with mprotect: anonymous rwx
+// mappings, one per kernel (a text of a new length is a new GELU shape, one kernel for all layers).
+const jitRegions = (pid) => mapsOf(pid).split('\n').map((l) => l.split(/\s+/))
+  .filter((f) => f[1] === 'rwxp' && !f[5])
+  .reduce((n, f) => { const [a, b] = f[0].split('-').map((x) => parseInt(x, 16)); return n + (b - a) / 262144; }, 0);
+async function newShapes(t, s, count) {
+  for (let n = 1; n <= count; n++) {
+    const r = await postText(s.port, `${'word '.repeat(n)}[MASK]`);
+    if (r.status !== 200) t.fail(`length ${n}: ${r.status}`);
+  }
+}
+
+t.test('oneDNN keeps at most 256 kernels (its own default is 1024); ONEDNN_PRIMITIVE_CACHE_CAPACITY wins', async (t) => {
+  const s = await spawnServer(['--model', demoModel], { t });
+  const before = jitRegions(s.pid);
+  await newShapes(t, s, 400);
+  const capped = jitRegions(s.pid) - before;
+  t.ok(capped <= 256 + 8, `400 shapes left ${capped} new kernel regions (at most 256 kept, a few for the head)`);
+  t.equal((await s.stop('SIGTERM')).code, 0);
+  const u = await spawnServer(['--model', demoModel], { t, env: { ONEDNN_PRIMITIVE_CACHE_CAPACITY: '1024' } });
+  t.match((await info(u)).malloc, /; oneDNN kernel cache 1024 \(ONEDNN_PRIMITIVE_CACHE_CAPACITY\)$/);
+  const from = jitRegions(u.pid);
+  await newShapes(t, u, 400);
+  t.ok(jitRegions(u.pid) - from > 256 + 8, `with the user's 1024 the same shapes keep more: ${jitRegions(u.pid) - from} (the bound is what held the first server)`);
+  t.equal((await u.stop('SIGTERM')).code, 0);
 });
 
 t.test('BERT_SERVE_MALLOC: a wrong value exits 2 with a message', async (t) => {

@@ -146,6 +146,9 @@ t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {
   t.ok(m.get('bert_serve_tensor_memory_in_use_bytes') > 0, 'tensor memory in use (the weights)');
   t.ok(m.get('bert_serve_tensor_blocks_mapped_total') >= 1, 'tensor blocks mapped');
   t.ok(m.get('bert_serve_tensor_memory_cached_bytes') >= 0 && m.samples.some((s) => s.name === 'bert_serve_tensor_blocks_reused_total'), 'cache gauges');
+  // The process's malloc (jemalloc under bin/bert-serve, glibc here): the tokenizer's vocabulary alone is in it.
+  t.ok(m.get('bert_serve_malloc_allocated_bytes') > 0, 'malloc bytes allocated');
+  t.ok(m.get('bert_serve_malloc_resident_bytes') >= m.get('bert_serve_malloc_allocated_bytes'), 'malloc holds at least what it handed out');
   const hd = await request(port, { method: 'HEAD', path: '/health' });
   t.equal(hd.status, 200);
   t.equal(hd.text, '', 'HEAD has no body');
