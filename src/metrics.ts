@@ -41,10 +41,10 @@ export class Metrics {
   readonly #queue: Histogram<'route'>;
   readonly #inference: Histogram<'route'>;
   readonly #clientClosed: Counter<'route' | 'stage'>;
-  readonly #source: MetricsSource;
+  /** source.stats(), taken once per scrape. */
+  readonly #stats: () => EngineStats | undefined;
 
   constructor(source: MetricsSource, options: { defaultMetrics?: boolean } = {}) {
-    this.#source = source;
     const registers = [this.registry];
     this.#requests = new Counter({
       name: 'bert_serve_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers,
@@ -67,28 +67,39 @@ export class Metrics {
       registers,
     });
 
+    // One engine snapshot per scrape for the ~20 metrics that read it (each read crosses into the
+    // addon and refreshes malloc's statistics); dropped once the scrape's promise chain is done.
+    let snapshot: { stats: EngineStats | undefined } | undefined;
+    const stats = () => {
+      if (!snapshot) {
+        snapshot = { stats: source.stats() };
+        setImmediate(() => { snapshot = undefined; });
+      }
+      return snapshot.stats;
+    };
+    this.#stats = stats;
     const gauge = (name: string, help: string, read: () => number | undefined) =>
       new Gauge({ name, help, registers, collect() { const v = read(); if (v !== undefined) this.set(v); } });
     gauge('bert_serve_ready', '1 when the model is loaded and the server is not draining', () => (source.ready() ? 1 : 0));
     gauge('bert_serve_draining', '1 while shutting down', () => (source.draining() ? 1 : 0));
     gauge('bert_serve_http_in_flight', 'HTTP requests being handled', () => source.inFlight());
-    gauge('bert_serve_pending_requests', 'Texts accepted by the engine and not yet answered (bounded by --max-queue)', () => source.stats()?.pending ?? 0);
-    gauge('bert_serve_queue_depth', 'Texts waiting for a batch in the engine', () => source.stats()?.queueDepth ?? 0);
-    gauge('bert_serve_batch_in_flight', 'Texts in batches running now', () => source.stats()?.inFlight ?? 0);
-    gauge('bert_serve_batch_size_mean', 'Mean texts per batch since start', () => source.stats()?.meanBatchSize ?? 0);
+    gauge('bert_serve_pending_requests', 'Texts accepted by the engine and not yet answered (bounded by --max-queue)', () => stats()?.pending ?? 0);
+    gauge('bert_serve_queue_depth', 'Texts waiting for a batch in the engine', () => stats()?.queueDepth ?? 0);
+    gauge('bert_serve_batch_in_flight', 'Texts in batches running now', () => stats()?.inFlight ?? 0);
+    gauge('bert_serve_batch_size_mean', 'Mean texts per batch since start', () => stats()?.meanBatchSize ?? 0);
     gauge('bert_serve_running_batch_seconds', 'How long the longest-running batch has been running (0 when idle); a hung model keeps growing it',
-      () => (source.stats()?.runningBatchMs ?? 0) / 1000);
+      () => (stats()?.runningBatchMs ?? 0) / 1000);
     // Where the model's memory is: weights and live activations, and freed activations kept for the
     // next batch (unmapped after 10 s unused); docs/performance.md, "The allocator".
     gauge('bert_serve_tensor_memory_in_use_bytes', 'Bytes of large tensors (>= 128 KiB) in use: weights and live activations',
-      () => source.stats()?.tensorBytesInUse ?? 0);
+      () => stats()?.tensorBytesInUse ?? 0);
     gauge('bert_serve_tensor_memory_cached_bytes', 'Bytes of freed large tensors kept for reuse by the next batches',
-      () => source.stats()?.tensorBytesCached ?? 0);
+      () => stats()?.tensorBytesCached ?? 0);
     // The rest of the native memory (tokenizer, answers, socket buffers, BLAS scratch, small tensors).
     gauge('bert_serve_malloc_allocated_bytes', 'Bytes the process\'s malloc has handed out and not had back (jemalloc stats.allocated; glibc mallinfo2)',
-      () => source.stats()?.mallocBytesAllocated ?? 0);
+      () => stats()?.mallocBytesAllocated ?? 0);
     gauge('bert_serve_malloc_resident_bytes', 'Bytes the process\'s malloc holds (jemalloc stats.resident; glibc: its heaps and mmapped chunks)',
-      () => source.stats()?.mallocBytesResident ?? 0);
+      () => stats()?.mallocBytesResident ?? 0);
 
     // Engine totals are monotonic: exposed as counters advanced by the difference at each scrape.
     const total = (name: string, help: string, read: (s: EngineStats) => number) => {
@@ -96,7 +107,7 @@ export class Metrics {
       return new Counter({
         name, help, registers,
         collect() {
-          const s = source.stats();
+          const s = stats();
           if (!s) return;
           const v = read(s);
           if (v > last) { this.inc(v - last); last = v; }
@@ -149,7 +160,7 @@ export class Metrics {
    * scheduler's lock): written out here rather than replayed into prom-client histograms.
    */
   #batchHistograms(): string {
-    const s = this.#source.stats();
+    const s = this.#stats();
     if (!s) return '';
     return histogramText('bert_serve_batch_size', 'Texts per batch run by the model (bounded by --max-batch-requests)', s.batchSizeHistogram, s.requestsRun)
       + histogramText('bert_serve_batch_tokens', 'Padded tokens per batch run by the model: longest text x texts (bounded by --max-batch-tokens)', s.batchTokensHistogram, s.paddedTokens);
