@@ -15,9 +15,10 @@
 //   refusal is decided on arrival, before the body is read);
 // - overload bursts: every --burst-every seconds (default 60), 400 requests at once on their own
 //   connections against --max-queue 256; each must get 200, or 429/503 (refused), nothing else.
-// Memory: the server's VmRSS every 5 s, and from /metrics where it is (tensors, malloc, V8). "Growth after warm-up" compares the median of the last
-// minute's samples with the median of the minute after the warm-up (the first fifth of the run, at
-// least 60 s): the allocators and caches fill up during warm-up; growth after it would be a leak.
+// Memory: the server's VmRSS every 5 s, and from /metrics where it is (tensors, malloc, V8).
+// "Growth after warm-up" compares the median of the last minute's samples with the median of the
+// minute after the warm-up (the first fifth of the run, at least 60 s): the allocators and caches
+// fill up during warm-up; growth after it would be a leak.
 // The server starts as users start it (bin/bert-serve, the engine's memory policy; BERT_SERVE_MALLOC as set).
 // Writes bench/results/<out>.md and .json (default soak-latest). It measures and reports; exit 1
 // only when the server died or an answer was wrong or unexpected.
