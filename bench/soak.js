@@ -16,9 +16,12 @@
 // - overload bursts: every --burst-every seconds (default 60), 400 requests at once on their own
 //   connections against --max-queue 256; each must get 200, or 429/503 (refused), nothing else.
 // Memory: the server's VmRSS every 5 s, and from /metrics where it is (tensors, malloc, V8).
-// "Growth after warm-up" compares the median of the last minute's samples with the median of the
-// minute after the warm-up (the first fifth of the run, at least 60 s): the allocators and caches
-// fill up during warm-up; growth after it would be a leak.
+// "Growth after warm-up" compares the median of the samples in a window at the end of the run with
+// the median of the same window right after the warm-up (the first fifth of the run, at least 60 s):
+// the allocators and caches fill up during warm-up; growth after it would be a leak. The window is
+// 5 minutes in a long run, and the least-squares trend after the warm-up is reported beside it
+// (bench/soak_growth.js says why).
+//   node bench/soak.js --rescore bench/results/NAME.json   prints both figures for an earlier run.
 // The server starts as users start it (bin/bert-serve, the engine's memory policy; BERT_SERVE_MALLOC as set).
 // Writes bench/results/<out>.md and .json (default soak-latest). It measures and reports; exit 1
 // only when the server died or an answer was wrong or unexpected.
@@ -30,6 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { serverCommand } from './launch.js';
+import { growth, warmupEnd } from './soak_growth.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,20 +42,21 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = () => { if (i + 1 >= argv.length) fail(`${k} needs a value`); return argv[++i]; };
-    if (k === '--minutes' || k === '--soak') a.minutes = Number(val());
+    if (k === '--rescore') a.rescore = val();
+    else if (k === '--minutes' || k === '--soak') a.minutes = Number(val());
     else if (k === '--model') a.model = val();
     else if (k === '--rate') a.rate = Number(val());
     else if (k === '--burst-every') a.burstEvery = Number(val());
     else if (k === '--out') a.out = val();
     else fail(`unknown argument ${k}`);
   }
-  if (!(a.minutes > 0)) fail('--minutes must be a positive number');
+  if (!(a.minutes > 0) && !a.rescore) fail('--minutes must be a positive number');
   if (!/^[\w.-]+$/.test(a.out)) fail('--out: letters, digits, ., _ and - only');
   return a;
 }
 
 function fail(msg) {
-  process.stderr.write(`soak: ${msg}\nusage: node bench/soak.js --minutes M [--model DIR] [--rate R] [--burst-every S] [--out NAME]\n`);
+  process.stderr.write(`soak: ${msg}\nusage: node bench/soak.js --minutes M [--model DIR] [--rate R] [--burst-every S] [--out NAME]\n       node bench/soak.js --rescore FILE.json\n`);
   process.exit(2);
 }
 
@@ -107,6 +112,7 @@ const top = (answer) => { const a = JSON.parse(answer); return a[0]; };
 
 async function main() {
   const a = parseArgs(process.argv.slice(2));
+  if (a.rescore) return rescore(a.rescore);
   const port = await freePort();
   const maxBodyBytes = 256 * 1024;
   const [cmd, env] = serverCommand(ROOT);
@@ -215,29 +221,27 @@ async function main() {
   server.kill('SIGTERM');
   await new Promise((r) => (exited ? r() : server.on('exit', r)));
 
-  // Growth compares medians of a minute of samples (12) at the end of warm-up and at the end of the
-  // run: memory handed back a few seconds after a burst (the block cache's idle release, jemalloc's
-  // decay) moves single samples by a percent or two either way, which says nothing about a trend.
   const startS = Math.round((start - t0) / 1000);
-  const warmS = startS + warmupMs / 1000;
-  const median = (xs, key = 'kib') => { const v = xs.map((x) => x[key]).filter((x) => x !== undefined).sort((p, q) => p - q); return v[Math.floor(v.length / 2)]; };
-  const warmWindow = rss.filter((x) => x.s >= warmS && x.s < warmS + 60);
-  const endWindow = rss.filter((x) => x.s > rss.at(-1).s - 60);
-  const rssWarmKiB = median(warmWindow.length ? warmWindow : rss.slice(-1));
-  const rssEndKiB = median(endWindow);
-  const parts = (w) => Object.fromEntries(Object.keys(PARTS).map((k) => [k, median(w, k)]));
-  const partsWarm = parts(warmWindow.length ? warmWindow : rss.slice(-1));
-  const partsEnd = parts(endWindow);
+  const g = growth(rss, startS + warmupMs / 1000, Object.keys(PARTS));
   const result = {
     minutes: a.minutes, model: a.model, malloc, rate: a.rate, burstEvery: a.burstEvery, counts, checked, wrong: wrong.slice(0, 20), wrongCount: wrong.length,
-    died, rss, rssWarmKiB, rssEndKiB, partsWarm, partsEnd, rssLastKiB: rss.at(-1).kib, rssPeakKiB: Math.max(...rss.map((x) => x.kib)),
-    growthAfterWarmupPct: Math.round(((rssEndKiB - rssWarmKiB) / rssWarmKiB) * 10000) / 100,
+    died, rss, ...g, rssLastKiB: rss.at(-1).kib, rssPeakKiB: Math.max(...rss.map((x) => x.kib)),
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', `${a.out}.json`), JSON.stringify(result, null, 1));
   writeFileSync(join(ROOT, 'bench', 'results', `${a.out}.md`), report(result));
   process.stdout.write(report(result));
   process.exit(died || wrong.length ? 1 : 0);
+}
+
+// An earlier run's JSON scored with today's estimator.
+function rescore(file) {
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  const g = growth(r.rss, warmupEnd(r), Object.keys(PARTS));
+  const mib = (k) => (k / 1024).toFixed(1);
+  const where = g.partsWarm.tensors === undefined ? '' // runs before /metrics had the parts
+    : `; where (KiB) ${Object.keys(g.partsWarm).map((k) => `${k} ${g.partsWarm[k]} -> ${g.partsEnd[k]}`).join(', ')}, rest ${restOf(g.rssWarmKiB, g.partsWarm)} -> ${restOf(g.rssEndKiB, g.partsEnd)}`;
+  process.stdout.write(`${file}: window ${g.windowS} s, ${mib(g.rssWarmKiB)} -> ${mib(g.rssEndKiB)} MiB, growth after warm-up ${g.growthAfterWarmupPct}%, trend ${g.trendAfterWarmupPct}%${where}\n`);
 }
 
 const restOf = (kib, parts) => kib - Object.values(parts).reduce((a, b) => a + (b ?? 0), 0);
@@ -250,7 +254,7 @@ function report(r) {
 
 - server: ${r.died ? `DIED ${JSON.stringify(r.died)}` : 'ran to the end, stopped with SIGTERM'}
 - malloc: ${r.malloc}
-- RSS (median of a minute of samples): ${mib(r.rssWarmKiB)} MiB after warm-up, ${mib(r.rssEndKiB)} MiB at the end (growth after warm-up ${r.growthAfterWarmupPct}%); last sample ${mib(r.rssLastKiB)} MiB, peak ${mib(r.rssPeakKiB)} MiB
+- RSS (median of ${+(r.windowS / 60).toFixed(1)} min of samples): ${mib(r.rssWarmKiB)} MiB after warm-up, ${mib(r.rssEndKiB)} MiB at the end (growth after warm-up ${r.growthAfterWarmupPct}%; least-squares trend after warm-up ${r.trendAfterWarmupPct === null ? 'too few samples' : `${r.trendAfterWarmupPct}%`}); last sample ${mib(r.rssLastKiB)} MiB, peak ${mib(r.rssPeakKiB)} MiB
 - where it is (median KiB after warm-up -> at the end): ${Object.keys(r.partsWarm).map((k) => `${k} ${r.partsWarm[k]} -> ${r.partsEnd[k]}`).join(', ')}; the rest (code, stacks, libraries' own mappings) ${restOf(r.rssWarmKiB, r.partsWarm)} -> ${restOf(r.rssEndKiB, r.partsEnd)}
 - normal (${r.rate}/s, answers checked against each text's answer alone): ${statusLine(r.counts.normal)}; ${r.checked} checked, ${r.wrongCount} wrong or unexpected in all streams
 - hang-ups (10/s): ${statusLine(r.counts.hangup)}
