@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command's body (after scripts/setup.sh): test model fixtures, C++ engine tests (ctest),
-# then the JS tests (tap: unit, integration, e2e), then the HTTP tests again on the node:http
+# then the JS tests (tap: unit, integration, e2e, then the long tier test/long), then the HTTP tests again on the node:http
 # transport and on Node 22 and 24 (scripts/test-http.sh). GPU tests skip themselves without CUDA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,13 @@ ctest --test-dir build --output-on-failure --timeout 600
 
 echo "[bert-serve test] JS tests (tap)"
 npx tap --disable-coverage --timeout 600 --jobs 1 "test/unit/*.test.mjs" "test/integration/*.test.mjs" "test/e2e/*.test.mjs" "test/gpu/*.test.mjs"
+
+# The long tier: runs bounded by a fixed count or time budget each (large differential runs,
+# generated models, fuzzing), kept apart so the quicker tiers stay quick to run on their own.
+if compgen -G "test/long/*.test.mjs" > /dev/null; then
+  echo "[bert-serve test] long tier (tap, test/long)"
+  npx tap --disable-coverage --timeout 900 --jobs 1 "test/long/*.test.mjs"
+fi
 
 echo "[bert-serve test] HTTP tests on node:http and on Node 22 and 24 (scripts/test-http.sh)"
 bash scripts/test-http.sh
