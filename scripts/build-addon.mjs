@@ -11,7 +11,12 @@
 // Environment: BERT_SERVE_ADDON=path (a prebuilt addon: nothing is built), BERT_SERVE_LIBTORCH
 // (another libtorch, see CMakeLists.txt), BERT_SERVE_BUILD_JOBS (parallel compiles; default: CPUs,
 // bounded by memory at ~1.5 GB per compile), BERT_SERVE_BUILD_TESTS=ON|OFF (C++ tests and bench
-// programs; default ON in a clone, where native/tests exists, OFF in an installed package).
+// programs; default ON in a clone, where native/tests exists, OFF in an installed package),
+// BERT_SERVE_CCACHE=0 (do not compile through ccache even when it is installed).
+// With ccache on the PATH every compile goes through it, keyed on the sources and flags with
+// absolute paths made relative (CCACHE_BASEDIR=/, CCACHE_NOHASHDIR): a second checkout, a
+// worktree, or the package test's install from the tarball reuses the objects of the first build
+// instead of compiling libtorch-heavy files again (minutes each time on 2 cores).
 // Every line it prints starts with the seconds since it started, and the compiler's per-file lines
 // pass through, so a first build (minutes) is never silent.
 import { spawn, spawnSync } from 'node:child_process';
@@ -103,7 +108,9 @@ function jobs() {
 
 function run(cmd, args) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    // CCACHE_*: see the header (ignored when the build does not use ccache).
+    const env = { CCACHE_BASEDIR: '/', CCACHE_NOHASHDIR: '1', ...process.env };
+    const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
@@ -131,12 +138,15 @@ async function main() {
   }
   const n = jobs();
   const generator = has('ninja') ? ['-G', 'Ninja'] : [];
-  log(`building the native addon (${reason}): cmake-js, ${n} parallel compile(s), C++ tests ${settings.tests}; `
+  const cache = process.env.BERT_SERVE_CCACHE !== '0' && has('ccache')
+    ? ['--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache', '--CDCMAKE_C_COMPILER_LAUNCHER=ccache'] : [];
+  log(`building the native addon (${reason}): cmake-js, ${n} parallel compile(s), C++ tests ${settings.tests}, `
+    + `${cache.length ? 'through ccache' : 'without ccache'}; `
     + 'a first build takes minutes (one line per file below)');
   mkdirSync(join(root, 'build'), { recursive: true });
   // Another libtorch: configure from scratch (CMake caches where it found Torch).
   const action = reason.startsWith('BERT_SERVE_LIBTORCH') ? 'rebuild' : 'compile';
-  const code = await run(process.execPath, [cmakeJs, action, '--out', 'build', '--parallel', String(n), ...generator,
+  const code = await run(process.execPath, [cmakeJs, action, '--out', 'build', '--parallel', String(n), ...generator, ...cache,
     '--log-level', 'warn', `--CDBERT_SERVE_BUILD_TESTS=${settings.tests}`]);
   if (code !== 0 || !existsSync(addon)) {
     log(`the native build failed (exit ${code}); the compiler's messages are above`);

@@ -17,7 +17,8 @@ BUILD_PKGS=(
   nlohmann-json3-dev    # JSON parsing of config.json / tokenizer.json in the engine
   libjemalloc2          # the malloc bin/bert-serve preloads (docs/performance.md, "The allocator")
   cmake ninja-build g++ make pkg-config
-  clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers for the fuzz targets (test/unit/native-fuzz.test.mjs)
+  ccache                # compiles of unchanged sources are reused across builds (scripts/build-addon.mjs)
+  clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers for the fuzz targets (test/long/native-fuzz.test.mjs)
   wrk                   # HTTP load generator used by bench/
 )
 RUNTIME_PKGS=(

@@ -17,7 +17,7 @@ fi
 export BERT_SERVE_SHARED_DATA
 echo "[bert-serve test] shared data: $BERT_SERVE_SHARED_DATA" >&2
 
-# The fuzz targets' bounded run (test/unit/native-fuzz.test.mjs) needs clang with libFuzzer; the
+# The fuzz targets' bounded run (test/long/native-fuzz.test.mjs) needs clang with libFuzzer; the
 # /docs browser test (test/e2e/http-docs-browser.test.mjs) needs chromium.
 bash scripts/install-system-deps.sh --test
 

@@ -51,7 +51,7 @@ t.test('npm pack: dist, the native sources and the build script; no tests or Typ
     'scripts/export_hf.py', 'scripts/make_demo_model.py', 'test/data/shared/bert-base-uncased-vocab.txt']) {
     t.ok(files.includes(f), `has ${f}`);
   }
-  for (const re of [/^src\//, /^test\/(unit|e2e|integration|helpers)\//, /^native\/tests\//, /^bench\//, /\.map$/, /^build\//, /^models\//, /^node_modules\//]) {
+  for (const re of [/^src\//, /^test\/(unit|e2e|integration|long|helpers)\//, /^native\/tests\//, /^bench\//, /\.map$/, /^build\//, /^models\//, /^node_modules\//]) {
     t.notOk(files.some((f) => re.test(f)), `nothing matching ${re}`);
   }
   t.ok(info.size < 1024 * 1024, `tarball ${info.size} bytes (unpacked ${info.unpackedSize}, ${info.entryCount} files)`);
