@@ -1,4 +1,4 @@
-"""Export a local Hugging Face BERT checkpoint to a bert-serve model directory.
+"""Export a local Hugging Face checkpoint (BERT or a relative) to a bert-serve model directory.
 
 Usage:
   "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/export_hf.py SRC_DIR OUT_DIR \
@@ -8,21 +8,27 @@ Usage:
 SRC_DIR: config.json, weights (model.safetensors | pytorch_model.bin | sharded *.index.json) and
 the tokenizer (vocab.txt and/or tokenizer.json, tokenizer_config.json). Works offline with torch
 only; transformers is used to load (and to cross-check) when it is importable.
-Architectures: BertForMaskedLM (fill-mask), BertModel (embeddings), BertForSequenceClassification
-(classification; rerank with one label), BertForTokenClassification (token classification).
-A sentence-transformers directory (modules.json; weights without the "bert." prefix) exports as
-BertModel; OUT_DIR also gets modules.json, the Pooling module's config.json at the same relative
+Families (config.json model_type; docs/models.md): bert, distilbert, roberta, xlm-roberta,
+electra, mpnet. Architectures, with the family's prefix (Bert, DistilBert, Roberta, XLMRoberta,
+Electra, MPNet): <Family>ForMaskedLM (fill-mask), <Family>Model (embeddings),
+<Family>ForSequenceClassification (classification; rerank with one label),
+<Family>ForTokenClassification (token classification); BertForPreTraining exports as
+BertForMaskedLM, ElectraForPreTraining (the discriminator) as ElectraModel.
+A sentence-transformers directory (modules.json; weights without the family prefix) exports as
+the family's encoder (BertModel, MPNetModel, ...); OUT_DIR also gets modules.json, the Pooling module's config.json at the same relative
 path (1_Pooling/config.json usually), config_sentence_transformers.json (prompts) and
 sentence_bert_config.json when present. Modules other than Transformer, Pooling and Normalize are
 refused: leaving one out would change the embeddings.
 
-OUT_DIR gets: model.pt (TorchScript of scripts/bert/modeling.py with the weights loaded strictly,
-eval, in --dtype), config.json (the source's, with "architectures" set and a "bert_serve" block
+OUT_DIR gets: model.pt (TorchScript of scripts/bert/modeling.py, or bert/families/, with the
+weights loaded strictly, eval, in --dtype), config.json (the source's, with "architectures" set and a "bert_serve" block
 saying exporter, dtype and preferred signature) and the tokenizer files, copied.
 BertForMaskedLM's model.pt has forward(input_ids, attention_mask, token_type_ids) -> [b, s, vocab]
 and fill_mask_logits(..., mask_index) -> [m, vocab]; BertModel's forward -> [b, s, hidden];
 BertForSequenceClassification's forward -> [b, labels]; BertForTokenClassification's forward
--> [b, s, labels].
+-> [b, s, labels]. The other families' alike, except that DistilBERT and MPNet have no token
+types: forward(input_ids, attention_mask) and fill_mask_logits(input_ids, attention_mask,
+mask_index).
 
 --quantize int8: every nn.Linear dynamically quantized (int8 weights, activations quantized at
 run time; torch.ao.quantization.quantize_dynamic) on the first quantized engine this torch has
@@ -58,8 +64,9 @@ DTYPE_NAMES = ["float32", "float16", "bfloat16"]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description="Export a local HF BERT checkpoint to model.pt + "
-                                             "config + tokenizer (see the file's docstring).")
+    ap = argparse.ArgumentParser(description="Export a local HF checkpoint (BERT or a relative) "
+                                             "to model.pt + config + tokenizer (see the file's "
+                                             "docstring).")
     ap.add_argument("src_dir")
     ap.add_argument("out_dir")
     ap.add_argument("--dtype", default="float32", choices=DTYPE_NAMES)

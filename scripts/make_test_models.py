@@ -46,6 +46,14 @@ Other tasks (hidden 32, 1 layer, each task its own seeded weights, shared by its
   ner-traced      ner's weights traced: -> (logits,) [b, s, 9]
   int8            tiny exported with --quantize int8 (fill_mask_logits kept)
   classify-int8   classify exported with --quantize int8
+BERT's relatives (bert/family_fixture_dirs.py: hidden 32, 2 layers, each family and head its own
+seeded weights, shared by the exported directory and its traced twin), FAMILY one of distilbert,
+roberta, xlmr (XLM-RoBERTa), electra, mpnet and HEAD one of mlm (fill-mask), embed
+(embeddings), classify (3 labels) and ner (9 labels):
+  FAMILY-HEAD     the family's class as a HF checkpoint in FAMILY-HEAD/hf (mpnet-embed and
+                  distilbert-embed: sentence-transformers directories, mean pooling), exported
+  FAMILY-HEAD-traced  the same weights traced as transformers' module with torchscript=True
+                  (input_ids, attention_mask, + token_type_ids for electra) -> a tuple
 Each directory is rebuilt only when its .bert-serve-stamp.json is missing or records other
 script sources (the builders are in bert/fixture_dirs.py and bert/task_fixture_dirs.py); when
 all are up to date, torch is not even imported.
@@ -97,6 +105,14 @@ FIXTURES: Dict[str, tuple] = {
     "int8": (_VALID, "ok; task fill-mask, int8 (CPU only)"),
     "classify-int8": (_VALID, "ok; task text-classification, int8 (CPU only)"),
 }
+# BERT's relatives; bert/family_fixture_dirs.py builds these (and checks it builds exactly these).
+RELATIVES = ["distilbert", "roberta", "xlmr", "electra", "mpnet"]
+RELATIVE_HEADS = {"mlm": "fill-mask", "embed": "embeddings", "classify": "text-classification",
+                  "ner": "token-classification"}
+for _family in RELATIVES:
+    for _head, _task in RELATIVE_HEADS.items():
+        for _suffix in ("", "-traced"):
+            FIXTURES[f"{_family}-{_head}{_suffix}"] = (_VALID, f"ok; task {_task}")
 
 
 def make(out_dir: str, names: List[str], log: Callable[[str], None]) -> List[str]:
@@ -111,8 +127,10 @@ def _make(out_dir: str, names: List[str], log: Callable[[str], None]) -> List[st
     lines = [f"{n}: up to date" for n in names if n not in todo]
     if todo:
         import torch
-        from bert import fixture_dirs, task_fixture_dirs
-        builders = {**fixture_dirs.BUILDERS, **task_fixture_dirs.BUILDERS}
+        from bert import family_fixture_dirs, fixture_dirs, task_fixture_dirs
+        builders = {**fixture_dirs.BUILDERS, **task_fixture_dirs.BUILDERS,
+                    **family_fixture_dirs.BUILDERS}
+        assert set(builders) == set(FIXTURES), "make_test_models.py lists other fixtures"
         torch.set_num_threads(2)
     for name in todo:
         d = os.path.join(out_dir, name)
@@ -142,7 +160,11 @@ def write_index(out_dir: str) -> None:
 
 
 def _describe(name: str) -> str:
-    """The fixture's entry in this file's docstring, with its indented continuation lines."""
+    """The fixture's entry in this file's docstring, with its indented continuation lines (for a
+    relative's fixture, the FAMILY-HEAD entry)."""
+    family, _, head = name.partition("-")
+    if family in RELATIVES:
+        name = "FAMILY-HEAD-traced" if head.endswith("-traced") else "FAMILY-HEAD"
     words: List[str] = []
     for line in (__doc__ or "").splitlines():
         if words and line.startswith("    "):

@@ -3,8 +3,11 @@
 Usage: "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/reference.py MODEL_DIR < requests.jsonl > answers.jsonl
 
 One JSON line out per JSON line in, in order. Every sequence runs alone: float32, CPU, no padding,
-no batching, attention_mask all one, token_type_ids as given (default all zero). "ids" are token ids
-with the special tokens ([CLS] ... [SEP]), as the engine's tokenizer gives them.
+no batching, attention_mask all one, token_type_ids as given (default all zero; not passed to a
+family without token types). "ids" are token ids with the special tokens ([CLS] ... [SEP], or
+<s> ... </s>), as the engine's tokenizer gives them. Any family of bert/families/catalog.py.
+A line may name another model directory with "model": DIR (loaded once, then kept), so one
+process can answer for many models.
   {"task": "embed", "ids": [...], "token_type_ids": [...]?, "pooling": P?, "normalize": bool?}
       -> {"embedding": [hidden floats]}. P: cls | mean | max | lasttoken | mean_sqrt_len_tokens |
       weightedmean, as sentence-transformers computes them over all tokens (specials included);
@@ -27,12 +30,12 @@ with the special tokens ([CLS] ... [SEP]), as the engine's tokenizer gives them.
   {"task": "fill_mask", "ids": [...], "top_k": 5} -> reference_fill_mask.py's answer.
 classify and token_classify also take "logits" ([labels] / [[labels] per id]): then the model is
 not run and only the post-processing is checked (for example on the engine's own logits).
-The task must fit config.json's architecture (embed: BertModel, or any directory with
-modules.json; classify: BertForSequenceClassification; token_classify:
-BertForTokenClassification; fill_mask: BertForMaskedLM).
+The task must fit config.json's architecture (embed: an encoder such as BertModel, or any
+directory with modules.json; classify: a *ForSequenceClassification; token_classify: a
+*ForTokenClassification; fill_mask: a *ForMaskedLM).
 Weights: MODEL_DIR/hf (a HF checkpoint, as the model makers leave it) when present, else the
 state dict inside MODEL_DIR/model.pt (scripted or traced; not a quantized one) loaded strictly
-into the eager modules of scripts/bert/modeling.py.
+into the eager modules of scripts/bert/modeling.py and scripts/bert/families/.
 Exit 2 on an unusable model directory or a malformed input line (the message names the line).
 """
 import argparse
@@ -47,16 +50,18 @@ sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-igno
 import numpy as np  # noqa: E402  (a dependency of Debian's python3-torch)
 import torch  # noqa: E402
 
-from bert.checkpoint import (CheckpointError, bert_config, load_model, load_strict,  # noqa: E402
-                             normalize_state_dict, read_config, tokenizer_vocab)
-from bert.layout import POOLING_MODES, architecture_name, sentence_transformers  # noqa: E402
-from bert.modeling import ARCHITECTURES, BertModel  # noqa: E402
+from bert.checkpoint import (CheckpointError, build_module, load_model, load_strict,  # noqa: E402
+                             module_config, normalize_state_dict, read_config, tokenizer_vocab)
+from bert.families.catalog import FAMILIES  # noqa: E402
+from bert.families.registry import ARCHITECTURES  # noqa: E402
+from bert.layout import (POOLING_MODES, architecture_name, model_type_of,  # noqa: E402
+                         sentence_transformers)
 from bert.token_pipeline import TokenPipeline, wordpiece_decoder  # noqa: E402
-from reference_fill_mask import answer as fill_mask_answer  # noqa: E402
+from reference_fill_mask import answer as fill_mask_answer, mask_id_in  # noqa: E402
 
-TASKS = {"embed": "BertModel", "embed_all": "BertModel",
-         "classify": "BertForSequenceClassification",
-         "token_classify": "BertForTokenClassification", "fill_mask": "BertForMaskedLM"}
+# request task -> the architecture task it needs
+TASKS = {"embed": "embeddings", "embed_all": "embeddings", "classify": "classification",
+         "token_classify": "token-classification", "fill_mask": "fill-mask"}
 POOLINGS = [name for _, name in POOLING_MODES]
 
 
@@ -71,7 +76,8 @@ class Reference:
         self.raw = read_config(model_dir)
         st = sentence_transformers(model_dir)
         # A sentence-transformers directory is an encoder, as the exporter treats it.
-        self.arch = ARCHITECTURES["BertModel" if st else architecture_name(self.raw)]
+        encoder = FAMILIES[model_type_of(self.raw)].encoder
+        self.arch = ARCHITECTURES[encoder if st else architecture_name(self.raw)]
         self.pooling: List[str] = (st or {}).get("pooling") or ["cls"]
         self.module = _load_module(model_dir, self.arch, self.raw)
         try:
@@ -85,11 +91,11 @@ class Reference:
                                             self.vocab.get("[UNK]", 100))
 
     @torch.no_grad()
-    def run(self, ids: List[int], token_type_ids: Optional[List[int]]) -> torch.Tensor:
+    def run(self, ids: List[int], token_type_ids: Optional[List[int]] = None) -> torch.Tensor:
         t = torch.tensor([ids], dtype=torch.long)
         tt = torch.tensor([token_type_ids], dtype=torch.long) if token_type_ids is not None \
             else torch.zeros_like(t)
-        return self.module(t, torch.ones_like(t), tt)[0]
+        return self.module(*(t, torch.ones_like(t), tt)[:self.arch.forward_inputs])[0]
 
 
 def _load_module(model_dir: str, arch: Any, raw: Dict) -> torch.nn.Module:
@@ -105,11 +111,9 @@ def _load_module(model_dir: str, arch: Any, raw: Dict) -> torch.nn.Module:
                for k, v in sd.items()):
         raise CheckpointError(f"{path}: not plain float weights (a quantized model?); keep the "
                               "float checkpoint in MODEL_DIR/hf")
-    config = bert_config(raw)
+    config = module_config(raw, arch)
     sd, _ = normalize_state_dict({k: v.float() for k, v in sd.items()}, arch, config)
-    # A traced BertModel without its pooler (its forward does not use one).
-    no_pooler = arch.name == "BertModel" and not any(k.startswith("pooler.") for k in sd)
-    module = BertModel(config, add_pooling_layer=False) if no_pooler else arch.cls(config)
+    module, _ = build_module(arch, config, sd)  # a traced encoder may have no pooler
     load_strict(module, sd)
     return module.float().eval()
 
@@ -228,8 +232,9 @@ def parse(line: str) -> Dict:
 
 def answer(ref: Reference, req: Dict) -> Dict:
     want = TASKS[req["task"]]
-    if ref.arch.name != want:
-        raise InputError(f"task {req['task']} needs a {want}; the model is a {ref.arch.name}")
+    if ref.arch.task != want:
+        raise InputError(f"task {req['task']} needs a model of task {want}; the model is a "
+                         f"{ref.arch.name} ({ref.arch.task})")
     if req["task"] in ("embed", "embed_all"):
         return embed(ref, req)
     if req["task"] == "classify":
@@ -239,8 +244,8 @@ def answer(ref: Reference, req: Dict) -> Dict:
     top_k = int(req.get("top_k", 5))
     if top_k < 1:
         raise InputError("top_k must be >= 1")
-    return fill_mask_answer(lambda t: ref.module(t, torch.ones_like(t), torch.zeros_like(t))[0],
-                            req["ids"], top_k, ref.vocab.get("[MASK]", 103))
+    return fill_mask_answer(lambda t: ref.run(t[0].tolist()), req["ids"], top_k,
+                            mask_id_in(ref.vocab))
 
 
 def main() -> int:
@@ -249,8 +254,15 @@ def main() -> int:
     ap.add_argument("model_dir")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    refs: Dict[str, Reference] = {}
+
+    def reference(model_dir: str) -> Reference:
+        if model_dir not in refs:
+            refs[model_dir] = Reference(model_dir)
+        return refs[model_dir]
+
     try:
-        ref = Reference(args.model_dir)
+        reference(args.model_dir)
     except CheckpointError as e:
         print(f"reference: error: {e}", file=sys.stderr)
         return 2
@@ -258,7 +270,14 @@ def main() -> int:
         if not line.strip():
             continue
         try:
-            out = answer(ref, parse(line))
+            req = parse(line)
+            model_dir = req.get("model", args.model_dir)
+            try:
+                ref = reference(str(model_dir))
+            except CheckpointError as e:
+                print(f"reference: input line {n}: {model_dir}: {e}", file=sys.stderr)
+                return 2
+            out = answer(ref, req)
         except (InputError, KeyError, TypeError, ValueError, IndexError) as e:
             print(f"reference: input line {n}: {e}", file=sys.stderr)
             return 2

@@ -5,49 +5,52 @@ Usage: "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/reference_fill_mask.py M
 
 Input lines:  {"ids": [101, ..., 103, ..., 102], "top_k": 5}   (token ids with [CLS]/[SEP]; top_k
               defaults to 5). One sequence per line, run one at a time: no padding, no batching,
-              float32, CPU, token_type_ids all zero, attention_mask all one.
+              float32, CPU, token_type_ids all zero (none for DistilBERT/MPNet), attention_mask
+              all one. Any family's masked LM (bert/families/catalog.py).
 Output lines: {"mask_positions": [p, ...], "top": [[{"id": i, "score": s}, ...] per mask]}, in
               the input's order; score = softmax over the whole vocabulary at that position,
               top_k highest first (the Hugging Face fill-mask pipeline's semantics).
 Weights: MODEL_DIR/hf (a HF checkpoint, as make_demo_model / make_test_models leave it) when
 present, else the state dict inside MODEL_DIR/model.pt (scripted or traced) loaded strictly into
-the eager module of scripts/bert/modeling.py. --impl transformers (or auto, when transformers is
-importable and MODEL_DIR/hf exists) uses transformers' own BertForMaskedLM instead.
-The [MASK] id is read from MODEL_DIR's vocab.txt / tokenizer.json (103 if absent).
+the eager module of scripts/bert/modeling.py (or bert/families/). --impl transformers (or auto,
+when transformers is importable and MODEL_DIR/hf exists) uses transformers' own class instead.
+The mask id ([MASK], else <mask>) is read from MODEL_DIR's vocab.txt / tokenizer.json (103 if
+absent).
 Exit 2 on an unusable model directory or a malformed input line (the message names the line).
 """
 import argparse
 import json
 import os
 import sys
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
 
 import torch  # noqa: E402
 
-from bert.checkpoint import (CheckpointError, bert_config, load_model, load_strict,  # noqa: E402
-                             load_transformers, normalize_state_dict, read_config,
-                             tokenizer_vocab)
-from bert.modeling import ARCHITECTURES  # noqa: E402
+from bert.checkpoint import (CheckpointError, architecture_of, build_module,  # noqa: E402
+                             load_model, load_strict, load_transformers, module_config,
+                             normalize_state_dict, read_config, tokenizer_vocab)
 
 Logits = Callable[[torch.Tensor], torch.Tensor]  # ids [1, seq] -> logits [seq, vocab]
 
 
 def load_reference(model_dir: str, impl: str) -> Logits:
-    arch = ARCHITECTURES["BertForMaskedLM"]
     raw = read_config(model_dir)
-    if arch.name not in (raw.get("architectures") or []):
+    arch = architecture_of(raw)
+    if arch.task != "fill-mask":
         raise CheckpointError(f"{model_dir}/config.json: architectures "
-                              f"{raw.get('architectures')} is not fill-mask (BertForMaskedLM)")
+                              f"{raw.get('architectures')} is not fill-mask (a *ForMaskedLM)")
+    types = arch.forward_inputs == 3
     hf_dir = os.path.join(model_dir, "hf")
     if os.path.isdir(hf_dir):
         if impl in ("auto", "transformers"):
             hf = load_transformers(hf_dir, arch)
             if hf is not None:
                 return lambda ids: hf(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                      token_type_ids=torch.zeros_like(ids)).logits[0]
+                                      **({"token_type_ids": torch.zeros_like(ids)} if types
+                                         else {})).logits[0]
             if impl == "transformers":
                 raise CheckpointError("--impl transformers: transformers is not importable")
         module = load_model(hf_dir, arch.name, loader="torch").module
@@ -59,17 +62,23 @@ def load_reference(model_dir: str, impl: str) -> Logits:
             sd = torch.jit.load(path, map_location="cpu").state_dict()
         except Exception as e:  # missing or not TorchScript
             raise CheckpointError(f"{path}: cannot load ({str(e).splitlines()[0]})") from None
-        config = bert_config(raw)
-        module = arch.cls(config).eval()
+        config = module_config(raw, arch)
         sd, _ = normalize_state_dict({k: v.float() for k, v in sd.items()}, arch, config)
+        module, _ = build_module(arch, config, sd)
         load_strict(module, sd)
     module = module.float().eval()
-    return lambda ids: module(ids, torch.ones_like(ids), torch.zeros_like(ids))[0]
+    return lambda ids: module(*(ids, torch.ones_like(ids),
+                                torch.zeros_like(ids))[:arch.forward_inputs])[0]
+
+
+def mask_id_in(vocab: Dict[str, int]) -> int:
+    """BERT's [MASK], else RoBERTa's <mask>, else 103."""
+    return vocab.get("[MASK]", vocab.get("<mask>", 103))
 
 
 def mask_id_of(model_dir: str) -> int:
     try:
-        return tokenizer_vocab(model_dir).get("[MASK]", 103)
+        return mask_id_in(tokenizer_vocab(model_dir))
     except CheckpointError:
         return 103
 

@@ -1,4 +1,4 @@
-"""Reading a local Hugging Face BERT checkpoint directory into our modules.
+"""Reading a local Hugging Face checkpoint directory (BERT or a relative) into our modules.
 
 Imported by bert/export.py, reference.py and reference_fill_mask.py; not run by itself.
 
@@ -15,25 +15,35 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from . import safetensors
-from .layout import (ARCHITECTURE_NAMES, CheckpointError, architecture_name, read_config,
-                     weights_file)
-from .modeling import ARCHITECTURES, Architecture, BertConfig, BertModel
-
-assert tuple(ARCHITECTURES) == ARCHITECTURE_NAMES, "bert/layout.py lists other architectures"
+from .families.registry import ARCHITECTURES
+from .layout import CheckpointError, architecture_name, model_type_of, read_config, weights_file
+from .modeling import Architecture, BertConfig
 
 
 def architecture_of(config: Dict, override: Optional[str] = None) -> Architecture:
     return ARCHITECTURES[architecture_name(config, override)]
 
 
-def bert_config(config: Dict) -> BertConfig:
-    model_type = config.get("model_type", "bert")
-    if model_type != "bert":
-        raise CheckpointError(f"config.json model_type is {model_type!r}; only 'bert' is supported")
+def module_config(config: Dict, arch: Architecture) -> BertConfig:
+    """The config arch's module is built from; CheckpointError when config.json does not fit."""
+    model_type = model_type_of(config)
+    if model_type != arch.model_type:
+        raise CheckpointError(f"config.json model_type is {model_type!r} but {arch.name} is a "
+                              f"{arch.model_type!r} architecture")
     try:
-        return BertConfig.from_dict(config)
+        return arch.config_from(config)
     except (ValueError, TypeError) as e:
         raise CheckpointError(f"config.json: {e}") from None
+
+
+def build_module(arch: Architecture, config: BertConfig,
+                 sd: Dict[str, torch.Tensor]) -> Tuple[torch.nn.Module, bool]:
+    """arch's module (eval), and whether it was built without its pooler because the weights
+    have none (a head checkpoint exported as its encoder: the encoder's forward does not use it)."""
+    module = arch.cls(config)
+    if hasattr(module, "pooler") and not any(k.startswith("pooler.") for k in sd):
+        return arch.cls(config, add_pooling_layer=False).eval(), True
+    return module.eval(), False
 
 
 def _load_file(path: str) -> Dict[str, torch.Tensor]:
@@ -98,9 +108,10 @@ def normalize_state_dict(sd: Dict[str, torch.Tensor], arch: Architecture,
         notes.append("renamed LayerNorm gamma/beta to weight/bias")
 
     # A head checkpoint exported as the bare encoder: strip the prefix, drop the heads.
-    if arch.base_prefix == "" and any(k.startswith("bert.") for k in out):
-        dropped = [k for k in out if not k.startswith("bert.")]
-        out = {k[len("bert."):]: v for k, v in out.items() if k.startswith("bert.")}
+    prefix = arch.model_prefix
+    if arch.base_prefix == "" and any(k.startswith(prefix) for k in out):
+        dropped = [k for k in out if not k.startswith(prefix)]
+        out = {k[len(prefix):]: v for k, v in out.items() if k.startswith(prefix)}
         if dropped:
             notes.append(f"dropped {len(dropped)} head keys ({dropped[0]}, ...) for the bare encoder")
 
@@ -113,17 +124,15 @@ def normalize_state_dict(sd: Dict[str, torch.Tensor], arch: Architecture,
             del out[key]
             notes.append(f"dropped {key} (not part of {arch.name}, as in transformers)")
 
-    if arch.name == "BertForMaskedLM":
-        word = "bert.embeddings.word_embeddings.weight"
-        dec_w, dec_b, bias = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias",
-                              "cls.predictions.bias")
-        if config.tie_word_embeddings:
-            if dec_w not in out and word in out:
-                out[dec_w] = out[word]
-                notes.append(f"{dec_w} tied to {word}")
-            elif dec_w in out and word in out and not torch.equal(out[dec_w], out[word]):
-                raise CheckpointError(f"{dec_w} differs from {word} but config.json has "
-                                      "tie_word_embeddings true; set it to false to keep both")
+    for dec_w, word in arch.tied_weights if config.tie_word_embeddings else []:
+        if dec_w not in out and word in out:
+            out[dec_w] = out[word]
+            notes.append(f"{dec_w} tied to {word}")
+        elif dec_w in out and word in out and not torch.equal(out[dec_w], out[word]):
+            raise CheckpointError(f"{dec_w} differs from {word} but config.json has "
+                                  "tie_word_embeddings true; set it to false to keep both")
+    if arch.tied_bias is not None:
+        dec_b, bias = arch.tied_bias
         if dec_b not in out and bias in out:
             out[dec_b] = out[bias]
             notes.append(f"{dec_b} tied to {bias}")
@@ -156,7 +165,9 @@ def load_strict(module: torch.nn.Module, sd: Dict[str, torch.Tensor]) -> None:
 
 
 def tokenizer_vocab(src_dir: str) -> Dict[str, int]:
-    """token -> id from vocab.txt, else from tokenizer.json's WordPiece model."""
+    """token -> id from vocab.txt, else from tokenizer.json: a WordPiece or BPE model's vocab
+    (token -> id), a Unigram model's (a list of [piece, score], ids in order), and the added
+    tokens (RoBERTa's and XLM-R's <mask> are added tokens)."""
     path = os.path.join(src_dir, "vocab.txt")
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as f:
@@ -164,13 +175,21 @@ def tokenizer_vocab(src_dir: str) -> Dict[str, int]:
     path = os.path.join(src_dir, "tokenizer.json")
     try:
         with open(path, encoding="utf-8") as f:
-            model = json.load(f)["model"]
-        vocab = model["vocab"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{path}: no WordPiece vocabulary ({e})") from None
-    if model.get("type", "WordPiece") != "WordPiece" or not isinstance(vocab, dict):
-        raise CheckpointError(f"{path}: model type {model.get('type')!r} is not WordPiece")
-    return {str(k): int(v) for k, v in vocab.items()}
+            doc = json.load(f)
+        model = doc["model"]
+        kind, vocab = model.get("type", "WordPiece"), model["vocab"]
+        if kind in ("WordPiece", "BPE") and isinstance(vocab, dict):
+            out = {str(k): int(v) for k, v in vocab.items()}
+        elif kind == "Unigram" and isinstance(vocab, list):
+            out = {str(entry[0]): i for i, entry in enumerate(vocab)}
+        else:
+            raise CheckpointError(f"{path}: model type {kind!r} with a vocab of type "
+                                  f"{type(vocab).__name__} (expected WordPiece, BPE or Unigram)")
+        for added in doc.get("added_tokens") or []:
+            out[str(added["content"])] = int(added["id"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise CheckpointError(f"{path}: no vocabulary ({e})") from None
+    return out
 
 
 class Loaded:
@@ -194,8 +213,7 @@ def load_model(src_dir: str, architecture: Optional[str] = None, loader: str = "
     """
     raw = read_config(src_dir)
     arch = architecture_of(raw, architecture)
-    config = bert_config(raw)
-    module = arch.cls(config).eval()
+    config = module_config(raw, arch)
     hf = load_transformers(src_dir, arch) if loader in ("auto", "transformers") else None
     if loader == "transformers" and hf is None:
         raise CheckpointError("--loader transformers: transformers is not importable")
@@ -204,9 +222,8 @@ def load_model(src_dir: str, architecture: Optional[str] = None, loader: str = "
     else:
         sd, source = read_state_dict(src_dir)
     sd, notes = normalize_state_dict(sd, arch, config)
-    if arch.name == "BertModel" and not any(k.startswith("pooler.") for k in sd):
-        # A head checkpoint (MLM) has no pooler; the encoder's forward does not use one.
-        module = BertModel(config, add_pooling_layer=False).eval()
+    module, no_pooler = build_module(arch, config, sd)
+    if no_pooler:
         notes.append("no pooler in the checkpoint: exported without one (forward does not use it)")
     load_strict(module, sd)
     module.float()
@@ -239,7 +256,7 @@ def load_transformers(src_dir: str, arch: Architecture) -> Optional[torch.nn.Mod
     # from_pretrained fills missing weights with random values and only warns: refuse instead,
     # as the strict path does. (The encoder's pooler is not used by its forward.)
     missing = [k for k in info.get("missing_keys", [])
-               if not (arch.name == "BertModel" and k.startswith("pooler."))]
+               if not (arch.task == "embeddings" and k.startswith("pooler."))]
     mismatched = [str(k[0]) if isinstance(k, tuple) else str(k)
                   for k in info.get("mismatched_keys", [])]
     if missing or mismatched:

@@ -26,19 +26,24 @@ QUANTIZED_ENGINES = ["onednn", "fbgemm", "x86", "qnnpack"]
 # largest activation, and a row's answer depends a little on the other rows of its batch. So the
 # check is relative to the largest fp32 output, and loose; top-1 agreement is what users see.
 INT8_TOL = 0.25
-FORWARD_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
+FORWARD_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]  # [:2] without token types
+# The role tokens example inputs are made of, by name in BERT's vocabularies, then in RoBERTa's.
+SPECIALS = {"cls": ("[CLS]", "<s>"), "sep": ("[SEP]", "</s>"), "mask": ("[MASK]", "<mask>"),
+            "pad": ("[PAD]", "<pad>")}
 EXPORTER = "bert-serve scripts/export_hf.py"
 EXPORTER_VERSION = 1
 
 
-def example_inputs(vocab: Dict[str, int], vocab_size: int, batch: int, seq: int,
-                   seed: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A padded batch (rows of decreasing length), one [MASK] per row, and its flat mask index."""
-    def special(tok: str, default: int) -> int:
-        i = vocab.get(tok, default)
+def example_inputs(vocab: Dict[str, int], vocab_size: int, batch: int, seq: int, seed: int,
+                   type_vocab_size: int = 2
+                   ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A padded batch (rows of decreasing length), one mask token per row, and its flat mask
+    index. Token types 1 on the second half of each row when the model has two or more types."""
+    def special(role: str, default: int) -> int:
+        i = next((vocab[t] for t in SPECIALS[role] if t in vocab), default)
         return i if i < vocab_size else 0
-    cls_id, sep_id = special("[CLS]", 101), special("[SEP]", 102)
-    mask_id, pad_id = special("[MASK]", 103), special("[PAD]", 0)
+    cls_id, sep_id = special("cls", 101), special("sep", 102)
+    mask_id, pad_id = special("mask", 103), special("pad", 0)
     g = torch.Generator().manual_seed(seed)
     lo = min(1000, vocab_size // 2)
     ids = torch.full((batch, seq), pad_id, dtype=torch.long)
@@ -53,7 +58,8 @@ def example_inputs(vocab: Dict[str, int], vocab_size: int, batch: int, seq: int,
         ids[b, :n], am[b, :n] = row, 1
         flat.append(b * seq + pos)
     tt = torch.zeros_like(ids)
-    tt[:, seq // 2:] = am[:, seq // 2:]  # some type-1 tokens, so token_type_ids is exercised
+    if type_vocab_size > 1:
+        tt[:, seq // 2:] = am[:, seq // 2:]  # some type-1 tokens, so token_type_ids is exercised
     return ids, am, tt, torch.tensor(flat, dtype=torch.long)
 
 
@@ -77,11 +83,12 @@ def quantize_int8(module: torch.nn.Module, engine: str) -> torch.nn.Module:
 
 def to_torchscript(module: torch.nn.Module, trace: bool,
                    example: Tuple[torch.Tensor, ...]) -> torch.jit.ScriptModule:
+    """example: the forward inputs (2 or 3 tensors)."""
     if not trace:
         return torch.jit.script(module)
     # Tracing records forward; the @torch.jit.export method (fill_mask_logits) is compiled
     # by torch.jit.trace itself, on top of the traced submodules.
-    return torch.jit.trace(module, example[:3])
+    return torch.jit.trace(module, example)
 
 
 def _runs_on_cpu(dtype: torch.dtype) -> bool:
@@ -92,7 +99,8 @@ def _runs_on_cpu(dtype: torch.dtype) -> bool:
 @torch.no_grad()
 def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch.dtype,
            vocab: Dict[str, int], vocab_size: int, hf_model: Optional[torch.nn.Module],
-           log: Callable[[str], None], quantized: bool = False) -> Dict[str, float]:
+           log: Callable[[str], None], quantized: bool = False,
+           type_vocab_size: int = 2) -> Dict[str, float]:
     """Load path back and compare with the eager module on shapes no trace has seen.
 
     A quantized model is compared with the float32 eager module (INT8_TOL), and its top-1
@@ -109,28 +117,32 @@ def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch
     tol = INT8_TOL if quantized else 1e-4 if dtype == torch.float32 else 5e-2
     stats: Dict[str, float] = {}
     agree: List[bool] = []
+    n_in = arch.forward_inputs
     for batch, seq in [(3, 9), (1, 5)]:
-        ids, am, tt, idx = example_inputs(vocab, vocab_size, batch, seq, seed=batch * 100 + seq)
-        ref32 = eager32(ids, am, tt)
+        ids, am, tt, idx = example_inputs(vocab, vocab_size, batch, seq, seed=batch * 100 + seq,
+                                          type_vocab_size=type_vocab_size)
+        inputs = (ids, am, tt)[:n_in]
+        ref32 = eager32(*inputs)
         scale = max(1.0, float(ref32.abs().max()))
         if hf_model is not None:
-            hf_out = hf_model(input_ids=ids, attention_mask=am, token_type_ids=tt)[0]
+            named = dict(zip(FORWARD_INPUTS[:n_in], inputs))
+            hf_out = hf_model(**named)[0]
             d = _diff(hf_out, ref32, am if hf_out.dim() == 3 else None)
             stats["transformers_vs_ours"] = max(stats.get("transformers_vs_ours", 0.0), d)
         if not _runs_on_cpu(dtype):
             continue
-        out = loaded(ids, am, tt)
+        out = loaded(*inputs)
         out = out[0] if isinstance(out, tuple) else out
         if tuple(out.shape) != tuple(ref32.shape):
             raise VerifyError(f"model.pt forward gives shape {tuple(out.shape)}, "
                               f"eager {tuple(ref32.shape)}")
         stats["max_abs_diff"] = max(stats.get("max_abs_diff", 0.0),
-                                    _diff(out, eager(ids, am, tt), am if out.dim() == 3 else None))
+                                    _diff(out, eager(*inputs), am if out.dim() == 3 else None))
         if dtype != torch.float32:
             stats["max_abs_diff_vs_float32"] = max(stats.get("max_abs_diff_vs_float32", 0.0),
                                                    _diff(out, ref32, am if out.dim() == 3 else None))
         if has_fill:
-            rows = loaded.fill_mask_logits(ids, am, tt, idx)
+            rows = loaded.fill_mask_logits(*inputs, idx)
             d = float((rows.float() - out.reshape(-1, out.size(-1))[idx].float()).abs().max())
             stats["fill_mask_vs_forward"] = max(stats.get("fill_mask_vs_forward", 0.0), d)
         if quantized and arch.task == "embeddings":  # what users compare embeddings by
@@ -148,7 +160,7 @@ def verify(path: str, eager32: torch.nn.Module, arch: Architecture, dtype: torch
         if batch > 1:
             # The last row is padded: alone and unpadded it must give the same values.
             n = int(am[-1].sum())
-            alone = loaded(ids[-1:, :n], am[-1:, :n], tt[-1:, :n])
+            alone = loaded(*(x[-1:, :n] for x in inputs))
             alone = alone[0] if isinstance(alone, tuple) else alone
             padded = out[-1, :n] if out.dim() == 3 else out[-1]
             stats["padding_diff"] = float((alone[0].float() - padded.float()).abs().max())
@@ -235,6 +247,7 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     loaded: Loaded = load_model(src_dir, arch_name, loader)
     arch, raw = loaded.arch, loaded.raw_config
     vocab_size = int(raw.get("vocab_size", 30522))
+    type_vocab_size = int(raw.get("type_vocab_size", 2)) if arch.forward_inputs == 3 else 1
     vocab = tokenizer_vocab(src_dir)
     if vocab and max(vocab.values()) >= vocab_size:
         raise CheckpointError(f"the tokenizer has ids up to {max(vocab.values())} but the model's "
@@ -248,9 +261,10 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
         module = copy.deepcopy(module).to(DTYPES[dtype])  # deepcopy keeps the tied weights tied
     if engine is not None:
         module = quantize_int8(module, engine)
-    example = example_inputs(vocab, vocab_size, batch=2, seq=12, seed=0)
+    example = example_inputs(vocab, vocab_size, batch=2, seq=12, seed=0,
+                             type_vocab_size=type_vocab_size)
     progress(f"converting to TorchScript ({'trace' if trace else 'script'}, {dtype})")
-    scripted = to_torchscript(module, trace, example)
+    scripted = to_torchscript(module, trace, example[:arch.forward_inputs])
 
     os.makedirs(out_dir, exist_ok=True)
     final = os.path.join(out_dir, "model.pt")
@@ -260,7 +274,8 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     progress("verifying: loading model.pt back and comparing it with the eager model on new shapes")
     try:
         stats = verify(tmp, loaded.module, arch, DTYPES[dtype], vocab, vocab_size,
-                       loaded.hf_model, log, quantized=engine is not None)
+                       loaded.hf_model, log, quantized=engine is not None,
+                       type_vocab_size=type_vocab_size)
     except BaseException:
         os.remove(tmp)
         raise
@@ -279,9 +294,11 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     copy_sentence_transformers(src_dir, out_dir, st, log)
     config = dict(raw)
     config["architectures"] = [arch.name]
+    config.setdefault("model_type", arch.model_type)  # old BERT configs have none
     config["bert_serve"] = {
         "exporter": EXPORTER, "exporter_version": EXPORTER_VERSION, "task": arch.task,
-        "dtype": dtype, "signature": arch.signature, "forward_inputs": FORWARD_INPUTS,
+        "dtype": dtype, "signature": arch.signature,
+        "forward_inputs": FORWARD_INPUTS[:arch.forward_inputs],
         "torchscript": "trace" if trace else "script", "torch_version": torch.__version__,
         "verify": {k: float(_fmt(k, v)) for k, v in stats.items()},
     }

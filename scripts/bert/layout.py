@@ -7,12 +7,8 @@ import json
 import os
 from typing import Dict, List, Optional, Tuple
 
-# Kept equal to modeling.ARCHITECTURES (checkpoint.py asserts it) without importing torch here.
-ARCHITECTURE_NAMES = ("BertForMaskedLM", "BertModel", "BertForSequenceClassification",
-                      "BertForTokenClassification")
-# Checkpoints saved from these classes carry the weights of the one named (plus keys that
-# checkpoint.normalize_state_dict drops); transformers' fill-mask pipeline loads them the same way.
-ALIASES = {"BertForPreTraining": "BertForMaskedLM"}
+from .families.catalog import ALIASES, ARCHITECTURE_NAMES, FAMILIES, describe, family_of
+
 TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "added_tokens.json"]
 WEIGHT_FILES = ["model.safetensors", "pytorch_model.bin",
@@ -53,20 +49,38 @@ def read_config(src_dir: str) -> Dict:
     return config
 
 
+def model_type_of(config: Dict) -> str:
+    """config.json's model_type (BERT's when absent, as old BERT checkpoints have it), or
+    CheckpointError naming the supported families."""
+    model_type = config.get("model_type", "bert")
+    if model_type not in FAMILIES:
+        raise CheckpointError(f"config.json model_type is {model_type!r}, which bert-serve does not "
+                              f"serve; supported families (model_type): {describe()}")
+    return str(model_type)
+
+
 def architecture_name(config: Dict, override: Optional[str] = None) -> str:
+    """The architecture to export: --architecture, else the first of config.json's architectures
+    that is served; it must belong to config.json's model_type."""
+    family = FAMILIES[model_type_of(config)]
     names = [override] if override else list(config.get("architectures") or [])
     names = [ALIASES.get(n, n) for n in names]
     if not names:
-        model_type = config.get("model_type")
         raise CheckpointError(
             "config.json has no \"architectures\" entry; pass --architecture "
-            f"({', '.join(ARCHITECTURE_NAMES)}) to say which head to export"
-            + (f" (model_type is {model_type!r})" if model_type else ""))
+            f"({', '.join(family.architectures)}) to say which head to export "
+            f"(model_type is {family.model_type!r})")
     for name in names:
-        if name in ARCHITECTURE_NAMES:
+        if name in family.architectures:
             return name
-    raise CheckpointError(f"unsupported architecture {', '.join(map(str, names))}: "
-                          f"supported are {', '.join(ARCHITECTURE_NAMES)}")
+    other = [family_of(n) for n in names]
+    if any(other):
+        raise CheckpointError(
+            f"architecture {', '.join(map(str, names))} is not a {family.name} class, but "
+            f"config.json's model_type is {family.model_type!r}: supported {family.name} "
+            f"architectures are {', '.join(family.architectures)}")
+    raise CheckpointError(f"unsupported architecture {', '.join(map(str, names))}: supported "
+                          f"{family.name} architectures are {', '.join(family.architectures)}")
 
 
 def tokenizer_files(src_dir: str) -> List[str]:
@@ -156,13 +170,12 @@ def preflight(src_dir: str, architecture: Optional[str] = None) -> Tuple[Dict, s
 
     A sentence-transformers directory (modules.json) is an encoder whatever config.json's
     "architectures" says (many keep the MLM head's name they were trained from): it exports as
-    BertModel, as sentence-transformers loads it, unless --architecture says otherwise.
+    its family's encoder (BertModel, MPNetModel, ...), as sentence-transformers loads it, unless
+    --architecture says otherwise.
     """
     config = read_config(src_dir)
-    model_type = config.get("model_type", "bert")
-    if model_type != "bert":
-        raise CheckpointError(f"config.json model_type is {model_type!r}; only 'bert' is supported")
+    family = FAMILIES[model_type_of(config)]
     if sentence_transformers(src_dir) is not None and not architecture:
-        architecture = "BertModel"
+        architecture = family.encoder
     arch = architecture_name(config, architecture)
     return config, arch, tokenizer_files(src_dir), weights_file(src_dir)

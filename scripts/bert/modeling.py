@@ -14,7 +14,7 @@ Inference only: no dropout modules (they hold no parameters), no head mask, no p
 Every forward takes (input_ids, attention_mask, token_type_ids), int64 [batch, seq].
 """
 import math
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -320,23 +320,39 @@ class BertForTokenClassification(nn.Module):
 
 
 class Architecture:
-    """What the exporter needs to know about one HF architecture name."""
+    """What the exporter needs to know about one HF architecture name (of any family: the
+    keyword arguments default to BERT's facts; bert/families/ gives the others')."""
 
     def __init__(self, name: str, task: str, cls: Any, signature: str,
-                 base_prefix: str, ignored_prefixes: List[str]) -> None:
+                 base_prefix: str, ignored_prefixes: List[str], *, model_type: str = "bert",
+                 model_prefix: str = "bert.", forward_inputs: int = 3,
+                 tied_weights: Optional[List[Tuple[str, str]]] = None,
+                 tied_bias: Optional[Tuple[str, str]] = None,
+                 config_from: Callable[[Dict[str, Any]], BertConfig] = BertConfig.from_dict) -> None:
         self.name = name
         self.task = task
         self.cls = cls
         self.signature = signature          # the method the engine should prefer
-        self.base_prefix = base_prefix      # where BertModel sits in the state dict
+        self.base_prefix = base_prefix      # where the encoder sits in the state dict
         # Keys HF itself drops when loading this class from another head's checkpoint.
         self.ignored_prefixes = ignored_prefixes
+        self.model_type = model_type        # config.json's model_type: the family
+        self.model_prefix = model_prefix    # the encoder's prefix in a head checkpoint
+        self.forward_inputs = forward_inputs  # 3: + token_type_ids; 2: the family has none
+        # (output key, input key): the output embedding is the word embedding when the config
+        # ties them (tie_word_embeddings); tied_bias: (decoder bias, head bias), one tensor.
+        self.tied_weights = tied_weights or []
+        self.tied_bias = tied_bias
+        self.config_from = config_from      # config.json (a dict) -> the module's config
 
 
 ARCHITECTURES: Dict[str, Architecture] = {
     a.name: a for a in [
         Architecture("BertForMaskedLM", "fill-mask", BertForMaskedLM, "fill_mask_logits",
-                     "bert.", ["bert.pooler.", "cls.seq_relationship."]),
+                     "bert.", ["bert.pooler.", "cls.seq_relationship."],
+                     tied_weights=[("cls.predictions.decoder.weight",
+                                    "bert.embeddings.word_embeddings.weight")],
+                     tied_bias=("cls.predictions.decoder.bias", "cls.predictions.bias")),
         Architecture("BertModel", "embeddings", BertModel, "forward", "", ["cls."]),
         Architecture("BertForSequenceClassification", "classification",
                      BertForSequenceClassification, "forward", "bert.", ["cls."]),

@@ -4,7 +4,7 @@ Imported by make_demo_model.py and make_test_models.py; not run by itself. Stand
 only, so an up-to-date check does not pay for importing torch (about 2 s here).
 
 A stamp (.bert-serve-stamp.json in the model directory) records the build parameters and a hash
-of the scripts that make models (scripts/bert/*.py, export_hf.py, vocab.py, the maker) plus the
+of the scripts that make models (scripts/bert/**/*.py, export_hf.py, vocab.py, the maker) plus the
 torch version; "info" holds measurements and is not compared.
 """
 import contextlib
@@ -36,8 +36,8 @@ def _files_sha256(paths: Iterable[str]) -> str:
 
 
 def source_hash(maker: str) -> str:
-    bert = os.path.join(SCRIPTS, "bert")
-    files = [os.path.join(bert, n) for n in os.listdir(bert) if n.endswith(".py")]
+    files = [os.path.join(d, n) for d, _, names in os.walk(os.path.join(SCRIPTS, "bert"))
+             for n in names if n.endswith(".py")]
     files += [os.path.join(SCRIPTS, n) for n in ("export_hf.py", "vocab.py")]
     files.append(os.path.abspath(maker))
     return _files_sha256(files) + "/torch-" + _torch_version()

@@ -26,6 +26,9 @@ HF_DEFAULTS = dict(model_type="bert", hidden_act="gelu", layer_norm_eps=1e-12, p
 TOKENIZER_CONFIG = {"do_lower_case": True, "model_max_length": 512,
                     "tokenizer_class": "BertTokenizer"}
 FIRST_WORD_ID = 1996  # bert-base-uncased: ids below are [PAD]/[unusedN]/specials/single chars
+# The masked-LM output bias of each family (BERT, RoBERTa/XLM-R/MPNet, DistilBERT, ELECTRA).
+MLM_BIAS_KEYS = ("predictions.bias", "lm_head.bias", "vocab_projector.bias",
+                 "generator_lm_head.bias")
 
 
 def hf_config(architecture: str, **shape: int) -> Dict:
@@ -44,7 +47,7 @@ def init_weights(module: torch.nn.Module, config: BertConfig, seed: int,
     emb_std = logit_std / math.sqrt(config.hidden_size)
     for name, p in module.named_parameters():  # tied parameters come once
         leaf = name.rsplit(".", 1)[-1]
-        if "LayerNorm" in name:
+        if "LayerNorm" in name or "layer_norm" in name:
             # Not all ones: a model whose LayerNorm is the identity hides scale bugs.
             p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g) if leaf == "weight"
                     else 0.05 * torch.randn(p.shape, generator=g))
@@ -52,10 +55,10 @@ def init_weights(module: torch.nn.Module, config: BertConfig, seed: int,
             # Also the tied decoder: logits = LN(...) @ E^T have std ~ logit_std.
             p.copy_(emb_std * torch.randn(p.shape, generator=g))
             p[config.pad_token_id].zero_()  # as HF's init: [PAD] embeds to zero
-        elif "embeddings" in name:
+        elif "embeddings" in name and "embeddings_project" not in name:
             # Position/type embeddings smaller than word embeddings, so the word dominates.
             p.copy_(0.5 * emb_std * torch.randn(p.shape, generator=g))
-        elif name.endswith("predictions.bias"):
+        elif name.endswith(MLM_BIAS_KEYS):
             bias = mlm_bias_std * torch.randn(p.shape, generator=g)
             # Keep [PAD]/[unusedN]/[CLS]/[SEP]/[MASK] out of the answers, as a trained model does.
             bias[: min(FIRST_WORD_ID, p.numel())] -= special_penalty
