@@ -64,3 +64,8 @@ write('model_config_fuzz', 'bert-base', json.dumps(base, indent=2))
 write('model_config_fuzz', 'minimal', json.dumps({'architectures': ['BertForMaskedLM'], 'vocab_size': 1}))
 write('model_config_fuzz', 'other-arch', json.dumps(dict(base, architectures=['BertForSequenceClassification'])))
 write('model_config_fuzz', 'bad-size', json.dumps(dict(base, hidden_size=-1, vocab_size=18446744073709551615)))
+# BERT's relatives: positions from padding_idx + 1, DistilBERT's own key names, a mismatch.
+write('model_config_fuzz', 'roberta', json.dumps(dict(base, model_type='roberta', architectures=['RobertaForMaskedLM'], max_position_embeddings=514, type_vocab_size=1, pad_token_id=1)))
+write('model_config_fuzz', 'distilbert', json.dumps({'model_type': 'distilbert', 'architectures': ['DistilBertForTokenClassification'], 'vocab_size': 30522, 'dim': 768, 'n_layers': 6, 'id2label': {'0': 'O', '1': 'B-PER'}}))
+write('model_config_fuzz', 'mpnet-short', json.dumps({'model_type': 'mpnet', 'architectures': ['MPNetModel'], 'vocab_size': 30527, 'max_position_embeddings': 2}))
+write('model_config_fuzz', 'family-mismatch', json.dumps(dict(base, model_type='electra')))

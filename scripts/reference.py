@@ -57,7 +57,7 @@ from bert.families.registry import ARCHITECTURES  # noqa: E402
 from bert.layout import (POOLING_MODES, architecture_name, model_type_of,  # noqa: E402
                          sentence_transformers)
 from bert.token_pipeline import TokenPipeline, wordpiece_decoder  # noqa: E402
-from reference_fill_mask import answer as fill_mask_answer, mask_id_in  # noqa: E402
+from reference_fill_mask import answer as fill_mask_answer, mask_id_of  # noqa: E402
 
 # request task -> the architecture task it needs
 TASKS = {"embed": "embeddings", "embed_all": "embeddings", "classify": "classification",
@@ -80,6 +80,7 @@ class Reference:
         self.arch = ARCHITECTURES[encoder if st else architecture_name(self.raw)]
         self.pooling: List[str] = (st or {}).get("pooling") or ["cls"]
         self.module = _load_module(model_dir, self.arch, self.raw)
+        self.mask_id = mask_id_of(model_dir)
         try:
             self.vocab = tokenizer_vocab(model_dir)
         except CheckpointError:
@@ -244,8 +245,7 @@ def answer(ref: Reference, req: Dict) -> Dict:
     top_k = int(req.get("top_k", 5))
     if top_k < 1:
         raise InputError("top_k must be >= 1")
-    return fill_mask_answer(lambda t: ref.run(t[0].tolist()), req["ids"], top_k,
-                            mask_id_in(ref.vocab))
+    return fill_mask_answer(lambda t: ref.run(t[0].tolist()), req["ids"], top_k, ref.mask_id)
 
 
 def main() -> int:

@@ -14,15 +14,16 @@ Weights: MODEL_DIR/hf (a HF checkpoint, as make_demo_model / make_test_models le
 present, else the state dict inside MODEL_DIR/model.pt (scripted or traced) loaded strictly into
 the eager module of scripts/bert/modeling.py (or bert/families/). --impl transformers (or auto,
 when transformers is importable and MODEL_DIR/hf exists) uses transformers' own class instead.
-The mask id ([MASK], else <mask>) is read from MODEL_DIR's vocab.txt / tokenizer.json (103 if
-absent).
+The mask token is the one tokenizer_config.json / special_tokens_map.json name (as the engine's
+tokenizer reads them), else [MASK], else <mask>; its id comes from MODEL_DIR's vocab.txt /
+tokenizer.json (103 if absent).
 Exit 2 on an unusable model directory or a malformed input line (the message names the line).
 """
 import argparse
 import json
 import os
 import sys
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
@@ -71,14 +72,32 @@ def load_reference(model_dir: str, impl: str) -> Logits:
                                 torch.zeros_like(ids))[:arch.forward_inputs])[0]
 
 
-def mask_id_in(vocab: Dict[str, int]) -> int:
-    """BERT's [MASK], else RoBERTa's <mask>, else 103."""
+def mask_token_of(model_dir: str) -> Optional[str]:
+    """The mask token tokenizer_config.json or special_tokens_map.json names (the latter wins)."""
+    token = None
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        try:
+            with open(os.path.join(model_dir, name), encoding="utf-8") as f:
+                value = json.load(f).get("mask_token")
+        except (OSError, ValueError, AttributeError):
+            continue
+        value = value.get("content") if isinstance(value, dict) else value
+        if isinstance(value, str):
+            token = value
+    return token
+
+
+def mask_id_in(vocab: Dict[str, int], mask_token: Optional[str] = None) -> int:
+    """The named mask token's id, else BERT's [MASK], else RoBERTa's <mask>, else 103. (An MPNet
+    vocabulary holds both [MASK] and <mask>; its tokenizer's is <mask>.)"""
+    if mask_token is not None and mask_token in vocab:
+        return vocab[mask_token]
     return vocab.get("[MASK]", vocab.get("<mask>", 103))
 
 
 def mask_id_of(model_dir: str) -> int:
     try:
-        return mask_id_in(tokenizer_vocab(model_dir))
+        return mask_id_in(tokenizer_vocab(model_dir), mask_token_of(model_dir))
     except CheckpointError:
         return 103
 

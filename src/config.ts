@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { cpuBudget, defaultIntraOpThreads, type CpuBudget } from './cpu_quota.js';
+import { FAMILIES, familiesText } from './families.js';
 
 /** The repository / package root (dist/config.js lives one level below it). */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
@@ -91,7 +92,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: 'model', flag: 'model', env: ['BERT_SERVE_MODEL'], kind: 'string', default: DEMO_MODEL_DIR, defaultText: '<package>/models/demo',
     metavar: 'DIR',
-    doc: 'Model directory: model.pt (TorchScript), config.json and vocab.txt (+ tokenizer_config.json) or tokenizer.json.',
+    doc: `Model directory: model.pt (TorchScript), config.json and vocab.txt (+ tokenizer_config.json) or tokenizer.json. Families (config.json model_type): ${FAMILIES.map((f) => f.name).join(', ')}, each with its masked-LM, encoder, sequence- and token-classification heads (docs/models.md); another model_type is refused at load with this list.`,
     tune: 'Without it the small demo model made by `npm run setup` is served, and the log says so.',
   },
   {
@@ -411,7 +412,7 @@ function flagShown(o: OptionSpec): string {
 /** The --help text. */
 export function renderHelp(): string {
   const lines = [
-    `bert-serve ${packageVersion()}: serve a BERT fill-mask model over HTTP`,
+    `bert-serve ${packageVersion()}: serve BERT-family models over HTTP (fill-mask, embeddings, classification, NER)`,
     '',
     'Usage: bert-serve [options]        (npm start -- [options])',
     '',
@@ -430,7 +431,11 @@ export function renderHelp(): string {
   lines.push('');
   lines.push('Signals: SIGTERM/SIGINT drain (stop accepting, finish in-flight requests, exit 0;');
   lines.push('after --drain-timeout-ms, answer what is left 503 and exit 1). A second signal does that at once.');
-  lines.push('Docs: docs/configuration.md, docs/http.md');
+  lines.push('');
+  lines.push(`Model families (config.json model_type): ${familiesText()};`);
+  lines.push('each as <Family>ForMaskedLM (fill-mask), <Family>Model (embeddings), <Family>ForSequenceClassification');
+  lines.push('(classification, rerank) and <Family>ForTokenClassification (NER). See docs/models.md.');
+  lines.push('Docs: docs/configuration.md, docs/http.md, docs/models.md');
   return lines.join('\n') + '\n';
 }
 

@@ -147,14 +147,20 @@ export interface TaskInfo {
   head_path?: string;
 }
 
-/** What each task is called, and the model class that serves it. */
+/** What each task is called, and the suffix of the model classes that serve it (BertForMaskedLM, RobertaForMaskedLM, ...). */
 export const TASKS = {
-  'fill-mask': 'BertForMaskedLM',
-  'feature-extraction': 'BertModel',
-  'text-classification': 'BertForSequenceClassification',
-  'token-classification': 'BertForTokenClassification',
+  'fill-mask': 'ForMaskedLM',
+  'feature-extraction': 'Model',
+  'text-classification': 'ForSequenceClassification',
+  'token-classification': 'ForTokenClassification',
 } as const;
 export type Task = keyof typeof TASKS;
+
+/** The class of `architecture`'s family that serves `task`: taskArchitecture('feature-extraction', 'RobertaForMaskedLM') is 'RobertaModel'. */
+export function taskArchitecture(task: Task, architecture: string): string {
+  const suffix = Object.values(TASKS).find((s) => s !== 'Model' && architecture.endsWith(s)) ?? (architecture.endsWith('Model') ? 'Model' : '');
+  return architecture.slice(0, architecture.length - suffix.length) + TASKS[task];
+}
 
 export interface EngineStats extends NativeStats {
   pending: number;
@@ -409,7 +415,7 @@ export class Engine {
 
   #requireTask(task: Task): void {
     if (this.info.task !== task) {
-      throw new BertServeError('ERR_WRONG_TASK', `this model serves ${this.info.task} (${this.info.architecture}); ${task} needs a ${TASKS[task]} model`);
+      throw new BertServeError('ERR_WRONG_TASK', `this model serves ${this.info.task} (${this.info.architecture}); ${task} needs a ${taskArchitecture(task, this.info.architecture)} model`);
     }
   }
 

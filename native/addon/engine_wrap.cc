@@ -77,6 +77,10 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("modelDir", i.model_dir);
   o.Set("task", i.task);
   o.Set("architecture", i.architecture);
+  o.Set("modelType", i.model_type);
+  o.Set("family", i.family);
+  o.Set("tokenTypes", i.token_types);
+  o.Set("positionOffset", static_cast<double>(i.position_offset));
   o.Set("device", i.device);
   o.Set("dtype", i.dtype);
   o.Set("vocabSize", static_cast<double>(i.vocab_size));

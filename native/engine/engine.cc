@@ -138,13 +138,17 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   e->runner_ = std::make_unique<ModelRunner>(*e->model_, *e->head_, e->tokenizer_->pad_id(), ro);
 
   const size_t model_max = static_cast<size_t>(std::min<int64_t>(
-      config.max_position_embeddings, static_cast<int64_t>(e->tokenizer_->config().model_max_length)));
+      config.max_tokens(), static_cast<int64_t>(e->tokenizer_->config().model_max_length)));
   e->options_.max_tokens = options.max_tokens ? std::min(options.max_tokens, model_max) : model_max;
 
   auto& info = e->info_;
   info.model_dir = dir;
   info.task = task_name(config.task);
   info.architecture = config.architecture;
+  info.model_type = config.model_type;
+  info.family = config.family;
+  info.token_types = config.token_types;
+  info.position_offset = config.position_offset;
   info.device = spec.device_name();
   info.dtype = spec.dtype_name();
   info.vocab_size = config.vocab_size;
@@ -287,7 +291,9 @@ bool Engine::prepare(Request& r) const {
       r.json = tokenize_json(r, *tokenizer_);
       return false;
     }
-    if (r.has_pair && model_->forward_inputs() < 3)
+    // Only a model that has a second token type needs it to tell a pair's texts apart: RoBERTa, XLM-R,
+    // DistilBERT and MPNet separate them by the separator tokens alone, with or without the input.
+    if (r.has_pair && model_->config().token_types && model_->forward_inputs() < 3)
       throw EngineError(ErrorCode::kInvalidArgument,
                         "this model's forward takes no token_type_ids, so it cannot tell the two texts of a pair apart; "
                         "export it with token_type_ids (scripts/export_hf.py) to send pairs");

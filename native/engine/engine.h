@@ -44,6 +44,11 @@ struct EngineOptions {
 
 struct EngineInfo {
   std::string model_dir, task, architecture, device, dtype, blas, torch_version;
+  // The model's family (config.json's model_type, and its name) and what it implies for inputs:
+  // whether token_type_ids carry anything, and where positions start (0, or padding_idx + 1).
+  std::string model_type, family;
+  bool token_types = true;
+  int64_t position_offset = 0;
   // What malloc does with freed activations (host_memory.h).
   std::string malloc_policy;
   int64_t vocab_size = 0, hidden_size = 0, max_position_embeddings = 0;

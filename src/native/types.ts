@@ -54,11 +54,16 @@ export interface NativeModelInfo {
   modelDir: string;
   task: string;              // "fill-mask" | "feature-extraction" | "text-classification" | "token-classification"
   architecture: string;
+  modelType: string;         // config.json's model_type: the family ("bert", "roberta", "mpnet", ...)
+  family: string;            // its name ("BERT", "RoBERTa", ...)
+  tokenTypes: boolean;       // token_type_ids carry the pair's second text (false: always zero)
+  positionOffset: number;    // positions start at padding_idx + 1 (RoBERTa, XLM-R, MPNet), else 0
   device: string;
   dtype: string;
   vocabSize: number;
   hiddenSize: number;
   maxPositionEmbeddings: number;
+  maxTokens: number;                 // the per-text token limit in force (--max-tokens or the model's)
   maskedPositionsFastPath: boolean;  // fill-mask: the vocabulary projection runs at mask rows only
   headPath: string;                  // how the task head runs the model, in words
   cpuNativeBf16: boolean;            // AVX512-BF16 or AMX: bfloat16 is allowed on cpu

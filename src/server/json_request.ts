@@ -3,7 +3,7 @@
 // failure answered through the Exchange with the status docs/http.md documents. After checkBody a
 // route reads its fields without further checks. JS thread only.
 import type { Engine, Task, TextInput } from '../engine.js';
-import { TASKS } from '../engine.js';
+import { taskArchitecture } from '../engine.js';
 import type { Exchange } from './exchange.js';
 import { admitWork, checkEncoding, isJsonMediaType, parseJsonObject, readText, type RouteContext } from './admission.js';
 import type { BodyName } from './api/requests.js';
@@ -14,7 +14,7 @@ export function admitTask(ctx: RouteContext, ex: Exchange, task: Task, route: st
   const engine = admitWork(ctx, ex);
   if (!engine) return undefined;
   if (engine.task !== task) {
-    ex.sendError(422, 'validation', `${route} needs a ${task} model (${TASKS[task]}); this server's model serves ${engine.task} (${engine.info.architecture})`);
+    ex.sendError(422, 'validation', `${route} needs a ${task} model (${taskArchitecture(task, engine.info.architecture)}); this server's model serves ${engine.task} (${engine.info.architecture})`);
     return undefined;
   }
   return engine;

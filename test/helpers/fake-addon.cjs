@@ -70,8 +70,8 @@ class FakeEngine {
   async load(options) {
     this.options = options;
     return {
-      modelDir: options.model, task: 'fill-mask', architecture: 'FakeForMaskedLM', device: 'cpu', dtype: 'float32', vocabSize: 30522,
-      hiddenSize: 8, maxPositionEmbeddings: 512, maskedPositionsFastPath: true, headPath: 'fake', taskInfo: '{"head_path":"fill_mask_logits"}', cpuNativeBf16: false, forwardInputs: 2, intraOpThreads: 1, workers: 1,
+      modelDir: options.model, task: 'fill-mask', architecture: 'FakeForMaskedLM', modelType: 'bert', family: 'BERT',
+      tokenTypes: true, positionOffset: 0, device: 'cpu', dtype: 'float32', vocabSize: 30522, hiddenSize: 8, maxPositionEmbeddings: 512, maxTokens: 512, maskedPositionsFastPath: true, headPath: 'fake', taskInfo: '{"head_path":"fill_mask_logits"}', cpuNativeBf16: false, forwardInputs: 2, intraOpThreads: 1, workers: 1,
       blas: 'none', torchVersion: 'fake', loadMs: 0, warmupMs: 0, batchOverheadTokens: 64,
     };
   }

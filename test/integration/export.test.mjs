@@ -164,7 +164,7 @@ t.test('export_hf refuses bad checkpoints with a clear message and exit 2', asyn
     ['unsupported architecture', make('gpt2', (d) => {
       const c = json(join(d, 'config.json'));
       writeFileSync(join(d, 'config.json'), JSON.stringify({ ...c, architectures: ['GPT2LMHeadModel'] }));
-    }), /unsupported architecture GPT2LMHeadModel: supported are BertForMaskedLM/],
+    }), /unsupported architecture GPT2LMHeadModel: supported BERT architectures are BertForMaskedLM/],
     ['no weights', make('no-weights', (d) => unlinkSync(join(d, 'pytorch_model.bin'))), /no weights \(looked for model\.safetensors, pytorch_model\.bin/],
     ['no tokenizer', make('no-tok', (d) => unlinkSync(join(d, 'vocab.txt'))), /no tokenizer \(needs vocab\.txt or tokenizer\.json\)/],
     ['weights of another shape', make('one-layer', (d) => {
@@ -535,7 +535,7 @@ print(json.dumps(out))
   t.equal(r.rerank.scores.length, 1);
   const wrong = reference(join(fx, 'classify'), [{ task: 'embed', ids }]);
   t.equal(wrong.status, 2);
-  t.match(wrong.stderr, /input line 1: task embed needs a BertModel; the model is a BertForSequenceClassification/);
+  t.match(wrong.stderr, /input line 1: task embed needs a model of task embeddings; the model is a BertForSequenceClassification/);
 });
 
 t.test('reference.py: token classification, a port of the pipeline on hand-made logits', async (t) => {

@@ -45,6 +45,22 @@ export function maskCorpus(n, seed, maxWords = 60) {
   return out;
 }
 
+const TEXT_WORDS = ('the a of to and in is was for on that with as by at from his her it he she they this be are ' +
+  'city river music paris london doctor school water light house small large early later history john smith ' +
+  'microsoft google berlin new york angela merkel barack obama unbelievable tokenization café naïve résumé ' +
+  'straße 東京 ¿qué? don\'t it\'s u.s. e-mail 42 3.14 #hashtag @user :) 😀').split(' ');
+
+/** Texts of 1 to `maxWords` words (mostly short), names, accents, other scripts, punctuation, emoji. */
+export function corpus(n, seed, maxWords = 40) {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => {
+    const len = 1 + Math.floor(r() ** 2 * maxWords);
+    let s = Array.from({ length: len }, () => TEXT_WORDS[Math.floor(r() * TEXT_WORDS.length)]).join(' ');
+    if (r() < 0.5) s = s[0].toUpperCase() + s.slice(1) + (r() < 0.5 ? '.' : '!');
+    return s;
+  });
+}
+
 /**
  * Same top-k ids with scores within `tol`. Where two candidates' scores are within `tol` of each other
  * their order is a tie and may legitimately swap, so ids are compared as sets of each tie group.

@@ -24,7 +24,7 @@ const refused = [
   ['vocabulary larger than the embedding', testModel('vocab-mismatch'), 'ERR_VOCAB_MISMATCH', /30522 tokens.*vocab_size\) is 1000/],
   ['config.json that is not JSON', testModel('bad-config'), 'ERR_CONFIG_INVALID', /config\.json: not valid JSON/],
   ['an architecture not served', unserved, 'ERR_MODEL_INVALID',
-    /architecture "BertForQuestionAnswering" is not served \(supported: BertForMaskedLM, BertModel, BertForSequenceClassification, BertForTokenClassification\)/],
+    /architecture "BertForQuestionAnswering" is not served \(supported for BERT: BertForMaskedLM, BertModel, BertForSequenceClassification, BertForTokenClassification\)/],
 ];
 
 for (const [what, dir, code, message] of refused) {

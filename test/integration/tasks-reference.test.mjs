@@ -4,23 +4,7 @@
 // mixed-length batches). Exported and plainly traced (torch.jit.trace, tuple outputs) files alike.
 import t from 'tap';
 import { Engine } from '../../dist/engine.js';
-import { runPython, testModel } from './fixtures.mjs';
-import { rng } from '../../bench/corpus.js';
-
-const WORDS = ('the a of to and in is was for on that with as by at from his her it he she they this be are ' +
-  'city river music paris london doctor school water light house small large early later history john smith ' +
-  'microsoft google berlin new york angela merkel barack obama unbelievable tokenization café naïve résumé ' +
-  'straße 東京 ¿qué? don\'t it\'s u.s. e-mail 42 3.14 #hashtag @user :) 😀').split(' ');
-
-export function corpus(n, seed, maxWords = 40) {
-  const r = rng(seed);
-  return Array.from({ length: n }, () => {
-    const len = 1 + Math.floor(r() ** 2 * maxWords);
-    let s = Array.from({ length: len }, () => WORDS[Math.floor(r() * WORDS.length)]).join(' ');
-    if (r() < 0.5) s = s[0].toUpperCase() + s.slice(1) + (r() < 0.5 ? '.' : '!');
-    return s;
-  });
-}
+import { corpus, runPython, testModel } from './fixtures.mjs';
 
 /** Token ids and token_type_ids of a text or pair, as the engine encodes it ([CLS] a [SEP] b [SEP]). */
 function encode(tok, text, pair) {

@@ -71,7 +71,7 @@ std::string ClassifyHead::bind(Model& model) {
   const int64_t n = static_cast<int64_t>(labels_.size());
   if (out.dim() != 2 || out.size(0) != 2 || out.size(1) != n)
     throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) +
-                                                    " for a [2, 4] input; a BertForSequenceClassification with " + std::to_string(n) +
+                                                    " for a [2, 4] input; a " + model.config().architecture + " with " + std::to_string(n) +
                                                     " labels (id2label in config.json) must return logits [batch, " + std::to_string(n) + "]");
   return std::to_string(n) + " labels, " + score_function_name(default_function_) + " by default";
 }

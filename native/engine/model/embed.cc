@@ -108,7 +108,7 @@ std::string EmbedHead::bind(Model& model) {
   }
   if (out.dim() != 3 || out.size(0) != 1 || out.size(1) != 4 || (hidden_ > 0 && out.size(2) != hidden_))
     throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) +
-                                                    " for a [1, 4] input; a BertModel must return last_hidden_state [batch, seq, " +
+                                                    " for a [1, 4] input; a " + model.config().architecture + " must return last_hidden_state [batch, seq, " +
                                                     (hidden_ > 0 ? std::to_string(hidden_) : std::string("hidden")) + "]");
   hidden_ = out.size(2);
   return std::string(pooling_name(pooling_)) + " pooling (" + pooling_source_ + ") of last_hidden_state, on the device";

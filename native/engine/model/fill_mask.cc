@@ -89,8 +89,10 @@ std::string FillMaskHead::bind(Model& model) {
     return false;
   };
   if ((method_ = model.find_method("fill_mask_logits"))) {
-    if (Model::arity(*method_) != 4)
-      throw EngineError(ErrorCode::kModelInvalid, model.path() + ": fill_mask_logits must take (input_ids, attention_mask, token_type_ids, mask_index)");
+    // forward's inputs, then mask_index: a family without token types (DistilBERT, MPNet) has one fewer.
+    if (Model::arity(*method_) != model.forward_inputs() + 1)
+      throw EngineError(ErrorCode::kModelInvalid, model.path() + ": fill_mask_logits must take forward's inputs and mask_index: (input_ids, attention_mask" +
+                                                      (model.forward_inputs() == 3 ? ", token_type_ids" : "") + ", mask_index)");
     torch::Tensor got = logits_at(model, probe, rows, Path::kFillMaskLogits);
     if (got.dim() != 2 || got.size(0) != 2 || got.size(1) != vocab_size_)
       throw EngineError(ErrorCode::kModelInvalid, model.path() + ": fill_mask_logits returned " + shape_str(got) + "; expected [2, " +
@@ -126,8 +128,12 @@ std::string FillMaskHead::info_json() const {
 
 torch::Tensor FillMaskHead::logits_at(Model& model, const PaddedBatch& b, const torch::Tensor& index, Path path) const {
   switch (path) {
-    case Path::kFillMaskLogits:
-      return (*method_)({b.input_ids, b.attention_mask, b.token_type_ids, index}).toTensor().to(torch::kFloat);
+    case Path::kFillMaskLogits: {
+      std::vector<c10::IValue> args{b.input_ids, b.attention_mask};
+      if (model.forward_inputs() == 3) args.emplace_back(b.token_type_ids);
+      args.emplace_back(index);
+      return (*method_)(std::move(args)).toTensor().to(torch::kFloat);
+    }
     case Path::kEncoderThenHead: {
       torch::Tensor hidden = model.call(*encoder_, b, encoder_inputs_);
       std::vector<c10::IValue> args(head_args_.begin(), head_args_.end());

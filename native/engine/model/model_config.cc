@@ -20,17 +20,64 @@ const char* task_name(Task t) {
 
 namespace {
 
-struct Architecture {
+// The families served (scripts/bert/families/catalog.py holds the same facts for the exporter; a test
+// compares the two). Every family has the four heads of kHeads, named <prefix><suffix> as in
+// transformers.
+struct Family {
+  const char* model_type;
   const char* name;
+  const char* prefix;
+  bool token_types;           // the model has token_type_ids (DistilBERT and MPNet have none)
+  bool positions_from_padding;  // positions count from padding_idx + 1 (RoBERTa's fairseq scheme)
+  int64_t fixed_padding_idx;  // MPNet's padding_idx is 1 whatever pad_token_id says; -1: pad_token_id
+  int64_t default_pad_token_id;  // the family's config class default
+  const char* hidden_key;     // DistilBERT's config.json calls hidden_size "dim"
+};
+const Family kFamilies[] = {
+    {"bert", "BERT", "Bert", true, false, -1, 0, "hidden_size"},
+    {"distilbert", "DistilBERT", "DistilBert", false, false, -1, 0, "dim"},
+    {"roberta", "RoBERTa", "Roberta", true, true, -1, 1, "hidden_size"},
+    {"xlm-roberta", "XLM-RoBERTa", "XLMRoberta", true, true, -1, 1, "hidden_size"},
+    {"electra", "ELECTRA", "Electra", true, false, -1, 0, "hidden_size"},
+    {"mpnet", "MPNet", "MPNet", false, true, 1, 1, "hidden_size"},
+};
+
+// Adding a task: its class-name suffix here, its head in task_registry.cc.
+struct Head {
+  const char* suffix;
   Task task;
 };
-// Adding a task: its architecture here, its head in task_registry.cc.
-const Architecture kArchitectures[] = {
-    {"BertForMaskedLM", Task::kFillMask},
-    {"BertModel", Task::kEmbeddings},
-    {"BertForSequenceClassification", Task::kClassification},
-    {"BertForTokenClassification", Task::kTokenClassification},
+const Head kHeads[] = {
+    {"ForMaskedLM", Task::kFillMask},
+    {"Model", Task::kEmbeddings},
+    {"ForSequenceClassification", Task::kClassification},
+    {"ForTokenClassification", Task::kTokenClassification},
 };
+
+const Family* find_family(const std::string& model_type) {
+  for (const auto& f : kFamilies)
+    if (model_type == f.model_type) return &f;
+  return nullptr;
+}
+
+// The family and task of a transformers class name, or nullptr.
+const Family* family_of(const std::string& architecture, Task* task) {
+  for (const auto& f : kFamilies) {
+    for (const auto& h : kHeads) {
+      if (architecture == std::string(f.prefix) + h.suffix) {
+        if (task) *task = h.task;
+        return &f;
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::string architectures_of(const Family& f) {
+  std::string out;
+  for (const auto& h : kHeads) out += (out.empty() ? "" : ", ") + std::string(f.prefix) + h.suffix;
+  return out;
+}
 
 // id2label as a dense list. Hugging Face writes {"0": "NEGATIVE", ...}; num_labels alone (or
 // neither) means LABEL_0..LABEL_{n-1}, as transformers' PretrainedConfig does.
@@ -64,19 +111,17 @@ std::vector<std::string> read_labels(const nlohmann::json& j, const std::string&
 
 }  // namespace
 
-bool task_for_architecture(const std::string& architecture, Task& task) {
-  for (const auto& a : kArchitectures) {
-    if (architecture == a.name) {
-      task = a.task;
-      return true;
-    }
-  }
-  return false;
-}
+bool task_for_architecture(const std::string& architecture, Task& task) { return family_of(architecture, &task) != nullptr; }
 
 std::string supported_architectures() {
   std::string out;
-  for (const auto& a : kArchitectures) out += (out.empty() ? "" : ", ") + std::string(a.name);
+  for (const auto& f : kFamilies) out += (out.empty() ? "" : ", ") + architectures_of(f);
+  return out;
+}
+
+std::string supported_families() {
+  std::string out;
+  for (const auto& f : kFamilies) out += (out.empty() ? "" : ", ") + std::string(f.model_type) + " (" + f.name + ")";
   return out;
 }
 
@@ -85,7 +130,18 @@ ModelConfig ModelConfig::load(const std::string& path) {
   if (!in) throw EngineError(ErrorCode::kModelNotFound, path + ": not found (a model directory needs config.json)");
   std::ostringstream text;
   text << in.rdbuf();
-  return parse(text.str(), path);
+  ModelConfig c = parse(text.str(), path);
+  // sentence-transformers directories often keep the class they were trained from in config.json
+  // (all-mpnet-base-v2 says MPNetForMaskedLM); modules.json makes them encoders, as sentence-
+  // transformers loads them and as the exporter exports them (scripts/bert/layout.py preflight).
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  if (c.task != Task::kEmbeddings && std::ifstream(dir + "modules.json")) {
+    c.architecture = std::string(find_family(c.model_type)->prefix) + "Model";
+    c.task = Task::kEmbeddings;
+    c.labels.clear();
+    c.problem_type.clear();
+  }
+  return c;
 }
 
 ModelConfig ModelConfig::parse(const std::string& text, const std::string& path) {
@@ -112,14 +168,50 @@ ModelConfig ModelConfig::parse(const std::string& text, const std::string& path)
   if (arch == j.end() || !arch->is_array() || arch->empty() || !(*arch)[0].is_string())
     throw EngineError(ErrorCode::kConfigInvalid, path + ": missing \"architectures\" (e.g. [\"BertForMaskedLM\"])");
   c.architecture = (*arch)[0].get<std::string>();
-  if (!task_for_architecture(c.architecture, c.task)) {
-    throw EngineError(ErrorCode::kModelInvalid, path + ": architecture \"" + c.architecture +
-                                                    "\" is not served (supported: " + supported_architectures() + ")");
+  // The family: model_type when the file has one (an unknown one is refused, naming the families),
+  // else the architecture's (old BERT checkpoints have no model_type).
+  const Family* arch_family = family_of(c.architecture, &c.task);
+  const Family* family = arch_family;
+  auto mt = j.find("model_type");
+  if (mt != j.end() && !mt->is_null()) {
+    if (!mt->is_string()) throw EngineError(ErrorCode::kConfigInvalid, path + ": \"model_type\" must be a string");
+    family = find_family(mt->get<std::string>());
+    if (!family)
+      throw EngineError(ErrorCode::kModelInvalid, path + ": model_type \"" + mt->get<std::string>() +
+                                                      "\" is not served (supported families, by model_type: " + supported_families() + ")");
   }
+  if (!arch_family) {
+    throw EngineError(ErrorCode::kModelInvalid, path + ": architecture \"" + c.architecture + "\" is not served (supported" +
+                                                    (family ? std::string(" for ") + family->name + ": " + architectures_of(*family)
+                                                            : ": " + supported_architectures()) +
+                                                    ")");
+  }
+  if (family != arch_family)
+    throw EngineError(ErrorCode::kConfigInvalid, path + ": architecture \"" + c.architecture + "\" is a " + arch_family->name +
+                                                     " class but model_type is \"" + family->model_type + "\" (" + family->name +
+                                                     ": " + architectures_of(*family) + ")");
+  c.model_type = family->model_type;
+  c.family = family->name;
   c.vocab_size = get_int("vocab_size", 0, true);
-  c.hidden_size = get_int("hidden_size", 0, false);
+  c.hidden_size = get_int(family->hidden_key, 0, false);
   c.max_position_embeddings = get_int("max_position_embeddings", 512, false);
-  c.type_vocab_size = get_int("type_vocab_size", 2, false);
+  c.type_vocab_size = family->token_types ? get_int("type_vocab_size", 2, false) : 1;
+  c.token_types = family->token_types && c.type_vocab_size > 1;
+  if (family->positions_from_padding) {
+    int64_t padding_idx = family->fixed_padding_idx;
+    auto pad = j.find("pad_token_id");
+    if (padding_idx >= 0 || pad == j.end() || pad->is_null()) {
+      if (padding_idx < 0) padding_idx = family->default_pad_token_id;
+    } else if (!pad->is_number_integer() || pad->get<int64_t>() < 0 || pad->get<int64_t>() >= c.vocab_size) {
+      throw EngineError(ErrorCode::kConfigInvalid, path + ": \"pad_token_id\" must be a token id below vocab_size");
+    } else {
+      padding_idx = pad->get<int64_t>();
+    }
+    c.position_offset = padding_idx + 1;
+    if (c.max_tokens() < 1)
+      throw EngineError(ErrorCode::kConfigInvalid, path + ": max_position_embeddings " + std::to_string(c.max_position_embeddings) + " leaves no position for a token (" +
+                                                       c.family + " positions start at padding_idx + 1 = " + std::to_string(c.position_offset) + ")");
+  }
   if (c.task == Task::kClassification || c.task == Task::kTokenClassification) {
     c.labels = read_labels(j, path);
     auto pt = j.find("problem_type");

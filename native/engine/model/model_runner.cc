@@ -115,6 +115,7 @@ PaddedBatch ModelRunner::pad(const std::vector<RequestPtr>& batch) const {
   int64_t seq = 0;
   for (const auto& r : batch) seq = std::max<int64_t>(seq, static_cast<int64_t>(r->num_tokens()));
   const bool cuda = model_.spec().device.is_cuda();
+  const bool token_types = model_.config().token_types;
   // Pinned host memory lets the copy to the GPU run asynchronously on the worker's stream.
   auto host = torch::TensorOptions().dtype(torch::kLong).pinned_memory(cuda);
   torch::Tensor ids = torch::empty({n, seq}, host);
@@ -131,7 +132,10 @@ PaddedBatch ModelRunner::pad(const std::vector<RequestPtr>& batch) const {
     std::fill(ip + b * seq + len, ip + (b + 1) * seq, pad_id_);
     std::fill(mp + b * seq, mp + b * seq + len, int64_t{1});
     std::fill(mp + b * seq + len, mp + (b + 1) * seq, int64_t{0});
-    if (r.pair_start > 0) std::fill(tp + b * seq + static_cast<int64_t>(r.pair_start), tp + b * seq + len, int64_t{1});
+    // Type 1 on the second text of a pair, for the models that have a second type; a RoBERTa has one
+    // type embedding (type 1 would index past it) and DistilBERT and MPNet none: all zero for them.
+    if (r.pair_start > 0 && token_types)
+      std::fill(tp + b * seq + static_cast<int64_t>(r.pair_start), tp + b * seq + len, int64_t{1});
   }
   PaddedBatch out;
   out.seq_len = seq;

@@ -61,7 +61,7 @@ std::string TokenClassifyHead::bind(Model& model) {
   const int64_t n = static_cast<int64_t>(labels_.size());
   if (out.dim() != 3 || out.size(0) != 1 || out.size(1) != 4 || out.size(2) != n)
     throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) +
-                                                    " for a [1, 4] input; a BertForTokenClassification with " + std::to_string(n) +
+                                                    " for a [1, 4] input; a " + model.config().architecture + " with " + std::to_string(n) +
                                                     " labels (id2label in config.json) must return logits [batch, seq, " + std::to_string(n) + "]");
   return std::to_string(n) + " labels per token";
 }

@@ -63,6 +63,6 @@ export const TOKENIZE_ANSWER = list(list(token), 'One list of tokens per input; 
 export const HEALTH_ANSWER = object({ status: { const: 'ok' } });
 export const READY_ANSWER = object({ status: { const: 'ready' } });
 export const INFO_ANSWER = {
-  ...object({ model_id: string, task: string, architecture: string, device: string, dtype: string, max_input_length: integer, max_client_batch_size: integer, version: string }),
-  description: 'The model, task (labels, pooling, prompts), device, dtype and limits.',
+  ...object({ model_id: string, task: string, architecture: string, model_type: string, family: string, device: string, dtype: string, max_input_length: integer, max_client_batch_size: integer, version: string }),
+  description: 'The model, its family (model_type, token types, where positions start), task (labels, pooling, prompts), device, dtype and limits.',
 };
