@@ -328,7 +328,8 @@ class Architecture:
                  model_prefix: str = "bert.", forward_inputs: int = 3,
                  tied_weights: Optional[List[Tuple[str, str]]] = None,
                  tied_bias: Optional[Tuple[str, str]] = None,
-                 config_from: Callable[[Dict[str, Any]], BertConfig] = BertConfig.from_dict) -> None:
+                 config_from: Callable[[Dict[str, Any]], BertConfig] = BertConfig.from_dict
+                 ) -> None:
         self.name = name
         self.task = task
         self.cls = cls

@@ -198,19 +198,20 @@ ModelConfig ModelConfig::parse(const std::string& text, const std::string& path)
   c.type_vocab_size = family->token_types ? get_int("type_vocab_size", 2, false) : 1;
   c.token_types = family->token_types && c.type_vocab_size > 1;
   if (family->positions_from_padding) {
-    int64_t padding_idx = family->fixed_padding_idx;
+    // RoBERTa's and XLM-R's padding_idx is pad_token_id (the family default when absent); MPNet's is fixed.
+    const bool fixed = family->fixed_padding_idx >= 0;
+    int64_t padding_idx = fixed ? family->fixed_padding_idx : family->default_pad_token_id;
     auto pad = j.find("pad_token_id");
-    if (padding_idx >= 0 || pad == j.end() || pad->is_null()) {
-      if (padding_idx < 0) padding_idx = family->default_pad_token_id;
-    } else if (!pad->is_number_integer() || pad->get<int64_t>() < 0 || pad->get<int64_t>() >= c.vocab_size) {
-      throw EngineError(ErrorCode::kConfigInvalid, path + ": \"pad_token_id\" must be a token id below vocab_size");
-    } else {
+    if (!fixed && pad != j.end() && !pad->is_null()) {
+      if (!pad->is_number_integer() || pad->get<int64_t>() < 0 || pad->get<int64_t>() >= c.vocab_size)
+        throw EngineError(ErrorCode::kConfigInvalid, path + ": \"pad_token_id\" must be a token id below vocab_size");
       padding_idx = pad->get<int64_t>();
     }
     c.position_offset = padding_idx + 1;
     if (c.max_tokens() < 1)
-      throw EngineError(ErrorCode::kConfigInvalid, path + ": max_position_embeddings " + std::to_string(c.max_position_embeddings) + " leaves no position for a token (" +
-                                                       c.family + " positions start at padding_idx + 1 = " + std::to_string(c.position_offset) + ")");
+      throw EngineError(ErrorCode::kConfigInvalid, path + ": max_position_embeddings " + std::to_string(c.max_position_embeddings) +
+                                                       " leaves no position for a token (" + c.family +
+                                                       " positions start at padding_idx + 1 = " + std::to_string(c.position_offset) + ")");
   }
   if (c.task == Task::kClassification || c.task == Task::kTokenClassification) {
     c.labels = read_labels(j, path);

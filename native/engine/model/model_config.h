@@ -39,10 +39,10 @@ struct ModelConfig {
   int64_t max_tokens() const { return max_position_embeddings - position_offset; }
 
   // Reads `path` (config.json). A sentence-transformers directory (modules.json beside it) is read as
-  // its family's encoder (<Family>Model), whatever architectures says. Throws EngineError: kModelNotFound when missing, kConfigInvalid when
-  // unreadable, missing a field or naming an architecture of another family than its model_type,
-  // kModelInvalid for a model_type or architecture this engine does not serve (the message lists
-  // what is served).
+  // its family's encoder (<Family>Model), whatever architectures says. Throws EngineError:
+  // kModelNotFound when missing, kConfigInvalid when unreadable, missing a field or naming an
+  // architecture of another family than its model_type, kModelInvalid for a model_type or
+  // architecture this engine does not serve (the message lists what is served).
   static ModelConfig load(const std::string& path);
   // The same from config.json's text; `path` only names the file in error messages. (The loader's
   // in-memory entry point, fuzzed by native/tests/fuzz/model_config_fuzz.cc.)

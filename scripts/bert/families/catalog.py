@@ -11,8 +11,8 @@ A family is a config.json "model_type". Per family:
   token_types    whether its models take token_type_ids (DistilBERT and MPNet have no input for
                  them; RoBERTa and XLM-R take one, with type_vocab_size 1: always zero)
   positions      "absolute" (0, 1, 2, ...) or "from_padding_idx" (RoBERTa, XLM-R, MPNet: counted
-                 from padding_idx + 1 over the non-pad tokens, so max_position_embeddings - padding_idx - 1
-                 tokens fit)
+                 from padding_idx + 1 over the non-pad tokens, so only
+                 max_position_embeddings - padding_idx - 1 tokens fit)
   tokenizer      what its checkpoints ship (for the docs and error messages)
 """
 from typing import Dict, List, NamedTuple, Optional
