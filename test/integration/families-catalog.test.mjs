@@ -21,6 +21,7 @@ from bert.families.catalog import FAMILIES
 print(json.dumps([{"modelType": f.model_type, "name": f.name, "prefix": f.prefix,
                    "architectures": list(f.architectures)} for f in FAMILIES.values()]))
 `], { encoding: 'utf8' });
+if (res.status !== 0) throw new Error(`reading scripts/bert/families/catalog.py failed: ${res.stderr}`);
 const catalog = JSON.parse(res.stdout);
 
 /** The engine's refusal of a config.json (the message lists what it serves). */
@@ -34,7 +35,6 @@ async function refusal(t, config) {
 }
 
 t.test('the exporter and --help know the same families, in the same order', async (t) => {
-  t.equal(res.status, 0, res.stderr);
   t.same(FAMILIES.map(({ modelType, name, prefix }) => ({ modelType, name, prefix })),
     catalog.map(({ modelType, name, prefix }) => ({ modelType, name, prefix })));
   for (const f of catalog) t.same(f.architectures, HEADS.map((h) => f.prefix + h), `${f.name}: the four heads`);
