@@ -48,7 +48,8 @@ t.test('npm pack: dist, the native sources and the build script; no tests or Typ
   const files = info.files.map((f) => f.path);
   for (const f of ['package.json', 'README.md', 'bin/bert-serve', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/cpu_quota.js',
     'CMakeLists.txt', 'binding.gyp', 'scripts/build-addon.mjs', 'native/engine/engine.cc', 'native/addon/addon.cc',
-    'scripts/export_hf.py', 'scripts/make_demo_model.py', 'test/data/shared/bert-base-uncased-vocab.txt']) {
+    'scripts/export_hf.py', 'scripts/make_demo_model.py', 'scripts/bert/families/catalog.py', 'scripts/bert/families/roberta.py',
+    'dist/families.js', 'test/data/shared/bert-base-uncased-vocab.txt']) {
     t.ok(files.includes(f), `has ${f}`);
   }
   for (const re of [/^src\//, /^test\/(unit|e2e|integration|long|helpers)\//, /^native\/tests\//, /^bench\//, /\.map$/, /^build\//, /^models\//, /^node_modules\//]) {
