@@ -35,6 +35,8 @@ BENCH_PKGS=(
 TEST_PKGS=(
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets' bounded CI run
   chromium                      # headless browser for the /docs page test (test/e2e/http-docs-browser.test.mjs)
+  nginx haproxy                 # stock reverse proxies in front of the server (test/e2e/http-proxies.test.mjs);
+                                # the test starts its own on 127.0.0.1, the packages' services stay unused
 )
 PKGS=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi

@@ -40,6 +40,8 @@ export interface ServerConfig {
   maxClientBatchSize: number;
   maxBodyBytes: number;
   maxAnswerBytes: number;
+  maxInflightAnswerBytes: number;
+  maxWaiting: number;
   sendTimeoutMs: number;
   maxTokens: number;
   truncate: boolean;
@@ -105,11 +107,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     tune: 'Use 127.0.0.1 to accept local clients only.',
   },
   {
-    key: 'transport', flag: 'transport', env: ['BERT_SERVE_TRANSPORT'], kind: 'choice', default: 'auto', choices: TRANSPORT_MODES,
-    doc: 'HTTP implementation. auto: the first uWebSockets.js build that loads natively on this Node and C library '
-      + '(the pinned one, then @btc-vision/uwebsockets.js), else Node\'s own node:http, logged at warn as the slower path. '
-      + 'uws: refuse to start (exit 1, naming the fix) when no uWebSockets.js build loads. node: always node:http.',
-    tune: 'The "HTTP transport" startup log line and /info (http_transport) say which serves; docs/http.md#transports says what differs.',
+    key: 'transport', flag: 'transport', env: ['BERT_SERVE_TRANSPORT'], kind: 'choice', default: 'node', choices: TRANSPORT_MODES,
+    doc: 'HTTP implementation. node: Node\'s own node:http, which answers every HTTP/1.x client and proxy (HTTP/1.0 from '
+      + 'nginx\'s stock proxy_pass, pipelined requests in order, up to 16 KiB of headers however many lines). '
+      + 'uws: uWebSockets.js (the pinned build, then @btc-vision/uwebsockets.js), about half the CPU per request in the HTTP layer, '
+      + 'but it never answers HTTP/1.0, closes a connection that pipelines behind an unfinished answer, and drops heads of more than 48 lines; '
+      + 'refuses to start (exit 1, naming the fix) when no build loads here. auto: uws when a build loads, else node (logged at warn).',
+    tune: 'Choose uws only where every client speaks HTTP/1.1 without pipelining (haproxy, nginx with proxy_http_version 1.1, '
+      + 'the usual clients) and the HTTP layer\'s CPU matters; docs/http.md#transports has the costs and the differences. '
+      + 'The "HTTP transport" startup log line and /info (http_transport) say which serves.',
   },
   {
     key: 'device', flag: 'device', env: ['BERT_SERVE_DEVICE'], kind: 'string', default: 'cpu', pattern: /^(cpu|cuda(:\d+)?)$/,
@@ -193,6 +199,20 @@ export const OPTIONS: readonly OptionSpec[] = [
       + '(before inference, from a lower-bound estimate, or after it, on the exact size).',
     tune: 'It is also the most memory a client that does not read its answer can hold (see --send-timeout-ms). '
       + 'Raise it only if clients need top_k in the hundreds for many long inputs at once.',
+  },
+  {
+    key: 'maxInflightAnswerBytes', flag: 'max-inflight-answer-bytes', env: ['BERT_SERVE_MAX_INFLIGHT_ANSWER_BYTES'], kind: 'int', default: 0,
+    min: 0, max: 2 ** 50, defaultText: '0 (an eighth of the memory: the machine\'s, or the cgroup limit)', metavar: 'BYTES',
+    doc: 'Memory budget for answers across requests: each request holds an upper bound of its answer\'s bytes (x3 while it is built) '
+      + 'from the moment it is handed to the engine, then the answer\'s exact size until it is written or its client is gone. '
+      + 'A request that does not fit waits for room (see --max-waiting); arrivals while the budget is spent are refused with 503 and Retry-After.',
+    tune: 'RSS stays within the idle RSS plus this (docs/http.md, "Every cost, bounded"). At least 3 x --max-answer-bytes is used.',
+  },
+  {
+    key: 'maxWaiting', flag: 'max-waiting', env: ['BERT_SERVE_MAX_WAITING'], kind: 'int', default: 4096, min: 0, max: 1 << 24, metavar: 'N',
+    doc: 'Requests that may wait, parsed, for room in the queue (--max-queue) or the memory budget, when their turn is expected before '
+      + 'their deadline; others are refused at once (429 for the queue, 503 for memory). 0: never wait (every full queue is 429).',
+    tune: 'Waiting instead of a refusal keeps clients that retry at once from flooding the server; each waiting request holds its body.',
   },
   {
     key: 'sendTimeoutMs', flag: 'send-timeout-ms', env: ['BERT_SERVE_SEND_TIMEOUT_MS'], kind: 'int', default: 10_000, min: 100,

@@ -568,9 +568,11 @@ function checkItems(input: TextInput | Array<TextInput | number[]>, allowIds: bo
   return list.map((x, i): Item => {
     if (typeof x === 'string') return { text: x, pair: null, tokenIds: null };
     if (Array.isArray(x)) {
-      if (!allowIds || x.length === 0 || !x.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31)) {
+      if (!allowIds || x.length === 0) {
         throw invalidArgument(`inputs[${i}]`, allowIds ? 'a non-empty array of token ids' : 'a string or {text, text_pair}', x);
       }
+      const j = x.findIndex((v) => !(Number.isInteger(v) && v >= 0 && v < 2 ** 31));
+      if (j >= 0) throw invalidArgument(`inputs[${i}][${j}]`, 'a token id (an integer from 0 to 2147483647)', x[j]);
       return { text: '', pair: null, tokenIds: Int32Array.from(x) };
     }
     if (x !== null && typeof x === 'object' && typeof x.text === 'string' && (x.text_pair === undefined || typeof x.text_pair === 'string')) {

@@ -26,6 +26,9 @@ export interface MetricsSource {
   draining(): boolean;
   /** HTTP requests being handled (body being read, queued or running). */
   inFlight(): number;
+  /** Bytes of the answer memory budget held, and requests waiting for room (server/gate.ts). */
+  answerBytes(): number;
+  waiting(): number;
 }
 
 export class Metrics {
@@ -83,6 +86,9 @@ export class Metrics {
     gauge('bert_serve_ready', '1 when the model is loaded and the server is not draining', () => (source.ready() ? 1 : 0));
     gauge('bert_serve_draining', '1 while shutting down', () => (source.draining() ? 1 : 0));
     gauge('bert_serve_http_in_flight', 'HTTP requests being handled', () => source.inFlight());
+    gauge('bert_serve_inflight_answer_bytes', 'Bytes of the answer memory budget held by requests in the engine or being written (--max-inflight-answer-bytes)',
+      () => source.answerBytes());
+    gauge('bert_serve_waiting_requests', 'Requests waiting for room in the queue or the memory budget (--max-waiting)', () => source.waiting());
     gauge('bert_serve_pending_requests', 'Texts accepted by the engine and not yet answered (bounded by --max-queue)', () => stats()?.pending ?? 0);
     gauge('bert_serve_queue_depth', 'Texts waiting for a batch in the engine', () => stats()?.queueDepth ?? 0);
     gauge('bert_serve_batch_in_flight', 'Texts in batches running now', () => stats()?.inFlight ?? 0);

@@ -39,7 +39,7 @@ export class AccessControl {
       return true;
     }
     if (this.#key && !isOpenPath(ex.url)) {
-      const refusal = this.#key.check(ex.authorization);
+      const refusal = this.#key.check(ex.authorization, ex.authorizationRepeated);
       if (refusal) {
         ex.send(refusal.status, refusal.body, refusal.headers, refusal.close);
         return true;

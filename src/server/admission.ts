@@ -11,8 +11,10 @@ import type { Metrics } from '../metrics.js';
 import type { ServerConfig } from '../config.js';
 import type { Exchange, Headers } from './exchange.js';
 import { decodeUtf8, readBody } from './body.js';
-import { DRAINING, LOADING, queueFullRefusal, type Refusal } from './refusals.js';
-import { answerTooLargeMessage } from './answer_size.js';
+import { DRAINING, LOADING, MEMORY_FULL, queueFullRefusal, type Refusal } from './refusals.js';
+import { answerTooLargeMessage, answerUpperBound } from './answer_size.js';
+import { BUILD_COPIES, type Gate } from './gate.js';
+import { MAX_JSON_DEPTH, jsonDeeperThan } from './json_depth.js';
 
 /** What routes need from the server. */
 export interface RouteContext {
@@ -26,6 +28,8 @@ export interface RouteContext {
   readonly infoJson: string | undefined;
   /** --api-key is set (documented in /openapi.json). */
   readonly apiKeyRequired: boolean;
+  /** Queue room and the memory budget for answers (gate.ts). */
+  readonly gate: Gate;
 }
 
 export function refuse(ex: Exchange, r: Refusal): void {
@@ -33,8 +37,9 @@ export function refuse(ex: Exchange, r: Refusal): void {
 }
 
 /**
- * 503 unless the model is loaded and the server is not draining; 429 when the engine's queue has
- * no room for even one more text (a list that does not fit whole is refused later, once its size
+ * 503 unless the model is loaded and the server is not draining, and while the answers in flight
+ * hold the memory budget; 429 when the engine's queue has no room for even one more text and no
+ * request may wait for it (gate.ts; a list that does not fit whole is decided later, once its size
  * is known). Decided before the body is read, from pre-built bytes. Returns the engine when admitted.
  */
 export function admitWork(ctx: RouteContext, ex: Exchange): Engine | undefined {
@@ -47,7 +52,11 @@ export function admitWork(ctx: RouteContext, ex: Exchange): Engine | undefined {
     refuse(ex, LOADING);
     return undefined;
   }
-  if (engine.pending >= engine.options.maxQueue) {
+  if (ctx.gate.overBudget) {
+    refuse(ex, MEMORY_FULL);
+    return undefined;
+  }
+  if (engine.pending >= engine.options.maxQueue && ctx.gate.waitingFull) {
     refuse(ex, queueFullRefusal(engine.options.maxQueue));
     return undefined;
   }
@@ -98,8 +107,12 @@ export async function readText(ctx: RouteContext, ex: Exchange): Promise<string 
   return text;
 }
 
-/** Parses a JSON object body: 400 when it is not JSON, 422 when it is not an object. */
+/** Parses a JSON object body: 400 when it is not JSON or nests too deep (json_depth.ts), 422 when it is not an object. */
 export function parseJsonObject(ex: Exchange, text: string): Record<string, unknown> | undefined {
+  if (jsonDeeperThan(text)) {
+    ex.sendError(400, 'malformed', `the request body nests objects or lists more than ${MAX_JSON_DEPTH} levels deep`);
+    return undefined;
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -114,10 +127,31 @@ export function parseJsonObject(ex: Exchange, text: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
+/** How many nested lists a validation message names before it says "..." (the rest is not read). */
+export const DESCRIBE_MAX_DEPTH = 3;
+
+/**
+ * A value as a validation message names it ("a list containing the string \"x\""). A loop with a
+ * fixed bound, never recursion: the value is the user's, and a list nested to the body limit
+ * (500,000 levels in 1 MiB) overflowed the stack of the recursive version. The cost is one
+ * pass over at most DESCRIBE_MAX_DEPTH lists.
+ */
 export function describe(v: unknown): string {
+  let out = '';
+  for (let depth = 0; ; depth++) {
+    if (!Array.isArray(v)) return out + describeScalar(v);
+    if (v.length === 0) return `${out}an empty list`;
+    if (depth === DESCRIBE_MAX_DEPTH) return `${out}a list containing ...`;
+    out += 'a list containing ';
+    // The first element that is not a string says most (a list of strings is usually what was expected).
+    const list: unknown[] = v;
+    v = list.find((x) => typeof x !== 'string') ?? list[0];
+  }
+}
+
+function describeScalar(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
-  if (Array.isArray(v)) return v.length === 0 ? 'an empty list' : `a list containing ${describe(v.find((x) => typeof x !== 'string') ?? v[0])}`;
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${String(v)}`;
@@ -125,11 +159,12 @@ export function describe(v: unknown): string {
 
 /**
  * Hands the request to the engine with the client's abort signal and the remaining deadline, then
- * writes the natively serialized answer as-is with the timing headers. Answers 429 when the queue
- * cannot take all `count` texts (checked here, synchronously with the enqueue, so a request is
- * never half-accepted), 504 when its deadline passed while the body was being read, and 413 when
- * the answer is estimated (`estimatedAnswerBytes`, before the work) or turns out (after it) to be
- * over --max-answer-bytes.
+ * writes the natively serialized answer as-is with the timing headers. First the gate (gate.ts):
+ * room in the queue for all `count` texts (a request is never half-accepted) and in the memory
+ * budget for an upper bound of its answer, else it waits or is refused (429 queue, 503 memory).
+ * Answers 504 when its deadline passed while the body was being read or while it waited, and 413
+ * when the answer is estimated (`estimatedAnswerBytes`, a lower bound, before the work) or turns
+ * out (after it) to be over --max-answer-bytes. `predictions`: fill-mask's, for the upper bound.
  */
 export async function runInference(
   ctx: RouteContext,
@@ -138,25 +173,40 @@ export async function runInference(
   count: number,
   call: (options: RequestOptions) => Promise<JsonAnswer>,
   estimatedAnswerBytes = 0,
+  predictions?: number,
 ): Promise<void> {
-  if (engine.pending + count > engine.options.maxQueue) {
-    refuse(ex, queueFullRefusal(engine.options.maxQueue));
-    return;
-  }
   if (!checkAnswerEstimate(ctx, ex, estimatedAnswerBytes)) return;
-  let timeoutMs: number | undefined;
-  if (ctx.config.requestTimeoutMs > 0) {
-    timeoutMs = ctx.config.requestTimeoutMs - ex.elapsedMs();
-    if (timeoutMs <= 0) {
-      answerEngineError(ctx, ex, new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${ctx.config.requestTimeoutMs} ms passed before inference`));
-      return;
-    }
-  }
+  const deadline = ctx.config.requestTimeoutMs;
+  const remaining = () => (deadline > 0 ? deadline - ex.elapsedMs() : Infinity);
+  const expired = () => answerEngineError(ctx, ex, new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${deadline} ms passed before inference`));
+  if (remaining() <= 0) return expired();
+  const upper = answerUpperBound({
+    task: engine.task, route: ex.route, texts: count, bodyBytes: ex.bodyBytes, predictions, hiddenSize: engine.info.hiddenSize,
+    labels: engine.info.taskInfo.labels ?? [], maxTokens: engine.options.maxTokens || engine.info.maxPositionEmbeddings,
+  });
+  const reserve = Math.min(upper, ctx.config.maxAnswerBytes) * BUILD_COPIES;
   ex.stage = 'engine';
+  let admission = ctx.gate.admit(engine, count, reserve, remaining(), (fn) => ex.onAbort(fn));
+  if (typeof admission !== 'string') admission = await admission;
+  switch (admission) {
+    case 'gone': return;
+    case 'queue-full': return refuse(ex, queueFullRefusal(engine.options.maxQueue));
+    case 'memory-full': return refuse(ex, MEMORY_FULL);
+    case 'timeout': return expired();
+  }
+  ex.reservedBytes = reserve; // given back when the exchange ends (Server.exchangeEnded)
   let answer: JsonAnswer;
   try {
-    answer = await call({ signal: ex.signal(), timeoutMs });
+    const left = remaining();
+    let pending: Promise<JsonAnswer>;
+    try {
+      pending = call({ signal: ex.signal(), timeoutMs: Number.isFinite(left) ? Math.max(1, left) : undefined });
+    } finally {
+      ctx.gate.submitted(count);
+    }
+    answer = await pending;
   } catch (e) {
+    ctx.gate.answered(count);
     if (ex.done) return;
     // The engine counts from the hand-over; the client knows the server's deadline, from arrival.
     if ((e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED') {
@@ -165,7 +215,10 @@ export async function runInference(
     answerEngineError(ctx, ex, e);
     return;
   }
+  ctx.gate.answered(count);
   if (ex.done) return; // the client went away after the model ran: nothing to write to
+  ctx.gate.resize(ex.reservedBytes, answer.body.length);
+  ex.reservedBytes = answer.body.length;
   if (answer.body.length > ctx.config.maxAnswerBytes) {
     // The estimate is a lower bound; this is the exact size. The Buffer is dropped unwritten.
     ex.sendError(413, 'validation', answerTooLargeMessage(answer.body.length, ctx.config.maxAnswerBytes, false));

@@ -36,3 +36,51 @@ export function answerTooLargeMessage(bytes: number, limit: number, estimated: b
   return `the answer would be ${estimated ? 'at least ' : ''}${bytes} bytes, over the limit of ${limit} bytes (--max-answer-bytes); `
     + 'ask for fewer predictions (top_k), masks or inputs per request';
 }
+
+/** What an upper bound of an answer's size is computed from (answerUpperBound). */
+export interface AnswerShape {
+  /** The served task, and the route (POST /embed_all answers every token's vector). */
+  task: string;
+  route: string;
+  /** Texts in the request, and the request body's bytes (every text is shorter). */
+  texts: number;
+  bodyBytes: number;
+  /** Fill-mask: predictions asked for (masks x top_k, or x targets, over the inputs). */
+  predictions?: number;
+  hiddenSize: number;
+  labels: readonly string[];
+  /** Tokens one text may have (the model's limit, or --max-tokens). */
+  maxTokens: number;
+}
+
+/** Bytes of one number as written natively (shortest float32 form, a sign, an exponent, a comma). */
+const NUMBER_BYTES = 16;
+/** JSON escaping can make a string's bytes up to 6 times longer (\u00XX). */
+const ESCAPED = 6;
+
+/**
+ * An UPPER bound of the answer's bytes, for the memory budget (gate.ts): what may be reserved while
+ * the answer is built. Loose on purpose (it never undercounts): tokens are at most one per byte of
+ * the body plus the special ones, and every string may be escaped. Callers cap it at
+ * --max-answer-bytes, past which the answer is refused anyway.
+ */
+export function answerUpperBound(s: AnswerShape): number {
+  const tokens = Math.min(s.bodyBytes + 4 * s.texts, s.texts * Math.max(1, s.maxTokens));
+  const label = s.labels.reduce((m, l) => Math.max(m, Buffer.byteLength(l)), 0) * ESCAPED;
+  const text = s.bodyBytes * ESCAPED;
+  // /tokenize (any task) and token classification: a record per token, with its text.
+  if (s.route === '/tokenize' || s.task === 'token-classification') return tokens * (label + 160) + text + 256;
+  switch (s.task) {
+    case 'fill-mask': {
+      // Each prediction: the numbers and keys, the token's string and the whole decoded input.
+      const predictions = s.predictions ?? 0;
+      return predictions * (128 + 64 * ESCAPED + text) + 4 * s.texts;
+    }
+    case 'feature-extraction':
+      if (s.route === '/embed_all') return tokens * (s.hiddenSize * NUMBER_BYTES + 4) + 4 * s.texts + 256;
+      return s.texts * (s.hiddenSize * NUMBER_BYTES + 128) + 256;
+    default:
+      // Classification, and /rerank (which may return the texts).
+      return s.texts * (Math.max(1, s.labels.length) * (label + 64) + 8) + text + 256;
+  }
+}

@@ -30,10 +30,10 @@ export function resolveApiKey(config: { apiKey: string; apiKeyFile: string }): s
   return key;
 }
 
-function refusal(message: string, challenge: string): Refusal {
+function refusal(message: string, challenge: string, status = 401): Refusal {
   return Object.freeze({
-    status: 401,
-    body: Buffer.from(JSON.stringify({ error: message, error_type: 'unauthorized' })),
+    status,
+    body: Buffer.from(JSON.stringify({ error: message, error_type: status === 401 ? 'unauthorized' : 'malformed' })),
     headers: [['Content-Type', 'application/json'], ['WWW-Authenticate', challenge]] as const,
     close: false,
   });
@@ -42,6 +42,9 @@ function refusal(message: string, challenge: string): Refusal {
 // RFC 6750: no error code when no credentials were sent; invalid_token when they were wrong.
 export const NO_KEY = refusal('this server needs an API key: send "Authorization: Bearer KEY"', 'Bearer realm="bert-serve"');
 export const WRONG_KEY = refusal('the API key is not valid', 'Bearer realm="bert-serve", error="invalid_token"');
+// RFC 6750 3.1: a request that repeats a parameter is invalid_request, 400. The HTTP libraries keep
+// different lines of a repeated header, so neither is trusted.
+export const TWO_KEYS = refusal('the request has more than one Authorization header; send one', 'Bearer realm="bert-serve", error="invalid_request"', 400);
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
@@ -52,8 +55,9 @@ export class ApiKeyCheck {
     this.#digest = sha256(key);
   }
 
-  /** undefined when `authorization` carries the key; else the refusal to answer. */
-  check(authorization: string): Refusal | undefined {
+  /** undefined when `authorization` (sent once: `repeated` false) carries the key; else the refusal to answer. */
+  check(authorization: string, repeated = false): Refusal | undefined {
+    if (repeated) return TWO_KEYS;
     if (authorization === '') return NO_KEY;
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
     if (!m) return WRONG_KEY;

@@ -56,6 +56,7 @@ export class Exchange {
   readonly framingError: string | undefined;
   /** Headers access.ts decides on ('' when absent): Authorization, Origin, X-Request-Id, Access-Control-Request-Method. */
   readonly authorization: string;
+  readonly authorizationRepeated: boolean;
   readonly origin: string;
   readonly requestIdHeader: string;
   readonly preflightMethod: string;
@@ -68,6 +69,10 @@ export class Exchange {
   stage: Stage = 'start';
   /** Set once the whole request body has been received (read or discarded). */
   bodyConsumed = false;
+  /** Bytes of the request body read (body.ts). */
+  bodyBytes = 0;
+  /** Bytes of the memory budget this request holds (gate.ts), given back when it ends. */
+  reservedBytes = 0;
   aborted = false;
   /** An answer was decided: nothing else may be written (it may still be lingering or streaming). */
   finished = false;
@@ -87,6 +92,7 @@ export class Exchange {
     this.method = method;
     this.url = url;
     this.authorization = wire.head.authorization;
+    this.authorizationRepeated = wire.head.authorizationRepeated;
     this.origin = wire.head.origin;
     this.requestIdHeader = wire.head.requestId;
     this.preflightMethod = wire.head.preflightMethod;

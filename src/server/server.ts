@@ -28,6 +28,8 @@ import { validators } from './api/validate.js';
 import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
 import { ServerStartError, type Transport, type Wire } from './transport/transport.js';
 import { selectTransport } from './transport/select.js';
+import { BUILD_COPIES, Gate } from './gate.js';
+import { ANSWER_MEMORY_SHARE, memoryLimit } from '../memory_quota.js';
 
 export { ServerStartError } from './transport/transport.js';
 
@@ -68,6 +70,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   readonly config: Readonly<ServerConfig>;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly gate: Gate;
   engine: Engine | undefined;
   /** The port listened on (resolved when --port 0), after listen(). */
   port = 0;
@@ -98,12 +101,16 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       throw new ServerStartError('ERR_API_KEY', (e as Error).message);
     }
     this.#accessLog = new AccessLog(this.logger, config.accessLogSample);
+    const budget = config.maxInflightAnswerBytes || Math.floor(memoryLimit() * ANSWER_MEMORY_SHARE);
+    this.gate = new Gate(Math.max(budget, BUILD_COPIES * config.maxAnswerBytes), config.maxWaiting);
     validators(config.maxClientBatchSize); // compiled now rather than on the first request
     this.metrics = new Metrics({
       stats: () => this.engine?.stats(),
       ready: () => this.ready,
       draining: () => this.#draining,
       inFlight: () => this.#open.size,
+      answerBytes: () => this.gate.usedBytes,
+      waiting: () => this.gate.waiting,
     }, { defaultMetrics });
     if (engine) this.engine = engine;
   }
@@ -232,6 +239,11 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
 
   exchangeEnded(ex: Exchange, status: number | undefined): void {
     this.#open.delete(ex);
+    if (ex.reservedBytes > 0) {
+      const bytes = ex.reservedBytes;
+      ex.reservedBytes = 0;
+      this.gate.release(bytes);
+    }
     const seconds = ex.elapsedMs() / 1000;
     if (status !== undefined) this.metrics.observeRequest(ex.route, ex.method, status, seconds);
     else this.metrics.clientClosed(ex.route, ex.stage === 'start' ? 'body' : ex.stage);
@@ -249,6 +261,10 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     const ex = new Exchange(wire, this); // registers the abort handler first
     try {
       this.#access.begin(ex);
+      if (wire.head.missingHost) {
+        ex.sendError(400, 'malformed', 'an HTTP/1.1 request needs a Host header', undefined, true);
+        return;
+      }
       if (ex.framingError !== undefined) {
         // Where the body ends is ambiguous: never guess; answer and close the connection.
         ex.sendError(400, 'malformed', `ambiguous request framing: ${ex.framingError}`, undefined, true);
@@ -315,6 +331,8 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       max_client_batch_size: c.maxClientBatchSize,
       max_body_bytes: c.maxBodyBytes,
       max_answer_bytes: c.maxAnswerBytes,
+      max_inflight_answer_bytes: this.gate.budgetBytes,
+      max_waiting: c.maxWaiting,
       request_timeout_ms: c.requestTimeoutMs,
       workers: i.workers,
       intra_op_threads: i.intraOpThreads,

@@ -10,8 +10,8 @@ import { until, sleep } from '../helpers/server.mjs';
 
 const post = (body, headers = {}) => head('POST', '/', { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(body)), ...headers }) + body;
 
-t.test('queue bound: 429 on arrival without calling the engine; a list that does not fit is refused whole', async (t) => {
-  const s = await startFakeServer(t, { maxQueue: 2 });
+t.test('queue bound with no waiting (--max-waiting 0): 429 on arrival without calling the engine; a list that does not fit is refused whole', async (t) => {
+  const s = await startFakeServer(t, { maxQueue: 2, maxWaiting: 0 });
   fake.hold = true;
   const a = postText(s.port, 'a [MASK]'), b = postText(s.port, 'b [MASK]');
   await until(() => fake.held.length === 2, { what: 'two held requests' });
@@ -40,6 +40,52 @@ t.test('queue bound: 429 on arrival without calling the engine; a list that does
   t.equal(list.status, 429, 'two inputs do not fit behind one pending text');
   fake.release();
   t.equal((await one).status, 200);
+});
+
+t.test('a full queue: requests wait for room, first come first served; past --max-waiting 429 at once', async (t) => {
+  const s = await startFakeServer(t, { maxQueue: 2, maxWaiting: 2 });
+  fake.hold = true;
+  const a = postText(s.port, 'a [MASK]'), b = postText(s.port, 'b [MASK]');
+  await until(() => fake.held.length === 2, { what: 'two held requests' });
+  const c = postText(s.port, 'c [MASK]');
+  await until(() => s.gate.waiting === 1, { what: 'c waiting' });
+  const d = postText(s.port, 'd [MASK]');
+  await until(() => s.gate.waiting === 2, { what: 'd waiting' });
+  const refused = await postText(s.port, 'e [MASK]');
+  t.equal(refused.status, 429, 'the waiting room is full: refused at once');
+  t.equal((await metrics(s.port)).get('bert_serve_waiting_requests'), 2, '/metrics shows the waiting requests');
+  t.equal(fake.held.length, 2, 'the waiting requests are not in the engine');
+  fake.release(); // a and b answered: c and d, in their order, take the room
+  t.equal((await a).status, 200);
+  t.equal((await b).status, 200);
+  await until(() => fake.held.length === 2, { what: 'c and d in the engine' });
+  t.same(fake.held.map((h) => h.text), ['c [MASK]', 'd [MASK]'], 'first come, first served');
+  fake.hold = false;
+  fake.release();
+  t.equal((await c).status, 200);
+  t.equal((await d).status, 200);
+  t.equal(s.gate.waiting, 0);
+  t.equal(s.gate.usedBytes, 0, 'every reservation given back');
+});
+
+t.test('a waiting request: 504 at its deadline, dropped when its client goes away', async (t) => {
+  const s = await startFakeServer(t, { maxQueue: 1, requestTimeoutMs: 300 });
+  fake.hold = true;
+  // The queue's one place is taken by a library call with no deadline, so only the waiting one's can pass.
+  const a = s.engine.fillMaskJson('a [MASK]');
+  await until(() => fake.held.length === 1, { what: 'a held' });
+  const waiting = postText(s.port, 'b [MASK]');
+  const c = await RawClient.connect(s.port);
+  await c.send(post('c [MASK]'));
+  await until(() => s.gate.waiting === 2, { what: 'b and c waiting' });
+  c.destroy();
+  await until(() => s.gate.waiting === 1, { what: 'c dropped when its client went away' });
+  const r = await waiting;
+  t.equal(r.status, 504, r.text);
+  t.equal(r.json.error_type, 'timeout');
+  t.equal(fake.held.length, 1, 'neither reached the engine');
+  fake.release();
+  t.ok((await a).body.length > 0, 'the call holding the queue is answered');
 });
 
 t.test('deadline: 504 when it passes while the body arrives, or while queued', async (t) => {

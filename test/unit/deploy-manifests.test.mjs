@@ -155,7 +155,7 @@ t.test('autoscaling: the HPA\'s metric is one the server exports, served by the 
   const stats = { queueDepth: 3, pending: 3, inFlight: 0, meanBatchSize: 1, batchesRun: 0, requestsRun: 0, droppedCancelled: 0,
     droppedExpired: 0, realTokens: 0, paddedTokens: 0, runningBatchMs: 0,
     batchSizeHistogram: { bounds: [1, 2], counts: [0, 0, 0] }, batchTokensHistogram: { bounds: [16, 64], counts: [0, 0, 0] } };
-  const metrics = new Metrics({ stats: () => stats, ready: () => true, draining: () => false, inFlight: () => 0 }, { defaultMetrics: false });
+  const metrics = new Metrics({ stats: () => stats, ready: () => true, draining: () => false, inFlight: () => 0, answerBytes: () => 0, waiting: () => 0 }, { defaultMetrics: false });
   const text = await metrics.render();
   t.match(text, new RegExp(`^# TYPE ${metric} gauge$`, 'm'), `${metric} is exported as a gauge`);
   t.match(text, new RegExp(`^${metric} 3$`, 'm'), 'with the engine\'s queue depth');

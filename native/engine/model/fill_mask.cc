@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_set>
 
 #include <torch/csrc/jit/ir/ir.h>
 
@@ -177,6 +178,7 @@ void FillMaskHead::prepare(Request& r) const {
   if (t != j.end() && !t->is_null()) {
     if (!t->is_array() || t->empty()) throw EngineError(ErrorCode::kInvalidArgument, "\"targets\" must be a non-empty list of strings");
     // As Hugging Face: a target that is a vocabulary entry is used as is; otherwise its first token.
+    std::unordered_set<int64_t> seen;  // linear in the targets, not quadratic
     for (const auto& v : *t) {
       if (!v.is_string()) throw EngineError(ErrorCode::kInvalidArgument, "\"targets\" must be a non-empty list of strings");
       const std::string target = v.get<std::string>();
@@ -186,16 +188,19 @@ void FillMaskHead::prepare(Request& r) const {
         if (e.ids.empty()) continue;
         id = e.ids[0];
       }
-      if (std::find(p->target_ids.begin(), p->target_ids.end(), id) == p->target_ids.end()) p->target_ids.push_back(id);
+      if (seen.insert(id).second) p->target_ids.push_back(id);
     }
     if (p->target_ids.empty()) throw EngineError(ErrorCode::kInvalidArgument, "no target maps to a vocabulary token");
   }
   const int64_t candidates = p->target_ids.empty() ? static_cast<int64_t>(tokenizer_->vocab_size())
                                                    : static_cast<int64_t>(p->target_ids.size());
   p->top_k = static_cast<int>(std::min<int64_t>(p->top_k, candidates));
-  if (max_predictions > 0 && masks * p->top_k > max_predictions)
-    throw EngineError(ErrorCode::kTooManyPredictions, std::to_string(masks) + " masks x top_k " + std::to_string(p->top_k) + " = " +
-                                                          std::to_string(masks * p->top_k) + " predictions; the limit is " +
+  // Every target is scored at every mask, so targets count as predictions, not the top_k kept.
+  const int64_t per_mask = p->target_ids.empty() ? p->top_k : static_cast<int64_t>(p->target_ids.size());
+  if (max_predictions > 0 && masks * per_mask > max_predictions)
+    throw EngineError(ErrorCode::kTooManyPredictions, std::to_string(masks) + " masks x " +
+                                                          (p->target_ids.empty() ? "top_k " : "targets ") + std::to_string(per_mask) +
+                                                          " = " + std::to_string(masks * per_mask) + " predictions; the limit is " +
                                                           std::to_string(max_predictions) + " for this text (--max-predictions)");
   r.params = std::move(p);
 }

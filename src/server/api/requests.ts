@@ -46,7 +46,9 @@ export function requestSchemas(limit: number) {
       top_k: prop('an integer between 1 and 1000', { type: ['integer', 'null'], minimum: 1, maximum: 1000 }, 'Predictions per mask (default 5).'),
       targets: prop('a non-empty string or a non-empty list of non-empty strings', {
         anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }, { type: 'null' }],
-      }, 'Score only these words (Hugging Face `targets`).'),
+      }, 'Score only these words (Hugging Face `targets`); distinct targets x masks count as predictions (--max-predictions).'),
+      truncate,
+      truncation_direction: truncationDirection,
     }),
   }, ['inputs']);
 

@@ -26,7 +26,14 @@ export async function openaiEmbeddingsRoute(ctx: RouteContext, ex: Exchange): Pr
   const body = raw as unknown as OpenAiBody;
   // One input (a text or one list of ids) or a list of them (as validated).
   const v = body.input;
-  const inputs: Input[] = typeof v === 'string' || typeof v[0] === 'number' ? [v as Input] : v as Input[];
+  const single = typeof v === 'string' || typeof v[0] === 'number';
+  const inputs: Input[] = single ? [v as Input] : v as Input[];
+  const bad = outOfVocabulary(inputs, engine.info.vocabSize);
+  if (bad) {
+    const field = single ? `input[${bad.at}]` : `input[${bad.input}][${bad.at}]`;
+    ex.sendError(422, 'validation', `token id ${bad.id} in "${field}" is not in this model's vocabulary (0..${engine.info.vocabSize - 1})`);
+    return;
+  }
   const model = JSON.stringify(body.model ?? engine.info.modelDir.split('/').pop());
   await runInference(ctx, ex, engine, inputs.length, async (o) => {
     const parts = await Promise.all(engine.embedParts(inputs, {
@@ -34,6 +41,16 @@ export async function openaiEmbeddingsRoute(ctx: RouteContext, ex: Exchange): Pr
     }));
     return wrap(parts, model);
   });
+}
+
+/** The first token id outside 0..vocabSize-1, with where it is; undefined when every id is in range. */
+export function outOfVocabulary(inputs: readonly Input[], vocabSize: number): { input: number; at: number; id: number } | undefined {
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    if (typeof x === 'string') continue;
+    for (let j = 0; j < x.length; j++) if (x[j] < 0 || x[j] >= vocabSize) return { input: i, at: j, id: x[j] };
+  }
+  return undefined;
 }
 
 /** The OpenAI envelope around natively serialized embeddings (bytes concatenated, not re-encoded). */

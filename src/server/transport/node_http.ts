@@ -24,12 +24,6 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 export const IDLE_TIMEOUT_MS = 10_000;
 const CHECK_INTERVAL_MS = 1_000;
 /**
- * The whole request (head and body) must arrive within this long (Node's default, stated): it
- * bounds a body trickled byte by byte, which no other limit does. It is not the request deadline
- * (--request-timeout-ms, answered 504), which also counts the wait for the engine.
- */
-export const REQUEST_RECEIVE_TIMEOUT_MS = 300_000;
-/**
  * A large answer is handed to the socket in pieces of this size, and the next pieces only once
  * Node's buffer has drained into the kernel: 'drain' is the progress signal that the
  * --send-timeout-ms cut-off is refreshed by, and nothing but the answer itself is held.
@@ -46,11 +40,15 @@ export class NodeHttpTransport implements Transport {
   listen(host: string, port: number, onRequest: (wire: Wire) => void): Promise<number> {
     const server = (this.#server = http.createServer({
       maxHeaderSize: MAX_HEADER_BYTES,
-      requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
+      // Off (Node's default is 300 s for the whole request): a body is bounded by its rate instead
+      // (body_rate.ts, the same rule as on uWS), so a large one that keeps flowing is not cut.
+      requestTimeout: 0,
       headersTimeout: IDLE_TIMEOUT_MS,
       keepAliveTimeout: IDLE_TIMEOUT_MS,
       connectionsCheckingInterval: CHECK_INTERVAL_MS,
       noDelay: true,
+      // A request without Host is answered by the server in its JSON error shape (RequestHead.missingHost).
+      requireHostHeader: false,
     }, (req, res) => onRequest(new NodeWire(req, res))));
     // No socket inactivity timeout: a request waiting for the engine is inactive, and is bounded by
     // --request-timeout-ms instead; a stalled answer by --send-timeout-ms.
@@ -96,17 +94,23 @@ const FRAMING_CODES = new Set(['HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CON
  */
 function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Socket): void {
   // _httpMessage: the response in progress on this connection (Node's own handler checks it too).
-  const busy = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
-  if (err.code === 'ECONNRESET' || !socket.writable || busy) {
+  const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
+    return;
+  }
+  if (res != null) {
+    // The parser failed inside the body of the request in progress (a malformed chunk): that
+    // request answers 400 itself, through its Exchange, when nothing of its answer was written yet.
+    const wire = res.headersSent ? undefined : WIRES.get(res);
+    if (!wire?.malformedBody(`malformed request body: ${err.reason ?? err.code ?? 'parse error'}`)) socket.destroy();
     return;
   }
   const code = err.code ?? '';
   let status = 400, type = 'malformed', message = 'malformed request';
   if (FRAMING_CODES.has(code)) message = `ambiguous request framing: ${err.reason ?? code}`;
   else if (code === 'HPE_HEADER_OVERFLOW') { status = 431; type = 'request_header_fields_too_large'; message = `the request head is over ${MAX_HEADER_BYTES} bytes`; }
-  // Headers not complete within IDLE_TIMEOUT_MS (a body past REQUEST_RECEIVE_TIMEOUT_MS has a
-  // response object, so it is `busy` above: closed without an answer, seen by its Exchange as a hang-up).
+  // Headers not complete within IDLE_TIMEOUT_MS.
   else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') { status = 408; type = 'timeout'; message = `the request head did not arrive within ${IDLE_TIMEOUT_MS} ms`; }
   else if (err.reason) message = `malformed request: ${err.reason}`;
   const body = JSON.stringify({ error: message, error_type: type });
@@ -117,17 +121,21 @@ function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, soc
 }
 
 const EMPTY = new Uint8Array(0);
+/** The Wire of each response in progress, for answerClientError. */
+const WIRES = new WeakMap<ServerResponse, NodeWire>();
 
 class NodeWire implements Wire {
   readonly head: RequestHead;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   #abortFn: (() => void) | undefined;
+  #malformedFn: ((reason: string) => void) | undefined;
   #aborted = false;
 
   constructor(req: IncomingMessage, res: ServerResponse) {
     this.#req = req;
     this.#res = res;
+    WIRES.set(res, this);
     // 'close' follows every response; it is an abort only when the response was not completely
     // handed to the kernel (client hang-up, close(), a forced stop).
     res.once('close', () => {
@@ -139,10 +147,12 @@ class NodeWire implements Wire {
     req.on('error', noop);
     res.on('error', noop);
     const framingLines: Array<[string, string]> = [];
+    let authorizationLines = 0;
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i].toLowerCase();
       if (name === 'content-length' || name === 'transfer-encoding') framingLines.push([name, raw[i + 1]]);
+      else if (name === 'authorization') authorizationLines++;
     }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -153,6 +163,8 @@ class NodeWire implements Wire {
       contentEncoding: req.headers['content-encoding'] ?? '',
       framingLines,
       authorization: req.headers.authorization ?? '',
+      authorizationRepeated: authorizationLines > 1,
+      missingHost: req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined,
       origin: req.headers.origin ?? '',
       requestId: one(req.headers['x-request-id']),
       preflightMethod: req.headers['access-control-request-method'] ?? '',
@@ -161,6 +173,19 @@ class NodeWire implements Wire {
 
   onAborted(fn: () => void): void {
     this.#abortFn = fn;
+  }
+
+  onMalformedBody(fn: (reason: string) => void): void {
+    this.#malformedFn = fn;
+  }
+
+  /** True when the exchange took the failure (and will answer); false: close the connection. */
+  malformedBody(reason: string): boolean {
+    const fn = this.#malformedFn;
+    if (!fn || this.#aborted) return false;
+    this.#malformedFn = undefined;
+    fn(reason);
+    return true;
   }
 
   onData(fn: (chunk: Uint8Array, last: boolean) => void): void {
@@ -207,6 +232,11 @@ class NodeWire implements Wire {
 
   close(): void {
     this.#res.destroy();
+  }
+
+  refreshTimeout(): void {
+    // Nothing to restart: requestTimeout is off (body_rate.ts bounds bodies) and the socket has no
+    // inactivity timeout while a request is open.
   }
 }
 

@@ -1,8 +1,10 @@
 // Which transport serves, decided once at startup (--transport):
-//   auto  the first uWebSockets.js build in UWS_BUILDS that loads natively; else node:http,
-//         logged at warn as the slower path, with why each build did not load and the fix.
-//   uws   the same builds, and a refusal naming the fix when none loads.
-//   node  node:http.
+//   node  node:http (the default): it answers every HTTP/1.x client and proxy, HTTP/1.0 and
+//         pipelining included, which no uWebSockets.js build does (docs/http.md#transports).
+//   uws   the first uWebSockets.js build in UWS_BUILDS that loads natively, and a refusal
+//         naming the fix when none loads.
+//   auto  uws when a build loads; else node:http, logged at warn with why each build did not
+//         load and the fix.
 import { report } from 'node:process';
 import type { Logger } from '../../logger.js';
 import type { TransportMode } from '../../config.js';
@@ -29,7 +31,7 @@ function fix(): string {
 
 export function selectTransport(mode: TransportMode, logger: Logger): Transport {
   if (mode === 'node') {
-    logger.info('HTTP transport: node:http (--transport node)', { transport: 'node' });
+    logger.info('HTTP transport: node:http (--transport node, the default)', { transport: 'node' });
     return new NodeHttpTransport();
   }
   const failures: UwsLoad[] = [];

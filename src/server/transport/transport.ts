@@ -24,6 +24,17 @@ export interface RequestHead {
   readonly framingLines: ReadonlyArray<readonly [string, string]>;
   /** Access headers as sent ('' when absent): Authorization, Origin, x-request-id, Access-Control-Request-Method. */
   readonly authorization: string;
+  /**
+   * More than one Authorization line. The two libraries keep different ones (uWS the last,
+   * node:http the first), so such a request is refused rather than read either way (auth.ts).
+   */
+  readonly authorizationRepeated: boolean;
+  /**
+   * An HTTP/1.1 request without Host, which RFC 9112 says to answer 400. node:http's own answer
+   * would be a bare 400 without the JSON body, so it is left to the server (uWS closes such a
+   * connection in its parser: docs/http.md).
+   */
+  readonly missingHost: boolean;
   readonly origin: string;
   readonly requestId: string;
   readonly preflightMethod: string;
@@ -43,6 +54,12 @@ export interface Wire {
    */
   onData(fn: (chunk: Uint8Array, last: boolean) => void): void;
   /**
+   * Registers what to do when the body turns out malformed (a bad chunk size line): no more body
+   * will come, and the connection can carry one answer before it is closed. node:http only: uWS
+   * closes such a connection itself (docs/http.md).
+   */
+  onMalformedBody(fn: (reason: string) => void): void;
+  /**
    * Writes a whole answer at once. bodyless: a HEAD answer (headers and the length, no body).
    * close: end the connection after it.
    */
@@ -56,6 +73,11 @@ export interface Wire {
   stream(status: number, headers: Headers, body: Uint8Array, close: boolean, progress: () => void, finished: () => void): boolean;
   /** Closes the connection now; runs the onAborted function if the response was not complete. */
   close(): void;
+  /**
+   * Restarts the library's own inactivity timer for this connection, while a body arrives at the
+   * rate body_rate.ts accepts (uWS; node:http has no such timer during a body).
+   */
+  refreshTimeout(): void;
 }
 
 export interface Transport {

@@ -138,18 +138,19 @@ class UwsWire implements Wire {
     // Every header line, once: framing must see repeated lines, which getHeader hides.
     const framingLines: Array<[string, string]> = [];
     let contentType = '', contentEncoding = '', authorization = '', origin = '', requestId = '', preflightMethod = '';
+    let authorizationLines = 0;
     req.forEach((k, v) => {
       if (k === 'content-type') contentType = v;
       else if (k === 'content-encoding') contentEncoding = v;
       else if (k === 'content-length' || k === 'transfer-encoding') framingLines.push([k, v]);
-      else if (k === 'authorization') authorization = v;
+      else if (k === 'authorization') { authorization = v; authorizationLines++; }
       else if (k === 'origin') origin = v;
       else if (k === 'x-request-id') requestId = v;
       else if (k === 'access-control-request-method') preflightMethod = v;
     });
     this.head = {
       method: req.getCaseSensitiveMethod(), url: req.getUrl(), contentType, contentEncoding, framingLines,
-      authorization, origin, requestId, preflightMethod,
+      authorization, authorizationRepeated: authorizationLines > 1, missingHost: false, origin, requestId, preflightMethod,
     };
   }
 
@@ -159,6 +160,10 @@ class UwsWire implements Wire {
 
   onData(fn: (chunk: Uint8Array, last: boolean) => void): void {
     this.#res.onData((chunk, last) => fn(new Uint8Array(chunk), last));
+  }
+
+  onMalformedBody(): void {
+    // uWS's chunked parser closes the connection on a malformed body; onAborted follows.
   }
 
   end(status: number, headers: Headers, body: string | Uint8Array, bodyless: boolean, close: boolean): void {
@@ -208,5 +213,12 @@ class UwsWire implements Wire {
 
   close(): void {
     this.#res.close();
+  }
+
+  // pause() stops reading and clears uWS's timeout; resume() reads again and sets it to its full
+  // 10 s: the only way JavaScript can restart that timer (it is not exposed otherwise).
+  refreshTimeout(): void {
+    this.#res.pause();
+    this.#res.resume();
   }
 }

@@ -1,0 +1,155 @@
+// The admission gate between a parsed request and the engine: room in the engine's queue
+// (--max-queue texts) and room in the memory budget for answers (--max-inflight-answer-bytes).
+//
+// Why a request may wait here instead of being refused at once: a refusal is cheap, but a client
+// that is refused at once sends its next request at once, and with enough connections the
+// refusals themselves (server and clients sharing the CPUs with the engine) starve the engine:
+// goodput at 1,024 connections fell to 0.43x of what 64 connections got. A request that waits
+// costs nothing while it waits. It waits only when its turn is expected before its deadline (the
+// texts ahead of it at the rate the engine has been answering), and at most --max-waiting requests
+// wait; otherwise it is refused at once, as before: 429 when the queue is what is full, 503 +
+// Retry-After when the memory budget is. A waiting request that reaches its deadline gets 504, one
+// whose client goes away is dropped; first come, first served.
+//
+// The memory budget counts, per request, an upper bound of its answer's bytes from the moment it
+// is handed to the engine (times BUILD_COPIES while the answer is being built: the native string,
+// its copy into a Buffer, a list's concatenation), then the answer's exact size while it is being
+// written, until the last byte is written or the client is gone. Requests that arrive while the
+// budget is spent are refused (503) before their body is read. JS thread only.
+import { performance } from 'node:perf_hooks';
+
+/** Copies of an answer that exist at once while it is built (native string, Buffer, concatenation). */
+export const BUILD_COPIES = 3;
+const RATE_WINDOW_MS = 1000;
+
+export type Admission = 'go' | 'queue-full' | 'memory-full' | 'timeout' | 'gone';
+
+/** The engine as the gate sees it. */
+export interface QueueRoom {
+  readonly pending: number;
+  readonly options: { readonly maxQueue: number };
+}
+
+interface Waiter {
+  readonly engine: QueueRoom;
+  readonly count: number;
+  readonly bytes: number;
+  readonly resolve: (a: Admission) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class Gate {
+  readonly budgetBytes: number;
+  readonly maxWaiting: number;
+  /** Bytes reserved by requests in the engine or being written. */
+  #used = 0;
+  /** Texts admitted whose engine call has not been made yet (it follows in the same tick). */
+  #granted = 0;
+  #waiting: Waiter[] = [];
+  #waitingTexts = 0;
+  /** Texts answered per second by the engine, over the last window (0 until known). */
+  #rate = 0;
+  #windowStart = performance.now();
+  #windowTexts = 0;
+
+  constructor(budgetBytes: number, maxWaiting: number) {
+    this.budgetBytes = budgetBytes;
+    this.maxWaiting = maxWaiting;
+  }
+
+  get usedBytes(): number { return this.#used; }
+  get waiting(): number { return this.#waiting.length; }
+  /** The budget is spent: a new request is refused (503) before its body is read. */
+  get overBudget(): boolean { return this.#used >= this.budgetBytes; }
+  /** No request could wait now: arrivals that find the queue full are refused (429) at once. */
+  get waitingFull(): boolean { return this.#waiting.length >= this.maxWaiting; }
+
+  /**
+   * Room for `count` texts and `bytes` of answer: 'go' (reserved: the caller hands the request
+   * to the engine synchronously, then calls submitted(count)), or, after waiting, why not.
+   * `deadlineMs`: how long it may wait (Infinity for none); `onGone` registers the client's
+   * hang-up.
+   */
+  admit(engine: QueueRoom, count: number, bytes: number, deadlineMs: number, onGone: (fn: () => void) => void): Promise<Admission> | Admission {
+    if (this.#waiting.length === 0 && this.#fits(engine, count, bytes)) return this.#grant(count, bytes);
+    const queueFull = !this.#queueFits(engine, count);
+    const refusal: Admission = queueFull ? 'queue-full' : 'memory-full';
+    if (count > engine.options.maxQueue || this.waitingFull) return refusal;
+    // Wait only for a turn expected before the deadline: otherwise the wait ends in a 504 anyway.
+    if (this.#rate > 0 && ((engine.pending + this.#granted + this.#waitingTexts + count) / this.#rate) * 1000 > deadlineMs) return refusal;
+    return new Promise<Admission>((resolve) => {
+      const w: Waiter = { engine, count, bytes, resolve, timer: undefined };
+      this.#waiting.push(w);
+      this.#waitingTexts += count;
+      if (Number.isFinite(deadlineMs)) w.timer = setTimeout(() => this.#leave(w, 'timeout'), deadlineMs);
+      onGone(() => this.#leave(w, 'gone'));
+    });
+  }
+
+  /** The granted texts are in the engine's pending count now. */
+  submitted(count: number): void {
+    this.#granted -= count;
+  }
+
+  /** Replaces a reservation by another (the exact answer size once it exists). */
+  resize(from: number, to: number): void {
+    this.#used += to - from;
+    if (to < from) this.pump();
+  }
+
+  /** Gives back a reservation (the answer is written, or its client is gone). */
+  release(bytes: number): void {
+    if (bytes === 0) return;
+    this.#used -= bytes;
+    this.pump();
+  }
+
+  /** The engine answered `texts`: counted for the rate, and their queue room goes to the waiting. */
+  answered(texts: number): void {
+    const now = performance.now();
+    this.#windowTexts += texts;
+    if (now - this.#windowStart >= RATE_WINDOW_MS) {
+      this.#rate = (this.#windowTexts * 1000) / (now - this.#windowStart);
+      this.#windowStart = now;
+      this.#windowTexts = 0;
+    }
+    this.pump();
+  }
+
+  /** Admits waiting requests, first come first served, while the first one fits. */
+  pump(): void {
+    while (this.#waiting.length > 0) {
+      const w = this.#waiting[0];
+      if (!this.#fits(w.engine, w.count, w.bytes)) return;
+      this.#waiting.shift();
+      this.#waitingTexts -= w.count;
+      clearTimeout(w.timer);
+      w.resolve(this.#grant(w.count, w.bytes));
+    }
+  }
+
+  #leave(w: Waiter, why: Admission): void {
+    const i = this.#waiting.indexOf(w);
+    if (i < 0) return;
+    this.#waiting.splice(i, 1);
+    this.#waitingTexts -= w.count;
+    clearTimeout(w.timer);
+    w.resolve(why);
+    if (i === 0) this.pump();
+  }
+
+  #queueFits(engine: QueueRoom, count: number): boolean {
+    return engine.pending + this.#granted + count <= engine.options.maxQueue;
+  }
+
+  #fits(engine: QueueRoom, count: number, bytes: number): boolean {
+    // A request larger than what is left of the budget still runs when nothing else holds any.
+    return this.#queueFits(engine, count) && (this.#used + bytes <= this.budgetBytes || this.#used === 0);
+  }
+
+  #grant(count: number, bytes: number): 'go' {
+    this.#granted += count;
+    this.#used += bytes;
+    return 'go';
+  }
+}
