@@ -19,7 +19,8 @@ for (const bin of ['/usr/sbin/nginx', '/usr/sbin/haproxy']) {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run scripts/install-system-deps.sh --test (npm test does)`);
 }
 
-const server = await spawnServer(['--model', testModel('tiny')], { t });
+// The default transport, whatever BERT_SERVE_TRANSPORT the run sets for the other HTTP tests.
+const server = await spawnServer(['--model', testModel('tiny')], { t, env: { BERT_SERVE_TRANSPORT: '' } });
 const upstream = `127.0.0.1:${server.port}`;
 const dir = mkdtempSync(join(os.tmpdir(), 'bert-serve-proxies-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,7 +122,8 @@ backend b
 
 t.test('pipelined requests behind an answer still being computed: all answered, in order', async (t) => {
   const c = await RawClient.connect(server.port);
-  const body = (i) => `pipelined ${i} [MASK]`;
+  const words = ['paris', 'london', 'berlin'];
+  const body = (i) => `${words[i]} [MASK]`;
   const post = (i) => head('POST', '/', { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(body(i))) }) + body(i);
   // One write: three inference requests, a status request and a 404, back to back.
   await c.send(post(0) + post(1) + head('GET', '/health') + post(2) + head('GET', '/nope'));
@@ -130,10 +132,11 @@ t.test('pipelined requests behind an answer still being computed: all answered, 
   for (let i = 0; i < 5; i++) {
     const r = await c.response();
     statuses.push(r.status);
-    if (r.status === 200 && Array.isArray(r.json) && r.json[0]?.sequence) sequences.push(r.json[0].sequence.replace(/ \S+$/, ''));
+    if (r.status === 200 && Array.isArray(r.json) && r.json[0]?.sequence) sequences.push(r.json[0].sequence.split(' ')[0]);
   }
   t.same(statuses, [200, 200, 200, 200, 404], 'every request answered');
-  t.same(sequences, ['pipelined 0', 'pipelined 1', 'pipelined 2'], 'in the order sent');
+  // The predicted token may be a word piece that joins the word ("london" + "##tour"): compare the starts.
+  t.same(sequences.map((seq, i) => seq.startsWith(words[i])), [true, true, true], `in the order sent: ${sequences.join(', ')}`);
   c.destroy();
 });
 

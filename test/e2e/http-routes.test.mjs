@@ -226,9 +226,16 @@ t.test('a body arriving in many pieces is copied, not viewed (docs/traps.md#3)',
   c.destroy();
 });
 
-t.test('413: too many tokens (ERR_INPUT_TOO_LONG) and too many inputs', async (t) => {
+t.test('413: too many tokens (ERR_INPUT_TOO_LONG) and too many inputs; parameters.truncate cuts instead', async (t) => {
   const long = 'the [MASK] ' + 'word '.repeat(MAX_TOKENS * 2);
   checkError(t, await postText(port, long), 413, 'validation');
+  checkError(t, await postJson(port, '/', { inputs: long }), 413, 'validation');
+  const cut = await postJson(port, '/', { inputs: long, parameters: { truncate: true } });
+  t.equal(cut.status, 200, `parameters.truncate, as the 413 suggests: ${cut.text}`);
+  checkPredictions(t, cut.json);
+  const left = await postJson(port, '/', { inputs: 'word '.repeat(MAX_TOKENS * 2) + 'the [MASK]', parameters: { truncate: true, truncation_direction: 'Left' } });
+  t.equal(left.status, 200, `truncation_direction Left keeps the end, where the mask is: ${left.text}`);
+  checkError(t, await postJson(port, '/', { inputs: long, parameters: { truncate: 'yes' } }), 422, 'validation');
   checkError(t, await postJson(port, '/', { inputs: ['a [MASK]', 'b [MASK]', 'c [MASK]', 'd [MASK]', 'e [MASK]'] }), 413, 'validation');
 });
 

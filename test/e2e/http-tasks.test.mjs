@@ -73,7 +73,10 @@ t.test('OpenAI /v1/embeddings: float and base64, token ids, usage', async (t) =>
   const ids = (await request(port('embed'), { method: 'POST', path: '/tokenize', body: JSON.stringify({ inputs: 'hello world', add_special_tokens: false }), headers: { 'content-type': 'application/json' } })).json[0].map((x) => x.id);
   const byIds = await postJson(port('embed'), '/v1/embeddings', { input: [ids] });
   t.same(byIds.json.data[0].embedding, r.json.data[0].embedding, 'token ids embed as their text');
-  checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: [[999999]] }), 422, /not in the vocabulary/);
+  checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: [[999999]] }), 422, /^token id 999999 in "input\[0\]\[0\]" is not in the vocabulary/);
+  // The id and where it is, whatever its size (2^31 and more were refused naming neither).
+  checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: [ids, [ids[0], 2 ** 40]] }), 422, /^token id 1099511627776 in "input\[1\]\[1\]"/);
+  checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: [ids[0], -3] }), 422, /^token id -3 in "input\[1\]"/);
   checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: 'x', encoding_format: 'hex' }), 422, /encoding_format/);
 
   const client = new OpenAI({ baseURL: `${servers.embed.url}/v1`, apiKey: 'none' });
@@ -132,6 +135,12 @@ t.test('fill-mask: predictions per request are bounded before any work (--max-pr
   checkError(t, r, 422, /3000 predictions; the limit is 2000 per request \(maxPredictions, --max-predictions\)/);
   const masks = await postJson(port('tiny'), '/', { inputs: '[MASK] '.repeat(12), parameters: { top_k: 200 } });
   checkError(t, masks, 422, /12 masks x top_k 200 = 2400 predictions; the limit is 2000 for this text/);
+  // Targets count as predictions: 2,001 distinct ones are over --max-predictions (2000), refused before the engine.
+  const targets = Array.from({ length: 2001 }, (_, i) => `w${i}`);
+  const many = await postJson(port('tiny'), '/', { inputs: 'test [MASK]', parameters: { targets } });
+  checkError(t, many, 422, /^2001 distinct targets x 1 input\(s\) asks for at least 2001 predictions; the limit is 2000/);
+  checkError(t, await postJson(port('tiny'), '/', { inputs: ['a [MASK]', 'b [MASK]', 'c [MASK]'], parameters: { targets: targets.slice(0, 700) } }), 422, /700 distinct targets x 3 input\(s\)/);
+  t.equal((await postJson(port('tiny'), '/', { inputs: 'test [MASK]', parameters: { targets: targets.slice(0, 2000) } })).status, 200, '2,000 targets are within the limit');
 });
 
 t.test('routes that do not fit the served model name its task', async (t) => {

@@ -31,7 +31,7 @@ export async function openaiEmbeddingsRoute(ctx: RouteContext, ex: Exchange): Pr
   const bad = outOfVocabulary(inputs, engine.info.vocabSize);
   if (bad) {
     const field = single ? `input[${bad.at}]` : `input[${bad.input}][${bad.at}]`;
-    ex.sendError(422, 'validation', `token id ${bad.id} in "${field}" is not in this model's vocabulary (0..${engine.info.vocabSize - 1})`);
+    ex.sendError(422, 'validation', `token id ${bad.id} in "${field}" is not in the vocabulary (0..${engine.info.vocabSize - 1})`);
     return;
   }
   const model = JSON.stringify(body.model ?? engine.info.modelDir.split('/').pop());

@@ -1,0 +1,93 @@
+// Hostile requests over real HTTP against a fake engine (no libtorch), on the transport the run
+// selects (scripts/test-http.sh runs this file on uWS too): nesting to the body limit, a request
+// without Host, two Authorization headers, a malformed chunked body, a body that stalls. Each is
+// answered with a JSON error (or closed where docs/http.md says uWS closes), and the server keeps
+// serving.
+import t from 'tap';
+import { startFakeServer } from '../helpers/fake-server.mjs';
+import { RawClient, head, postJson, request } from '../helpers/http.mjs';
+
+const nested = (depth, inner = '"x [MASK]"') => '['.repeat(depth) + inner + ']'.repeat(depth);
+
+t.test('nesting at any depth up to the body limit: 400 before JSON.parse, 422 naming the field below it', async (t) => {
+  const s = await startFakeServer(t, {});
+  // 8,000 levels inside a field answered 500 (a stack overflow in the validation message); 500,000
+  // levels is the most a 1 MiB body holds.
+  for (const depth of [33, 8000, 500_000]) {
+    for (const path of ['/', '/tokenize']) {
+      const body = `{"inputs": ${nested(depth)}}`;
+      const r = await postJson(s.port, path, body);
+      t.equal(r.status, 400, `${path}, ${depth} levels: ${r.text.slice(0, 120)}`);
+      t.equal(r.json?.error, 'the request body nests objects or lists more than 32 levels deep');
+    }
+  }
+  const objects = '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+  t.equal((await postJson(s.port, '/', `{"inputs": "x [MASK]", "extra": ${objects}}`)).status, 400, 'objects count too, in ignored fields too');
+  // Brackets inside strings are text, not nesting.
+  t.equal((await postJson(s.port, '/', { inputs: '[[[['.repeat(40) + ' [MASK]' })).status, 200);
+  const shallow = await postJson(s.port, '/', `{"inputs": ${nested(20, '1')}}`);
+  t.equal(shallow.status, 422);
+  t.equal(shallow.json?.error, 'Expected a string or a non-empty list of strings for "inputs" but received a list containing a list containing a list containing a list containing ...');
+  t.equal((await request(s.port, { path: '/health' })).status, 200, 'still serving');
+});
+
+t.test('an HTTP/1.1 request without Host: 400 JSON on node:http; uWS closes it (docs/http.md)', async (t) => {
+  const s = await startFakeServer(t, {});
+  const c = await RawClient.connect(s.port);
+  await c.send('GET /health HTTP/1.1\r\n\r\n');
+  if (s.transport === 'node') {
+    const r = await c.response();
+    t.equal(r.status, 400);
+    t.same(r.json, { error: 'an HTTP/1.1 request needs a Host header', error_type: 'malformed' });
+  }
+  t.ok(await c.waitClosed(15_000), 'connection closed');
+  const old = await RawClient.connect(s.port);
+  await old.send('GET /health HTTP/1.0\r\n\r\n');
+  if (s.transport === 'node') t.equal((await old.response()).status, 200, 'HTTP/1.0 needs no Host');
+  old.destroy();
+});
+
+t.test('two Authorization headers: 400 invalid_request on both transports, whichever line holds the key', async (t) => {
+  const s = await startFakeServer(t, { apiKey: 'sekret' });
+  const info = async (lines) => {
+    const c = await RawClient.connect(s.port);
+    await c.send(`GET /info HTTP/1.1\r\nHost: x\r\n${lines.map((l) => `Authorization: ${l}\r\n`).join('')}\r\n`);
+    const r = await c.response();
+    c.destroy();
+    return r;
+  };
+  t.equal((await info(['Bearer sekret'])).status, 200, 'one line with the key');
+  for (const lines of [['Bearer sekret', 'Bearer wrong'], ['Bearer wrong', 'Bearer sekret'], ['Bearer sekret', 'Bearer sekret']]) {
+    const r = await info(lines);
+    t.equal(r.status, 400, lines.join(' / '));
+    t.equal(r.json?.error_type, 'malformed');
+    t.match(r.headers['www-authenticate'], /error="invalid_request"/);
+  }
+});
+
+t.test('a malformed chunked body: 400 JSON on node:http; uWS closes the connection', async (t) => {
+  const s = await startFakeServer(t, {});
+  const c = await RawClient.connect(s.port);
+  await c.send(head('POST', '/', { 'Transfer-Encoding': 'chunked', 'Content-Type': 'text/plain' }) + '3\r\nab [MASK]\r\nZZ\r\n');
+  if (s.transport === 'node') {
+    const r = await c.response();
+    t.equal(r.status, 400);
+    t.equal(r.json?.error_type, 'malformed');
+    t.match(r.json?.error, /^malformed request body: /);
+  }
+  t.ok(await c.waitClosed(15_000), 'connection closed');
+  t.equal((await request(s.port, { path: '/health' })).status, 200, 'still serving');
+});
+
+t.test('a body that stalls under the minimum rate: 408 JSON, connection closed', async (t) => {
+  const s = await startFakeServer(t, {});
+  const c = await RawClient.connect(s.port);
+  await c.send(head('POST', '/', { 'Content-Length': '100000', 'Content-Type': 'text/plain' }) + 'x'.repeat(100));
+  // The first window (5 s) brings 100 bytes: under 1 KiB/s.
+  const r = await c.response(20_000);
+  t.equal(r.status, 408);
+  t.equal(r.json?.error_type, 'timeout');
+  t.match(r.json?.error, /^the request body arrived at 1?\d bytes\/s over 5 s, under the minimum of 1024 bytes\/s$/);
+  t.equal(r.headers.connection, 'close');
+  t.ok(await c.waitClosed(5_000), 'closed');
+});
