@@ -1,11 +1,12 @@
 // Hostile requests over real HTTP against a fake engine (no libtorch), on the transport the run
 // selects (scripts/test-http.sh runs this file on uWS too): nesting to the body limit, a request
-// without Host, two Authorization headers, a malformed chunked body, a body that stalls. Each is
-// answered with a JSON error (or closed where docs/http.md says uWS closes), and the server keeps
-// serving.
+// without Host, two Authorization headers, a malformed chunked body, a body that stalls, 100
+// header lines, arrivals while the answer memory budget is spent. Each is answered with a JSON
+// error (or closed where docs/http.md says uWS closes), and the server keeps serving.
 import t from 'tap';
-import { startFakeServer } from '../helpers/fake-server.mjs';
+import { fake, startFakeServer } from '../helpers/fake-server.mjs';
 import { RawClient, head, postJson, request } from '../helpers/http.mjs';
+import { until } from '../helpers/server.mjs';
 
 const nested = (depth, inner = '"x [MASK]"') => '['.repeat(depth) + inner + ']'.repeat(depth);
 
@@ -90,4 +91,41 @@ t.test('a body that stalls under the minimum rate: 408 JSON, connection closed',
   t.match(r.json?.error, /^the request body arrived at 1?\d bytes\/s over 5 s, under the minimum of 1024 bytes\/s$/);
   t.equal(r.headers.connection, 'close');
   t.ok(await c.waitClosed(5_000), 'closed');
+});
+
+t.test('more header lines than uWS keeps (48): answered on node:http; uWS closes the connection', async (t) => {
+  const s = await startFakeServer(t, {});
+  const headers = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`x-h${i}`, 'v']));
+  const c = await RawClient.connect(s.port);
+  await c.send(head('GET', '/health', headers));
+  if (s.transport === 'node') {
+    t.equal((await c.response()).status, 200, '100 lines, 1.2 KB: within the 16 KiB head limit');
+    const big = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`x-h${i}`, 'vvvvvvvv']));
+    await c.send(head('GET', '/health', big));
+    const r = await c.response();
+    t.equal(r.status, 431, 'a head over 16 KiB');
+    t.equal(r.json?.error_type, 'request_header_fields_too_large');
+  }
+  t.ok(await c.waitClosed(15_000), 'closed (node:http after the 431)');
+});
+
+t.test('the memory budget for answers: arrivals while it is spent get 503 + Retry-After before their body is read', async (t) => {
+  // --max-answer-bytes 1024: each request reserves at most 3 x 1024 bytes, the smallest budget.
+  const s = await startFakeServer(t, { maxAnswerBytes: 1024, maxInflightAnswerBytes: 3072 });
+  t.equal(s.gate.budgetBytes, 3072);
+  fake.hold = true;
+  const a = postJson(s.port, '/', { inputs: 'a [MASK]' });
+  await until(() => fake.held.length === 1, { what: 'a held' });
+  t.equal(s.gate.usedBytes, 3072, 'a holds the whole budget while its answer is built');
+  const b = await postJson(s.port, '/', { inputs: 'b [MASK]' });
+  t.equal(b.status, 503);
+  t.equal(b.headers['retry-after'], '1');
+  t.equal(b.json?.error_type, 'overloaded');
+  t.match(b.json?.error, /--max-inflight-answer-bytes/);
+  t.equal(fake.held.length, 1, 'b never reached the engine');
+  fake.hold = false;
+  fake.release();
+  t.equal((await a).status, 200);
+  await until(() => s.gate.usedBytes === 0, { what: 'the budget given back' });
+  t.equal((await postJson(s.port, '/', { inputs: 'c [MASK]' })).status, 200, 'served again');
 });
