@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// Goodput under connection overload: successful answers per second at the knee (the connection
+// count that saturates the server) and at 4x and 16x as many connections, each a closed loop
+// (autocannon: keep-alive connections, each sending its next request as soon as it has its
+// answer, 429s and 503s included). The server is the real CLI serving the demo model with
+// --max-queue 64 --request-timeout-ms 1000 (as bench/goodput.js), once per transport and per
+// variant: the default (requests may wait for queue room, src/server/gate.ts) and --max-waiting 0
+// (every full queue refused at once, the behaviour before). Beside each figure: the load
+// generator's and the server's CPU share (cores, from /proc), because client, server and engine
+// share this machine's cores and a client flooding with retries takes CPU from the engine.
+// Bounded: 127.0.0.1 only; transports x variants x (1 + factors) runs of `seconds`.
+//
+//   node bench/goodput_connections.js [--seconds 6] [--knee 64] [--factors 4,16]
+//        [--transports node,uws] [--variants default,no-waiting] [--model models/demo]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const seconds = Number(arg('seconds', 6));
+const knee = Number(arg('knee', 64));
+const factors = arg('factors', '4,16').split(',').map(Number);
+const transports = arg('transports', 'node,uws').split(',');
+const variants = arg('variants', 'default,no-waiting').split(',');
+const model = arg('model', join(root, 'models', 'demo'));
+const cannon = join(root, 'node_modules', '.bin', 'autocannon');
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+const log = (m) => process.stderr.write(`[goodput-connections] ${m}\n`);
+
+/** CPU seconds (user + system) a process has used, from /proc/PID/stat. */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICKS;
+}
+
+function startServer(transport, variant) {
+  const extra = variant === 'no-waiting' ? ['--max-waiting', '0'] : [];
+  const proc = spawn(process.execPath, [join(root, 'dist', 'cli.js'), '--model', model, '--host', '127.0.0.1', '--port', '0',
+    '--log-format', 'json', '--log-level', 'info', '--access-log-sample', '0', '--transport', transport,
+    '--max-queue', '64', '--request-timeout-ms', '1000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const onData = (d) => {
+      err += d;
+      const port = /"msg":"listening".*?"port":(\d+)/.exec(err)?.[1];
+      if (port && /"msg":"ready"/.test(err)) {
+        proc.stderr.off('data', onData);
+        proc.stderr.resume();
+        resolve({ proc, port: Number(port) });
+      }
+    };
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bert-serve-goodput-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const bodyFile = join(dir, 'body.txt');
+writeFileSync(bodyFile, 'test [MASK]');
+
+/** One closed-loop run; resolves with what autocannon counted and the CPU both processes used. */
+function run(port, connections, server) {
+  return new Promise((resolve, reject) => {
+    const cpuServer0 = cpuSeconds(server.pid);
+    const t0 = process.hrtime.bigint();
+    const p = spawn(cannon, ['-j', '-c', String(connections), '-d', String(seconds), '-t', '10', '-m', 'POST', '-H', 'content-type=text/plain',
+      '-i', bodyFile, `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    let cpuClient = 0;
+    // The client's CPU is read just before it exits (after that /proc has no entry for it).
+    const sampler = setInterval(() => { try { cpuClient = cpuSeconds(p.pid); } catch { /* exited */ } }, 200);
+    p.stdout.on('data', (d) => { out += d; });
+    p.on('exit', (code) => {
+      clearInterval(sampler);
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) { reject(new Error(`autocannon exited ${code}`)); return; }
+      const r = JSON.parse(out);
+      const statuses = {};
+      for (const [k, v] of Object.entries(r.statusCodeStats ?? {})) statuses[k] = v.count;
+      resolve({
+        connections,
+        goodput: Math.round(r['2xx'] / seconds),
+        statuses,
+        errors: r.errors + r.timeouts,
+        p99ms: r.latency.p99,
+        loadgenCores: +(cpuClient / wall).toFixed(2),
+        serverCores: +((cpuSeconds(server.pid) - cpuServer0) / wall).toFixed(2),
+      });
+    });
+  });
+}
+
+const results = [];
+for (const transport of transports) {
+  for (const variant of variants) {
+    const { proc, port } = await startServer(transport, variant);
+    try {
+      await run(port, knee, proc); // warm-up
+      const base = await run(port, knee, proc);
+      const rows = [{ ...base, factor: 1 }];
+      for (const f of factors) rows.push({ ...(await run(port, f * knee, proc)), factor: f });
+      for (const r of rows) {
+        const row = { transport, variant, ...r, ratio: +(r.goodput / base.goodput).toFixed(2) };
+        results.push(row);
+        log(JSON.stringify(row));
+      }
+    } finally {
+      proc.kill('SIGKILL');
+      await new Promise((r) => proc.once('exit', r));
+    }
+  }
+}
+
+console.log('| transport | variant | connections | goodput (200/s) | x knee | other statuses | p99 ms | load generator cores | server cores |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const other = Object.entries(r.statuses).filter(([k]) => k !== '200').map(([k, v]) => `${k}: ${v}`).join(', ') || '-';
+  console.log(`| ${r.transport} | ${r.variant} | ${r.connections} | ${r.goodput} | ${r.ratio} | ${other} | ${r.p99ms} | ${r.loadgenCores} | ${r.serverCores} |`);
+}
+console.log(JSON.stringify({ node: process.version, seconds, knee, factors, model, results }));
