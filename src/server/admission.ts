@@ -217,8 +217,11 @@ export async function runInference(
   }
   ctx.gate.answered(count);
   if (ex.done) return; // the client went away after the model ran: nothing to write to
-  ctx.gate.resize(ex.reservedBytes, answer.body.length);
-  ex.reservedBytes = answer.body.length;
+  // A list's answer was concatenated from one part per input, which stay in memory until V8's next
+  // collection: counted twice until it is written.
+  const held = answer.body.length * (count > 1 ? 2 : 1);
+  ctx.gate.resize(ex.reservedBytes, held);
+  ex.reservedBytes = held;
   if (answer.body.length > ctx.config.maxAnswerBytes) {
     // The estimate is a lower bound; this is the exact size. The Buffer is dropped unwritten.
     ex.sendError(413, 'validation', answerTooLargeMessage(answer.body.length, ctx.config.maxAnswerBytes, false));

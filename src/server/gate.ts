@@ -14,7 +14,8 @@
 // The memory budget counts, per request, an upper bound of its answer's bytes from the moment it
 // is handed to the engine (times BUILD_COPIES while the answer is being built: the native string,
 // its copy into a Buffer, a list's concatenation), then the answer's exact size while it is being
-// written, until the last byte is written or the client is gone. Requests that arrive while the
+// written (twice that for a list's answer: the parts it was concatenated from stay until V8's next
+// collection), until the last byte is written or the client is gone. Requests that arrive while the
 // budget is spent are refused (503) before their body is read. JS thread only.
 import { performance } from 'node:perf_hooks';
 
