@@ -129,3 +129,28 @@ t.test('the memory budget for answers: arrivals while it is spent get 503 + Retr
   await until(() => s.gate.usedBytes === 0, { what: 'the budget given back' });
   t.equal((await postJson(s.port, '/', { inputs: 'c [MASK]' })).status, 200, 'served again');
 });
+
+t.test('CONNECT: 405 JSON on both transports (node:http closed it unanswered; found by the HTTP fuzzer)', async (t) => {
+  const s = await startFakeServer(t, {});
+  const c = await RawClient.connect(s.port);
+  await c.send('CONNECT /health HTTP/1.1\r\nHost: x\r\n\r\n');
+  const r = await c.response();
+  t.equal(r.status, 405);
+  t.equal(r.json?.error_type, 'method_not_allowed');
+  c.destroy();
+});
+
+t.test('garbage pipelined behind a request, or a malformed chunk in a body being discarded: the request is answered, then closed', async (t) => {
+  // node:http's parser fails on what follows the request; it used to close the connection without
+  // answering the request in progress (found by the HTTP fuzzer). uWS answers the first, then closes.
+  const s = await startFakeServer(t, {});
+  const c = await RawClient.connect(s.port);
+  await c.send(head('POST', '/', { 'Content-Type': 'text/plain', 'Content-Length': '8' }) + 'a [MASK]' + 'NOT HTTP\r\n\r\n');
+  t.equal((await c.response()).status, 200, 'the request before the garbage');
+  t.ok(await c.waitClosed(15_000), 'closed');
+  const d = await RawClient.connect(s.port);
+  await d.send(head('PUT', '/', { 'Transfer-Encoding': 'chunked' }) + '\r\n\r\nZZ\r\n');
+  // uWS's chunked parser closes the connection first (docs/http.md).
+  if (s.transport === 'node') t.equal((await d.response()).status, 405, 'answered although its body is malformed');
+  t.ok(await d.waitClosed(15_000), 'closed');
+});

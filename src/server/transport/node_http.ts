@@ -54,6 +54,9 @@ export class NodeHttpTransport implements Transport {
     // --request-timeout-ms instead; a stalled answer by --send-timeout-ms.
     server.timeout = 0;
     server.on('clientError', answerClientError);
+    // Without a 'connect' listener node:http closes a CONNECT request's connection unanswered
+    // (found by the HTTP fuzzer): no route takes CONNECT, so it is 405 like any unknown method.
+    server.on('connect', answerConnect);
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException) => {
         this.#server = undefined;
@@ -100,10 +103,13 @@ function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, soc
     return;
   }
   if (res != null) {
-    // The parser failed inside the body of the request in progress (a malformed chunk): that
-    // request answers 400 itself, through its Exchange, when nothing of its answer was written yet.
-    const wire = res.headersSent ? undefined : WIRES.get(res);
-    if (!wire?.malformedBody(`malformed request body: ${err.reason ?? err.code ?? 'parse error'}`)) socket.destroy();
+    // A request is in progress on this connection and the parser failed after its head: inside
+    // its body (a malformed chunk), or on bytes pipelined behind it. That request is still
+    // answered (400 when its body was being read), then the connection closed; destroying the
+    // socket here lost its answer (found by the HTTP fuzzer).
+    const wire = WIRES.get(res);
+    if (wire) wire.parserFailed(`malformed request body: ${err.reason ?? err.code ?? 'parse error'}`);
+    else socket.destroy();
     return;
   }
   const code = err.code ?? '';
@@ -120,6 +126,15 @@ function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, soc
   socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
 }
 
+/** A CONNECT request (node:http hands it over as a raw socket, not as a request): 405, closed. */
+function answerConnect(req: IncomingMessage, socket: Socket): void {
+  const body = JSON.stringify({ error: `method CONNECT is not allowed on ${(req.url ?? '').slice(0, 200)}`, error_type: 'method_not_allowed' });
+  socket.on('error', noop);
+  socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+    + `Connection: close\r\n\r\n${body}`);
+  socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+}
+
 const EMPTY = new Uint8Array(0);
 /** The Wire of each response in progress, for answerClientError. */
 const WIRES = new WeakMap<ServerResponse, NodeWire>();
@@ -130,6 +145,9 @@ class NodeWire implements Wire {
   readonly #res: ServerResponse;
   #abortFn: (() => void) | undefined;
   #malformedFn: ((reason: string) => void) | undefined;
+  #dataFn: ((chunk: Uint8Array, last: boolean) => void) | undefined;
+  /** The body's end was delivered (or can no longer come). */
+  #bodyEnded = false;
   #aborted = false;
 
   constructor(req: IncomingMessage, res: ServerResponse) {
@@ -179,19 +197,34 @@ class NodeWire implements Wire {
     this.#malformedFn = fn;
   }
 
-  /** True when the exchange took the failure (and will answer); false: close the connection. */
-  malformedBody(reason: string): boolean {
-    const fn = this.#malformedFn;
-    if (!fn || this.#aborted) return false;
+  /**
+   * Node's parser failed on this connection after this request's head: no more bytes of it (or of
+   * any later request) can be read. The answer closes the connection; a body being read is
+   * malformed (400), a body being discarded ends here.
+   */
+  parserFailed(reason: string): void {
+    this.#res.shouldKeepAlive = false;
+    // complete: the parser had read this request whole, so what failed was pipelined behind it.
+    if (this.#aborted || this.#bodyEnded || this.#req.complete) return;
+    const malformed = this.#malformedFn;
     this.#malformedFn = undefined;
-    fn(reason);
-    return true;
+    if (malformed && !this.#res.headersSent) {
+      malformed(reason);
+      return;
+    }
+    this.#bodyEnded = true;
+    this.#dataFn?.(EMPTY, true);
   }
 
   onData(fn: (chunk: Uint8Array, last: boolean) => void): void {
     const req = this.#req;
+    this.#dataFn = fn;
     req.on('data', (chunk: Buffer) => fn(chunk, false));
-    req.once('end', () => { if (!this.#aborted) fn(EMPTY, true); });
+    req.once('end', () => {
+      if (this.#aborted || this.#bodyEnded) return;
+      this.#bodyEnded = true;
+      fn(EMPTY, true);
+    });
   }
 
   end(status: number, headers: Headers, body: string | Uint8Array, bodyless: boolean, close: boolean): void {
