@@ -8,6 +8,9 @@ import { fake, startFakeServer } from '../helpers/fake-server.mjs';
 import { RawClient, head, postJson, request } from '../helpers/http.mjs';
 import { until } from '../helpers/server.mjs';
 
+// On uWS several cases end with its idle timeout (8-12 s each).
+t.setTimeout(180_000);
+
 const nested = (depth, inner = '"x [MASK]"') => '['.repeat(depth) + inner + ']'.repeat(depth);
 
 t.test('nesting at any depth up to the body limit: 400 before JSON.parse, 422 naming the field below it', async (t) => {
@@ -88,7 +91,7 @@ t.test('a body that stalls under the minimum rate: 408 JSON, connection closed',
   const r = await c.response(20_000);
   t.equal(r.status, 408);
   t.equal(r.json?.error_type, 'timeout');
-  t.match(r.json?.error, /^the request body arrived at 1?\d bytes\/s over 5 s, under the minimum of 1024 bytes\/s$/);
+  t.match(r.json?.error, /^the request body arrived at \d+ bytes\/s over 5 s, under the minimum of 1024 bytes\/s$/);
   t.equal(r.headers.connection, 'close');
   t.ok(await c.waitClosed(5_000), 'closed');
 });
