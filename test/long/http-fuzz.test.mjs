@@ -22,8 +22,8 @@ import { generate, rng } from './http_fuzz_cases.mjs';
 t.setTimeout(900_000);
 requireBuilt(testModel('tiny'));
 
-const CASES = Number(process.env.BERT_SERVE_FUZZ_CASES ?? 600);
-const SECONDS = Number(process.env.BERT_SERVE_FUZZ_SECONDS ?? 150);
+const CASES = Number(process.env.BERT_SERVE_FUZZ_CASES ?? 400);
+const SECONDS = Number(process.env.BERT_SERVE_FUZZ_SECONDS ?? 90);
 const SEED = Number(process.env.BERT_SERVE_FUZZ_SEED ?? Date.now() % 1e9);
 const CONCURRENCY = 24;
 /** Longer than every server-side bound: uWS's idle timeout (8-12 s), the upload rate (5-6 s) plus the linger (5 s). */
