@@ -44,7 +44,8 @@ t.test('503 while the model loads (liveness 200, readiness 503), 200 once ready'
 });
 
 t.test('429 with Retry-After past --max-queue; served again once the queue drains', async (t) => {
-  const s = await spawnServer(['--model', slow, '--no-warmup', '--max-queue', '2', '--max-batch-requests', '1'], { t });
+  // --max-waiting 0: refused at once (by default a request waits for queue room; test/unit/admission.test.mjs).
+  const s = await spawnServer(['--model', slow, '--no-warmup', '--max-queue', '2', '--max-batch-requests', '1', '--max-waiting', '0'], { t });
   const n = 8;
   const results = await Promise.all(Array.from({ length: n }, (_, i) => postText(s.port, `item ${i} is [MASK]`)));
   const statuses = results.map((r) => r.status);

@@ -98,7 +98,8 @@ const FRAMING_CODES = new Set(['HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CON
 function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Socket): void {
   // _httpMessage: the response in progress on this connection (Node's own handler checks it too).
   const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // HPE_INVALID_EOF_STATE: the client closed its side in the middle of a request (a hang-up).
+  if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
     socket.destroy();
     return;
   }
