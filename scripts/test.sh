@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command's body (after scripts/setup.sh): test model fixtures, C++ engine tests (ctest),
-# then the JS tests (tap: unit, integration, e2e, then the long tier test/long), then the HTTP tests again on the node:http
+# then the JS tests (tap: unit, integration, e2e, then the long tier test/long), then the HTTP tests again on the uWebSockets.js
 # transport and on Node 22 and 24 (scripts/test-http.sh). GPU tests skip themselves without CUDA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
