@@ -183,3 +183,43 @@ t.test('@huggingface/inference pointed at the server works unchanged', async (t)
   const ner = await hf.tokenClassification({ endpointUrl: servers.ner.url, inputs: 'angela merkel visited paris' });
   t.ok(Array.isArray(ner), 'tokenClassification');
 });
+
+t.test('the memory budget\'s upper bound of an answer is never below the real answer, on every task route', async (t) => {
+  // The budget (--max-inflight-answer-bytes) reserves answerUpperBound while an answer is built;
+  // RSS stays within it only if the bound never undercounts. Real answers from the real models.
+  const { answerUpperBound } = await import('../../dist/server/answer_size.js');
+  // Within the servers' 24 tokens (LIMITS), escapes and characters outside the vocabulary included.
+  const texts = ['hello world', 'Paris is the capital of France', 'é 漢字 😀 "quoted" \\ back', 'a '.repeat(15), ''];
+  const masked = ['a [MASK]', 'Paris is the [MASK] of [MASK].', '[MASK] 漢字 😀 "q"', 'x [MASK]'];
+  const cases = [
+    ['embed', '/embed', { inputs: texts.slice(0, 4) }],
+    ['embed', '/embed_all', { inputs: texts.slice(0, 4) }],
+    ['embed', '/embed_all', { inputs: 'a '.repeat(40), truncate: true }],
+    ['embed', '/v1/embeddings', { input: texts.slice(0, 3) }],
+    ['embed', '/', { inputs: texts.slice(1, 4) }],
+    ['classify', '/predict', { inputs: [texts[0], [texts[1], texts[2]]] }],
+    ['classify', '/', { inputs: texts.slice(0, 4), parameters: { top_k: null } }],
+    ['rerank', '/rerank', { query: texts[1], texts: texts.slice(0, 4), return_text: true }],
+    ['ner', '/', { inputs: texts.slice(0, 4), parameters: { aggregation_strategy: 'none' } }],
+    ['tiny', '/', { inputs: masked, parameters: { top_k: 20 } }],
+    ['tiny', '/', { inputs: masked[1], parameters: { targets: ['paris', 'capital', 'city'] } }],
+    ['tiny', '/tokenize', { inputs: texts.slice(0, 4) }],
+  ];
+  for (const [name, path, body] of cases) {
+    const info = (await request(port(name), { path: '/info' })).json;
+    const r = await postJson(port(name), path, body);
+    t.equal(r.status, 200, `${name} ${path}: ${r.text.slice(0, 200)}`);
+    const list = body.inputs ?? body.input ?? body.texts;
+    const count = path === '/rerank' ? body.texts.length : Array.isArray(list) ? list.length : 1;
+    let predictions;
+    if (info.task === 'fill-mask' && path === '/') {
+      const k = body.parameters?.targets ? Math.min(body.parameters.top_k ?? 5, body.parameters.targets.length) : body.parameters?.top_k ?? 5;
+      predictions = [body.inputs].flat().reduce((n, x) => n + Math.max(1, x.split('[MASK]').length - 1) * k, 0);
+    }
+    const upper = answerUpperBound({
+      task: info.task, route: path, texts: count, bodyBytes: Buffer.byteLength(JSON.stringify(body)), predictions,
+      hiddenSize: info.hidden_size, labels: info.labels ?? [], maxTokens: info.max_input_length,
+    });
+    t.ok(upper >= r.bytes.length, `${name} ${path}: upper bound ${upper} >= the answer's ${r.bytes.length} bytes`);
+  }
+});
