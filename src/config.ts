@@ -210,9 +210,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: 'maxWaiting', flag: 'max-waiting', env: ['BERT_SERVE_MAX_WAITING'], kind: 'int', default: 4096, min: 0, max: 1 << 24, metavar: 'N',
-    doc: 'Requests that may wait, parsed, for room in the queue (--max-queue) or the memory budget, when their turn is expected before '
-      + 'their deadline; others are refused at once (429 for the queue, 503 for memory). 0: never wait (every full queue is 429).',
-    tune: 'Waiting instead of a refusal keeps clients that retry at once from flooding the server; each waiting request holds its body.',
+    doc: 'Requests that may wait, parsed, for room in the queue (--max-queue) or the memory budget, until their deadline (then 504); '
+      + 'past it a request is refused at once (429 for the queue, 503 for memory). 0: never wait (every full queue is 429).',
+    tune: 'Waiting instead of a refusal keeps clients that retry at once from flooding the server; each waiting request holds its body. '
+      + 'First come, first served, until the oldest has waited half its deadline; then the newest first, so that what is admitted still has time.',
   },
   {
     key: 'sendTimeoutMs', flag: 'send-timeout-ms', env: ['BERT_SERVE_SEND_TIMEOUT_MS'], kind: 'int', default: 10_000, min: 100,

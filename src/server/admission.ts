@@ -206,7 +206,7 @@ export async function runInference(
     }
     answer = await pending;
   } catch (e) {
-    ctx.gate.answered(count);
+    ctx.gate.answered();
     if (ex.done) return;
     // The engine counts from the hand-over; the client knows the server's deadline, from arrival.
     if ((e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED') {
@@ -215,7 +215,7 @@ export async function runInference(
     answerEngineError(ctx, ex, e);
     return;
   }
-  ctx.gate.answered(count);
+  ctx.gate.answered();
   if (ex.done) return; // the client went away after the model ran: nothing to write to
   // A list's answer was concatenated from one part per input, which stay in memory until V8's next
   // collection: counted twice until it is written.

@@ -5,11 +5,10 @@
 // that is refused at once sends its next request at once, and with enough connections the
 // refusals themselves (server and clients sharing the CPUs with the engine) starve the engine:
 // goodput at 1,024 connections fell to 0.43x of what 64 connections got. A request that waits
-// costs nothing while it waits. It waits only when its turn is expected before its deadline (the
-// texts ahead of it at the rate the engine has been answering), and at most --max-waiting requests
-// wait; otherwise it is refused at once, as before: 429 when the queue is what is full, 503 +
-// Retry-After when the memory budget is. A waiting request that reaches its deadline gets 504, one
-// whose client goes away is dropped; first come, first served.
+// costs nothing while it waits. At most --max-waiting requests wait; past that a request is refused
+// at once, as before: 429 when the queue is what is full, 503 + Retry-After when the memory budget
+// is. A waiting request that reaches its deadline gets 504, one whose client goes away is dropped.
+// First come, first served, until the wait grows long (pump(): then the newest first).
 //
 // The memory budget counts, per request, an upper bound of its answer's bytes from the moment it
 // is handed to the engine (times BUILD_COPIES while the answer is being built: the native string,
@@ -21,7 +20,6 @@ import { performance } from 'node:perf_hooks';
 
 /** Copies of an answer that exist at once while it is built (native string, Buffer, concatenation). */
 export const BUILD_COPIES = 3;
-const RATE_WINDOW_MS = 1000;
 
 export type Admission = 'go' | 'queue-full' | 'memory-full' | 'timeout' | 'gone';
 
@@ -36,6 +34,9 @@ interface Waiter {
   readonly count: number;
   readonly bytes: number;
   readonly resolve: (a: Admission) => void;
+  /** performance.now() when it started waiting, and when its deadline passes. */
+  readonly since: number;
+  readonly until: number;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -47,11 +48,6 @@ export class Gate {
   /** Texts admitted whose engine call has not been made yet (it follows in the same tick). */
   #granted = 0;
   #waiting: Waiter[] = [];
-  #waitingTexts = 0;
-  /** Texts answered per second by the engine, over the last window (0 until known). */
-  #rate = 0;
-  #windowStart = performance.now();
-  #windowTexts = 0;
 
   constructor(budgetBytes: number, maxWaiting: number) {
     this.budgetBytes = budgetBytes;
@@ -76,12 +72,10 @@ export class Gate {
     const queueFull = !this.#queueFits(engine, count);
     const refusal: Admission = queueFull ? 'queue-full' : 'memory-full';
     if (count > engine.options.maxQueue || this.waitingFull) return refusal;
-    // Wait only for a turn expected before the deadline: otherwise the wait ends in a 504 anyway.
-    if (this.#rate > 0 && ((engine.pending + this.#granted + this.#waitingTexts + count) / this.#rate) * 1000 > deadlineMs) return refusal;
     return new Promise<Admission>((resolve) => {
-      const w: Waiter = { engine, count, bytes, resolve, timer: undefined };
+      const now = performance.now();
+      const w: Waiter = { engine, count, bytes, resolve, since: now, until: now + deadlineMs, timer: undefined };
       this.#waiting.push(w);
-      this.#waitingTexts += count;
       if (Number.isFinite(deadlineMs)) w.timer = setTimeout(() => this.#leave(w, 'timeout'), deadlineMs);
       onGone(() => this.#leave(w, 'gone'));
     });
@@ -105,25 +99,26 @@ export class Gate {
     this.pump();
   }
 
-  /** The engine answered `texts`: counted for the rate, and their queue room goes to the waiting. */
-  answered(texts: number): void {
-    const now = performance.now();
-    this.#windowTexts += texts;
-    if (now - this.#windowStart >= RATE_WINDOW_MS) {
-      this.#rate = (this.#windowTexts * 1000) / (now - this.#windowStart);
-      this.#windowStart = now;
-      this.#windowTexts = 0;
-    }
+  /** The engine answered (or failed) a request: its queue room goes to the waiting. */
+  answered(): void {
     this.pump();
   }
 
-  /** Admits waiting requests, first come first served, while the first one fits. */
+  /**
+   * Admits waiting requests while the next one fits: first come first served, until the oldest
+   * has used half its time to its deadline waiting; from then on the newest first (adaptive LIFO).
+   * Under an overload the oldest would reach the engine with too little time left and expire
+   * there, and every admitted request would be one that times out: the newest still have their
+   * time, so what is admitted is answered, and the oldest get their 504 at their deadline.
+   */
   pump(): void {
     while (this.#waiting.length > 0) {
-      const w = this.#waiting[0];
+      const oldest = this.#waiting[0];
+      const now = performance.now();
+      const lifo = now - oldest.since > (oldest.until - oldest.since) / 2;
+      const w = lifo ? this.#waiting[this.#waiting.length - 1] : oldest;
       if (!this.#fits(w.engine, w.count, w.bytes)) return;
-      this.#waiting.shift();
-      this.#waitingTexts -= w.count;
+      if (lifo) this.#waiting.pop(); else this.#waiting.shift();
       clearTimeout(w.timer);
       w.resolve(this.#grant(w.count, w.bytes));
     }
@@ -133,10 +128,9 @@ export class Gate {
     const i = this.#waiting.indexOf(w);
     if (i < 0) return;
     this.#waiting.splice(i, 1);
-    this.#waitingTexts -= w.count;
     clearTimeout(w.timer);
     w.resolve(why);
-    if (i === 0) this.pump();
+    if (i === 0 || i === this.#waiting.length) this.pump();
   }
 
   #queueFits(engine: QueueRoom, count: number): boolean {
