@@ -88,6 +88,27 @@ t.test('a waiting request: 504 at its deadline, dropped when its client goes awa
   t.ok((await a).body.length > 0, 'the call holding the queue is answered');
 });
 
+t.test('once the oldest waiting request has used half its deadline, the newest is admitted first (adaptive LIFO)', async (t) => {
+  const s = await startFakeServer(t, { maxQueue: 1, requestTimeoutMs: 2000 });
+  fake.hold = true;
+  const a = s.engine.fillMaskJson('a [MASK]'); // holds the queue's one place, with no deadline
+  await until(() => fake.held.length === 1, { what: 'a held' });
+  const old = postText(s.port, 'old [MASK]');
+  await until(() => s.gate.waiting === 1, { what: 'old waiting' });
+  const t0 = Date.now();
+  await until(() => Date.now() - t0 > 1100, { what: 'more than half of old\'s 2 s deadline to pass' });
+  const young = postText(s.port, 'young [MASK]');
+  await until(() => s.gate.waiting === 2, { what: 'young waiting' });
+  fake.release(1);
+  await a;
+  await until(() => fake.held.length === 1, { what: 'one admitted' });
+  t.same(fake.held.map((h) => h.text), ['young [MASK]'], 'the newest, which still has its time');
+  t.equal((await old).status, 504, 'the oldest gets its 504 at its deadline, never having cost the engine');
+  fake.hold = false;
+  fake.release();
+  t.equal((await young).status, 200);
+});
+
 t.test('deadline: 504 when it passes while the body arrives, or while queued', async (t) => {
   const s = await startFakeServer(t, { requestTimeoutMs: 100 });
   const c = await RawClient.connect(s.port);
