@@ -17,8 +17,10 @@ BertForMaskedLM, ElectraForPreTraining (the discriminator) as ElectraModel.
 A sentence-transformers directory (modules.json; weights without the family prefix) exports as
 the family's encoder (BertModel, MPNetModel, ...); OUT_DIR also gets modules.json, the Pooling module's config.json at the same relative
 path (1_Pooling/config.json usually), config_sentence_transformers.json (prompts) and
-sentence_bert_config.json when present. Modules other than Transformer, Pooling and Normalize are
-refused: leaving one out would change the embeddings.
+sentence_bert_config.json when present, and a Dense module's folder (its config.json and weights;
+the engine computes it after pooling). Modules other than Transformer, Pooling, Dense (Tanh,
+Identity, ReLU, Sigmoid or GELU) and Normalize are refused: leaving one out would change the
+embeddings.
 
 OUT_DIR gets: model.pt (TorchScript of scripts/bert/modeling.py, or bert/families/, with the
 weights loaded strictly, eval, in --dtype), config.json (the source's, with "architectures" set and a "bert_serve" block

@@ -54,6 +54,15 @@ roberta, xlmr (XLM-RoBERTa), electra, mpnet and HEAD one of mlm (fill-mask), emb
                   distilbert-embed: sentence-transformers directories, mean pooling), exported
   FAMILY-HEAD-traced  the same weights traced as transformers' module with torchscript=True
                   (input_ids, attention_mask, + token_type_ids for electra) -> a tuple
+Models whose output is NaN for some inputs only (scripted; the weights of tiny, embed, classify,
+rerank and ner, so other inputs get those fixtures' answers): a row holding the word "nan" is NaN,
+a row holding "infinity" is +Inf (the hidden states for fill-mask and embeddings, the logits for
+the classifiers):
+  nonfinite-mlm   fill-mask (both words give NaN logits: LayerNorm of Inf is NaN)
+  nonfinite-embed embeddings, mean pooling (embed's sentence-transformers files)
+  nonfinite-classify  text-classification, 3 labels
+  nonfinite-rerank    one label (rerank)
+  nonfinite-ner   token-classification
 Each directory is rebuilt only when its .bert-serve-stamp.json is missing or records other
 script sources (the builders are in bert/fixture_dirs.py and bert/task_fixture_dirs.py); when
 all are up to date, torch is not even imported.
@@ -104,6 +113,11 @@ FIXTURES: Dict[str, tuple] = {
     "ner-traced": (_VALID, "ok; task token-classification"),
     "int8": (_VALID, "ok; task fill-mask, int8 (CPU only)"),
     "classify-int8": (_VALID, "ok; task text-classification, int8 (CPU only)"),
+    "nonfinite-mlm": (_VALID, "ok; ERR_NON_FINITE_OUTPUT for texts holding 'nan' or 'infinity'"),
+    "nonfinite-embed": (_VALID + ["1_Pooling/config.json"], "ok; ERR_NON_FINITE_OUTPUT for texts holding 'nan' or 'infinity'"),
+    "nonfinite-classify": (_VALID, "ok; ERR_NON_FINITE_OUTPUT for texts holding 'nan' or 'infinity'"),
+    "nonfinite-rerank": (_VALID, "ok; ERR_NON_FINITE_OUTPUT for texts holding 'nan' or 'infinity'"),
+    "nonfinite-ner": (_VALID, "ok; ERR_NON_FINITE_OUTPUT for texts holding 'nan' or 'infinity'"),
 }
 # BERT's relatives; bert/family_fixture_dirs.py builds these (and checks it builds exactly these).
 RELATIVES = ["distilbert", "roberta", "xlmr", "electra", "mpnet"]

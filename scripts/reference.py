@@ -12,7 +12,8 @@ process can answer for many models.
       -> {"embedding": [hidden floats]}. P: cls | mean | max | lasttoken | mean_sqrt_len_tokens |
       weightedmean, as sentence-transformers computes them over all tokens (specials included);
       default: the Pooling config that MODEL_DIR/modules.json names (several modes true:
-      concatenated in sentence-transformers' order), else cls. normalize (default false): L2.
+      concatenated in sentence-transformers' order), else cls; then the Dense modules it names
+      (2_Dense). normalize (default false): L2.
   {"task": "embed_all", "ids": [...], ...} -> {"embeddings": [[hidden floats] per token]}
       (last_hidden_state, the special tokens' rows included).
   {"task": "classify", "ids": [...], "token_type_ids"?, "function_to_apply": F?}
@@ -50,6 +51,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-igno
 import numpy as np  # noqa: E402  (a dependency of Debian's python3-torch)
 import torch  # noqa: E402
 
+from bert import st_dense  # noqa: E402
 from bert.checkpoint import (CheckpointError, build_module, load_model, load_strict,  # noqa: E402
                              module_config, normalize_state_dict, read_config, tokenizer_vocab)
 from bert.families.catalog import FAMILIES  # noqa: E402
@@ -79,6 +81,8 @@ class Reference:
         encoder = FAMILIES[model_type_of(self.raw)].encoder
         self.arch = ARCHITECTURES[encoder if st else architecture_name(self.raw)]
         self.pooling: List[str] = (st or {}).get("pooling") or ["cls"]
+        # Dense modules after pooling (2_Dense), applied in order.
+        self.dense = [st_dense.load(model_dir, folder) for folder in (st or {}).get("dense", [])]
         self.module = _load_module(model_dir, self.arch, self.raw)
         self.mask_id = mask_id_of(model_dir)
         try:
@@ -150,6 +154,8 @@ def embed(ref: Reference, req: Dict) -> Dict:
         return {"embeddings": hidden.tolist()}
     pooling = req.get("pooling")
     vec = pool(hidden, [str(pooling)] if pooling is not None else ref.pooling)
+    for dense in ref.dense:
+        vec = dense(vec)
     if req.get("normalize", False):
         vec = torch.nn.functional.normalize(vec, p=2.0, dim=0)
     return {"embedding": vec.tolist()}

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ERR_DEADLINE_EXCEEDED'
   | 'ERR_CANCELLED'
   | 'ERR_INFERENCE_FAILED'
+  | 'ERR_NON_FINITE_OUTPUT'
   | 'ERR_CLOSED'
   | 'ERR_ADDON_NOT_BUILT'
   | 'ERR_INTERNAL';
@@ -36,7 +37,7 @@ const KNOWN = new Set<string>([
   'ERR_TOKENIZER_INVALID', 'ERR_VOCAB_MISMATCH', 'ERR_DEVICE_UNAVAILABLE', 'ERR_NO_MASK_TOKEN',
   'ERR_TOO_MANY_PREDICTIONS', 'ERR_WRONG_TASK',
   'ERR_INPUT_TOO_LONG', 'ERR_QUEUE_FULL', 'ERR_DEADLINE_EXCEEDED', 'ERR_CANCELLED',
-  'ERR_INFERENCE_FAILED', 'ERR_CLOSED', 'ERR_ADDON_NOT_BUILT', 'ERR_INTERNAL',
+  'ERR_INFERENCE_FAILED', 'ERR_NON_FINITE_OUTPUT', 'ERR_CLOSED', 'ERR_ADDON_NOT_BUILT', 'ERR_INTERNAL',
 ]);
 
 /** Wraps a native error (or anything thrown) into a BertServeError; `stackFrom` keeps the caller's stack. */
@@ -69,6 +70,9 @@ export const HTTP_STATUS: Record<ErrorCode, { status: number; type: string }> = 
   ERR_DEADLINE_EXCEEDED: { status: 504, type: 'timeout' },
   ERR_CANCELLED: { status: 499, type: 'cancelled' },
   ERR_INFERENCE_FAILED: { status: 500, type: 'backend' },
+  // The model's output for this request held NaN or Inf: its message names the model and where, and
+  // is shown as is (it describes the model's output, not the server's internals).
+  ERR_NON_FINITE_OUTPUT: { status: 500, type: 'non_finite_output' },
   ERR_MODEL_NOT_FOUND: { status: 500, type: 'backend' },
   ERR_MODEL_INVALID: { status: 500, type: 'backend' },
   ERR_CONFIG_INVALID: { status: 500, type: 'backend' },

@@ -128,6 +128,8 @@ export class Metrics {
     total('bert_serve_tensor_blocks_reused_total', 'Large tensor allocations served from freed blocks (no new memory)', (s) => s.tensorBlocksReused);
     total('bert_serve_tensor_blocks_mapped_total', 'Large tensor allocations that mapped new memory', (s) => s.tensorBlocksMapped);
     total('bert_serve_tensor_blocks_unmapped_total', 'Freed large tensor blocks given back to the system (unused for 10 s, or over the cap)', (s) => s.tensorBlocksUnmapped);
+    total('bert_serve_non_finite_outputs_total', 'Requests failed because the model\'s output they are answered from held NaN or Inf (error_type non_finite_output)',
+      (s) => s.nonFiniteOutputs);
     total('bert_serve_padded_tokens_total', 'Padded tokens run through the model (batch length x texts)', (s) => s.paddedTokens);
 
     if (options.defaultMetrics ?? true) {

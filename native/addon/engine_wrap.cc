@@ -89,6 +89,8 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("maxTokens", static_cast<double>(i.max_tokens));
   o.Set("maskedPositionsFastPath", i.masked_fast_path);
   o.Set("headPath", i.head_path);
+  o.Set("pathId", i.path_id);
+  o.Set("forwardSignature", i.forward_signature);
   o.Set("cpuNativeBf16", i.cpu_native_bf16);
   o.Set("taskInfo", "{" + i.head_info_json + "}");
   o.Set("forwardInputs", i.forward_inputs);
@@ -284,6 +286,7 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("droppedCancelled", static_cast<double>(q.dropped_cancelled));
   o.Set("droppedExpired", static_cast<double>(q.dropped_expired));
   o.Set("runningBatchMs", q.running_batch_ms);
+  o.Set("nonFiniteOutputs", static_cast<double>(s.non_finite_outputs));
   o.Set("batchSizeHistogram", histogram(env, bert::SchedulerStats::kBatchSizeBounds, q.batch_size_counts));
   o.Set("batchTokensHistogram", histogram(env, bert::SchedulerStats::kBatchTokenBounds, q.batch_token_counts));
   // Process-wide, like the memory it describes (every engine's tensors share the block cache).

@@ -156,9 +156,11 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   info.max_position_embeddings = config.max_position_embeddings;
   info.max_tokens = e->options_.max_tokens;
   info.head_path = head_path;
+  info.path_id = e->head_->path_id();
+  info.forward_signature = e->model_->signature();
   info.cpu_native_bf16 = cpu_has_native_bf16();
   info.head_info_json = e->head_->info_json();
-  info.masked_fast_path = config.task == Task::kFillMask && head_path.rfind("full forward", 0) != 0;
+  info.masked_fast_path = config.task == Task::kFillMask && info.path_id != "full_forward";
   info.forward_inputs = e->model_->forward_inputs();
   info.intra_op_threads = ro.intra_op_threads;
   info.workers = options.workers;
@@ -343,6 +345,7 @@ void Engine::prep_loop() {
 EngineStats Engine::stats() const {
   EngineStats s;
   s.scheduler = scheduler_->stats();
+  s.non_finite_outputs = runner_->non_finite_outputs();
   std::lock_guard<std::mutex> lock(prep_mu_);
   s.preparing = prep_queue_.size();
   return s;

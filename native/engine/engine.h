@@ -55,6 +55,8 @@ struct EngineInfo {
   size_t max_tokens = 0;
   bool masked_fast_path = false;  // the head runs on the rows it reads only (fill-mask: mask rows)
   std::string head_path;          // how the head runs, in words (startup log, /info)
+  std::string path_id;            // the same as a stable identifier (TaskHead::path_id)
+  std::string forward_signature;  // forward's parameters as the engine fills them (Model::signature)
   std::string head_info_json;     // task facts (labels, pooling, ...) as JSON object members
   bool cpu_native_bf16 = false;   // AVX512-BF16 or AMX: --dtype bfloat16 is allowed (and fast) on cpu
   int forward_inputs = 2;
@@ -68,6 +70,7 @@ struct EngineInfo {
 struct EngineStats {
   SchedulerStats scheduler;
   size_t preparing = 0;  // submitted, not yet tokenized
+  uint64_t non_finite_outputs = 0;  // requests failed because their answer held NaN or Inf
 };
 
 class Engine {

@@ -23,6 +23,7 @@ enum class ErrorCode {
   kDeadlineExceeded,  // the request's deadline passed before it reached the model
   kCancelled,         // the caller cancelled (e.g. the HTTP client went away)
   kInferenceFailed,   // the forward pass or post-processing threw
+  kNonFiniteOutput,   // NaN or Inf in what a request's answer is made from (logits, scores, embeddings)
   kClosed,            // the engine is closing or closed
   kInternal,          // a bug: should never happen
 };
@@ -43,6 +44,7 @@ inline const char* error_code_name(ErrorCode c) {
     case ErrorCode::kDeadlineExceeded: return "ERR_DEADLINE_EXCEEDED";
     case ErrorCode::kCancelled: return "ERR_CANCELLED";
     case ErrorCode::kInferenceFailed: return "ERR_INFERENCE_FAILED";
+    case ErrorCode::kNonFiniteOutput: return "ERR_NON_FINITE_OUTPUT";
     case ErrorCode::kClosed: return "ERR_CLOSED";
     case ErrorCode::kInternal: return "ERR_INTERNAL";
   }

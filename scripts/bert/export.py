@@ -202,7 +202,8 @@ def copy_sentence_transformers(src_dir: str, out_dir: str, st: Optional[Dict],
     for rel in st["dirs"]:
         os.makedirs(os.path.join(out_dir, rel), exist_ok=True)
     log(f"export_hf: sentence-transformers: pooling {'+'.join(st['pooling']) or 'none'}"
-        f"{' (' + st['pooling_config'] + ')' if st['pooling_config'] else ''}, normalize "
+        f"{' (' + st['pooling_config'] + ')' if st['pooling_config'] else ''}"
+        f"{', dense ' + '+'.join(st['dense']) if st['dense'] else ''}, normalize "
         f"{str(st['normalize']).lower()}; copied {', '.join(st['files'])}")
 
 
@@ -307,6 +308,7 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     if st is not None:
         config["bert_serve"]["sentence_transformers"] = {
             "pooling_config": st["pooling_config"], "pooling": "+".join(st["pooling"]) or None,
+            "dense": st["dense"],
             "normalize": st["normalize"]}
     with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2, sort_keys=True)

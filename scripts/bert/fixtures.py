@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .modeling import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
-                       BertForTokenClassification, BertModel)
+                       BertForTokenClassification, BertModel, mask_fill_value)
 
 
 class TracedMaskedLM(nn.Module):
@@ -181,3 +181,68 @@ class SevenWide(nn.Module):
                          mask_index: Tensor) -> Tensor:
         out = self.forward(input_ids, attention_mask, token_type_ids)
         return out.reshape(-1, 7).index_select(0, mask_index)
+
+
+def non_finite_offset(input_ids: Tensor, nan_id: int, inf_id: int) -> Tensor:
+    """Per row: NaN when the row holds nan_id, +Inf when it holds inf_id, else 0 ([batch])."""
+    offset = torch.zeros(input_ids.size(0), device=input_ids.device)
+    offset = offset.masked_fill((input_ids == inf_id).any(1), float("inf"))
+    return offset.masked_fill((input_ids == nan_id).any(1), float("nan"))
+
+
+class NonFiniteMaskedLM(BertForMaskedLM):
+    """A valid fill-mask model whose hidden states are NaN in a row holding nan_id ("nan") and +Inf
+    in a row holding inf_id ("infinity") (the logits are then NaN: LayerNorm of Inf); other rows
+    are the plain model's, in the same batch."""
+
+    def __init__(self, config: BertConfig, nan_id: int, inf_id: int) -> None:
+        super().__init__(config)
+        self.nan_id = nan_id
+        self.inf_id = inf_id
+
+    def hidden_states(self, input_ids: Tensor, attention_mask: Tensor,
+                      token_type_ids: Tensor) -> Tensor:
+        hidden = self.bert(input_ids, attention_mask, token_type_ids)
+        return hidden + non_finite_offset(input_ids, self.nan_id, self.inf_id)[:, None, None].to(hidden.dtype)
+
+
+class NonFiniteModel(BertModel):
+    """BertModel whose last_hidden_state is NaN / +Inf in rows holding nan_id / inf_id."""
+
+    def __init__(self, config: BertConfig, nan_id: int, inf_id: int) -> None:
+        super().__init__(config)
+        self.nan_id = nan_id
+        self.inf_id = inf_id
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
+        embeddings = self.embeddings(input_ids, token_type_ids)
+        extended = attention_mask[:, None, None, :].to(embeddings.dtype)
+        extended = (1.0 - extended) * mask_fill_value(embeddings.dtype)
+        hidden = self.encoder(embeddings, extended)
+        return hidden + non_finite_offset(input_ids, self.nan_id, self.inf_id)[:, None, None].to(hidden.dtype)
+
+
+class NonFiniteSequenceClassification(BertForSequenceClassification):
+    """Classification logits NaN / +Inf in rows holding nan_id / inf_id."""
+
+    def __init__(self, config: BertConfig, nan_id: int, inf_id: int) -> None:
+        super().__init__(config)
+        self.nan_id = nan_id
+        self.inf_id = inf_id
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
+        logits = self.classifier(self.bert.pooler(self.bert(input_ids, attention_mask, token_type_ids)))
+        return logits + non_finite_offset(input_ids, self.nan_id, self.inf_id)[:, None].to(logits.dtype)
+
+
+class NonFiniteTokenClassification(BertForTokenClassification):
+    """Token classification logits NaN / +Inf in rows holding nan_id / inf_id."""
+
+    def __init__(self, config: BertConfig, nan_id: int, inf_id: int) -> None:
+        super().__init__(config)
+        self.nan_id = nan_id
+        self.inf_id = inf_id
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
+        logits = self.classifier(self.bert(input_ids, attention_mask, token_type_ids))
+        return logits + non_finite_offset(input_ids, self.nan_id, self.inf_id)[:, None, None].to(logits.dtype)

@@ -16,6 +16,12 @@ WEIGHT_FILES = ["model.safetensors", "pytorch_model.bin",
 # sentence-transformers' files next to the checkpoint, copied to the model directory as they are
 # (the pooling module's config.json too, at the path modules.json gives it).
 ST_FILES = ["modules.json", "config_sentence_transformers.json", "sentence_bert_config.json"]
+# sentence-transformers' Dense activations (the class its config.json names) that bert-serve computes
+# after pooling (native/engine/model/st_dense.cc has the same list).
+DENSE_ACTIVATIONS = ["torch.nn.modules.activation.Tanh", "torch.nn.modules.linear.Identity",
+                     "torch.nn.modules.activation.ReLU", "torch.nn.modules.activation.Sigmoid",
+                     "torch.nn.modules.activation.GELU"]
+DENSE_WEIGHTS = ["model.safetensors", "pytorch_model.bin"]
 # Pooling config keys -> the mode names sentence-transformers itself uses, in its order.
 POOLING_MODES = [("pooling_mode_cls_token", "cls"), ("pooling_mode_max_tokens", "max"),
                  ("pooling_mode_mean_tokens", "mean"),
@@ -117,10 +123,11 @@ def sentence_transformers(src_dir: str) -> Optional[Dict]:
     """What a sentence-transformers directory adds to the checkpoint, or None when it is not one.
 
     {"files": relative paths to copy, "dirs": module folders that hold no file (Normalize),
-     "pooling_config": relative path or None, "pooling": [mode names], "normalize": bool}.
+     "pooling_config": relative path or None, "pooling": [mode names], "normalize": bool,
+     "dense": [relative module folders]}.
     Only the modules bert-serve computes are accepted (Transformer at the top level, Pooling,
-    Normalize): a Dense or other module would change the embeddings, so it is refused rather
-    than silently left out.
+    Dense with a listed activation, after pooling, Normalize last): any other module would change
+    the embeddings, so it is refused rather than silently left out.
     """
     path = os.path.join(src_dir, "modules.json")
     if not os.path.isfile(path):
@@ -130,7 +137,7 @@ def sentence_transformers(src_dir: str) -> Optional[Dict]:
             isinstance(m, dict) and isinstance(m.get("type"), str) for m in modules):
         raise CheckpointError(f"{path}: expected a list of {{\"type\", \"path\", ...}} objects")
     info: Dict = {"files": [n for n in ST_FILES if os.path.isfile(os.path.join(src_dir, n))],
-                  "dirs": [], "pooling_config": None, "pooling": [], "normalize": False}
+                  "dirs": [], "pooling_config": None, "pooling": [], "normalize": False, "dense": []}
     for m in modules:
         kind, sub = _module_kind(m["type"]), str(m.get("path", "")).strip("/")
         if ".." in sub.split("/") or os.path.isabs(sub):
@@ -153,6 +160,23 @@ def sentence_transformers(src_dir: str) -> Optional[Dict]:
                 raise CheckpointError(f"{os.path.join(src_dir, rel)}: no pooling_mode_* is true")
             info["pooling_config"], info["pooling"] = rel, modes
             info["files"].append(rel)
+        elif kind == "Dense":
+            if info["pooling_config"] is None or info["normalize"] or not sub:
+                raise CheckpointError(f"{path}: a Dense module ({sub or '.'}) is computed after pooling and "
+                                      "before Normalize, in a folder of its own")
+            config = _read_json(os.path.join(src_dir, sub, "config.json"), "the Dense config")
+            activation = config.get("activation_function", "torch.nn.modules.activation.Tanh") \
+                if isinstance(config, dict) else None
+            if activation not in DENSE_ACTIVATIONS:
+                raise CheckpointError(f"{os.path.join(src_dir, sub, 'config.json')}: Dense activation "
+                                      f"{activation!r} is not computed by bert-serve (supported: "
+                                      f"{', '.join(a.rsplit('.', 1)[-1] for a in DENSE_ACTIVATIONS)})")
+            weights = [w for w in DENSE_WEIGHTS if os.path.isfile(os.path.join(src_dir, sub, w))]
+            if not weights:
+                raise CheckpointError(f"{os.path.join(src_dir, sub)}: no Dense weights "
+                                      f"({' or '.join(DENSE_WEIGHTS)})")
+            info["files"] += [f"{sub}/config.json", f"{sub}/{weights[0]}"]
+            info["dense"].append(sub)
         elif kind == "Normalize":
             info["normalize"] = True
             if sub:
@@ -160,7 +184,7 @@ def sentence_transformers(src_dir: str) -> Optional[Dict]:
         else:
             raise CheckpointError(
                 f"{path}: module {m['type']} ({sub or '.'}) is not supported: bert-serve computes "
-                "Transformer, Pooling and Normalize only, and leaving it out would change the "
+                "Transformer, Pooling, Dense and Normalize only, and leaving it out would change the "
                 "embeddings")
     return info
 

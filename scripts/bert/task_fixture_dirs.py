@@ -238,10 +238,60 @@ def make_ner_traced(d: str, log: Log) -> Dict:
     return user_trace(d, fixtures.HFTracedTokenClassification(model), model, config)
 
 
+# The words that make the non-finite fixtures' output NaN or +Inf for the rows holding them.
+NAN_WORD, INF_WORD = "nan", "infinity"
+
+
+def non_finite(cls, weights: torch.nn.Module, config: Dict) -> Tuple[torch.jit.ScriptModule, Dict]:
+    tokens, _ = vocab.uncased_vocab()
+    ids = {"nan_id": tokens.index(NAN_WORD), "inf_id": tokens.index(INF_WORD)}
+    model = cls(BertConfig.from_dict(config), **ids).eval()
+    model.load_state_dict(weights.state_dict())
+    return torch.jit.script(model), ids
+
+
+def make_nonfinite_mlm(d: str, log: Log) -> Dict:
+    scripted, ids = non_finite(fixtures.NonFiniteMaskedLM, tiny_mlm(), tiny_config())
+    write_dir(d, tiny_config(), scripted)
+    return ids
+
+
+def make_nonfinite_embed(d: str, log: Log) -> Dict:
+    model, config = embed_model()
+    scripted, ids = non_finite(fixtures.NonFiniteModel, model, config)
+    write_dir(d, config, scripted)
+    write_st_files(d)  # mean pooling: a NaN row anywhere in the text reaches the embedding
+    return ids
+
+
+def make_nonfinite_classify(d: str, log: Log) -> Dict:
+    model, config = classify_sentiment()
+    scripted, ids = non_finite(fixtures.NonFiniteSequenceClassification, model, config)
+    write_dir(d, config, scripted)
+    return ids
+
+
+def make_nonfinite_rerank(d: str, log: Log) -> Dict:
+    model, config = classify_model(["LABEL_0"], RERANK_SEED)
+    scripted, ids = non_finite(fixtures.NonFiniteSequenceClassification, model, config)
+    write_dir(d, config, scripted)
+    return ids
+
+
+def make_nonfinite_ner(d: str, log: Log) -> Dict:
+    model, config = ner_model()
+    scripted, ids = non_finite(fixtures.NonFiniteTokenClassification, model, config)
+    write_dir(d, config, scripted)
+    return ids
+
+
 BUILDERS: Dict[str, Callable[[str, Log], Dict]] = {
     "embed": make_embed, "embed-cls": make_embed_cls, "classify": make_classify,
     "classify-multi": make_classify_multi, "rerank": make_rerank, "ner": make_ner,
     "mlm-traced": make_mlm_traced, "embed-traced": make_embed_traced,
     "embed-traced-nopooler": make_embed_traced_nopooler, "classify-traced": make_classify_traced,
     "ner-traced": make_ner_traced, "int8": make_int8, "classify-int8": make_classify_int8,
+    "nonfinite-mlm": make_nonfinite_mlm, "nonfinite-embed": make_nonfinite_embed,
+    "nonfinite-classify": make_nonfinite_classify, "nonfinite-rerank": make_nonfinite_rerank,
+    "nonfinite-ner": make_nonfinite_ner,
 }

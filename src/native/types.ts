@@ -66,6 +66,8 @@ export interface NativeModelInfo {
   maxTokens: number;                 // the per-text token limit in force (--max-tokens or the model's)
   maskedPositionsFastPath: boolean;  // fill-mask: the vocabulary projection runs at mask rows only
   headPath: string;                  // how the task head runs the model, in words
+  pathId: string;                    // the same as an identifier: full_forward, fill_mask_logits, encoder_then_head
+  forwardSignature: string;          // forward's parameters as the engine fills them, e.g. "forward(attention_mask, input_ids)"
   cpuNativeBf16: boolean;            // AVX512-BF16 or AMX: bfloat16 is allowed on cpu
   taskInfo: string;                  // JSON object: labels, pooling, prompts, head_path, ... per task
   forwardInputs: number;             // 2 or 3 (token_type_ids)
@@ -90,6 +92,8 @@ export interface NativeStats {
   paddedTokens: number;
   droppedCancelled: number;
   droppedExpired: number;
+  /** Requests failed because what their answer is made from held NaN or Inf (ERR_NON_FINITE_OUTPUT). */
+  nonFiniteOutputs: number;
   /** How long the longest-running batch has been running (0 when idle): a hanging model shows here. */
   runningBatchMs: number;
   /** Requests per batch and padded tokens per batch since start, for /metrics. */

@@ -245,7 +245,8 @@ function ms(v: number): string {
 /**
  * Answers an engine (or unexpected) error through HTTP_STATUS. 4xx messages are for users and
  * shown as they are; 5xx other than 503/504 are logged with their details and answered with a
- * generic message (details only with --log-level debug).
+ * generic message (details only with --log-level debug), except a non-finite output, whose message
+ * says what the model produced (the engine logs those, rate-limited).
  */
 export function answerEngineError(ctx: RouteContext, ex: Exchange, e: unknown): void {
   const err = toBertServeError(e);
@@ -257,7 +258,7 @@ export function answerEngineError(ctx: RouteContext, ex: Exchange, e: unknown): 
     return;
   }
   let extra: Headers | undefined;
-  if (status >= 500 && status !== 503 && status !== 504) {
+  if (status >= 500 && status !== 503 && status !== 504 && err.code !== 'ERR_NON_FINITE_OUTPUT') {
     ctx.logger.error('request failed', { route: ex.route, request_id: ex.requestId, code: err.code, error: err.message, stack: err.stack });
     const generic = err.code === 'ERR_INFERENCE_FAILED' ? 'inference failed' : 'internal server error';
     message = ctx.logger.enabled('debug') ? `${generic}: [${err.code}] ${err.message}` : generic;

@@ -62,7 +62,7 @@ class FakeEngine {
   constructor(onComplete) {
     this.onComplete = onComplete;
     this.closed = false;
-    this.stats_ = { queueDepth: 0, inFlight: 0, batchesRun: 0, requestsRun: 0, meanBatchSize: 0, realTokens: 0, paddedTokens: 0, droppedCancelled: 0, droppedExpired: 0, runningBatchMs: 0,
+    this.stats_ = { queueDepth: 0, inFlight: 0, batchesRun: 0, requestsRun: 0, meanBatchSize: 0, realTokens: 0, paddedTokens: 0, droppedCancelled: 0, droppedExpired: 0, runningBatchMs: 0, nonFiniteOutputs: 0,
       batchSizeHistogram: { bounds: [1, 32], counts: [0, 0, 0] }, batchTokensHistogram: { bounds: [16, 512], counts: [0, 0, 0] } };
     control.engines.add(this);
   }
@@ -71,7 +71,7 @@ class FakeEngine {
     this.options = options;
     return {
       modelDir: options.model, task: 'fill-mask', architecture: 'FakeForMaskedLM', modelType: 'bert', family: 'BERT',
-      tokenTypes: true, positionOffset: 0, device: 'cpu', dtype: 'float32', vocabSize: 30522, hiddenSize: 8, maxPositionEmbeddings: 512, maxTokens: 512, maskedPositionsFastPath: true, headPath: 'fake', taskInfo: '{"head_path":"fill_mask_logits"}', cpuNativeBf16: false, forwardInputs: 2, intraOpThreads: 1, workers: 1,
+      tokenTypes: true, positionOffset: 0, device: 'cpu', dtype: 'float32', vocabSize: 30522, hiddenSize: 8, maxPositionEmbeddings: 512, maxTokens: 512, maskedPositionsFastPath: true, headPath: 'fake', pathId: 'fill_mask_logits', forwardSignature: 'forward(input_ids, attention_mask)', taskInfo: '{"head_path":"fill_mask_logits"}', cpuNativeBf16: false, forwardInputs: 2, intraOpThreads: 1, workers: 1,
       blas: 'none', torchVersion: 'fake', loadMs: 0, warmupMs: 0, batchOverheadTokens: 64,
     };
   }

@@ -387,10 +387,16 @@ print(json.dumps({"prefixed": [k for k in sd if k.startswith("bert.")], "n": len
 
   // A module bert-serve does not compute is refused, not dropped.
   const modules = json(join(src, 'modules.json'));
+  writeFileSync(join(src, 'modules.json'), JSON.stringify([...modules, { idx: 3, name: '3', path: '4_LayerNorm', type: 'sentence_transformers.models.LayerNorm' }]));
+  const other = script('export_hf.py', src, join(tmp, 'st-layernorm-out'));
+  t.equal(other.status, 2);
+  t.match(other.stderr, /module sentence_transformers\.models\.LayerNorm \(4_LayerNorm\) is not supported/);
+  t.notMatch(other.stderr, /Traceback/);
+  // A Dense module is computed after pooling (models/zoo's st-* cases), not after Normalize.
   writeFileSync(join(src, 'modules.json'), JSON.stringify([...modules, { idx: 3, name: '3', path: '4_Dense', type: 'sentence_transformers.models.Dense' }]));
   const dense = script('export_hf.py', src, join(tmp, 'st-dense-out'));
   t.equal(dense.status, 2);
-  t.match(dense.stderr, /module sentence_transformers\.models\.Dense \(4_Dense\) is not supported/);
+  t.match(dense.stderr, /a Dense module \(4_Dense\) is computed after pooling and before Normalize/);
   t.notMatch(dense.stderr, /Traceback/);
   writeFileSync(join(src, '2_MeanPool', 'config.json'), '{"pooling_mode_mean_tokens": tru');
   writeFileSync(join(src, 'modules.json'), JSON.stringify(modules));

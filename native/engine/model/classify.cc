@@ -6,6 +6,8 @@
 
 #include "engine/json_writer.h"
 #include "engine/model/head_params.h"
+#include "engine/model/non_finite.h"
+#include "engine/model/probe.h"
 #include "engine/model/warmup.h"
 
 namespace bert {
@@ -59,20 +61,16 @@ ClassifyHead::ClassifyHead(const HeadContext& c)
 
 std::string ClassifyHead::bind(Model& model) {
   c10::InferenceMode guard;
-  torch::Tensor out;
-  try {
-    out = model.forward(probe_batch(model, 2, 4));
-  } catch (const EngineError&) {
-    throw;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "[bert-serve] %s: validation forward failed: %s\n", model.path().c_str(), e.what());
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward failed on a [2, 4] int64 input" + model.failure_hint());
-  }
+  const Probe probe = make_probe(model, *tokenizer_, false);
+  const torch::Tensor out = probe_forward(model, probe);
   const int64_t n = static_cast<int64_t>(labels_.size());
-  if (out.dim() != 2 || out.size(0) != 2 || out.size(1) != n)
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) +
-                                                    " for a [2, 4] input; a " + model.config().architecture + " with " + std::to_string(n) +
-                                                    " labels (id2label in config.json) must return logits [batch, " + std::to_string(n) + "]");
+  const int64_t rows = probe.batch.input_ids.size(0);
+  if (out.dim() != 2 || out.size(0) != rows || out.size(1) != n)
+    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) + " for a " +
+                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture + " with " +
+                                                    std::to_string(n) + " labels (id2label in config.json) must return logits [batch, " +
+                                                    std::to_string(n) + "]");
+  check_forward(model, probe, out, /*per_token=*/false);
   return std::to_string(n) + " labels, " + score_function_name(default_function_) + " by default";
 }
 
@@ -105,6 +103,11 @@ void ClassifyHead::run(Model& model, const PaddedBatch& batch, std::vector<Reque
     const auto& p = static_cast<const ClassifyParams&>(*r.params);
     torch::Tensor& scores = by_function[static_cast<int>(p.function)];
     if (!scores.defined()) scores = apply_score_function(logits, p.function).contiguous();
+    const std::string bad = first_non_finite(logits.data_ptr<float>() + static_cast<int64_t>(b) * n_labels, n_labels);
+    if (!bad.empty()) {
+      fail_non_finite(r, model.name(), "the classification logits", bad);
+      continue;
+    }
     const float* row = scores.data_ptr<float>() + static_cast<int64_t>(b) * n_labels;
     std::string out;
     JsonWriter w(out);

@@ -7,6 +7,8 @@
 #include "engine/json_writer.h"
 #include "engine/model/float_format.h"
 #include "engine/model/head_params.h"
+#include "engine/model/non_finite.h"
+#include "engine/model/probe.h"
 #include "engine/model/warmup.h"
 
 namespace bert {
@@ -62,16 +64,41 @@ const char* pooling_name(Pooling p) {
   return "cls";
 }
 
-EmbedHead::EmbedHead(const HeadContext& c) : tokenizer_(c.tokenizer), hidden_(c.config.hidden_size) {
+EmbedHead::EmbedHead(const HeadContext& c) : tokenizer_(c.tokenizer), hidden_(c.config.hidden_size), pooled_dims_(c.config.hidden_size) {
   const std::string& dir = c.model_dir;
   nlohmann::json modules;
   std::string pooling_dir = "1_Pooling";
-  if (read_json(dir + "/modules.json", modules) && modules.is_array()) {
+  std::vector<std::string> dense_dirs;
+  if (read_json(dir + "/modules.json", modules)) {
+    // Every module is computed or the model is refused: one left out would change the embeddings.
+    const std::string where = dir + "/modules.json";
+    if (!modules.is_array()) throw EngineError(ErrorCode::kModelInvalid, where + ": expected a list of modules");
+    bool pooled = false;
     for (const auto& m : modules) {
-      const std::string type = m.value("type", "");
-      if (type.find("models.Pooling") != std::string::npos) pooling_dir = m.value("path", pooling_dir);
-      if (type.find("models.Normalize") != std::string::npos) normalize_module_ = true;
+      if (!m.is_object() || !m.contains("type") || !m["type"].is_string())
+        throw EngineError(ErrorCode::kModelInvalid, where + ": expected {\"type\", \"path\", ...} objects");
+      const std::string type = m["type"].get<std::string>();
+      const std::string kind = type.substr(type.rfind('.') == std::string::npos ? 0 : type.rfind('.') + 1);
+      const std::string path = m.value("path", std::string());
+      if (kind == "Transformer") continue;
+      if (kind == "Pooling") {
+        pooling_dir = path;
+        pooled = true;
+      } else if (kind == "Dense" && pooled && !normalize_module_ && !path.empty()) {
+        dense_dirs.push_back(path);
+      } else if (kind == "Normalize") {
+        normalize_module_ = true;
+      } else {
+        throw EngineError(ErrorCode::kModelInvalid,
+                          where + ": module " + type + " (" + (path.empty() ? "." : path) +
+                              ") is not computed by bert-serve (Transformer, Pooling, then Dense, then Normalize are); serving without "
+                              "it would change the embeddings");
+      }
     }
+  }
+  for (const auto& d : dense_dirs) {
+    dense_.emplace_back(dir, d, pooled_dims_);
+    pooled_dims_ = dense_.back().out_features();
   }
   nlohmann::json pool;
   if (!c.pooling.empty()) {
@@ -97,21 +124,20 @@ EmbedHead::EmbedHead(const HeadContext& c) : tokenizer_(c.tokenizer), hidden_(c.
 
 std::string EmbedHead::bind(Model& model) {
   c10::InferenceMode guard;
-  torch::Tensor out;
-  try {
-    out = model.forward(probe_batch(model, 1, 4));
-  } catch (const EngineError&) {
-    throw;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "[bert-serve] %s: validation forward failed: %s\n", model.path().c_str(), e.what());
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward failed on a [1, 4] int64 input" + model.failure_hint());
-  }
-  if (out.dim() != 3 || out.size(0) != 1 || out.size(1) != 4 || (hidden_ > 0 && out.size(2) != hidden_))
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) +
-                                                    " for a [1, 4] input; a " + model.config().architecture + " must return last_hidden_state [batch, seq, " +
+  const Probe probe = make_probe(model, *tokenizer_, false);
+  const torch::Tensor out = probe_forward(model, probe);
+  if (out.dim() != 3 || out.size(0) != probe.batch.input_ids.size(0) || out.size(1) != probe.batch.seq_len || (hidden_ > 0 && out.size(2) != hidden_))
+    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) + " for a " +
+                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture + " must return last_hidden_state [batch, seq, " +
                                                     (hidden_ > 0 ? std::to_string(hidden_) : std::string("hidden")) + "]");
   hidden_ = out.size(2);
-  return std::string(pooling_name(pooling_)) + " pooling (" + pooling_source_ + ") of last_hidden_state, on the device";
+  check_forward(model, probe, out, /*per_token=*/true);
+  std::string dense;
+  for (auto& d : dense_) {
+    d.to(model.spec().device);
+    dense += ", then Dense (" + d.folder() + ")";
+  }
+  return std::string(pooling_name(pooling_)) + " pooling (" + pooling_source_ + ") of last_hidden_state" + dense + ", on the device";
 }
 
 std::string EmbedHead::info_json() const {
@@ -123,8 +149,13 @@ std::string EmbedHead::info_json() const {
   w.str(pooling_source_);
   w.raw(",\"normalize_module\":");
   w.boolean(normalize_module_);
-  w.raw(",\"embedding_dimensions\":");
-  w.integer(hidden_);
+  w.raw(",\"dense\":[");
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    if (i) w.ch(',');
+    w.str(dense_[i].folder());
+  }
+  w.raw("],\"embedding_dimensions\":");
+  w.integer(pooled_dims_);
   w.raw(",\"prompts\":{");
   bool first = true;
   for (const auto& [k, v] : prompts_) {
@@ -146,9 +177,10 @@ void EmbedHead::prepare(Request& r) const {
   p->normalize = bool_param(j, "normalize", true);
   p->all_tokens = bool_param(j, "all_tokens", false);
   p->dimensions = int_param(j, "dimensions", 0, 0, INT64_MAX);
-  if (p->dimensions > hidden_)
+  const int64_t dims = p->all_tokens ? hidden_ : pooled_dims_;
+  if (p->dimensions > dims)
     throw EngineError(ErrorCode::kInvalidArgument, "\"dimensions\" is " + std::to_string(p->dimensions) + " but the model's embeddings have " +
-                                                       std::to_string(hidden_));
+                                                       std::to_string(dims));
   const std::string format = string_param(j, "format", "float");
   if (format != "float" && format != "base64")
     throw EngineError(ErrorCode::kInvalidArgument, "\"encoding_format\" must be \"float\" or \"base64\"");
@@ -178,6 +210,7 @@ void EmbedHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestP
         break;
       }
     }
+    for (const auto& d : dense_) pooled = d.apply(pooled);
     pooled = pooled.cpu().contiguous();
   }
   torch::Tensor tokens = any_all ? hidden.cpu().contiguous() : torch::Tensor();
@@ -186,9 +219,16 @@ void EmbedHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestP
     Request& r = *requests[b];
     const auto& p = static_cast<const EmbedParams&>(*r.params);
     const int64_t h = hidden.size(2);
-    const int64_t d = p.dimensions > 0 ? p.dimensions : h;
+    const int64_t width = p.all_tokens ? h : pooled.size(1);
+    const int64_t d = p.dimensions > 0 ? p.dimensions : width;
     std::string out;
-    auto emit = [&](const float* src) {
+    // A vector holding NaN or Inf fails the request (its answer would hold nulls).
+    auto emit = [&](const float* src, const std::string& what) {
+      const std::string bad = first_non_finite(src, d);
+      if (!bad.empty()) {
+        fail_non_finite(r, model.name(), what, bad);
+        return false;
+      }
       scratch.assign(src, src + d);
       if (p.normalize) {
         double ss = 0;
@@ -198,20 +238,24 @@ void EmbedHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestP
       }
       if (p.base64) append_f32_base64(out, scratch.data(), d);
       else append_f32_array(out, scratch.data(), d);
+      return true;
     };
     if (p.all_tokens) {
       const int64_t len = static_cast<int64_t>(r.num_tokens());
       out.reserve(static_cast<size_t>(len * d * 12));
       out.push_back('[');
       const float* base = tokens.data_ptr<float>() + static_cast<int64_t>(b) * batch.seq_len * h;
-      for (int64_t t = 0; t < len; ++t) {
+      bool ok = true;
+      for (int64_t t = 0; t < len && ok; ++t) {
         if (t) out.push_back(',');
-        emit(base + t * h);
+        ok = emit(base + t * h, "the embedding of token " + std::to_string(t));
       }
+      if (!ok) continue;
       out.push_back(']');
     } else {
       out.reserve(static_cast<size_t>(d * 12));
-      emit(pooled.data_ptr<float>() + static_cast<int64_t>(b) * h);
+      if (!emit(pooled.data_ptr<float>() + static_cast<int64_t>(b) * width, std::string("the ") + pooling_name(pooling_) + "-pooled embedding"))
+        continue;
     }
     r.json = std::move(out);
   }

@@ -6,11 +6,14 @@
 // base64 of little-endian float32, the OpenAI clients' encoding.
 //
 // The pooling comes from the model directory: sentence-transformers' modules.json and its Pooling
-// module's config.json (1_Pooling/config.json); else the engine option; else cls (as TEI).
+// module's config.json (1_Pooling/config.json); else the engine option; else cls (as TEI). Dense
+// modules after the pooling (2_Dense) are applied to the pooled embedding (st_dense.h); a module the
+// engine does not compute refuses the model at load.
 #pragma once
 #include <map>
 #include <string>
 
+#include "engine/model/st_dense.h"
 #include "engine/model/task_head.h"
 #include "engine/model/task_registry.h"
 
@@ -42,7 +45,9 @@ class EmbedHead : public TaskHead {
   bool normalize_module_ = false;        // modules.json has a Normalize module
   std::map<std::string, std::string> prompts_;  // config_sentence_transformers.json "prompts"
   std::string default_prompt_name_;
-  int64_t hidden_ = 0;
+  int64_t hidden_ = 0;       // last_hidden_state's width (embed_all's vectors)
+  int64_t pooled_dims_ = 0;  // a pooled embedding's width, after the Dense modules
+  std::vector<StDense> dense_;  // modules.json's Dense modules, applied after pooling in order
 };
 
 const char* pooling_name(Pooling p);

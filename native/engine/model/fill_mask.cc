@@ -4,142 +4,131 @@
 #include <cstdio>
 #include <unordered_set>
 
-#include <torch/csrc/jit/ir/ir.h>
-
 #include "engine/json_writer.h"
 #include "engine/model/head_params.h"
+#include "engine/model/non_finite.h"
+#include "engine/model/probe.h"
 #include "engine/model/warmup.h"
 
 namespace bert {
-namespace {
 
-// How the module's own forward calls `name`.forward: each argument that is a chain of attribute
-// reads from the module (a parameter, e.g. the tied word-embedding matrix a trace passes to `cls`)
-// becomes a fixed tensor; the one other argument is the hidden states' slot. False when the forward
-// does not call it that way.
-bool resolve_call(const torch::jit::Module& module, const std::string& name, std::vector<torch::Tensor>& args, size_t& hidden_slot) {
-  auto forward = module.find_method("forward");
-  if (!forward) return false;
-  auto graph = forward->graph();
-  torch::jit::Value* self = graph->inputs()[0];
-  for (torch::jit::Node* n : graph->nodes()) {
-    if (n->kind() != c10::prim::CallMethod || n->s(c10::attr::name) != "forward") continue;
-    torch::jit::Node* owner = n->input(0)->node();
-    if (owner->kind() != c10::prim::GetAttr || owner->s(c10::attr::name) != name || owner->input(0) != self) continue;
-    args.clear();
-    int hidden = -1;
-    for (size_t i = 1; i < n->inputs().size(); ++i) {
-      std::vector<std::string> path;
-      torch::jit::Value* v = n->input(i);
-      while (v->node()->kind() == c10::prim::GetAttr) {
-        path.push_back(v->node()->s(c10::attr::name));
-        v = v->node()->input(0);
-      }
-      if (v == self && !path.empty()) {
-        c10::IValue cur = module._ivalue();
-        for (auto it = path.rbegin(); it != path.rend(); ++it) cur = cur.toObject()->getAttr(*it);
-        if (!cur.isTensor()) return false;
-        args.push_back(cur.toTensor());
-      } else {
-        if (hidden >= 0) return false;  // two computed arguments: not a head we understand
-        hidden = static_cast<int>(i - 1);
-        args.emplace_back();
-      }
-    }
-    if (hidden < 0) return false;
-    hidden_slot = static_cast<size_t>(hidden);
-    return true;
+void FillMaskHead::map_fill_mask_logits(const torch::jit::Method& m, int forward_inputs) {
+  // The exporter's order: forward's inputs, then mask_index.
+  const std::vector<int> usual = forward_inputs == 3 ? std::vector<int>{0, 1, 2, 3} : std::vector<int>{0, 1, 3};
+  const auto& args = m.function().getSchema().arguments();
+  method_args_.clear();
+  bool named = true;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& name = args[i].name();
+    if (auto r = role_of_name(name)) method_args_.push_back(static_cast<int>(*r));
+    else if (name == "mask_index" || name == "index" || name == "rows" || name == "positions") method_args_.push_back(3);
+    else named = false;
   }
-  return false;
+  std::vector<int> sorted = method_args_;
+  std::sort(sorted.begin(), sorted.end());
+  if (!named || sorted != usual) method_args_ = usual;  // the probe checks this reading too
 }
-
-}  // namespace
 
 std::string FillMaskHead::bind(Model& model) {
   c10::InferenceMode guard;
-  PaddedBatch probe = probe_batch(model, 1, 4);
-  torch::Tensor full;
-  try {
-    full = model.forward(probe);
-  } catch (const EngineError&) {
-    throw;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "[bert-serve] %s: validation forward failed: %s\n", model.path().c_str(), e.what());
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward failed on a [1, 4] int64 input (expected forward(input_ids, "
-                                                               "attention_mask[, token_type_ids]) with int64 [batch, seq] inputs)" +
-                                                               model.failure_hint());
+  const Probe probe = make_probe(model, *tokenizer_, true);
+  const torch::Tensor full = probe_forward(model, probe);
+  if (full.dim() != 3 || full.size(0) != probe.batch.input_ids.size(0) || full.size(1) != probe.batch.seq_len || full.size(2) != vocab_size_) {
+    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(full) + " for a " +
+                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture +
+                                                    " must return logits [batch, seq, " + std::to_string(vocab_size_) +
+                                                    "] (vocab_size in config.json)");
   }
-  if (full.dim() != 3 || full.size(0) != 1 || full.size(1) != 4 || full.size(2) != vocab_size_) {
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(full) + " for a [1, 4] input; a " +
-                                                    model.config().architecture + " must return logits [batch, seq, " +
-                                                    std::to_string(vocab_size_) + "] (vocab_size in config.json)");
-  }
-  const torch::Tensor rows = torch::tensor({int64_t{1}, int64_t{3}}, torch::TensorOptions().dtype(torch::kLong)).to(probe.input_ids.device());
-  const torch::Tensor want = full.reshape({-1, vocab_size_}).index_select(0, rows).to(torch::kFloat);
-  // The faster paths must give the full forward's answers; a file whose submodules do something else
-  // (e.g. a wrapper that post-processes) keeps the full forward.
-  auto agrees = [&](Path p, const char* what) {
+  check_forward(model, probe, full, /*per_token=*/true);
+  // Every real position of every row: a faster path must give the full forward's logits there.
+  const torch::Tensor want = full.reshape({-1, vocab_size_}).index_select(0, probe.real_positions).to(torch::kFloat);
+  const double tol = probe_tolerance(model);
+  auto agrees = [&](Path p, const std::string& what) {
     try {
-      torch::Tensor got = logits_at(model, probe, rows, p);
-      if (got.sizes() == want.sizes() && (got - want).abs().max().item<float>() <= 1e-3f * std::max(1.0f, want.abs().max().item<float>()))
-        return true;
-      std::fprintf(stderr, "[bert-serve] %s: %s does not reproduce forward(); using forward\n", model.path().c_str(), what);
+      const std::string diff = compare(logits_at(model, probe.batch, probe.real_positions, p), want, tol);
+      if (diff.empty()) return true;
+      std::fprintf(stderr, "[bert-serve] %s: %s does not reproduce forward on the load-time probe (%s); not used\n", model.path().c_str(),
+                   what.c_str(), diff.c_str());
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "[bert-serve] %s: %s failed (%s); using forward\n", model.path().c_str(), what, e.what());
+      std::fprintf(stderr, "[bert-serve] %s: %s failed on the load-time probe (%s); not used\n", model.path().c_str(), what.c_str(), e.what());
     }
     return false;
   };
   if ((method_ = model.find_method("fill_mask_logits"))) {
     // forward's inputs, then mask_index: a family without token types (DistilBERT, MPNet) has one fewer.
-    if (Model::arity(*method_) != model.forward_inputs() + 1)
-      throw EngineError(ErrorCode::kModelInvalid, model.path() + ": fill_mask_logits must take forward's inputs and mask_index: (input_ids, attention_mask" +
-                                                      (model.forward_inputs() == 3 ? ", token_type_ids" : "") + ", mask_index)");
-    torch::Tensor got = logits_at(model, probe, rows, Path::kFillMaskLogits);
-    if (got.dim() != 2 || got.size(0) != 2 || got.size(1) != vocab_size_)
-      throw EngineError(ErrorCode::kModelInvalid, model.path() + ": fill_mask_logits returned " + shape_str(got) + "; expected [2, " +
-                                                      std::to_string(vocab_size_) + "]");
-    path_ = Path::kFillMaskLogits;
-    return "fill_mask_logits: vocabulary projection at mask rows only";
-  }
-  encoder_ = model.find_method("bert.forward");
-  head_ = model.find_method("cls.forward");
-  bool head_ok = false;
-  if (head_) {
-    head_args_.assign(1, torch::Tensor());
-    hidden_slot_ = 0;
-    head_ok = Model::arity(*head_) == 1 || (resolve_call(model.module(), "cls", head_args_, hidden_slot_) &&
-                                             static_cast<int>(head_args_.size()) == Model::arity(*head_));
-  }
-  if (encoder_ && head_ok && (Model::arity(*encoder_) == 2 || Model::arity(*encoder_) == 3)) {
-    encoder_inputs_ = Model::arity(*encoder_);
-    if (agrees(Path::kEncoderThenHead, "the bert + cls submodules")) {
-      path_ = Path::kEncoderThenHead;
-      return "bert + cls submodules: encoder, then the vocabulary projection at mask rows only";
+    if (Model::arity(*method_) == model.forward_inputs() + 1) {
+      map_fill_mask_logits(*method_, model.forward_inputs());
+      if (agrees(Path::kFillMaskLogits, "fill_mask_logits")) {
+        path_ = Path::kFillMaskLogits;
+        return "fill_mask_logits: vocabulary projection at mask rows only";
+      }
+    } else {
+      std::fprintf(stderr, "[bert-serve] %s: fill_mask_logits takes %d arguments, not forward's %d and mask_index; not used\n",
+                   model.path().c_str(), Model::arity(*method_), model.forward_inputs());
     }
   }
+  const CallMap map = map_calls(model.module());
+  std::string why;
+  if (auto chain = find_head_chain(map, why)) {
+    try {
+      chain_ = *chain;
+      encoder_.emplace(model.module(), map, chain_.encoder);
+      head_.clear();
+      std::string names = map.calls[static_cast<size_t>(chain_.encoder)].path;
+      for (int c : chain_.head) {
+        head_.emplace_back(model.module(), map, c);
+        names += " + " + map.calls[static_cast<size_t>(c)].path;
+      }
+      if (agrees(Path::kEncoderThenHead, "the " + names + " submodules")) {
+        path_ = Path::kEncoderThenHead;
+        return names + " submodules: encoder, then the vocabulary projection at mask rows only";
+      }
+    } catch (const EngineError& e) {
+      why = e.what();
+    }
+  }
+  if (!why.empty())
+    std::fprintf(stderr, "[bert-serve] %s: no encoder -> head path: %s (forward's submodule calls: %s)\n", model.path().c_str(), why.c_str(),
+                 map.describe().c_str());
+  encoder_.reset();
+  head_.clear();
   path_ = Path::kFullForward;
-  return "full forward: the vocabulary projection runs at every token (no fill_mask_logits method and no usable bert/cls "
-         "submodules; re-export with scripts/export_hf.py for the mask-row path)";
+  const std::string cost = "the vocabulary projection (" + std::to_string(model.config().hidden_size) + " x " + std::to_string(vocab_size_) +
+                           " multiply-adds per token) runs at every token, not only at the mask rows";
+  std::fprintf(stderr, "[bert-serve] %s: fill-mask runs the full forward: %s\n", model.path().c_str(), cost.c_str());
+  return "full forward: " + cost + " (no usable fill_mask_logits method or encoder and head submodules; re-export with "
+         "scripts/export_hf.py for the mask-row path)";
 }
 
-std::string FillMaskHead::info_json() const {
-  const char* p = path_ == Path::kFillMaskLogits ? "fill_mask_logits" : path_ == Path::kEncoderThenHead ? "encoder_then_head" : "full_forward";
-  return std::string("\"head_path\":\"") + p + "\"";
+std::string FillMaskHead::path_id() const {
+  return path_ == Path::kFillMaskLogits ? "fill_mask_logits" : path_ == Path::kEncoderThenHead ? "encoder_then_head" : "full_forward";
 }
+
+std::string FillMaskHead::info_json() const { return "\"head_path\":\"" + path_id() + "\""; }
 
 torch::Tensor FillMaskHead::logits_at(Model& model, const PaddedBatch& b, const torch::Tensor& index, Path path) const {
   switch (path) {
     case Path::kFillMaskLogits: {
-      std::vector<c10::IValue> args{b.input_ids, b.attention_mask};
-      if (model.forward_inputs() == 3) args.emplace_back(b.token_type_ids);
-      args.emplace_back(index);
-      return (*method_)(std::move(args)).toTensor().to(torch::kFloat);
+      std::vector<c10::IValue> args;
+      for (int a : method_args_) {
+        switch (a) {
+          case 0: args.emplace_back(b.input_ids); break;
+          case 1: args.emplace_back(b.attention_mask); break;
+          case 2: args.emplace_back(b.token_type_ids); break;
+          default: args.emplace_back(index); break;
+        }
+      }
+      return select_tensor((*method_)(std::move(args)), -1, "fill_mask_logits").to(torch::kFloat);
     }
     case Path::kEncoderThenHead: {
-      torch::Tensor hidden = model.call(*encoder_, b, encoder_inputs_);
-      std::vector<c10::IValue> args(head_args_.begin(), head_args_.end());
-      args[hidden_slot_] = hidden.reshape({-1, hidden.size(-1)}).index_select(0, index);
-      return (*head_)(std::move(args)).toTensor().to(torch::kFloat);
+      const std::vector<c10::IValue> args = model.forward_args(b);
+      const torch::Tensor hidden = select_tensor((*encoder_)(args, c10::IValue(), -1), chain_.hidden_element, encoder_->name());
+      c10::IValue flow = hidden.reshape({-1, hidden.size(-1)}).index_select(0, index);
+      for (size_t i = 0; i < head_.size(); ++i) {
+        if (i > 0) flow = select_element(flow, chain_.take[i], head_[i - 1].name());
+        flow = head_[i](args, flow, static_cast<int>(chain_.slot[i]));
+      }
+      return select_tensor(flow, chain_.answer_element, head_.back().name()).to(torch::kFloat);
     }
     case Path::kFullForward:
     default: {
@@ -211,7 +200,20 @@ void FillMaskHead::run(Model& model, const PaddedBatch& batch, std::vector<Reque
   for (size_t b = 0; b < requests.size(); ++b)
     for (int64_t pos : requests[b]->rows) flat.push_back(static_cast<int64_t>(b) * batch.seq_len + pos);
   torch::Tensor index = torch::tensor(flat, torch::TensorOptions().dtype(torch::kLong)).to(batch.input_ids.device());
-  torch::Tensor probs = logits_at(model, batch, index, path_).softmax(-1);
+  const torch::Tensor logits = logits_at(model, batch, index, path_);
+  // A request whose mask rows hold NaN or Inf fails alone; the others are answered.
+  const torch::Tensor finite = torch::isfinite(logits).all(-1).cpu();
+  const bool* row_ok = finite.data_ptr<bool>();
+  int64_t row = 0;
+  for (auto& r : requests) {
+    for (size_t j = 0; j < r->rows.size(); ++j, ++row) {
+      if (row_ok[row] || r->error) continue;
+      const torch::Tensor values = logits[row].cpu().contiguous();
+      fail_non_finite(*r, model.name(), "the logits at mask position " + std::to_string(r->rows[j]),
+                      first_non_finite(values.data_ptr<float>(), values.numel()));
+    }
+  }
+  torch::Tensor probs = logits.softmax(-1);
   // Vocab-wide top-k for all rows of requests without targets, in one call.
   int k = 1;
   bool any_targets = false;
@@ -223,10 +225,14 @@ void FillMaskHead::run(Model& model, const PaddedBatch& batch, std::vector<Reque
   auto top = probs.topk(k, -1);
   torch::Tensor scores = std::get<0>(top).cpu(), ids = std::get<1>(top).cpu();
   torch::Tensor probs_cpu = any_targets ? probs.cpu() : torch::Tensor();
-  int64_t row = 0;
+  row = 0;
   for (auto& r : requests) {
     const auto& p = static_cast<const FillMaskParams&>(*r->params);
     const int64_t m = static_cast<int64_t>(r->rows.size());
+    if (r->error) {
+      row += m;
+      continue;
+    }
     if (p.target_ids.empty()) {
       serialize(*r, p, scores.narrow(0, row, m), ids.narrow(0, row, m));
     } else {

@@ -46,15 +46,16 @@ void select_quantized_engine(const std::string& name, const std::string& path, c
                                                   (have.empty() ? std::string("none") : have) + "); re-export it with scripts/export_hf.py --quantize int8 on this machine");
 }
 
-// A plain torch.jit.trace of a float32 Hugging Face model bakes `.to(torch.float32)` (the attention
-// mask's conversion) into its graphs; with bf16 weights that float32 mask then meets bf16 activations
-// and the forward fails. Such casts are retargeted to the model's dtype in every method's graph, and
-// the mask's fill value, torch.finfo(torch.float32).min, becomes the dtype's own lowest finite value:
-// cast to bf16 it would be -inf, and 0 x -inf is NaN at every attended position.
-void retarget_float_casts(torch::jit::Block* block, torch::jit::Graph& graph, c10::ScalarType to, int& changed) {
-  const double lowest = to == c10::ScalarType::Half ? -65504.0 : -3.3895313892515355e38;
+// A plain torch.jit.trace bakes the dtype it was traced in into its graphs (`.to(torch.float32)` of
+// the attention mask); with weights in another dtype that mask then meets activations of another
+// type and the forward fails. Such casts are retargeted from the file's dtype to the served one in
+// every method's graph, and, for a half type, the mask's fill value torch.finfo(torch.float32).min
+// becomes the dtype's own lowest finite value: cast to bf16 it would be -inf, and 0 x -inf is NaN at
+// every attended position.
+void retarget_float_casts(torch::jit::Block* block, torch::jit::Graph& graph, c10::ScalarType from, c10::ScalarType to, int& changed) {
+  const double lowest = to == c10::ScalarType::Half ? -65504.0 : to == c10::ScalarType::BFloat16 ? -3.3895313892515355e38 : -HUGE_VAL;
   for (torch::jit::Node* n : block->nodes()) {
-    for (torch::jit::Block* b : n->blocks()) retarget_float_casts(b, graph, to, changed);
+    for (torch::jit::Block* b : n->blocks()) retarget_float_casts(b, graph, from, to, changed);
     if (n->kind() == c10::prim::Constant && n->hasAttribute(c10::attr::value)) {
       // A trace bakes finfo(float32).min as a float or as a 0-dim float32 tensor constant.
       const auto kind = n->kindOf(c10::attr::value);
@@ -83,7 +84,7 @@ void retarget_float_casts(torch::jit::Block* block, torch::jit::Graph& graph, c1
       torch::jit::Value* v = n->input(i);
       if (v->type()->kind() != c10::TypeKind::IntType) continue;  // the dtype argument (memory formats are 0-3)
       auto c = torch::jit::toIValue(v);
-      if (!c || !c->isInt() || c->toInt() != static_cast<int64_t>(c10::ScalarType::Float)) continue;
+      if (!c || !c->isInt() || c->toInt() != static_cast<int64_t>(from)) continue;
       torch::jit::WithInsertPoint guard(n);
       n->replaceInput(i, graph.insertConstant(static_cast<int64_t>(to)));
       ++changed;
@@ -91,12 +92,12 @@ void retarget_float_casts(torch::jit::Block* block, torch::jit::Graph& graph, c1
   }
 }
 
-int retarget_float_casts(torch::jit::Module& module, c10::ScalarType to) {
+int retarget_float_casts(torch::jit::Module& module, c10::ScalarType from, c10::ScalarType to) {
   int changed = 0;
   for (auto m : module.modules()) {
     for (const auto& method : m.get_methods()) {
       auto graph = method.graph();
-      retarget_float_casts(graph->block(), *graph, to, changed);
+      retarget_float_casts(graph->block(), *graph, from, to, changed);
     }
   }
   return changed;
@@ -129,16 +130,6 @@ std::string shape_str(const torch::Tensor& t) {
   for (int64_t i = 0; i < t.dim(); ++i) s << (i ? ", " : "") << t.size(i);
   s << "]";
   return s.str();
-}
-
-PaddedBatch probe_batch(const Model& model, int64_t n, int64_t seq) {
-  auto opts = torch::TensorOptions().dtype(torch::kLong).device(model.spec().device);
-  PaddedBatch b;
-  b.input_ids = torch::full({n, seq}, 1, opts);
-  b.attention_mask = torch::ones({n, seq}, opts);
-  b.token_type_ids = torch::zeros({n, seq}, opts);
-  b.seq_len = seq;
-  return b;
 }
 
 DeviceSpec DeviceSpec::parse(const std::string& device, const std::string& dtype) {
@@ -189,6 +180,11 @@ std::string DeviceSpec::dtype_name() const {
 
 Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
     : path_(dir + "/model.pt"), config_(config), spec_(spec) {
+  {
+    std::string d = dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    name_ = d.substr(d.find_last_of('/') == std::string::npos ? 0 : d.find_last_of('/') + 1);
+  }
   if (!file_exists(path_))
     throw EngineError(ErrorCode::kModelNotFound, path_ + ": not found (expected a TorchScript file, see scripts/export_hf.py)");
   if (!config.quantized_engine.empty()) select_quantized_engine(config.quantized_engine, path_, spec_);
@@ -201,30 +197,95 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
   module_.eval();
   auto forward = module_.find_method("forward");
   if (!forward) throw EngineError(ErrorCode::kModelInvalid, path_ + ": the module has no forward method");
-  const auto& args = forward->function().getSchema().arguments();
-  const int n = arity(*forward);
-  if (n != 2 && n != 3) {
-    std::string names;
-    for (size_t i = 1; i < args.size(); ++i) names += (i > 1 ? ", " : "") + args[i].name();
-    throw EngineError(ErrorCode::kModelInvalid,
-                      path_ + ": forward(" + names + ") takes " + std::to_string(n) +
-                          " input(s); expected forward(input_ids, attention_mask[, token_type_ids])");
+  map_forward_parameters(*forward);
+  // The dtype the file's weights are stored in (a module traced and then saved with .half() or
+  // .to(torch.bfloat16)): converted to the served dtype, with the graphs' casts to follow.
+  c10::ScalarType stored = torch::kFloat;
+  for (const auto& t : module_.parameters()) {
+    if (t.is_floating_point()) {
+      stored = t.scalar_type();
+      break;
+    }
   }
-  forward_inputs_ = n;
   try {
     module_.to(spec_.device);
     // Only floating-point state changes dtype: integer buffers (position_ids) must stay int64, which
     // Module::to(device, dtype) would not respect.
-    if (spec_.dtype != torch::kFloat) {
+    if (spec_.dtype != stored) {
       for (auto t : module_.parameters()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
       for (auto t : module_.buffers()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
-      if (int n = retarget_float_casts(module_, spec_.dtype))
-        std::fprintf(stderr, "[bert-serve] %s: %d float32 cast(s) and fill value(s) in the traced graph retargeted to %s\n", path_.c_str(), n,
-                     spec_.dtype_name().c_str());
+      if (stored != torch::kFloat)
+        std::fprintf(stderr, "[bert-serve] %s: weights stored in %s, served in %s\n", path_.c_str(), c10::toString(stored), spec_.dtype_name().c_str());
     }
+    // A trace made in float32 (the usual case, also for weights saved in a half type afterwards) and
+    // one made in the stored dtype: both kinds of cast follow the served dtype.
+    int n = 0;
+    if (spec_.dtype != torch::kFloat) n += retarget_float_casts(module_, torch::kFloat, spec_.dtype);
+    if (stored != torch::kFloat && stored != spec_.dtype) n += retarget_float_casts(module_, stored, spec_.dtype);
+    if (n)
+      std::fprintf(stderr, "[bert-serve] %s: %d cast(s) and fill value(s) in the traced graph retargeted to %s\n", path_.c_str(), n,
+                   spec_.dtype_name().c_str());
   } catch (const std::exception& e) {
     throw EngineError(ErrorCode::kModelInvalid, path_ + ": could not move the module to " + spec_.device_name() + "/" + spec_.dtype_name());
   }
+}
+
+// Each forward parameter takes the input its name says, whatever its position (a trace names them
+// after the traced function's parameters); parameters with names that say nothing take the inputs
+// not yet taken, in the usual order (input_ids, attention_mask, token_type_ids); parameters with a
+// default value and no telling name keep their default. A misread that slips through (two unnamed
+// inputs in an unusual order) is caught by the load-time probes (probe.h), which refuse the model.
+void Model::map_forward_parameters(const torch::jit::Method& forward) {
+  const auto& args = forward.function().getSchema().arguments();
+  const size_t n = args.size() - 1;  // `self` excluded
+  roles_.assign(n, std::nullopt);
+  defaults_.assign(n, c10::IValue());
+  params_.clear();
+  bool taken[3] = {false, false, false};
+  std::string names;
+  for (size_t i = 0; i < n; ++i) {
+    params_.push_back(args[i + 1].name());
+    names += (i ? ", " : "") + args[i + 1].name();
+  }
+  auto refuse = [&](const std::string& why) {
+    throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward(" + names + ") " + why +
+                                                    "; expected forward(input_ids, attention_mask[, token_type_ids]) (parameters with these "
+                                                    "names are matched by name, in any order)");
+  };
+  for (size_t i = 0; i < n; ++i) {
+    auto r = role_of_name(params_[i]);
+    if (!r) continue;
+    if (taken[static_cast<int>(*r)]) refuse("has two parameters that read as " + std::string(role_name(*r)));
+    roles_[i] = r;
+    taken[static_cast<int>(*r)] = true;
+  }
+  size_t required = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!args[i + 1].default_value()) ++required;
+    if (roles_[i]) continue;
+    if (args[i + 1].default_value()) {
+      defaults_[i] = *args[i + 1].default_value();
+      continue;
+    }
+    int next = 0;
+    while (next < 3 && taken[next]) ++next;
+    if (next == 3) refuse("takes " + std::to_string(required) + "+ input(s)");
+    roles_[i] = static_cast<InputRole>(next);
+    taken[next] = true;
+  }
+  if (!taken[static_cast<int>(InputRole::kInputIds)] || !taken[static_cast<int>(InputRole::kAttentionMask)])
+    refuse("takes " + std::to_string(required) + " input(s)");
+  forward_inputs_ = taken[static_cast<int>(InputRole::kTokenTypeIds)] ? 3 : 2;
+}
+
+std::string Model::signature() const {
+  std::string out = "forward(";
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out += (i ? ", " : "") + params_[i];
+    if (!roles_[i]) out += "=default";
+    else if (params_[i] != role_name(*roles_[i])) out += std::string(" as ") + role_name(*roles_[i]);
+  }
+  return out + ")";
 }
 
 int Model::arity(const torch::jit::Method& m) {
@@ -248,15 +309,42 @@ std::optional<torch::jit::Method> Model::find_method(const std::string& dotted) 
   }
 }
 
-torch::Tensor Model::call(const torch::jit::Method& method, const PaddedBatch& b, int inputs) {
-  std::vector<torch::jit::IValue> args{b.input_ids, b.attention_mask};
-  if (inputs >= 3) args.emplace_back(b.token_type_ids);
-  torch::jit::IValue out = method(std::move(args));
-  // Hugging Face's torchscript=True export returns a tuple whose first element is the output.
+std::vector<c10::IValue> Model::forward_args(const PaddedBatch& b) const {
+  std::vector<c10::IValue> out;
+  out.reserve(roles_.size());
+  for (size_t i = 0; i < roles_.size(); ++i) {
+    if (!roles_[i]) {
+      out.push_back(defaults_[i]);
+      continue;
+    }
+    switch (*roles_[i]) {
+      case InputRole::kInputIds: out.emplace_back(b.input_ids); break;
+      case InputRole::kAttentionMask: out.emplace_back(b.attention_mask); break;
+      case InputRole::kTokenTypeIds: out.emplace_back(b.token_type_ids); break;
+    }
+  }
+  return out;
+}
+
+torch::Tensor Model::answer_of(const c10::IValue& value) const {
+  c10::IValue out = value;
+  // Hugging Face's torchscript=True export returns a tuple whose first element is the output; a
+  // trace with strict=False of a ModelOutput returns a dict.
   if (out.isTuple()) {
     const auto& elems = out.toTupleRef().elements();
     if (elems.empty()) throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward returned an empty tuple");
     out = elems[0];
+  } else if (out.isGenericDict()) {
+    const auto dict = out.toGenericDict();
+    std::vector<std::string> keys;
+    for (const auto& e : dict) keys.push_back(e.key().isString() ? e.key().toStringRef() : "");
+    const std::string key = answer_key(keys);
+    std::string listed;
+    for (const auto& k : keys) listed += (listed.empty() ? "" : ", ") + k;
+    if (key.empty())
+      throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward returned a dict with keys " + listed +
+                                                      "; expected one with \"logits\" or \"last_hidden_state\" (or a single entry)");
+    out = dict.at(c10::IValue(key));
   }
   if (!out.isTensor())
     throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward returned " + out.tagKind() + "; expected a tensor (or a tuple starting with one)");
@@ -264,8 +352,7 @@ torch::Tensor Model::call(const torch::jit::Method& method, const PaddedBatch& b
 }
 
 torch::Tensor Model::forward(const PaddedBatch& b) {
-  torch::jit::Method m = module_.get_method("forward");
-  return call(m, b, forward_inputs_);
+  return answer_of(module_.get_method("forward")(forward_args(b)));
 }
 
 }  // namespace bert

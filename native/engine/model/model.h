@@ -9,7 +9,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "engine/model/call_map.h"
 #include "engine/model/model_config.h"
 
 namespace bert {
@@ -39,11 +41,16 @@ class Model {
   // kModelNotFound (no model.pt), kModelInvalid (not TorchScript, forward signature).
   Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec);
 
-  // forward(input_ids, attention_mask[, token_type_ids]); a tuple output (Hugging Face's
-  // torchscript=True) gives its first element. Throws kModelInvalid when that is not a tensor.
+  // forward with the batch's tensors in the places its parameter names say (input_ids,
+  // attention_mask, token_type_ids; unnamed ones in that order); the answer element of its output
+  // (answer_key: a tensor, a tuple's first element, a dict's logits / last_hidden_state). Throws
+  // kModelInvalid when that is not a tensor.
   torch::Tensor forward(const PaddedBatch& batch);
-  // The same for a submodule or method taking the model's inputs (e.g. the traced `bert` encoder).
-  torch::Tensor call(const torch::jit::Method& method, const PaddedBatch& batch, int inputs);
+  // What forward is called with for `batch`, in its parameter order (for submodules called with
+  // the same values, see call_map.h).
+  std::vector<c10::IValue> forward_args(const PaddedBatch& batch) const;
+  // The element of forward's output the engine answers from; throws kModelInvalid naming the output.
+  torch::Tensor answer_of(const c10::IValue& out) const;
 
   // A method of the module (or of a submodule, "bert.forward"), when the file has it.
   std::optional<torch::jit::Method> find_method(const std::string& dotted) const;
@@ -54,17 +61,29 @@ class Model {
   const torch::jit::Module& module() const { return module_; }
   const DeviceSpec& spec() const { return spec_; }
   const ModelConfig& config() const { return config_; }
+  // 3 when forward takes token_type_ids, else 2.
   int forward_inputs() const { return forward_inputs_; }
+  // forward's parameters as the engine fills them: "forward(attention_mask, input_ids)".
+  std::string signature() const;
   const std::string& path() const { return path_; }
+  // The model directory's name, which error messages name the model by.
+  const std::string& name() const { return name_; }
   // Appended to "forward failed" messages: what to do when a dtype conversion is the likely cause.
   std::string failure_hint() const;
 
  private:
-  std::string path_;
+  void map_forward_parameters(const torch::jit::Method& forward);
+
+  std::string path_, name_;
   ModelConfig config_;
   DeviceSpec spec_;
   torch::jit::Module module_;
-  int forward_inputs_ = 2;  // 2: (input_ids, attention_mask); 3: + token_type_ids
+  // One entry per forward parameter: the input it takes, or none (a parameter with a default value,
+  // passed as that default).
+  std::vector<std::optional<InputRole>> roles_;
+  std::vector<c10::IValue> defaults_;
+  std::vector<std::string> params_;
+  int forward_inputs_ = 2;
 };
 
 // True when this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo).
@@ -72,7 +91,5 @@ bool cpu_has_native_bf16();
 
 // "[1, 4, 30522]": for error messages.
 std::string shape_str(const torch::Tensor& t);
-// A [n, seq] probe batch of token id 1 (all attended), for heads' load-time checks.
-PaddedBatch probe_batch(const Model& model, int64_t n, int64_t seq);
 
 }  // namespace bert

@@ -4,8 +4,10 @@
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #if BERT_SERVE_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -76,13 +78,53 @@ void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch) {
     PaddedBatch padded = pad(batch);
     use_threads(threads_for(static_cast<size_t>(padded.seq_len) * batch.size()));
     head_.run(model_, padded, batch);
+    settle_non_finite(batch);
   } catch (const std::exception& e) {
     if (batch.size() == 1) throw;  // the scheduler fails it
     // A model that throws on some inputs fails only the requests that cause it: the batch is run
     // again in halves until the poison requests are alone (log2(n) extra runs per poison request).
     std::fprintf(stderr, "[bert-serve] a batch of %zu failed (%s); retrying in halves to isolate the cause\n", batch.size(), e.what());
-    for (auto& r : batch) r->json.clear();
+    for (auto& r : batch) {
+      r->json.clear();
+      r->error.reset();
+      r->error_message.clear();
+    }
     run_isolating(batch);
+    settle_non_finite(batch);
+  }
+}
+
+void ModelRunner::settle_non_finite(std::vector<RequestPtr>& batch) {
+  auto non_finite = [](const RequestPtr& r) { return r->error && *r->error == ErrorCode::kNonFiniteOutput; };
+  const size_t failed = static_cast<size_t>(std::count_if(batch.begin(), batch.end(), non_finite));
+  if (failed == 0) return;
+  if (failed > 1 && batch.size() > 1) {
+    for (auto& r : batch) {
+      if (!non_finite(r)) continue;
+      r->error.reset();
+      r->error_message.clear();
+      std::vector<RequestPtr> one{r};
+      try {
+        head_.run(model_, pad(one), one);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "[bert-serve] request %llu fails the model: %s\n", static_cast<unsigned long long>(r->id), e.what());
+        r->fail(ErrorCode::kInferenceFailed, "inference failed");
+      }
+    }
+  }
+  for (const auto& r : batch) {
+    if (!non_finite(r)) continue;
+    non_finite_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(log_mu_);
+    const auto now = Clock::now();
+    if (last_log_ != Clock::time_point{} && now - last_log_ < std::chrono::seconds(10)) {
+      ++unlogged_;
+      continue;
+    }
+    std::fprintf(stderr, "[bert-serve] request %llu failed: %s%s\n", static_cast<unsigned long long>(r->id), r->error_message.c_str(),
+                 unlogged_ ? (" (and " + std::to_string(unlogged_) + " more since the last such line)").c_str() : "");
+    last_log_ = now;
+    unlogged_ = 0;
   }
 }
 
@@ -104,7 +146,11 @@ void ModelRunner::run_isolating(std::vector<RequestPtr>& batch) {
       PaddedBatch padded = pad(*half);
       head_.run(model_, padded, *half);
     } catch (const std::exception&) {
-      for (auto& r : *half) r->json.clear();
+      for (auto& r : *half) {
+        r->json.clear();
+        r->error.reset();
+        r->error_message.clear();
+      }
       run_isolating(*half);
     }
   }

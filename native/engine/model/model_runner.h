@@ -5,7 +5,9 @@
 // set in on_worker_start / inside run on the calling thread, because libtorch keeps it per thread
 // (docs/traps.md#14, #16).
 #pragma once
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "engine/model/model.h"
@@ -40,10 +42,16 @@ class ModelRunner : public BatchRunner {
   size_t single_thread_max_tokens() const { return single_thread_max_tokens_; }
   // The intra-op threads a batch of `padded_tokens` gets; applied to the calling thread per batch.
   int threads_for(size_t padded_tokens) const;
+  // Requests failed with kNonFiniteOutput since start (for /metrics).
+  uint64_t non_finite_outputs() const { return non_finite_.load(std::memory_order_relaxed); }
 
  private:
   void run_on_stream(std::vector<RequestPtr>& batch);
   void run_isolating(std::vector<RequestPtr>& batch);
+  // After a batch: requests whose answers held NaN or Inf are run again alone when several failed
+  // (an op that mixes rows, as int8 dynamic quantization's per-batch scale, spreads one row's NaN to
+  // its batch-mates), then counted and logged (at most one line per 10 s).
+  void settle_non_finite(std::vector<RequestPtr>& batch);
   PaddedBatch pad(const std::vector<RequestPtr>& batch) const;
 
   Model& model_;
@@ -51,6 +59,10 @@ class ModelRunner : public BatchRunner {
   int64_t pad_id_;
   RunnerOptions options_;
   size_t single_thread_max_tokens_ = 0;
+  std::atomic<uint64_t> non_finite_{0};
+  std::mutex log_mu_;
+  Clock::time_point last_log_{};
+  uint64_t unlogged_ = 0;
   struct Streams;
   std::unique_ptr<Streams> streams_;  // CUDA: one stream per worker
 };

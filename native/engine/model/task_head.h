@@ -20,14 +20,19 @@ class TaskHead {
  public:
   virtual ~TaskHead() = default;
   virtual const char* name() const = 0;
-  // Checks on a small probe batch that the model's output fits the task (throws EngineError
-  // kModelInvalid naming what was expected) and picks the fastest way to run it that gives the same
-  // answers. Returns a one-line description of that way, for the startup log and /info.
+  // Checks on the load-time probe (probe.h) that the model's output fits the task and that its full
+  // forward is consistent (throws EngineError kModelInvalid naming what was expected and what to
+  // do), and picks the fastest way to run it that reproduces the full forward on the probe. Returns a
+  // one-line description of that way, for the startup log and /info.
   virtual std::string bind(Model& model) = 0;
+  // The way bind() picked, as a stable identifier ("full_forward", "fill_mask_logits", ...): what
+  // the path history compares between loads.
+  virtual std::string path_id() const { return "full_forward"; }
   // Parses request.params_json into request.params and checks the encoded request (e.g. a fill-mask
   // input needs a mask token). Throws EngineError (kInvalidArgument, kNoMaskToken, ...).
   virtual void prepare(Request& request) const = 0;
-  // Fills request->json for every request of the batch (requests[i] is row i of `batch`).
+  // Fills request->json for every request of the batch (requests[i] is row i of `batch`), or fails a
+  // request alone (Request::fail: kNonFiniteOutput when what its answer is made from is not finite).
   virtual void run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const = 0;
   // A representative prepared request of `len` tokens for warm-up runs.
   virtual RequestPtr warmup_request(size_t len) const = 0;
