@@ -51,6 +51,7 @@ export interface ServerConfig {
   requestTimeoutMs: number;
   drainTimeoutMs: number;
   warmup: boolean;
+  pathHistory: string;
   logLevel: LogLevel;
   logFormat: LogFormatOption;
   accessLogSample: number;
@@ -260,6 +261,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'warmup', flag: 'warmup', env: ['BERT_SERVE_WARMUP'], kind: 'boolean', default: true,
     doc: 'Run warm-up forwards before reporting ready.',
     tune: 'Turning it off makes startup faster and the first requests slower.',
+  },
+  {
+    key: 'pathHistory', flag: 'path-history', env: ['BERT_SERVE_PATH_HISTORY'], kind: 'string', default: '',
+    defaultText: '$XDG_STATE_HOME/bert-serve/head-paths.json (else ~/.local/state/...)', metavar: 'FILE',
+    doc: 'Where the server records how each model ran at its last load (the exporter\'s fill_mask_logits, the encoder '
+      + 'and head submodules, or the full forward), so that a change says so: a warn log line at startup and '
+      + '/info head_path_change. "off": not kept.',
+    tune: 'The answers are right on every path (docs/models.md); a change to the full forward costs speed, and this is how '
+      + 'it shows. An unwritable file is logged at warn and the server serves anyway.',
   },
   {
     key: 'logLevel', flag: 'log-level', env: ['BERT_SERVE_LOG_LEVEL'], kind: 'choice', default: 'info', choices: LOG_LEVELS,

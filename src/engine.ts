@@ -9,6 +9,8 @@ import type { NativeEngine, NativeEngineOptions, NativeModelInfo, NativeStats } 
 import { BertServeError, invalidArgument, toBertServeError, type ErrorCode } from './errors.js';
 import { Tokenizer } from './tokenizer.js';
 import { defaultIntraOpThreads } from './cpu_quota.js';
+import { packageVersion } from './config.js';
+import { recordPath, type PathChange } from './path_history.js';
 import {
   classifyParams, embedParams, fillMaskParams, tokenClassifyParams, truncationFlags,
   type ClassifyParams, type EmbedParams, type FillMaskParams, type TextInput, type TokenClassifyParams, type TruncationOptions,
@@ -59,6 +61,11 @@ export interface EngineOptions {
   maxPredictions?: number;
   /** Fill-mask: most mask tokens in one text (default 64). */
   maxMasks?: number;
+  /**
+   * A file recording how each model was run at its last load (path_history.ts): when the path
+   * changed, info.pathChange says from what to what. '' (default): not kept.
+   */
+  pathHistory?: string;
 }
 
 export interface RequestOptions {
@@ -133,6 +140,10 @@ export interface TokenInfo {
 export type ModelInfo = Omit<NativeModelInfo, 'taskInfo'> & {
   /** Task facts: labels (classification), pooling and prompts (embeddings), head_path (fill-mask). */
   taskInfo: TaskInfo;
+  /** With options.pathHistory: how the path differs from the model's previous load (undefined: same or first). */
+  pathChange?: PathChange;
+  /** With options.pathHistory: why the history could not be read or written (it is then not kept). */
+  pathHistoryProblem?: string;
 };
 
 export interface TaskInfo {
@@ -204,6 +215,12 @@ export class Engine {
   private constructor(native: NativeEngine, info: NativeModelInfo, options: Engine['options'], bridge: Bridge) {
     this.#native = native;
     this.info = { ...info, taskInfo: JSON.parse(info.taskInfo) as TaskInfo };
+    if (options.pathHistory) {
+      const { change, problem } = recordPath(options.pathHistory, info.modelDir, info.device, info.dtype,
+        { pathId: info.pathId, headPath: info.headPath, version: packageVersion() });
+      this.info.pathChange = change;
+      this.info.pathHistoryProblem = problem;
+    }
     this.options = options;
     this.tokenizer = Tokenizer.fromNative(native.tokenizer());
     bridge.engine = this;
@@ -651,8 +668,15 @@ function normalizeOptions(o: EngineOptions): Engine['options'] {
     batchOverheadTokens: positiveInt('batchOverheadTokens', o.batchOverheadTokens, 0, 0),
     pooling: checkPooling(o.pooling),
     maxPredictions: positiveInt('maxPredictions', o.maxPredictions, 2000),
+    pathHistory: checkString('pathHistory', o.pathHistory),
     maxMasks: positiveInt('maxMasks', o.maxMasks, 64),
   };
+}
+
+function checkString(name: string, v: unknown): string {
+  if (v === undefined) return '';
+  if (typeof v !== 'string') throw invalidArgument(name, 'a string', v);
+  return v;
 }
 
 function checkPooling(p: unknown): string {

@@ -12,6 +12,7 @@ import { BertServeError, toBertServeError } from '../errors.js';
 import { OPTIONS, packageVersion, type ServerConfig } from '../config.js';
 import { Logger, errorFields } from '../logger.js';
 import { Metrics } from '../metrics.js';
+import { defaultPathHistory } from '../path_history.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
 import type { RouteContext } from './admission.js';
 import { rootRoute } from './routes/root.js';
@@ -159,6 +160,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         maxBatchRequests: c.maxBatchRequests, maxBatchTokens: c.maxBatchTokens, maxBatchDelayMs: c.maxBatchDelayMs,
         sortByLength: c.sortByLength, batchOverheadTokens: c.batchOverheadTokens, jitOptimize: c.jitOptimize, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
         pooling: c.pooling === 'auto' ? undefined : c.pooling as 'cls', maxPredictions: c.maxPredictions, maxMasks: c.maxMasks,
+        pathHistory: c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory(),
       }).then((engine) => {
         this.engine = engine;
         const i = engine.info;
@@ -168,6 +170,13 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
           head: i.headPath, cpuNativeBf16: i.cpuNativeBf16, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
           batchOverheadTokens: i.batchOverheadTokens, singleThreadMaxTokens: i.singleThreadMaxTokens, loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
         });
+        if (i.pathChange) {
+          this.logger.warn('the model runs another way than at its last load', {
+            model: i.modelDir, from: i.pathChange.from, to: i.pathChange.to, now: i.headPath, lastLoad: i.pathChange.since,
+            modelChanged: i.pathChange.modelChanged, previousVersion: i.pathChange.previousVersion,
+          });
+        }
+        if (i.pathHistoryProblem) this.logger.warn('path history not kept', { problem: i.pathHistoryProblem });
         if (i.task === 'fill-mask' && !i.maskedPositionsFastPath) {
           // hidden x vocab multiply-adds per token instead of per mask: for BERT-base about 23M per token,
           // as much as a sixth of the encoder's own per-token work.
@@ -316,6 +325,9 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       position_ids: i.positionOffset > 0 ? `from padding_idx + 1 (${i.positionOffset})` : 'absolute',
       ...i.taskInfo,
       head: i.headPath,
+      head_path_id: i.pathId,
+      head_path_change: i.pathChange ? { from: i.pathChange.from, to: i.pathChange.to, since: i.pathChange.since, model_changed: i.pathChange.modelChanged } : null,
+      forward_signature: i.forwardSignature,
       cpu_native_bf16: i.cpuNativeBf16,
       device: i.device,
       dtype: i.dtype,
