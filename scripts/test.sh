@@ -23,6 +23,9 @@ bash scripts/install-system-deps.sh --test
 
 echo "[bert-serve test] making test models (models/test)" >&2
 "$PY" scripts/make_test_models.py models/test >&2
+# The zoo: one model per way users save theirs, with the eager reference's answers (docs/models.md).
+echo "[bert-serve test] making the model zoo (models/zoo)" >&2
+"$PY" scripts/make_zoo.py models/zoo >&2
 
 echo "[bert-serve test] C++ engine tests (ctest)"
 ctest --test-dir build --output-on-failure --timeout 600

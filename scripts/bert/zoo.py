@@ -26,11 +26,12 @@ written next to them) and the reference answers: the eager module of scripts/ber
 the same weights (rounded to the stored dtype), float32, one sequence at a time, no padding.
 """
 import copy
+import functools
 import json
 import math
 import os
 import random
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -44,10 +45,14 @@ DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16}
 LN = ("LayerNorm.weight", "LayerNorm.bias")
 
 
+@functools.lru_cache(maxsize=None)
+def _uncased() -> Tuple[str, ...]:
+    return tuple(vocab_files.uncased_vocab()[0])
+
+
 def vocabulary(size: int) -> List[str]:
     """The first `size` tokens of the real uncased vocabulary (its specials and commonest words)."""
-    tokens, _ = vocab_files.uncased_vocab()
-    return tokens[:size]
+    return list(_uncased()[:size])
 
 
 def words_of(tokens: List[str]) -> List[str]:

@@ -13,8 +13,8 @@ t.setTimeout(300_000);
 const NAMES = ['nonfinite-mlm', 'nonfinite-embed', 'nonfinite-classify', 'nonfinite-rerank', 'nonfinite-ner'];
 requireBuilt(...NAMES.map(testModel));
 
-const servers = {};
-for (const name of NAMES) servers[name] = await spawnServer(['--model', testModel(name), '--no-warmup', '--max-batch-delay-ms', '20'], { t });
+const servers = Object.fromEntries(await Promise.all(NAMES.map(async (name) =>
+  [name, await spawnServer(['--model', testModel(name), '--no-warmup', '--max-batch-delay-ms', '20'], { t })])));
 
 // Every JSON number of an answer, and whether a null appears where a number would be.
 function numbersOf(value, out = { numbers: 0, nulls: 0 }) {
