@@ -110,6 +110,8 @@ Probe make_probe(const Model& model, const Tokenizer& tok, bool with_mask) {
   add(tok.encode(kLong, true, static_cast<size_t>(max_len)).ids, SIZE_MAX);
   add(tok.encode(kShort, true, static_cast<size_t>(std::max<int64_t>(3, std::min<int64_t>(max_len - 2, 9)))).ids, SIZE_MAX);
   Probe p;
+  // A pair where the model has a second token type (a RoBERTa may take token_type_ids but has one
+  // type; DistilBERT and MPNet take none).
   if (model.forward_inputs() >= 3 && model.config().token_types) {
     // [CLS] a [SEP] b [SEP], types 1 from b on, one token shorter than the longest row.
     std::vector<int64_t> a = tok.encode(kPairA, true).ids;
@@ -124,7 +126,7 @@ Probe make_probe(const Model& model, const Tokenizer& tok, bool with_mask) {
       p.pair = true;
     }
   }
-  if (with_mask) {
+  if (with_mask && tok.mask_id() >= 0) {
     if (rows[0].size() > 3) rows[0][2] = tok.mask_id();
     if (rows[1].size() > 2) rows[1][1] = tok.mask_id();
   }

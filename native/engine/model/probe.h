@@ -1,7 +1,7 @@
 // Load-time probes: what a model is served with must be what its forward means, on inputs that can
 // tell. A probe batch holds 2-3 rows of distinct, realistic token ids (sentences tokenized with the
 // model's own vocabulary), of different lengths so that the shorter rows are padded, one of them a
-// pair with token types 1 on its second text when the model takes token types.
+// pair with token types 1 on its second text when the model takes token types (and has two).
 //
 // Two checks use it (docs/models.md lists what each one catches):
 // - check_forward: the full forward's answer for each row in the padded batch equals the same row
