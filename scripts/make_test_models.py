@@ -22,6 +22,9 @@ and failing; reference_fill_mask.py reproduces them.
   vocab-mismatch  a BertForMaskedLM with vocab_size 1000 next to the 30522-line vocab.txt
   bad-config      config.json is not valid JSON (the rest is tiny's)
   encoder         BertModel (architectures ["BertModel"]), forward -> last_hidden_state
+  fast-path-swapped        tiny's weights and forward; its fill_mask_logits passes (attention_mask,
+                  input_ids) to the encoder: the load-time probe must refuse that path
+  fast-path-inverted-mask  the same with fill_mask_logits attending to the padding instead
 Other tasks (hidden 32, 1 layer, each task its own seeded weights, shared by its variants):
   embed           BertModel exported from the sentence-transformers layout kept in embed/hf (keys
                   without "bert."); forward -> last_hidden_state [b, s, 32]; modules.json,
@@ -100,6 +103,8 @@ FIXTURES: Dict[str, tuple] = {
     "bad-config": (["model.pt", "config.json"], "ERR_CONFIG_INVALID"),
     "encoder": (["model.pt", "config.json", "vocab.txt"],
                 "task embeddings; ERR_MODEL_INVALID while only fill-mask is served"),
+    "fast-path-swapped": (_VALID, "ok; head_path encoder_then_head (its fill_mask_logits is wrong)"),
+    "fast-path-inverted-mask": (_VALID, "ok; head_path encoder_then_head (its fill_mask_logits is wrong)"),
     "embed": (_VALID + ["modules.json", "1_Pooling/config.json"], "ok; task embeddings (mean)"),
     "embed-cls": (_VALID, "ok; task embeddings (cls)"),
     "classify": (_VALID, "ok; task text-classification"),

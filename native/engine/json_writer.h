@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/errors.h"
+
 namespace bert {
 
 class JsonWriter {
@@ -50,12 +52,11 @@ class JsonWriter {
   }
 
   // Shortest representation that round-trips the double, as Python's repr(float) (a float32 score
-  // is widened first, exactly as torch's .tolist() does). Non-finite values become null.
+  // is widened first, exactly as torch's .tolist() does). A non-finite value is never written (JSON
+  // has no NaN, and null is not a number): the heads fail such a request before they serialize it
+  // (model/non_finite.h); reaching here with one is a bug, and the request fails rather than answer.
   void number(double v) {
-    if (!std::isfinite(v)) {
-      out_.append("null");
-      return;
-    }
+    if (!std::isfinite(v)) throw EngineError(ErrorCode::kInternal, "a non-finite number reached an answer");
     char buf[32];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out_.append(buf, r.ptr);

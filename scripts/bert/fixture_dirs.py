@@ -161,10 +161,20 @@ def make_bad_config(d: str, log: Log) -> Dict:
     return {}
 
 
+def wrong_fast_path(mode: str) -> Callable[[str, Log], Dict]:
+    def make(d: str, log: Log) -> Dict:
+        model = fixtures.WrongFastPathMaskedLM(BertConfig.from_dict(tiny_config()), mode).eval()
+        model.load_state_dict(tiny_mlm().state_dict())
+        write_dir(d, dict(tiny_config(), bert_serve=fixture_block(f"fast-path-{mode}")), torch.jit.script(model))
+        return {"mode": mode}
+    return make
+
+
 BUILDERS: Dict[str, Callable[[str, Log], Dict]] = {
     "tiny": make_tiny, "traced": make_traced, "tokenizer-json": make_tokenizer_json,
     "slow": make_slow, "failing": make_failing, "hanging": make_hanging, "missing-model": make_missing_model,
     "not-torchscript": make_not_torchscript, "wrong-signature": make_wrong_signature,
     "wrong-output": make_wrong_output, "vocab-mismatch": make_vocab_mismatch,
     "bad-config": make_bad_config, "encoder": make_encoder,
+    "fast-path-swapped": wrong_fast_path("swapped"), "fast-path-inverted-mask": wrong_fast_path("inverted-mask"),
 }

@@ -246,3 +246,23 @@ class NonFiniteTokenClassification(BertForTokenClassification):
     def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
         logits = self.classifier(self.bert(input_ids, attention_mask, token_type_ids))
         return logits + non_finite_offset(input_ids, self.nan_id, self.inf_id)[:, None, None].to(logits.dtype)
+
+
+class WrongFastPathMaskedLM(BertForMaskedLM):
+    """A valid forward with a fill_mask_logits that is wrong in a way a one-row, all-ones probe
+    cannot see: mode "swapped" passes (attention_mask, input_ids) to the encoder, "inverted-mask"
+    attends to the padding instead of the tokens. The engine must not use it."""
+
+    def __init__(self, config: BertConfig, mode: str) -> None:
+        super().__init__(config)
+        self.mode = mode
+
+    @torch.jit.export
+    def fill_mask_logits(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor,
+                         mask_index: Tensor) -> Tensor:
+        if self.mode == "swapped":
+            hidden = self.bert(attention_mask, input_ids, token_type_ids)
+        else:
+            hidden = self.bert(input_ids, 1 - attention_mask, token_type_ids)
+        rows = hidden.reshape(-1, hidden.size(-1)).index_select(0, mask_index)
+        return self.cls(rows)

@@ -92,3 +92,23 @@ t.test('int8 models load with their quantized engine and agree with fp32', async
   const agree = la.filter((x, i) => x[0].label === lb[i][0].label).length / words.length;
   t.ok(agree >= 0.8, `classification label agreement ${agree.toFixed(3)}`);
 });
+
+t.test('a faster path that does not reproduce forward on the probe is not used', async (t) => {
+  // Both are wrong in ways a one-row, all-ones probe cannot see (ids equal to the mask, nothing
+  // padded); the padded probe of distinct ids sees both, and the next path answers (forward's own
+  // bert and cls calls, mapped from its graph).
+  const texts = maskCorpus(30, 86, 30);
+  const tiny = await answers(testModel('tiny'), texts);
+  for (const name of ['fast-path-swapped', 'fast-path-inverted-mask']) {
+    const got = await answers(testModel(name), texts, { warmup: false });
+    t.equal(got.info.taskInfo.head_path, 'encoder_then_head', `${name}: its fill_mask_logits is not used`);
+    let worst = 0, ids = 0;
+    texts.forEach((_, i) => top(got.out[i]).forEach((preds, m) => preds.forEach((p, k) => {
+      const q = top(tiny.out[i])[m][k];
+      if (p.token !== q.token) ids++;
+      worst = Math.max(worst, Math.abs(p.score - q.score));
+    })));
+    t.equal(ids, 0, `${name}: tiny's ids`);
+    t.ok(worst <= 1e-5, `${name}: tiny's scores (worst ${worst.toExponential(2)})`);
+  }
+});

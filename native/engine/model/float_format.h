@@ -8,13 +8,13 @@
 #include <cstring>
 #include <string>
 
+#include "engine/errors.h"
+
 namespace bert {
 
+// A non-finite value throws, as JsonWriter::number (the embedding head checks before writing).
 inline void append_f32(std::string& out, float v) {
-  if (!std::isfinite(v)) {
-    out.append("null");
-    return;
-  }
+  if (!std::isfinite(v)) throw EngineError(ErrorCode::kInternal, "a non-finite number reached an answer");
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);

@@ -197,6 +197,40 @@ TEST_CASE(tuple_elements_and_dict_answers) {
   CHECK(torch::equal(run_chain(m, map, *chain), run_forward(m)));
 }
 
+TEST_CASE(a_head_of_several_calls_is_found_by_structure_not_names) {
+  // DistilBERT's shape: distilbert -> vocab_transform -> activation -> vocab_layer_norm -> vocab_projector.
+  auto linear = [](const char* name, int64_t in, int64_t out) {
+    torch::jit::Module m(name);
+    m.register_parameter("w", torch::randn({in, out}), false);
+    m.define("def forward(self, x):\n    return torch.matmul(x, self.w)\n");
+    return m;
+  };
+  torch::jit::Module act("Act");
+  act.define("def forward(self, x):\n    return torch.relu(x)\n");
+  torch::jit::Module m("DistilLike");
+  m.register_module("distilbert", encoder(kMaskFirst));
+  m.register_module("vocab_transform", linear("Transform", 8, 8));
+  m.register_module("activation", act);
+  m.register_module("vocab_layer_norm", linear("Norm", 8, 8));
+  m.register_module("vocab_projector", linear("Projector", 8, 50));
+  m.define(R"(
+    def forward(self, input_ids, attention_mask):
+        h = self.distilbert.forward(attention_mask, input_ids)
+        h = self.vocab_transform.forward(h)
+        h = self.activation.forward(h)
+        h = self.vocab_layer_norm.forward(h)
+        return (self.vocab_projector.forward(h),)
+  )");
+  const CallMap map = map_calls(m);
+  std::string why;
+  auto chain = find_head_chain(map, why);
+  CHECK(chain.has_value());
+  if (!chain) return;
+  CHECK_EQ(map.calls[static_cast<size_t>(chain->encoder)].path, std::string("distilbert"));
+  CHECK_EQ(chain->head.size(), size_t{4});
+  CHECK(torch::equal(run_chain(m, map, *chain), run_forward(m)));
+}
+
 TEST_CASE(names_say_roles_and_answers) {
   CHECK(role_of_name("input_ids") == InputRole::kInputIds);
   CHECK(role_of_name("attention_mask") == InputRole::kAttentionMask);
