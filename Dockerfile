@@ -97,11 +97,14 @@ COPY bin/bert-serve bin/bert-serve
 COPY --from=build /src/build/Release/bert_serve.node build/Release/bert_serve.node
 ARG MODEL=deploy/container/no-model
 COPY ${MODEL} /models/model
+# The path history (docs/models.md) in /tmp: the home directory is read-only here; /tmp survives a
+# container restart (in Kubernetes, an emptyDir of the pod); mount a volume there to keep it longer.
 ENV NODE_ENV=production \
     BERT_SERVE_MODEL=/models/model \
     BERT_SERVE_HOST=0.0.0.0 \
     BERT_SERVE_PORT=8000 \
-    BERT_SERVE_LOG_FORMAT=json
+    BERT_SERVE_LOG_FORMAT=json \
+    BERT_SERVE_PATH_HISTORY=/tmp/bert-serve/head-paths.json
 USER bert
 EXPOSE 8000
 # Liveness: /health answers as soon as the server listens, also while the model loads (readiness
