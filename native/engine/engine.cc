@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <torch/csrc/jit/python/update_graph_executor_opt.h>
 #include <torch/version.h>
 
 #include <algorithm>
@@ -126,6 +127,9 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   if (options.workers == 0) throw EngineError(ErrorCode::kInvalidArgument, "workers must be at least 1");
   e->model_ = std::make_unique<Model>(dir, config, spec);
   e->head_ = make_head(HeadContext{e->tokenizer_, config, dir, options.pooling});
+  // The load-time probes run a few batch shapes; with the optimizing executor each new shape would
+  // be profiled and re-specialized (seconds on large models), which the workers do not do either.
+  torch::jit::setGraphExecutorOptimize(options.jit_optimize);
   const std::string head_path = e->head_->bind(*e->model_);
   release_cached_blocks();  // the load's temporaries (float32 weights a bf16/int8 model replaced)
 
