@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # bert-serve container: a build stage with the compilers and -dev packages, and a runtime stage with
-# only the shared libraries the addon loads (Debian's libtorch, OpenBLAS with OpenMP, utf8proc),
+# only the shared libraries the addon loads (Debian's libtorch, OpenBLAS with OpenMP, utf8proc, Oniguruma),
 # Node, tini as PID 1, and a non-root user. docs/deploy.md explains it; scripts/container.sh builds
 # and runs it (also with podman and no registry).
 #
@@ -53,7 +53,7 @@ FROM node AS build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       g++ make cmake ninja-build pkg-config \
-      libtorch-dev libopenblas0-openmp libutf8proc-dev nlohmann-json3-dev \
+      libtorch-dev libopenblas0-openmp libutf8proc-dev libonig-dev nlohmann-json3-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first (a layer that changes only with the lockfile). --ignore-scripts: the package's
@@ -78,12 +78,12 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
 # ---------------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS runtime
 # Runtime libraries only: libtorch1.13 (libtorch.so, libtorch_cpu.so, libc10.so), the OpenMP build
-# of OpenBLAS (which libtorch then finds as libblas.so.3 instead of the reference BLAS), utf8proc,
+# of OpenBLAS (which libtorch then finds as libblas.so.3 instead of the reference BLAS), utf8proc, Oniguruma,
 # jemalloc (the malloc bin/bert-serve preloads), and tini to run as PID 1 (forwards SIGTERM, so the
 # server drains; reaps zombies).
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libtorch1.13 libopenblas0-openmp libutf8proc2 libjemalloc2 tini \
+      libtorch1.13 libopenblas0-openmp libutf8proc2 libonig5 libjemalloc2 tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 bert \
  && useradd --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin bert

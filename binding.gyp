@@ -31,6 +31,7 @@
         "<!@(node scripts/torch-paths.cjs libs)",
         "-Wl,--as-needed",
         "-lutf8proc",
+        "-lonig",
         "-ldl",
         "-Wl,-rpath,<!(node scripts/torch-paths.cjs libdir)"
       ]

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Generates native/engine/text/unicode_tables.cc: the character classes of Hugging Face's
-// BertNormalizer / BertPreTokenizer as the Rust `tokenizers` library really applies them, read off
-// the npm `tokenizers` package (the Node binding of that library, a devDependency) by running EVERY
-// code point through it. See docs/tokenizer.md ("Unicode tables").
+// BertNormalizer / BertPreTokenizer, and those of the other tokenizer.json components (the ByteLevel
+// pre-tokenizer's GPT-2 regex classes, the regex crate's \w and \s, char::is_numeric, StripAccents'
+// combining marks, NFKD / NFC and grapheme clusters where utf8proc is newer) as the Rust `tokenizers`
+// library really applies them, read off the npm `tokenizers` package (the Node binding of that
+// library, a devDependency) by running EVERY code point through it. See docs/tokenizer.md
+// ("Unicode tables").
 //
 //   node scripts/gen-unicode-tables.mjs           write the table
 //   node scripts/gen-unicode-tables.mjs --check   exit 1 when the committed table is out of date
@@ -24,6 +27,12 @@
 //   bertNormalizer    strip_accents only        -> NFD minus non-spacing marks
 //   bertNormalizer    lowercase only            -> the lowercase mapping
 //   nfdNormalizer     "<c>", "<c>\u0334", "\u0345<c>" -> decomposition, combining class
+//   byteLevelPreTokenizer  "x<c>", "1<c>", "!<c>"  -> GPT-2 letter / number / other (else space)
+//   whitespacePreTokenizer "x<c>"                  -> \w (joins) / \s (removed) / other
+//   digitsPreTokenizer     "1<c>"                  -> numeric (joins)
+//   stripAccentsNormalizer "<c>"                   -> combining mark (removed)
+//   nfkdNormalizer "<c>", nfcNormalizer on each primary composite's decomposition
+//   precompiled(a charsmap with the one rule x -> Y) on "x<c>" -> whether <c> joins x's grapheme
 // Then ours (utf8proc + the derived table) is simulated on every code point and must equal the oracle.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,7 +72,11 @@ function utf8procDump() {
     for (const line of lines.slice(1)) {
       if (!line) continue;
       const f = line.split(' ');
-      u.set(parseInt(f[0], 16), { cat: Number(f[1]), ccc: Number(f[2]), lower: parseInt(f[3], 16), nfd: f.slice(4).map((x) => parseInt(x, 16)) });
+      const n = Number(f[6]);
+      u.set(parseInt(f[0], 16), {
+        cat: Number(f[1]), ccc: Number(f[2]), lower: parseInt(f[3], 16), joins: f[4] === '1', composite: f[5] === '1',
+        nfd: f.slice(7, 7 + n).map((x) => parseInt(x, 16)), nfkd: f.slice(7 + n).map((x) => parseInt(x, 16)),
+      });
     }
     return { version, u };
   } finally {
@@ -78,9 +91,10 @@ const CAT = { MN: 6, PC: 12, PO: 18, ZS: 23, ZP: 25, CC: 26, CF: 27, CO: 29 };
 // The oracle
 
 /** Runs `wrap(c)` for every code point through `norm`, batched; returns Map cp -> output string. */
-function normalizeEach(norm, wrap = (c) => String.fromCodePoint(c), cps = ALL) {
+function normalizeEach(norm, wrap = (c) => String.fromCodePoint(c), cps = ALL, SEP = '|') {
+  // SEP: a starter no normalizer used here produces from another code point ('|' suits all but
+  // NFKD, whose fullwidth forms give ASCII; nothing decomposes to the private-use U+E000).
   const out = new Map();
-  const SEP = '|';  // a starter with no mapping under any of the normalizers used
   const batch = cps.filter((c) => !wrap(c).includes(SEP));
   for (let i = 0; i < batch.length; i += 4096) {
     const chunk = batch.slice(i, i + 4096);
@@ -200,6 +214,7 @@ function derive() {
     else fail(cp, `decomposition: oracle ${theirs}, utf8proc ${ours}`);
   }
   const decompose = (cp) => (noDecomposition.includes(cp) ? [cp] : reorder(u.get(cp).nfd));
+  for (const cp of ALL) u.get(cp).nfkdOrdered = reorder(u.get(cp).nfkd).join();
 
   // Lowercase: Rust's char::to_lowercase; ours is utf8proc's simple mapping plus U+0130 -> "i\u0307".
   const lowerOverride = new Map();
@@ -236,13 +251,164 @@ function derive() {
     const x = u.get(cp), f = flags.get(cp) ?? 0;
     for (const [bit] of FLAG_NAMES) if (fromUtf8proc[bit] && fromUtf8proc[bit](cp, x) !== ((f & bit) !== 0)) changedAny.add(cp);
   }
-  return { version, flags, isStable, cccOverride, noDecomposition, lowerOverride, changed, changedAll: changedAny.size };
+  return { version, u, flags, isStable, cccOverride, noDecomposition, lowerOverride, changed, changedAll: changedAny.size };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The other pipeline components' classes (tokenizer.json): each read off the component that uses it.
+
+// Flags; the same values as bert::unicode::tables in unicode_tables.h.
+const GL = 1, GN = 2, GS = 4, RW = 8, RS = 16, NU = 32, CM = 64;
+const PIPE_FLAG_NAMES = [[GL, 'GL'], [GN, 'GN'], [GS, 'GS'], [RW, 'RW'], [RS, 'RS'], [NU, 'NU'], [CM, 'CM']];
+
+/**
+ * Runs "<sep><c>" for every code point, batched, through a pre-tokenizer; per code point: whether
+ * it shares a piece with the separator before it ('merged'), is in no piece ('removed'), or neither.
+ */
+function pieceRelation(pre, sep) {
+  const out = new Map();
+  for (let i = 0; i < ALL.length; i += 4096) {
+    const chunk = ALL.slice(i, i + 4096);
+    const text = chunk.map((c) => sep + String.fromCodePoint(c)).join('');
+    const pieceOf = new Int32Array(2 * chunk.length).fill(-1);
+    pre.preTokenizeString(text).forEach(([, [s, e]], k) => { for (let p = s; p < e; p++) pieceOf[p] = k; });
+    chunk.forEach((c, k) => {
+      const at = 2 * k + 1;
+      out.set(c, pieceOf[at] < 0 ? 'removed' : pieceOf[at] === pieceOf[at - 1] ? 'merged' : 'alone');
+    });
+  }
+  return out;
+}
+
+/** A precompiled_charsmap (spm_precompiled's darts layout) with the one rule 'x' -> 'Y'. */
+function charsmapXtoY() {
+  const units = new Uint32Array(256);
+  units[0] = 1 << 10;                          // root: offset 1
+  units[0x79] = 0x78 | (1 << 8) | (1 << 10);   // 1 ^ 'x': label 'x', has a leaf, offset 1
+  units[0x78] = 0x80000000;                    // the leaf: value 0 (the replacement at byte 0)
+  const bytes = [...new Uint8Array(new Uint32Array([1024]).buffer), ...new Uint8Array(units.buffer), 0x59, 0];
+  return hf.precompiled(bytes);
+}
+
+function derivePipeline(u) {
+  const fail = (cp, what) => { throw new Error(`U+${hex(cp)}: ${what}`); };
+  // ByteLevel's GPT-2 regex: a letter joins the 'x' before it, a number the '1', an "other" the '!'.
+  const bl = hf.byteLevelPreTokenizer(false, true);
+  const L = pieceRelation(bl, 'x'), N = pieceRelation(bl, '1'), O = pieceRelation(bl, '!');
+  // Whitespace (regex crate \w+|[^\w\s]+): a word character joins the 'x' before it, a space is removed.
+  const ws = pieceRelation(hf.whitespacePreTokenizer(), 'x');
+  // Digits (char::is_numeric): a numeric character joins the '1' before it.
+  const dg = pieceRelation(hf.digitsPreTokenizer(false), '1');
+  const strip = normalizeEach(hf.stripAccentsNormalizer());
+  const flags = new Map();
+  for (const cp of ALL) {
+    let f = 0;
+    const classes = [L.get(cp) === 'merged', N.get(cp) === 'merged', O.get(cp) === 'merged'].filter(Boolean).length;
+    if (classes > 1) fail(cp, 'more than one GPT-2 class');
+    if (L.get(cp) === 'merged') f |= GL;
+    else if (N.get(cp) === 'merged') f |= GN;
+    else if (O.get(cp) !== 'merged') f |= GS;
+    if (ws.get(cp) === 'merged') f |= RW;
+    if (ws.get(cp) === 'removed') f |= RS;
+    if (dg.get(cp) === 'merged') f |= NU;
+    if (strip.get(cp) === '') f |= CM;
+    else if (strip.get(cp) !== String.fromCodePoint(cp)) fail(cp, `StripAccents gives ${JSON.stringify(strip.get(cp))}`);
+    if (f) flags.set(cp, f);
+  }
+  // NFKD: utf8proc's, canonically reordered (the BERT tables' combining classes); the oracle may lack newer ones.
+  const nfkd = normalizeEach(hf.nfkdNormalizer(), undefined, ALL, '\uE000');
+  const noCompat = [];
+  for (const cp of ALL) {
+    const theirs = cpsOf(nfkd.get(cp)).join();
+    if (theirs === u.get(cp).nfkdOrdered) continue;
+    if (theirs === String(cp)) noCompat.push(cp);
+    else fail(cp, `compatibility decomposition: oracle ${theirs}, utf8proc ${u.get(cp).nfkdOrdered}`);
+  }
+  // NFC: every primary composite of utf8proc's that the oracle does not compose back.
+  const composites = ALL.filter((cp) => u.get(cp).composite);
+  const nfc = normalizeEach(hf.nfcNormalizer(), (c) => String.fromCodePoint(...u.get(c).nfd), composites);
+  const noComposition = composites.filter((cp) => nfc.get(cp) !== String.fromCodePoint(cp));
+  // Graphemes: does the code point join an 'x' before it? ("x<c>" -> "Y" when it does: the whole
+  // cluster maps to the replacement of 'x'.)
+  const pc = normalizeEach(charsmapXtoY(), (c) => 'x' + String.fromCodePoint(c));
+  const standIns = new Map();
+  for (const cp of ALL) {
+    const r = pc.get(cp);
+    const joins = r === 'Y';
+    const apart = 'Y' + (cp === 0x78 ? 'Y' : String.fromCodePoint(cp));
+    if (!joins && r !== apart) fail(cp, `the probe charsmap gives ${JSON.stringify(r)}`);
+    if (joins !== u.get(cp).joins) standIns.set(cp, joins ? 0x300 : 0x61);
+  }
+  return { flags, noCompat, noComposition, standIns };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Emission
 
-function render(d) {
+// Ranges of equal flags over all code points (flags 0 left out).
+function flagRanges(flagsOf, names, ctype) {
+  const ranges = [];
+  for (const cp of ALL) {
+    const f = flagsOf.get(cp) ?? 0;
+    const last = ranges.at(-1);
+    if (last && last.f === f && last.hi === cp - 1) last.hi = cp;
+    else ranges.push({ lo: cp, hi: cp, f });
+  }
+  const expr = (f) => names.filter(([b]) => f & b).map(([, n]) => n).join(' | ');
+  const nonzero = ranges.filter((r) => r.f !== 0);
+  const rows = [];
+  for (let i = 0; i < nonzero.length; i += 3)
+    rows.push('    ' + nonzero.slice(i, i + 3).map((r) => `{0x${hex(r.lo)}, 0x${hex(r.hi)}, ${expr(r.f)}},`).join(' '));
+  return rows.join('\n');
+}
+
+const list = (xs, per = 8) => {
+  const out = [];
+  for (let i = 0; i < xs.length; i += per) out.push('    ' + xs.slice(i, i + per).map((x) => `0x${hex(x)},`).join(' '));
+  return out.join('\n');
+};
+
+function renderPipeline(p) {
+  const stand = [...p.standIns].sort((x, y) => x[0] - y[0]).map(([k, v]) => `{0x${hex(k)}, 0x${hex(v)}},`);
+  const standRows = [];
+  for (let i = 0; i < stand.length; i += 5) standRows.push('    ' + stand.slice(i, i + 5).join(' '));
+  return `
+// --- The other tokenizer.json components (unicode.h "Classes of the other pipeline components"). ---
+
+namespace {
+constexpr uint8_t GL = kGpt2Letter, GN = kGpt2Number, GS = kGpt2Space, RW = kRegexWord, RS = kRegexSpace, NU = kNumeric,
+                  CM = kCombiningMark;
+}  // namespace
+
+// Every code point with a pipeline class; code points not listed have none. Sorted, disjoint.
+const PropertyRange kPipelineProperties[] = {
+${flagRanges(p.flags, PIPE_FLAG_NAMES)}
+};
+const size_t kPipelinePropertyCount = sizeof(kPipelineProperties) / sizeof(kPipelineProperties[0]);
+
+// Code points utf8proc decomposes under NFKD and the oracle's NFKD (Unicode 9.0) does not.
+const char32_t kNoCompatDecomposition[] = {
+${list(p.noCompat)}
+};
+const size_t kNoCompatDecompositionCount = sizeof(kNoCompatDecomposition) / sizeof(kNoCompatDecomposition[0]);
+
+// Primary composites of utf8proc's that the oracle's NFC does not compose.
+const char32_t kNoComposition[] = {
+${list(p.noComposition)}
+};
+const size_t kNoCompositionCount = sizeof(kNoComposition) / sizeof(kNoComposition[0]);
+
+// Code points whose grapheme-cluster behaviour after a letter differs between utf8proc and the
+// oracle's unicode-segmentation, with the code point utf8proc should be asked about instead
+// (U+0300: joins, 'a': does not).
+const CodePointMap kGraphemeStandIns[] = {
+${standRows.join('\n')}
+};
+const size_t kGraphemeStandInCount = sizeof(kGraphemeStandIns) / sizeof(kGraphemeStandIns[0]);
+`;
+}
+
+function render(d, p) {
   const ranges = [];
   for (const cp of ALL) {
     const f = d.flags.get(cp) ?? 0;
@@ -304,14 +470,17 @@ const size_t kCombiningClassCount = sizeof(kCombiningClass) / sizeof(kCombiningC
 // Code points utf8proc decomposes canonically and the oracle's NFD does not.
 const char32_t kNoDecomposition[] = {${d.noDecomposition.map((x) => `0x${hex(x)}`).join(', ')}};
 const size_t kNoDecompositionCount = sizeof(kNoDecomposition) / sizeof(kNoDecomposition[0]);
-
+${renderPipeline(p)}
 }  // namespace bert::unicode::tables
 `;
 }
 
 const started = Date.now();
 const derived = derive();
-const text = render(derived);
+const pipe = derivePipeline(derived.u);
+const text = render(derived, pipe);
+log(`pipeline classes: ${pipe.flags.size} code points with a class; ${pipe.noCompat.length} NFKD, ` +
+  `${pipe.noComposition.length} composition and ${pipe.standIns.size} grapheme overrides`);
 log(`${derived.flags.size} code points with a class; ${derived.lowerOverride.size} lowercase, ` +
   `${derived.cccOverride.size} combining-class and ${derived.noDecomposition.length} decomposition overrides; ` +
   `changed vs utf8proc: ${JSON.stringify(derived.changed)} (${derived.changedAll} distinct); ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -2,7 +2,8 @@
 # Installs what apt must provide for bert-serve, and nothing when it is already there.
 # Idempotent: a second run only checks dpkg and exits. Called by `npm start` and `npm test`.
 #   --runtime   only what a built addon needs to run (a container's runtime stage, a host that
-#               runs a copied build): libtorch's shared libraries, OpenBLAS, utf8proc, jemalloc.
+#               runs a copied build): libtorch's shared libraries, OpenBLAS, utf8proc, Oniguruma,
+#               jemalloc.
 #   --bench     only what `npm run bench` adds for its comparison row (the seed recipe's Python
 #               server, bench/recipe_server.py); the bench skips that row when these are missing.
 # A first install downloads about 1 GB (libtorch and python3-torch with their dependencies); apt's
@@ -14,6 +15,7 @@ BUILD_PKGS=(
   python3-torch         # model export / demo model / reference checks (/usr/bin/python3)
   libopenblas0-openmp   # without it torch's linear layers use the reference BLAS (~36x slower)
   libutf8proc-dev       # Unicode tables for the tokenizer (categories, NFD, case mapping)
+  libonig-dev           # Oniguruma: tokenizer.json's Split/Replace regex patterns, as `tokenizers` runs them
   nlohmann-json3-dev    # JSON parsing of config.json / tokenizer.json in the engine
   libjemalloc2          # the malloc bin/bert-serve preloads (docs/performance.md, "The allocator")
   cmake ninja-build g++ make pkg-config
@@ -25,6 +27,7 @@ RUNTIME_PKGS=(
   libtorch1.13          # libtorch.so, libtorch_cpu.so, libc10.so
   libopenblas0-openmp   # the BLAS libtorch should load (see above)
   libutf8proc2
+  libonig5              # Oniguruma (see above)
   libjemalloc2          # the malloc bin/bert-serve preloads (see above)
 )
 
@@ -37,6 +40,7 @@ TEST_PKGS=(
   chromium                      # headless browser for the /docs page test (test/e2e/http-docs-browser.test.mjs)
   nginx haproxy                 # stock reverse proxies in front of the server (test/e2e/http-proxies.test.mjs);
                                 # the test starts its own on 127.0.0.1, the packages' services stay unused
+  python3-sentencepiece sentencepiece  # trains the XLM-R-style Unigram tokenizer fixture (scripts/make_tokenizer_fixtures.py)
 )
 PKGS=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "addon/convert.h"
+#include "engine/text/tokenizer_json.h"
 
 namespace bert_addon {
 
@@ -45,6 +46,7 @@ bool as_bool(const Napi::CallbackInfo& info, size_t i, bool fallback) {
 Napi::Function TokenizerWrap::Define(Napi::Env env) {
   Napi::Function ctor = DefineClass(env, "Tokenizer",
                                     {StaticMethod("load", &TokenizerWrap::Load),
+                                     StaticMethod("supportedComponents", &TokenizerWrap::SupportedComponents),
                                      InstanceMethod("encode", &TokenizerWrap::Encode),
                                      InstanceMethod("decode", &TokenizerWrap::Decode),
                                      InstanceMethod("idToToken", &TokenizerWrap::IdToToken),
@@ -83,6 +85,23 @@ Napi::Value TokenizerWrap::Load(const Napi::CallbackInfo& info) {
   return NewInstance(env, std::move(tok));
 }
 
+Napi::Value TokenizerWrap::SupportedComponents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bert::SupportedComponents& c = bert::supported_components();
+  Napi::Object o = Napi::Object::New(env);
+  auto list = [&](const std::vector<std::string>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), v[i]);
+    return a;
+  };
+  o.Set("normalizers", list(c.normalizers));
+  o.Set("preTokenizers", list(c.pre_tokenizers));
+  o.Set("models", list(c.models));
+  o.Set("postProcessors", list(c.post_processors));
+  o.Set("decoders", list(c.decoders));
+  return o;
+}
+
 std::string_view TokenizerWrap::ReadUtf8(Napi::Env env, napi_value value) {
   size_t length = 0;
   napi_status s = napi_get_value_string_utf8(env, value, nullptr, 0, &length);
@@ -96,21 +115,28 @@ std::string_view TokenizerWrap::ReadUtf8(Napi::Env env, napi_value value) {
 Napi::Value TokenizerWrap::Encode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString())
-    throw make_error(env, "ERR_INVALID_ARGUMENT", "encode(text, addSpecialTokens, maxLength): expected a string text");
-  const bool add_special = as_bool(info, 1, true);
-  size_t max_length = 0;
+    throw make_error(env, "ERR_INVALID_ARGUMENT", "encode(text, addSpecialTokens, maxLength, pair, truncationSide): expected a string text");
+  bert::EncodeOptions o;
+  o.add_special_tokens = as_bool(info, 1, true);
   if (info.Length() > 2 && info[2].IsNumber()) {
     const double m = info[2].As<Napi::Number>().DoubleValue();
     if (!(m >= 0) || m != std::floor(m))
       throw make_error(env, "ERR_INVALID_ARGUMENT", "encode(): maxLength must be a non-negative integer");
-    max_length = m > 1e12 ? 0 : static_cast<size_t>(m);
+    o.max_length = m > 1e12 ? 0 : static_cast<size_t>(m);
   }
+  const bool has_pair = info.Length() > 3 && info[3].IsString();
+  if (info.Length() > 4 && info[4].IsString() && info[4].As<Napi::String>().Utf8Value() == "left") o.side = bert::TruncationSide::kLeft;
+  // Both texts are converted before either is used: ReadUtf8 reuses one buffer.
+  const std::string pair = has_pair ? info[3].As<Napi::String>().Utf8Value() : std::string();
   const std::string_view text = ReadUtf8(env, info[0]);
-  const bert::Encoding e = guard(env, [&] { return tokenizer_->encode(text, add_special, max_length); });
+  const bert::Encoding e =
+      guard(env, [&] { return has_pair ? tokenizer_->encode_pair(text, pair, o) : tokenizer_->encode(text, o); });
 
   const size_t n = e.ids.size();
   auto ids = Napi::Int32Array::New(env, n);
   auto offsets = Napi::Uint32Array::New(env, 2 * n);
+  auto type_ids = Napi::Uint32Array::New(env, n);
+  auto special = Napi::Uint8Array::New(env, n);
   int32_t* id_out = ids.Data();
   uint32_t* off_out = offsets.Data();
   napi_value tokens;
@@ -119,6 +145,8 @@ Napi::Value TokenizerWrap::Encode(const Napi::CallbackInfo& info) {
     id_out[i] = static_cast<int32_t>(e.ids[i]);
     off_out[2 * i] = e.offsets[i].first;
     off_out[2 * i + 1] = e.offsets[i].second;
+    type_ids[i] = e.type_ids[i];
+    special[i] = e.special_tokens_mask[i];
     const std::string& t = tokenizer_->id_to_token(e.ids[i]);
     napi_value s;
     napi_create_string_utf8(env, t.data(), t.size(), &s);
@@ -128,6 +156,8 @@ Napi::Value TokenizerWrap::Encode(const Napi::CallbackInfo& info) {
   out.Set("ids", ids);
   out.Set("tokens", Napi::Value(env, tokens));
   out.Set("offsets", offsets);
+  out.Set("typeIds", type_ids);
+  out.Set("specialTokensMask", special);
   out.Set("truncated", Napi::Boolean::New(env, e.truncated));
   return out;
 }
@@ -180,7 +210,8 @@ Napi::Value TokenizerWrap::Decode(const Napi::CallbackInfo& info) {
     throw bad();
   }
   const bool skip = as_bool(info, 1, false);
-  const bool cleanup = as_bool(info, 2, true);
+  // Without an explicit choice, the tokenizer's own clean_up_tokenization_spaces (as transformers).
+  const bool cleanup = as_bool(info, 2, tokenizer_->config().clean_up_tokenization_spaces);
   const std::string s = guard(env, [&] { return tokenizer_->decode(ids, skip, cleanup); });
   return Napi::String::New(env, s);
 }
@@ -205,24 +236,38 @@ Napi::Value TokenizerWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bert::Tokenizer& t = *tokenizer_;
   const bert::TokenizerConfig& c = t.config();
+  const bert::TokenizerDescription d = t.describe();
   Napi::Object o = Napi::Object::New(env);
   o.Set("vocabSize", static_cast<double>(t.vocab_size()));
+  o.Set("model", d.model);
+  Napi::Object pipeline = Napi::Object::New(env);
+  pipeline.Set("normalizer", d.normalizer.empty() ? env.Null() : Napi::String::New(env, d.normalizer));
+  pipeline.Set("preTokenizer", d.pre_tokenizer.empty() ? env.Null() : Napi::String::New(env, d.pre_tokenizer));
+  pipeline.Set("model", d.model);
+  pipeline.Set("postProcessor", d.post_processor.empty() ? env.Null() : Napi::String::New(env, d.post_processor));
+  pipeline.Set("decoder", d.decoder.empty() ? env.Null() : Napi::String::New(env, d.decoder));
+  pipeline.Set("fastPath", d.fast_path);
+  o.Set("pipeline", pipeline);
+  o.Set("source", d.source);
   o.Set("lowercase", c.lowercase);
   o.Set("stripAccents", c.strip_accents);
   o.Set("modelMaxLength", static_cast<double>(c.model_max_length));
+  o.Set("cleanUpTokenizationSpaces", c.clean_up_tokenization_spaces);
+  Napi::Object added = Napi::Object::New(env);
+  added.Set("single", static_cast<double>(t.added_tokens(false)));
+  added.Set("pair", static_cast<double>(t.added_tokens(true)));
+  o.Set("addedTokens", added);
   Napi::Object names = Napi::Object::New(env);
-  names.Set("cls", c.cls_token);
-  names.Set("sep", c.sep_token);
-  names.Set("pad", c.pad_token);
-  names.Set("mask", c.mask_token);
-  names.Set("unk", c.unk_token);
-  o.Set("specialTokens", names);
   Napi::Object ids = Napi::Object::New(env);
-  ids.Set("cls", static_cast<double>(t.cls_id()));
-  ids.Set("sep", static_cast<double>(t.sep_id()));
-  ids.Set("pad", static_cast<double>(t.pad_id()));
-  ids.Set("mask", static_cast<double>(t.mask_id()));
-  ids.Set("unk", static_cast<double>(t.unk_id()));
+  const std::pair<const char*, std::pair<const std::string*, int64_t>> roles[] = {
+      {"cls", {&c.cls_token, t.cls_id()}}, {"sep", {&c.sep_token, t.sep_id()}}, {"pad", {&c.pad_token, t.pad_id()}},
+      {"mask", {&c.mask_token, t.mask_id()}}, {"unk", {&c.unk_token, t.unk_id()}}};
+  for (const auto& [role, v] : roles) {
+    // A role the tokenizer does not have is null in both maps.
+    names.Set(role, v.second >= 0 ? Napi::Value(Napi::String::New(env, *v.first)) : env.Null());
+    ids.Set(role, v.second >= 0 ? Napi::Value(Napi::Number::New(env, static_cast<double>(v.second))) : env.Null());
+  }
+  o.Set("specialTokens", names);
   o.Set("specialIds", ids);
   return o;
 }

@@ -27,6 +27,8 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
 
  private:
   static Napi::Value Load(const Napi::CallbackInfo& info);
+  // The tokenizer.json component types this build implements (for --help, /info, docs).
+  static Napi::Value SupportedComponents(const Napi::CallbackInfo& info);
   Napi::Value Encode(const Napi::CallbackInfo& info);
   Napi::Value Decode(const Napi::CallbackInfo& info);
   Napi::Value IdToToken(const Napi::CallbackInfo& info);

@@ -139,7 +139,8 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   ro.jit_optimize = options.jit_optimize;
   ro.intra_op_threads = options.intra_op_threads > 0 ? options.intra_op_threads
                                                      : std::max(1, cores / static_cast<int>(options.workers));
-  e->runner_ = std::make_unique<ModelRunner>(*e->model_, *e->head_, e->tokenizer_->pad_id(), ro);
+  // Padding is masked out; a tokenizer without a pad token pads with id 0.
+  e->runner_ = std::make_unique<ModelRunner>(*e->model_, *e->head_, std::max<int64_t>(0, e->tokenizer_->pad_id()), ro);
 
   const size_t model_max = static_cast<size_t>(std::min<int64_t>(
       config.max_tokens(), static_cast<int64_t>(e->tokenizer_->config().model_max_length)));
@@ -297,9 +298,12 @@ bool Engine::prepare(Request& r) const {
       r.json = tokenize_json(r, *tokenizer_);
       return false;
     }
-    // Only a model that has a second token type needs it to tell a pair's texts apart: RoBERTa, XLM-R,
-    // DistilBERT and MPNet separate them by the separator tokens alone, with or without the input.
-    if (r.has_pair && model_->config().token_types && model_->forward_inputs() < 3)
+    // Only a model that has a second token type needs it to tell a pair's texts apart, and only when
+    // the tokenizer's post-processor gives the second text type 1 (BERT's; RoBERTa's gives all 0):
+    // RoBERTa, XLM-R, DistilBERT and MPNet separate them by the separator tokens alone.
+    const auto& types = r.encoding.type_ids;
+    if (r.has_pair && model_->config().token_types && model_->forward_inputs() < 3 &&
+        std::any_of(types.begin(), types.end(), [](uint32_t t) { return t != 0; }))
       throw EngineError(ErrorCode::kInvalidArgument,
                         "this model's forward takes no token_type_ids, so it cannot tell the two texts of a pair apart; "
                         "export it with token_type_ids (scripts/export_hf.py) to send pairs");

@@ -5,23 +5,52 @@
 export interface NativeEncoding {
   ids: Int32Array;
   tokens: string[];
-  /** [start0, end0, start1, end1, ...] as JavaScript string indices into the original text. */
+  /** [start0, end0, start1, end1, ...] as JavaScript string indices into the text each token came from. */
   offsets: Uint32Array;
+  typeIds: Uint32Array;
+  specialTokensMask: Uint8Array;
   truncated: boolean;
 }
 
+type Roles<T> = { cls: T | null; sep: T | null; pad: T | null; mask: T | null; unk: T | null };
+
 export interface NativeTokenizerInfo {
   vocabSize: number;
+  /** The model type: "WordPiece", "BPE" or "Unigram". */
+  model: string;
+  /** tokenizer.json's components by type (null where the file has none), and whether BERT's one-pass fast path runs. */
+  pipeline: {
+    normalizer: string | null; preTokenizer: string | null; model: string; postProcessor: string | null; decoder: string | null;
+    fastPath: boolean;
+  };
+  /** The file the tokenizer was read from. */
+  source: string;
   lowercase: boolean;
   stripAccents: boolean;
   modelMaxLength: number;
-  specialTokens: { cls: string; sep: string; pad: string; mask: string; unk: string };
-  specialIds: { cls: number; sep: number; pad: number; mask: number; unk: number };
+  /** transformers' decode() default for this tokenizer (tokenizer_config.json's clean_up_tokenization_spaces). */
+  cleanUpTokenizationSpaces: boolean;
+  /** Special tokens the post-processor adds to one text / a pair. */
+  addedTokens: { single: number; pair: number };
+  /** Role tokens and their ids; null where the tokenizer has none. */
+  specialTokens: Roles<string>;
+  specialIds: Roles<number>;
+}
+
+/** The tokenizer.json component types this build implements, per section. */
+export interface NativeSupportedComponents {
+  normalizers: string[];
+  preTokenizers: string[];
+  models: string[];
+  postProcessors: string[];
+  decoders: string[];
 }
 
 export interface NativeTokenizer {
-  encode(text: string, addSpecialTokens: boolean, maxLength: number): NativeEncoding;
-  decode(ids: ArrayLike<number>, skipSpecialTokens: boolean, cleanUpTokenizationSpaces: boolean): string;
+  /** maxLength 0: no truncation; pair: the second text (undefined: none); truncationSide: "right" | "left". */
+  encode(text: string, addSpecialTokens: boolean, maxLength: number, pair?: string, truncationSide?: string): NativeEncoding;
+  /** cleanUpTokenizationSpaces undefined: the tokenizer's own default. */
+  decode(ids: ArrayLike<number>, skipSpecialTokens: boolean, cleanUpTokenizationSpaces?: boolean): string;
   idToToken(id: number): string | null;
   tokenToId(token: string): number | null;
   info(): NativeTokenizerInfo;
@@ -30,6 +59,7 @@ export interface NativeTokenizer {
 export interface NativeTokenizerConstructor {
   /** Throws an Error with `code` (ERR_TOKENIZER_INVALID, ERR_MODEL_NOT_FOUND). */
   load(path: string): NativeTokenizer;
+  supportedComponents(): NativeSupportedComponents;
 }
 
 export interface NativeEngineOptions {

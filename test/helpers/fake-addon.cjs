@@ -48,13 +48,17 @@ class FakeTokenizer {
   encode(text, addSpecialTokens) {
     const words = text.split(/\s+/).filter(Boolean);
     const tokens = addSpecialTokens ? ['[CLS]', ...words, '[SEP]'] : words;
-    return { ids: Int32Array.from(tokens, (_, i) => 1000 + i), tokens, offsets: new Uint32Array(tokens.length * 2), truncated: false };
+    return { ids: Int32Array.from(tokens, (_, i) => 1000 + i), tokens, offsets: new Uint32Array(tokens.length * 2),
+      typeIds: new Uint32Array(tokens.length), specialTokensMask: new Uint8Array(tokens.length), truncated: false };
   }
   decode(ids) { return Array.from(ids, (id) => `t${id}`).join(' '); }
   idToToken(id) { return `t${id}`; }
   tokenToId() { return null; }
   info() {
-    return { vocabSize: 30522, lowercase: true, stripAccents: true, modelMaxLength: 512, specialTokens: SPECIAL, specialIds: SPECIAL_IDS };
+    return { vocabSize: 30522, model: 'WordPiece', source: 'fake', lowercase: true, stripAccents: true, modelMaxLength: 512,
+      cleanUpTokenizationSpaces: true, addedTokens: { single: 2, pair: 3 },
+      pipeline: { normalizer: 'BertNormalizer', preTokenizer: 'BertPreTokenizer', model: 'WordPiece', postProcessor: 'TemplateProcessing', decoder: 'WordPiece', fastPath: true },
+      specialTokens: SPECIAL, specialIds: SPECIAL_IDS };
   }
 }
 
@@ -140,4 +144,5 @@ class FakeEngine {
   }
 }
 
-module.exports = { Tokenizer: { load: () => new FakeTokenizer() }, Engine: FakeEngine, control };
+const SUPPORTED = { normalizers: ['BertNormalizer'], preTokenizers: ['BertPreTokenizer'], models: ['WordPiece'], postProcessors: ['TemplateProcessing'], decoders: ['WordPiece'] };
+module.exports = { Tokenizer: { load: () => new FakeTokenizer(), supportedComponents: () => SUPPORTED }, Engine: FakeEngine, control };

@@ -30,6 +30,9 @@ void FillMaskHead::map_fill_mask_logits(const torch::jit::Method& m, int forward
 }
 
 std::string FillMaskHead::bind(Model& model) {
+  if (tokenizer_->mask_id() < 0)
+    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": the tokenizer has no mask token ([MASK] / <mask>, or tokenizer_config.json's "
+                                                               "mask_token), so this fill-mask model cannot be asked anything");
   c10::InferenceMode guard;
   const Probe probe = make_probe(model, *tokenizer_, true);
   const torch::Tensor full = probe_forward(model, probe);
@@ -273,10 +276,10 @@ void FillMaskHead::serialize(Request& r, const FillMaskParams& p, const torch::T
       w.raw(",\"token\":");
       w.integer(token);
       w.raw(",\"token_str\":");
-      w.str(tokenizer_->decode({token}, false, true));
+      w.str(tokenizer_->decode({token}, false));
       w.raw(",\"sequence\":");
       // With several masks the others stay visible, so special tokens are kept (as the pipeline).
-      w.str(tokenizer_->decode(seq, single, true));
+      w.str(tokenizer_->decode(seq, single));
       w.ch('}');
     }
     w.ch(']');

@@ -178,10 +178,13 @@ PaddedBatch ModelRunner::pad(const std::vector<RequestPtr>& batch) const {
     std::fill(ip + b * seq + len, ip + (b + 1) * seq, pad_id_);
     std::fill(mp + b * seq, mp + b * seq + len, int64_t{1});
     std::fill(mp + b * seq + len, mp + (b + 1) * seq, int64_t{0});
-    // Type 1 on the second text of a pair, for the models that have a second type; a RoBERTa has one
-    // type embedding (type 1 would index past it) and DistilBERT and MPNet none: all zero for them.
-    if (r.pair_start > 0 && token_types)
-      std::fill(tp + b * seq + static_cast<int64_t>(r.pair_start), tp + b * seq + len, int64_t{1});
+    // The post-processor's type ids (BERT: 1 on a pair's second text; RoBERTa: all 0), for the models
+    // that have a second type; a RoBERTa has one type embedding (type 1 would index past it) and
+    // DistilBERT and MPNet none: all zero for them. Padding 0.
+    if (token_types) {
+      const auto& types_in = r.encoding.type_ids;
+      for (int64_t i = 0; i < len && static_cast<size_t>(i) < types_in.size(); ++i) tp[b * seq + i] = types_in[static_cast<size_t>(i)];
+    }
   }
   PaddedBatch out;
   out.seq_len = seq;

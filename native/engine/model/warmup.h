@@ -1,7 +1,10 @@
-// The warm-up request every head starts from: [CLS] [UNK] ... [UNK] [SEP] of `len` tokens with the
-// head's default options (heads add what their task needs, e.g. fill-mask's mask row).
+// The warm-up request every head starts from: `len` tokens, [UNK]s (or id 0 when there is no unk
+// token) inside the post-processor's special tokens ([CLS] ... [SEP], <s> ... </s>), with the head's
+// default options (heads add what their task needs, e.g. fill-mask's mask row).
 #pragma once
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "engine/sched/request.h"
 #include "engine/text/tokenizer.h"
@@ -10,10 +13,8 @@ namespace bert {
 
 inline RequestPtr make_warmup_request(const Tokenizer& tok, size_t len, std::unique_ptr<HeadParams> params) {
   auto r = std::make_shared<Request>();
-  r->encoding.ids.assign(len, tok.unk_id());
-  r->encoding.ids.front() = tok.cls_id();
-  r->encoding.ids.back() = tok.sep_id();
-  r->encoding.offsets.assign(len, {0, 0});
+  const size_t added = std::min(len, tok.added_tokens(false));
+  r->encoding = tok.encode_ids(std::vector<int64_t>(len - added, std::max<int64_t>(0, tok.unk_id())), EncodeOptions{});
   r->params = std::move(params);
   return r;
 }

@@ -42,7 +42,7 @@ struct Request {
   uint64_t id = 0;
   TaskKind kind = TaskKind::kModel;
   std::string text;
-  std::string text_pair;           // the second sequence of a pair (token_type_ids 1)
+  std::string text_pair;           // the second sequence of a pair
   bool has_pair = false;
   // Pre-tokenized input (ids without [CLS]/[SEP]) instead of `text`, e.g. OpenAI token arrays.
   std::vector<int64_t> given_ids;
@@ -56,8 +56,7 @@ struct Request {
   std::atomic<bool> cancelled{false};
 
   // Set by preparation.
-  Encoding encoding;
-  size_t pair_start = 0;      // first token of the second sequence (token_type_ids 1); 0: no pair
+  Encoding encoding;          // ids, type ids (the post-processor's), offsets
   std::vector<int64_t> rows;  // token positions the head reads (fill-mask: the mask positions)
   Clock::time_point queued{};
 

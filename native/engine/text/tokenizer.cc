@@ -1,652 +1,307 @@
-// The tokenizer runs Hugging Face's fast BERT pipeline in ONE pass over the input, with no
-// intermediate normalized string:
-//   added tokens (raw text) -> BertNormalizer (per char) -> BertPreTokenizer (split) -> WordPiece.
-// Every step of that pipeline is per character (clean_text, Chinese spacing, Mn removal, per-char
-// lowercase, whitespace/punctuation splitting) except NFD's canonical reordering, which sorts the
-// combining marks between two starters by combining class; so each input character is normalized
-// and routed into the current word as it is read, and only a run of combining marks waits (in
-// Scratch::pending) for the next starter. Each normalized character carries a UTF-16 range of the
-// input; a token's offsets are [start of its first character, end of its last].
-//
-// Alignment rule (what Hugging Face's NormalizedString::transform does with the (char, change)
-// pairs of unicode-normalization-alignments' nfd()): the outputs that start a character's
-// decomposition take, in OUTPUT order, the ranges of the input characters in INPUT order; the other
-// outputs of a decomposition take the range last taken. Without reordering every output simply
-// keeps its own character's range; after a reorder a kept mark may take its neighbour's range.
+// The Tokenizer facade: builds the pipeline from the files (tokenizer_json.cc or a vocab.txt), finds
+// the role tokens, picks BERT's one-pass fast path when the pipeline is exactly BERT's, and runs
+// Hugging Face's encode: each text through the pipeline, truncation (TruncationStrategy::
+// LongestFirst, the room the post-processor needs reserved), the post-processor's offset trimming and
+// special tokens, then UTF-16 offsets.
 #include "engine/text/tokenizer.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "engine/errors.h"
+#include "engine/text/bert_fast_path.h"
+#include "engine/text/pipeline.h"
 #include "engine/text/tokenizer_files.h"
+#include "engine/text/tokenizer_json.h"
 #include "engine/text/unicode.h"
-#include "engine/text/vocab.h"
 
 namespace bert {
 
-namespace {
-
-struct AddedToken {
-  std::string content;
-  int32_t id;
-  uint32_t utf16_len;
-  bool lstrip, rstrip;
-};
-
-// What an ASCII input character does; precomputed per tokenizer from the general Unicode path so
-// the two cannot disagree.
-enum AsciiKind : uint8_t { kWord, kSplit, kDrop, kPunct };
-
-struct Span {
-  uint32_t start, end;
-};
-
-// A combining mark waiting for canonical reordering.
-struct PendingMark {
-  char32_t c;
-  uint8_t ccc;
-  bool first;  // the first code point of its character's decomposition
-};
-
-// A byte buffer that grows (zero-filling only then) but is otherwise appended to without the
-// per-call zero fill of std::string::resize; it is reused for every word.
-class WordBuffer {
- public:
-  bool empty() const { return size_ == 0; }
-  size_t size() const { return size_; }
-  void clear() { size_ = 0; }
-  char* extend(size_t n) {
-    if (size_ + n > storage_.size()) storage_.resize(std::max(storage_.size() * 2, size_ + n + 64));
-    char* at = &storage_[size_];
-    size_ += n;
-    return at;
-  }
-  void push_back(char c) { *extend(1) = c; }
-  void append_utf8(char32_t cp) {
-    char tmp[4];
-    size_t n = 0;
-    if (cp < 0x80) {
-      tmp[n++] = static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      tmp[n++] = static_cast<char>(0xC0 | (cp >> 6));
-      tmp[n++] = static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      tmp[n++] = static_cast<char>(0xE0 | (cp >> 12));
-      tmp[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      tmp[n++] = static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      tmp[n++] = static_cast<char>(0xF0 | (cp >> 18));
-      tmp[n++] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      tmp[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      tmp[n++] = static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    std::memcpy(extend(n), tmp, n);
-  }
-  std::string_view view() const { return std::string_view(storage_.data(), size_); }
-
- private:
-  std::string storage_;
-  size_t size_ = 0;
-};
-
-// Per-thread working memory for encode(): reused across calls so a warm thread allocates only the
-// output vectors.
-struct Scratch {
-  WordBuffer word;           // normalized UTF-8 bytes of the word being built
-  std::vector<Span> spans;   // per byte of `word`: the input character's UTF-16 range (see `simple`)
-  size_t chars = 0;          // code points in `word`
-  // While every byte of `word` is an ASCII character copied from consecutive input positions (the
-  // common case), spans are implicit: byte i came from [base + i, base + i + 1).
-  bool simple = true;
-  uint32_t base = 0;
-
-  // NFD state (strip_accents only): marks since the last starter, and the ranges of the input
-  // characters whose first decomposition output has not been emitted yet (see the alignment rule).
-  std::vector<PendingMark> pending;
-  std::vector<Span> ranges;
-  size_t ranges_head = 0;
-  Span last_range{0, 0};
-
-  void reset() {
-    clear();
-    pending.clear();
-    ranges.clear();
-    ranges_head = 0;
-  }
-  Span take_range(bool first) {
-    if (first) {
-      last_range = ranges[ranges_head++];
-      if (ranges_head == ranges.size()) {
-        ranges.clear();
-        ranges_head = 0;
-      }
-    }
-    return last_range;
-  }
-
-  void clear() {
-    word.clear();
-    spans.clear();
-    chars = 0;
-    simple = true;
-  }
-  void materialize() {
-    spans.resize(word.size());
-    for (size_t i = 0; i < word.size(); ++i) spans[i] = {base + static_cast<uint32_t>(i), base + static_cast<uint32_t>(i) + 1};
-    simple = false;
-  }
-  void push_ascii(char c, uint32_t at16) {
-    if (word.empty()) {
-      base = at16;
-      simple = true;
-    } else if (simple && at16 != base + word.size()) {
-      materialize();
-    }
-    word.push_back(c);
-    if (!simple) spans.push_back({at16, at16 + 1});
-    ++chars;
-  }
-  // A run of ASCII word characters copied (lowercased through `norm`) from consecutive input positions.
-  void push_ascii_run(const unsigned char* src, size_t len, uint32_t at16, const char* norm) {
-    if (word.empty()) {
-      base = at16;
-      simple = true;
-    } else if (simple && at16 != base + word.size()) {
-      materialize();
-    }
-    const size_t old = word.size();
-    char* dst = word.extend(len);
-    for (size_t i = 0; i < len; ++i) dst[i] = norm[src[i]];
-    if (!simple) {
-      spans.resize(old + len);
-      for (size_t i = 0; i < len; ++i) spans[old + i] = {at16 + static_cast<uint32_t>(i), at16 + static_cast<uint32_t>(i) + 1};
-    }
-    chars += len;
-  }
-  void push_cp(char32_t cp, uint32_t at16, uint32_t len16) {
-    if (simple) {
-      if (word.empty()) base = at16;
-      materialize();
-    }
-    word.append_utf8(cp);
-    spans.resize(word.size(), Span{at16, at16 + len16});
-    ++chars;
-  }
-  Span span_of(size_t byte_begin, size_t byte_end) const {
-    if (simple) return {base + static_cast<uint32_t>(byte_begin), base + static_cast<uint32_t>(byte_end)};
-    return {spans[byte_begin].start, spans[byte_end - 1].end};
-  }
-};
-
-thread_local Scratch t_scratch;
-
-[[noreturn]] void invalid_utf8(size_t at) {
-  throw EngineError(ErrorCode::kInvalidArgument,
-                    "text is not valid UTF-8 (invalid byte sequence at byte " + std::to_string(at) + ")");
-}
-
-}  // namespace
-
 struct Tokenizer::Impl {
   TokenizerConfig config;
-  Vocab vocab;
-  std::vector<AddedToken> added;  // longest first: leftmost-longest matching tries them in order
-  bool added_first_byte[256] = {};
-  std::vector<uint8_t> special;  // per id
-  int32_t unk = -1, cls = -1, sep = -1, pad = -1, mask = -1;
-  AsciiKind ascii_kind[128] = {};
-  char ascii_norm[128] = {};
-  int32_t ascii_punct_id[128] = {};
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<BertFastPath> fast;
+  TokenizerDescription description;
+  int64_t unk = -1, cls = -1, sep = -1, pad = -1, mask = -1;
+  size_t id_space = 0;
 
-  // --- encode machinery; `out` is the encoding being built. ---
+  const PipelineParts& parts() const { return pipeline->parts(); }
 
-  void emit(Encoding& out, int32_t id, Span s) const {
-    out.ids.push_back(id);
-    out.offsets.emplace_back(s.start, s.end);
+  void encode_one(std::string_view text, size_t limit, bool from_end, RawSequence& out) const {
+    if (const size_t bad = unicode::find_invalid_utf8(text); bad != std::string_view::npos)
+      throw EngineError(ErrorCode::kInvalidArgument, "text is not valid UTF-8 (invalid byte sequence at byte " + std::to_string(bad) + ")");
+    if (fast && !from_end) fast->encode(text, limit, out);
+    else if (fast) fast->encode(text, 0, out);
+    else pipeline->encode(text, limit, from_end, out);
   }
 
-  // WordPiece over the current word: greedy longest-match-first, "##" continuations, the whole word
-  // as one [UNK] when a piece cannot be matched or the word is too long.
-  void flush_word(Scratch& w, Encoding& out) const {
-    if (w.word.empty()) return;
-    const std::string_view word = w.word.view();
-    const size_t n = word.size();
-    if (w.chars > config.max_input_chars_per_word) {
-      emit(out, unk, w.span_of(0, n));
-      w.clear();
-      return;
-    }
-    const size_t first_token = out.ids.size();
-    size_t start = 0;
-    while (start < n) {
-      const size_t longest = start == 0 ? vocab.max_token_bytes() : vocab.max_continuation_bytes();
-      size_t end = std::min(n, start + longest);
-      while (end > start && end < n && (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80) --end;
-      int32_t id = -1;
-      while (end > start) {
-        const std::string_view piece = word.substr(start, end - start);
-        id = start == 0 ? vocab.find(piece) : vocab.find_continuation(piece);
-        if (id >= 0) break;
-        do --end;
-        while (end > start && (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80);
-      }
-      if (id < 0) {
-        out.ids.resize(first_token);
-        out.offsets.resize(first_token);
-        emit(out, unk, w.span_of(0, n));
-        w.clear();
-        return;
-      }
-      emit(out, id, w.span_of(start, end));
-      start = end;
-    }
-    w.clear();
-  }
+  size_t added_tokens(bool pair) const { return parts().post_processor ? parts().post_processor->added_tokens(pair) : 0; }
 
-  // One normalized character into the pre-tokenizer: whitespace ends the word, punctuation is a word
-  // of its own, anything else extends the word.
-  void route(Scratch& w, Encoding& out, char32_t c, uint32_t at16, uint32_t len16) const {
-    if (c < 0x80) {
-      switch (ascii_kind[c]) {
-        case kWord:
-          if (len16 == 1) w.push_ascii(static_cast<char>(c), at16);
-          else w.push_cp(c, at16, len16);
-          return;
-        case kPunct:
-          flush_word(w, out);
-          emit(out, ascii_punct_id[c], Span{at16, at16 + len16});
-          return;
-        default:  // whitespace (kDrop cannot reach here: normalization output is never dropped)
-          flush_word(w, out);
-          return;
-      }
-    }
-    if (unicode::is_rust_whitespace(c)) {
-      flush_word(w, out);
-    } else if (unicode::is_bert_punctuation(c)) {
-      flush_word(w, out);
-      w.push_cp(c, at16, len16);
-      flush_word(w, out);
-    } else {
-      w.push_cp(c, at16, len16);
-    }
-  }
-
-  // After NFD: strip Mn, lowercase, pre-tokenize one decomposed code point.
-  void emit_decomposed(Scratch& w, Encoding& out, char32_t c, Span r) const {
-    if (unicode::is_nonspacing_mark(c)) return;
-    if (config.lowercase) {
-      char32_t lower[2];
-      const size_t nl = unicode::to_lowercase(c, lower);
-      for (size_t k = 0; k < nl; ++k) route(w, out, lower[k], r.start, r.end - r.start);
-    } else {
-      route(w, out, c, r.start, r.end - r.start);
-    }
-  }
-
-  // The canonical reordering: a stable sort of the pending marks by combining class, then emission.
-  // Called before every starter and at the end of a segment.
-  void flush_pending(Scratch& w, Encoding& out) const {
-    if (w.pending.empty()) return;
-    if (w.pending.size() > 1)
-      std::stable_sort(w.pending.begin(), w.pending.end(),
-                       [](const PendingMark& a, const PendingMark& b) { return a.ccc < b.ccc; });
-    for (const PendingMark& m : w.pending) emit_decomposed(w, out, m.c, w.take_range(m.first));
-    w.pending.clear();
-  }
-
-  // A segment ends (whitespace, special token, end of text): nothing may wait past it.
-  void end_word(Scratch& w, Encoding& out) const {
-    flush_pending(w, out);
-    flush_word(w, out);
-  }
-
-  // BertNormalizer for one non-ASCII input character, then route() each resulting character.
-  void normalize(Scratch& w, Encoding& out, char32_t cp, uint32_t at16, uint32_t len16) const {
-    if (config.clean_text) {
-      if (cp == 0xFFFD || unicode::is_bert_control(cp)) return;
-      if (unicode::is_bert_whitespace(cp)) {  // becomes ' ': a starter, and a word boundary
-        end_word(w, out);
-        return;
-      }
-    }
-    const bool chinese = config.handle_chinese_chars && unicode::is_chinese_char(cp);
-    if (chinese) end_word(w, out);  // the space inserted before it
-    if (!config.strip_accents) {
-      if (config.lowercase) {
-        char32_t lower[2];
-        const size_t nl = unicode::to_lowercase(cp, lower);
-        for (size_t k = 0; k < nl; ++k) route(w, out, lower[k], at16, len16);
-      } else {
-        route(w, out, cp, at16, len16);
-      }
-    } else {
-      char32_t decomposed[32];
-      const size_t nd = unicode::nfd_char(cp, decomposed, 32);
-      w.ranges.push_back(Span{at16, at16 + len16});
-      for (size_t i = 0; i < nd; ++i) {
-        const char32_t d = decomposed[i];
-        const uint8_t ccc = unicode::combining_class(d);
-        if (ccc == 0) {
-          flush_pending(w, out);
-          emit_decomposed(w, out, d, w.take_range(i == 0));
-        } else {
-          w.pending.push_back(PendingMark{d, ccc, i == 0});
+  // Rust post_process: truncation (room kept for the special tokens), then the post-processor.
+  Encoding finish(RawSequence* a, RawSequence* b, const EncodeOptions& o) const {
+    bool truncated = false;
+    if (o.max_length != 0) {
+      const size_t added = o.add_special_tokens ? added_tokens(b != nullptr) : 0;
+      if (o.max_length < added)
+        throw EngineError(ErrorCode::kInvalidArgument, "max_length " + std::to_string(o.max_length) + " cannot hold the " +
+                                                           std::to_string(added) + " special tokens this tokenizer adds");
+      const size_t max = o.max_length - added;
+      const bool from_end = o.side == TruncationSide::kLeft;
+      const size_t before = a->size() + (b ? b->size() : 0);
+      if (b == nullptr) {
+        a->keep(max, from_end);
+      } else if (a->size() + b->size() > max) {
+        // truncate_encodings, LongestFirst.
+        size_t n1 = a->size(), n2 = b->size();
+        const bool swap = n1 > n2;
+        if (swap) std::swap(n1, n2);
+        if (n1 > max) n2 = n1;
+        else n2 = std::max(n1, max - n1);
+        if (n1 + n2 > max) {
+          n1 = max / 2;
+          n2 = n1 + max % 2;
         }
+        if (swap) std::swap(n1, n2);
+        a->keep(n1, from_end);
+        b->keep(n2, from_end);
       }
+      truncated = a->size() + (b ? b->size() : 0) < before;
     }
-    if (chinese) end_word(w, out);  // and the space after it
-  }
-
-  // Raw whitespace (Rust char::is_whitespace) ending at / starting from `pos`, for lstrip/rstrip.
-  static size_t whitespace_after(std::string_view text, size_t pos, uint32_t* units16) {
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    size_t i = pos;
-    while (i < text.size()) {
-      char32_t cp = p[i];
-      size_t len = 1;
-      if (cp >= 0x80 && (len = unicode::decode_utf8(p, text.size(), i, &cp)) == 0) break;
-      if (!unicode::is_rust_whitespace(cp)) break;
-      i += len;
-      *units16 += unicode::utf16_length(cp);
-    }
-    return i;
-  }
-
-  // The added token matching at `pos` (leftmost-longest, as Hugging Face's Aho-Corasick), or null.
-  const AddedToken* match_added(std::string_view text, size_t pos) const {
-    const size_t left = text.size() - pos;
-    for (const AddedToken& t : added)
-      if (t.content.size() <= left && std::memcmp(text.data() + pos, t.content.data(), t.content.size()) == 0) return &t;
-    return nullptr;
-  }
-
-  Encoding encode(std::string_view text, bool add_special_tokens, size_t max_length) const {
-    const size_t n_special = add_special_tokens ? 2 : 0;
-    if (max_length != 0 && max_length < n_special)
-      throw EngineError(ErrorCode::kInvalidArgument, "max_length " + std::to_string(max_length) +
-                                                         " is too small to hold [CLS] and [SEP]; expected at least 2");
-    const size_t limit = max_length == 0 ? SIZE_MAX : max_length - n_special;
-
+    thread_local SequenceTokens sa, sb;
+    pipeline->finish(*a, sa);
+    if (b) pipeline->finish(*b, sb);
     Encoding out;
-    out.ids.reserve(text.size() / 3 + 2);
-    out.offsets.reserve(text.size() / 3 + 2);
-    if (add_special_tokens) emit(out, cls, Span{0, 0});
-    const size_t first = out.ids.size();
-
-    Scratch& w = t_scratch;
-    w.reset();
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const size_t n = text.size();
-    size_t pos = 0;
-    uint32_t pos16 = 0;
-    // Where the current run of raw whitespace began, and where the last added token ended: lstrip
-    // extends a match back over that run, but never into the previous match.
-    uint32_t ws_run16 = 0, last_match_end16 = 0;
-    bool in_ws_run = false;
-    const bool any_added = !added.empty();
-    const bool any_strip = std::any_of(added.begin(), added.end(), [](const AddedToken& t) { return t.lstrip; });
-
-    while (pos < n) {
-      if (out.ids.size() - first > limit) break;  // enough tokens to know the result is truncated
-      const unsigned char c = p[pos];
-      if (any_added && added_first_byte[c]) {
-        if (const AddedToken* t = match_added(text, pos)) {
-          end_word(w, out);
-          uint32_t start16 = pos16;
-          if (t->lstrip && in_ws_run) start16 = std::max(ws_run16, last_match_end16);
-          pos += t->content.size();
-          pos16 += t->utf16_len;
-          if (t->rstrip) pos = whitespace_after(text, pos, &pos16);
-          emit(out, t->id, Span{start16, pos16});
-          last_match_end16 = pos16;
-          in_ws_run = false;
-          continue;
-        }
-      }
-      if (c < 0x80) {
-        if (!w.pending.empty()) flush_pending(w, out);  // an ASCII character is a starter
-        if (any_strip) {
-          const bool ws = c == ' ' || (c >= 0x09 && c <= 0x0D);
-          if (ws && !in_ws_run) ws_run16 = pos16;
-          in_ws_run = ws;
-        }
-        switch (ascii_kind[c]) {
-          case kWord: {
-            // The whole run of ASCII word characters at once: most of an English text.
-            size_t q = pos + 1;
-            while (q < n && p[q] < 0x80 && ascii_kind[p[q]] == kWord && !added_first_byte[p[q]]) ++q;
-            w.push_ascii_run(p + pos, q - pos, pos16, ascii_norm);
-            pos16 += static_cast<uint32_t>(q - pos);
-            pos = q;
-            continue;
-          }
-          case kSplit:
-            flush_word(w, out);
-            break;
-          case kPunct:
-            flush_word(w, out);
-            emit(out, ascii_punct_id[c], Span{pos16, pos16 + 1});
-            break;
-          case kDrop:
-            break;
-        }
-        ++pos;
-        ++pos16;
-        continue;
-      }
-      char32_t cp;
-      const size_t len = unicode::decode_utf8(p, n, pos, &cp);
-      if (len == 0) invalid_utf8(pos);
-      const uint32_t len16 = unicode::utf16_length(cp);
-      if (any_strip) {
-        const bool ws = unicode::is_rust_whitespace(cp);
-        if (ws && !in_ws_run) ws_run16 = pos16;
-        in_ws_run = ws;
-      }
-      normalize(w, out, cp, pos16, len16);
-      pos += len;
-      pos16 += len16;
-    }
-    if (pos < n) {
-      // Stopped early for truncation: the rest is not tokenized, but invalid input is still refused.
-      const size_t bad = unicode::find_invalid_utf8(text.substr(pos));
-      if (bad != std::string_view::npos) invalid_utf8(pos + bad);
-    } else {
-      end_word(w, out);
-    }
-    if (out.ids.size() - first > limit) {
-      out.ids.resize(first + limit);
-      out.offsets.resize(first + limit);
-      out.truncated = true;
-    }
-    if (add_special_tokens) {
-      emit(out, sep, Span{0, 0});
-      out.has_special_tokens = true;
-    }
+    post_process(parts().post_processor.get(), sa, b ? &sb : nullptr, o.add_special_tokens, out);
+    out.truncated = truncated;
     return out;
   }
-};
 
-Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Tokenizer::~Tokenizer() = default;
+  // The limit the pipeline may stop tokenizing at (Rust tokenize_with_limit gets the full max_length).
+  static size_t limit_of(const EncodeOptions& o) { return o.max_length; }
+};
 
 namespace {
 
-int32_t require_token(const Tokenizer::Impl& impl, const std::string& name, const char* role, const std::string& source) {
-  const int32_t id = impl.vocab.find(name);
-  if (id < 0)
-    throw EngineError(ErrorCode::kTokenizerInvalid,
-                      source + ": the " + role + " token \"" + name + "\" is not in the vocabulary");
-  return id;
+// transformers' PreTrainedTokenizerBase.clean_up_tokenization, over the whole decoded string.
+std::string clean_up_tokenization(std::string s) {
+  static const std::pair<std::string_view, std::string_view> kCleanups[] = {
+      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
+      {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  for (const auto& [from, to] : kCleanups) {
+    size_t at = s.find(from);
+    if (at == std::string::npos) continue;
+    std::string out;
+    size_t done = 0;
+    for (; at != std::string::npos; at = s.find(from, done)) {
+      out.append(s, done, at - done);
+      out.append(to);
+      done = at + from.size();
+    }
+    out.append(s, done, std::string::npos);
+    s.swap(out);
+  }
+  return s;
 }
 
-std::unique_ptr<Tokenizer::Impl> build(TokenizerSpec spec) {
+int64_t find_id(const PipelineParts& p, const std::string& name) {
+  if (name.empty()) return -1;
+  const int32_t a = p.added.token_to_id(name);
+  return a >= 0 ? a : p.model->token_to_id(name);
+}
+
+// The first name in `candidates` the tokenizer has, or "".
+std::string first_present(const PipelineParts& p, std::initializer_list<std::string> candidates) {
+  for (const std::string& c : candidates)
+    if (find_id(p, c) >= 0) return c;
+  return "";
+}
+
+std::unique_ptr<Tokenizer::Impl> finish_build(std::unique_ptr<Tokenizer::Impl> impl, PipelineParts parts,
+                                              const std::vector<AddedTokenSpec>& added, bool fast_eligible,
+                                              const BertFastPath::Options& fast_options, const std::string& source) {
+  parts.added.add(added, *parts.model, parts.normalizer.get());
+  impl->id_space = std::max(parts.model->id_space(), parts.added.id_space());
+  TokenizerDescription& d = impl->description;
+  d.source = source;
+  d.model = parts.model->describe();
+  d.normalizer = parts.normalizer ? parts.normalizer->describe() : "";
+  d.pre_tokenizer = parts.pre_tokenizer ? parts.pre_tokenizer->describe() : "";
+  d.post_processor = parts.post_processor ? parts.post_processor->describe() : "";
+  d.decoder = parts.decoder ? parts.decoder->describe() : "";
+  impl->pipeline = std::make_unique<Pipeline>(std::move(parts));
+  const PipelineParts& p = impl->parts();
+  if (fast_eligible && p.added.raw_only() && !impl->pipeline->trims()) {
+    std::vector<BertFastPath::Added> fast_added;
+    for (const auto& [id, t] : p.added.tokens()) fast_added.push_back({t->content, id, t->lstrip, t->rstrip});
+    impl->fast = std::make_unique<BertFastPath>(fast_options, p.model, fast_added);
+    d.fast_path = true;
+  }
+  TokenizerConfig& c = impl->config;
+  impl->unk = find_id(p, c.unk_token);
+  impl->cls = find_id(p, c.cls_token);
+  impl->sep = find_id(p, c.sep_token);
+  impl->pad = find_id(p, c.pad_token);
+  impl->mask = find_id(p, c.mask_token);
+  return impl;
+}
+
+std::unique_ptr<Tokenizer::Impl> build_from_vocab(std::vector<std::string> vocab, TokenizerConfig config, const std::string& source) {
   auto impl = std::make_unique<Tokenizer::Impl>();
-  impl->config = spec.config;
-  if (impl->config.continuing_prefix.empty())
-    throw EngineError(ErrorCode::kTokenizerInvalid, spec.source + ": the WordPiece continuing_subword_prefix is empty");
-  impl->vocab = Vocab(std::move(spec.vocab), impl->config.continuing_prefix);
-  for (const AddedTokenSpec& a : spec.added) impl->vocab.add(a.content, static_cast<int32_t>(a.id));
-  impl->special.assign(impl->vocab.size(), 0);
-  for (const AddedTokenSpec& a : spec.added) {
-    AddedToken t;
-    t.content = a.content;
-    t.id = static_cast<int32_t>(a.id);
-    t.utf16_len = 0;
-    const auto* p = reinterpret_cast<const unsigned char*>(a.content.data());
-    for (size_t i = 0; i < a.content.size();) {
-      char32_t cp = p[i];
-      size_t len = 1;
-      if (cp >= 0x80 && (len = unicode::decode_utf8(p, a.content.size(), i, &cp)) == 0)
-        throw EngineError(ErrorCode::kTokenizerInvalid, spec.source + ": added token is not valid UTF-8");
-      t.utf16_len += unicode::utf16_length(cp);
-      i += len;
-    }
-    t.lstrip = a.lstrip;
-    t.rstrip = a.rstrip;
-    impl->added_first_byte[static_cast<unsigned char>(t.content[0])] = true;
-    if (a.special) impl->special[static_cast<size_t>(a.id)] = 1;
-    impl->added.push_back(std::move(t));
+  impl->config = std::move(config);
+  TokenizerConfig& c = impl->config;
+  // The five role tokens a BERT vocabulary must have: special added tokens matched in the raw text,
+  // as BertTokenizerFast makes them (the last line wins for duplicates, as in the vocabulary).
+  std::vector<AddedTokenSpec> added;
+  for (const auto& [name, role] : std::initializer_list<std::pair<const std::string*, const char*>>{
+           {&c.pad_token, "padding"}, {&c.unk_token, "unknown"}, {&c.cls_token, "classifier (CLS)"}, {&c.sep_token, "separator (SEP)"},
+           {&c.mask_token, "mask"}}) {
+    if (std::find(vocab.begin(), vocab.end(), *name) == vocab.end())
+      throw EngineError(ErrorCode::kTokenizerInvalid, source + ": the " + role + " token \"" + *name + "\" is not in the vocabulary");
+    AddedTokenSpec a;
+    a.content = *name;
+    a.special = true;
+    a.normalized = false;
+    added.push_back(std::move(a));
   }
-  // Longest first; among equal lengths the earlier-declared wins (stable), as Aho-Corasick's
-  // leftmost-longest does for identical patterns.
-  std::stable_sort(impl->added.begin(), impl->added.end(),
-                   [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
-
-  const TokenizerConfig& c = impl->config;
-  impl->unk = require_token(*impl, c.unk_token, "unknown", spec.source);
-  impl->cls = require_token(*impl, c.cls_token, "classifier (CLS)", spec.source);
-  impl->sep = require_token(*impl, c.sep_token, "separator (SEP)", spec.source);
-  impl->pad = require_token(*impl, c.pad_token, "padding", spec.source);
-  impl->mask = require_token(*impl, c.mask_token, "mask", spec.source);
-
-  // ASCII dispatch, derived from the general predicates.
-  for (char32_t a = 0; a < 128; ++a) {
-    AsciiKind kind;
-    char32_t norm = a;
-    if (c.clean_text && a == 0) kind = kDrop;
-    else if (c.clean_text && unicode::is_bert_control(a)) kind = kDrop;
-    else if (c.clean_text && unicode::is_bert_whitespace(a)) kind = kSplit;
-    else if (unicode::is_rust_whitespace(a)) kind = kSplit;
-    else if (unicode::is_bert_punctuation(a)) kind = kPunct;
-    else kind = kWord;
-    if (c.lowercase && a >= 'A' && a <= 'Z') norm = a + 32;
-    impl->ascii_kind[a] = kind;
-    impl->ascii_norm[a] = static_cast<char>(norm);
-    if (kind == kPunct) {
-      const char ch = static_cast<char>(a);
-      const int32_t id = impl->vocab.find(std::string_view(&ch, 1));
-      impl->ascii_punct_id[a] = id >= 0 && c.max_input_chars_per_word >= 1 ? id : impl->unk;
-    }
+  int64_t cls_id = -1, sep_id = -1;
+  for (size_t id = vocab.size(); id-- > 0;) {
+    if (cls_id < 0 && vocab[id] == c.cls_token) cls_id = static_cast<int64_t>(id);
+    if (sep_id < 0 && vocab[id] == c.sep_token) sep_id = static_cast<int64_t>(id);
   }
+  PipelineParts parts;
+  BertFastPath::Options fo;
+  fo.normalizer = BertNormalizerOptions{c.clean_text, c.handle_chinese_chars, c.strip_accents, c.lowercase};
+  fo.max_input_chars_per_word = c.max_input_chars_per_word;
+  parts.normalizer = make_bert_normalizer(fo.normalizer);
+  parts.pre_tokenizer = make_bert_pre_tokenizer();
+  WordPieceOptions wo;
+  wo.unk_token = c.unk_token;
+  wo.max_input_chars_per_word = c.max_input_chars_per_word;
+  parts.model = make_wordpiece_model(std::move(vocab), wo, source);
+  parts.post_processor = make_bert_processing({c.sep_token, sep_id}, {c.cls_token, cls_id});
+  parts.decoder = make_wordpiece_decoder("##", true);
+  return finish_build(std::move(impl), std::move(parts), added, true, fo, source);
+}
+
+std::unique_ptr<Tokenizer::Impl> build_from_json(const TokenizerSources& s) {
+  ParsedTokenizerJson parsed = parse_tokenizer_json(s.main.name, s.main.text);
+  auto impl = std::make_unique<Tokenizer::Impl>();
+  TokenizerConfig& c = impl->config;
+  c.unk_token = c.cls_token = c.sep_token = c.pad_token = c.mask_token = "";
+  c.clean_up_tokenization_spaces = parsed.wordpiece;
+  if (parsed.bert_normalizer) {
+    c.lowercase = parsed.bert_options.lowercase;
+    c.strip_accents = parsed.bert_options.strip_accents;
+    c.handle_chinese_chars = parsed.bert_options.handle_chinese_chars;
+    c.clean_text = parsed.bert_options.clean_text;
+  } else {
+    c.lowercase = c.strip_accents = c.handle_chinese_chars = c.clean_text = false;
+  }
+  c.max_input_chars_per_word = parsed.max_input_chars_per_word;
+  std::vector<std::string> named;
+  read_tokenizer_config(s, c, false, &named);
+  const bool fast_eligible = parsed.wordpiece && parsed.bert_normalizer && parsed.bert_pre_tokenizer;
+  BertFastPath::Options fo;
+  fo.normalizer = parsed.bert_options;
+  fo.max_input_chars_per_word = parsed.max_input_chars_per_word;
+  const std::vector<std::pair<std::string, int64_t>> specials =
+      parsed.parts.post_processor ? parsed.parts.post_processor->single_specials() : std::vector<std::pair<std::string, int64_t>>{};
+  impl = finish_build(std::move(impl), std::move(parsed.parts), parsed.added, fast_eligible, fo, s.main.name);
+  // Roles the config files did not name: found in the tokenizer.
+  const PipelineParts& p = impl->parts();
+  auto unnamed = [&](const char* key) { return std::find(named.begin(), named.end(), key) == named.end(); };
+  if (unnamed("unk_token")) {
+    const auto model_unk = p.model->unk_token();
+    c.unk_token = model_unk && find_id(p, *model_unk) >= 0 ? *model_unk : first_present(p, {"[UNK]", "<unk>"});
+  }
+  if (unnamed("cls_token")) c.cls_token = !specials.empty() ? specials.front().first : first_present(p, {"[CLS]", "<s>"});
+  if (unnamed("sep_token")) c.sep_token = specials.size() >= 2 ? specials.back().first : first_present(p, {"[SEP]", "</s>"});
+  if (unnamed("pad_token")) c.pad_token = first_present(p, {"[PAD]", "<pad>"});
+  if (unnamed("mask_token")) c.mask_token = first_present(p, {"[MASK]", "<mask>"});
+  if (unnamed("bos_token")) c.bos_token = first_present(p, {"<s>"});
+  if (unnamed("eos_token")) c.eos_token = first_present(p, {"</s>"});
+  impl->unk = find_id(p, c.unk_token);
+  impl->cls = find_id(p, c.cls_token);
+  impl->sep = find_id(p, c.sep_token);
+  impl->pad = find_id(p, c.pad_token);
+  impl->mask = find_id(p, c.mask_token);
   return impl;
 }
 
 }  // namespace
 
-std::shared_ptr<const Tokenizer> Tokenizer::load(const std::string& path) {
-  return std::shared_ptr<const Tokenizer>(new Tokenizer(build(read_tokenizer_files(path))));
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::~Tokenizer() = default;
+
+std::shared_ptr<const Tokenizer> Tokenizer::from_sources(const TokenizerSources& s) {
+  if (s.tokenizer_json) return std::shared_ptr<const Tokenizer>(new Tokenizer(build_from_json(s)));
+  TokenizerConfig c;
+  read_tokenizer_config(s, c, true, nullptr);
+  return std::shared_ptr<const Tokenizer>(new Tokenizer(build_from_vocab(parse_vocab_txt(s.main), std::move(c), s.main.name)));
 }
 
-std::shared_ptr<const Tokenizer> Tokenizer::from_spec(TokenizerSpec&& spec) {
-  return std::shared_ptr<const Tokenizer>(new Tokenizer(build(std::move(spec))));
-}
+std::shared_ptr<const Tokenizer> Tokenizer::load(const std::string& path) { return from_sources(read_tokenizer_sources(path)); }
 
 std::shared_ptr<const Tokenizer> Tokenizer::from_vocab(std::vector<std::string> vocab, TokenizerConfig config) {
-  TokenizerSpec spec;
-  spec.source = "in-memory vocabulary";
-  spec.added = role_special_tokens(vocab, config);
-  spec.vocab = std::move(vocab);
-  spec.config = std::move(config);
-  return std::shared_ptr<const Tokenizer>(new Tokenizer(build(std::move(spec))));
+  return std::shared_ptr<const Tokenizer>(new Tokenizer(build_from_vocab(std::move(vocab), std::move(config), "in-memory vocabulary")));
 }
 
-Encoding Tokenizer::encode(std::string_view utf8, bool add_special_tokens, size_t max_length) const {
-  return impl_->encode(utf8, add_special_tokens, max_length);
+Encoding Tokenizer::encode(std::string_view text, const EncodeOptions& o) const {
+  thread_local RawSequence a;
+  impl_->encode_one(text, Impl::limit_of(o), o.side == TruncationSide::kLeft, a);
+  return impl_->finish(&a, nullptr, o);
 }
 
-namespace {
-
-// Replaces every `from` in `s` by `to`, left to right (Rust/Python str.replace).
-void replace_all(std::string& s, std::string_view from, std::string_view to, std::string& scratch) {
-  size_t at = s.find(from);
-  if (at == std::string::npos) return;
-  scratch.clear();
-  size_t done = 0;
-  for (; at != std::string::npos; at = s.find(from, done)) {
-    scratch.append(s, done, at - done);
-    scratch.append(to);
-    done = at + from.size();
-  }
-  scratch.append(s, done, std::string::npos);
-  s.swap(scratch);
+Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair, const EncodeOptions& o) const {
+  thread_local RawSequence a, b;
+  impl_->encode_one(text, Impl::limit_of(o), o.side == TruncationSide::kLeft, a);
+  impl_->encode_one(pair, Impl::limit_of(o), o.side == TruncationSide::kLeft, b);
+  return impl_->finish(&a, &b, o);
 }
 
-// The WordPiece decoder's cleanup (tokenizers' decoders::wordpiece::cleanup), applied to each token.
-constexpr std::pair<std::string_view, std::string_view> kDecoderCleanups[] = {
-    {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-    {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-// transformers' clean_up_tokenization, applied to the whole decoded string.
-constexpr std::pair<std::string_view, std::string_view> kStringCleanups[] = {
-    {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-    {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-
-}  // namespace
-
-namespace {
-
-// One token through the WordPiece decoder (tokenizers' decoders::wordpiece): the first token as it
-// is, a continuation without its prefix, any other after a space; then the decoder's cleanup.
-void append_piece(std::string& out, std::string_view tok, bool first, const TokenizerConfig& config, std::string& piece,
-                  std::string& scratch) {
-  const std::string& prefix = config.continuing_prefix;
-  piece.clear();
-  if (first) {
-    piece.assign(tok);  // the first token keeps its "##"
-  } else if (tok.size() >= prefix.size() && tok.compare(0, prefix.size(), prefix) == 0) {
-    piece.append(tok.substr(prefix.size()));
-  } else {
-    piece.push_back(' ');
-    piece.append(tok);
-  }
-  // Every pattern starts with a space: most pieces cannot match at all.
-  if (config.decoder_cleanup && piece.find(' ') != std::string::npos)
-    for (const auto& [from, to] : kDecoderCleanups) replace_all(piece, from, to, scratch);
-  out += piece;
+Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens, size_t max_length) const {
+  EncodeOptions o;
+  o.add_special_tokens = add_special_tokens;
+  o.max_length = max_length;
+  return encode(text, o);
 }
 
-}  // namespace
+Encoding Tokenizer::encode_ids(const std::vector<int64_t>& ids, const EncodeOptions& o) const {
+  thread_local RawSequence a;
+  a.clear();
+  a.ids = ids;
+  a.offsets.assign(ids.size(), {0, 0});
+  return impl_->finish(&a, nullptr, o);
+}
 
-std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens,
-                              bool clean_up_tokenization_spaces) const {
-  const Impl& m = *impl_;
-  std::string out, piece, scratch;
-  out.reserve(ids.size() * 6);
-  bool first = true;
+size_t Tokenizer::added_tokens(bool pair) const { return impl_->added_tokens(pair); }
+
+std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens, bool clean_up_tokenization_spaces) const {
+  const PipelineParts& p = impl_->parts();
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
   for (const int64_t id : ids) {
-    const std::string* tok = find_token(id);
-    if (tok == nullptr) continue;  // as Hugging Face: ids without a token are skipped
-    if (skip_special_tokens && m.special[static_cast<size_t>(id)]) continue;
-    append_piece(out, *tok, first, m.config, piece, scratch);
-    first = false;
+    const std::string* t = find_token(id);
+    if (t == nullptr) continue;  // as Hugging Face: ids without a token are skipped
+    if (skip_special_tokens && p.added.is_special_content(*t)) continue;
+    tokens.push_back(*t);
   }
-  if (clean_up_tokenization_spaces)
-    for (const auto& [from, to] : kStringCleanups) replace_all(out, from, to, scratch);
-  return out;
+  std::string s = decode_tokens(p.decoder.get(), std::move(tokens));
+  return clean_up_tokenization_spaces ? clean_up_tokenization(std::move(s)) : s;
+}
+
+std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const {
+  return decode(ids, skip_special_tokens, impl_->config.clean_up_tokenization_spaces);
 }
 
 std::string Tokenizer::convert_tokens_to_string(const std::vector<std::string_view>& tokens) const {
-  std::string out, piece, scratch;
-  for (size_t i = 0; i < tokens.size(); ++i) append_piece(out, tokens[i], i == 0, impl_->config, piece, scratch);
-  return out;
+  return decode_tokens(impl_->parts().decoder.get(), std::vector<std::string>(tokens.begin(), tokens.end()));
 }
 
 const std::string* Tokenizer::find_token(int64_t id) const {
-  if (id < 0 || static_cast<uint64_t>(id) >= impl_->vocab.size()) return nullptr;
-  const std::string& t = impl_->vocab.token(static_cast<size_t>(id));
-  return t.empty() ? nullptr : &t;
+  if (id < 0 || id > INT32_MAX) return nullptr;
+  const PipelineParts& p = impl_->parts();
+  if (const std::string* t = p.added.id_to_token(static_cast<int32_t>(id))) return t;
+  return p.model->id_to_token(static_cast<int32_t>(id));
 }
 
 const std::string& Tokenizer::id_to_token(int64_t id) const {
@@ -654,12 +309,15 @@ const std::string& Tokenizer::id_to_token(int64_t id) const {
   return t ? *t : impl_->config.unk_token;
 }
 
-int64_t Tokenizer::token_to_id(std::string_view token) const { return impl_->vocab.find(token); }
+int64_t Tokenizer::token_to_id(std::string_view token) const { return find_id(impl_->parts(), std::string(token)); }
+
 bool Tokenizer::is_special(int64_t id) const {
-  return id >= 0 && static_cast<uint64_t>(id) < impl_->special.size() && impl_->special[static_cast<size_t>(id)];
+  return id >= 0 && id <= INT32_MAX && impl_->parts().added.is_special_id(static_cast<int32_t>(id));
 }
-size_t Tokenizer::vocab_size() const { return impl_->vocab.size(); }
+
+size_t Tokenizer::vocab_size() const { return impl_->id_space; }
 const TokenizerConfig& Tokenizer::config() const { return impl_->config; }
+TokenizerDescription Tokenizer::describe() const { return impl_->description; }
 int64_t Tokenizer::cls_id() const { return impl_->cls; }
 int64_t Tokenizer::sep_id() const { return impl_->sep; }
 int64_t Tokenizer::pad_id() const { return impl_->pad; }

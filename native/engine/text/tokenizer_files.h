@@ -1,6 +1,7 @@
-// Reading a tokenizer from disk: vocab.txt (+ tokenizer_config.json / special_tokens_map.json beside
-// it), a Hugging Face tokenizer.json, or a model directory holding either. The result is a plain
-// TokenizerSpec; building the fast lookup structures is Tokenizer's job.
+// Reading a tokenizer's files from disk: a tokenizer.json (the source of truth, preferred), or an old
+// BERT directory's vocab.txt, with tokenizer_config.json / special_tokens_map.json beside either
+// (role token names, model_max_length, clean_up_tokenization_spaces; for vocab.txt also the BERT
+// normalizer settings). The result is the files' text; tokenizer.cc builds the tokenizer from it.
 //
 // Threading: free functions with no shared state; safe from any thread.
 #pragma once
@@ -12,28 +13,7 @@
 
 namespace bert {
 
-// A token matched whole in the raw text before normalization (Hugging Face "added_tokens" with
-// normalized=false). Special ones are dropped by decode(skip_special_tokens).
-struct AddedTokenSpec {
-  std::string content;
-  int64_t id = -1;
-  bool special = true;
-  bool lstrip = false;  // also swallow the whitespace before the match
-  bool rstrip = false;  // also swallow the whitespace after the match
-};
-
-struct TokenizerSpec {
-  std::vector<std::string> vocab;  // id -> token; empty strings are holes in the id space
-  TokenizerConfig config;
-  std::vector<AddedTokenSpec> added;
-  std::string source;  // the file the tokenizer came from, for messages
-};
-
-// Throws EngineError: kModelNotFound when `path` does not exist, kTokenizerInvalid when a file is
-// unreadable, malformed or describes something other than a BERT WordPiece tokenizer.
-TokenizerSpec read_tokenizer_files(const std::string& path);
-
-// The bytes of a tokenizer's files, each with the name its messages use: what read_tokenizer_files
+// The bytes of a tokenizer's files, each with the name its messages use: what read_tokenizer_sources
 // reads from disk, and the in-memory entry point of the parsers (tests, fuzzing).
 struct TokenizerFile {
   std::string name;
@@ -46,10 +26,19 @@ struct TokenizerSources {
   std::optional<TokenizerFile> special_tokens_map;  // special_tokens_map.json beside it
 };
 
-// Throws EngineError(kTokenizerInvalid) as read_tokenizer_files.
-TokenizerSpec parse_tokenizer_files(const TokenizerSources& sources);
+// `path` is a vocab.txt, a tokenizer.json, or a directory holding either (tokenizer.json preferred).
+// Throws EngineError: kModelNotFound when it does not exist, kTokenizerInvalid when a file is
+// unreadable.
+TokenizerSources read_tokenizer_sources(const std::string& path);
 
-// The special tokens of a vocab.txt tokenizer: the five role tokens of `config` that the vocabulary has.
-std::vector<AddedTokenSpec> role_special_tokens(const std::vector<std::string>& vocab, const TokenizerConfig& config);
+// vocab.txt: one token per line, line number = id, trailing whitespace trimmed (Hugging Face's
+// reader). Throws EngineError(kTokenizerInvalid) when empty.
+std::vector<std::string> parse_vocab_txt(const TokenizerFile& f);
+
+// What tokenizer_config.json / special_tokens_map.json say, applied to `c`: role token names
+// (present keys only; `named` collects which), model_max_length, clean_up_tokenization_spaces, and
+// with `bert_settings` do_lower_case / strip_accents / tokenize_chinese_chars. Throws
+// EngineError(kTokenizerInvalid) on malformed JSON.
+void read_tokenizer_config(const TokenizerSources& s, TokenizerConfig& c, bool bert_settings, std::vector<std::string>* named);
 
 }  // namespace bert

@@ -53,6 +53,44 @@ inline uint8_t props(char32_t cp) {
   return index.get(cp);
 }
 
+// The pipeline classes (tables::kPipelineProperties) and the NFKD / NFC overrides, in the same kind
+// of two-stage table.
+constexpr uint8_t kNoCompat = 128;
+class PipelineIndex {
+ public:
+  PipelineIndex() {
+    std::vector<uint8_t> flat(kCodePoints, 0);
+    for (size_t i = 0; i < tables::kPipelinePropertyCount; ++i) {
+      const tables::PropertyRange& r = tables::kPipelineProperties[i];
+      for (char32_t cp = r.first; cp <= r.last; ++cp) flat[cp] |= r.flags;
+    }
+    for (size_t i = 0; i < tables::kNoCompatDecompositionCount; ++i) flat[tables::kNoCompatDecomposition[i]] |= kNoCompat;
+    std::unordered_map<std::string, uint16_t> seen;
+    for (size_t b = 0; b < kCodePoints / kBlock; ++b) {
+      std::string block(reinterpret_cast<const char*>(&flat[b * kBlock]), kBlock);
+      auto [it, inserted] = seen.emplace(std::move(block), static_cast<uint16_t>(seen.size()));
+      if (inserted) blocks_.insert(blocks_.end(), flat.begin() + b * kBlock, flat.begin() + (b + 1) * kBlock);
+      stage1_[b] = it->second;
+    }
+  }
+  uint8_t get(char32_t cp) const {
+    if (cp >= kCodePoints) return 0;
+    return blocks_[size_t(stage1_[cp / kBlock]) * kBlock + cp % kBlock];
+  }
+
+ private:
+  static constexpr size_t kCodePoints = 0x110000, kBlock = 256;
+  uint16_t stage1_[kCodePoints / kBlock] = {};
+  std::vector<uint8_t> blocks_;
+};
+
+inline uint8_t pipeline_props(char32_t cp) {
+  static const PipelineIndex index;
+  return index.get(cp);
+}
+
+bool sorted_contains(const char32_t* begin, size_t n, char32_t cp) { return std::binary_search(begin, begin + n, cp); }
+
 }  // namespace
 
 size_t find_invalid_utf8(std::string_view s) {
@@ -136,5 +174,23 @@ char32_t simple_lowercase(char32_t cp) {
 }
 
 const char* library_unicode_version() { return utf8proc_unicode_version(); }
+
+bool is_gpt2_letter(char32_t cp) { return pipeline_props(cp) & tables::kGpt2Letter; }
+bool is_gpt2_number(char32_t cp) { return pipeline_props(cp) & tables::kGpt2Number; }
+bool is_gpt2_space(char32_t cp) { return pipeline_props(cp) & tables::kGpt2Space; }
+bool is_regex_word(char32_t cp) { return pipeline_props(cp) & tables::kRegexWord; }
+bool is_regex_space(char32_t cp) { return pipeline_props(cp) & tables::kRegexSpace; }
+bool is_numeric(char32_t cp) { return pipeline_props(cp) & tables::kNumeric; }
+bool is_combining_mark(char32_t cp) { return pipeline_props(cp) & tables::kCombiningMark; }
+bool is_compat_decomposition_unknown(char32_t cp) { return (props(cp) & kNoDecomposition) || (pipeline_props(cp) & kNoCompat); }
+bool is_composition_excluded(char32_t cp) { return sorted_contains(tables::kNoComposition, tables::kNoCompositionCount, cp); }
+
+char32_t grapheme_stand_in(char32_t cp) {
+  if (tables::kGraphemeStandInCount == 0 || cp < tables::kGraphemeStandIns[0].from) return cp;
+  const auto* end = tables::kGraphemeStandIns + tables::kGraphemeStandInCount;
+  const auto* it = std::lower_bound(tables::kGraphemeStandIns, end, cp,
+                                    [](const tables::CodePointMap& e, char32_t c) { return e.from < c; });
+  return it != end && it->from == cp ? it->to : cp;
+}
 
 }  // namespace bert::unicode

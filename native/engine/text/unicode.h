@@ -106,6 +106,35 @@ size_t nfd_char(char32_t cp, char32_t* out, size_t cap);
 // or 2 code points; returns the count.
 char32_t simple_lowercase(char32_t cp);
 
+// --- Classes of the other pipeline components (tokenizer.json), each as the code Hugging Face runs
+// decides it; from the generated table (unicode_tables.cc), read off `tokenizers` itself. ---
+
+// The ByteLevel pre-tokenizer's GPT-2 regex (Oniguruma, as bundled in `tokenizers`): \p{L}, \p{N}, \s.
+bool is_gpt2_letter(char32_t cp);
+bool is_gpt2_number(char32_t cp);
+bool is_gpt2_space(char32_t cp);
+
+// The Rust `regex` crate's Unicode \w and \s (Whitespace pre-tokenizer, added tokens' single_word,
+// lstrip and rstrip).
+bool is_regex_word(char32_t cp);
+bool is_regex_space(char32_t cp);
+
+// Rust `char::is_numeric` (the Digits pre-tokenizer).
+bool is_numeric(char32_t cp);
+
+// unicode-normalization-alignments' `is_combining_mark` (the StripAccents normalizer).
+bool is_combining_mark(char32_t cp);
+
+// Code points utf8proc composes / decomposes (compatibility) that the normalization crate `tokenizers`
+// uses (Unicode 9.0) does not: left alone by NFC/NFKC and NFKD.
+bool is_composition_excluded(char32_t cp);
+bool is_compat_decomposition_unknown(char32_t cp);
+
+// The code point utf8proc's grapheme rules should see for `cp`: `cp` itself, or, where utf8proc's
+// Grapheme_Cluster_Break differs from unicode-segmentation's in `tokenizers`, a character that has
+// the latter's property.
+char32_t grapheme_stand_in(char32_t cp);
+
 // The Unicode version of the utf8proc library linked in (the table's overrides assume
 // tables::kBaseUnicodeVersion).
 const char* library_unicode_version();

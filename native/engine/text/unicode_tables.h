@@ -1,6 +1,7 @@
 // The generated character tables (unicode_tables.cc, made by scripts/gen-unicode-tables.mjs): the
 // classes Hugging Face's Rust tokenizer gives each code point, and where its lowercase mapping,
-// canonical decomposition and combining classes differ from utf8proc's. docs/tokenizer.md explains
+// canonical / compatibility decomposition, composition, combining classes and grapheme clusters
+// differ from utf8proc's. docs/tokenizer.md explains
 // why they exist and how to regenerate them.
 //
 // Threading: constant data.
@@ -16,6 +17,17 @@ enum : uint8_t {
   kControl = 4,         // BertNormalizer clean_text removes it (is_control)
   kNonspacingMark = 8,  // BertNormalizer strip_accents removes it after NFD (is_mark_nonspacing)
   kChinese = 16,        // BertNormalizer handle_chinese_chars puts spaces around it
+};
+
+// The other pipeline components' classes (kPipelineProperties).
+enum : uint8_t {
+  kGpt2Letter = 1,      // ByteLevel's GPT-2 regex \p{L}
+  kGpt2Number = 2,      // \p{N}
+  kGpt2Space = 4,       // \s (everything that is none of the three is "other")
+  kRegexWord = 8,       // the regex crate's \w (Whitespace pre-tokenizer, added tokens' single_word)
+  kRegexSpace = 16,     // the regex crate's \s (Whitespace, added tokens' lstrip / rstrip)
+  kNumeric = 32,        // Rust char::is_numeric (Digits)
+  kCombiningMark = 64,  // unicode-normalization-alignments is_combining_mark (StripAccents)
 };
 
 struct PropertyRange {
@@ -41,5 +53,14 @@ extern const CombiningClass kCombiningClass[];  // sorted by `cp`
 extern const size_t kCombiningClassCount;
 extern const char32_t kNoDecomposition[];  // sorted
 extern const size_t kNoDecompositionCount;
+
+extern const PropertyRange kPipelineProperties[];  // sorted, disjoint
+extern const size_t kPipelinePropertyCount;
+extern const char32_t kNoCompatDecomposition[];  // sorted
+extern const size_t kNoCompatDecompositionCount;
+extern const char32_t kNoComposition[];  // sorted
+extern const size_t kNoCompositionCount;
+extern const CodePointMap kGraphemeStandIns[];  // sorted by `from`
+extern const size_t kGraphemeStandInCount;
 
 }  // namespace bert::unicode::tables

@@ -64,22 +64,22 @@ struct Tokenizers {
     t[0] = Tokenizer::load(shared_data("bert-base-uncased-tokenizer.json"));
     std::vector<std::string> cased;
     {
-      auto spec = bert::read_tokenizer_files(shared_data("bert-base-cased-vocab.txt"));
+      auto s = bert::read_tokenizer_sources(shared_data("bert-base-cased-vocab.txt"));
       bert::TokenizerConfig c;
       c.lowercase = false;
       c.strip_accents = false;
-      t[1] = Tokenizer::from_vocab(std::move(spec.vocab), c);
+      t[1] = Tokenizer::from_vocab(bert::parse_vocab_txt(s.main), c);
     }
     {
-      auto spec = bert::read_tokenizer_files(shared_data("bert-base-uncased-vocab.txt"));
+      auto s = bert::read_tokenizer_sources(shared_data("bert-base-uncased-vocab.txt"));
       bert::TokenizerConfig c;
       c.strip_accents = false;
-      t[2] = Tokenizer::from_vocab(std::move(spec.vocab), c);
+      t[2] = Tokenizer::from_vocab(bert::parse_vocab_txt(s.main), c);
     }
     bert::TokenizerSources s;
     s.tokenizer_json = true;
     s.main = {"tiny/tokenizer.json", kTinyTokenizerJson};
-    t[3] = Tokenizer::from_spec(bert::parse_tokenizer_files(s));
+    t[3] = Tokenizer::from_sources(s);
   }
 };
 

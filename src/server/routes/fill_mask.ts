@@ -39,7 +39,7 @@ export async function fillMaskRoute(ctx: RouteContext, ex: Exchange): Promise<vo
   const input = inputs;
   // Refused before inference when even the smallest possible answer is over --max-answer-bytes.
   const list = typeof input === 'string' ? [input] : input;
-  const mask = engine.tokenizer.info.specialTokens.mask;
+  const mask = engine.tokenizer.info.specialTokens.mask ?? '[MASK]';
   const estimate = estimateFillMaskAnswerBytes(list, options.topK ?? 5, mask, options.targets?.length);
   // Predictions kept in the answer (top_k, at most the targets) at each mask: for the memory budget's upper bound.
   const k = options.targets ? Math.min(options.topK ?? 5, options.targets.length) : options.topK ?? 5;
