@@ -202,9 +202,12 @@ struct BertFastPath::Impl {
 
   // --- encode machinery; `out` is the encoding being built. ---
 
-  void emit(RawSequence& out, int32_t id, Span s) const {
+  // `split`: 1 when the token starts a pre-tokenized piece (a word, a punctuation mark), 2 for an
+  // added token (a piece of its own), 0 inside a word; kept only when out.record_splits.
+  void emit(RawSequence& out, int32_t id, Span s, uint8_t split) const {
     out.ids.push_back(id);
     out.offsets.emplace_back(s.start, s.end);
+    if (out.record_splits) out.splits.push_back(split);
   }
 
   // WordPiece over the current word: greedy longest-match-first, "##" continuations, the whole word
@@ -214,7 +217,7 @@ struct BertFastPath::Impl {
     const std::string_view word = w.word.view();
     const size_t n = word.size();
     if (w.chars > config.max_input_chars_per_word) {
-      emit(out, unk, w.span_of(0, n));
+      emit(out, unk, w.span_of(0, n), 1);
       w.clear();
       return;
     }
@@ -235,11 +238,12 @@ struct BertFastPath::Impl {
       if (id < 0) {
         out.ids.resize(first_token);
         out.offsets.resize(first_token);
-        emit(out, unk, w.span_of(0, n));
+        if (out.record_splits) out.splits.resize(first_token);
+        emit(out, unk, w.span_of(0, n), 1);
         w.clear();
         return;
       }
-      emit(out, id, w.span_of(start, end));
+      emit(out, id, w.span_of(start, end), start == 0 ? 1 : 0);
       start = end;
     }
     w.clear();
@@ -256,7 +260,7 @@ struct BertFastPath::Impl {
           return;
         case kPunct:
           flush_word(w, out);
-          emit(out, ascii_punct_id[c], Span{at16, at16 + len16});
+          emit(out, ascii_punct_id[c], Span{at16, at16 + len16}, 1);
           return;
         default:  // whitespace (kDrop cannot reach here: normalization output is never dropped)
           flush_word(w, out);
@@ -395,7 +399,7 @@ struct BertFastPath::Impl {
           pos += t->content.size();
           pos16 += t->utf16_len;
           if (t->rstrip) pos = whitespace_after(text, pos, &pos16);
-          emit(out, t->id, Span{start16, pos16});
+          emit(out, t->id, Span{start16, pos16}, 2);
           last_match_end16 = pos16;
           in_ws_run = false;
           continue;
@@ -423,7 +427,7 @@ struct BertFastPath::Impl {
             break;
           case kPunct:
             flush_word(w, out);
-            emit(out, ascii_punct_id[c], Span{pos16, pos16 + 1});
+            emit(out, ascii_punct_id[c], Span{pos16, pos16 + 1}, 1);
             break;
           case kDrop:
             break;

@@ -18,6 +18,36 @@ void RawSequence::keep(size_t n, bool from_end) {
   }
 }
 
+void RawSequence::limit_pieces(size_t limit, bool from_end) {
+  if (limit == 0 || splits.size() != ids.size()) return;
+  const size_t n = ids.size();
+  // Piece boundaries: token i starts a piece when splits[i] != 0.
+  size_t total = 0;
+  if (!from_end) {
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && splits[j] == 0) ++j;
+      total += j - i;
+      if (splits[i] == 1 && total >= limit) {
+        keep(j, false);
+        return;
+      }
+      i = j;
+    }
+  } else {
+    for (size_t j = n; j > 0;) {
+      size_t i = j - 1;
+      while (i > 0 && splits[i] == 0) --i;
+      total += j - i;
+      if (splits[i] == 1 && total >= limit) {
+        keep(n - i, true);
+        return;
+      }
+      j = i;
+    }
+  }
+}
+
 Pipeline::Pipeline(PipelineParts parts) : parts_(std::move(parts)) {
   if (parts_.post_processor) parts_.post_processor->trim_passes(trim_passes_);
 }

@@ -29,15 +29,23 @@ struct RawSequence {
   std::vector<std::pair<uint32_t, uint32_t>> offsets;  // characters (code points) of the text
   std::vector<std::pair<uint32_t, uint32_t>> trims;    // per token lead/trail, when trimming
   std::vector<uint32_t> utf16_of_char;                 // prefix sums; empty: the text is ASCII
+  // Where pre-tokenized pieces start (BERT fast path, when record_splits): per token 1 = starts a
+  // piece the model tokenized, 2 = an added token (a piece of its own), 0 = inside a piece.
+  bool record_splits = false;
+  std::vector<uint8_t> splits;
   void clear() {
     ids.clear();
     offsets.clear();
     trims.clear();
     utf16_of_char.clear();
+    splits.clear();
   }
   size_t size() const { return ids.size(); }
   // Rust Encoding::truncate(keep, stride 0, direction), without the overflowing part.
   void keep(size_t n, bool from_end);
+  // What Rust's tokenize_with_limit would have kept of these tokens (from `splits`): pieces up to the
+  // first one the model tokenized that brings the count to `limit` (from the end when `from_end`).
+  void limit_pieces(size_t limit, bool from_end);
 };
 
 struct PipelineParts {

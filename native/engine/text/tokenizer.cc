@@ -26,12 +26,21 @@ struct Tokenizer::Impl {
 
   const PipelineParts& parts() const { return pipeline->parts(); }
 
-  void encode_one(std::string_view text, size_t limit, bool from_end, RawSequence& out) const {
+  // One text's tokens. `limit` (the truncation max_length, 0: none) lets tokenizing stop early, as
+  // Rust's tokenize_with_limit does; for a pair, where the texts' lengths decide how each is cut, the
+  // BERT fast path reproduces where Rust would have stopped (RawSequence::limit_pieces).
+  void encode_one(std::string_view text, size_t limit, bool from_end, bool pair, RawSequence& out) const {
     if (const size_t bad = unicode::find_invalid_utf8(text); bad != std::string_view::npos)
       throw EngineError(ErrorCode::kInvalidArgument, "text is not valid UTF-8 (invalid byte sequence at byte " + std::to_string(bad) + ")");
-    if (fast && !from_end) fast->encode(text, limit, out);
-    else if (fast) fast->encode(text, 0, out);
-    else pipeline->encode(text, limit, from_end, out);
+    if (!fast) {
+      pipeline->encode(text, limit, from_end, out);
+      return;
+    }
+    out.record_splits = pair && limit != 0;
+    // A single text is cut to at most `limit` tokens later: stopping past `limit` tokens loses nothing.
+    fast->encode(text, from_end || out.record_splits ? 0 : limit, out);
+    if (out.record_splits) out.limit_pieces(limit, from_end);
+    out.record_splits = false;
   }
 
   size_t added_tokens(bool pair) const { return parts().post_processor ? parts().post_processor->added_tokens(pair) : 0; }
@@ -247,14 +256,14 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_vocab(std::vector<std::string> 
 
 Encoding Tokenizer::encode(std::string_view text, const EncodeOptions& o) const {
   thread_local RawSequence a;
-  impl_->encode_one(text, Impl::limit_of(o), o.side == TruncationSide::kLeft, a);
+  impl_->encode_one(text, Impl::limit_of(o), o.side == TruncationSide::kLeft, false, a);
   return impl_->finish(&a, nullptr, o);
 }
 
 Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair, const EncodeOptions& o) const {
   thread_local RawSequence a, b;
-  impl_->encode_one(text, Impl::limit_of(o), o.side == TruncationSide::kLeft, a);
-  impl_->encode_one(pair, Impl::limit_of(o), o.side == TruncationSide::kLeft, b);
+  impl_->encode_one(text, Impl::limit_of(o), o.side == TruncationSide::kLeft, true, a);
+  impl_->encode_one(pair, Impl::limit_of(o), o.side == TruncationSide::kLeft, true, b);
   return impl_->finish(&a, &b, o);
 }
 
