@@ -26,6 +26,10 @@ echo "[bert-serve test] making test models (models/test)" >&2
 # The zoo: one model per way users save theirs, with the eager reference's answers (docs/models.md).
 echo "[bert-serve test] making the model zoo (models/zoo)" >&2
 "$PY" scripts/make_zoo.py models/zoo >&2
+# Real tokenizers of every kind (RoBERTa BPE from GPT-2's files, an XLM-R Unigram trained here,
+# MPNet), for the tokenizer's differential and fuzz tests.
+echo "[bert-serve test] making tokenizer fixtures (models/test/tokenizers)" >&2
+BERT_SERVE_PYTHON="$PY" node scripts/make_tokenizer_fixtures.mjs models/test/tokenizers >&2
 
 echo "[bert-serve test] C++ engine tests (ctest)"
 ctest --test-dir build --output-on-failure --timeout 600

@@ -1,7 +1,8 @@
-// The Tokenizer class API: loading (vocab.txt, tokenizer.json, directories) and its typed errors,
-// argument validation that names the argument, encode options (special tokens, truncation), offsets
-// as JavaScript string indices, decode options, id/token lookups, and fromNative (with a fake native
-// tokenizer, as the Engine hands one over).
+// The Tokenizer class API: loading (vocab.txt, tokenizer.json of every kind, directories) and its
+// typed errors, argument validation that names the argument, encode options (special tokens,
+// truncation right/left, pairs with their type ids), offsets as JavaScript string indices, decode
+// options (and the per-family decoding the fill-mask answers use), id/token lookups, the supported
+// component list, and fromNative (with a fake native tokenizer, as the Engine hands one over).
 import t from 'tap';
 import { mkdtempSync, writeFileSync, readFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '../../dist/tokenizer.js';
 import { BertServeError } from '../../dist/errors.js';
+import { FIXTURES, hf } from '../helpers/tokenizer-oracle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sharedData = process.env.BERT_SERVE_SHARED_DATA ?? join(root, '..', 'shared', 'data');
@@ -34,7 +36,11 @@ t.test('load: vocab.txt, tokenizer.json and directories', async (t) => {
   t.equal(tok.vocabSize, 30522);
   const fromJson = Tokenizer.load(tokenizerJson);
   t.equal(fromJson.vocabSize, 30522);
-  t.same(fromJson.info, tok.info, 'same settings and specials either way');
+  for (const k of ['vocabSize', 'model', 'lowercase', 'stripAccents', 'specialTokens', 'specialIds', 'addedTokens', 'cleanUpTokenizationSpaces'])
+    t.same(fromJson.info[k], tok.info[k], `same ${k} either way`);
+  t.same(fromJson.info.pipeline, { normalizer: 'BertNormalizer', preTokenizer: 'BertPreTokenizer', model: 'WordPiece',
+    postProcessor: 'TemplateProcessing', decoder: 'WordPiece', fastPath: true });
+  t.equal(tok.info.pipeline.postProcessor, 'BertProcessing', 'a vocab.txt gets BERT\'s [CLS] A [SEP] processing');
   t.same(tok.info.specialIds, { cls: 101, sep: 102, pad: 0, mask: 103, unk: 100 });
   t.same(tok.info.specialTokens, { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', mask: '[MASK]', unk: '[UNK]' });
   t.equal(tok.info.lowercase, true);
@@ -54,14 +60,22 @@ t.test('load: vocab.txt, tokenizer.json and directories', async (t) => {
 
 t.test('load errors are typed and name the file', async (t) => {
   throwsCode(t, () => Tokenizer.load(join(tmp, 'missing', 'vocab.txt')), 'ERR_MODEL_NOT_FOUND', /missing/, 'missing file');
-  writeFileSync(join(tmp, 'bad.json'), '{"model": {"type": "BPE", "vocab": {}, "merges": []}}');
-  throwsCode(t, () => Tokenizer.load(join(tmp, 'bad.json')), 'ERR_TOKENIZER_INVALID', /bad\.json.*BPE.*WordPiece/, 'BPE model');
+  writeFileSync(join(tmp, 'bad.json'), '{"model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}');
+  throwsCode(t, () => Tokenizer.load(join(tmp, 'bad.json')), 'ERR_TOKENIZER_INVALID',
+    /bad\.json: model "WordLevel" is not supported \(supported: WordPiece, BPE, Unigram\)/, 'unsupported model');
   writeFileSync(join(tmp, 'garbage.json'), '{ nope');
   throwsCode(t, () => Tokenizer.load(join(tmp, 'garbage.json')), 'ERR_TOKENIZER_INVALID', /garbage\.json.*JSON/, 'bad JSON');
   const j = JSON.parse(readFileSync(tokenizerJson, 'utf8'));
-  j.normalizer = { type: 'Lowercase' };
-  writeFileSync(join(tmp, 'lower.json'), JSON.stringify(j));
-  throwsCode(t, () => Tokenizer.load(join(tmp, 'lower.json')), 'ERR_TOKENIZER_INVALID', /Lowercase.*BertNormalizer/, 'other normalizer');
+  j.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Whitespace' }, { type: 'UnicodeScripts' }] };
+  writeFileSync(join(tmp, 'scripts.json'), JSON.stringify(j));
+  throwsCode(t, () => Tokenizer.load(join(tmp, 'scripts.json')), 'ERR_TOKENIZER_INVALID',
+    /scripts\.json: pre_tokenizer "UnicodeScripts" is not supported \(supported: BertPreTokenizer, ByteLevel, Metaspace/, 'nested unsupported pre-tokenizer');
+  const c = Tokenizer.supportedComponents();
+  t.same(c.models, ['WordPiece', 'BPE', 'Unigram']);
+  for (const x of ['Precompiled', 'NFKC', 'Replace', 'Sequence']) t.ok(c.normalizers.includes(x), `normalizer ${x} supported`);
+  for (const x of ['ByteLevel', 'Metaspace', 'Split', 'Digits']) t.ok(c.preTokenizers.includes(x), `pre-tokenizer ${x} supported`);
+  for (const x of ['RobertaProcessing', 'TemplateProcessing']) t.ok(c.postProcessors.includes(x), `post-processor ${x} supported`);
+  for (const x of ['ByteLevel', 'Metaspace', 'ByteFallback']) t.ok(c.decoders.includes(x), `decoder ${x} supported`);
   throwsCode(t, () => Tokenizer.load(''), 'ERR_INVALID_ARGUMENT', /pathToVocabOrTokenizerJsonOrModelDir/, 'empty path');
   throwsCode(t, () => Tokenizer.load(42), 'ERR_INVALID_ARGUMENT', /Expected a non-empty path string/, 'non-string path');
   try {
@@ -111,6 +125,9 @@ t.test('encode: arguments are validated with their names', async (t) => {
   throwsCode(t, () => tok.encode('x', 'nope'), 'ERR_INVALID_ARGUMENT', /for options/, 'options');
   throwsCode(t, () => tok.encode('x', { addSpecialTokens: 1 }), 'ERR_INVALID_ARGUMENT', /options\.addSpecialTokens/, 'addSpecialTokens');
   throwsCode(t, () => tok.encode('x', { maxLength: 1 }), 'ERR_INVALID_ARGUMENT', /an integer >= 2 for options\.maxLength/, 'maxLength < 2');
+  throwsCode(t, () => tok.encode('x', { pair: 'y', maxLength: 2 }), 'ERR_INVALID_ARGUMENT', /an integer >= 3 for options\.maxLength/, 'pair maxLength < 3');
+  throwsCode(t, () => tok.encode('x', { pair: 3 }), 'ERR_INVALID_ARGUMENT', /options\.pair/, 'pair type');
+  throwsCode(t, () => tok.encode('x', { truncationSide: 'middle' }), 'ERR_INVALID_ARGUMENT', /options\.truncationSide/, 'truncationSide');
   throwsCode(t, () => tok.encode('x', { maxLength: 3.5 }), 'ERR_INVALID_ARGUMENT', /options\.maxLength/, 'fractional maxLength');
   throwsCode(t, () => tok.encode('x', { addSpecialTokens: false, maxLength: 0 }), 'ERR_INVALID_ARGUMENT', /an integer >= 1/, 'maxLength 0');
 });
@@ -149,17 +166,60 @@ t.test('fromNative wraps what the Engine hands over; native errors become typed'
     encode(text, add, max) {
       calls.push([text, add, max]);
       if (text === 'boom') throw Object.assign(new Error('bad input'), { code: 'ERR_INVALID_ARGUMENT' });
-      return { ids: new Int32Array([101, 7, 102]), tokens: ['[CLS]', 'x', '[SEP]'], offsets: new Uint32Array([0, 0, 0, 1, 0, 0]), truncated: false };
+      return { ids: new Int32Array([101, 7, 102]), tokens: ['[CLS]', 'x', '[SEP]'], offsets: new Uint32Array([0, 0, 0, 1, 0, 0]),
+        typeIds: new Uint32Array(3), specialTokensMask: new Uint8Array([1, 0, 1]), truncated: false };
     },
     decode: () => 'x',
     idToToken: () => 'x',
     tokenToId: () => 7,
-    info: () => ({ vocabSize: 8, lowercase: true, stripAccents: true, modelMaxLength: 512, specialTokens: {}, specialIds: {} }),
+    info: () => ({ vocabSize: 8, lowercase: true, stripAccents: true, modelMaxLength: 512, specialTokens: {}, specialIds: {},
+      addedTokens: { single: 2, pair: 3 }, cleanUpTokenizationSpaces: true }),
   };
   const w = Tokenizer.fromNative(fake);
   t.equal(w.vocabSize, 8);
-  t.same(w.encode('x', { maxLength: 10 }), { ids: [101, 7, 102], tokens: ['[CLS]', 'x', '[SEP]'], offsets: [[0, 0], [0, 1], [0, 0]], truncated: false });
+  t.same(w.encode('x', { maxLength: 10 }), { ids: [101, 7, 102], tokens: ['[CLS]', 'x', '[SEP]'], offsets: [[0, 0], [0, 1], [0, 0]],
+    typeIds: [0, 0, 0], specialTokensMask: [1, 0, 1], truncated: false });
   t.same(calls[0], ['x', true, 10]);
   throwsCode(t, () => w.encode('boom'), 'ERR_INVALID_ARGUMENT', /bad input/, 'native error');
   throwsCode(t, () => Tokenizer.fromNative(null), 'ERR_INVALID_ARGUMENT', /for native/, 'null native');
+});
+
+t.test('every kind: roles, pairs through the post-processor, type ids, decode as the fill-mask pipeline does', async (t) => {
+  const load = (name) => Tokenizer.load(join(FIXTURES, name));
+  const roberta = load('roberta'), xlmr = load('xlm-roberta'), mpnet = load('mpnet');
+  t.same(roberta.info.pipeline, { normalizer: null, preTokenizer: 'ByteLevel', model: 'BPE', postProcessor: 'RobertaProcessing',
+    decoder: 'ByteLevel', fastPath: false });
+  t.equal(xlmr.info.pipeline.normalizer, 'Sequence[Precompiled, Replace]');
+  t.equal(xlmr.info.pipeline.model, 'Unigram');
+  t.equal(mpnet.info.pipeline.postProcessor, 'RobertaProcessing');
+  for (const [name, k] of [['roberta', roberta], ['xlm-roberta', xlmr], ['mpnet', mpnet]]) {
+    t.same(k.info.specialTokens, { cls: '<s>', sep: '</s>', pad: '<pad>', mask: '<mask>', unk: name === 'mpnet' ? '[UNK]' : '<unk>' }, `${name}: roles`);
+    t.same(k.info.addedTokens, { single: name === 'xlm-roberta' ? 2 : 2, pair: 4 }, `${name}: special tokens added`);
+    t.equal(k.info.cleanUpTokenizationSpaces, name === 'mpnet', `${name}: decode's clean-up default`);
+  }
+  // RoBERTa's pair: <s> A </s></s> B </s>, every type id 0; <mask> (lstrip) takes the space before it.
+  const p = roberta.encode('Paris is the <mask> of France.', { pair: 'It is.' });
+  t.same(p.tokens, ['<s>', 'Paris', 'Ġis', 'Ġthe', '<mask>', 'Ġof', 'ĠFrance', '.', '</s>', '</s>', 'It', 'Ġis', '.', '</s>']);
+  t.same(p.typeIds, new Array(14).fill(0));
+  t.same(p.specialTokensMask, [1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1]);
+  t.same(p.offsets[4], [13, 19], 'lstrip took the space before <mask>; RobertaProcessing trims it off the offsets again');
+  // BERT's pair: type ids 1 on the second text.
+  t.same(tok.encode('a b', { pair: 'c' }).typeIds, [0, 0, 0, 0, 1, 1]);
+  // Left truncation keeps the end.
+  const text = 'one two three four five six';
+  const left = xlmr.encode(text, { maxLength: 4, truncationSide: 'left' });
+  t.equal(left.ids.length, 4);
+  t.equal(left.offsets.at(-2)[1], text.length, 'left truncation keeps the end of the text');
+  // token_str: decode([id]) with the tokenizer's default; byte-level BPE keeps the leading space.
+  const oracle = hf.Tokenizer.fromFile(join(FIXTURES, 'roberta', 'tokenizer.json'));
+  const id = roberta.tokenToId('Ġcapital');
+  t.equal(roberta.decode([id]), ' capital');
+  t.equal(roberta.decode([id]), await oracle.decode([id], false));
+  t.equal(xlmr.decode([xlmr.tokenToId('\u2581the')]), 'the', "Metaspace: a first token's '\u2581' is dropped");
+  const ids = roberta.encode('Paris is the capital of France.').ids;
+  t.equal(roberta.decode(ids, { skipSpecialTokens: true }), 'Paris is the capital of France.');
+  t.equal(roberta.decode(ids), '<s>Paris is the capital of France.</s>');
+  const x = xlmr.encode('Paris is the capital of France.').ids;
+  t.equal(xlmr.decode(x, { skipSpecialTokens: true }), 'Paris is the capital of France.');
+  t.equal(mpnet.decode(mpnet.encode("Paris isn't the capital.").ids, { skipSpecialTokens: true }), "paris isn't the capital.");
 });
