@@ -7,14 +7,16 @@
 #   scripts/fuzz.sh replay                  run every regression input once (native/tests/fuzz/regressions)
 #   scripts/fuzz.sh ci [SECONDS]            build, replay, then each target for SECONDS (default
 #                                           $BERT_SERVE_FUZZ_SECONDS or 15); non-zero on any finding
-# TARGET: tokenizer_fuzz, tokenizer_files_fuzz, model_config_fuzz. Extra arguments after the
-# SECONDS / N go to libFuzzer. Findings are written to build-fuzz/artifacts/. Environment: CC/CXX
-# (default clang-14/clang++-14), BERT_SERVE_SHARED_DATA (default: the copy in test/data/shared).
+# TARGET: tokenizer_fuzz (BERT), tokenizer_bpe_fuzz, tokenizer_unigram_fuzz,
+# tokenizer_wordpiece_roberta_fuzz (the tokenizer.json kinds), tokenizer_files_fuzz, model_config_fuzz.
+# Extra arguments after the SECONDS / N go to libFuzzer. Findings are written to build-fuzz/artifacts/.
+# Environment: CC/CXX (default clang-14/clang++-14), BERT_SERVE_SHARED_DATA (default: the copy in
+# test/data/shared), BERT_SERVE_TOKENIZER_FIXTURES (default models/test/tokenizers, made if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 B="$ROOT/build-fuzz"
-TARGETS=(tokenizer_fuzz tokenizer_files_fuzz model_config_fuzz)
+TARGETS=(tokenizer_fuzz tokenizer_bpe_fuzz tokenizer_unigram_fuzz tokenizer_wordpiece_roberta_fuzz tokenizer_files_fuzz model_config_fuzz)
 log() { printf '[fuzz] %s\n' "$*" >&2; }
 
 pick() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 && { echo "$c"; return; }; done; }
@@ -25,6 +27,7 @@ if [ -z "${BERT_SERVE_SHARED_DATA:-}" ]; then
   else BERT_SERVE_SHARED_DATA="$ROOT/test/data/shared"; fi
 fi
 export BERT_SERVE_SHARED_DATA
+export BERT_SERVE_TOKENIZER_FIXTURES="${BERT_SERVE_TOKENIZER_FIXTURES:-$ROOT/models/test/tokenizers}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
@@ -34,6 +37,8 @@ build() {
   command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
   [ -f "$B/CMakeCache.txt" ] || cmake -S native/tests/fuzz -B "$B" "${gen[@]}" -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" >&2
   cmake --build "$B" --parallel "$(nproc)" >&2
+  # The tokenizer.json kinds fuzz the real fixtures (made once; the script skips what is up to date).
+  node scripts/make_tokenizer_fixtures.mjs "$BERT_SERVE_TOKENIZER_FIXTURES" >&2
   if [ ! -f "$B/seeds/.stamp" ] || [ scripts/fuzz_seeds.py -nt "$B/seeds/.stamp" ]; then
     rm -rf "$B/seeds"
     python3 scripts/fuzz_seeds.py "$BERT_SERVE_SHARED_DATA" "$B/seeds"
@@ -41,12 +46,12 @@ build() {
   fi
 }
 
-max_len() { case "$1" in tokenizer_fuzz) echo 4096 ;; tokenizer_files_fuzz) echo 16384 ;; *) echo 8192 ;; esac; }
+max_len() { case "$1" in tokenizer_files_fuzz) echo 16384 ;; model_config_fuzz) echo 8192 ;; *) echo 4096 ;; esac; }
 
 run() {  # TARGET LIMIT-FLAG [libFuzzer args...]
   local t="$1" limit="$2"; shift 2
   local dict=()
-  [ "$t" != tokenizer_fuzz ] && dict=(-dict="$ROOT/native/tests/fuzz/json.dict")
+  case "$t" in tokenizer_files_fuzz | model_config_fuzz) dict=(-dict="$ROOT/native/tests/fuzz/json.dict") ;; esac
   mkdir -p "$B/corpus/$t" "$B/artifacts"
   # The first corpus directory receives new inputs; the seeds are read only.
   "$B/$t" "$limit" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
@@ -79,7 +84,7 @@ case "${1:-}" in
       run "$t" -max_total_time="$secs" 2>&1 | tail -n 12 >&2 || { log "$t FOUND A CRASH (build-fuzz/artifacts/)"; exit 1; }
     done
     log "ok" ;;
-  tokenizer_fuzz | tokenizer_files_fuzz | model_config_fuzz)
+  tokenizer_fuzz | tokenizer_bpe_fuzz | tokenizer_unigram_fuzz | tokenizer_wordpiece_roberta_fuzz | tokenizer_files_fuzz | model_config_fuzz)
     t="$1"; shift
     [ $# -ge 1 ] || { log "usage: $0 $t SECONDS|--runs N [libFuzzer args]"; exit 2; }
     build

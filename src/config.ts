@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { cpuBudget, defaultIntraOpThreads, type CpuBudget } from './cpu_quota.js';
 import { FAMILIES, familiesText } from './families.js';
+import { tokenizerComponentLines } from './tokenizer_components.js';
 
 /** The repository / package root (dist/config.js lives one level below it). */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
@@ -460,13 +461,18 @@ export function renderHelp(): string {
   lines.push('  -v, --version         print the version');
   lines.push('  --print-config        print the resolved configuration as JSON and exit');
   lines.push('');
+  lines.push('Tokenizer: the model directory\'s tokenizer.json (preferred) or an old BERT vocab.txt; tokenizer_config.json');
+  lines.push('beside it names the special tokens. tokenizer.json components this build runs (anything else is refused');
+  lines.push('at load, naming it):');
+  lines.push(...tokenizerComponentLines());
+  lines.push('');
   lines.push('Signals: SIGTERM/SIGINT drain (stop accepting, finish in-flight requests, exit 0;');
   lines.push('after --drain-timeout-ms, answer what is left 503 and exit 1). A second signal does that at once.');
   lines.push('');
   lines.push(`Model families (config.json model_type): ${familiesText()};`);
   lines.push('each as <Family>ForMaskedLM (fill-mask), <Family>Model (embeddings), <Family>ForSequenceClassification');
   lines.push('(classification, rerank) and <Family>ForTokenClassification (NER). See docs/models.md.');
-  lines.push('Docs: docs/configuration.md, docs/http.md, docs/models.md');
+  lines.push('Docs: docs/configuration.md, docs/http.md, docs/models.md, docs/tokenizer.md');
   return lines.join('\n') + '\n';
 }
 

@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import { Engine } from '../engine.js';
 import { BertServeError, toBertServeError } from '../errors.js';
 import { OPTIONS, packageVersion, type ServerConfig } from '../config.js';
+import { TOKENIZER_COMPONENTS } from '../tokenizer_components.js';
 import { Logger, errorFields } from '../logger.js';
 import { Metrics } from '../metrics.js';
 import { defaultPathHistory } from '../path_history.js';
@@ -332,6 +333,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       device: i.device,
       dtype: i.dtype,
       vocab_size: i.vocabSize,
+      tokenizer: tokenizerInfo(engine),
       hidden_size: i.hiddenSize,
       max_position_embeddings: i.maxPositionEmbeddings,
       max_input_length: i.maxTokens,
@@ -358,6 +360,22 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       version: packageVersion(),
     });
   }
+}
+
+/** /info's tokenizer section: what the model directory's tokenizer is made of, and what is supported. */
+function tokenizerInfo(engine: Engine): Record<string, unknown> {
+  const t = engine.tokenizer.info;
+  return {
+    source: basename(t.source),
+    model: t.model,
+    normalizer: t.pipeline.normalizer,
+    pre_tokenizer: t.pipeline.preTokenizer,
+    post_processor: t.pipeline.postProcessor,
+    decoder: t.pipeline.decoder,
+    special_tokens: t.specialTokens,
+    special_tokens_added: t.addedTokens,
+    supported_components: TOKENIZER_COMPONENTS,
+  };
 }
 
 function round(v: number): number {

@@ -133,6 +133,10 @@ t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {
   for (const k of ['architecture', 'max_batch_tokens', 'max_batch_requests', 'max_concurrent_requests', 'workers', 'intra_op_threads', 'blas', 'version']) {
     t.ok(k in info.json, `info has ${k}`);
   }
+  t.match(info.json.tokenizer, {
+    model: 'WordPiece', normalizer: 'BertNormalizer', pre_tokenizer: 'BertPreTokenizer', special_tokens: { mask: '[MASK]', cls: '[CLS]' },
+    special_tokens_added: { single: 2, pair: 3 }, supported_components: { models: ['WordPiece', 'BPE', 'Unigram'] },
+  }, '/info names the tokenizer\'s components and the supported ones');
   const m = await metrics(port);
   t.ok(m.get('bert_serve_http_requests_total', { route: '/', method: 'POST', status: '200' }) >= 1, 'request counter');
   t.ok(m.get('bert_serve_http_request_duration_seconds_count', { route: '/' }) >= 1, 'latency histogram');

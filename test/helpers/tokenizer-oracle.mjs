@@ -15,11 +15,12 @@
 // Offsets: the oracle reports code-point (char) offsets; ours are JavaScript string (UTF-16) indices.
 // Lone surrogates in a JS string reach both sides as U+FFFD (one index each).
 import { createRequire } from 'node:module';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '../../dist/tokenizer.js';
 import { rng } from '../../bench/corpus.js';
+import { scriptsOf, translations } from '../../bench/multilingual.js';
 
 const require = createRequire(import.meta.url);
 export const hf = require('tokenizers');
@@ -44,6 +45,7 @@ export function loadKinds() {
   casedJson.added_tokens = casedJson.added_tokens.map((a) => ({ ...a, id: casedJson.model.vocab[a.content] }));
   for (const k of ['[CLS]', '[SEP]']) casedJson.post_processor.special_tokens[k].ids = [casedJson.model.vocab[k]];
   const fromFile = (dir) => ({ ours: Tokenizer.load(dir), oracle: hf.Tokenizer.fromFile(join(dir, 'tokenizer.json')) });
+  const fixture = (name) => JSON.parse(readFileSync(join(FIXTURES, name, 'tokenizer.json'), 'utf8'));
   const kinds = [
     { name: 'bert-uncased', ours: Tokenizer.load(uncasedJson), oracle: hf.Tokenizer.fromFile(uncasedJson) },
     { name: 'bert-uncased-general', ...writeAndLoad('bert-general', generalJson) },
@@ -51,8 +53,46 @@ export function loadKinds() {
     { name: 'roberta', ...fromFile(join(FIXTURES, 'roberta')) },
     { name: 'xlm-roberta', ...fromFile(join(FIXTURES, 'xlm-roberta')) },
     { name: 'mpnet', ...fromFile(join(FIXTURES, 'mpnet')) },
+    ...componentVariants(fixture).map(([name, json]) => ({ name, ...writeAndLoad(name, json) })),
   ];
   return kinds;
+}
+
+// The real vocabularies with the components the four kinds do not use, chained: every normalizer,
+// pre-tokenizer, post-processor and decoder the loader knows is compared with the oracle somewhere.
+// (Regex patterns here use no Unicode properties: Debian's Oniguruma is older than the oracle's.)
+function componentVariants(fixture) {
+  const bpe = fixture('roberta');
+  bpe.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }, { type: 'Strip', strip_left: true, strip_right: true },
+    { type: 'Replace', pattern: { Regex: '[0-9]{3,}' }, content: '#' }, { type: 'Replace', pattern: { String: 'ab' }, content: 'X' }] };
+  bpe.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+    { type: 'Split', pattern: { Regex: "'s|'t|[ ]?[a-z]+| ?[0-9]+| ?[^ a-z0-9]+| +(?! )| +" }, behavior: 'Isolated', invert: false },
+    { type: 'Digits', individual_digits: true }, { type: 'Punctuation', behavior: 'Contiguous' },
+    { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] };
+  bpe.post_processor = { type: 'Sequence', processors: [{ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<s>': { id: '<s>', ids: [0], tokens: ['<s>'] }, '</s>': { id: '</s>', ids: [2], tokens: ['</s>'] } } }] };
+
+  const uni = fixture('xlm-roberta');
+  uni.normalizer = { type: 'Sequence', normalizers: [{ type: 'Nmt' }, { type: 'NFKD' }, { type: 'StripAccents' }, { type: 'NFC' },
+    uni.normalizer.normalizers[0], { type: 'Prepend', prepend: '\u2581' }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '\u2581' }] };
+  uni.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' },
+    { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false }, { type: 'CharDelimiterSplit', delimiter: '-' }] };
+  uni.model.byte_fallback = true;
+  for (let b = 0; b < 256; b++) uni.model.vocab.push([`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, -20]);
+  uni.decoder = { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '\u2581' }, content: ' ' }, { type: 'ByteFallback' },
+    { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] };
+
+  const wp = fixture('bert');
+  wp.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'StripAccents' }, { type: 'Lowercase' }] };
+  wp.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Whitespace' }, { type: 'Punctuation', behavior: 'Isolated' },
+    { type: 'Digits', individual_digits: false }] };
+  wp.post_processor = { type: 'BertProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101] };
+  wp.decoder = { type: 'WordPiece', prefix: '##', cleanup: false };
+  for (const t of wp.added_tokens) if (t.content === '[UNK]') t.single_word = true;
+  wp.added_tokens.push({ id: 30522, content: 'Hello', single_word: true, lstrip: true, rstrip: true, normalized: true, special: false });
+  return [['bpe-components', bpe], ['unigram-components', uni], ['wordpiece-components', wp]];
 }
 
 // A scratch copy of a tokenizer.json variant (the Tokenizer loads from files).
@@ -76,70 +116,16 @@ function casedVocabDir() {
 // Held-out real text: gettext translations (every language the system ships) from the catalogs the
 // XLM-R fixture was NOT trained on.
 
-function moTranslations(path) {
-  const data = readFileSync(path);
-  if (data.length < 28) return [];
-  let le = data.readUInt32LE(0) === 0x950412de;
-  if (!le && data.readUInt32BE(0) !== 0x950412de) return [];
-  const u32 = (at) => (le ? data.readUInt32LE(at) : data.readUInt32BE(at));
-  const n = u32(8), trans = u32(16);
-  const out = [];
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  for (let i = 0; i < n; i++) {
-    const off = trans + 8 * i;
-    if (off + 8 > data.length) break;
-    const len = u32(off), at = u32(off + 4);
-    for (const piece of data.subarray(at, at + len).toString('latin1').split('\0')) {
-      try {
-        const text = decoder.decode(Buffer.from(piece, 'latin1')).trim();
-        if (text && !text.includes('Content-Type:')) out.push(text);
-      } catch { /* not UTF-8 */ }
-    }
-  }
-  return out;
-}
-
 /**
- * Up to `perLanguage` translations per language (locale directory), from the catalogs not listed in
- * the XLM-R fixture's training_sources.txt. Returns { texts, languages }.
+ * Up to `perLanguage` translations per language (bench/multilingual.js), from the catalogs not listed
+ * in the XLM-R fixture's training_sources.txt. Returns { texts, languages }.
  */
 export function heldOutText(perLanguage, seed = 1) {
   const training = new Set(readFileSync(join(FIXTURES, 'xlm-roberta', 'training_sources.txt'), 'utf8').split('\n'));
-  const base = '/usr/share/locale';
-  const byLanguage = new Map();
-  for (const lang of existsSync(base) ? readdirSync(base) : []) {
-    const dir = join(base, lang, 'LC_MESSAGES');
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) {
-      const path = join(dir, f);
-      if (!f.endsWith('.mo') || training.has(path)) continue;
-      const got = moTranslations(path);
-      if (got.length) byLanguage.set(lang, [...(byLanguage.get(lang) ?? []), ...got]);
-    }
-  }
-  const rand = rng(seed);
-  const texts = [];
-  for (const [, list] of [...byLanguage].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const chosen = new Set();
-    while (chosen.size < Math.min(perLanguage, list.length)) chosen.add(Math.floor(rand() * list.length));
-    for (const i of chosen) texts.push(list[i]);
-  }
-  return { texts, languages: byLanguage.size };
+  return translations({ perLanguage, exclude: training, seed });
 }
 
-/** The scripts (Unicode Script property) a set of texts covers, with counts of characters. */
-export function scriptsOf(texts) {
-  const scripts = ['Latin', 'Cyrillic', 'Greek', 'Arabic', 'Hebrew', 'Devanagari', 'Bengali', 'Tamil', 'Thai', 'Georgian',
-    'Armenian', 'Ethiopic', 'Khmer', 'Han', 'Hiragana', 'Katakana', 'Hangul'];
-  const counts = {};
-  for (const s of scripts) {
-    const re = new RegExp(`\\p{Script=${s}}`, 'gu');
-    let n = 0;
-    for (const t of texts) n += (t.match(re) ?? []).length;
-    if (n) counts[s] = n;
-  }
-  return counts;
-}
+export { scriptsOf };
 
 // ---------------------------------------------------------------------------------------------
 // Generated strings (the seeded mulberry32 PRNG of bench/corpus.js: reproducible from the seed)

@@ -223,3 +223,11 @@ t.test('every kind: roles, pairs through the post-processor, type ids, decode as
   t.equal(xlmr.decode(x, { skipSpecialTokens: true }), 'Paris is the capital of France.');
   t.equal(mpnet.decode(mpnet.encode("Paris isn't the capital.").ids, { skipSpecialTokens: true }), "paris isn't the capital.");
 });
+
+t.test('--help and /info list the components the native tokenizer implements', async (t) => {
+  const { TOKENIZER_COMPONENTS } = await import('../../dist/tokenizer_components.js');
+  t.same(JSON.parse(JSON.stringify(TOKENIZER_COMPONENTS)), Tokenizer.supportedComponents());
+  const { renderHelp } = await import('../../dist/config.js');
+  const help = renderHelp();
+  for (const list of Object.values(TOKENIZER_COMPONENTS)) t.ok(help.includes(list.join(', ')), `--help lists ${list[0]}, ...`);
+});

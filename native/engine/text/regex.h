@@ -5,11 +5,13 @@
 // character). A String pattern is a literal: it is searched as such, which is what the escaped
 // regex Rust compiles for it matches.
 //
-// Character-class caveat: Debian's libonig is Oniguruma 6.9.8 (Unicode 14); `tokenizers` 0.23.2
-// bundles a newer Oniguruma. A pattern using Unicode properties (\p{L}, \w, case folding) can
-// therefore classify characters assigned after Unicode 14 differently. The GPT-2 pattern of the
-// ByteLevel pre-tokenizer does not go through here (byte_level.cc matches it with classes read off
-// `tokenizers` itself); docs/tokenizer.md has the numbers.
+// Character-class caveat: Debian's libonig is Oniguruma 6.9.8, whose Unicode tables are older than
+// those of the Oniguruma built into `tokenizers` 0.23.2: on \p{L} / \p{N} / \s alone the two disagree
+// on 9,392 code points (mostly Unicode 15-16 additions: CJK extensions H and I, new scripts). A
+// pattern using Unicode properties can therefore split text with such characters differently. The
+// GPT-2 pattern of the ByteLevel pre-tokenizer, the one real checkpoints use, does not go through here:
+// byte_level.cc matches it with classes read off `tokenizers` itself (docs/tokenizer.md has the
+// differential numbers).
 //
 // Threading: a compiled Regex is immutable; find_all is const and safe from any thread (each call
 // uses its own match region).
