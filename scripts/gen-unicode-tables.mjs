@@ -33,6 +33,7 @@
 //   stripAccentsNormalizer "<c>"                   -> combining mark (removed)
 //   nfkdNormalizer "<c>", nfcNormalizer on each primary composite's decomposition
 //   precompiled(a charsmap with the one rule x -> Y) on "x<c>" -> whether <c> joins x's grapheme
+//   precompiled(one rule QA -> Y) around a virama -> Indic_Conjunct_Break (consonant, linker, extend)
 // Then ours (utf8proc + the derived table) is simulated on every code point and must equal the oracle.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,10 +73,10 @@ function utf8procDump() {
     for (const line of lines.slice(1)) {
       if (!line) continue;
       const f = line.split(' ');
-      const n = Number(f[6]);
+      const n = Number(f[7]);
       u.set(parseInt(f[0], 16), {
         cat: Number(f[1]), ccc: Number(f[2]), lower: parseInt(f[3], 16), joins: f[4] === '1', composite: f[5] === '1',
-        nfd: f.slice(7, 7 + n).map((x) => parseInt(x, 16)), nfkd: f.slice(7 + n).map((x) => parseInt(x, 16)),
+        prepend: f[6] === '1', nfd: f.slice(8, 8 + n).map((x) => parseInt(x, 16)), nfkd: f.slice(8 + n).map((x) => parseInt(x, 16)),
       });
     }
     return { version, u };
@@ -290,6 +291,49 @@ function charsmapXtoY() {
   return hf.precompiled(bytes);
 }
 
+/**
+ * A precompiled_charsmap with the one rule U+0958 (DEVANAGARI LETTER QA, bytes E0 A5 98) -> 'Y': a
+ * three-level double array laid out by hand, each level's children at an offset no other level uses.
+ */
+function charsmapQaToY() {
+  const units = new Uint32Array(0x800);
+  units[0] = 1 << 10;                              // root: base 1
+  units[0x01 ^ 0xe0] = 0xe0 | (0x100 << 10);       // E0 -> base 0xE1 ^ 0x100
+  units[0x1e1 ^ 0xa5] = 0xa5 | (0x200 << 10);      // A5 -> base 0x144 ^ 0x200
+  units[0x344 ^ 0x98] = 0x98 | (1 << 8) | (0x400 << 10);  // 98, a leaf at 0x3DC ^ 0x400
+  units[0x3dc ^ 0x400] = 0x80000000;               // value 0: the replacement at byte 0
+  const bytes = [...new Uint8Array(new Uint32Array([units.length * 4]).buffer), ...new Uint8Array(units.buffer), 0x59, 0];
+  return hf.precompiled(bytes);
+}
+
+/**
+ * Indic_Conjunct_Break (grapheme rule GB9c) as the oracle's unicode-segmentation has it, through
+ * the QA charsmap: "QA + U+0301" is 5 bytes, so as a cluster of its own it maps whole and the accent
+ * goes; joined to a conjunct before it, the cluster is longer and each character maps alone.
+ *   consonant: "<c> + VIRAMA + QA + U+0301" keeps the accent;  linker: "KA + <c> + QA + U+0301";
+ *   extend (or linker): "KA + VIRAMA + <c> + QA + U+0301";
+ * except where <c> joins QA by itself (a Prepend character, rule GB9b): "x + <c> + QA + U+0301".
+ */
+function deriveConjuncts() {
+  const norm = charsmapQaToY();
+  const keeps = (wrap) => {
+    const r = normalizeEach(norm, wrap);
+    return new Set(ALL.filter((cp) => r.get(cp).endsWith('\u0301')));
+  };
+  const consonant = keeps((c) => String.fromCodePoint(c, 0x94d, 0x958, 0x301));
+  const linker = keeps((c) => String.fromCodePoint(0x915, c, 0x958, 0x301));
+  const extendOrLinker = keeps((c) => String.fromCodePoint(0x915, 0x94d, c, 0x958, 0x301));
+  const prepend = keeps((c) => String.fromCodePoint(0x78, c, 0x958, 0x301));
+  const cls = new Map();
+  for (const cp of ALL) {
+    if (consonant.has(cp)) cls.set(cp, 1);
+    else if (prepend.has(cp)) continue;  // (a Prepend character joins what follows it anyway)
+    else if (linker.has(cp)) cls.set(cp, 2);
+    else if (extendOrLinker.has(cp)) cls.set(cp, 3);
+  }
+  return { cls, prepend };
+}
+
 function derivePipeline(u) {
   const fail = (cp, what) => { throw new Error(`U+${hex(cp)}: ${what}`); };
   // ByteLevel's GPT-2 regex: a letter joins the 'x' before it, a number the '1', an "other" the '!'.
@@ -331,22 +375,27 @@ function derivePipeline(u) {
   // Graphemes: does the code point join an 'x' before it? ("x<c>" -> "Y" when it does: the whole
   // cluster maps to the replacement of 'x'.)
   const pc = normalizeEach(charsmapXtoY(), (c) => 'x' + String.fromCodePoint(c));
+  // Prepend (rule GB9b: it joins what follows) shows in the conjunct probes below.
+  const conjuncts = deriveConjuncts();
   const standIns = new Map();
   for (const cp of ALL) {
     const r = pc.get(cp);
     const joins = r === 'Y';
     const apart = 'Y' + (cp === 0x78 ? 'Y' : String.fromCodePoint(cp));
     if (!joins && r !== apart) fail(cp, `the probe charsmap gives ${JSON.stringify(r)}`);
-    if (joins !== u.get(cp).joins) standIns.set(cp, joins ? 0x300 : 0x61);
+    const prepends = conjuncts.prepend.has(cp);
+    if (joins && prepends) fail(cp, 'both joins the character before it and prepends to the one after');
+    if (joins !== u.get(cp).joins || prepends !== u.get(cp).prepend) standIns.set(cp, joins ? 0x300 : prepends ? 0x600 : 0x61);
   }
-  return { flags, noCompat, noComposition, standIns };
+  return { flags, noCompat, noComposition, standIns, conjuncts: conjuncts.cls };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Emission
 
-// Ranges of equal flags over all code points (flags 0 left out).
-function flagRanges(flagsOf, names, ctype) {
+// Ranges of equal flags over all code points (flags 0 left out). `exact`: the values are not bits but
+// one name each.
+function flagRanges(flagsOf, names, exact) {
   const ranges = [];
   for (const cp of ALL) {
     const f = flagsOf.get(cp) ?? 0;
@@ -354,7 +403,7 @@ function flagRanges(flagsOf, names, ctype) {
     if (last && last.f === f && last.hi === cp - 1) last.hi = cp;
     else ranges.push({ lo: cp, hi: cp, f });
   }
-  const expr = (f) => names.filter(([b]) => f & b).map(([, n]) => n).join(' | ');
+  const expr = exact ? (f) => names.find(([b]) => b === f)[1] : (f) => names.filter(([b]) => f & b).map(([, n]) => n).join(' | ');
   const nonzero = ranges.filter((r) => r.f !== 0);
   const rows = [];
   for (let i = 0; i < nonzero.length; i += 3)
@@ -377,7 +426,8 @@ function renderPipeline(p) {
 
 namespace {
 constexpr uint8_t GL = kGpt2Letter, GN = kGpt2Number, GS = kGpt2Space, RW = kRegexWord, RS = kRegexSpace, NU = kNumeric,
-                  CM = kCombiningMark;
+                  CM = kCombiningMark, IC = kConjunctConsonant, IL = kConjunctLinker,
+                  IE = kConjunctExtend;
 }  // namespace
 
 // Every code point with a pipeline class; code points not listed have none. Sorted, disjoint.
@@ -398,9 +448,16 @@ ${list(p.noComposition)}
 };
 const size_t kNoCompositionCount = sizeof(kNoComposition) / sizeof(kNoComposition[0]);
 
-// Code points whose grapheme-cluster behaviour after a letter differs between utf8proc and the
-// oracle's unicode-segmentation, with the code point utf8proc should be asked about instead
-// (U+0300: joins, 'a': does not).
+// Indic_Conjunct_Break (grapheme rule GB9c, Unicode 15.1, newer than utf8proc's rules) as the oracle
+// has it: IC = consonant, IL = linker (virama), IE = extend. Sorted, disjoint.
+const IndicConjunctRange kIndicConjunct[] = {
+${flagRanges(p.conjuncts, [[1, 'IC'], [2, 'IL'], [3, 'IE']], true)}
+};
+const size_t kIndicConjunctCount = sizeof(kIndicConjunct) / sizeof(kIndicConjunct[0]);
+
+// Code points whose grapheme-cluster behaviour differs between utf8proc and the oracle's
+// unicode-segmentation (joining the character before, or the one after), with the code point
+// utf8proc should be asked about instead (U+0300: extends, U+0600: prepends, 'a': neither).
 const CodePointMap kGraphemeStandIns[] = {
 ${standRows.join('\n')}
 };

@@ -1,7 +1,8 @@
 /* Dumps what utf8proc (the tokenizer's Unicode library) says about every code point, for
  * scripts/gen-unicode-tables.mjs: one line per code point
- *   <cp hex> <category> <ccc> <simple lowercase hex> <joins> <composite> <n> <canonical decomposition hex x n> <compatibility decomposition hex...>
- * where <joins> is 1 when utf8proc sees no grapheme break between 'x' and the code point,
+ *   <cp hex> <category> <ccc> <simple lowercase hex> <joins> <composite> <prepend> <n> <canonical decomposition hex x n> <compatibility decomposition hex...>
+ * where <joins> is 1 when utf8proc sees no grapheme break between 'x' and the code point, <prepend>
+ * 1 for Grapheme_Cluster_Break=Prepend,
  * <composite> is 1 for a primary composite (NFC gives it back from its canonical decomposition), and a
  * first line "# <utf8proc Unicode version>". Surrogates are skipped.
  * Build: cc -O2 utf8proc_dump.c -lutf8proc */
@@ -33,7 +34,9 @@ int main(void) {
       composite = nfc != NULL && strcmp((const char*)nfc, (const char*)buf) == 0;
       free(nfc);
     }
-    printf("%x %d %d %x %d %d %d", (unsigned)cp, (int)p->category, (int)p->combining_class, (unsigned)lower, joins, composite, (int)n);
+    const int prepend = p->boundclass == UTF8PROC_BOUNDCLASS_PREPEND;
+    printf("%x %d %d %x %d %d %d %d", (unsigned)cp, (int)p->category, (int)p->combining_class, (unsigned)lower, joins, composite, prepend,
+           (int)n);
     for (utf8proc_ssize_t i = 0; i < n; ++i) printf(" %x", (unsigned)d[i]);
     for (utf8proc_ssize_t i = 0; i < m; ++i) printf(" %x", (unsigned)k[i]);
     printf("\n");

@@ -30,6 +30,13 @@ enum : uint8_t {
   kCombiningMark = 64,  // unicode-normalization-alignments is_combining_mark (StripAccents)
 };
 
+// Indic_Conjunct_Break values (kIndicConjunct).
+enum : uint8_t { kConjunctConsonant = 1, kConjunctLinker = 2, kConjunctExtend = 3 };
+struct IndicConjunctRange {
+  char32_t first, last;  // inclusive
+  uint8_t value;
+};
+
 struct PropertyRange {
   char32_t first, last;  // inclusive
   uint8_t flags;
@@ -60,6 +67,8 @@ extern const char32_t kNoCompatDecomposition[];  // sorted
 extern const size_t kNoCompatDecompositionCount;
 extern const char32_t kNoComposition[];  // sorted
 extern const size_t kNoCompositionCount;
+extern const IndicConjunctRange kIndicConjunct[];  // sorted, disjoint
+extern const size_t kIndicConjunctCount;
 extern const CodePointMap kGraphemeStandIns[];  // sorted by `from`
 extern const size_t kGraphemeStandInCount;
 
