@@ -40,7 +40,7 @@ TEST_PKGS=(
   chromium                      # headless browser for the /docs page test (test/e2e/http-docs-browser.test.mjs)
   nginx haproxy                 # stock reverse proxies in front of the server (test/e2e/http-proxies.test.mjs);
                                 # the test starts its own on 127.0.0.1, the packages' services stay unused
-  python3-sentencepiece sentencepiece  # trains the XLM-R-style Unigram tokenizer fixture (scripts/make_tokenizer_fixtures.py)
+  python3-sentencepiece sentencepiece  # trains the XLM-R-style Unigram tokenizer fixture (scripts/make_unigram_fixture.py)
 )
 PKGS=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi

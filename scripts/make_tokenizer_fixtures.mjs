@@ -15,7 +15,10 @@
 //                         trained on this machine's text by scripts/make_unigram_fixture.py.
 //   OUT_DIR/bert/         bert-base-uncased's tokenizer.json (the shared data's), for symmetry.
 //
-// Each directory also gets tokenizer_config.json and special_tokens_map.json as transformers saves
+//   OUT_DIR/roberta-mlm, xlm-roberta-mlm, mpnet-mlm: small masked LMs of those families on these
+//                         tokenizers (scripts/make_tokenizer_models.py).
+//
+// Each tokenizer directory also gets tokenizer_config.json and special_tokens_map.json as transformers saves
 // them. Every file is then loaded by the `tokenizers` package as a check. Idempotent: a directory
 // whose tokenizer.json is newer than this script is left alone.
 import { execFileSync } from 'node:child_process';
@@ -114,6 +117,8 @@ for (const [name, make] of [['roberta', roberta], ['mpnet', mpnet], ['bert', ber
   log(`wrote ${dir}/tokenizer.json (${size} tokens)`);
 }
 // The Unigram model is trained by Debian's sentencepiece, from Python.
-execFileSync(process.env.BERT_SERVE_PYTHON ?? '/usr/bin/python3', [join(ROOT, 'scripts', 'make_unigram_fixture.py'), join(out, 'xlm-roberta')],
-  { stdio: 'inherit' });
+const python = process.env.BERT_SERVE_PYTHON ?? '/usr/bin/python3';
+execFileSync(python, [join(ROOT, 'scripts', 'make_unigram_fixture.py'), join(out, 'xlm-roberta')], { stdio: 'inherit' });
 hf.Tokenizer.fromFile(join(out, 'xlm-roberta', 'tokenizer.json'));
+// Masked LMs on the RoBERTa, XLM-R and MPNet files (fill-mask end to end on each family's tokenizer).
+execFileSync(python, [join(ROOT, 'scripts', 'make_tokenizer_models.py'), out], { stdio: 'inherit' });
