@@ -210,6 +210,14 @@ t.test('every kind: roles, pairs through the post-processor, type ids, decode as
   const left = xlmr.encode(text, { maxLength: 4, truncationSide: 'left' });
   t.equal(left.ids.length, 4);
   t.equal(left.offsets.at(-2)[1], text.length, 'left truncation keeps the end of the text');
+  // Tokenizing stops at max_length (as Rust's tokenize_with_limit): a text cut exactly there is
+  // still reported truncated.
+  for (const side of ['right', 'left']) {
+    const whole = roberta.encode(text, { addSpecialTokens: false });
+    const stop = roberta.encode(text, { addSpecialTokens: false, maxLength: 3, truncationSide: side });
+    t.same([stop.ids.length, stop.truncated, whole.truncated], [3, true, false], `${side}: cut where tokenizing stopped, truncated`);
+    t.equal(roberta.encode(text, { addSpecialTokens: false, maxLength: whole.ids.length, truncationSide: side }).truncated, false);
+  }
   // token_str: decode([id]) with the tokenizer's default; byte-level BPE keeps the leading space.
   const oracle = hf.Tokenizer.fromFile(join(FIXTURES, 'roberta', 'tokenizer.json'));
   const id = roberta.tokenToId('Ġcapital');

@@ -29,6 +29,7 @@ void RawSequence::limit_pieces(size_t limit, bool from_end) {
       while (j < n && splits[j] == 0) ++j;
       total += j - i;
       if (splits[i] == 1 && total >= limit) {
+        stopped_early = j < n;
         keep(j, false);
         return;
       }
@@ -40,6 +41,7 @@ void RawSequence::limit_pieces(size_t limit, bool from_end) {
       while (i > 0 && splits[i] == 0) --i;
       total += j - i;
       if (splits[i] == 1 && total >= limit) {
+        stopped_early = i > 0;
         keep(n - i, true);
         return;
       }
@@ -90,6 +92,11 @@ void Pipeline::encode(std::string_view text, size_t limit, bool from_end, RawSeq
       if (!had && total >= limit) break;
     }
   }
+  // What was left untokenized would have given tokens: a non-empty piece always gives one (the
+  // unknown token where nothing else fits; without one, encode fails), and added tokens are tokens.
+  auto has_tokens = [](const Split& s) { return s.tokenized ? !s.tokens.empty() : !s.normalized.empty(); };
+  out.stopped_early = std::any_of(splits.begin(), splits.begin() + static_cast<std::ptrdiff_t>(first), has_tokens) ||
+                      std::any_of(splits.begin() + static_cast<std::ptrdiff_t>(last), splits.end(), has_tokens);
 
   // into_encoding: each token's range back to the original text's bytes.
   const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });

@@ -33,7 +33,11 @@ struct RawSequence {
   // piece the model tokenized, 2 = an added token (a piece of its own), 0 = inside a piece.
   bool record_splits = false;
   std::vector<uint8_t> splits;
+  // Tokenizing stopped at the limit with text left (not in `ids`): the encoding is truncated even
+  // when truncation itself then drops nothing.
+  bool stopped_early = false;
   void clear() {
+    stopped_early = false;
     ids.clear();
     offsets.clear();
     trims.clear();

@@ -38,7 +38,7 @@ class BertProcessing : public PostProcessor {
       else wrap(parts[i], nullptr, 0, sep_.second, 1);
     }
   }
-  std::vector<std::pair<std::string, int64_t>> single_specials() const override { return {cls_, sep_}; }
+  std::vector<std::pair<std::string, int64_t>> specials(bool) const override { return {cls_, sep_}; }
   std::string describe() const override { return "BertProcessing"; }
 
  private:
@@ -58,7 +58,7 @@ class RobertaProcessing : public PostProcessor {
   void trim_passes(std::vector<bool>& out) const override {
     if (trim_) out.push_back(prefix_);
   }
-  std::vector<std::pair<std::string, int64_t>> single_specials() const override { return {cls_, sep_}; }
+  std::vector<std::pair<std::string, int64_t>> specials(bool) const override { return {cls_, sep_}; }
   std::string describe() const override { return "RobertaProcessing"; }
 
  private:
@@ -90,9 +90,9 @@ class TemplateProcessing : public PostProcessor {
     }
     parts.swap(out);
   }
-  std::vector<std::pair<std::string, int64_t>> single_specials() const override {
+  std::vector<std::pair<std::string, int64_t>> specials(bool pair) const override {
     std::vector<std::pair<std::string, int64_t>> out;
-    for (const TemplatePiece& p : single_) {
+    for (const TemplatePiece& p : pair ? pair_ : single_) {
       if (p.is_sequence) continue;
       const SpecialTokenIds& s = specials_.at(p.special);
       for (size_t i = 0; i < s.ids.size(); ++i) out.emplace_back(i < s.tokens.size() ? s.tokens[i] : s.id, s.ids[i]);
@@ -114,7 +114,7 @@ class ByteLevelProcessing : public PostProcessor {
   void trim_passes(std::vector<bool>& out) const override {
     if (trim_) out.push_back(prefix_);
   }
-  std::vector<std::pair<std::string, int64_t>> single_specials() const override { return {}; }
+  std::vector<std::pair<std::string, int64_t>> specials(bool) const override { return {}; }
   std::string describe() const override { return "ByteLevel"; }
 
  private:
@@ -135,10 +135,10 @@ class SequenceProcessing : public PostProcessor {
   void trim_passes(std::vector<bool>& out) const override {
     for (const auto& p : items_) p->trim_passes(out);
   }
-  std::vector<std::pair<std::string, int64_t>> single_specials() const override {
+  std::vector<std::pair<std::string, int64_t>> specials(bool pair) const override {
     std::vector<std::pair<std::string, int64_t>> out;
     for (const auto& p : items_) {
-      auto s = p->single_specials();
+      auto s = p->specials(pair);
       out.insert(out.end(), s.begin(), s.end());
     }
     return out;

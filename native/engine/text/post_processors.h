@@ -33,9 +33,10 @@ class PostProcessor {
   virtual void process(std::vector<EncodingPart>& parts, bool add_special_tokens) const = 0;
   // The offset-trimming passes it makes, in order: each pass's add_prefix_space.
   virtual void trim_passes(std::vector<bool>& out) const { (void)out; }
-  // The special tokens it adds to a single text, in order (e.g. [CLS], [SEP]): how the role tokens
-  // (cls, sep) are found when no tokenizer_config.json names them.
-  virtual std::vector<std::pair<std::string, int64_t>> single_specials() const = 0;
+  // The special tokens it adds to a single text / a pair, in order (e.g. [CLS], [SEP]): how the role
+  // tokens (cls, sep) are found when no tokenizer_config.json names them, and the ids checked
+  // against the vocabulary at load.
+  virtual std::vector<std::pair<std::string, int64_t>> specials(bool pair) const = 0;
   virtual std::string describe() const = 0;
 };
 using PostProcessorPtr = std::shared_ptr<const PostProcessor>;

@@ -73,7 +73,7 @@ struct Tokenizer::Impl {
         a->keep(n1, from_end);
         b->keep(n2, from_end);
       }
-      truncated = a->size() + (b ? b->size() : 0) < before;
+      truncated = a->size() + (b ? b->size() : 0) < before || a->stopped_early || (b && b->stopped_early);
     }
     thread_local SequenceTokens sa, sb;
     pipeline->finish(*a, sa);
@@ -129,6 +129,15 @@ std::unique_ptr<Tokenizer::Impl> finish_build(std::unique_ptr<Tokenizer::Impl> i
                                               const BertFastPath::Options& fast_options, const std::string& source) {
   parts.added.add(added, *parts.model, parts.normalizer.get());
   impl->id_space = std::max(parts.model->id_space(), parts.added.id_space());
+  // Rust adds the post-processor's ids as the file writes them; one outside the vocabulary would
+  // index past the model's embeddings.
+  if (parts.post_processor)
+    for (const bool pair : {false, true})
+      for (const auto& [token, id] : parts.post_processor->specials(pair))
+        if (id < 0 || static_cast<size_t>(id) >= impl->id_space)
+          throw EngineError(ErrorCode::kTokenizerInvalid, source + ": the post-processor adds \"" + token + "\" as id " +
+                                                               std::to_string(id) + ", beyond the vocabulary's ids (0-" +
+                                                               std::to_string(impl->id_space - 1) + ")");
   TokenizerDescription& d = impl->description;
   d.source = source;
   d.model = parts.model->describe();
@@ -213,7 +222,7 @@ std::unique_ptr<Tokenizer::Impl> build_from_json(const TokenizerSources& s) {
   fo.normalizer = parsed.bert_options;
   fo.max_input_chars_per_word = parsed.max_input_chars_per_word;
   const std::vector<std::pair<std::string, int64_t>> specials =
-      parsed.parts.post_processor ? parsed.parts.post_processor->single_specials() : std::vector<std::pair<std::string, int64_t>>{};
+      parsed.parts.post_processor ? parsed.parts.post_processor->specials(false) : std::vector<std::pair<std::string, int64_t>>{};
   impl = finish_build(std::move(impl), std::move(parsed.parts), parsed.added, fast_eligible, fo, s.main.name);
   // Roles the config files did not name: found in the tokenizer.
   const PipelineParts& p = impl->parts();

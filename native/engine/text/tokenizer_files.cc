@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/errors.h"
+#include "engine/text/unicode.h"
 
 namespace bert {
 
@@ -106,6 +107,11 @@ void read_model_max_length(const json& obj, TokenizerConfig& c) {
 
 std::vector<std::string> parse_vocab_txt(const TokenizerFile& f) {
   const std::string& text = f.text;
+  // transformers reads vocab.txt as UTF-8 and fails on anything else; the tokenizer's code relies on
+  // valid UTF-8 throughout (tokenizer_files_fuzz found a line of 0xFF bytes read past its end).
+  if (const size_t bad = unicode::find_invalid_utf8(text); bad != std::string_view::npos)
+    invalid(f.name, "line " + std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n')) +
+                        " is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   std::vector<std::string> vocab;
   vocab.reserve(text.size() / 7);
   size_t pos = 0;

@@ -403,6 +403,10 @@ TEST_CASE(errors_name_the_file_and_the_problem) {
   const std::string no_unk = dir.write("nounk.txt", "[PAD]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
   CHECK_EQ(error_code_of([&] { Tokenizer::load(no_unk); }, &msg), ErrorCode::kTokenizerInvalid);
   CHECK(msg.find("[UNK]") != std::string::npos);
+  // vocab.txt is UTF-8 (transformers reads it so); a line that is not is refused, by number.
+  const std::string not_utf8 = dir.write("notutf8.txt", "[PAD]\n[UNK]\n[unused\xFF\xFF`]\n[CLS]\n[SEP]\n[MASK]\n");
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(not_utf8); }, &msg), ErrorCode::kTokenizerInvalid);
+  CHECK(msg.find("notutf8.txt: line 3 is not valid UTF-8 (byte 19)") != std::string::npos);
   const std::string bad_cfg_dir = dir.path + "/badcfg";
   std::system(("mkdir -p '" + bad_cfg_dir + "'").c_str());
   std::ofstream(bad_cfg_dir + "/vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
@@ -445,6 +449,29 @@ TEST_CASE(sparse_vocab_ids_are_refused) {
   // Holes up to the bound still load (ids are a mapping; a hole is never produced).
   auto tok = Tokenizer::load(d.write("holes.json", head + "1000}}}"));
   CHECK(tok->encode("!", false).ids == std::vector<int64_t>{1000});
+}
+
+// The post-processor's ids are added as the file writes them (as Rust does), so one beyond the
+// vocabulary is refused at load (tokenizer_files_fuzz: BertProcessing's [CLS] 101 beside a ~70-token
+// vocabulary gave the model an id past its embeddings).
+TEST_CASE(post_processor_ids_beyond_the_vocabulary_are_refused) {
+  TempDir d;
+  const std::string head = R"({"normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
+    "model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "a": 5}},
+    "post_processor": )";
+  std::string message;
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("bert.json", head + R"({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 101]}})")); }, &message),
+           ErrorCode::kTokenizerInvalid);
+  CHECK(message.find("the post-processor adds \"[CLS]\" as id 101, beyond the vocabulary's ids (0-5)") != std::string::npos);
+  // A template's pair-only special token is checked too.
+  const std::string tmpl = R"({"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A", "type_id": 0}}],
+    "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+    "special_tokens": {"[SEP]": {"id": "[SEP]", "ids": [6], "tokens": ["[SEP]"]}}}})";
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("template.json", head + tmpl)); }, &message), ErrorCode::kTokenizerInvalid);
+  CHECK(message.find("as id 6") != std::string::npos);
+  // Ids inside the vocabulary are used as written, even when they name another token (as Rust).
+  auto tok = Tokenizer::load(d.write("ok.json", head + R"({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 5]}})"));
+  CHECK(tok->encode("a", true).ids == (std::vector<int64_t>{5, 5, 3}));
 }
 
 TEST_CASE(added_token_options_lstrip_rstrip) {
