@@ -117,6 +117,17 @@ int64_t find_id(const PipelineParts& p, const std::string& name) {
   return a >= 0 ? a : p.model->token_to_id(name);
 }
 
+// The role tokens' ids from their names in the config (-1: the tokenizer has no such token).
+void find_roles(Tokenizer::Impl& impl) {
+  const PipelineParts& p = impl.parts();
+  const TokenizerConfig& c = impl.config;
+  impl.unk = find_id(p, c.unk_token);
+  impl.cls = find_id(p, c.cls_token);
+  impl.sep = find_id(p, c.sep_token);
+  impl.pad = find_id(p, c.pad_token);
+  impl.mask = find_id(p, c.mask_token);
+}
+
 // The first name in `candidates` the tokenizer has, or "".
 std::string first_present(const PipelineParts& p, std::initializer_list<std::string> candidates) {
   for (const std::string& c : candidates)
@@ -153,12 +164,7 @@ std::unique_ptr<Tokenizer::Impl> finish_build(std::unique_ptr<Tokenizer::Impl> i
     impl->fast = std::make_unique<BertFastPath>(fast_options, p.model, fast_added);
     d.fast_path = true;
   }
-  TokenizerConfig& c = impl->config;
-  impl->unk = find_id(p, c.unk_token);
-  impl->cls = find_id(p, c.cls_token);
-  impl->sep = find_id(p, c.sep_token);
-  impl->pad = find_id(p, c.pad_token);
-  impl->mask = find_id(p, c.mask_token);
+  find_roles(*impl);
   return impl;
 }
 
@@ -237,11 +243,7 @@ std::unique_ptr<Tokenizer::Impl> build_from_json(const TokenizerSources& s) {
   if (unnamed("mask_token")) c.mask_token = first_present(p, {"[MASK]", "<mask>"});
   if (unnamed("bos_token")) c.bos_token = first_present(p, {"<s>"});
   if (unnamed("eos_token")) c.eos_token = first_present(p, {"</s>"});
-  impl->unk = find_id(p, c.unk_token);
-  impl->cls = find_id(p, c.cls_token);
-  impl->sep = find_id(p, c.sep_token);
-  impl->pad = find_id(p, c.pad_token);
-  impl->mask = find_id(p, c.mask_token);
+  find_roles(*impl);
   return impl;
 }
 

@@ -16,76 +16,52 @@ namespace {
 // Bits beside the table's classes: "this code point has an override" (see unicode_tables.h).
 constexpr uint8_t kHasLowercase = 32, kHasCombiningClass = 64, kNoDecomposition = 128;
 
-// The generated ranges and overrides as one byte per code point in a two-stage table (256-code-point
-// blocks, identical blocks shared: about 60 KiB), so a class costs two loads instead of a search.
-class PropertyIndex {
+// One byte per code point in a two-stage table (256-code-point blocks, identical blocks shared:
+// about 60 KiB each), so a class costs two loads instead of a search.
+class TwoStageTable {
  public:
-  PropertyIndex() {
+  static constexpr size_t kCodePoints = 0x110000;
+  // `flat`: kCodePoints bytes, from the generated ranges; `extra` then sets more bits in it.
+  TwoStageTable(const tables::PropertyRange* ranges, size_t n, void (*extra)(std::vector<uint8_t>&)) {
     std::vector<uint8_t> flat(kCodePoints, 0);
-    for (size_t i = 0; i < tables::kPropertyCount; ++i) {
-      const tables::PropertyRange& r = tables::kProperties[i];
-      for (char32_t cp = r.first; cp <= r.last; ++cp) flat[cp] |= r.flags;
+    for (size_t i = 0; i < n; ++i)
+      for (char32_t cp = ranges[i].first; cp <= ranges[i].last; ++cp) flat[cp] |= ranges[i].flags;
+    extra(flat);
+    std::unordered_map<std::string, uint16_t> seen;
+    for (size_t b = 0; b < kCodePoints / kBlock; ++b) {
+      std::string block(reinterpret_cast<const char*>(&flat[b * kBlock]), kBlock);
+      auto [it, inserted] = seen.emplace(std::move(block), static_cast<uint16_t>(seen.size()));
+      if (inserted) blocks_.insert(blocks_.end(), flat.begin() + b * kBlock, flat.begin() + (b + 1) * kBlock);
+      stage1_[b] = it->second;
     }
+  }
+  uint8_t get(char32_t cp) const {
+    if (cp >= kCodePoints) return 0;
+    return blocks_[size_t(stage1_[cp / kBlock]) * kBlock + cp % kBlock];
+  }
+
+ private:
+  static constexpr size_t kBlock = 256;
+  uint16_t stage1_[kCodePoints / kBlock] = {};
+  std::vector<uint8_t> blocks_;
+};
+
+// The properties and the override bits.
+inline uint8_t props(char32_t cp) {
+  static const TwoStageTable index(tables::kProperties, tables::kPropertyCount, [](std::vector<uint8_t>& flat) {
     for (size_t i = 0; i < tables::kLowercaseCount; ++i) flat[tables::kLowercase[i].from] |= kHasLowercase;
     for (size_t i = 0; i < tables::kCombiningClassCount; ++i) flat[tables::kCombiningClass[i].cp] |= kHasCombiningClass;
     for (size_t i = 0; i < tables::kNoDecompositionCount; ++i) flat[tables::kNoDecomposition[i]] |= kNoDecomposition;
-    std::unordered_map<std::string, uint16_t> seen;
-    for (size_t b = 0; b < kCodePoints / kBlock; ++b) {
-      std::string block(reinterpret_cast<const char*>(&flat[b * kBlock]), kBlock);
-      auto [it, inserted] = seen.emplace(std::move(block), static_cast<uint16_t>(seen.size()));
-      if (inserted) blocks_.insert(blocks_.end(), flat.begin() + b * kBlock, flat.begin() + (b + 1) * kBlock);
-      stage1_[b] = it->second;
-    }
-  }
-  uint8_t get(char32_t cp) const {
-    if (cp >= kCodePoints) return 0;
-    return blocks_[size_t(stage1_[cp / kBlock]) * kBlock + cp % kBlock];
-  }
-
- private:
-  static constexpr size_t kCodePoints = 0x110000, kBlock = 256;
-  uint16_t stage1_[kCodePoints / kBlock] = {};
-  std::vector<uint8_t> blocks_;
-};
-
-inline uint8_t props(char32_t cp) {
-  static const PropertyIndex index;
+  });
   return index.get(cp);
 }
 
-// The pipeline classes (tables::kPipelineProperties) and the NFKD / NFC overrides, in the same kind
-// of two-stage table.
+// The pipeline classes (tables::kPipelineProperties) and the NFKD / NFC overrides.
 constexpr uint8_t kNoCompat = 128;
-class PipelineIndex {
- public:
-  PipelineIndex() {
-    std::vector<uint8_t> flat(kCodePoints, 0);
-    for (size_t i = 0; i < tables::kPipelinePropertyCount; ++i) {
-      const tables::PropertyRange& r = tables::kPipelineProperties[i];
-      for (char32_t cp = r.first; cp <= r.last; ++cp) flat[cp] |= r.flags;
-    }
-    for (size_t i = 0; i < tables::kNoCompatDecompositionCount; ++i) flat[tables::kNoCompatDecomposition[i]] |= kNoCompat;
-    std::unordered_map<std::string, uint16_t> seen;
-    for (size_t b = 0; b < kCodePoints / kBlock; ++b) {
-      std::string block(reinterpret_cast<const char*>(&flat[b * kBlock]), kBlock);
-      auto [it, inserted] = seen.emplace(std::move(block), static_cast<uint16_t>(seen.size()));
-      if (inserted) blocks_.insert(blocks_.end(), flat.begin() + b * kBlock, flat.begin() + (b + 1) * kBlock);
-      stage1_[b] = it->second;
-    }
-  }
-  uint8_t get(char32_t cp) const {
-    if (cp >= kCodePoints) return 0;
-    return blocks_[size_t(stage1_[cp / kBlock]) * kBlock + cp % kBlock];
-  }
-
- private:
-  static constexpr size_t kCodePoints = 0x110000, kBlock = 256;
-  uint16_t stage1_[kCodePoints / kBlock] = {};
-  std::vector<uint8_t> blocks_;
-};
-
 inline uint8_t pipeline_props(char32_t cp) {
-  static const PipelineIndex index;
+  static const TwoStageTable index(tables::kPipelineProperties, tables::kPipelinePropertyCount, [](std::vector<uint8_t>& flat) {
+    for (size_t i = 0; i < tables::kNoCompatDecompositionCount; ++i) flat[tables::kNoCompatDecomposition[i]] |= kNoCompat;
+  });
   return index.get(cp);
 }
 

@@ -33,6 +33,7 @@
 #include "engine/text/tokenizer.h"
 #include "engine/text/unicode.h"
 #include "fuzz_common.h"
+#include "tokenizer_checks.h"
 
 #ifndef FUZZ_TOKENIZER_KIND
 #error "define FUZZ_TOKENIZER_KIND (roberta, xlm-roberta or mpnet)"
@@ -40,6 +41,9 @@
 
 using bert::Encoding;
 using bert::Tokenizer;
+using bert_fuzz::check_decode;
+using bert_fuzz::show;
+using bert_fuzz::utf16_length;
 
 namespace {
 
@@ -49,33 +53,6 @@ const Tokenizer& tokenizer() {
     return Tokenizer::load(std::string(env && *env ? env : "models/test/tokenizers") + "/" + FUZZ_TOKENIZER_KIND);
   }();
   return *t;
-}
-
-uint32_t utf16_length(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  uint32_t n = 0;
-  for (size_t i = 0; i < s.size();) {
-    char32_t cp = p[i];
-    size_t len = 1;
-    if (cp >= 0x80) len = bert::unicode::decode_utf8(p, s.size(), i, &cp);
-    n += bert::unicode::utf16_length(cp);
-    i += len;
-  }
-  return n;
-}
-
-std::string show(const Encoding& e) {
-  std::string s;
-  for (size_t i = 0; i < e.size(); ++i)
-    s += std::to_string(e.ids[i]) + "@[" + std::to_string(e.offsets[i].first) + "," + std::to_string(e.offsets[i].second) + "] ";
-  return s;
-}
-
-void check_decode(const Tokenizer& t, const std::vector<int64_t>& ids) {
-  for (int mode = 0; mode < 4; ++mode) {
-    const std::string text = t.decode(ids, mode & 1, mode & 2);
-    FUZZ_CHECK(bert::unicode::find_invalid_utf8(text) == std::string_view::npos, "decode gave invalid UTF-8");
-  }
 }
 
 // The tokens that came from the text(s), in order: every non-special token.
