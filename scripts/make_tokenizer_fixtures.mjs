@@ -15,7 +15,8 @@
 //                         trained on this machine's text by scripts/make_unigram_fixture.py.
 //   OUT_DIR/bert/         bert-base-uncased's tokenizer.json (the shared data's), for symmetry.
 //
-//   OUT_DIR/roberta-mlm, xlm-roberta-mlm, mpnet-mlm: small masked LMs of those families on these
+//   OUT_DIR/roberta-mlm, xlm-roberta-mlm, mpnet-mlm, roberta-classify, xlm-roberta-classify: small masked
+//                         LMs and classifiers of those families on these
 //                         tokenizers (scripts/make_tokenizer_models.py).
 //
 // Each tokenizer directory also gets tokenizer_config.json and special_tokens_map.json as transformers saves

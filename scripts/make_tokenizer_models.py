@@ -1,4 +1,4 @@
-"""Masked LMs on the real tokenizers of each kind, so fill-mask runs end to end on them.
+"""Masked LMs and classifiers on the real tokenizers of each kind, so fill-mask and pairs run end to end on them.
 
 Usage: "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/make_tokenizer_models.py FIXTURES_DIR
 
@@ -7,6 +7,10 @@ of its tokenizers with a family:
   FIXTURES_DIR/roberta-mlm       RobertaForMaskedLM on roberta/ (byte-level BPE, GPT-2's vocabulary)
   FIXTURES_DIR/xlm-roberta-mlm   XLMRobertaForMaskedLM on xlm-roberta/ (Unigram, precompiled charsmap)
   FIXTURES_DIR/mpnet-mlm         MPNetForMaskedLM on mpnet/ (WordPiece + RobertaProcessing)
+  FIXTURES_DIR/roberta-classify, xlm-roberta-classify
+                                 RobertaForSequenceClassification / XLMRobertaForSequenceClassification
+                                 on the same files (SENTIMENT's labels): pairs end to end through the
+                                 post-processor (<s> a </s></s> b </s>)
 each a Hugging Face checkpoint in DIR/hf (the family's shape from bert/family_fixture_dirs.py:
 hidden 32, 2 layers; vocab_size the tokenizer's; seeded weights, the special tokens' output bias
 lowered as a trained model has it) with the tokenizer's files beside it, exported by export_hf
@@ -23,8 +27,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in scripts/ (it is not git-ignored)
 
-MODELS = {"roberta-mlm": ("roberta", "roberta"), "xlm-roberta-mlm": ("xlmr", "xlm-roberta"),
-          "mpnet-mlm": ("mpnet", "mpnet")}
+# name: (family, tokenizer directory, head)
+MODELS = {"roberta-mlm": ("roberta", "roberta", "mlm"), "xlm-roberta-mlm": ("xlmr", "xlm-roberta", "mlm"),
+          "mpnet-mlm": ("mpnet", "mpnet", "mlm"),
+          "roberta-classify": ("roberta", "roberta", "classify"),
+          "xlm-roberta-classify": ("xlmr", "xlm-roberta", "classify")}
 TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 SEED = 4100
 SPECIAL_PENALTY = 8.0
@@ -39,7 +46,7 @@ def fingerprint(tok_dir: str) -> str:
     return h.hexdigest()
 
 
-def build(fixtures: str, name: str, family: str, tok_name: str) -> None:
+def build(fixtures: str, name: str, family: str, tok_name: str, head: str) -> None:
     import torch
 
     from bert import synthetic
@@ -47,6 +54,7 @@ def build(fixtures: str, name: str, family: str, tok_name: str) -> None:
     from bert.export import export
     from bert.family_fixture_dirs import SHAPES, architecture
     from bert.families.registry import ARCHITECTURES
+    from bert.task_fixture_dirs import SENTIMENT
 
     tok_dir, out = os.path.join(fixtures, tok_name), os.path.join(fixtures, name)
     stamp = os.path.join(out, ".bert-serve-stamp.json")
@@ -61,13 +69,17 @@ def build(fixtures: str, name: str, family: str, tok_name: str) -> None:
         specials = [t["id"] for t in json.load(f).get("added_tokens", []) if t.get("special")]
     vocab = tokenizer_vocab(tok_dir)
     cfg = dict(SHAPES[family], vocab_size=max(vocab.values()) + 1,
-               architectures=[architecture(family, "mlm")], torch_dtype="float32")
+               architectures=[architecture(family, head)], torch_dtype="float32")
+    if head == "classify":
+        cfg.update(id2label={str(i): l for i, l in enumerate(SENTIMENT)},
+                   label2id={l: i for i, l in enumerate(SENTIMENT)})
     arch = ARCHITECTURES[cfg["architectures"][0]]
     config = arch.config_from(cfg)
     with torch.no_grad():
         model = arch.cls(config).eval()
         synthetic.init_weights(model, config, SEED + list(MODELS).index(name))
-        dict(model.named_parameters())["lm_head.bias"][specials] -= SPECIAL_PENALTY
+        if head == "mlm":
+            dict(model.named_parameters())["lm_head.bias"][specials] -= SPECIAL_PENALTY
     if os.path.isdir(out):
         shutil.rmtree(out)
     hf = os.path.join(out, "hf")
@@ -86,8 +98,8 @@ def build(fixtures: str, name: str, family: str, tok_name: str) -> None:
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: make_tokenizer_models.py FIXTURES_DIR")
-    for name, (family, tok_name) in MODELS.items():
-        build(sys.argv[1], name, family, tok_name)
+    for name, (family, tok_name, head) in MODELS.items():
+        build(sys.argv[1], name, family, tok_name, head)
 
 
 if __name__ == "__main__":

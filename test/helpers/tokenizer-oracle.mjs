@@ -27,6 +27,11 @@ export const hf = require('tokenizers');
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHARED = process.env.BERT_SERVE_SHARED_DATA ?? join(ROOT, '..', 'shared', 'data');
+// transformers' clean_up_tokenization (PreTrainedTokenizerBase), applied in this order.
+const CLEANUP = [[' .', '.'], [' ?', '?'], [' !', '!'], [' ,', ','], [" ' ", "'"], [" n't", "n't"],
+  [" 'm", "'m"], [" 's", "'s"], [" 've", "'ve"], [" 're", "'re"]];
+export const cleanUp = (s) => CLEANUP.reduce((x, [a, b]) => x.replaceAll(a, b), s);
+
 export const FIXTURES = process.env.BERT_SERVE_TOKENIZER_FIXTURES ?? join(ROOT, 'models', 'test', 'tokenizers');
 
 /** The tokenizer kinds, each with our Tokenizer and the oracle on the same file(s). */

@@ -10,7 +10,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { Engine } from '../../dist/engine.js';
 import { compareTopK, runPython } from './fixtures.mjs';
-import { FIXTURES, hf } from '../helpers/tokenizer-oracle.mjs';
+import { FIXTURES, cleanUp, hf } from '../helpers/tokenizer-oracle.mjs';
 
 const TEXTS = [
   'The capital of France is <mask>.',
@@ -29,11 +29,6 @@ const MODELS = [
   ['MPNet WordPiece + RobertaProcessing', 'mpnet-mlm', 'mpnet'],
 ];
 const TOL = 1e-4;
-
-// transformers' clean_up_tokenization (PreTrainedTokenizerBase), applied in this order.
-const CLEANUP = [[' .', '.'], [' ?', '?'], [' !', '!'], [' ,', ','], [" ' ", "'"], [" n't", "n't"],
-  [" 'm", "'m"], [" 's", "'s"], [" 've", "'ve"], [" 're", "'re"]];
-const cleanUp = (s) => CLEANUP.reduce((x, [a, b]) => x.replaceAll(a, b), s);
 
 for (const [label, name, tokenizerDir] of MODELS) {
   t.test(`${label}: fill-mask equals the eager reference, decoded as the pipeline decodes`, async (t) => {

@@ -100,42 +100,41 @@ Probe make_probe(const Model& model, const Tokenizer& tok, bool with_mask) {
       4, std::min<int64_t>({kMaxLen, model.config().max_tokens(), static_cast<int64_t>(tok.config().model_max_length)}));
   int64_t next = vocab / 3;
   std::vector<std::vector<int64_t>> rows, types;
-  auto add = [&](std::vector<int64_t> ids, size_t second_from) {
+  // Rows are laid out by the tokenizer itself (its special tokens, its post-processor's pair layout
+  // and type ids), so the probe sends what the engine will send.
+  auto add = [&](std::vector<int64_t> ids, const std::vector<uint32_t>& type_ids) {
     replace_unknown(ids, tok, vocab, next);
     std::vector<int64_t> t(ids.size(), 0);
-    for (size_t i = second_from; i < ids.size(); ++i) t[i] = 1;
+    for (size_t i = 0; i < t.size() && i < type_ids.size(); ++i) t[i] = type_ids[i];
     rows.push_back(std::move(ids));
     types.push_back(std::move(t));
   };
-  add(tok.encode(kLong, true, static_cast<size_t>(max_len)).ids, SIZE_MAX);
-  add(tok.encode(kShort, true, static_cast<size_t>(std::max<int64_t>(3, std::min<int64_t>(max_len - 2, 9)))).ids, SIZE_MAX);
+  auto add_encoding = [&](const Encoding& e) { add(e.ids, e.type_ids); };
+  add_encoding(tok.encode(kLong, true, static_cast<size_t>(max_len)));
+  add_encoding(tok.encode(kShort, true, static_cast<size_t>(std::max<int64_t>(3, std::min<int64_t>(max_len - 2, 9)))));
   Probe p;
   // A pair where the model has a second token type (a RoBERTa may take token_type_ids but has one
-  // type; DistilBERT and MPNet take none).
-  if (model.forward_inputs() >= 3 && model.config().token_types) {
-    // [CLS] a [SEP] b [SEP], types 1 from b on, one token shorter than the longest row.
-    std::vector<int64_t> a = tok.encode(kPairA, true).ids;
-    std::vector<int64_t> b = tok.encode(kPairB, false).ids;
-    const size_t want = static_cast<size_t>(max_len - 1);
-    if (a.size() + 2 <= want) {
-      const size_t second = a.size();
-      b.resize(std::min(b.size(), want - a.size() - 1));
-      a.insert(a.end(), b.begin(), b.end());
-      a.push_back(tok.sep_id());
-      add(std::move(a), second);
-      p.pair = true;
-    }
+  // type; DistilBERT and MPNet take none), one token shorter than the longest row, as the
+  // post-processor lays it out (BERT: [CLS] a [SEP] b [SEP], types 1 from b on); when there is room
+  // for both texts beside up to four special tokens.
+  if (model.forward_inputs() >= 3 && model.config().token_types && max_len - 1 >= 8) {
+    EncodeOptions o;
+    o.max_length = static_cast<size_t>(max_len - 1);
+    add_encoding(tok.encode_pair(kPairA, kPairB, o));
+    p.pair = true;
   }
   if (with_mask && tok.mask_id() >= 0) {
     if (rows[0].size() > 3) rows[0][2] = tok.mask_id();
     if (rows[1].size() > 2) rows[1][1] = tok.mask_id();
   }
   const torch::Device device = model.spec().device;
-  p.batch = make_batch(rows, types, tok.pad_id(), device);
+  // Padding is masked out; a tokenizer without a pad token pads with id 0 (as the engine).
+  const int64_t pad = std::max<int64_t>(0, tok.pad_id());
+  p.batch = make_batch(rows, types, pad, device);
   std::vector<int64_t> flat;
   for (size_t i = 0; i < rows.size(); ++i) {
     p.lengths.push_back(static_cast<int64_t>(rows[i].size()));
-    p.alone.push_back(make_batch({rows[i]}, {types[i]}, tok.pad_id(), device));
+    p.alone.push_back(make_batch({rows[i]}, {types[i]}, pad, device));
     for (size_t j = 0; j < rows[i].size(); ++j) flat.push_back(static_cast<int64_t>(i) * p.batch.seq_len + static_cast<int64_t>(j));
   }
   p.real_positions = torch::tensor(flat, torch::TensorOptions().dtype(torch::kLong)).to(device);
