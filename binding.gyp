@@ -5,7 +5,7 @@
     {
       "target_name": "bert_serve",
       "sources": [
-        "<!@(ls -1 native/addon/*.cc native/engine/*.cc native/engine/text/*.cc native/engine/sched/*.cc native/engine/model/*.cc)"
+        "<!@(ls -1 native/addon/*.cc native/engine/*.cc native/engine/text/*.cc native/engine/sched/*.cc native/engine/model/*.cc native/engine/kernels/*.cc)"
       ],
       "include_dirs": [
         "native",

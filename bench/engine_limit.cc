@@ -21,6 +21,8 @@
 //   torch.jit.trace of a float32 model keeps float32 casts the engine retargets and this does not.
 // An int8 model (config.json's bert_serve block has "quantized_engine") is loaded with that
 //   quantized engine selected first, as the engine does.
+// float32: the linear layers are rewritten to packed-weight kernels at load, as the engine does
+//   (native/engine/model/graph_opt.h); BERT_SERVE_PACKED_LINEAR=0 turns that off in both.
 // Memory: tensors come from the engine's block cache, as in the engine (host_memory.h);
 //   BERT_SERVE_MALLOC=untuned measures glibc's defaults and libtorch's own allocator instead.
 // --threads: at::set_num_threads (default: the core count, as the engine does with one worker).
@@ -41,6 +43,7 @@
 // sets PASSIVE (as the engine's loader does) and re-executes itself.
 #include "engine/engine.h"
 #include "engine/host_memory.h"
+#include "engine/model/graph_opt.h"
 #include "engine/sched/batch_picker.h"
 
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
@@ -445,6 +448,9 @@ int main(int argc, char** argv) {
       for (auto t : module.parameters()) if (t.is_floating_point()) t.set_data(t.to(torch::kBFloat16));
       for (auto t : module.buffers()) if (t.is_floating_point()) t.set_data(t.to(torch::kBFloat16));
     }
+    // The engine's load-time rewriting (model.cc calls the same): float32 linear layers packed.
+    std::string linear_kernel = "libtorch linear layers";
+    if (o.dtype == "float32" && bert::packed_linear_enabled()) linear_kernel = bert::pack_linear_layers(module).describe();
     const double load_ms = ms_since(tl);
     int64_t vocab = config_vocab_size(o.model);
     if (vocab <= 0) usage(o.model + "/config.json: no vocab_size");
@@ -461,7 +467,7 @@ int main(int argc, char** argv) {
               << ",\"has_fill_mask_logits\":" << (runner.has_fast() ? "true" : "false")
               << ",\"forward_inputs\":" << runner.forward_inputs() << ",\"jit_optimize\":" << (o.jit_optimize ? "true" : "false")
               << ",\"vocab_size\":" << vocab << ",\"load_ms\":" << load_ms << ",\"dtype\":" << json_str(o.dtype)
-              << ",\"quantized_engine\":" << json_str(qengine) << "}" << std::endl;
+              << ",\"quantized_engine\":" << json_str(qengine) << ",\"linear_kernel\":" << json_str(linear_kernel) << "}" << std::endl;
 
     if (o.shapes) {
       for (int64_t seq : o.seqs) {

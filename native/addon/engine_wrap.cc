@@ -91,6 +91,7 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("headPath", i.head_path);
   o.Set("pathId", i.path_id);
   o.Set("forwardSignature", i.forward_signature);
+  o.Set("linearKernel", i.linear_kernel);
   o.Set("cpuNativeBf16", i.cpu_native_bf16);
   o.Set("taskInfo", "{" + i.head_info_json + "}");
   o.Set("forwardInputs", i.forward_inputs);

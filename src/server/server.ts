@@ -168,7 +168,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         this.logger.info('model loaded', {
           model: i.modelDir, task: i.task, architecture: i.architecture, device: i.device, dtype: i.dtype,
           workers: i.workers, intraOpThreads: i.intraOpThreads, blas: i.blas, malloc: i.malloc, torch: i.torchVersion,
-          head: i.headPath, cpuNativeBf16: i.cpuNativeBf16, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
+          head: i.headPath, linear: i.linearKernel, cpuNativeBf16: i.cpuNativeBf16, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
           batchOverheadTokens: i.batchOverheadTokens, singleThreadMaxTokens: i.singleThreadMaxTokens, loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
         });
         if (i.pathChange) {
@@ -352,6 +352,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       intra_op_threads: i.intraOpThreads,
       batch_overhead_tokens: i.batchOverheadTokens,
       single_thread_max_tokens: i.singleThreadMaxTokens,
+      linear_kernel: i.linearKernel,
       blas: i.blas,
       malloc: i.malloc,
       torch_version: i.torchVersion,

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "engine/errors.h"
+#include "engine/model/graph_opt.h"
 
 namespace bert {
 namespace {
@@ -228,6 +229,8 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
   } catch (const std::exception& e) {
     throw EngineError(ErrorCode::kModelInvalid, path_ + ": could not move the module to " + spec_.device_name() + "/" + spec_.dtype_name());
   }
+  // Load-time graph rewriting (graph_opt.h): float32 linear layers on the CPU with packed weights.
+  if (spec_.device.is_cpu() && spec_.dtype == torch::kFloat && packed_linear_enabled()) linear_kernel_ = pack_linear_layers(module_).describe();
 }
 
 // Each forward parameter takes the input its name says, whatever its position (a trace names them

@@ -68,6 +68,8 @@ class Model {
   const std::string& path() const { return path_; }
   // The model directory's name, which error messages name the model by.
   const std::string& name() const { return name_; }
+  // How the linear layers run, in words (graph_opt.h), for the startup log and /info.
+  const std::string& linear_kernel() const { return linear_kernel_; }
   // Appended to "forward failed" messages: what to do when a dtype conversion is the likely cause.
   std::string failure_hint() const;
 
@@ -84,6 +86,7 @@ class Model {
   std::vector<c10::IValue> defaults_;
   std::vector<std::string> params_;
   int forward_inputs_ = 2;
+  std::string linear_kernel_ = "libtorch linear layers";
 };
 
 // True when this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo).

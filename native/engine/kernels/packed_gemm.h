@@ -1,0 +1,44 @@
+// A float32 matrix product with the weights packed once, at load, for the CPU's vector units:
+// y[m, n] = act(x[m, :] . w[n, :] + bias[n]), as torch.nn.Linear computes (then the activation).
+//
+// Why: a libtorch linear layer calls the BLAS (OpenBLAS here), which copies ("packs") the whole
+// weight matrix into its own blocked layout on every call. At batch 1 a BERT-base forward reads
+// 340 MB of weights; packing them again per call more than doubles the memory traffic that bounds
+// it. Here the packing happens once (pack_weights), and each call streams the packed panels once.
+//
+// Layout: the output columns in panels of kPanel (16) columns; panel p holds, for every k, the 16
+// weights w[16p .. 16p+15, k] contiguously (zero past n), panels one after another, then the bias
+// padded to a whole number of panels. A 6 x 16 block of outputs is 12 AVX2 registers, fed by one
+// broadcast of x and two loads of the panel per k (6 rows x 16 columns, the usual AVX2 shape).
+//
+// Threading: gemm() computes the panels [panel_begin, panel_end) on the calling thread; the caller
+// splits panels across threads (linear_op.cc). Packed buffers are read only.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace bert::kernels {
+
+constexpr int64_t kPanel = 16;
+
+enum class Activation : int64_t {
+  kNone = 0,
+  kGelu = 1,  // exact (erf) GELU, torch.nn.GELU() and Hugging Face's "gelu"
+};
+
+// True when this CPU has the instructions the kernel needs (AVX2 and FMA).
+bool packed_gemm_supported();
+
+int64_t panels(int64_t n);
+// Floats in a packed buffer for an n x k weight: the panels, then the padded bias.
+int64_t packed_floats(int64_t n, int64_t k);
+// Packs row-major w [n, k] and bias [n] (nullptr: zeros) into `out` (packed_floats(n, k) floats,
+// 64-byte aligned).
+void pack_weights(const float* w, const float* bias, int64_t n, int64_t k, float* out);
+
+// Computes the columns of panels [panel_begin, panel_end) of y = act(x w^T + bias).
+// x: m rows of k floats, row stride lda; y: m rows, row stride ldy, n columns.
+void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y,
+          int64_t ldy, int64_t panel_begin, int64_t panel_end);
+
+}  // namespace bert::kernels

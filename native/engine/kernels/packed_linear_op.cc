@@ -1,0 +1,64 @@
+#include "engine/kernels/packed_linear_op.h"
+
+#include <ATen/Parallel.h>
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace bert::kernels {
+
+PackedLinearWeights::PackedLinearWeights(const at::Tensor& weight, const at::Tensor& bias) {
+  TORCH_CHECK(weight.dim() == 2 && weight.scalar_type() == at::kFloat && weight.device().is_cpu(),
+              "packed_linear: expected a float32 CPU weight [out, in]");
+  n = weight.size(0);
+  k = weight.size(1);
+  const at::Tensor w = weight.contiguous();
+  at::Tensor b;
+  if (bias.defined()) {
+    TORCH_CHECK(bias.dim() == 1 && bias.size(0) == n && bias.scalar_type() == at::kFloat, "packed_linear: bias must be float32 [out]");
+    b = bias.contiguous();
+  }
+  packed = at::empty({packed_floats(n, k)}, weight.options());
+  // libtorch's CPU allocator (and the engine's block cache) align to 64 bytes; the kernel's aligned
+  // loads rely on it.
+  TORCH_CHECK(reinterpret_cast<uintptr_t>(packed.data_ptr<float>()) % 64 == 0, "packed_linear: unaligned buffer");
+  pack_weights(w.data_ptr<float>(), b.defined() ? b.data_ptr<float>() : nullptr, n, k, packed.data_ptr<float>());
+}
+
+at::Tensor packed_linear(const at::Tensor& input, const c10::intrusive_ptr<PackedLinearWeights>& w, int64_t activation) {
+  TORCH_CHECK(input.scalar_type() == at::kFloat && input.device().is_cpu(), "packed_linear: expected a float32 CPU input");
+  TORCH_CHECK(input.dim() >= 1 && input.size(-1) == w->k, "packed_linear: input's last dimension is ", input.size(-1),
+              ", the weights expect ", w->k);
+  TORCH_CHECK(activation == 0 || activation == 1, "packed_linear: unknown activation ", activation);
+  const at::Tensor x = input.contiguous();
+  std::vector<int64_t> sizes = input.sizes().vec();
+  sizes.back() = w->n;
+  at::Tensor y = at::empty(sizes, input.options());
+  const int64_t m = w->k == 0 ? 0 : x.numel() / w->k;
+  if (m == 0 || w->n == 0) return y;
+  const float* xp = x.data_ptr<float>();
+  const float* pp = w->packed.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  const int64_t n = w->n, k = w->k;
+  const Activation act = static_cast<Activation>(activation);
+  // Output panels split over the intra-op threads; a share of less than ~2 MFLOP runs on fewer
+  // threads, where waking another one costs more than it saves.
+  const int64_t per_panel = 2 * m * k * kPanel;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{2} << 20) / std::max<int64_t>(1, per_panel));
+  at::parallel_for(0, panels(n), grain, [&](int64_t begin, int64_t end) { gemm(xp, k, m, pp, n, k, act, yp, n, begin, end); });
+  return y;
+}
+
+namespace {
+TORCH_LIBRARY(bert_serve, m) {
+  m.class_<PackedLinearWeights>("PackedLinearWeights");
+  m.def("packed_linear(Tensor input, __torch__.torch.classes.bert_serve.PackedLinearWeights weights, int activation) -> Tensor",
+        packed_linear);
+}
+}  // namespace
+
+c10::Symbol packed_linear_symbol() { return c10::Symbol::fromQualString("bert_serve::packed_linear"); }
+
+c10::TypePtr packed_linear_weights_type() { return c10::getCustomClassType<c10::intrusive_ptr<PackedLinearWeights>>(); }
+
+}  // namespace bert::kernels

@@ -1,0 +1,165 @@
+// The packed linear kernel (kernels/packed_gemm.h), its TorchScript operator and the load-time graph
+// rewriting (model/graph_opt.h) against libtorch's own linear layers: shapes the kernel's blocking
+// does not divide (rows not a multiple of 6, columns not a multiple of 16, k across a cache block),
+// GELU in the epilogue, and every fixture of models/test rewritten and compared with the file as it
+// was on a padded batch with token types.
+#include <ATen/Parallel.h>
+#include <sys/stat.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/script.h>
+
+#include <cmath>
+#include <string>
+
+#include "engine/kernels/packed_linear_op.h"
+#include "engine/model/graph_opt.h"
+// After the engine headers: see check.h on glog's CHECK macros.
+#include "check.h"
+
+using namespace bert;
+
+namespace {
+
+// |a - b| <= tol * max(1, |b|max): the kernel sums in another order than the BLAS (a few ulps per
+// term), so the bound scales with k and with the size of the values.
+bool close(const at::Tensor& a, const at::Tensor& b, double tol, double* worst = nullptr) {
+  const double scale = std::max(1.0, b.abs().max().item<double>());
+  const double d = (a - b).abs().max().item<double>();
+  if (worst) *worst = d / scale;
+  return d <= tol * scale;
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+torch::jit::IValue first(torch::jit::IValue v) { return v.isTuple() ? v.toTupleRef().elements()[0] : v; }
+
+}  // namespace
+
+TEST_CASE(kernel_matches_linear_on_ragged_shapes) {
+  if (!kernels::packed_gemm_supported()) {
+    std::printf("  # this CPU lacks AVX2/FMA: the engine keeps libtorch's linear layers (nothing to test)\n");
+    return;
+  }
+  c10::InferenceMode guard;
+  torch::manual_seed(7);
+  for (int64_t m : {1, 5, 6, 7, 16, 77, 150}) {
+    for (int64_t n : {1, 15, 16, 17, 48, 100}) {
+      for (int64_t k : {1, 7, 255, 256, 257, 600}) {
+        for (bool with_bias : {true, false}) {
+          at::Tensor x = torch::randn({m, k}), w = torch::randn({n, k}) / std::sqrt(double(k)), b = torch::randn({n});
+          auto packed = c10::make_intrusive<kernels::PackedLinearWeights>(w, with_bias ? b : at::Tensor());
+          at::Tensor want = at::linear(x, w, with_bias ? b : at::Tensor());
+          double worst = 0;
+          if (!close(kernels::packed_linear(x, packed, 0), want, 1e-5, &worst)) {
+            std::fprintf(stderr, "  m=%ld n=%ld k=%ld bias=%d: relative difference %g\n", m, n, k, with_bias, worst);
+            CHECK(false);
+          }
+          if (!close(kernels::packed_linear(x, packed, 1), at::gelu(want), 1e-5, &worst)) {
+            std::fprintf(stderr, "  gelu m=%ld n=%ld k=%ld: relative difference %g\n", m, n, k, worst);
+            CHECK(false);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE(gelu_epilogue_is_exact_gelu_over_its_range) {
+  if (!kernels::packed_gemm_supported()) return;
+  c10::InferenceMode guard;
+  // An identity weight passes x through, so the epilogue alone is compared with torch's erf GELU,
+  // including the tails (|x| > 4, where erf rounds to +-1) and zero.
+  at::Tensor x = torch::linspace(-12, 12, 4800).reshape({-1, 16});
+  auto eye = c10::make_intrusive<kernels::PackedLinearWeights>(torch::eye(16), at::Tensor());
+  at::Tensor got = kernels::packed_linear(x, eye, 1), want = at::gelu(x);
+  const double d = (got - want).abs().max().item<double>();
+  if (d > 2e-6) std::fprintf(stderr, "  largest difference from at::gelu: %g\n", d);
+  CHECK(d <= 2e-6);
+}
+
+TEST_CASE(op_takes_batched_and_strided_inputs_and_splits_over_threads) {
+  if (!kernels::packed_gemm_supported()) return;
+  c10::InferenceMode guard;
+  torch::manual_seed(3);
+  at::Tensor w = torch::randn({96, 64}) / 8, b = torch::randn({96});
+  auto packed = c10::make_intrusive<kernels::PackedLinearWeights>(w, b);
+  at::Tensor x = torch::randn({3, 40, 128}).narrow(2, 10, 64);  // not contiguous
+  at::Tensor y = kernels::packed_linear(x, packed, 0);
+  CHECK(y.sizes() == at::IntArrayRef({3, 40, 96}));
+  CHECK(close(y, at::linear(x, w, b), 1e-5));
+  const int before = at::get_num_threads();
+  at::set_num_threads(1);
+  at::Tensor one = kernels::packed_linear(x, packed, 0);
+  at::set_num_threads(before);
+  CHECK(at::equal(one, y));  // each output is computed by one thread either way: same bits
+  bool threw = false;
+  try {
+    kernels::packed_linear(torch::randn({2, 63}), packed, 0);
+  } catch (const c10::Error&) {
+    threw = true;
+  }
+  CHECK(threw);
+}
+
+TEST_CASE(rewritten_fixtures_answer_as_the_files_do) {
+  if (!packed_linear_enabled()) return;
+  c10::InferenceMode guard;
+  // Scripted and traced files of every task, as make_test_models.py writes them.
+  const char* names[] = {"tiny", "traced", "mlm-traced", "embed", "embed-traced", "encoder", "classify", "classify-traced", "ner", "ner-traced", "rerank"};
+  int fused = 0;
+  for (const char* name : names) {
+    const std::string path = std::string("models/test/") + name + "/model.pt";
+    if (!exists(path)) {
+      std::fprintf(stderr, "  %s is missing: run scripts/make_test_models.py models/test\n", path.c_str());
+      CHECK(false);
+      continue;
+    }
+    torch::jit::Module as_is = torch::jit::load(path), rewritten = torch::jit::load(path);
+    as_is.eval();
+    rewritten.eval();
+    const GraphOptReport report = pack_linear_layers(rewritten);
+    CHECK(report.linear_layers > 0);
+    fused += report.fused_gelu;
+    // Batch 3 with distinct ids, a padded row and token types.
+    at::Tensor ids = torch::randint(1000, 5000, {3, 11}), mask = torch::ones({3, 11}, torch::kLong), types = torch::zeros({3, 11}, torch::kLong);
+    mask.index_put_({2, torch::indexing::Slice(6, 11)}, 0);
+    types.index_put_({torch::indexing::Slice(), torch::indexing::Slice(7, 11)}, 1);
+    const size_t inputs = as_is.get_method("forward").function().getSchema().arguments().size() - 1;
+    std::vector<torch::jit::IValue> args{ids, mask};
+    if (inputs == 3) args.emplace_back(types);
+    at::Tensor want = first(as_is.forward(args)).toTensor(), got = first(rewritten.forward(args)).toTensor();
+    double worst = 0;
+    if (!close(got, want, 1e-5, &worst)) std::fprintf(stderr, "  %s: relative difference %g\n", name, worst);
+    CHECK(close(got, want, 1e-5));
+    // Every method the heads may call goes through the rewritten graphs too.
+    if (auto fm = rewritten.find_method("fill_mask_logits")) {
+      at::Tensor flat = torch::tensor({3, 14, 25}, torch::kLong);
+      at::Tensor a = as_is.get_method("fill_mask_logits")({ids, mask, types, flat}).toTensor();
+      CHECK(close((*fm)({ids, mask, types, flat}).toTensor(), a, 1e-5));
+    }
+  }
+  CHECK(fused > 0);  // BERT's intermediate GELU, scripted and traced
+}
+
+TEST_CASE(rewrite_leaves_other_dtypes_and_submodule_calls_alone) {
+  if (!packed_linear_enabled() || !exists("models/test/mlm-traced/model.pt")) return;
+  c10::InferenceMode guard;
+  torch::jit::Module m = torch::jit::load("models/test/mlm-traced/model.pt");
+  m.eval();
+  for (auto t : m.parameters()) t.set_data(t.to(torch::kDouble));  // not float32: nothing qualifies
+  CHECK(pack_linear_layers(m).linear_layers == 0);
+
+  // The root's calls of its submodules (bert, cls) are what heads map arguments from: kept as calls.
+  torch::jit::Module f = torch::jit::load("models/test/mlm-traced/model.pt");
+  f.eval();
+  pack_linear_layers(f);
+  int calls = 0;
+  for (const torch::jit::Node* n : f.get_method("forward").graph()->nodes())
+    if (n->kind() == c10::prim::CallMethod) ++calls;
+  CHECK(calls >= 2);
+}
+
+int main() { return bert_test::run_all(); }
