@@ -2,14 +2,22 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
 namespace bert::kernels {
 namespace {
 
-// Cache blocking: a kKc x 16 slice of a panel (16 KiB) stays in L1 while every 6-row block of a
-// kMc-row block of x (72 KiB) is multiplied by it from L2.
+// Cache blocking: a kKc x 16 slice of a panel (16 KiB) stays in L1 while every 6-row group of a
+// kMc-row block of x (192 KiB, packed) is multiplied by it from L2. Each kMc-row block streams the
+// weights once more, so kMc is as large as L2 allows: up to 192 rows (batch 1 of up to 192 tokens)
+// read the weights from memory exactly once per call.
 constexpr int64_t kKc = 256;
-constexpr int64_t kMc = 72;
+constexpr int64_t kMc = 192;
 constexpr int kRows = 6;
+constexpr int64_t kPrefetchK = 64;  // k steps (64-byte lines) ahead
 
 }  // namespace
 
@@ -22,14 +30,24 @@ int64_t panels(int64_t n) { return (n + kPanel - 1) / kPanel; }
 
 int64_t packed_floats(int64_t n, int64_t k) { return panels(n) * kPanel * (k + 1); }
 
+namespace {
+// Where the kc x 16 slice of panel p for the k-block starting at pc begins: the k-blocks one after
+// another, and within a k-block the panels one after another, so a thread's share of a k-block is
+// one contiguous stream (the hardware prefetcher follows it across panels).
+inline int64_t slice_offset(int64_t pc, int64_t p, int64_t kc, int64_t np) { return pc * np * kPanel + p * kPanel * kc; }
+}  // namespace
+
 void pack_weights(const float* w, const float* bias, int64_t n, int64_t k, float* out) {
   const int64_t np = panels(n);
-  for (int64_t p = 0; p < np; ++p) {
-    float* panel = out + p * kPanel * k;
-    for (int64_t kk = 0; kk < k; ++kk) {
-      for (int64_t c = 0; c < kPanel; ++c) {
-        const int64_t row = p * kPanel + c;
-        panel[kk * kPanel + c] = row < n ? w[row * k + kk] : 0.0f;
+  for (int64_t pc = 0; pc < k; pc += kKc) {
+    const int64_t kc = std::min(kKc, k - pc);
+    for (int64_t p = 0; p < np; ++p) {
+      float* slice = out + slice_offset(pc, p, kc, np);
+      for (int64_t kk = 0; kk < kc; ++kk) {
+        for (int64_t c = 0; c < kPanel; ++c) {
+          const int64_t row = p * kPanel + c;
+          slice[kk * kPanel + c] = row < n ? w[row * k + pc + kk] : 0.0f;
+        }
       }
     }
   }
@@ -73,11 +91,14 @@ inline __m256 gelu_ps(__m256 x) {
 // floats per k).
 template <int MR>
 inline void block(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate, const float* bias,
-                  Activation act) {
+                  Activation act, bool prefetch) {
   __m256 lo[MR], hi[MR];
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
+    // The first row group of a block reads the panel from memory: ask for it ~4 KiB ahead, which
+    // covers the memory's latency at the rate this loop consumes it (a batch of one is bound by it).
+    if (prefetch) _mm_prefetch(reinterpret_cast<const char*>(b + kPanel * (k + kPrefetchK)), _MM_HINT_T0);
     const __m256 b0 = _mm256_load_ps(b + kPanel * k);
     const __m256 b1 = _mm256_load_ps(b + kPanel * k + 8);
 #pragma GCC unroll 6
@@ -108,14 +129,14 @@ inline void block(int64_t kc, const float* a, const float* b, float* c, int64_t 
 }
 
 inline void block_rows(int rows, int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate,
-                       const float* bias, Activation act) {
+                       const float* bias, Activation act, bool prefetch) {
   switch (rows) {
-    case 6: block<6>(kc, a, b, c, ldc, accumulate, bias, act); break;
-    case 5: block<5>(kc, a, b, c, ldc, accumulate, bias, act); break;
-    case 4: block<4>(kc, a, b, c, ldc, accumulate, bias, act); break;
-    case 3: block<3>(kc, a, b, c, ldc, accumulate, bias, act); break;
-    case 2: block<2>(kc, a, b, c, ldc, accumulate, bias, act); break;
-    default: block<1>(kc, a, b, c, ldc, accumulate, bias, act); break;
+    case 6: block<6>(kc, a, b, c, ldc, accumulate, bias, act, prefetch); break;
+    case 5: block<5>(kc, a, b, c, ldc, accumulate, bias, act, prefetch); break;
+    case 4: block<4>(kc, a, b, c, ldc, accumulate, bias, act, prefetch); break;
+    case 3: block<3>(kc, a, b, c, ldc, accumulate, bias, act, prefetch); break;
+    case 2: block<2>(kc, a, b, c, ldc, accumulate, bias, act, prefetch); break;
+    default: block<1>(kc, a, b, c, ldc, accumulate, bias, act, prefetch); break;
   }
 }
 
@@ -134,9 +155,8 @@ void pack_rows(const float* x, int64_t lda, int64_t mc, int64_t kc, float* out) 
 }
 
 void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y,
-               int64_t ldy, int64_t panel_begin, int64_t panel_end) {
+               int64_t ldy, int64_t panel_begin, int64_t panel_end, float* a_block) {
   const float* bias_all = packed + panels(n) * kPanel * k;
-  alignas(64) float a_block[kMc * kKc];
   alignas(32) float edge[kRows * kPanel];  // the last panel when n is not a multiple of 16
   for (int64_t pc = 0; pc < k; pc += kKc) {
     const int64_t kc = k - pc < kKc ? k - pc : kKc;
@@ -145,7 +165,7 @@ void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int6
       const int64_t mc = m - ic < kMc ? m - ic : kMc;
       pack_rows(x + ic * lda + pc, lda, mc, kc, a_block);
       for (int64_t p = panel_begin; p < panel_end; ++p) {
-        const float* b = packed + p * kPanel * k + pc * kPanel;
+        const float* b = packed + slice_offset(pc, p, kc, panels(n));
         const float* bias = last ? bias_all + p * kPanel : nullptr;
         const int64_t cols = n - p * kPanel < kPanel ? n - p * kPanel : kPanel;
         for (int64_t g = 0; g < mc; g += kRows) {
@@ -153,12 +173,12 @@ void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int6
           const float* a = a_block + g * kc;
           float* c = y + (ic + g) * ldy + p * kPanel;
           if (cols == kPanel) {
-            block_rows(rows, kc, a, b, c, ldy, !first, bias, act);
+            block_rows(rows, kc, a, b, c, ldy, !first, bias, act, g == 0);
             continue;
           }
           for (int r = 0; r < rows; ++r)
             for (int64_t j = 0; j < kPanel; ++j) edge[r * kPanel + j] = (!first && j < cols) ? c[r * ldy + j] : 0.0f;
-          block_rows(rows, kc, a, b, edge, kPanel, !first, bias, act);
+          block_rows(rows, kc, a, b, edge, kPanel, !first, bias, act, g == 0);
           for (int r = 0; r < rows; ++r)
             for (int64_t j = 0; j < cols; ++j) c[r * ldy + j] = edge[r * kPanel + j];
         }
@@ -172,7 +192,14 @@ void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int6
 
 void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y,
           int64_t ldy, int64_t panel_begin, int64_t panel_end) {
-  gemm_avx2(x, lda, m, packed, n, k, act, y, ldy, panel_begin, panel_end);
+  // The packed block of x, one per thread for the thread's life (192 KiB: too large for the stacks
+  // of OpenMP's team threads).
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  static thread_local std::unique_ptr<float, Free> a_block(static_cast<float*>(std::aligned_alloc(64, kMc * kKc * sizeof(float))));
+  if (!a_block) throw std::bad_alloc();
+  gemm_avx2(x, lda, m, packed, n, k, act, y, ldy, panel_begin, panel_end, a_block.get());
 }
 
 }  // namespace bert::kernels

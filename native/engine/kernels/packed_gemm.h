@@ -6,8 +6,9 @@
 // 340 MB of weights; packing them again per call more than doubles the memory traffic that bounds
 // it. Here the packing happens once (pack_weights), and each call streams the packed panels once.
 //
-// Layout: the output columns in panels of kPanel (16) columns; panel p holds, for every k, the 16
-// weights w[16p .. 16p+15, k] contiguously (zero past n), panels one after another, then the bias
+// Layout: the output columns in panels of kPanel (16) columns; for each block of 256 k and each
+// panel p, the 16 weights w[16p .. 16p+15, k] of every k in the block contiguously (zero past n):
+// the k-blocks one after another, the panels one after another within a k-block, then the bias
 // padded to a whole number of panels. A 6 x 16 block of outputs is 12 AVX2 registers, fed by one
 // broadcast of x and two loads of the panel per k (6 rows x 16 columns, the usual AVX2 shape).
 //
