@@ -2,6 +2,7 @@
 // Accuracy of reduced precision against float32 on the same weights, through the engine from JS.
 //
 //   node bench/accuracy.js --model DIR [--variants bf16,int8] [--int8 DIR] [--n 200] [--seed 7] [--out FILE.jsonl]
+//                          [--corpus HELDOUT.jsonl]
 //
 // DIR is a float32 model directory (scripts/export_hf.py). Variants:
 //   bf16: the same DIR loaded with dtype 'bfloat16' (the engine converts the weights at load);
@@ -17,8 +18,15 @@
 //     difference; for disagreements, float32's top-1/top-2 score gap;
 //   token-classification (same corpus, aggregation none): agreement of the per-token (index, label)
 //     entity sets over the whole corpus (Jaccard) and texts answered identically.
+// --corpus: texts of one JSON object a line instead ({"text", "word"} for fill-mask, with one [MASK]
+//   where `word` was; {"text", "label"} for classification; an embedding model takes the fill-mask
+//   texts with the word put back), e.g. the held-out texts of the trained fixtures
+//   (test/data/trained, scripts/make_trained_models.py): then float32's own accuracy against the
+//   word or label is reported too (fp32_top1_accuracy, fp32_accuracy).
+// bf16 on a CPU without native bf16 runs anyway for this measurement (BERT_SERVE_ALLOW_SLOW_BF16=1:
+//   the same graphs and weights, computed slowly; the row says "emulated").
 // Prints one JSON line per variant and a markdown table. Environment: BERT_SERVE_ADDON.
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
@@ -27,7 +35,7 @@ import { maskCorpus } from '../test/integration/fixtures.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const o = { model: null, variants: 'bf16,int8', int8: null, n: 200, seed: 7, out: null };
+  const o = { model: null, variants: 'bf16,int8', int8: null, n: 200, seed: 7, out: null, corpus: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i], v = () => argv[++i];
     if (a === '--model') o.model = resolve(ROOT, v());
@@ -36,6 +44,7 @@ function parseArgs(argv) {
     else if (a === '--n') o.n = Number(v());
     else if (a === '--seed') o.seed = Number(v());
     else if (a === '--out') o.out = v();
+    else if (a === '--corpus') o.corpus = resolve(ROOT, v());
     else { process.stderr.write(`accuracy: unknown argument ${a}\n`); process.exit(2); }
   }
   if (!o.model) { process.stderr.write('accuracy: --model DIR is required\n'); process.exit(2); }
@@ -50,7 +59,8 @@ const r = (x, d = 4) => (x === null || x === undefined ? null : Number(x.toFixed
 
 /** Every answer of one engine on the corpus. */
 async function answers(Engine, dir, dtype, corpus) {
-  const engine = await Engine.load({ model: dir, dtype, maxQueue: 1 << 16 });
+  // truncate: held-out texts (--corpus) may be longer than a small model's 128 positions.
+  const engine = await Engine.load({ model: dir, dtype, maxQueue: 1 << 16, truncate: true });
   try {
     const t0 = performance.now();
     let out;
@@ -71,7 +81,7 @@ async function answers(Engine, dir, dtype, corpus) {
         break;
       default: throw new Error(`unknown task ${engine.task}`);
     }
-    return { task: engine.task, out, seconds: (performance.now() - t0) / 1000 };
+    return { task: engine.task, out, seconds: (performance.now() - t0) / 1000, nativeBf16: engine.info.cpuNativeBf16 };
   } finally {
     await engine.close();
   }
@@ -136,7 +146,19 @@ function compareTokens(ref, got) {
 
 const COMPARE = { 'fill-mask': compareFillMask, 'feature-extraction': compareEmbed, 'text-classification': compareClassify, 'token-classification': compareTokens };
 
+/** float32's own accuracy against the held-out words / labels. */
+function taskAccuracy(task, ref, items) {
+  if (!items) return {};
+  if (task === 'fill-mask') {
+    const hit = (k) => items.filter((it, i) => ref[i][0].slice(0, k).some((p) => p.token_str === it.word)).length / items.length;
+    return { fp32_top1_accuracy: r(hit(1)), fp32_top5_accuracy: r(hit(5)) };
+  }
+  if (task === 'text-classification') return { fp32_accuracy: r(items.filter((it, i) => ref[i][0].label === it.label).length / items.length) };
+  return {};
+}
+
 async function main() {
+  process.env.BERT_SERVE_ALLOW_SLOW_BF16 ??= '1';  // read by the engine when bf16 is asked for
   const o = parseArgs(process.argv.slice(2));
   const { Engine } = await import('../dist/engine.js');
   const emit = (j) => { const line = JSON.stringify(j); process.stdout.write(line + '\n'); if (o.out) appendFileSync(o.out, line + '\n'); };
@@ -144,16 +166,23 @@ async function main() {
   const probe = await Engine.load({ model: o.model, warmup: false });
   const task = probe.task;
   await probe.close();
-  const corpus = task === 'fill-mask' ? maskCorpus(o.n, o.seed)
-    : makeCorpus(o.n, o.seed).map((t) => t.replace('[MASK]', 'city'));
+  let items = null, corpus;
+  if (o.corpus) {
+    items = readFileSync(o.corpus, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).slice(0, o.n);
+    corpus = items.map((it) => (task === 'fill-mask' || it.word === undefined ? it.text : it.text.replace('[MASK]', it.word)));
+  } else {
+    corpus = task === 'fill-mask' ? maskCorpus(o.n, o.seed) : makeCorpus(o.n, o.seed).map((t) => t.replace('[MASK]', 'city'));
+  }
   const ref = await answers(Engine, o.model, 'float32', corpus);
+  const fp32Accuracy = taskAccuracy(task, ref.out, task === 'feature-extraction' ? null : items);
   const rows = [];
   for (const v of o.variants) {
     const [dir, dtype] = v === 'bf16' ? [o.model, 'bfloat16'] : v === 'int8' ? [o.int8, 'float32'] : [null, null];
     if (!dir) throw new Error(`unknown variant ${v} (bf16, int8)`);
     if (!existsSync(join(dir, 'model.pt'))) { emit({ type: 'skipped', variant: v, reason: `${dir}/model.pt not found` }); continue; }
     const got = await answers(Engine, dir, dtype, corpus);
-    const row = { type: 'accuracy', model: basename(o.model), task, variant: v, n: o.n, seed: o.seed, fp32_seconds: r(ref.seconds, 2), variant_seconds: r(got.seconds, 2), ...COMPARE[task](ref.out, got.out) };
+    const row = { type: 'accuracy', model: basename(o.model), task, variant: v, n: corpus.length, seed: o.seed, fp32_seconds: r(ref.seconds, 2), variant_seconds: r(got.seconds, 2),
+      ...(v === 'bf16' && !got.nativeBf16 ? { emulated: true } : {}), ...fp32Accuracy, ...COMPARE[task](ref.out, got.out) };
     emit(row);
     rows.push(row);
   }

@@ -38,7 +38,8 @@
 //   (native/engine/model/model_runner.h).
 //
 // Prints JSON lines on stdout: one {"type":"info",...}, one {"type":"shape",...} per batch x seq
-// ({model, batch, seq, seq_per_s, tokens_per_s, median_ms, ...}) and one {"type":"mix",...}.
+// ({model, batch, seq, seq_per_s, tokens_per_s, median_ms, ...}) and one {"type":"mix",...} (with
+// "plan": the lengths of each batch it ran, for giving another runtime the same batches).
 // OMP_WAIT_POLICY must be set before libgomp loads (docs/traps.md#12); when it is unset the program
 // sets PASSIVE (as the engine's loader does) and re-executes itself.
 #include "engine/engine.h"
@@ -495,13 +496,21 @@ int main(int argc, char** argv) {
       }
       Timing t = time_it(o, [&] { for (const auto& b : batches) runner.run(b); });
       const double s = t.median / 1000.0;
+      // The batches' lengths, so another runtime can be given exactly the same batches.
+      std::string plan_json = "[";
+      for (size_t i = 0; i < plan.size(); ++i) {
+        plan_json += i ? ",[" : "[";
+        for (size_t j = 0; j < plan[i].size(); ++j) plan_json += (j ? "," : "") + std::to_string(plan[i][j]);
+        plan_json += "]";
+      }
+      plan_json += "]";
       std::cout << "{\"type\":\"mix\",\"model\":" << json_str(model_name) << ",\"sequences\":" << lengths.size()
                 << ",\"batches\":" << batches.size() << ",\"policy\":" << json_str(o.mix_policy) << ",\"window\":" << o.mix_window
                 << ",\"max_batch\":" << o.mix_batch << ",\"max_tokens\":" << o.mix_tokens << ",\"real_tokens\":" << real
                 << ",\"padded_tokens\":" << padded << ",\"padding_efficiency\":" << static_cast<double>(real) / padded
                 << ",\"seq_per_s\":" << lengths.size() / s << ",\"tokens_per_s\":" << real / s << ",\"pass_ms\":" << t.median
                 << ",\"min_ms\":" << t.min << ",\"max_ms\":" << t.max << ",\"repeats\":" << t.repeats << ",\"threads\":" << threads
-                << "}" << std::endl;
+                << ",\"plan\":" << plan_json << "}" << std::endl;
     }
   } catch (const std::exception& e) {
     std::string what = e.what();

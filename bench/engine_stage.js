@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Benchmark stage 2: the engine from JavaScript (Engine.fillMaskJson), no HTTP. bench/run.js runs
-// it as a child process per model and reads its JSON lines:
+// Benchmark stage 2: the engine from JavaScript (the task's JSON call: Engine.fillMaskJson, embedJson,
+// ...), no HTTP. bench/run.js runs it as a child process per model and reads its JSON lines:
 //   {"type":"info"}      engine.info and the options used
 //   {"type":"lengths"}   token counts of the corpus texts (also written to cfg.lengthsOut, one a line,
 //                        for engine_limit --mix)
@@ -8,6 +8,9 @@
 //   {"type":"shape"}     batch B x seq S: B texts of S tokens submitted in one tick, awaited, repeated
 //   {"type":"mix"}       the corpus (cfg.mixCount texts) submitted at once: sequences/s
 //   {"type":"roundtrip"} sequential JS -> native -> JS costs: tokenize, fill-mask (cfg.roundtrip)
+//   {"type":"check"}     an embedding model's answers to cfg.check texts (not normalized) and their
+//                        token ids, for bench/peer.js to compare another runtime with
+// For a model of another task than fill-mask, the corpus texts' [MASK] becomes a word.
 //
 //   node bench/engine_stage.js '{"model":"models/demo","corpus":"/tmp/corpus.txt",...}'
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +20,7 @@ const cfg = {
   model: 'models/demo', corpus: null, lengthsOut: null, mixCount: 1000, mixRepeats: 3,
   batches: [1, 8, 32], seqs: [16, 128], warmupRounds: 2, minRepeats: 3, maxRepeats: 200, targetSeconds: 2,
   roundtrip: null, // { n: 2000 } to measure round trips on this model
+  check: null, // texts to embed (embedding models)
   engineOptions: {},
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
@@ -49,7 +53,16 @@ async function main() {
   const engine = await Engine.load({ model: cfg.model, maxQueue: 1 << 20, ...cfg.engineOptions });
   try {
     out({ type: 'info', info: engine.info, options: engine.options });
-    const count = async (text) => (await engine.tokenize(text)).length;
+    const fillMask = engine.task === 'fill-mask';
+    const text = (t) => (fillMask ? t : t.replace('[MASK]', 'city'));
+    const call = (t) => (fillMask ? engine.fillMaskJson(t) : engine.task === 'feature-extraction' ? engine.embedJson(t) : engine.classifyJson(t));
+    const count = async (t) => (await engine.tokenize(text(t))).length;
+
+    if (cfg.check) {
+      const embeddings = await engine.embed(cfg.check, { normalize: false });
+      const ids = await Promise.all(cfg.check.map(async (t) => (await engine.tokenize(t)).map((x) => x.id)));
+      out({ type: 'check', embeddings: embeddings.map((e) => Array.from(e)), ids });
+    }
 
     // Token counts of the corpus (the same tokenizer the server uses).
     if (cfg.corpus) {
@@ -63,7 +76,7 @@ async function main() {
         const subset = texts.slice(0, cfg.mixCount);
         const run = async () => {
           const t0 = now();
-          await Promise.all(subset.map((t) => engine.fillMaskJson(t)));
+          await Promise.all(subset.map((t) => call(text(t))));
           return now() - t0;
         };
         await run(); // warm-up pass
@@ -81,7 +94,10 @@ async function main() {
     const texts = {};
     for (const seq of cfg.seqs) {
       texts[seq] = [];
-      for (let i = 0; i < maxB; i++) texts[seq].push(await textOfLength(count, seq, 1000 + i));
+      for (let i = 0; i < maxB; i++) {
+        const t = await textOfLength(count, seq, 1000 + i);
+        texts[seq].push({ ...t, text: text(t.text) });
+      }
     }
     out({ type: 'texts', texts: Object.fromEntries(cfg.seqs.map((s) => [s, texts[s][0]])) });
 
@@ -90,7 +106,7 @@ async function main() {
         const rows = texts[seq].slice(0, batch).map((t) => t.text);
         const round = async () => {
           const t0 = now();
-          await Promise.all(rows.map((t) => engine.fillMaskJson(t)));
+          await Promise.all(rows.map((t) => call(t)));
           return now() - t0;
         };
         for (let i = 0; i < cfg.warmupRounds; i++) await round();

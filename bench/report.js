@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { peerSection, peerTargets } from './report_peer.js';
 import { lineChart } from './svg.js';
 
 const RESULTS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'bench', 'results');
@@ -43,6 +44,7 @@ export function targets(R) {
     }
     out.push(...variantTargets(name, M));
   }
+  out.push(...peerTargets(R.peer));
   return out;
 }
 
@@ -188,6 +190,7 @@ export function writeReport(R, out, { history = true } = {}) {
   if (R.stageErrors.length) {
     L.push('## Stage errors', '', ...R.stageErrors.map((e) => `- ${e.stage}: ${e.error}`), '');
   }
+  L.push(...peerSection(R.peer));
 
   for (const [name, M] of Object.entries(R.models)) {
     const info = M.engineInfo;

@@ -20,11 +20,12 @@ import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { round, targets, writeReport } from './report.js';
 import { serverCommand } from './launch.js';
+import { ensurePeerModels, peerStage } from './peer.js';
 import { VARIANT_STAGES, accuracyRows, ensureVariantModels, recipeServer, recipeUnavailable, variantEngineAndLimit, variantRows, variantServer } from './variants.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PY = process.env.BERT_SERVE_PYTHON ?? '/usr/bin/python3';
-const STAGES = ['engine', 'limit', 'server', 'batching', 'overload', ...VARIANT_STAGES];
+const STAGES = ['engine', 'limit', 'server', 'batching', 'overload', ...VARIANT_STAGES, 'peer'];
 
 // Run lengths. The default run takes about 8-10 minutes on 2 cores; --full several times that.
 // accuracyN: texts of bench/accuracy.js's fill-mask corpus per model (precision stage).
@@ -85,7 +86,8 @@ function usage(msg) {
                          [--out NAME] [--p99-bound-ms MS] [--corpus-size N] [--threads N]
        node bench/run.js --report-from bench/results/X.json [--out NAME]   (re-render a report)
   default: about 8-10 min on 2 cores; --full: longer runs, more points, the whole server suite on base too.
-  precision: bf16 and int8 rows; trace: the standard HF trace and the seed recipe's server on it.
+  precision: bf16 and int8 rows; trace: the standard HF trace and the seed recipe's server on it;
+  peer: bert-serve against ONNX Runtime on the same BERT-base weights (models/bench/embed).
   See docs/benchmarks.md.\n`);
   process.exit(msg ? 2 : 0);
 }
@@ -377,6 +379,9 @@ async function main() {
     // Models and corpus.
     // Made only when missing (npm run setup keeps models/demo up to date; remaking a model other
     // processes may be using is not the bench's business).
+    // (The peer stage has its own model: with --only peer, demo and base are neither made nor run.)
+    const modelStages = STAGES.filter((s) => s !== 'peer' && want(s));
+    if (modelStages.length === 0) args.models = [];
     for (const m of args.models) if (!existsSync(join(ROOT, MODELS[m].dir, 'model.pt'))) ensureModel(MODELS[m], m);
     // The int8 and traced variants are the bench's own: made from the model's checkpoint, and
     // remade when it changed (make_bench_variant.py's stamp; a check without torch otherwise).
@@ -395,7 +400,7 @@ async function main() {
     results.corpus = { size: corpus.length, generator: 'bench/corpus.js makeCorpus (log-normal word counts, median 20, 3..300 words, one [MASK] each)' };
 
     let bin = null;
-    if (want('limit') || want('engine')) {
+    if (want('limit') || want('engine') || want('peer')) {
       try { bin = engineLimitBinary(); results.machine.engineLimit = bin.replace(ROOT + '/', ''); } catch (e) { fail('limit', e); }
     }
 
@@ -443,6 +448,7 @@ async function main() {
             for (const [key, extra] of policies) {
               const l = await limitRun(bin, spec.dir, [...mixArgs, ...extra], args.threads, `engine_limit mix ${name}`);
               M.limit.mix[key] = l.find((x) => x.type === 'mix');
+              delete M.limit.mix[key]?.plan;
             }
           }
         } catch (e) { fail(`limit ${name}`, e); }
@@ -605,6 +611,13 @@ async function main() {
         log(`${name}: accuracy of bf16 and int8 against float32 (bench/accuracy.js, ${P.accuracyN} texts)`);
         try { M.accuracy = await accuracyRows(ctx, spec.dir, P.accuracyN); } catch (e) { fail(`accuracy ${name}`, e); }
       }
+    }
+    // bert-serve against ONNX Runtime on the same weights (bench/peer.js).
+    if (want('peer')) {
+      try {
+        ensurePeerModels(ctx);
+        results.peer = await peerStage(ctx, P, { corpusFile, tmp, bin, fail });
+      } catch (e) { fail('peer', e); }
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

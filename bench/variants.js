@@ -57,6 +57,7 @@ export async function variantEngineAndLimit(ctx, row, { corpusFile, mixCount, mi
     ctx.threads, `engine_limit mix ${name} ${row.key}`);
     out.limitInfo = l.find((x) => x.type === 'info');
     out.limit = l.find((x) => x.type === 'mix');
+    delete out.limit?.plan;
   }
   return out;
 }

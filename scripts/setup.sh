@@ -18,9 +18,12 @@ bash scripts/install-system-deps.sh
 
 # npm ci when node_modules is missing or older than the lockfile. --foreground-scripts shows the
 # addon's build (the install script) as it happens instead of minutes of silence.
+# ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node (a development dependency, only bench/ uses it)
+# would otherwise download its CUDA provider from outside during install; its CPU binaries are in
+# the npm package, so set-up stays offline beyond the npm registry.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm dependencies (npm ci; its install step builds the native addon)"
-  npm ci --no-audit --no-fund --foreground-scripts >&2
+  ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}" npm ci --no-audit --no-fund --foreground-scripts >&2
 fi
 
 log "native addon"

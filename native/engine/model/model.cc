@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -162,7 +163,11 @@ DeviceSpec DeviceSpec::parse(const std::string& device, const std::string& dtype
   }
   if (s.dtype == torch::kHalf && !s.device.is_cuda())
     throw EngineError(ErrorCode::kInvalidArgument, "dtype float16 needs a CUDA device; use float32 or bfloat16 on cpu");
-  if (s.dtype == torch::kBFloat16 && !s.device.is_cuda() && !cpu_has_native_bf16())
+  // BERT_SERVE_ALLOW_SLOW_BF16=1 lets bf16 run anyway, slowly, for measuring its accuracy on such a
+  // CPU (bench/accuracy.js): the same graphs and weights, computed without the bf16 instructions.
+  const char* slow = std::getenv("BERT_SERVE_ALLOW_SLOW_BF16");
+  const bool allow_slow = slow != nullptr && std::string(slow) == "1";
+  if (s.dtype == torch::kBFloat16 && !s.device.is_cuda() && !cpu_has_native_bf16() && !allow_slow)
     throw EngineError(ErrorCode::kInvalidArgument,
                       "dtype bfloat16 on cpu needs native bf16 instructions (AVX512-BF16 or AMX), which this CPU lacks: bf16 would run "
                       "slower than float32 here; use float32, or an int8 model (scripts/export_hf.py --quantize int8)");

@@ -21,7 +21,8 @@ struct DeviceSpec {
   torch::ScalarType dtype = torch::kFloat;
   // Parses "cpu" | "cuda" | "cuda:N" and "float32" | "float16" | "bfloat16"; checks that the device
   // exists (kDeviceUnavailable), that float16 is asked for on CUDA only, and bfloat16 on CUDA or on a
-  // CPU with native bf16 instructions (kInvalidArgument: without them bf16 runs slower than fp32).
+  // CPU with native bf16 instructions (kInvalidArgument: without them bf16 runs slower than fp32;
+  // BERT_SERVE_ALLOW_SLOW_BF16=1 allows it anyway, for accuracy measurements).
   static DeviceSpec parse(const std::string& device, const std::string& dtype);
   std::string device_name() const;
   std::string dtype_name() const;
