@@ -112,3 +112,26 @@ t.test('a faster path that does not reproduce forward on the probe is not used',
     t.ok(worst <= 1e-5, `${name}: tiny's scores (worst ${worst.toExponential(2)})`);
   }
 });
+
+t.test('float32 linear layers run packed where the CPU has AVX2, with libtorch\'s answers', async (t) => {
+  const avx2 = /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && /\bfma\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  const texts = maskCorpus(40, 86, 40);
+  for (const name of ['tiny', 'mlm-traced']) {
+    const packed = await answers(testModel(name), texts);
+    if (avx2) t.match(packed.info.linearKernel, /^\d+ linear layers packed for the CPU .*GELU fused/, `${name}: ${packed.info.linearKernel}`);
+    else t.equal(packed.info.linearKernel, 'libtorch linear layers');
+    // BERT_SERVE_PACKED_LINEAR=0 (read at each load) keeps libtorch's own linear layers.
+    process.env.BERT_SERVE_PACKED_LINEAR = '0';
+    let plain;
+    try { plain = await answers(testModel(name), texts); } finally { delete process.env.BERT_SERVE_PACKED_LINEAR; }
+    t.equal(plain.info.linearKernel, 'libtorch linear layers');
+    let worst = 0, idMismatch = 0;
+    texts.forEach((_, i) => top(plain.out[i]).forEach((preds, m) => preds.forEach((p, k) => {
+      const q = top(packed.out[i])[m][k];
+      if (p.token !== q.token) idMismatch++;
+      worst = Math.max(worst, Math.abs(p.score - q.score));
+    })));
+    t.equal(idMismatch, 0, `${name}: same ids`);
+    t.ok(worst <= 1e-5, `${name}: scores within 1e-5 (worst ${worst.toExponential(2)})`);
+  }
+});
