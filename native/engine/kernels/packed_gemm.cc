@@ -11,11 +11,11 @@ namespace bert::kernels {
 namespace {
 
 // Cache blocking: a kKc x 16 slice of a panel (16 KiB) stays in L1 while every 6-row group of a
-// kMc-row block of x (192 KiB, packed) is multiplied by it from L2. Each kMc-row block streams the
-// weights once more, so kMc is as large as L2 allows: up to 192 rows (batch 1 of up to 192 tokens)
-// read the weights from memory exactly once per call.
+// kMc-row block of x (144 KiB, packed) is multiplied by it from L2, where that block's outputs also
+// stay across k-blocks. Each kMc-row block streams the weights once more, so kMc is as large as L2
+// allows: up to 144 rows (batch 1 of up to 144 tokens) read the weights from memory once per call.
 constexpr int64_t kKc = 256;
-constexpr int64_t kMc = 192;
+constexpr int64_t kMc = 144;
 constexpr int kRows = 6;
 constexpr int64_t kPrefetchK = 64;  // k steps (64-byte lines) ahead
 
@@ -158,11 +158,13 @@ void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int6
                int64_t ldy, int64_t panel_begin, int64_t panel_end, float* a_block) {
   const float* bias_all = packed + panels(n) * kPanel * k;
   alignas(32) float edge[kRows * kPanel];  // the last panel when n is not a multiple of 16
-  for (int64_t pc = 0; pc < k; pc += kKc) {
-    const int64_t kc = k - pc < kKc ? k - pc : kKc;
-    const bool first = pc == 0, last = pc + kc == k;
-    for (int64_t ic = 0; ic < m; ic += kMc) {
-      const int64_t mc = m - ic < kMc ? m - ic : kMc;
+  // Row blocks outermost: a block's outputs (kMc rows of this thread's columns) stay in L2 while
+  // every k-block adds to them, instead of the whole output being swept once per k-block.
+  for (int64_t ic = 0; ic < m; ic += kMc) {
+    const int64_t mc = m - ic < kMc ? m - ic : kMc;
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      const int64_t kc = k - pc < kKc ? k - pc : kKc;
+      const bool first = pc == 0, last = pc + kc == k;
       pack_rows(x + ic * lda + pc, lda, mc, kc, a_block);
       for (int64_t p = panel_begin; p < panel_end; ++p) {
         const float* b = packed + slice_offset(pc, p, kc, panels(n));
