@@ -65,11 +65,15 @@ async function main() {
   const ort = (await import('onnxruntime-node')).default;
   const threads = opts.threads || os.cpus().length;
   const t0 = now();
+  // spinning: false turns ONNX Runtime's spinning off (its threads then sleep between operators, as
+  // bert-serve's OpenMP team does with OMP_WAIT_POLICY=PASSIVE): for comparisons on a shared
+  // machine, where a spinning team waits at every operator for the thread that was descheduled.
   const session = await ort.InferenceSession.create(opts.onnx, {
     executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+    ...(opts.spinning === false ? { extra: { session: { 'intra_op.allow_spinning': '0' } } } : {}),
   });
   const out = session.outputNames[0];
-  emit({ type: 'info', onnxruntime: ort.env.versions?.common ?? null, threads, load_ms: Math.round(now() - t0), inputs: session.inputNames, output: out });
+  emit({ type: 'info', onnxruntime: ort.env.versions?.common ?? null, threads, spinning: opts.spinning !== false, load_ms: Math.round(now() - t0), inputs: session.inputNames, output: out });
   const vocab = opts.vocabSize ?? 30522;
 
   if (opts.check?.length) {

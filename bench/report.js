@@ -6,6 +6,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peerSection, peerTargets } from './report_peer.js';
+import { trainedSection, trainedTargets } from './report_trained.js';
 import { lineChart } from './svg.js';
 
 const RESULTS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'bench', 'results');
@@ -44,7 +45,7 @@ export function targets(R) {
     }
     out.push(...variantTargets(name, M));
   }
-  out.push(...peerTargets(R.peer));
+  out.push(...peerTargets(R.peer), ...trainedTargets(R.trained));
   return out;
 }
 
@@ -190,7 +191,7 @@ export function writeReport(R, out, { history = true } = {}) {
   if (R.stageErrors.length) {
     L.push('## Stage errors', '', ...R.stageErrors.map((e) => `- ${e.stage}: ${e.error}`), '');
   }
-  L.push(...peerSection(R.peer));
+  L.push(...peerSection(R.peer), ...trainedSection(R.trained));
 
   for (const [name, M] of Object.entries(R.models)) {
     const info = M.engineInfo;

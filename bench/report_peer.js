@@ -91,6 +91,18 @@ export function peerSection(P) {
     + 'The engine limit runs them in two batchings (the scheduler\'s own picker on a full queue, and length-sorted windows of 256 cut at 32 texts / 16384 padded tokens) '
     + 'and ONNX Runtime runs exactly the same batches; the faster batching counts for each. The engine from JS gets them all at once and batches them itself.', '');
   L.push(table(['Runtime', '1 x 16 ms', '1 x 128 ms', '32 x 16 seq/s', '32 x 128 seq/s', 'Mix seq/s'], rows), '');
+  // What bounds the large batches: arithmetic. BERT-base's linear layers are 2 x 85M multiply-adds
+  // per token, attention 4 x seq x hidden per token and layer.
+  const cfg = P.engine?.info;
+  const gflops = (rows) => {
+    const x = shape(rows, 32, 128);
+    if (!x || !cfg) return null;
+    const h = cfg.hiddenSize, layers = 12, inter = 4 * h;
+    const perToken = 2 * layers * (4 * h * h + 2 * h * inter) + 4 * layers * 128 * h;
+    return (x.seq_per_s * 128 * perToken) / 1e9;
+  };
+  const g = [['ONNX Runtime', gflops(ort)], ['the engine limit', gflops(P.limit)], ['the engine from JS', gflops(P.engine)]].filter(([, v]) => v);
+  if (g.length) L.push(`At 32 x 128 the work is arithmetic (BERT-base: ~${fx((2 * 12 * (4 * 768 * 768 + 2 * 768 * 3072) + 4 * 12 * 128 * 768) / 1e6, 0)} MFLOP per token): ${g.map(([k, v]) => `${k} ${fx(v, 0)} GFLOP/s`).join(', ')} on ${P.ort?.info?.threads ?? '?'} threads (docs/performance.md gives this CPU's FMA peak).`, '');
   const S = P.server;
   if (S) {
     const srows = [];

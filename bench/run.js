@@ -21,32 +21,34 @@ import { makeCorpus } from './corpus.js';
 import { round, targets, writeReport } from './report.js';
 import { serverCommand } from './launch.js';
 import { ensurePeerModels, peerStage } from './peer.js';
+import { trainedStage } from './trained.js';
 import { VARIANT_STAGES, accuracyRows, ensureVariantModels, recipeServer, recipeUnavailable, variantEngineAndLimit, variantRows, variantServer } from './variants.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PY = process.env.BERT_SERVE_PYTHON ?? '/usr/bin/python3';
-const STAGES = ['engine', 'limit', 'server', 'batching', 'overload', ...VARIANT_STAGES, 'peer'];
+const STAGES = ['engine', 'limit', 'server', 'batching', 'overload', ...VARIANT_STAGES, 'peer', 'trained'];
 
 // Run lengths. The default run takes about 8-10 minutes on 2 cores; --full several times that.
-// accuracyN: texts of bench/accuracy.js's fill-mask corpus per model (precision stage).
+// accuracyN: texts of bench/accuracy.js's fill-mask corpus per model (precision stage); trainedN:
+// held-out texts per trained fixture (trained stage).
 const PROFILES = {
   quick: {
     limitTargetS: 0.5, engineTargetS: 0.5, mixRepeats: 1, roundtripN: 300,
     closedConns: [1, 16, 64], closedS: 2, warmupS: 0.5, singleS: 1.5,
     openFactors: [0.25, 0.5, 0.8, 1.0], openS: 2, refine: false,
-    overloadFactors: [2, 4], overloadS: 2, mixCount: { demo: 200, base: 32 }, minRepeats: { demo: 3, base: 1 }, baseServer: 'short', accuracyN: 40,
+    overloadFactors: [2, 4], overloadS: 2, mixCount: { demo: 200, base: 32 }, minRepeats: { demo: 3, base: 1 }, baseServer: 'short', accuracyN: 40, trainedN: 100,
   },
   default: {
     limitTargetS: 1.5, engineTargetS: 1.5, mixRepeats: 2, roundtripN: 2000,
     closedConns: [1, 16, 64, 256], closedS: 5, warmupS: 1, singleS: 3,
     openFactors: [0.1, 0.25, 0.5, 0.7, 0.85, 1.0, 1.15], openS: 5, refine: true,
-    overloadFactors: [2, 4], overloadS: 5, mixCount: { demo: 500, base: 64 }, minRepeats: { demo: 3, base: 2 }, baseServer: 'short', accuracyN: 100,
+    overloadFactors: [2, 4], overloadS: 5, mixCount: { demo: 500, base: 64 }, minRepeats: { demo: 3, base: 2 }, baseServer: 'short', accuracyN: 100, trainedN: 300,
   },
   full: {
     limitTargetS: 5, engineTargetS: 5, mixRepeats: 5, roundtripN: 10000,
     closedConns: [1, 4, 16, 64, 128, 256], closedS: 15, warmupS: 2, singleS: 10,
     openFactors: [0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25], openS: 15, refine: true,
-    overloadFactors: [2, 4], overloadS: 15, mixCount: { demo: 1000, base: 200 }, minRepeats: { demo: 5, base: 3 }, baseServer: 'full', accuracyN: 200,
+    overloadFactors: [2, 4], overloadS: 15, mixCount: { demo: 1000, base: 200 }, minRepeats: { demo: 5, base: 3 }, baseServer: 'full', accuracyN: 200, trainedN: 600,
   },
 };
 
@@ -87,7 +89,8 @@ function usage(msg) {
        node bench/run.js --report-from bench/results/X.json [--out NAME]   (re-render a report)
   default: about 8-10 min on 2 cores; --full: longer runs, more points, the whole server suite on base too.
   precision: bf16 and int8 rows; trace: the standard HF trace and the seed recipe's server on it;
-  peer: bert-serve against ONNX Runtime on the same BERT-base weights (models/bench/embed).
+  peer: bert-serve against ONNX Runtime on the same BERT-base weights (models/bench/embed);
+  trained: bf16 and int8 against float32 on the trained fixtures (test/data/trained).
   See docs/benchmarks.md.\n`);
   process.exit(msg ? 2 : 0);
 }
@@ -380,7 +383,7 @@ async function main() {
     // Made only when missing (npm run setup keeps models/demo up to date; remaking a model other
     // processes may be using is not the bench's business).
     // (The peer stage has its own model: with --only peer, demo and base are neither made nor run.)
-    const modelStages = STAGES.filter((s) => s !== 'peer' && want(s));
+    const modelStages = STAGES.filter((s) => s !== 'peer' && s !== 'trained' && want(s));
     if (modelStages.length === 0) args.models = [];
     for (const m of args.models) if (!existsSync(join(ROOT, MODELS[m].dir, 'model.pt'))) ensureModel(MODELS[m], m);
     // The int8 and traced variants are the bench's own: made from the model's checkpoint, and
@@ -618,6 +621,10 @@ async function main() {
         ensurePeerModels(ctx);
         results.peer = await peerStage(ctx, P, { corpusFile, tmp, bin, fail });
       } catch (e) { fail('peer', e); }
+    }
+    // bf16 and int8 against float32 on the trained fixtures (bench/trained.js).
+    if (want('trained')) {
+      try { results.trained = await trainedStage(ctx, P, fail); } catch (e) { fail('trained', e); }
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,35 @@
+// bench/run.js stage `trained`: bf16 and int8 against float32 on models trained here, whose answers
+// are peaked (random weights give flat ones, so agreement on them says little). The checkpoints are
+// committed in test/data/trained (scripts/make_trained_models.py: a 4-layer masked LM trained on
+// Python's and Perl's documentation and the license texts, and a topic classifier fine-tuned from
+// it); scripts/export_trained_models.py exports them to models/trained (float32 and int8; bf16 is
+// the float32 directory loaded in bf16, emulated where the CPU has no bf16 instructions). Each
+// model answers its held-out texts (test/data/trained/*/heldout-*.jsonl, never seen in training)
+// through bench/accuracy.js. bench/report_trained.js renders the rows and the targets.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const MODELS = [
+  { name: 'mlm', corpus: 'test/data/trained/mlm/heldout-fill-mask.jsonl' },
+  { name: 'classify', corpus: 'test/data/trained/classify/heldout-classify.jsonl' },
+  { name: 'embed', corpus: 'test/data/trained/mlm/heldout-fill-mask.jsonl' },
+];
+
+export async function trainedStage(ctx, P, fail) {
+  const r = spawnSync(ctx.python, ['scripts/export_trained_models.py', 'models/trained'], { cwd: ctx.root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const msg = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  if (r.status !== 0) throw new Error(`export_trained_models.py failed: ${msg.split('\n').slice(-1)[0]}`);
+  for (const line of msg.split('\n').filter(Boolean)) ctx.log(line);
+  const out = { training: JSON.parse(readFileSync(join(ctx.root, 'test/data/trained/training.json'), 'utf8')), rows: [] };
+  const n = P.trainedN;
+  for (const m of MODELS) {
+    ctx.log(`trained: ${m.name}: bf16 and int8 against float32 on ${n} held-out texts`);
+    try {
+      const lines = await ctx.runJsonLines(process.execPath, [join(ctx.root, 'bench', 'accuracy.js'), '--model', `models/trained/${m.name}`, '--corpus', m.corpus, '--n', String(n)],
+        { label: `accuracy trained ${m.name}`, env: { OMP_WAIT_POLICY: 'PASSIVE' }, timeoutMs: 1_800_000 });
+      out.rows.push(...lines.filter((l) => l.type === 'accuracy' || l.type === 'skipped'));
+    } catch (e) { fail(`trained ${m.name}`, e); }
+  }
+  return out;
+}
