@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NATIVE_BF16, NO_BF16 } from './variants.js';
 
 export const PEER = { dir: 'models/bench/embed', onnxDir: 'models/bench/embed-onnx', int8Dir: 'models/bench/embed-int8' };
 const BATCHES = [1, 32];
@@ -158,11 +159,11 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
     takePlans(R.limitLibtorch);
   }
 
-  const bf16 = R.engine?.info?.cpuNativeBf16;
+  const bf16 = NATIVE_BF16;
   R.variants = {};
   const variants = [['int8', PEER.int8Dir, {}, [], []]];
   if (bf16) variants.push(['bf16', PEER.dir, { dtype: 'bfloat16' }, ['--dtype', 'bfloat16'], ['--dtype', 'bfloat16']]);
-  else R.variants.bf16 = { skipped: 'this CPU has no native bf16 (AVX512-BF16 or AMX): the engine refuses --dtype bfloat16 here, where it would run slower than float32' };
+  else R.variants.bf16 = { skipped: NO_BF16 };
   for (const [key, dir, engineOptions, limitArgs] of variants) {
     const V = R.variants[key] = { dir };
     ctx.log(`peer: ${key}: engine from JS and engine limit`);

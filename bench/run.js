@@ -460,8 +460,9 @@ async function main() {
       // precision / trace rows: engine from JS and engine limit on the same mix.
       for (const stage of variantStages) {
         for (const row of variantRows(spec.dir)[stage]) {
-          log(`${name}: ${row.key}: engine from JavaScript and engine limit, mix of ${M.mixCount}`);
           const V = ((M.variants ??= {})[row.key] ??= { label: row.label, dir: row.dir });
+          if (row.skipped) { V.skipped = row.skipped; continue; }
+          log(`${name}: ${row.key}: engine from JavaScript and engine limit, mix of ${M.mixCount}`);
           try {
             Object.assign(V, await variantEngineAndLimit(ctx, row, { corpusFile, mixCount: M.mixCount, mixRepeats: P.mixRepeats, tmp, name, bin: want('limit') ? bin : null }));
           } catch (e) { fail(`${row.key} ${name}`, e); }
@@ -599,6 +600,7 @@ async function main() {
       for (const stage of variantStages) {
         for (const row of variantRows(spec.dir)[stage]) {
           const V = ((M.variants ??= {})[row.key] ??= { label: row.label, dir: row.dir });
+          if (row.skipped) continue;
           try { V.server = await variantServer(ctx, row, bodies, load); } catch (e) { fail(`${row.key} server ${name}`, e); }
           if (row.key !== 'traced') continue;
           if (recipeMissing) {

@@ -14,11 +14,17 @@ import { round } from './report.js';
 export const VARIANT_STAGES = ['precision', 'trace'];
 const CONNECTIONS = 64;
 
+// The engine refuses bf16 on a CPU without bf16 instructions (it would be slower than float32 there):
+// on such a CPU the bf16 rows are not run, and the report says why.
+export const NATIVE_BF16 = /\b(avx512_bf16|amx_bf16)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+export const NO_BF16 = 'this CPU has no bf16 instructions (AVX512-BF16 or AMX): the engine refuses --dtype bfloat16 here, where it would run slower than float32';
+
 /** The variant rows of one model directory, per stage. */
 export function variantRows(dir) {
   return {
     precision: [
-      { key: 'bf16', label: 'bf16 (`--dtype bfloat16`)', dir, engine: { dtype: 'bfloat16' }, limitArgs: ['--dtype', 'bfloat16'], serverFlags: ['--dtype', 'bfloat16'] },
+      { key: 'bf16', label: 'bf16 (`--dtype bfloat16`)', dir, engine: { dtype: 'bfloat16' }, limitArgs: ['--dtype', 'bfloat16'], serverFlags: ['--dtype', 'bfloat16'],
+        ...(NATIVE_BF16 ? {} : { skipped: NO_BF16 }) },
       { key: 'int8', label: `int8 (${dir}-int8)`, dir: `${dir}-int8`, make: 'int8', engine: {}, limitArgs: [], serverFlags: [] },
     ],
     trace: [
@@ -129,7 +135,12 @@ export async function recipeServer(ctx, row, bodies) {
 /** bench/accuracy.js on the model: bf16 and int8 answers against float32's. */
 export async function accuracyRows(ctx, dir, n) {
   if (!existsSync(join(ctx.root, dir, 'model.pt'))) return [];
-  const lines = await ctx.runJsonLines(process.execPath, [join(ctx.root, 'bench', 'accuracy.js'), '--model', dir, '--int8', `${dir}-int8`, '--n', String(n)],
+  // Without bf16 instructions, bf16 would run emulated (tens of times slower on BERT-base): the
+  // trained stage measures bf16's accuracy on a model small enough for that.
+  const variants = NATIVE_BF16 ? 'bf16,int8' : 'int8';
+  const lines = await ctx.runJsonLines(process.execPath, [join(ctx.root, 'bench', 'accuracy.js'), '--model', dir, '--int8', `${dir}-int8`, '--n', String(n), '--variants', variants],
     { label: `accuracy ${dir}`, env: { OMP_WAIT_POLICY: 'PASSIVE' } });
-  return lines.filter((l) => l.type === 'accuracy' || l.type === 'skipped');
+  const rows = lines.filter((l) => l.type === 'accuracy' || l.type === 'skipped');
+  if (!NATIVE_BF16) rows.unshift({ type: 'skipped', variant: 'bf16', reason: NO_BF16 });
+  return rows;
 }

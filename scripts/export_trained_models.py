@@ -2,6 +2,7 @@
 model directories, float32 and int8, for the accuracy bench and the long tests.
 
 Usage: "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/export_trained_models.py [OUT_ROOT] [--source DIR]
+           [--only mlm,classify,embed]
 
 OUT_ROOT defaults to models/trained. Made with scripts/export_hf.py's export, from the committed
 checkpoints, nothing trained here:
@@ -53,7 +54,10 @@ def _embed_source(root: str, source: str) -> str:
     return hf
 
 
-def make(root: str, source: str = SOURCE) -> list:
+NAMES = ["mlm", "classify", "embed"]
+
+
+def make(root: str, source: str = SOURCE, names: list = NAMES) -> list:
     from bert.export import export
     sources = {"mlm": os.path.join(source, "mlm"), "classify": os.path.join(source, "classify")}
     for d in sources.values():
@@ -63,7 +67,7 @@ def make(root: str, source: str = SOURCE) -> list:
     ident = {k: [(n, os.path.getsize(os.path.join(d, n)), os.stat(os.path.join(d, n)).st_mtime_ns) for n in CHECKPOINT_FILES]
              for k, d in sources.items()}
     lines = []
-    for name in ["mlm", "classify", "embed"]:
+    for name in names:
         for quant in [None, "int8"]:
             out = os.path.join(root, name + ("-int8" if quant else ""))
             params = {"kind": "trained", "name": name, "quantize": quant, "source": ident["classify" if name == "classify" else "mlm"]}
@@ -84,11 +88,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="Export the trained fixtures (test/data/trained) to model directories.")
     ap.add_argument("root", nargs="?", default=os.path.join(ROOT, "models", "trained"))
     ap.add_argument("--source", default=SOURCE, help="the checkpoints (default test/data/trained)")
+    ap.add_argument("--only", default=",".join(NAMES), help="comma-separated subset of " + ",".join(NAMES))
     args = ap.parse_args()
+    names = [n for n in args.only.split(",") if n]
+    if any(n not in NAMES for n in names):
+        print(f"export_trained_models: --only: expected some of {', '.join(NAMES)}", file=sys.stderr)
+        return 2
     try:
         import torch
         torch.set_num_threads(2)
-        for line in make(args.root, args.source):
+        for line in make(args.root, args.source, names):
             print(line, flush=True)
     except CheckpointError as e:
         print(f"export_trained_models: error: {e}", file=sys.stderr)

@@ -109,7 +109,8 @@ struct Pass {
           if (!b.empty() && (!m.hasattr(b) || !float_vector_or_none(m.attr(b), out_features))) { all = false; break; }
         }
         if (!all) continue;
-        const std::string packed = kPackedPrefix + w;
+        // Named for the weight and the bias: the same weight with another bias is another layer.
+        const std::string packed = kPackedPrefix + w + (b.empty() ? "" : "_" + b);
         if (!group.type->hasAttribute(packed)) {
           packed_weights.emplace_back(&group, w);
           for (Module& m : group.modules) {
@@ -209,6 +210,7 @@ struct Pass {
       if (changed) torch::jit::EliminateDeadCode(graph);
     }
   }
+
   // The float32 weights the packed copies replace, where no graph reads them any more and no other
   // attribute holds the same storage (tied embeddings stay): released, so the model does not hold
   // its linear layers twice (BERT-base: 340 MB).
