@@ -235,7 +235,32 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
     throw EngineError(ErrorCode::kModelInvalid, path_ + ": could not move the module to " + spec_.device_name() + "/" + spec_.dtype_name());
   }
   // Load-time graph rewriting (graph_opt.h): float32 linear layers on the CPU with packed weights.
-  if (spec_.device.is_cpu() && spec_.dtype == torch::kFloat && packed_linear_enabled()) linear_kernel_ = pack_linear_layers(module_).describe();
+  // clone(inplace): new types and graphs, the same weight tensors (nothing copied), so the first
+  // probe can compare the rewritten module with the file's (settle_rewrite).
+  if (spec_.device.is_cpu() && spec_.dtype == torch::kFloat && packed_linear_enabled()) {
+    as_loaded_ = module_.clone(/*inplace=*/true);
+    const GraphOptReport report = pack_linear_layers(module_);
+    if (report.linear_layers > 0) linear_kernel_ = report.describe();
+    else as_loaded_.reset();
+  }
+}
+
+torch::Tensor Model::forward_as_loaded(const PaddedBatch& batch) {
+  if (!as_loaded_) return forward(batch);
+  return answer_of(as_loaded_->forward(forward_args(batch)));
+}
+
+void Model::settle_rewrite(const std::string& diff) {
+  if (!as_loaded_) return;
+  if (diff.empty()) {
+    linear_kernel_ += ", checked against libtorch's on the load-time probe";
+  } else {
+    std::fprintf(stderr, "[bert-serve] %s: the packed linear layers do not reproduce libtorch's on the load-time probe (%s); not used\n",
+                 path_.c_str(), diff.c_str());
+    module_ = *as_loaded_;
+    linear_kernel_ = "libtorch linear layers (the packed ones did not reproduce them on the load-time probe)";
+  }
+  as_loaded_.reset();  // the rewritten module alone holds the packed weights; the replaced float32 ones go
 }
 
 // Each forward parameter takes the input its name says, whatever its position (a trace names them

@@ -71,6 +71,13 @@ class Model {
   const std::string& name() const { return name_; }
   // How the linear layers run, in words (graph_opt.h), for the startup log and /info.
   const std::string& linear_kernel() const { return linear_kernel_; }
+  // The load-time rewriting (graph_opt.h) is checked like any faster path: the first load-time probe
+  // (probe_forward, probe.h) runs the module as the file had it too, which is kept until then
+  // sharing the weights, and settles it: the rewritten module stays when `diff` is empty, else the
+  // file's is served and the log and /info say why. Either way the file's copy is released.
+  bool rewrite_unsettled() const { return as_loaded_.has_value(); }
+  torch::Tensor forward_as_loaded(const PaddedBatch& batch);
+  void settle_rewrite(const std::string& diff);
   // Appended to "forward failed" messages: what to do when a dtype conversion is the likely cause.
   std::string failure_hint() const;
 
@@ -88,6 +95,7 @@ class Model {
   std::vector<std::string> params_;
   int forward_inputs_ = 2;
   std::string linear_kernel_ = "libtorch linear layers";
+  std::optional<torch::jit::Module> as_loaded_;  // until settle_rewrite: the graphs as the file had them
 };
 
 // True when this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo).

@@ -40,7 +40,9 @@ Probe make_probe(const Model& model, const Tokenizer& tokenizer, bool with_mask)
 // layer's input by the whole batch, so a row's answer moves a little with its batch-mates).
 double probe_tolerance(const Model& model);
 
-// forward on the probe batch, its failures turned into kModelInvalid naming the probe.
+// forward on the probe batch, its failures turned into kModelInvalid naming the probe. The first call
+// also settles the load-time rewriting (Model::settle_rewrite): the rewritten module's answer against
+// the file's graphs on the same batch.
 torch::Tensor probe_forward(Model& model, const Probe& probe);
 
 // Checks `full` (probe_forward's answer: [rows, seq, ...] when per_token, else [rows, ...]) against

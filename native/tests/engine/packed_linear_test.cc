@@ -2,7 +2,8 @@
 // rewriting (model/graph_opt.h) against libtorch's own linear layers: shapes the kernel's blocking
 // does not divide (rows not a multiple of 6, columns not a multiple of 16, k across a cache block),
 // GELU in the epilogue, and every fixture of models/test rewritten and compared with the file as it
-// was on a padded batch with token types.
+// was on a padded batch with token types; the load-time probe that settles the rewriting in the
+// engine (Model::settle_rewrite).
 #include <ATen/Parallel.h>
 #include <sys/stat.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -13,6 +14,9 @@
 
 #include "engine/kernels/packed_linear_op.h"
 #include "engine/model/graph_opt.h"
+#include "engine/model/model.h"
+#include "engine/model/probe.h"
+#include "engine/text/tokenizer.h"
 // After the engine headers: see check.h on glog's CHECK macros.
 #include "check.h"
 
@@ -160,6 +164,45 @@ TEST_CASE(rewrite_leaves_other_dtypes_and_submodule_calls_alone) {
   for (const torch::jit::Node* n : f.get_method("forward").graph()->nodes())
     if (n->kind() == c10::prim::CallMethod) ++calls;
   CHECK(calls >= 2);
+}
+
+// The engine keeps the rewriting only where its first load-time probe answers as the file's graphs
+// do. Packed weights spoiled after packing stand for a kernel that computes wrong: the probe sees it
+// and the file's own linear layers serve.
+TEST_CASE(probe_keeps_the_rewrite_only_where_it_answers_as_the_file_does) {
+  if (!packed_linear_enabled()) return;
+  const std::string dir = "models/test/tiny";
+  if (!exists(dir + "/model.pt")) {
+    std::fprintf(stderr, "  %s is missing: run scripts/make_test_models.py models/test\n", dir.c_str());
+    CHECK(false);
+    return;
+  }
+  const ModelConfig config = ModelConfig::load(dir + "/config.json");
+  const auto tokenizer = Tokenizer::load(dir);
+  c10::InferenceMode guard;
+  Model good(dir, config, DeviceSpec{});
+  const Probe probe = make_probe(good, *tokenizer, true);
+  CHECK(good.rewrite_unsettled());
+  const at::Tensor packed_answer = probe_forward(good, probe);
+  CHECK(!good.rewrite_unsettled());
+  CHECK(good.linear_kernel().find("checked against libtorch's on the load-time probe") != std::string::npos);
+  CHECK(close(good.forward(probe.batch), packed_answer, 0));
+
+  Model bad(dir, config, DeviceSpec{});
+  int spoiled = 0;
+  for (const torch::jit::Module& m : bad.module().modules())
+    for (const auto& a : m.named_attributes(/*recurse=*/false))
+      if (a.value.isCustomClass()) {
+        a.value.toCustomClass<kernels::PackedLinearWeights>()->packed.mul_(1.5);
+        ++spoiled;
+      }
+  CHECK(spoiled > 0);
+  const at::Tensor served = probe_forward(bad, probe);
+  CHECK(!bad.rewrite_unsettled());
+  CHECK(bad.linear_kernel().rfind("libtorch linear layers (", 0) == 0);
+  // The file's graphs now: libtorch's answer, which the good model's packed one reproduces.
+  CHECK(close(served, packed_answer, 1e-5));
+  CHECK(close(bad.forward(probe.batch), packed_answer, 1e-5));
 }
 
 int main() { return bert_test::run_all(); }
