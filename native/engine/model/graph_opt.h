@@ -9,7 +9,8 @@
 // every instance of its type at once (TorchScript shares a method's graph between the instances of
 // a type), and only when every instance has float32 CPU weights. Calls between submodules
 // (prim::CallMethod) are kept, except where a linear layer's call and the GELU after it become the
-// one fused call, so code that maps a model's submodule calls finds them as the file had them.
+// one fused call inside a submodule; the root module's graphs, where the heads map forward's
+// submodule calls (call_map.h), keep every call as the file had it.
 //
 // The original float32 weights of a rewritten layer are released when no graph reads them any more
 // and no other attribute shares them (a tied embedding matrix stays).

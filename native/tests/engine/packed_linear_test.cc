@@ -112,7 +112,8 @@ TEST_CASE(rewritten_fixtures_answer_as_the_files_do) {
   if (!packed_linear_enabled()) return;
   c10::InferenceMode guard;
   // Scripted and traced files of every task, as make_test_models.py writes them.
-  const char* names[] = {"tiny", "traced", "mlm-traced", "embed", "embed-traced", "encoder", "classify", "classify-traced", "ner", "ner-traced", "rerank"};
+  const char* names[] = {"tiny", "traced", "mlm-traced", "embed", "embed-traced", "encoder", "classify", "classify-traced", "ner", "ner-traced", "rerank",
+                         "distilbert-mlm-traced", "roberta-mlm-traced", "electra-mlm-traced", "mpnet-mlm-traced", "xlmr-classify-traced"};
   int fused = 0;
   for (const char* name : names) {
     const std::string path = std::string("models/test/") + name + "/model.pt";
@@ -156,14 +157,25 @@ TEST_CASE(rewrite_leaves_other_dtypes_and_submodule_calls_alone) {
   for (auto t : m.parameters()) t.set_data(t.to(torch::kDouble));  // not float32: nothing qualifies
   CHECK(pack_linear_layers(m).linear_layers == 0);
 
-  // The root's calls of its submodules (bert, cls) are what heads map arguments from: kept as calls.
-  torch::jit::Module f = torch::jit::load("models/test/mlm-traced/model.pt");
-  f.eval();
-  pack_linear_layers(f);
-  int calls = 0;
-  for (const torch::jit::Node* n : f.get_method("forward").graph()->nodes())
-    if (n->kind() == c10::prim::CallMethod) ++calls;
-  CHECK(calls >= 2);
+  // The root's calls of its submodules (bert, cls; a traced DistilBERT's head: vocab_transform,
+  // activation, vocab_layer_norm, vocab_projector) are what heads map arguments from: every one kept.
+  auto root_calls = [](const torch::jit::Module& m) {
+    int calls = 0;
+    for (const torch::jit::Node* n : m.get_method("forward").graph()->nodes())
+      if (n->kind() == c10::prim::CallMethod) ++calls;
+    return calls;
+  };
+  for (const char* name : {"mlm-traced", "distilbert-mlm-traced"}) {
+    const std::string path = std::string("models/test/") + name + "/model.pt";
+    CHECK(exists(path));
+    if (!exists(path)) continue;
+    torch::jit::Module f = torch::jit::load(path);
+    f.eval();
+    const int before = root_calls(f);
+    CHECK(pack_linear_layers(f).linear_layers > 0);
+    CHECK(before >= 2);
+    CHECK(root_calls(f) == before);
+  }
 }
 
 // The engine keeps the rewriting only where its first load-time probe answers as the file's graphs
