@@ -1,5 +1,7 @@
-// Server configuration: every option has a command-line flag, an environment variable, a default
-// and a paragraph of documentation, all in the one OPTIONS table below. --help and
+// Server configuration: every option has a command-line flag, an environment variable, a type, a
+// default and a paragraph of documentation, all in the one OPTIONS table below (its one home: the
+// ServerConfig type is derived from the table, the engine's options are the entries marked
+// `engine: true`, which Engine.load checks against the same entries). --help and
 // docs/configuration.md (`bert-serve --help=markdown`) are rendered from it. Precedence: flag, then
 // environment variable (first listed wins), then default. Pure functions: no I/O besides reading
 // the arguments and environment they are given, and the CPU budget (cpu_quota.ts: the cgroup CPU
@@ -7,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { LOG_LEVELS } from './logger.js';
 import { cpuBudget, defaultIntraOpThreads, type CpuBudget } from './cpu_quota.js';
 import { FAMILIES, familiesText } from './families.js';
 import { tokenizerComponentLines } from './tokenizer_components.js';
@@ -17,63 +19,15 @@ export const packageRoot = fileURLToPath(new URL('..', import.meta.url)).replace
 /** The model used when none is given (made by scripts/make_demo_model.py). */
 export const DEMO_MODEL_DIR = join(packageRoot, 'models', 'demo');
 
-export type Dtype = 'float32' | 'float16' | 'bfloat16';
-export type LogFormatOption = 'auto' | 'json' | 'text';
 export const TRANSPORT_MODES = ['auto', 'uws', 'node'] as const;
 export type TransportMode = (typeof TRANSPORT_MODES)[number];
-
-export interface ServerConfig {
-  model: string;
-  port: number;
-  host: string;
-  transport: TransportMode;
-  device: string;
-  dtype: Dtype;
-  workers: number;
-  intraOpThreads: number;
-  maxBatchRequests: number;
-  maxBatchTokens: number;
-  maxBatchDelayMs: number;
-  sortByLength: boolean;
-  batchOverheadTokens: number;
-  jitOptimize: boolean;
-  maxQueue: number;
-  maxClientBatchSize: number;
-  maxBodyBytes: number;
-  maxAnswerBytes: number;
-  maxInflightAnswerBytes: number;
-  maxWaiting: number;
-  sendTimeoutMs: number;
-  maxTokens: number;
-  truncate: boolean;
-  pooling: string;
-  maxPredictions: number;
-  maxMasks: number;
-  requestTimeoutMs: number;
-  drainTimeoutMs: number;
-  warmup: boolean;
-  pathHistory: string;
-  logLevel: LogLevel;
-  logFormat: LogFormatOption;
-  accessLogSample: number;
-  apiKey: string;
-  apiKeyFile: string;
-  corsAllowOrigin: string;
-}
-
-export interface ResolvedConfig extends ServerConfig {
-  /** True when no model was given and the demo model is used. */
-  modelIsDefault: boolean;
-  /** Where each value came from: "flag", "env:NAME" or "default". */
-  sources: Record<keyof ServerConfig, string>;
-}
 
 type Kind = 'string' | 'int' | 'number' | 'boolean' | 'choice';
 
 export interface OptionSpec {
-  key: keyof ServerConfig;
+  key: string;
   flag: string;
-  env: string[];
+  env: readonly string[];
   kind: Kind;
   default: string | number | boolean;
   /** How the default is shown when it is not the literal value. */
@@ -84,6 +38,8 @@ export interface OptionSpec {
   pattern?: RegExp;
   patternText?: string;
   metavar?: string;
+  /** An option of the engine (Engine.load takes it too; the server hands it over as it is). */
+  engine?: true;
   /** One line: what it does. */
   doc: string;
   /** How to tune it (docs/configuration.md and --help). */
@@ -92,9 +48,9 @@ export interface OptionSpec {
 
 const KIB = 1024;
 
-export const OPTIONS: readonly OptionSpec[] = [
+export const OPTIONS = [
   {
-    key: 'model', flag: 'model', env: ['BERT_SERVE_MODEL'], kind: 'string', default: DEMO_MODEL_DIR, defaultText: '<package>/models/demo',
+    key: 'model', engine: true, flag: 'model', env: ['BERT_SERVE_MODEL'], kind: 'string', default: DEMO_MODEL_DIR, defaultText: '<package>/models/demo',
     metavar: 'DIR',
     doc: `Model directory: model.pt (TorchScript), config.json and vocab.txt (+ tokenizer_config.json) or tokenizer.json. Families (config.json model_type): ${FAMILIES.map((f) => f.name).join(', ')}, each with its masked-LM, encoder, sequence- and token-classification heads (docs/models.md); another model_type is refused at load with this list.`,
     tune: 'Without it the small demo model made by `npm run setup` is served, and the log says so.',
@@ -120,25 +76,25 @@ export const OPTIONS: readonly OptionSpec[] = [
       + 'The "HTTP transport" startup log line and /info (http_transport) say which serves.',
   },
   {
-    key: 'device', flag: 'device', env: ['BERT_SERVE_DEVICE'], kind: 'string', default: 'cpu', pattern: /^(cpu|cuda(:\d+)?)$/,
+    key: 'device', engine: true, flag: 'device', env: ['BERT_SERVE_DEVICE'], kind: 'string', default: 'cpu', pattern: /^(cpu|cuda(:\d+)?)$/,
     patternText: '"cpu", "cuda" or "cuda:N"', metavar: 'DEV',
     doc: 'Where the model runs: cpu, cuda or cuda:N.',
     tune: 'cuda needs a CUDA build of the addon; startup fails with ERR_DEVICE_UNAVAILABLE otherwise.',
   },
   {
-    key: 'dtype', flag: 'dtype', env: ['BERT_SERVE_DTYPE'], kind: 'choice', default: 'float32', choices: ['float32', 'float16', 'bfloat16'],
+    key: 'dtype', engine: true, flag: 'dtype', env: ['BERT_SERVE_DTYPE'], kind: 'choice', default: 'float32', choices: ['float32', 'float16', 'bfloat16'],
     doc: 'Precision of the weights and activations.',
     tune: 'float16/bfloat16 need CUDA; they roughly halve memory and speed up large batches on tensor cores.',
   },
   {
-    key: 'workers', flag: 'workers', env: ['BERT_SERVE_WORKERS'], kind: 'int', default: 1, min: 1, max: 256, metavar: 'N',
+    key: 'workers', engine: true, flag: 'workers', env: ['BERT_SERVE_WORKERS'], kind: 'int', default: 1, min: 1, max: 256, metavar: 'N',
     doc: 'Native worker threads, each running one batch at a time.',
     tune: 'On CPU keep workers x intra-op-threads <= cores: one worker with all cores is usually best for latency, '
       + 'several workers with fewer threads each for throughput with small batches. On CUDA, 2 workers overlap '
       + 'host work with the GPU.',
   },
   {
-    key: 'intraOpThreads', flag: 'intra-op-threads', env: ['BERT_SERVE_INTRA_OP_THREADS'], kind: 'int', default: 0, min: 0, max: 1024,
+    key: 'intraOpThreads', engine: true, flag: 'intra-op-threads', env: ['BERT_SERVE_INTRA_OP_THREADS'], kind: 'int', default: 0, min: 0, max: 1024,
     defaultText: '0 (CPUs / workers)', metavar: 'N',
     doc: 'Threads each worker uses inside one operator (libtorch intra-op threads); 0 = CPUs / workers, where CPUs is '
       + 'the smaller of the CPUs the process may run on and its cgroup CPU quota rounded up (a container\'s --cpus, '
@@ -147,40 +103,40 @@ export const OPTIONS: readonly OptionSpec[] = [
       + '--print-config shows the resolved number.',
   },
   {
-    key: 'maxBatchRequests', flag: 'max-batch-requests', env: ['BERT_SERVE_MAX_BATCH_REQUESTS'], kind: 'int', default: 32, min: 1, max: 65536,
+    key: 'maxBatchRequests', engine: true, flag: 'max-batch-requests', env: ['BERT_SERVE_MAX_BATCH_REQUESTS'], kind: 'int', default: 32, min: 1, max: 65536,
     metavar: 'N',
     doc: 'Most requests (texts) in one batch.',
     tune: 'Larger batches raise throughput under load at the cost of the latency of each batch.',
   },
   {
-    key: 'maxBatchTokens', flag: 'max-batch-tokens', env: ['BERT_SERVE_MAX_BATCH_TOKENS'], kind: 'int', default: 16384, min: 1, max: 1 << 24,
+    key: 'maxBatchTokens', engine: true, flag: 'max-batch-tokens', env: ['BERT_SERVE_MAX_BATCH_TOKENS'], kind: 'int', default: 16384, min: 1, max: 1 << 24,
     metavar: 'N',
     doc: 'Most padded tokens (longest text x texts) in one batch. A text longer than this is refused with 413.',
     tune: 'Bounds memory per batch; raise it on GPUs with memory to spare.',
   },
   {
-    key: 'maxBatchDelayMs', flag: 'max-batch-delay-ms', env: ['BERT_SERVE_MAX_BATCH_DELAY_MS'], kind: 'number', default: 1, min: 0, max: 10_000,
+    key: 'maxBatchDelayMs', engine: true, flag: 'max-batch-delay-ms', env: ['BERT_SERVE_MAX_BATCH_DELAY_MS'], kind: 'number', default: 1, min: 0, max: 10_000,
     metavar: 'MS',
     doc: 'How long a forming batch may wait for more requests while another batch is running. An idle engine never waits.',
     tune: 'A few ms can raise throughput under steady load; 0 favours latency.',
   },
   {
-    key: 'sortByLength', flag: 'sort-by-length', env: ['BERT_SERVE_SORT_BY_LENGTH'], kind: 'boolean', default: true,
+    key: 'sortByLength', engine: true, flag: 'sort-by-length', env: ['BERT_SERVE_SORT_BY_LENGTH'], kind: 'boolean', default: true,
     doc: 'Group queued texts of similar length into batches to reduce padding.',
   },
   {
-    key: 'batchOverheadTokens', flag: 'batch-overhead-tokens', env: ['BERT_SERVE_BATCH_OVERHEAD_TOKENS'], kind: 'int', default: 0, min: 0,
+    key: 'batchOverheadTokens', engine: true, flag: 'batch-overhead-tokens', env: ['BERT_SERVE_BATCH_OVERHEAD_TOKENS'], kind: 'int', default: 0, min: 0,
     max: 1 << 20, defaultText: '0 (measured at warm-up)', metavar: 'N',
     doc: 'Fixed cost of one batch in padded-token equivalents: length grouping splits the queue where padding would cost more than another batch. 0 = timed for the model at warm-up (logged at startup).',
     tune: 'Larger values make fewer, fuller batches; smaller values make batches of closer lengths. See docs/batching.md.',
   },
   {
-    key: 'jitOptimize', flag: 'jit-optimize', env: ['BERT_SERVE_JIT_OPTIMIZE'], kind: 'boolean', default: false,
+    key: 'jitOptimize', engine: true, flag: 'jit-optimize', env: ['BERT_SERVE_JIT_OPTIMIZE'], kind: 'boolean', default: false,
     doc: 'Run TorchScript\'s optimizing (profiling) executor, which re-specializes the graph for each new input shape.',
     tune: 'Off by default: measured within +-10% on CPU (docs/performance.md), and off never stalls on an unseen shape.',
   },
   {
-    key: 'maxQueue', flag: 'max-queue', env: ['BERT_SERVE_MAX_QUEUE'], kind: 'int', default: 1024, min: 1, max: 1 << 24, metavar: 'N',
+    key: 'maxQueue', engine: true, flag: 'max-queue', env: ['BERT_SERVE_MAX_QUEUE'], kind: 'int', default: 1024, min: 1, max: 1 << 24, metavar: 'N',
     doc: 'Most texts accepted and not yet answered (queued or running). Past it requests are refused with 429 and Retry-After.',
     tune: 'About (throughput x acceptable queueing delay). Too large only lets latency grow; too small refuses bursts.',
   },
@@ -224,26 +180,26 @@ export const OPTIONS: readonly OptionSpec[] = [
     tune: 'Large answers are written as the client reads them; this bounds how long one that stopped reading holds its answer.',
   },
   {
-    key: 'maxTokens', flag: 'max-tokens', env: ['BERT_SERVE_MAX_TOKENS'], kind: 'int', default: 0, min: 0, max: 1 << 20,
+    key: 'maxTokens', engine: true, flag: 'max-tokens', env: ['BERT_SERVE_MAX_TOKENS'], kind: 'int', default: 0, min: 0, max: 1 << 20,
     defaultText: '0 (the model\'s maximum)', metavar: 'N',
     doc: 'Most tokens per text, [CLS]/[SEP] included; 0 = the model\'s max_position_embeddings.',
     tune: 'Longer texts are refused with 413, or truncated with --truncate.',
   },
   {
-    key: 'truncate', flag: 'truncate', env: ['BERT_SERVE_TRUNCATE'], kind: 'boolean', default: false,
+    key: 'truncate', engine: true, flag: 'truncate', env: ['BERT_SERVE_TRUNCATE'], kind: 'boolean', default: false,
     doc: 'Truncate texts longer than --max-tokens instead of refusing them with 413.',
   },
   {
-    key: 'pooling', flag: 'pooling', env: ['BERT_SERVE_POOLING'], kind: 'choice', default: 'auto', choices: ['auto', 'cls', 'mean', 'max', 'lasttoken'],
+    key: 'pooling', engine: true, flag: 'pooling', env: ['BERT_SERVE_POOLING'], kind: 'choice', default: 'auto', choices: ['auto', 'cls', 'mean', 'max', 'lasttoken'],
     doc: 'Embedding models: how token vectors become one vector. auto: sentence-transformers\' modules.json / 1_Pooling/config.json in the model directory, else cls (as text-embeddings-inference).',
   },
   {
-    key: 'maxPredictions', flag: 'max-predictions', env: ['BERT_SERVE_MAX_PREDICTIONS'], kind: 'int', default: 2000, min: 1, max: 1 << 20, metavar: 'N',
+    key: 'maxPredictions', engine: true, flag: 'max-predictions', env: ['BERT_SERVE_MAX_PREDICTIONS'], kind: 'int', default: 2000, min: 1, max: 1 << 20, metavar: 'N',
     doc: 'Fill-mask: most predictions one request may ask for (top_k x masks, summed over its inputs); more is refused with 422.',
     tune: 'Each prediction repeats the decoded input in the answer: this bounds the answer size of one request.',
   },
   {
-    key: 'maxMasks', flag: 'max-masks', env: ['BERT_SERVE_MAX_MASKS'], kind: 'int', default: 64, min: 1, max: 1 << 20, metavar: 'N',
+    key: 'maxMasks', engine: true, flag: 'max-masks', env: ['BERT_SERVE_MAX_MASKS'], kind: 'int', default: 64, min: 1, max: 1 << 20, metavar: 'N',
     doc: 'Fill-mask: most mask tokens in one text; more is refused with 422.',
   },
   {
@@ -259,12 +215,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     tune: 'Keep it below Kubernetes\' terminationGracePeriodSeconds.',
   },
   {
-    key: 'warmup', flag: 'warmup', env: ['BERT_SERVE_WARMUP'], kind: 'boolean', default: true,
+    key: 'warmup', engine: true, flag: 'warmup', env: ['BERT_SERVE_WARMUP'], kind: 'boolean', default: true,
     doc: 'Run warm-up forwards before reporting ready.',
     tune: 'Turning it off makes startup faster and the first requests slower.',
   },
   {
-    key: 'pathHistory', flag: 'path-history', env: ['BERT_SERVE_PATH_HISTORY'], kind: 'string', default: '',
+    key: 'pathHistory', engine: true, flag: 'path-history', env: ['BERT_SERVE_PATH_HISTORY'], kind: 'string', default: '',
     defaultText: '$XDG_STATE_HOME/bert-serve/head-paths.json (else ~/.local/state/...)', metavar: 'FILE',
     doc: 'Where the server records how each model ran at its last load (the exporter\'s fill_mask_logits, the encoder '
       + 'and head submodules, or the full forward), so that a change says so: a warn log line at startup and '
@@ -303,7 +259,35 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: 'Web page origins allowed to call the server from a browser (CORS): "*" or a comma-separated list such as '
       + '"https://app.example.com,http://localhost:3000". Preflights (OPTIONS) are answered for them. None: no CORS header is sent.',
   },
-];
+] as const satisfies readonly OptionSpec[];
+
+type Entry = (typeof OPTIONS)[number];
+type ValueOf<E> = E extends { choices: readonly (infer C)[] } ? C
+  : E extends { kind: 'int' | 'number' } ? number
+  : E extends { kind: 'boolean' } ? boolean
+  : string;
+/** Every option's value, typed from the OPTIONS table (the one home of each option's type, default and doc). */
+export type ServerConfig = { -readonly [E in Entry as E['key']]: ValueOf<E> };
+/** The options that are the engine's (marked `engine: true`): Engine.load takes them. */
+export type EngineOptionKey = Extract<Entry, { engine: true }>['key'];
+/** The table as plain specs, for code that treats every option alike. */
+export const ALL_OPTIONS: readonly OptionSpec[] = OPTIONS;
+export const ENGINE_OPTIONS: readonly OptionSpec[] = ALL_OPTIONS.filter((o) => o.engine === true);
+
+export interface ResolvedConfig extends ServerConfig {
+  /** True when no model was given and the demo model is used. */
+  modelIsDefault: boolean;
+  /** Where each value came from: "flag", "env:NAME" or "default". */
+  sources: Record<keyof ServerConfig, string>;
+}
+
+/** Every option at its default. */
+export function defaultConfig(): ServerConfig {
+  const out: Record<string, unknown> = {};
+  for (const o of ALL_OPTIONS) out[o.key] = o.default;
+  return out as ServerConfig;
+}
+
 
 /** A usage error: bad flag, bad value. The CLI prints it with a hint and exits 2. */
 export class ConfigError extends Error {
@@ -319,7 +303,7 @@ export type CliAction =
   | { action: 'version' }
   | { action: 'print-config'; config: ResolvedConfig };
 
-const BY_FLAG = new Map(OPTIONS.map((o) => [o.flag, o]));
+const BY_FLAG = new Map(ALL_OPTIONS.map((o) => [o.flag, o]));
 
 /**
  * Parses argv (without node and script) and the environment into an action. Throws ConfigError.
@@ -327,7 +311,7 @@ const BY_FLAG = new Map(OPTIONS.map((o) => [o.flag, o]));
  */
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env,
   cpus: () => CpuBudget = cpuBudget): CliAction {
-  const fromFlags = new Map<keyof ServerConfig, string | boolean>();
+  const fromFlags = new Map<string, string | boolean>();
   let printConfig = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -357,9 +341,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     fromFlags.set(spec.key, value);
   }
 
-  const out: Partial<Record<keyof ServerConfig, unknown>> = {};
+  const out: Record<string, unknown> = {};
   const sources = {} as Record<keyof ServerConfig, string>;
-  for (const spec of OPTIONS) {
+  for (const spec of ALL_OPTIONS) {
     let raw: string | boolean | undefined = fromFlags.get(spec.key);
     let source = `--${spec.flag}`;
     if (raw === undefined) {
@@ -370,10 +354,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     }
     if (raw === undefined) {
       out[spec.key] = spec.default;
-      sources[spec.key] = 'default';
+      sources[spec.key as keyof ServerConfig] = 'default';
     } else {
       out[spec.key] = convert(spec, raw, source);
-      sources[spec.key] = source.startsWith('--') ? 'flag' : `env:${source}`;
+      sources[spec.key as keyof ServerConfig] = source.startsWith('--') ? 'flag' : `env:${source}`;
     }
   }
   const config = out as unknown as ServerConfig;
@@ -452,7 +436,7 @@ export function renderHelp(): string {
     '',
     'Options:',
   ];
-  for (const o of OPTIONS) {
+  for (const o of ALL_OPTIONS) {
     lines.push(`  ${flagShown(o)}`);
     lines.push(`      env ${o.env.join(', ')}; default ${defaultShown(o)}`);
     for (const l of wrap(o.doc + (o.tune ? ' ' + o.tune : ''), 90)) lines.push(`      ${l}`);
@@ -480,7 +464,7 @@ export function renderHelp(): string {
 export function renderMarkdownTable(): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const rows = ['| Flag | Environment variable | Default | What it does and how to tune it |', '|---|---|---|---|'];
-  for (const o of OPTIONS) {
+  for (const o of ALL_OPTIONS) {
     const flag = o.kind === 'boolean' ? `\`--${o.flag}\` / \`--no-${o.flag}\`` : `\`--${o.flag} ${o.metavar ?? (o.choices ? o.choices.join('\\|') : 'VALUE')}\``;
     rows.push(`| ${flag} | ${o.env.map((e) => `\`${e}\``).join(', ')} | \`${esc(defaultShown(o))}\` | ${esc(o.doc)}${o.tune ? ' ' + esc(o.tune) : ''} |`);
   }

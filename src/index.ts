@@ -3,9 +3,21 @@
 // uWebSockets.js; they load on first use.
 export { Engine } from './engine.js';
 export type {
-  EngineOptions, RequestOptions, FillMaskOptions, FillMaskPrediction, FillMaskOutput, Timings, JsonAnswer,
-  TokenizeOptions, TokenInfo, ModelInfo, EngineStats,
+  EngineOptions, FillMaskOptions, EmbedOptions, EmbedPartsOptions, ClassifyOptions, RerankOptions, TokenClassifyOptions,
+  TokenizeOptions, ModelInfo, TaskInfo, EngineStats,
 } from './engine.js';
+export type { ResolvedEngineOptions } from './engine_options.js';
+export type { PathChange } from './path_history.js';
+export type { JsonAnswer, Timings } from './answers.js';
+export { TASKS } from './tasks/task.js';
+export type { Task } from './tasks/task.js';
+export type { TextInput } from './tasks/inputs.js';
+export type { RequestOptions, TruncationOptions } from './tasks/common.js';
+export type { FillMaskParams, FillMaskPrediction, FillMaskOutput } from './tasks/fill_mask.js';
+export type { EmbedParams } from './tasks/embed.js';
+export type { ClassifyParams, RerankParams, ClassificationLabel, RerankResult } from './tasks/classify.js';
+export type { TokenClassifyParams, TokenEntity, AggregationStrategy } from './tasks/token_classify.js';
+export type { TokenizeParams, TokenInfo } from './tasks/tokenize.js';
 export { Tokenizer } from './tokenizer.js';
 export { BertServeError, HTTP_STATUS } from './errors.js';
 export type { ErrorCode } from './errors.js';

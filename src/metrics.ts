@@ -10,7 +10,8 @@
 // scrape. So any number of scrapers cost at most one collection per second. JS thread only.
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EngineStats, Timings } from './engine.js';
+import type { EngineStats } from './engine.js';
+import type { Timings } from './answers.js';
 import type { NativeHistogram } from './native/types.js';
 
 /** How long the rendered process metrics are reused. */

@@ -1,5 +1,6 @@
 #include "addon/engine_wrap.h"
 
+#include <atomic>
 #include <chrono>
 
 #include "addon/convert.h"
@@ -10,10 +11,12 @@
 namespace bert_addon {
 
 struct Message {
-  enum class Kind { kBatch, kLoaded, kLoadFailed, kClosed } kind = Kind::kBatch;
+  enum class Kind { kBatch, kLoaded, kLoadFailed, kClosed, kLog } kind = Kind::kBatch;
   std::vector<bert::RequestPtr> batch;
   std::unique_ptr<bert::Engine> engine;
   std::string code, message;
+  bert::LogLevel level = bert::LogLevel::kInfo;
+  std::string fields;  // kLog: the members of a JSON object
 };
 
 // The engine's CompletionSink: posts each finished batch to the JS thread in one hop.
@@ -32,39 +35,74 @@ class EngineWrap::Sink : public bert::CompletionSink {
   Tsfn tsfn_;
 };
 
+// The engine's log sink (engine/log.h): posts each record to the JS thread, where the engine's
+// JS logger writes it. Once the thread-safe function is gone (the engine closed, the environment
+// torn down) records fall back to stderr, in the same JSON format.
+class EngineWrap::Log : public bert::LogSink {
+ public:
+  explicit Log(Tsfn tsfn) : tsfn_(tsfn) {}
+  void write(bert::LogLevel level, const std::string& message, const std::string& fields) noexcept override {
+    if (!closed_.load(std::memory_order_acquire)) {
+      auto* m = new (std::nothrow) Message();
+      if (m) {
+        m->kind = Message::Kind::kLog;
+        m->level = level;
+        m->fields = fields;
+        try {
+          m->message = message;
+          if (tsfn_.NonBlockingCall(m) == napi_ok) return;
+        } catch (...) {
+        }
+        delete m;
+      }
+    }
+    bert::log_to_stderr(level, message, fields);
+  }
+  // Called on the JS thread before the thread-safe function is released or aborted.
+  void close() { closed_.store(true, std::memory_order_release); }
+
+ private:
+  Tsfn tsfn_;
+  std::atomic<bool> closed_{false};
+};
+
 namespace {
 
-double num(const Napi::Object& o, const char* key, double fallback) {
+// The options object is complete (src/engine_options.ts resolves every field; the defaults live in
+// src/config.ts): a missing or mistyped field is a bug on the JS side, refused here by name.
+Napi::Value field(const Napi::Object& o, const char* key, bool ok(const Napi::Value&), const char* what) {
   Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+  if (!ok(v)) throw make_error(o.Env(), "ERR_INVALID_ARGUMENT", std::string("load(options): \"") + key + "\" must be " + what);
+  return v;
 }
-bool flag(const Napi::Object& o, const char* key, bool fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+double num(const Napi::Object& o, const char* key) {
+  return field(o, key, [](const Napi::Value& v) { return v.IsNumber(); }, "a number").As<Napi::Number>().DoubleValue();
 }
-std::string str(const Napi::Object& o, const char* key, const std::string& fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : fallback;
+bool flag(const Napi::Object& o, const char* key) {
+  return field(o, key, [](const Napi::Value& v) { return v.IsBoolean(); }, "a boolean").As<Napi::Boolean>().Value();
+}
+std::string str(const Napi::Object& o, const char* key) {
+  return field(o, key, [](const Napi::Value& v) { return v.IsString(); }, "a string").As<Napi::String>().Utf8Value();
 }
 
 bert::EngineOptions parse_options(const Napi::Object& o) {
   bert::EngineOptions e;
-  e.model_dir = str(o, "model", "");
-  e.device = str(o, "device", "cpu");
-  e.dtype = str(o, "dtype", "float32");
-  e.workers = static_cast<size_t>(num(o, "workers", 1));
-  e.intra_op_threads = static_cast<int>(num(o, "intraOpThreads", 0));
+  e.model_dir = str(o, "model");
+  e.device = str(o, "device");
+  e.dtype = str(o, "dtype");
+  e.workers = static_cast<size_t>(num(o, "workers"));
+  e.intra_op_threads = static_cast<int>(num(o, "intraOpThreads"));
   e.scheduler.workers = e.workers;
-  e.scheduler.max_batch_requests = static_cast<size_t>(num(o, "maxBatchRequests", 32));
-  e.scheduler.max_batch_tokens = static_cast<size_t>(num(o, "maxBatchTokens", 16384));
-  e.scheduler.max_delay = std::chrono::microseconds(static_cast<int64_t>(num(o, "maxDelayUs", 1000)));
-  e.scheduler.sort_by_length = flag(o, "sortByLength", true);
-  e.max_tokens = static_cast<size_t>(num(o, "maxTokens", 0));
-  e.truncate = flag(o, "truncate", false);
-  e.warmup = flag(o, "warmup", true);
-  e.jit_optimize = flag(o, "jitOptimize", false);
-  e.pooling = str(o, "pooling", "");
-  const double overhead = num(o, "batchOverheadTokens", 0);  // 0: measured at warm-up
+  e.scheduler.max_batch_requests = static_cast<size_t>(num(o, "maxBatchRequests"));
+  e.scheduler.max_batch_tokens = static_cast<size_t>(num(o, "maxBatchTokens"));
+  e.scheduler.max_delay = std::chrono::microseconds(static_cast<int64_t>(num(o, "maxDelayUs")));
+  e.scheduler.sort_by_length = flag(o, "sortByLength");
+  e.max_tokens = static_cast<size_t>(num(o, "maxTokens"));
+  e.truncate = flag(o, "truncate");
+  e.warmup = flag(o, "warmup");
+  e.jit_optimize = flag(o, "jitOptimize");
+  e.pooling = str(o, "pooling");
+  const double overhead = num(o, "batchOverheadTokens");  // 0: measured at warm-up
   if (overhead > 0) {
     e.scheduler.batch_overhead_tokens = static_cast<size_t>(overhead);
     e.measure_batch_overhead = false;
@@ -132,11 +170,13 @@ Napi::Function EngineWrap::Define(Napi::Env env) {
 
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsFunction())
-    throw make_error(env, "ERR_INVALID_ARGUMENT", "Engine(onComplete): expected a completion function");
+  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsFunction())
+    throw make_error(env, "ERR_INVALID_ARGUMENT", "Engine(onComplete, onLog): expected a completion function and a log function");
   tsfn_ = Tsfn::New(env, info[0].As<Napi::Function>(), "bert-serve-engine", 0, 1, this);
   tsfn_.Unref(env);
   sink_ = std::make_unique<Sink>(tsfn_);
+  log_ = std::make_shared<Log>(tsfn_);
+  on_log_ = Napi::Persistent(info[1].As<Napi::Function>());
   napi_add_env_cleanup_hook(env, &EngineWrap::CleanupHook, this);
 }
 
@@ -152,6 +192,7 @@ void EngineWrap::CleanupHook(void* arg) { static_cast<EngineWrap*>(arg)->StopEve
 void EngineWrap::StopEverything() {
   if (!tsfn_released_) {
     tsfn_released_ = true;
+    log_->close();
     tsfn_.Abort();
   }
   if (loader_.joinable()) loader_.join();
@@ -184,7 +225,9 @@ Napi::Value EngineWrap::Load(const Napi::CallbackInfo& info) {
   UpdateRef(env);
   // Loading reads files and runs warm-up forwards: seconds. It runs on its own thread, never on the JS
   // thread or libuv's pool (docs/traps.md#8).
-  loader_ = std::thread([options, sink = sink_.get(), tsfn = tsfn_]() mutable {
+  loader_ = std::thread([options, sink = sink_.get(), tsfn = tsfn_, log = log_]() mutable {
+    // The engine's threads inherit this sink (engine/log.h): its messages reach the JS logger.
+    bert::LogScope scope(log);
     auto* m = new Message();
     try {
       m->engine = bert::Engine::load(options, *sink);
@@ -342,7 +385,8 @@ void EngineWrap::StartClosing(Napi::Env env, bool drain) {
   phase_ = Phase::kClosing;
   UpdateRef(env);
   // close() joins worker threads and may wait for running batches: not on the JS thread.
-  closer_ = std::thread([engine = engine_.get(), drain, tsfn = tsfn_]() mutable {
+  closer_ = std::thread([engine = engine_.get(), drain, tsfn = tsfn_, log = log_]() mutable {
+    bert::LogScope scope(log);
     try {
       engine->close(drain);
     } catch (...) {
@@ -362,6 +406,7 @@ void EngineWrap::FinishClosed(Napi::Env env) {
   }
   if (!tsfn_released_) {
     tsfn_released_ = true;
+    log_->close();
     tsfn_.Release();
   }
   if (!self_.IsEmpty()) self_.Reset();
@@ -400,6 +445,10 @@ void EngineWrap::OnMessage(Napi::Env env, Napi::Function callback, EngineWrap* s
     case Message::Kind::kClosed:
       if (self->closer_.joinable()) self->closer_.join();
       self->FinishClosed(env);
+      return;
+    case Message::Kind::kLog:
+      self->on_log_.Call({Napi::String::New(env, bert::log_level_name(msg->level)), Napi::String::New(env, msg->message),
+                          Napi::String::New(env, "{" + msg->fields + "}")});
       return;
   }
 }

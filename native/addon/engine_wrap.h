@@ -2,8 +2,9 @@
 //
 // Threading contract: every method runs on the JS thread. The engine's own threads (prep, workers)
 // and this wrap's loader/closer threads never touch Napi values: they post Messages through ONE
-// thread-safe function, whose JS-side handler (on the JS thread) resolves promises and calls the
-// completion callback once per finished batch. The TSFN is ref'd only while something is pending
+// thread-safe function, whose JS-side handler (on the JS thread) resolves promises, calls the
+// completion callback once per finished batch, and the log callback once per native log record
+// (the engine's threads report through this wrap's log sink: engine/log.h). The TSFN is ref'd only while something is pending
 // (requests, load, close), so an idle engine does not keep the process alive.
 //
 // Lifecycle (phase_): New -> Loading -> Ready -> Closing -> Closed. close() during Loading waits
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "engine/engine.h"
+#include "engine/log.h"
 
 namespace bert_addon {
 
@@ -34,6 +36,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  private:
   enum class Phase { kNew, kLoading, kReady, kClosing, kClosed };
   class Sink;
+  class Log;
   using Tsfn = Napi::TypedThreadSafeFunction<EngineWrap, Message, &EngineWrap::OnMessage>;
 
   Napi::Value Load(const Napi::CallbackInfo& info);
@@ -54,6 +57,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Tsfn tsfn_;
   bool tsfn_released_ = false;
   std::unique_ptr<Sink> sink_;
+  std::shared_ptr<Log> log_;
+  Napi::FunctionReference on_log_;
   std::unique_ptr<bert::Engine> engine_;
   std::thread loader_, closer_;
   std::optional<Napi::Promise::Deferred> load_deferred_, close_deferred_;

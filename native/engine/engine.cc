@@ -8,7 +8,6 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -16,6 +15,7 @@
 #include "engine/block_cache.h"
 #include "engine/host_memory.h"
 #include "engine/json_writer.h"
+#include "engine/log.h"
 #include "engine/model/input_encoder.h"
 #include "engine/model/task_registry.h"
 #include "engine/model/utf16.h"
@@ -187,7 +187,11 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   info.batch_overhead_tokens = e->options_.scheduler.batch_overhead_tokens;
   e->scheduler_ = std::make_unique<Scheduler>(e->options_.scheduler, *e->runner_, *e->sink_);
   e->scheduler_->start();
-  e->prep_thread_ = std::thread([raw = e.get()] { raw->prep_loop(); });
+  // The prep thread reports through the loading thread's log sink (log.h), as the workers do.
+  e->prep_thread_ = std::thread([raw = e.get(), sink = thread_log_sink()] {
+    LogScope scope(sink);
+    raw->prep_loop();
+  });
   return e;
 }
 
@@ -313,7 +317,7 @@ bool Engine::prepare(Request& r) const {
     r.fail(e.code(), e.what());
     return false;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "[bert-serve] preparing request %llu failed: %s\n", static_cast<unsigned long long>(r.id), e.what());
+    log_event(LogLevel::kError, "preparing a request failed", {{"request", r.id}, {"error", e.what()}});
     r.fail(ErrorCode::kInternal, "the request could not be prepared");
     return false;
   }

@@ -3,7 +3,7 @@
 // Threading and ownership: load() runs on any thread (it blocks: reads files, warms up). submit(),
 // cancel(), stats() may be called from any thread (the addon calls them from the JS thread).
 // The engine owns: one prep thread (tokenize + validate + route to the scheduler) and the
-// scheduler's workers. Every request submitted is completed exactly once through the sink given to
+// scheduler's workers; they report through the log sink of the thread that called load() (log.h). Every request submitted is completed exactly once through the sink given to
 // load(), from an engine thread. close() stops and joins every thread; the sink is not called after
 // close() returns.
 #pragma once
@@ -25,16 +25,18 @@
 
 namespace bert {
 
+// As SchedulerOptions: no user-facing defaults here (the addon passes every option, whose defaults
+// live in src/config.ts); an empty device or dtype and zero workers are refused by load().
 struct EngineOptions {
   std::string model_dir;
-  std::string device = "cpu";
-  std::string dtype = "float32";
-  size_t workers = 1;
+  std::string device;        // "cpu", "cuda", "cuda:N"
+  std::string dtype;         // "float32", "float16", "bfloat16"
+  size_t workers = 0;
   int intra_op_threads = 0;  // 0: cores / workers
   SchedulerOptions scheduler;
   size_t max_tokens = 0;     // per request, specials included; 0: the model's maximum
   bool truncate = false;
-  bool warmup = true;
+  bool warmup = false;
   bool jit_optimize = false;  // see RunnerOptions::jit_optimize
   std::string pooling;        // embeddings: "" = from the model directory (else cls)
   // Time the model at two batch shapes during warm-up and set scheduler.batch_overhead_tokens from

@@ -62,6 +62,7 @@ export interface NativeTokenizerConstructor {
   supportedComponents(): NativeSupportedComponents;
 }
 
+/** Every field is required: the defaults live in src/config.ts OPTIONS, none natively. */
 export interface NativeEngineOptions {
   model: string;
   device: string;            // "cpu" | "cuda" | "cuda:N"
@@ -147,8 +148,14 @@ export interface NativeHistogram {
   counts: number[];
 }
 
-/** Kinds of request, as native/engine/sched/request.h TaskKind. */
+/** Kinds of request, as native/engine/sched/request.h TaskKind (engine_wrap.cc Submit reads them). */
 export const enum NativeTaskKind { Model = 0, Tokenize = 1 }
+
+/**
+ * The native log sink's messages (native/engine/log.h), delivered on the JS thread: a level
+ * ("debug" | "info" | "warn" | "error"), the message, and its fields as a JSON object.
+ */
+export type NativeLog = (level: string, message: string, fields: string) => void;
 
 /**
  * Called once per finished batch (one hop). Arrays are parallel, one entry per request:
@@ -162,7 +169,7 @@ export type NativeCompletion = (
   timings: Float64Array,
 ) => void;
 
-/** Request flags: bit 0 add [CLS]/[SEP] (tokenize); bits 1-2 truncation (0 engine default, 1 none, 2 right, 3 left). */
+/** Request flags (engine_wrap.cc Submit): bit 0 add [CLS]/[SEP] (tokenize); bits 1-2 truncation (1 none, 2 right, 3 left). */
 export const enum NativeFlags { AddSpecialTokens = 1, TruncateNone = 2, TruncateRight = 4, TruncateLeft = 6 }
 
 export interface NativeSubmission {
@@ -171,7 +178,7 @@ export interface NativeSubmission {
   texts: string[];              // '' when tokenIds is given
   pairs: Array<string | null>;  // the second text of a pair
   tokenIds: Array<Int32Array | null>;  // pre-tokenized input (no [CLS]/[SEP])
-  params: string[];             // the task head's options as JSON ('' = defaults); shared strings convert once
+  params: string[];             // the task head's canonical options as JSON (src/tasks/*); shared strings convert once
   flags: Uint8Array;            // NativeFlags
   deadlinesMs: Float64Array;    // relative deadline in ms from now; 0 = none
 }
@@ -189,7 +196,7 @@ export interface NativeEngine {
 }
 
 export interface NativeEngineConstructor {
-  new (onComplete: NativeCompletion): NativeEngine;
+  new (onComplete: NativeCompletion, onLog: NativeLog): NativeEngine;
 }
 
 export interface NativeBinding {

@@ -2,18 +2,23 @@
 // and preflights (cors.ts), and the API key (auth.ts). The server calls begin() for every request
 // and intercept() once the path is known. JS thread only.
 import type { Exchange } from './exchange.js';
-import { ApiKeyCheck, isOpenPath } from './auth.js';
+import { ApiKeyCheck } from './auth.js';
 import { Cors } from './cors.js';
 import { requestIdFor } from './request_id.js';
 
 export class AccessControl {
   readonly #key: ApiKeyCheck | undefined;
   readonly #cors: Cors;
+  readonly #open: ReadonlySet<string>;
 
-  /** `apiKey`: '' for none (resolved by auth.ts resolveApiKey); `corsAllowOrigin`: the flag's value. */
-  constructor(apiKey: string, corsAllowOrigin: string) {
+  /**
+   * `apiKey`: '' for none (resolved by auth.ts resolveApiKey); `corsAllowOrigin`: the flag's value;
+   * `open`: the paths answered without the key (routes/index.ts openPaths).
+   */
+  constructor(apiKey: string, corsAllowOrigin: string, open: ReadonlySet<string>) {
     this.#key = apiKey === '' ? undefined : new ApiKeyCheck(apiKey);
     this.#cors = new Cors(corsAllowOrigin);
+    this.#open = open;
   }
 
   get keyRequired(): boolean {
@@ -38,7 +43,7 @@ export class AccessControl {
       ex.send(204, '', [['Allow', allow], ...this.#cors.preflight(ex.origin, allow)]);
       return true;
     }
-    if (this.#key && !isOpenPath(ex.url)) {
+    if (this.#key && !this.#open.has(ex.url)) {
       const refusal = this.#key.check(ex.authorization, ex.authorizationRepeated);
       if (refusal) {
         ex.send(refusal.status, refusal.body, refusal.headers, refusal.close);

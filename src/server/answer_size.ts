@@ -38,11 +38,17 @@ export function answerTooLargeMessage(bytes: number, limit: number, estimated: b
     + 'ask for fewer predictions (top_k), masks or inputs per request';
 }
 
+/**
+ * The shapes answers take, for their upper bound: a route declares its own (routes/route.ts).
+ * pooled: one vector per text; all-tokens: a vector per token; token-records: a record per token
+ * with its text (/tokenize, NER); labels: labels and scores per text (classification, rerank, which
+ * may repeat the texts); fill-mask: predictions, each repeating the decoded input.
+ */
+export type AnswerKind = 'pooled' | 'all-tokens' | 'token-records' | 'labels' | 'fill-mask';
+
 /** What an upper bound of an answer's size is computed from (answerUpperBound). */
 export interface AnswerShape {
-  /** The served task, and the route (POST /embed_all answers every token's vector). */
-  task: string;
-  route: string;
+  kind: AnswerKind;
   /** Texts in the request, and the request body's bytes (every text is shorter). */
   texts: number;
   bodyBytes: number;
@@ -69,19 +75,17 @@ export function answerUpperBound(s: AnswerShape): number {
   const tokens = Math.min(s.bodyBytes + 4 * s.texts, s.texts * Math.max(1, s.maxTokens));
   const label = s.labels.reduce((m, l) => Math.max(m, Buffer.byteLength(l)), 0) * ESCAPED;
   const text = s.bodyBytes * ESCAPED;
-  // /tokenize (any task) and token classification: a record per token, with its text.
-  if (s.route === '/tokenize' || s.task === 'token-classification') return tokens * (label + 160) + text + 256;
-  switch (s.task) {
-    case 'fill-mask': {
+  switch (s.kind) {
+    case 'token-records':
+      return tokens * (label + 160) + text + 256;
+    case 'fill-mask':
       // Each prediction: the numbers and keys, the token's string and the whole decoded input.
-      const predictions = s.predictions ?? 0;
-      return predictions * (128 + 64 * ESCAPED + text) + 4 * s.texts;
-    }
-    case 'feature-extraction':
-      if (s.route === '/embed_all') return tokens * (s.hiddenSize * NUMBER_BYTES + 4) + 4 * s.texts + 256;
+      return (s.predictions ?? 0) * (128 + 64 * ESCAPED + text) + 4 * s.texts;
+    case 'all-tokens':
+      return tokens * (s.hiddenSize * NUMBER_BYTES + 4) + 4 * s.texts + 256;
+    case 'pooled':
       return s.texts * (s.hiddenSize * NUMBER_BYTES + 128) + 256;
-    default:
-      // Classification, and /rerank (which may return the texts).
+    case 'labels':
       return s.texts * (Math.max(1, s.labels.length) * (label + 64) + 8) + text + 256;
   }
 }

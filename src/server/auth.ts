@@ -2,19 +2,11 @@
 // compared in constant time: both sides are hashed (SHA-256) to equal-length digests first, so
 // crypto.timingSafeEqual tells nothing about the key's length or content by its timing. A refusal
 // is 401 with `WWW-Authenticate: Bearer`, written from bytes built once (no body parsing, no
-// engine call). Open without the key: the probes (/health, /ready, which orchestrators call
-// without credentials), and the API description (/openapi.json, /docs and its assets: the page
-// needs the document before the user can enter the key in it). JS thread only.
+// engine call). Which paths are open without the key is each route's declaration (`open`:
+// the probes, which orchestrators call without credentials, and the API description). JS thread only.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Refusal } from './refusals.js';
-
-/** Paths answered without the key. */
-export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/openapi.json', '/docs']);
-
-export function isOpenPath(path: string): boolean {
-  return OPEN_PATHS.has(path) || path.startsWith('/docs/');
-}
 
 /** The key from --api-key, or read from --api-key-file (trailing newline dropped); '' when neither. */
 export function resolveApiKey(config: { apiKey: string; apiKeyFile: string }): string {

@@ -1,34 +1,30 @@
-// Server: the HTTP transport (uWebSockets.js or node:http, transport/select.ts), the routes and
-// the lifecycle.
+// Server: the HTTP transport (uWebSockets.js or node:http, transport/select.ts), the routes it
+// serves (routes/index.ts, dispatched by router.ts) and the lifecycle.
 //
 // Lifecycle: listen() opens the port (liveness answers at once, inference routes answer 503 while
 // the model loads), load() loads and warms the engine and only then reports ready, close() drains
 // (shutdown.ts). Threading: everything here runs on the JS thread; the engine does its work on its
 // own native threads and completes promises back on this thread. Ownership: the Server owns its
 // engine (loaded by it or handed to it) and closes it when it closes.
-import { basename } from 'node:path';
 import { Engine } from '../engine.js';
 import { BertServeError, toBertServeError } from '../errors.js';
-import { OPTIONS, packageVersion, type ServerConfig } from '../config.js';
-import { TOKENIZER_COMPONENTS } from '../tokenizer_components.js';
-import { Logger, errorFields } from '../logger.js';
+import { ENGINE_OPTIONS, defaultConfig, type ServerConfig } from '../config.js';
+import type { EngineOptions } from '../engine_options.js';
+import { Logger } from '../logger.js';
 import { Metrics } from '../metrics.js';
 import { defaultPathHistory } from '../path_history.js';
-import { Exchange, type ExchangeHost } from './exchange.js';
-import type { RouteContext } from './admission.js';
-import { rootRoute } from './routes/root.js';
-import { embedAllRoute, embedPooledRoute } from './routes/embed.js';
-import { openaiEmbeddingsRoute } from './routes/openai.js';
-import { predictRoute, rerankRoute } from './routes/predict.js';
-import { tokenizeRoute } from './routes/tokenize.js';
-import { healthRoute, infoRoute, metricsRoute, readyRoute } from './routes/status.js';
-import { DOCS_ASSETS, docsRoute, openapiRoute } from './routes/docs.js';
+import type { Exchange, ExchangeHost } from './exchange.js';
+import type { RouteContext } from './context.js';
+import { ROUTES, openPaths } from './routes/index.js';
+import type { Route } from './routes/route.js';
+import { buildInfo } from './routes/info.js';
+import { Router } from './router.js';
 import { AccessControl } from './access.js';
 import { AccessLog } from './access_log.js';
 import { resolveApiKey } from './auth.js';
 import { validators } from './api/validate.js';
 import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
-import { ServerStartError, type Transport, type Wire } from './transport/transport.js';
+import { ServerStartError, type Transport } from './transport/transport.js';
 import { selectTransport } from './transport/select.js';
 import { BUILD_COPIES, Gate } from './gate.js';
 import { ANSWER_MEMORY_SHARE, memoryLimit } from '../memory_quota.js';
@@ -43,36 +39,12 @@ export interface ServerOptions extends Partial<ServerConfig> {
   defaultMetrics?: boolean;
 }
 
-type Handler = (ctx: RouteContext, ex: Exchange) => void | Promise<void>;
-
-const ROUTES = new Map<string, Readonly<Record<string, Handler>>>([
-  ['/', { POST: rootRoute }],
-  ['/embed', { POST: embedPooledRoute }],
-  ['/embed_all', { POST: embedAllRoute }],
-  ['/v1/embeddings', { POST: openaiEmbeddingsRoute }],
-  ['/predict', { POST: predictRoute }],
-  ['/rerank', { POST: rerankRoute }],
-  ['/tokenize', { POST: tokenizeRoute }],
-  ['/health', { GET: healthRoute, HEAD: healthRoute }],
-  ['/ready', { GET: readyRoute, HEAD: readyRoute }],
-  ['/info', { GET: infoRoute, HEAD: infoRoute }],
-  ['/metrics', { GET: metricsRoute, HEAD: metricsRoute }],
-  ['/openapi.json', { GET: openapiRoute, HEAD: openapiRoute }],
-  ...[...DOCS_ASSETS.keys()].map((path): [string, Record<string, Handler>] => [path, { GET: docsRoute, HEAD: docsRoute }]),
-]);
-const ALLOW = new Map([...ROUTES].map(([path, methods]) => [path, Object.keys(methods).join(', ')]));
-
-function defaults(): ServerConfig {
-  const out: Record<string, unknown> = {};
-  for (const o of OPTIONS) out[o.key] = o.default;
-  return out as unknown as ServerConfig;
-}
-
 export class Server implements ExchangeHost, RouteContext, Drainable {
   readonly config: Readonly<ServerConfig>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly gate: Gate;
+  readonly routes: readonly Route[] = ROUTES;
   engine: Engine | undefined;
   /** The port listened on (resolved when --port 0), after listen(). */
   port = 0;
@@ -88,20 +60,24 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   #loading: Promise<Engine> | undefined;
   #closing: Promise<DrainResult> | undefined;
   #engineClosed: Promise<void> | undefined;
-  readonly #access: AccessControl;
+  readonly #apiKeyRequired: boolean;
+  readonly #router: Router;
   readonly #accessLog: AccessLog;
 
   constructor(options: ServerOptions = {}) {
     const { logger, engine, defaultMetrics, ...rest } = options;
-    const config = { ...defaults() };
+    const config = defaultConfig();
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (config as Record<string, unknown>)[k] = v;
     this.config = Object.freeze(config);
     this.logger = logger ?? new Logger({ level: config.logLevel, format: config.logFormat });
+    let access: AccessControl;
     try {
-      this.#access = new AccessControl(resolveApiKey(config), config.corsAllowOrigin);
+      access = new AccessControl(resolveApiKey(config), config.corsAllowOrigin, openPaths(this.routes));
     } catch (e) {
       throw new ServerStartError('ERR_API_KEY', (e as Error).message);
     }
+    this.#apiKeyRequired = access.keyRequired;
+    this.#router = new Router(this, this, access);
     this.#accessLog = new AccessLog(this.logger, config.accessLogSample);
     const budget = config.maxInflightAnswerBytes || Math.floor(memoryLimit() * ANSWER_MEMORY_SHARE);
     this.gate = new Gate(Math.max(budget, BUILD_COPIES * config.maxAnswerBytes), config.maxWaiting);
@@ -121,7 +97,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   get sendTimeoutMs(): number { return this.config.sendTimeoutMs; }
   get ready(): boolean { return this.engine !== undefined && !this.#draining; }
   get inFlight(): number { return this.#open.size; }
-  get apiKeyRequired(): boolean { return this.#access.keyRequired; }
+  get apiKeyRequired(): boolean { return this.#apiKeyRequired; }
   get url(): string {
     const host = this.config.host === '0.0.0.0' ? '127.0.0.1' : this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
     return `http://${host}:${this.port}`;
@@ -142,7 +118,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   async #listen(): Promise<number> {
     const transport = selectTransport(this.config.transport, this.logger);
     const { host, port } = this.config;
-    this.port = await transport.listen(host, port, (wire) => this.#dispatch(wire));
+    this.port = await transport.listen(host, port, (wire) => this.#router.dispatch(wire));
     this.#transport = transport;
     this.transport = transport.kind;
     this.logger.info('listening', { host, port: this.port, url: this.url, transport: transport.kind });
@@ -156,13 +132,11 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     if (!this.#loading) {
       const c = this.config;
       this.logger.info('loading model', { model: c.model, device: c.device, dtype: c.dtype });
-      this.#loading = Engine.load({
-        model: c.model, device: c.device, dtype: c.dtype, workers: c.workers, intraOpThreads: c.intraOpThreads,
-        maxBatchRequests: c.maxBatchRequests, maxBatchTokens: c.maxBatchTokens, maxBatchDelayMs: c.maxBatchDelayMs,
-        sortByLength: c.sortByLength, batchOverheadTokens: c.batchOverheadTokens, jitOptimize: c.jitOptimize, maxTokens: c.maxTokens, truncate: c.truncate, maxQueue: c.maxQueue, warmup: c.warmup,
-        pooling: c.pooling === 'auto' ? undefined : c.pooling as 'cls', maxPredictions: c.maxPredictions, maxMasks: c.maxMasks,
-        pathHistory: c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory(),
-      }).then((engine) => {
+      const options: Record<string, unknown> = { logger: this.logger };
+      for (const o of ENGINE_OPTIONS) options[o.key] = c[o.key as keyof ServerConfig];
+      // The server keeps a path history unless told "off"; the library keeps one only when given a file.
+      options.pathHistory = c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory();
+      this.#loading = Engine.load(options as EngineOptions).then((engine) => {
         this.engine = engine;
         const i = engine.info;
         this.logger.info('model loaded', {
@@ -265,119 +239,18 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     }
   }
 
-  // ---- routing
-
-  #dispatch(wire: Wire): void {
-    const ex = new Exchange(wire, this); // registers the abort handler first
-    try {
-      this.#access.begin(ex);
-      if (wire.head.missingHost) {
-        ex.sendError(400, 'malformed', 'an HTTP/1.1 request needs a Host header', undefined, true);
-        return;
-      }
-      if (ex.framingError !== undefined) {
-        // Where the body ends is ambiguous: never guess; answer and close the connection.
-        ex.sendError(400, 'malformed', `ambiguous request framing: ${ex.framingError}`, undefined, true);
-        return;
-      }
-      const methods = ROUTES.get(ex.url);
-      if (!methods) {
-        ex.sendError(404, 'not_found', `no route for ${ex.method} ${ex.url}`);
-        return;
-      }
-      ex.route = ex.url;
-      if (this.#access.intercept(ex, ALLOW.get(ex.url)!)) return;
-      const handler = methods[ex.method];
-      if (!handler) {
-        ex.sendError(405, 'method_not_allowed', `method ${ex.method} is not allowed on ${ex.url}; allowed: ${ALLOW.get(ex.url)}`, [['Allow', ALLOW.get(ex.url)!]]);
-        return;
-      }
-      const result = handler(this, ex);
-      if (result) result.catch((e) => this.#unexpected(ex, e));
-    } catch (e) {
-      this.#unexpected(ex, e);
-    }
-  }
-
-  #unexpected(ex: Exchange, e: unknown): void {
-    this.logger.error('unexpected error in a request handler', { route: ex.route, request_id: ex.requestId, ...errorFields(e) });
-    if (!ex.done) {
-      const err = toBertServeError(e);
-      ex.sendError(500, 'backend', this.logger.enabled('debug') ? `internal server error: ${err.message}` : 'internal server error');
-    }
-  }
-
   /** /info body: built once, at the first request after the model loaded (the transport is known then). */
   get infoJson(): string | undefined {
-    if (this.#infoJson === undefined && this.engine && this.#transport) this.#infoJson = this.#buildInfo(this.engine);
+    if (this.#infoJson === undefined && this.engine && this.#transport) {
+      this.#infoJson = buildInfo(this.engine, {
+        config: this.config, inflightAnswerBytes: this.gate.budgetBytes, transport: this.transport, transportImplementation: this.#transport.implementation,
+      });
+    }
     return this.#infoJson;
   }
 
-  #buildInfo(engine: Engine): string {
-    const i = engine.info;
-    const c = this.config;
-    return JSON.stringify({
-      model_id: basename(i.modelDir),
-      task: i.task,
-      architecture: i.architecture,
-      model_type: i.modelType,
-      family: i.family,
-      token_types: i.tokenTypes,
-      position_ids: i.positionOffset > 0 ? `from padding_idx + 1 (${i.positionOffset})` : 'absolute',
-      ...i.taskInfo,
-      head: i.headPath,
-      head_path_id: i.pathId,
-      head_path_change: i.pathChange ? { from: i.pathChange.from, to: i.pathChange.to, since: i.pathChange.since, model_changed: i.pathChange.modelChanged } : null,
-      forward_signature: i.forwardSignature,
-      cpu_native_bf16: i.cpuNativeBf16,
-      device: i.device,
-      dtype: i.dtype,
-      vocab_size: i.vocabSize,
-      tokenizer: tokenizerInfo(engine),
-      hidden_size: i.hiddenSize,
-      max_position_embeddings: i.maxPositionEmbeddings,
-      max_input_length: i.maxTokens,
-      truncate: engine.options.truncate,
-      max_batch_tokens: engine.options.maxBatchTokens,
-      max_batch_requests: engine.options.maxBatchRequests,
-      max_batch_delay_ms: engine.options.maxBatchDelayMs,
-      max_concurrent_requests: engine.options.maxQueue,
-      max_client_batch_size: c.maxClientBatchSize,
-      max_body_bytes: c.maxBodyBytes,
-      max_answer_bytes: c.maxAnswerBytes,
-      max_inflight_answer_bytes: this.gate.budgetBytes,
-      max_waiting: c.maxWaiting,
-      request_timeout_ms: c.requestTimeoutMs,
-      workers: i.workers,
-      intra_op_threads: i.intraOpThreads,
-      batch_overhead_tokens: i.batchOverheadTokens,
-      single_thread_max_tokens: i.singleThreadMaxTokens,
-      linear_kernel: i.linearKernel,
-      blas: i.blas,
-      malloc: i.malloc,
-      torch_version: i.torchVersion,
-      http_transport: this.transport,
-      http_implementation: this.#transport?.implementation,
-      version: packageVersion(),
-    });
-  }
 }
 
-/** /info's tokenizer section: what the model directory's tokenizer is made of, and what is supported. */
-function tokenizerInfo(engine: Engine): Record<string, unknown> {
-  const t = engine.tokenizer.info;
-  return {
-    source: basename(t.source),
-    model: t.model,
-    normalizer: t.pipeline.normalizer,
-    pre_tokenizer: t.pipeline.preTokenizer,
-    post_processor: t.pipeline.postProcessor,
-    decoder: t.pipeline.decoder,
-    special_tokens: t.specialTokens,
-    special_tokens_added: t.addedTokens,
-    supported_components: TOKENIZER_COMPONENTS,
-  };
-}
 
 function round(v: number): number {
   return Math.round(v * 10) / 10;

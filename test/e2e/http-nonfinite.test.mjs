@@ -78,7 +78,7 @@ t.test('counted in /metrics, logged at most once per 10 s, still serving', async
   t.same(answers.map((a) => a.status), [500, 500, 500, 500, 500, 500]);
   const after = (await metrics(s.port)).get('bert_serve_non_finite_outputs_total');
   t.equal(after - before, 6, 'six more non-finite outputs counted');
-  const lines = s.logs.filter((l) => l.raw && /request \d+ failed: model nonfinite-ner produced a non-finite value/.test(l.msg));
+  const lines = s.logs.filter((l) => l.source === 'engine' && /model nonfinite-ner produced a non-finite value/.test(l.error ?? ''));
   t.ok(lines.length >= 1, 'logged');
   t.ok(lines.length < after, `rate-limited: ${lines.length} log line(s) for ${after} failures`);
   t.notOk(s.logs.some((l) => l.msg === 'request failed' && l.code === 'ERR_NON_FINITE_OUTPUT'), 'no unlimited per-request error line');

@@ -188,6 +188,7 @@ t.test('the memory budget\'s upper bound of an answer is never below the real an
   // The budget (--max-inflight-answer-bytes) reserves answerUpperBound while an answer is built;
   // RSS stays within it only if the bound never undercounts. Real answers from the real models.
   const { answerUpperBound } = await import('../../dist/server/answer_size.js');
+  const { routeFor } = await import('../../dist/server/routes/index.js');
   // Within the servers' 24 tokens (LIMITS), escapes and characters outside the vocabulary included.
   const texts = ['hello world', 'Paris is the capital of France', 'é 漢字 😀 "quoted" \\ back', 'a '.repeat(15), ''];
   const masked = ['a [MASK]', 'Paris is the [MASK] of [MASK].', '[MASK] 漢字 😀 "q"', 'x [MASK]'];
@@ -217,7 +218,7 @@ t.test('the memory budget\'s upper bound of an answer is never below the real an
       predictions = [body.inputs].flat().reduce((n, x) => n + Math.max(1, x.split('[MASK]').length - 1) * k, 0);
     }
     const upper = answerUpperBound({
-      task: info.task, route: path, texts: count, bodyBytes: Buffer.byteLength(JSON.stringify(body)), predictions,
+      kind: routeFor('POST', path, info.task).answerKind, texts: count, bodyBytes: Buffer.byteLength(JSON.stringify(body)), predictions,
       hiddenSize: info.hidden_size, labels: info.labels ?? [], maxTokens: info.max_input_length,
     });
     t.ok(upper >= r.bytes.length, `${name} ${path}: upper bound ${upper} >= the answer's ${r.bytes.length} bytes`);

@@ -63,7 +63,8 @@ class FakeTokenizer {
 }
 
 class FakeEngine {
-  constructor(onComplete) {
+  constructor(onComplete, onLog) {
+    if (typeof onComplete !== 'function' || typeof onLog !== 'function') throw new Error('Engine(onComplete, onLog): expected two functions');
     this.onComplete = onComplete;
     this.closed = false;
     this.stats_ = { queueDepth: 0, inFlight: 0, batchesRun: 0, requestsRun: 0, meanBatchSize: 0, realTokens: 0, paddedTokens: 0, droppedCancelled: 0, droppedExpired: 0, runningBatchMs: 0, nonFiniteOutputs: 0,

@@ -179,12 +179,24 @@ t.test('close: drains, rejects later calls; a script exits on its own', async (t
   t.match(res.stdout, /^5\nloading/);
 });
 
+t.test('the native load takes complete options only: a missing one is refused by name', async (t) => {
+  const { loadBinding } = await import('../../dist/native/binding.js');
+  const { resolveEngineOptions, toNativeOptions } = await import('../../dist/engine_options.js');
+  const b = loadBinding();
+  t.throws(() => new b.Engine(() => {}), { code: 'ERR_INVALID_ARGUMENT' }, 'no log function');
+  const n = new b.Engine(() => {}, () => {});
+  const { maxBatchRequests: _, ...partial } = toNativeOptions(resolveEngineOptions({ model: testModel('tiny') }));
+  t.throws(() => n.load(partial), { code: 'ERR_INVALID_ARGUMENT', message: /"maxBatchRequests" must be a number/ });
+  await n.close(true);
+});
+
 t.test('close during load is safe', async (t) => {
   const script = `
     import { loadBinding } from ${JSON.stringify(root + '/dist/native/binding.js')};
+    import { resolveEngineOptions, toNativeOptions } from ${JSON.stringify(root + '/dist/engine_options.js')};
     const b = loadBinding();
-    const n = new b.Engine(() => {});
-    const loading = n.load({ model: ${JSON.stringify(demoModel)}, device: 'cpu', dtype: 'float32', workers: 1 });
+    const n = new b.Engine(() => {}, () => {});
+    const loading = n.load(toNativeOptions(resolveEngineOptions({ model: ${JSON.stringify(demoModel)} })));
     const closed = n.close(true);
     const r = await loading.then(() => 'loaded', (e) => e.code);
     await closed;

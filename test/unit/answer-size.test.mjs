@@ -39,7 +39,7 @@ t.test('the message names the limit and the flag', async (t) => {
 });
 
 t.test('checkAnswerEstimate: 413 before the engine runs when the estimate is over the limit', async (t) => {
-  const { checkAnswerEstimate } = await import('../../dist/server/admission.js');
+  const { checkAnswerEstimate } = await import('../../dist/server/pipeline.js');
   const sent = [];
   const ex = { sendError: (...a) => sent.push(a) };
   const ctx = { config: { maxAnswerBytes: 1000 } };

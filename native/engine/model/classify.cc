@@ -1,10 +1,10 @@
 #include "engine/model/classify.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <numeric>
 
 #include "engine/json_writer.h"
+#include "engine/log.h"
 #include "engine/model/head_params.h"
 #include "engine/model/non_finite.h"
 #include "engine/model/probe.h"
@@ -23,7 +23,7 @@ ScoreFunction parse_score_function(const std::string& name, ScoreFunction fallba
   if (name == "softmax") return ScoreFunction::kSoftmax;
   if (name == "sigmoid") return ScoreFunction::kSigmoid;
   if (name == "none") return ScoreFunction::kNone;
-  throw EngineError(ErrorCode::kInvalidArgument, "\"function_to_apply\" must be \"softmax\", \"sigmoid\" or \"none\"");
+  throw EngineError(ErrorCode::kInternal, "\"function_to_apply\" is not one of softmax, sigmoid, none");
 }
 
 const char* score_function_name(ScoreFunction f) {
@@ -81,10 +81,10 @@ std::string ClassifyHead::info_json() const {
 void ClassifyHead::prepare(Request& r) const {
   const auto j = parse_params(r.params_json);
   auto p = std::make_unique<ClassifyParams>();
-  p->function = parse_score_function(string_param(j, "function_to_apply", ""), default_function_);
-  p->top_k = int_param(j, "top_k", 1, 0, INT64_MAX);  // 0: all
+  p->function = parse_score_function(param<std::string>(j, "function_to_apply").value_or(""), default_function_);
+  p->top_k = param<int64_t>(j, "top_k").value_or(0);  // null: every label
   if (p->top_k == 0 || p->top_k > static_cast<int64_t>(labels_.size())) p->top_k = static_cast<int64_t>(labels_.size());
-  p->score_only = bool_param(j, "score_only", false);
+  p->score_only = required_param<bool>(j, "score_only");
   r.params = std::move(p);
 }
 

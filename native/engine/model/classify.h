@@ -17,14 +17,13 @@ enum class ScoreFunction { kSoftmax, kSigmoid, kNone };
 
 struct ClassifyParams : HeadParams {
   ScoreFunction function = ScoreFunction::kSoftmax;
-  int64_t top_k = 1;       // 0: every label
+  int64_t top_k = 1;       // 0: every label (from the request; its default is src/tasks/classify.ts's)
   bool score_only = false; // answer the first label's score as a number
 };
 
 class ClassifyHead : public TaskHead {
  public:
   explicit ClassifyHead(const HeadContext& c);
-  const char* name() const override { return "text-classification"; }
   std::string bind(Model& model) override;
   void prepare(Request& request) const override;
   void run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const override;

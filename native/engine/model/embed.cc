@@ -1,10 +1,10 @@
 #include "engine/model/embed.h"
 
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/json_writer.h"
+#include "engine/log.h"
 #include "engine/model/float_format.h"
 #include "engine/model/head_params.h"
 #include "engine/model/non_finite.h"
@@ -174,17 +174,15 @@ std::string EmbedHead::info_json() const {
 void EmbedHead::prepare(Request& r) const {
   const auto j = parse_params(r.params_json);
   auto p = std::make_unique<EmbedParams>();
-  p->normalize = bool_param(j, "normalize", true);
-  p->all_tokens = bool_param(j, "all_tokens", false);
-  p->dimensions = int_param(j, "dimensions", 0, 0, INT64_MAX);
+  p->normalize = required_param<bool>(j, "normalize");
+  p->all_tokens = required_param<bool>(j, "all_tokens");
+  p->dimensions = param<int64_t>(j, "dimensions").value_or(0);
+  // Only the model knows its width: the one check the declarations (src/tasks/embed.ts) cannot make.
   const int64_t dims = p->all_tokens ? hidden_ : pooled_dims_;
   if (p->dimensions > dims)
     throw EngineError(ErrorCode::kInvalidArgument, "\"dimensions\" is " + std::to_string(p->dimensions) + " but the model's embeddings have " +
                                                        std::to_string(dims));
-  const std::string format = string_param(j, "format", "float");
-  if (format != "float" && format != "base64")
-    throw EngineError(ErrorCode::kInvalidArgument, "\"encoding_format\" must be \"float\" or \"base64\"");
-  p->base64 = format == "base64";
+  p->base64 = required_param<std::string>(j, "encoding_format") == "base64";
   r.params = std::move(p);
 }
 

@@ -22,7 +22,7 @@ namespace bert {
 enum class Pooling { kCls, kMean, kMax, kLastToken };
 
 struct EmbedParams : HeadParams {
-  bool normalize = true;
+  bool normalize = false;  // from the request (its default is src/tasks/embed.ts's)
   bool all_tokens = false;  // embed_all: every token's vector, no pooling
   bool base64 = false;
   int64_t dimensions = 0;   // 0: all
@@ -31,7 +31,6 @@ struct EmbedParams : HeadParams {
 class EmbedHead : public TaskHead {
  public:
   explicit EmbedHead(const HeadContext& c);
-  const char* name() const override { return "feature-extraction"; }
   std::string bind(Model& model) override;
   void prepare(Request& request) const override;
   void run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const override;

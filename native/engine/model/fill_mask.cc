@@ -1,10 +1,10 @@
 #include "engine/model/fill_mask.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <unordered_set>
 
 #include "engine/json_writer.h"
+#include "engine/log.h"
 #include "engine/model/head_params.h"
 #include "engine/model/non_finite.h"
 #include "engine/model/probe.h"
@@ -50,10 +50,10 @@ std::string FillMaskHead::bind(Model& model) {
     try {
       const std::string diff = compare(logits_at(model, probe.batch, probe.real_positions, p), want, tol);
       if (diff.empty()) return true;
-      std::fprintf(stderr, "[bert-serve] %s: %s does not reproduce forward on the load-time probe (%s); not used\n", model.path().c_str(),
-                   what.c_str(), diff.c_str());
+      log_event(LogLevel::kWarn, "a faster path does not reproduce forward on the load-time probe; not used",
+                {{"model", model.path()}, {"path", what}, {"difference", diff}});
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "[bert-serve] %s: %s failed on the load-time probe (%s); not used\n", model.path().c_str(), what.c_str(), e.what());
+      log_event(LogLevel::kWarn, "a faster path failed on the load-time probe; not used", {{"model", model.path()}, {"path", what}, {"error", e.what()}});
     }
     return false;
   };
@@ -66,8 +66,8 @@ std::string FillMaskHead::bind(Model& model) {
         return "fill_mask_logits: vocabulary projection at mask rows only";
       }
     } else {
-      std::fprintf(stderr, "[bert-serve] %s: fill_mask_logits takes %d arguments, not forward's %d and mask_index; not used\n",
-                   model.path().c_str(), Model::arity(*method_), model.forward_inputs());
+      log_event(LogLevel::kWarn, "fill_mask_logits does not take forward's arguments and mask_index; not used",
+                {{"model", model.path()}, {"arguments", Model::arity(*method_)}, {"forward_arguments", model.forward_inputs()}});
     }
   }
   const CallMap map = map_calls(model.module());
@@ -91,14 +91,13 @@ std::string FillMaskHead::bind(Model& model) {
     }
   }
   if (!why.empty())
-    std::fprintf(stderr, "[bert-serve] %s: no encoder -> head path: %s (forward's submodule calls: %s)\n", model.path().c_str(), why.c_str(),
-                 map.describe().c_str());
+    log_event(LogLevel::kInfo, "no encoder -> head path", {{"model", model.path()}, {"reason", why}, {"submodule_calls", map.describe()}});
   encoder_.reset();
   head_.clear();
   path_ = Path::kFullForward;
   const std::string cost = "the vocabulary projection (" + std::to_string(model.config().hidden_size) + " x " + std::to_string(vocab_size_) +
                            " multiply-adds per token) runs at every token, not only at the mask rows";
-  std::fprintf(stderr, "[bert-serve] %s: fill-mask runs the full forward: %s\n", model.path().c_str(), cost.c_str());
+  log_event(LogLevel::kWarn, "fill-mask runs the full forward", {{"model", model.path()}, {"cost", cost}});
   return "full forward: " + cost + " (no usable fill_mask_logits method or encoder and head submodules; re-export with "
          "scripts/export_hf.py for the mask-row path)";
 }
@@ -151,9 +150,9 @@ RequestPtr FillMaskHead::warmup_request(size_t len) const {
 void FillMaskHead::prepare(Request& r) const {
   const auto j = parse_params(r.params_json);
   auto p = std::make_unique<FillMaskParams>();
-  p->top_k = static_cast<int>(int_param(j, "top_k", 5, 1, 100000));
-  const int64_t max_masks = int_param(j, "max_masks", 0, 0, INT64_MAX);
-  const int64_t max_predictions = int_param(j, "max_predictions", 0, 0, INT64_MAX);
+  p->top_k = required_param<int>(j, "top_k");
+  const int64_t max_masks = required_param<int64_t>(j, "max_masks");
+  const int64_t max_predictions = required_param<int64_t>(j, "max_predictions");
   const int64_t mask = tokenizer_->mask_id();
   r.rows.clear();
   for (size_t i = 0; i < r.encoding.ids.size(); ++i)
@@ -166,14 +165,10 @@ void FillMaskHead::prepare(Request& r) const {
   if (max_masks > 0 && masks > max_masks)
     throw EngineError(ErrorCode::kTooManyPredictions, "the input has " + std::to_string(masks) + " mask tokens; the limit is " +
                                                           std::to_string(max_masks) + " per text (--max-masks)");
-  auto t = j.find("targets");
-  if (t != j.end() && !t->is_null()) {
-    if (!t->is_array() || t->empty()) throw EngineError(ErrorCode::kInvalidArgument, "\"targets\" must be a non-empty list of strings");
+  if (const auto targets = param<std::vector<std::string>>(j, "targets")) {
     // As Hugging Face: a target that is a vocabulary entry is used as is; otherwise its first token.
     std::unordered_set<int64_t> seen;  // linear in the targets, not quadratic
-    for (const auto& v : *t) {
-      if (!v.is_string()) throw EngineError(ErrorCode::kInvalidArgument, "\"targets\" must be a non-empty list of strings");
-      const std::string target = v.get<std::string>();
+    for (const std::string& target : *targets) {
       int64_t id = tokenizer_->token_to_id(target);
       if (id < 0) {
         Encoding e = tokenizer_->encode(target, false, 0);

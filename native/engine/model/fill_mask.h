@@ -24,14 +24,13 @@
 namespace bert {
 
 struct FillMaskParams : HeadParams {
-  int top_k = 5;
+  int top_k = 1;  // from the request (its default is src/tasks/fill_mask.ts's); 1 for warm-up requests
   std::vector<int64_t> target_ids;  // resolved from the caller's targets (deduplicated)
 };
 
 class FillMaskHead : public TaskHead {
  public:
   explicit FillMaskHead(const HeadContext& c) : tokenizer_(c.tokenizer), vocab_size_(c.config.vocab_size) {}
-  const char* name() const override { return "fill-mask"; }
   std::string bind(Model& model) override;
   void prepare(Request& request) const override;
   void run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const override;

@@ -1,42 +1,43 @@
-// Reading a head's per-request options from the JSON the caller's wrapper wrote (src/engine.ts has
-// already validated types; these checks are the engine's own last line, with the same messages).
+// Reading a head's per-request options from the canonical JSON the caller wrote: src/tasks/*.ts
+// checked every value against its declaration and filled every default, so a head reads them as
+// they are and checks only what needs the encoded request (a mask count, targets that map to no
+// token). A missing or mistyped key is a bug on the writing side, reported as kInternal.
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/errors.h"
 
 namespace bert {
 
 inline nlohmann::json parse_params(const std::string& text) {
-  if (text.empty()) return nlohmann::json::object();
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) throw EngineError(ErrorCode::kInvalidArgument, "request options must be a JSON object");
+  if (!j.is_object()) throw EngineError(ErrorCode::kInternal, "request options are not the canonical JSON object");
   return j;
 }
 
-inline int64_t int_param(const nlohmann::json& j, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
+// The value of `key` (null: none), as T.
+template <typename T>
+std::optional<T> param(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_number_integer() || it->get<int64_t>() < lo || it->get<int64_t>() > hi)
-    throw EngineError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be an integer between " +
-                                                       std::to_string(lo) + " and " + std::to_string(hi));
-  return it->get<int64_t>();
+  if (it == j.end()) throw EngineError(ErrorCode::kInternal, std::string("request options lack \"") + key + "\"");
+  if (it->is_null()) return std::nullopt;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw EngineError(ErrorCode::kInternal, std::string("request option \"") + key + "\" has the wrong type");
+  }
 }
 
-inline bool bool_param(const nlohmann::json& j, const char* key, bool fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_boolean()) throw EngineError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be a boolean");
-  return it->get<bool>();
-}
-
-inline std::string string_param(const nlohmann::json& j, const char* key, const std::string& fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_string()) throw EngineError(ErrorCode::kInvalidArgument, std::string("\"") + key + "\" must be a string");
-  return it->get<std::string>();
+// The value of `key`, which the canonical options always give.
+template <typename T>
+T required_param(const nlohmann::json& j, const char* key) {
+  std::optional<T> v = param<T>(j, key);
+  if (!v) throw EngineError(ErrorCode::kInternal, std::string("request option \"") + key + "\" is null");
+  return *v;
 }
 
 }  // namespace bert

@@ -9,12 +9,12 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "engine/errors.h"
+#include "engine/log.h"
 #include "engine/model/graph_opt.h"
 
 namespace bert {
@@ -221,7 +221,7 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
       for (auto t : module_.parameters()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
       for (auto t : module_.buffers()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
       if (stored != torch::kFloat)
-        std::fprintf(stderr, "[bert-serve] %s: weights stored in %s, served in %s\n", path_.c_str(), c10::toString(stored), spec_.dtype_name().c_str());
+        log_event(LogLevel::kInfo, "weights converted to the served dtype", {{"model", path_}, {"stored", c10::toString(stored)}, {"dtype", spec_.dtype_name()}});
     }
     // A trace made in float32 (the usual case, also for weights saved in a half type afterwards) and
     // one made in the stored dtype: both kinds of cast follow the served dtype.
@@ -229,8 +229,8 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
     if (spec_.dtype != torch::kFloat) n += retarget_float_casts(module_, torch::kFloat, spec_.dtype);
     if (stored != torch::kFloat && stored != spec_.dtype) n += retarget_float_casts(module_, stored, spec_.dtype);
     if (n)
-      std::fprintf(stderr, "[bert-serve] %s: %d cast(s) and fill value(s) in the traced graph retargeted to %s\n", path_.c_str(), n,
-                   spec_.dtype_name().c_str());
+      log_event(LogLevel::kInfo, "casts and fill values in the traced graph retargeted to the served dtype",
+                {{"model", path_}, {"casts", n}, {"dtype", spec_.dtype_name()}});
   } catch (const std::exception& e) {
     throw EngineError(ErrorCode::kModelInvalid, path_ + ": could not move the module to " + spec_.device_name() + "/" + spec_.dtype_name());
   }
@@ -255,8 +255,8 @@ void Model::settle_rewrite(const std::string& diff) {
   if (diff.empty()) {
     linear_kernel_ += ", checked against libtorch's on the load-time probe";
   } else {
-    std::fprintf(stderr, "[bert-serve] %s: the packed linear layers do not reproduce libtorch's on the load-time probe (%s); not used\n",
-                 path_.c_str(), diff.c_str());
+    log_event(LogLevel::kWarn, "the packed linear layers do not reproduce libtorch's on the load-time probe; not used",
+              {{"model", path_}, {"difference", diff}});
     module_ = *as_loaded_;
     linear_kernel_ = "libtorch linear layers (the packed ones did not reproduce them on the load-time probe)";
   }

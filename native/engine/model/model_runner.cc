@@ -5,9 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <string>
+
+#include "engine/log.h"
 
 #if BERT_SERVE_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -83,7 +84,7 @@ void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch) {
     if (batch.size() == 1) throw;  // the scheduler fails it
     // A model that throws on some inputs fails only the requests that cause it: the batch is run
     // again in halves until the poison requests are alone (log2(n) extra runs per poison request).
-    std::fprintf(stderr, "[bert-serve] a batch of %zu failed (%s); retrying in halves to isolate the cause\n", batch.size(), e.what());
+    log_event(LogLevel::kWarn, "a batch failed; retrying in halves to isolate the cause", {{"requests", batch.size()}, {"error", e.what()}});
     for (auto& r : batch) {
       r->json.clear();
       r->error.reset();
@@ -107,7 +108,7 @@ void ModelRunner::settle_non_finite(std::vector<RequestPtr>& batch) {
       try {
         head_.run(model_, pad(one), one);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "[bert-serve] request %llu fails the model: %s\n", static_cast<unsigned long long>(r->id), e.what());
+        log_event(LogLevel::kError, "a request fails the model", {{"request", r->id}, {"error", e.what()}});
         r->fail(ErrorCode::kInferenceFailed, "inference failed");
       }
     }
@@ -121,8 +122,8 @@ void ModelRunner::settle_non_finite(std::vector<RequestPtr>& batch) {
       ++unlogged_;
       continue;
     }
-    std::fprintf(stderr, "[bert-serve] request %llu failed: %s%s\n", static_cast<unsigned long long>(r->id), r->error_message.c_str(),
-                 unlogged_ ? (" (and " + std::to_string(unlogged_) + " more since the last such line)").c_str() : "");
+    // "unlogged": the requests that failed the same way since the last such record (at most one per 10 s).
+    log_event(LogLevel::kWarn, "a request's output is not finite", {{"request", r->id}, {"error", r->error_message}, {"unlogged", unlogged_}});
     last_log_ = now;
     unlogged_ = 0;
   }
@@ -134,7 +135,7 @@ void ModelRunner::run_isolating(std::vector<RequestPtr>& batch) {
       PaddedBatch padded = pad(batch);
       head_.run(model_, padded, batch);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "[bert-serve] request %llu fails the model: %s\n", static_cast<unsigned long long>(batch[0]->id), e.what());
+      log_event(LogLevel::kError, "a request fails the model", {{"request", batch[0]->id}, {"error", e.what()}});
       batch[0]->fail(ErrorCode::kInferenceFailed, "inference failed");
     }
     return;

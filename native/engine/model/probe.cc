@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
 #include "engine/errors.h"
+#include "engine/log.h"
 
 namespace bert {
 namespace {
@@ -160,7 +160,7 @@ torch::Tensor probe_forward(Model& model, const Probe& probe) {
   } catch (const EngineError&) {
     throw;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "[bert-serve] %s: forward failed on the load-time probe: %s\n", model.path().c_str(), e.what());
+    log_event(LogLevel::kWarn, "forward failed on the load-time probe", {{"model", model.path()}, {"error", e.what()}});
     throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward failed on the load-time probe (" + probe.describe() +
                                                     ", int64 [batch, seq] inputs) called as " + model.signature() + model.failure_hint());
   }

@@ -19,7 +19,6 @@ namespace bert {
 class TaskHead {
  public:
   virtual ~TaskHead() = default;
-  virtual const char* name() const = 0;
   // Checks on the load-time probe (probe.h) that the model's output fits the task and that its full
   // forward is consistent (throws EngineError kModelInvalid naming what was expected and what to
   // do), and picks the fastest way to run it that reproduces the full forward on the probe. Returns a

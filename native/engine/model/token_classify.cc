@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "engine/json_writer.h"
+#include "engine/log.h"
 #include "engine/model/classify.h"
 #include "engine/model/head_params.h"
 #include "engine/model/non_finite.h"
@@ -69,22 +69,14 @@ void TokenClassifyHead::prepare(Request& r) const {
   if (r.has_pair) throw EngineError(ErrorCode::kInvalidArgument, "token classification takes single texts, not pairs");
   const auto j = parse_params(r.params_json);
   auto p = std::make_unique<TokenClassifyParams>();
-  const std::string a = string_param(j, "aggregation_strategy", "none");
+  const std::string a = required_param<std::string>(j, "aggregation_strategy");
   if (a == "none") p->aggregation = Aggregation::kNone;
   else if (a == "simple") p->aggregation = Aggregation::kSimple;
   else if (a == "first") p->aggregation = Aggregation::kFirst;
   else if (a == "average") p->aggregation = Aggregation::kAverage;
   else if (a == "max") p->aggregation = Aggregation::kMax;
-  else throw EngineError(ErrorCode::kInvalidArgument, "\"aggregation_strategy\" must be none, simple, first, average or max");
-  auto ig = j.find("ignore_labels");
-  if (ig != j.end() && !ig->is_null()) {
-    if (!ig->is_array()) throw EngineError(ErrorCode::kInvalidArgument, "\"ignore_labels\" must be a list of strings");
-    p->ignore_labels.clear();
-    for (const auto& v : *ig) {
-      if (!v.is_string()) throw EngineError(ErrorCode::kInvalidArgument, "\"ignore_labels\" must be a list of strings");
-      p->ignore_labels.push_back(v.get<std::string>());
-    }
-  }
+  else throw EngineError(ErrorCode::kInternal, "\"aggregation_strategy\" is not one of none, simple, first, average, max");
+  p->ignore_labels = required_param<std::vector<std::string>>(j, "ignore_labels");
   r.params = std::move(p);
 }
 

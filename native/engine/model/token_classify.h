@@ -3,7 +3,7 @@
 // token: entity, score, index, word, start, end), simple (B-/I- groups of tokens), first, average,
 // max (words first: subword tokens follow their word's first token, the word's label from its first
 // token, the mean of its tokens' scores, or its most confident token; then B-/I- groups);
-// ignore_labels (default ["O"]) dropped at the end. A token is a subword when its vocabulary string
+// ignore_labels dropped at the end. A token is a subword when its vocabulary string
 // is not as long as the text it covers ("##ing" vs "ing"), the fast tokenizer's rule; an [UNK] token
 // takes the text it covers as its word. start/end are UTF-16 offsets into the input, as /tokenize.
 #pragma once
@@ -19,13 +19,12 @@ enum class Aggregation { kNone, kSimple, kFirst, kAverage, kMax };
 
 struct TokenClassifyParams : HeadParams {
   Aggregation aggregation = Aggregation::kNone;
-  std::vector<std::string> ignore_labels{"O"};
+  std::vector<std::string> ignore_labels;  // from the request (its default, ["O"], is src/tasks/token_classify.ts's)
 };
 
 class TokenClassifyHead : public TaskHead {
  public:
   explicit TokenClassifyHead(const HeadContext& c) : tokenizer_(c.tokenizer), labels_(c.config.labels) {}
-  const char* name() const override { return "token-classification"; }
   std::string bind(Model& model) override;
   void prepare(Request& request) const override;
   void run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const override;

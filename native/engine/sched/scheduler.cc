@@ -1,10 +1,11 @@
 #include "engine/sched/scheduler.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <exception>
 #include <string>
 #include <utility>
+
+#include "engine/log.h"
 
 namespace bert {
 namespace {
@@ -86,9 +87,9 @@ Scheduler::~Scheduler() {
   try {
     close(false);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "[bert-serve] scheduler: error while closing: %s\n", e.what());
+    log_event(LogLevel::kError, "scheduler: error while closing", {{"error", e.what()}});
   } catch (...) {
-    std::fprintf(stderr, "[bert-serve] scheduler: unknown error while closing\n");
+    log_event(LogLevel::kError, "scheduler: unknown error while closing");
   }
 }
 
@@ -101,7 +102,13 @@ void Scheduler::start() {
   }
   try {
     threads_.reserve(options_.workers);
-    for (size_t i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+    // Workers report through the log sink of the thread that starts them (log.h).
+    for (size_t i = 0; i < options_.workers; ++i) {
+      threads_.emplace_back([this, i, sink = thread_log_sink()] {
+        LogScope scope(sink);
+        worker_loop(i);
+      });
+    }
   } catch (...) {
     // Could not spawn every worker: stop the ones that run, fail what is queued, report the error.
     std::vector<RequestPtr> failed;
@@ -206,8 +213,7 @@ void Scheduler::worker_loop(size_t index) {
     runner_.on_worker_start(index);
   } catch (...) {
     // Logged, not fatal: if the runner cannot work on this thread, its batches fail one by one.
-    std::fprintf(stderr, "[bert-serve] worker %zu: setup failed: %s\n", index,
-                 current_exception_text());
+    log_event(LogLevel::kError, "worker setup failed", {{"worker", index}, {"error", current_exception_text()}});
   }
 
   std::vector<RequestPtr> batch;
@@ -239,8 +245,7 @@ void Scheduler::worker_loop(size_t index) {
     } catch (...) {
       // Only allocation failures can get here (run_batch catches what the runner throws). Fail
       // what this worker holds rather than lose it, and keep serving.
-      std::fprintf(stderr, "[bert-serve] worker %zu: scheduler error: %s\n", index,
-                   current_exception_text());
+      log_event(LogLevel::kError, "scheduler error", {{"worker", index}, {"error", current_exception_text()}});
       if (counted_busy) finish_batch(index, taken);
       for (auto* held : {&dropped, &batch}) {
         held->erase(std::remove(held->begin(), held->end(), nullptr), held->end());
@@ -346,8 +351,7 @@ void Scheduler::run_batch(size_t index, std::vector<RequestPtr>& batch) {
   if (kind) {
     // The detail goes to the log only; users see it only when the runner chose an EngineError, whose
     // messages are written for users.
-    std::fprintf(stderr, "[bert-serve] worker %zu: batch of %zu failed (%s): %s\n", index, batch.size(),
-                 kind, detail.c_str());
+    log_event(LogLevel::kError, "a batch failed", {{"worker", index}, {"requests", batch.size()}, {"kind", kind}, {"error", detail}});
   }
   for (auto& r : batch) {
     if (!r) continue;

@@ -38,12 +38,15 @@
 
 namespace bert {
 
+// What users choose has no default here: it is set by the caller (the addon passes every option,
+// whose defaults live in src/config.ts; C++ tests and benches set their own). Zero values are
+// refused (workers, max_batch_requests, max_batch_tokens) or mean "none" (max_delay).
 struct SchedulerOptions {
-  size_t workers = 1;
-  size_t max_batch_requests = 32;
-  size_t max_batch_tokens = 16384;  // padded tokens per batch
-  std::chrono::microseconds max_delay{1000};
-  bool sort_by_length = true;
+  size_t workers = 0;
+  size_t max_batch_requests = 0;
+  size_t max_batch_tokens = 0;  // padded tokens per batch
+  std::chrono::microseconds max_delay{0};
+  bool sort_by_length = false;
   size_t sort_window = 256;  // how many of the oldest queued requests are considered for one batch
   // Fixed cost of one batch in padded-token equivalents: how the length-sorted picker weighs one
   // more batch against padding (batch_picker.h). The Engine measures it for its model at warm-up.

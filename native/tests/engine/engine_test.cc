@@ -66,18 +66,29 @@ class CollectSink : public CompletionSink {
   size_t calls_ = 0;
 };
 
+// A fill-mask request with the canonical options src/tasks/fill_mask.ts writes for one input.
 RequestPtr fill_mask(uint64_t id, std::string text) {
   auto r = std::make_shared<Request>();
   r->id = id;
   r->text = std::move(text);
+  r->params_json = R"({"top_k":5,"targets":null,"max_masks":64,"max_predictions":2000})";
   return r;
 }
 
+// The server's defaults (src/config.ts), but one intra-op thread and no warm-up.
 EngineOptions options(const std::string& name) {
   EngineOptions o;
   o.model_dir = model(name);
+  o.device = "cpu";
+  o.dtype = "float32";
+  o.workers = 1;
   o.intra_op_threads = 1;
   o.warmup = false;
+  o.scheduler.workers = 1;
+  o.scheduler.max_batch_requests = 32;
+  o.scheduler.max_batch_tokens = 16384;
+  o.scheduler.max_delay = std::chrono::microseconds(1000);
+  o.scheduler.sort_by_length = true;
   return o;
 }
 

@@ -1,25 +1,19 @@
-// /openapi.json: an OpenAPI 3.1 document of the served model's routes, built from the schemas the
-// routes validate with (requests.ts) and the answers they write (responses.ts). It describes the
-// routes that work for the served task only (POST / in that task's shape; /embed & co. for an
-// embedding model, /predict for a classifier, /rerank for a one-label cross-encoder); the routes of
-// other tasks answer 422 naming the served task, as info.description says. Built once per engine.
-import { TASKS, type Task } from '../../engine.js';
-import { requestSchemas, type Schema } from './requests.js';
+// /openapi.json: an OpenAPI 3.1 document of the served model's routes, built from the route
+// declarations (routes/*.ts): the request schemas the routes validate with, the answers they
+// write, their documentation. It describes the routes that work for the served model only (POST /
+// in its task's shape; /embed & co. for an embedding model, /predict for a classifier, /rerank for a
+// one-label cross-encoder); the routes of other tasks answer 422 naming the served task, as
+// info.description says. Built once per engine (routes/openapi_json.ts).
+import { servesTask, type InferenceRoute, type ModelFacts, type Route, type StatusRoute } from '../routes/route.js';
+import type { Schema } from './schema.js';
 import * as A from './responses.js';
 
-export interface OpenApiFacts {
-  task: Task;
+export interface OpenApiFacts extends ModelFacts {
   architecture: string;
-  modelId: string;
   version: string;
-  /** Classification labels (rerank is there only with one). */
-  labels: readonly string[];
-  maskToken: string;
   maxClientBatchSize: number;
   /** --api-key is set: routes other than the open ones need `Authorization: Bearer`. */
   auth: boolean;
-  /** Paths answered without the key (with --api-key). */
-  openPaths: ReadonlySet<string>;
 }
 
 const json = (schema: Schema, example?: unknown) => ({ 'application/json': { schema, ...(example !== undefined ? { example } : {}) } });
@@ -35,98 +29,61 @@ const INFERENCE_ERRORS = {
   504: error('The request\'s deadline (--request-timeout-ms) passed before it reached the model.'),
 };
 
-export function buildOpenApi(f: OpenApiFacts): Record<string, unknown> {
-  const s = requestSchemas(f.maxClientBatchSize);
-  const mask = f.maskToken;
+const operationId = (method: string, path: string) => `${method}${path.replace(/[^a-z0-9]+/gi, '_')}`;
+
+function inferenceOperation(r: InferenceRoute, f: OpenApiFacts): Record<string, unknown> {
+  const content: Record<string, unknown> = json(r.request(f.maxClientBatchSize), r.example(f));
+  if (r.rawText) content['text/plain'] = { schema: { type: 'string' }, example: f.task === 'fill-mask' ? `Paris is the ${f.maskToken} of France.` : 'hello world' };
+  return {
+    summary: r.doc?.summary, description: r.doc?.description, tags: [r.doc?.tag ?? f.task], operationId: operationId('post', r.path),
+    requestBody: { required: true, content },
+    responses: { 200: { description: 'The answer.', content: json(r.answer) }, ...INFERENCE_ERRORS },
+  };
+}
+
+function statusOperation(r: StatusRoute): Record<string, unknown> {
+  const content = Object.fromEntries(Object.entries(r.content ?? {}).map(([type, schema]) => [type, { schema }]));
+  return {
+    summary: r.doc?.summary, description: r.doc?.description, tags: ['status'], operationId: operationId('get', r.path),
+    responses: { 200: { description: 'OK', content }, ...(r.unavailable ? { 503: error(r.unavailable) } : {}) },
+  };
+}
+
+/** Whether `r` works for the served model (and so is in its document). */
+function works(r: Route, f: ModelFacts): boolean {
+  if (!r.doc) return false;
+  return r.kind === 'status' || (servesTask(r, f.task) && r.refuses?.(f) === undefined);
+}
+
+export function buildOpenApi(routes: readonly Route[], f: OpenApiFacts): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  const post = (path: string, summary: string, description: string, requestBody: unknown, answer: Schema, tag: string) => {
-    paths[path] = {
-      post: {
-        summary, description, tags: [tag], operationId: `post${path.replace(/[^a-z0-9]+/gi, '_')}`, requestBody,
-        responses: { 200: { description: 'The answer.', content: json(answer) }, ...INFERENCE_ERRORS },
-      },
-    };
-  };
-  const get = (path: string, summary: string, description: string, content: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
-    paths[path] = { get: { summary, description, tags: ['status'], operationId: `get${path.replace(/[^a-z0-9]+/gi, '_')}`, responses: { 200: { description: 'OK', content }, ...extra } } };
-  };
-  const body = (schema: Schema, example: unknown) => ({ required: true, content: json(schema, example) });
-
-  const rootExample: Record<Task, unknown> = {
-    'fill-mask': { inputs: `Paris is the ${mask} of France.`, parameters: { top_k: 3 } },
-    'feature-extraction': { inputs: ['hello world', 'a second text'] },
-    'text-classification': { inputs: 'I love it', parameters: { top_k: null } },
-    'token-classification': { inputs: 'Angela Merkel visited Paris', parameters: { aggregation_strategy: 'simple' } },
-  };
-  post('/', `${f.task} (Hugging Face Inference API shape)`,
-    `The served task, ${f.task}, in the Hugging Face Inference API's shape, so that its clients work unchanged. `
-    + 'A body of any other Content-Type than application/json is one raw text with default parameters.',
-    {
-      required: true,
-      content: {
-        ...json(s.root[f.task], rootExample[f.task]),
-        'text/plain': { schema: { type: 'string' }, example: f.task === 'fill-mask' ? `Paris is the ${mask} of France.` : 'hello world' },
-      },
-    }, A.ROOT_ANSWER[f.task], f.task);
-
-  if (f.task === 'feature-extraction') {
-    post('/embed', 'Embeddings (text-embeddings-inference)', 'Pooled embeddings, one per input; normalized unless normalize is false.',
-      body(s.embed, { inputs: ['hello world'] }), A.EMBED_ANSWER, f.task);
-    post('/embed_all', 'Every token\'s embedding (text-embeddings-inference)', 'Not pooled, not normalized.',
-      body(s.embedAll, { inputs: ['hello world'] }), A.EMBED_ALL_ANSWER, f.task);
-    post('/v1/embeddings', 'Embeddings (OpenAI)', 'OpenAI\'s embeddings API; normalized, as OpenAI\'s are.',
-      body(s.openaiEmbeddings, { input: ['hello world'], model: f.modelId }), A.OPENAI_ANSWER, f.task);
+  for (const r of routes) {
+    if (!works(r, f)) continue;
+    paths[r.path] = { [r.method.toLowerCase()]: r.kind === 'inference' ? inferenceOperation(r, f) : statusOperation(r) };
   }
-  if (f.task === 'text-classification') {
-    post('/predict', 'Classification (text-embeddings-inference)', 'Every label, best first.',
-      body(s.predict, { inputs: 'I love it' }), A.PREDICT_ANSWER, f.task);
-    if (f.labels.length === 1) {
-      post('/rerank', 'Reranking (text-embeddings-inference)', 'Scores each (query, text) pair with the cross-encoder; best first.',
-        body(s.rerank, { query: 'what is paris', texts: ['paris is a city', 'bananas'] }), A.RERANK_ANSWER, f.task);
-    }
-  }
-  post('/tokenize', 'Tokens with ids and offsets', 'text-embeddings-inference\'s /tokenize; works for every model.',
-    body(s.tokenize, { inputs: `Hello ${mask} world!`, add_special_tokens: true }), A.TOKENIZE_ANSWER, 'tokenizer');
-
-  const unhealthy = { 503: error('Not ready: the model is loading or the server is draining.') };
-  get('/health', 'Liveness', '200 whenever the process serves HTTP.', json(A.HEALTH_ANSWER));
-  get('/ready', 'Readiness', '200 once the model is loaded and warmed, while not draining.', json(A.READY_ANSWER), unhealthy);
-  get('/info', 'Model, task, device and limits', '503 while the model loads.', json(A.INFO_ANSWER), unhealthy);
-  get('/metrics', 'Prometheus metrics', 'Prometheus text exposition format.', { 'text/plain': { schema: { type: 'string' } } });
-  get('/openapi.json', 'This document', 'OpenAPI 3.1, generated from the schemas requests are validated with.', { 'application/json': { schema: { type: 'object' } } }, unhealthy);
-  get('/docs', 'API reference page', 'This document rendered by Swagger UI (served from the package, no CDN).', { 'text/html': { schema: { type: 'string' } } });
-
+  const others = routes.filter((r): r is InferenceRoute => r.kind === 'inference' && r.path !== '/' && !servesTask(r, f.task));
   const doc: Record<string, unknown> = {
     openapi: '3.1.0',
     info: {
       title: 'bert-serve',
       version: f.version,
       description: `This server serves ${f.modelId}, a ${f.task} model (${f.architecture}). This document lists the routes that work for it; `
-        + `routes of other tasks (${otherRoutes(f.task)}) answer 422 naming the served task. Lists hold at most ${f.maxClientBatchSize} inputs (--max-client-batch-size). `
+        + `routes of other tasks (${others.map((r) => r.path).join(', ') || 'none'}) answer 422 naming the served task. Lists hold at most ${f.maxClientBatchSize} inputs (--max-client-batch-size). `
         + 'Errors are {"error", "error_type"}. See docs/http.md.',
     },
     paths,
     components: { schemas: { Error: A.ERROR } },
   };
   if (f.auth) {
+    const open = new Set(routes.filter((r) => r.open).map((r) => r.path));
     (doc.components as Record<string, unknown>).securitySchemes = { bearer: { type: 'http', scheme: 'bearer', description: 'The --api-key.' } };
     doc.security = [{ bearer: [] }];
     for (const [path, ops] of Object.entries(paths)) {
       for (const op of Object.values(ops) as Array<Record<string, unknown>>) {
-        if (f.openPaths.has(path)) op.security = [];
+        if (open.has(path)) op.security = [];
         else (op.responses as Record<string, unknown>)[401] = error('No or a wrong API key (Authorization: Bearer KEY).');
       }
     }
   }
   return doc;
-}
-
-function otherRoutes(task: Task): string {
-  const byTask: Record<Task, string[]> = {
-    'fill-mask': [],
-    'feature-extraction': ['/embed', '/embed_all', '/v1/embeddings'],
-    'text-classification': ['/predict', '/rerank'],
-    'token-classification': [],
-  };
-  return (Object.keys(TASKS) as Task[]).filter((t) => t !== task).flatMap((t) => byTask[t]).join(', ') || 'none';
 }

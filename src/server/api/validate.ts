@@ -1,4 +1,5 @@
-// Request validation: the schemas of requests.ts compiled once per --max-client-batch-size by ajv
+// Request validation: the request schemas the routes declare (routes/*.ts) compiled once per
+// --max-client-batch-size by ajv
 // (pinned), and ajv's first failure turned into the message users see, naming the field:
 //   413 `N inputs is over the limit of M per request (--max-client-batch-size)` for a list over
 //       its maxItems;
@@ -7,9 +8,9 @@
 // ajv stops at the first failure (allErrors off), so a valid request costs one compiled check and
 // an invalid one a short walk of the schema. JS thread only.
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { TASKS, type Task } from '../../engine.js';
-import { describe } from '../admission.js';
-import { requestSchemas, type BodyName, type Schema } from './requests.js';
+import type { Schema } from './schema.js';
+import { ROUTES } from '../routes/index.js';
+import type { InferenceRoute } from '../routes/route.js';
 
 export interface Invalid {
   status: 413 | 422;
@@ -18,10 +19,10 @@ export interface Invalid {
 
 export type Validator = (body: Record<string, unknown>) => Invalid | undefined;
 
-const compiled = new Map<number, Map<BodyName, Validator>>();
+const compiled = new Map<number, Map<InferenceRoute, Validator>>();
 
-/** The validators for a --max-client-batch-size of `limit` (compiled on first use, then shared). */
-export function validators(limit: number): Map<BodyName, Validator> {
+/** The validators of every inference route for a --max-client-batch-size of `limit` (compiled on first use, then shared). */
+export function validators(limit: number): Map<InferenceRoute, Validator> {
   let v = compiled.get(limit);
   if (!v) {
     v = compile(limit);
@@ -30,12 +31,12 @@ export function validators(limit: number): Map<BodyName, Validator> {
   return v;
 }
 
-/** Checks `body` against the named schema; undefined when valid. */
-export function validateBody(limit: number, name: BodyName, body: Record<string, unknown>): Invalid | undefined {
-  return validators(limit).get(name)!(body);
+/** Checks `body` against `route`'s schema; undefined when valid. */
+export function validateBody(limit: number, route: InferenceRoute, body: Record<string, unknown>): Invalid | undefined {
+  return validators(limit).get(route)!(body);
 }
 
-function compile(limit: number): Map<BodyName, Validator> {
+function compile(limit: number): Map<InferenceRoute, Validator> {
   // strict: a typo in a schema keyword fails here, at startup, instead of silently allowing
   // everything; the annotations of requests.ts are declared as keywords that check nothing.
   // validateSchema and code optimization off: checking our own schemas against the 2020-12
@@ -43,19 +44,13 @@ function compile(limit: number): Map<BodyName, Validator> {
   // ~0.1 s, for no measurable difference per request (bench/validation.js).
   const ajv = new Ajv2020({ strict: true, allErrors: false, validateSchema: false, code: { optimize: false } });
   ajv.addVocabulary(['x-expected', 'x-message']);
-  const s = requestSchemas(limit);
-  const out = new Map<BodyName, Validator>();
-  const add = (name: BodyName, schema: Schema) => {
+  const out = new Map<InferenceRoute, Validator>();
+  for (const route of ROUTES) {
+    if (route.kind !== 'inference') continue;
+    const schema = route.request(limit);
     const check = ajv.compile(schema);
-    out.set(name, (body) => (check(body) ? undefined : explain(schema, check, body)));
-  };
-  for (const task of Object.keys(TASKS) as Task[]) add(`root:${task}`, s.root[task]);
-  add('embed', s.embed);
-  add('embedAll', s.embedAll);
-  add('openaiEmbeddings', s.openaiEmbeddings);
-  add('predict', s.predict);
-  add('rerank', s.rerank);
-  add('tokenize', s.tokenize);
+    out.set(route, (body) => (check(body) ? undefined : explain(schema, check, body)));
+  }
   return out;
 }
 
@@ -132,4 +127,34 @@ function valueAt(body: unknown, path: string[]): unknown {
     v = (v as Record<string, unknown>)[p];
   }
   return v;
+}
+
+/** How many nested lists a validation message names before it says "..." (the rest is not read). */
+export const DESCRIBE_MAX_DEPTH = 3;
+
+/**
+ * A value as a validation message names it ("a list containing the string \"x\""). A loop with a
+ * fixed bound, never recursion: the value is the user's, and a list nested to the body limit
+ * (500,000 levels in 1 MiB) overflowed the stack of the recursive version. The cost is one
+ * pass over at most DESCRIBE_MAX_DEPTH lists.
+ */
+export function describe(v: unknown): string {
+  let out = '';
+  for (let depth = 0; ; depth++) {
+    if (!Array.isArray(v)) return out + describeScalar(v);
+    if (v.length === 0) return `${out}an empty list`;
+    if (depth === DESCRIBE_MAX_DEPTH) return `${out}a list containing ...`;
+    out += 'a list containing ';
+    // The first element that is not a string says most (a list of strings is usually what was expected).
+    const list: unknown[] = v;
+    v = list.find((x) => typeof x !== 'string') ?? list[0];
+  }
+}
+
+function describeScalar(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
 }

@@ -1,34 +1,33 @@
-// text-embeddings-inference's embedding routes, for feature-extraction models (BertModel):
-//   POST /embed      {inputs: str | [str], normalize = true, truncate, truncation_direction,
-//                     prompt_name, dimensions} -> [[float, ...], ...] (one list per input)
-//   POST /embed_all  {inputs, truncate, truncation_direction, prompt_name} -> [[[float, ...] per token], ...]
-// Bodies are checked against api/requests.ts. Pooled, normalized and serialized natively; written as-is.
-import type { Exchange } from '../exchange.js';
-import { runInference, type RouteContext } from '../admission.js';
-import { admitTask, asList, checkBody, readJsonObject, truncation } from '../json_request.js';
+// POST /embed, text-embeddings-inference's: {inputs: str | [str], normalize = true, dimensions,
+// prompt_name, truncate, truncation_direction} -> [[float, ...], ...] (one list per input), pooled,
+// normalized and serialized natively.
+import { EMBED } from '../../tasks/embed.js';
+import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
+import { fromBody, httpFields } from '../../tasks/option.js';
+import { asList, object, texts } from '../api/schema.js';
+import * as A from '../api/responses.js';
+import type { InferenceRoute } from './route.js';
 
-interface EmbedBody {
-  inputs: string | string[];
-  normalize?: boolean | null;
-  dimensions?: number | null;
-  prompt_name?: string | null;
-  truncate?: boolean | null;
-  truncation_direction?: string | null;
-}
+const KEYS = ['normalize', 'dimensions', 'promptName'] as const;
 
-async function embedRoute(ctx: RouteContext, ex: Exchange, all: boolean): Promise<void> {
-  const engine = admitTask(ctx, ex, 'feature-extraction', all ? 'POST /embed_all' : 'POST /embed');
-  if (!engine) return;
-  const raw = await readJsonObject(ctx, ex);
-  if (!raw || !checkBody(ctx, ex, all ? 'embedAll' : 'embed', raw)) return;
-  const body = raw as unknown as EmbedBody;
-  const texts = asList(body.inputs);
-  const options = {
-    ...truncation(body), normalize: body.normalize ?? undefined, dimensions: body.dimensions ?? undefined, promptName: body.prompt_name ?? undefined,
-  };
-  await runInference(ctx, ex, engine, texts.length, (o) =>
-    all ? engine.embedAllJson(texts, { ...options, ...o }) : engine.embedJson(texts, { ...options, ...o }));
-}
-
-export const embedPooledRoute = (ctx: RouteContext, ex: Exchange) => embedRoute(ctx, ex, false);
-export const embedAllRoute = (ctx: RouteContext, ex: Exchange) => embedRoute(ctx, ex, true);
+export const embed: InferenceRoute = {
+  kind: 'inference', method: 'POST', path: '/embed', tasks: ['feature-extraction'], open: false, perModel: true,
+  doc: { summary: 'Embeddings (text-embeddings-inference)', description: 'Pooled embeddings, one per input; normalized unless normalize is false.' },
+  request: (limit) => object({
+    inputs: texts(limit, 'Texts'),
+    ...httpFields(EMBED, KEYS),
+    ...httpFields(TRUNCATION, TRUNCATION_KEYS),
+    encoding_format: {
+      not: {}, description: 'Not accepted here: base64 is on POST /v1/embeddings.',
+      'x-message': 'POST /embed answers JSON numbers only; "encoding_format" (base64) is on POST /v1/embeddings',
+    },
+  }, ['inputs']),
+  example: () => ({ inputs: ['hello world'] }),
+  answer: A.list(A.vector, 'One embedding per input.'),
+  answerKind: 'pooled',
+  plan(engine, body) {
+    const list = asList(body.inputs);
+    const options = { ...fromBody(EMBED, KEYS, body), ...fromBody(TRUNCATION, TRUNCATION_KEYS, body) };
+    return { texts: list.length, run: (o) => engine.embedJson(list, { ...options, ...o }) };
+  },
+};

@@ -1,70 +1,48 @@
-// text-embeddings-inference's classification routes, for text-classification models
-// (BertForSequenceClassification):
-//   POST /predict {inputs, raw_scores = false, truncate, truncation_direction}: inputs is a text, a
-//     pair [a, b], or a list of texts / pairs. As TEI: a two-string list is ONE pair; a list of one or
-//     more than two strings is a batch. Every label, best first; a single input answers a flat list,
-//     a batch a list of lists. raw_scores: the logits instead of softmax/sigmoid.
-//   POST /rerank {query, texts, raw_scores = false, return_text = false, truncate,
-//     truncation_direction}: one-label cross-encoders; [{index, score[, text]}] best first.
-import { joinAnswers, rankScores, type TextInput } from '../../engine.js';
-import type { Exchange } from '../exchange.js';
-import { runInference, type RouteContext } from '../admission.js';
-import { admitTask, asList, asTextInput, checkBody, readJsonObject, truncation } from '../json_request.js';
+// POST /predict, text-embeddings-inference's, for text-classification models: {inputs, raw_scores =
+// false, truncate, truncation_direction}. inputs is a text, a pair [a, b], or a list of texts and
+// pairs; as TEI, a two-string list is ONE pair, a list of one or more than two strings a batch.
+// Every label, best first; a single input answers a flat list, a batch a list of lists.
+// raw_scores: the logits instead of softmax/sigmoid.
+import { RERANK } from '../../tasks/classify.js';
+import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
+import type { TextInput } from '../../tasks/inputs.js';
+import { fromBody, httpFields } from '../../tasks/option.js';
+import { PAIR, STRING, object, prop } from '../api/schema.js';
+import * as A from '../api/responses.js';
+import type { InferenceRoute } from './route.js';
 
 type Pair = [string, string];
-
-interface PredictBody {
-  inputs: string | Pair | Array<string | Pair>;
-  raw_scores?: boolean | null;
-  truncate?: boolean | null;
-  truncation_direction?: string | null;
-}
-
-interface RerankBody {
-  query: string;
-  texts: string | string[];
-  raw_scores?: boolean | null;
-  return_text?: boolean | null;
-  truncate?: boolean | null;
-  truncation_direction?: string | null;
-}
+type PredictInputs = string | Pair | Array<string | Pair>;
 
 /** TEI's PredictInput (as validated): Single(text | [a, b]) | Batch([text | [a, b]]). */
-function predictInputs(v: PredictBody['inputs']): { items: TextInput[]; single: boolean } {
+function predictInputs(v: PredictInputs): { items: TextInput[]; single: boolean } {
+  const item = (x: string | Pair): TextInput => (typeof x === 'string' ? x : { text: x[0], text_pair: x[1] });
   if (typeof v === 'string') return { items: [v], single: true };
-  if (v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { items: [asTextInput(v as Pair)], single: true };
-  return { items: v.map((x) => asTextInput(x)), single: false };
+  if (v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { items: [item(v as Pair)], single: true };
+  return { items: v.map(item), single: false };
 }
 
-export async function predictRoute(ctx: RouteContext, ex: Exchange): Promise<void> {
-  const engine = admitTask(ctx, ex, 'text-classification', 'POST /predict');
-  if (!engine) return;
-  const raw = await readJsonObject(ctx, ex);
-  if (!raw || !checkBody(ctx, ex, 'predict', raw)) return;
-  const body = raw as unknown as PredictBody;
-  const parsed = predictInputs(body.inputs);
-  const options = { ...truncation(body), topK: null, functionToApply: body.raw_scores ? 'none' as const : undefined };
-  await runInference(ctx, ex, engine, parsed.items.length, async (o) =>
-    parsed.single ? engine.classifyParts(parsed.items, { ...options, ...o })[0] : engine.classifyJson(parsed.items, { ...options, ...o }));
-}
-
-export async function rerankRoute(ctx: RouteContext, ex: Exchange): Promise<void> {
-  const engine = admitTask(ctx, ex, 'text-classification', 'POST /rerank');
-  if (!engine) return;
-  const labels = engine.info.taskInfo.labels ?? [];
-  if (labels.length !== 1) {
-    ex.sendError(422, 'validation', `POST /rerank needs a cross-encoder with one label; this model classifies into ${labels.length} labels (use POST /predict)`);
-    return;
-  }
-  const raw = await readJsonObject(ctx, ex);
-  if (!raw || !checkBody(ctx, ex, 'rerank', raw)) return;
-  const body = raw as unknown as RerankBody;
-  const texts = asList(body.texts);
-  const returnText = body.return_text ?? false;
-  await runInference(ctx, ex, engine, texts.length, async (o) => {
-    const parts = await Promise.all(engine.rerankParts(body.query, texts, { ...truncation(body), rawScores: body.raw_scores ?? false, ...o }));
-    const joined = await joinAnswers(parts.map((p) => Promise.resolve(p)));
-    const out = rankScores(parts).map((r) => (returnText ? { index: r.index, score: r.score, text: texts[r.index] } : r));
-    return { ...joined, body: Buffer.from(JSON.stringify(out)) };
-  });
-}
+export const predict: InferenceRoute = {
+  kind: 'inference', method: 'POST', path: '/predict', tasks: ['text-classification'], open: false, perModel: true,
+  doc: { summary: 'Classification (text-embeddings-inference)', description: 'Every label, best first.' },
+  request: (limit) => object({
+    inputs: prop('a string, a pair [a, b], or a list of strings and pairs', {
+      anyOf: [STRING, PAIR, { type: 'array', items: { anyOf: [STRING, PAIR] }, minItems: 1, maxItems: limit }],
+    }, `A text, a pair [a, b] (a list of exactly two strings is ONE pair, as TEI), or a list of 1 to ${limit} texts and pairs.`),
+    ...httpFields(RERANK, ['rawScores'], { rawScores: { doc: 'Answer the logits instead of softmax/sigmoid scores (default false).' } }),
+    ...httpFields(TRUNCATION, TRUNCATION_KEYS),
+  }, ['inputs']),
+  example: () => ({ inputs: 'I love it' }),
+  answer: { description: 'One input: every label, best first. A batch: one such list per input.', anyOf: [A.list(A.label), A.list(A.list(A.label))] },
+  answerKind: 'labels',
+  plan(engine, body) {
+    const { items, single } = predictInputs(body.inputs as PredictInputs);
+    const options = {
+      ...fromBody(TRUNCATION, TRUNCATION_KEYS, body), topK: null, functionToApply: fromBody(RERANK, ['rawScores'], body).rawScores ? 'none' as const : undefined,
+    };
+    return {
+      texts: items.length,
+      run: async (o) => (single ? engine.classifyParts(items, { ...options, ...o })[0] : engine.classifyJson(items, { ...options, ...o })),
+    };
+  },
+};

@@ -1,18 +1,22 @@
-// POST /tokenize : text-embeddings-inference's /tokenize. {"inputs": str | [str],
+// POST /tokenize, text-embeddings-inference's, for every model: {"inputs": str | [str],
 // "add_special_tokens": bool (default true)} -> one list of {id, text, special, start, stop} per
-// input. Checked against api/requests.ts; tokenized on the engine's threads, serialized natively;
-// application/json only (415).
-import type { Exchange } from '../exchange.js';
-import { admitWork, runInference, type RouteContext } from '../admission.js';
-import { checkBody, readJsonObject } from '../json_request.js';
+// input. Tokenized on the engine's threads, serialized natively; application/json only (415).
+import { TOKENIZE } from '../../tasks/tokenize.js';
+import { fromBody, httpFields } from '../../tasks/option.js';
+import { asList, object, texts } from '../api/schema.js';
+import * as A from '../api/responses.js';
+import type { InferenceRoute } from './route.js';
 
-export async function tokenizeRoute(ctx: RouteContext, ex: Exchange): Promise<void> {
-  const engine = admitWork(ctx, ex);
-  if (!engine) return;
-  const raw = await readJsonObject(ctx, ex);
-  if (!raw || !checkBody(ctx, ex, 'tokenize', raw)) return;
-  const body = raw as { inputs: string | string[]; add_special_tokens?: boolean | null };
-  const inputs = body.inputs;
-  const count = typeof inputs === 'string' ? 1 : inputs.length;
-  await runInference(ctx, ex, engine, count, (o) => engine.tokenizeJson(inputs, { addSpecialTokens: body.add_special_tokens ?? true, ...o }));
-}
+export const tokenize: InferenceRoute = {
+  kind: 'inference', method: 'POST', path: '/tokenize', tasks: 'any', open: false, perModel: true,
+  doc: { summary: 'Tokens with ids and offsets', description: 'text-embeddings-inference\'s /tokenize; works for every model.', tag: 'tokenizer' },
+  request: (limit) => object({ inputs: texts(limit, 'Texts'), ...httpFields(TOKENIZE, ['addSpecialTokens']) }, ['inputs']),
+  example: (m) => ({ inputs: `Hello ${m.maskToken} world!`, add_special_tokens: true }),
+  answer: A.list(A.list(A.token), 'One list of tokens per input; start/stop are offsets into the input (null for special tokens).'),
+  answerKind: 'token-records',
+  plan(engine, body) {
+    const inputs = body.inputs as string | string[];
+    const options = fromBody(TOKENIZE, ['addSpecialTokens'], body);
+    return { texts: asList(inputs).length, run: (o) => engine.tokenizeJson(inputs, { ...options, ...o }) };
+  },
+};
