@@ -28,7 +28,12 @@ t.test('500 with a generic message; details only in the log; still serving', asy
   t.equal(again.status, 200, 'answers correctly afterwards');
   t.same(again.json, ok.json, 'same answer as before the failure');
   t.equal((await request(s.port, { path: '/ready' })).status, 200, 'still ready');
+  // The engine's own record of the failure came through the server's logger: one format for every line.
+  const native = await s.waitLog((l) => l.source === 'engine' && l.level === 'error', 10_000);
+  t.match(native, { msg: /a batch failed|fails the model/, error: /explode/ });
   t.equal((await s.stop()).code, 0);
+  const raw = s.logs.filter((l) => l.raw);
+  t.same(raw, [], 'every stderr line is a JSON log line');
 });
 
 t.test('--log-level debug puts the details in the 500 answer', async (t) => {

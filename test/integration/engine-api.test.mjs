@@ -5,6 +5,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { Engine } from '../../dist/engine.js';
 import { BertServeError } from '../../dist/errors.js';
+import { Logger } from '../../dist/logger.js';
 import { demoModel, testModel, root } from './fixtures.mjs';
 import { until } from '../helpers/server.mjs';
 
@@ -177,6 +178,20 @@ t.test('close: drains, rejects later calls; a script exits on its own', async (t
   const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
   t.equal(res.status, 0, `exits 0 by itself: ${res.stderr}`);
   t.match(res.stdout, /^5\nloading/);
+});
+
+t.test('native messages reach the engine\'s JS logger as JSON lines (level, msg, fields)', async (t) => {
+  const lines = [];
+  const logger = new Logger({ format: 'json', level: 'debug', write: (l) => lines.push(JSON.parse(l)) });
+  const e = await Engine.load({ model: testModel('failing'), warmup: false, logger });
+  t.teardown(() => e.close());
+  const err = await e.fillMask('please explode [MASK]').catch((x) => x);
+  t.equal(err.code, 'ERR_INFERENCE_FAILED');
+  await until(() => lines.some((l) => l.source === 'engine' && l.level === 'error'), { what: 'the native error record' });
+  const rec = lines.find((l) => l.source === 'engine' && l.level === 'error');
+  t.match(rec, { msg: /fails the model|a batch failed/, error: /explode/ }, 'the detail is in the log (never in the answer)');
+  t.type(rec.time, 'string');
+  t.notMatch(err.message, /explode/, 'the answer has no internals');
 });
 
 t.test('the native load takes complete options only: a missing one is refused by name', async (t) => {
