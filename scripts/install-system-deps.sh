@@ -41,6 +41,7 @@ TEST_PKGS=(
   nginx haproxy                 # stock reverse proxies in front of the server (test/e2e/http-proxies.test.mjs);
                                 # the test starts its own on 127.0.0.1, the packages' services stay unused
   python3-sentencepiece sentencepiece  # trains the XLM-R-style Unigram tokenizer fixture (scripts/make_unigram_fixture.py)
+  clang-format-14               # the C++ format check (scripts/lint.sh)
 )
 PKGS=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi

@@ -24,6 +24,8 @@ async function main(argv: string[]): Promise<void> {
     throw e;
   }
   switch (parsed.action) {
+    case 'serve':
+      break;
     case 'help':
       process.stdout.write(parsed.format === 'markdown' ? renderMarkdownTable() : renderHelp());
       return;

@@ -254,7 +254,7 @@ export const OPTIONS = [
   },
   {
     key: 'corsAllowOrigin', flag: 'cors-allow-origin', env: ['BERT_SERVE_CORS_ALLOW_ORIGIN'], kind: 'string', default: '', defaultText: 'none',
-    pattern: /^\s*(\*|[a-z][a-z0-9+.-]*:\/\/[^\s,\/]+\/?)(\s*,\s*(\*|[a-z][a-z0-9+.-]*:\/\/[^\s,\/]+\/?))*\s*$/i,
+    pattern: /^\s*(\*|[a-z][a-z0-9+.-]*:\/\/[^\s,/]+\/?)(\s*,\s*(\*|[a-z][a-z0-9+.-]*:\/\/[^\s,/]+\/?))*\s*$/i,
     patternText: '"*" or a comma-separated list of origins (scheme://host[:port])', metavar: 'ORIGINS',
     doc: 'Web page origins allowed to call the server from a browser (CORS): "*" or a comma-separated list such as '
       + '"https://app.example.com,http://localhost:3000". Preflights (OPTIONS) are answered for them. None: no CORS header is sent.',

@@ -288,7 +288,7 @@ export class Engine {
 
 /** A native message, through the JS logger (one format for every line the process writes). */
 function forwardLog(logger: Logger, level: string, message: string, fields: string): void {
-  let parsed: LogFields = {};
+  let parsed: LogFields;
   try {
     parsed = JSON.parse(fields) as LogFields;
   } catch {

@@ -54,7 +54,9 @@ export function toBertServeError(e: unknown, stackFrom?: Error): BertServeError 
 }
 
 export function invalidArgument(name: string, expected: string, got: unknown): BertServeError {
-  const shown = got === null ? 'null' : Array.isArray(got) ? 'an array' : typeof got === 'string' ? `string ${JSON.stringify(got.slice(0, 40))}` : `${typeof got} ${String(got).slice(0, 40)}`;
+  const shown = got === null ? 'null' : Array.isArray(got) ? 'an array' : typeof got === 'string' ? `string ${JSON.stringify(got.slice(0, 40))}`
+    : typeof got === 'number' || typeof got === 'boolean' || typeof got === 'bigint' ? `${typeof got} ${String(got).slice(0, 40)}`
+    : typeof got === 'object' ? 'an object' : typeof got;
   return new BertServeError('ERR_INVALID_ARGUMENT', `Expected ${expected} for ${name} but received ${shown}`);
 }
 

@@ -82,7 +82,7 @@ export function errorFields(e: unknown): LogFields {
 
 function safeStringify(v: unknown): string {
   try {
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'undefined';
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'undefined';
   } catch {
     return '"[unserializable]"';
   }

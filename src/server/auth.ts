@@ -16,7 +16,7 @@ export function resolveApiKey(config: { apiKey: string; apiKeyFile: string }): s
   try {
     key = readFileSync(config.apiKeyFile, 'utf8').trim();
   } catch (e) {
-    throw new Error(`--api-key-file ${config.apiKeyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`--api-key-file ${config.apiKeyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
   if (key === '') throw new Error(`--api-key-file ${config.apiKeyFile} is empty`);
   return key;

@@ -187,10 +187,10 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
     ctx.gate.answered();
     if (ex.done) return undefined;
     // The engine counts from the hand-over; the client knows the server's deadline, from arrival.
-    if ((e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED') {
-      e = new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${ctx.config.requestTimeoutMs} ms (--request-timeout-ms) passed`);
-    }
-    answerEngineError(ctx, ex, e);
+    const late = (e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED';
+    answerEngineError(ctx, ex, late
+      ? new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${ctx.config.requestTimeoutMs} ms (--request-timeout-ms) passed`)
+      : e);
     return undefined;
   }
   ctx.gate.answered();

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 
 export const MAX_REQUEST_ID_LENGTH = 128;
-const SAFE = /^[A-Za-z0-9._~:@+=\/-]+$/;
+const SAFE = /^[A-Za-z0-9._~:@+=/-]+$/;
 
 export function requestIdFor(header: string): string {
   return header !== '' && header.length <= MAX_REQUEST_ID_LENGTH && SAFE.test(header) ? header : randomUUID();

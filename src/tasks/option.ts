@@ -135,8 +135,8 @@ export function httpFields<S extends OptionSet>(spec: S, keys: ReadonlyArray<key
 
 function withNull(s: Schema): Schema {
   if (typeof s.type === 'string') return { ...s, type: [s.type, 'null'] };
-  if (Array.isArray(s.enum)) return { ...s, enum: [...s.enum, null] };
-  if (Array.isArray(s.anyOf)) return { anyOf: [...s.anyOf, { type: 'null' }] };
+  if (Array.isArray(s.enum)) return { ...s, enum: [...(s.enum as unknown[]), null] };
+  if (Array.isArray(s.anyOf)) return { anyOf: [...(s.anyOf as unknown[]), { type: 'null' }] };
   return { anyOf: [s, { type: 'null' }] };
 }
 

@@ -40,10 +40,10 @@ t.test('parts are medians of the same windows; short runs use shorter windows', 
   t.same(g.partsWarm, { tensors: 1000, v8: 500 });
   t.same(g.partsEnd, { tensors: 1000, v8: 700 });
 
-  const short = growth(run((s) => BASE, 3), 63);
+  const short = growth(run(() => BASE, 3), 63);
   t.equal(short.windowS, 60, 'at least a minute');
   t.equal(short.growthAfterWarmupPct, 0);
-  const tooShort = growth(run((s) => BASE, 1), 63);
+  const tooShort = growth(run(() => BASE, 1), 63);
   t.equal(tooShort.trendAfterWarmupPct, null, 'no samples after the warm-up: no trend');
 });
 

@@ -4,7 +4,7 @@
 // --max-answer-bytes (answer_size.ts).
 import { FILL_MASK } from '../../tasks/fill_mask.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
-import { fromBody, httpFields } from '../../tasks/option.js';
+import { fromBody, httpFields, resolve } from '../../tasks/option.js';
 import { asList, object, parameters, texts } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import { countOccurrences, estimateFillMaskAnswerBytes } from '../answer_size.js';
@@ -27,7 +27,7 @@ export const rootFillMask = hfRoot('fill-mask', {
     const inputs = body.inputs as string | string[];
     const options = { ...fromBody(FILL_MASK, KEYS, params(body)), ...fromBody(TRUNCATION, TRUNCATION_KEYS, params(body)) };
     const list = asList(inputs);
-    const topK = options.topK ?? (FILL_MASK.topK.default as number);
+    const topK = resolve(FILL_MASK, options).topK as number; // its default is FILL_MASK's
     const targets = options.targets === undefined ? undefined : asList(options.targets).length;
     const mask = engine.tokenizer.info.specialTokens.mask ?? '[MASK]';
     // Predictions kept in the answer (top_k, at most the targets) at each mask: for the memory budget's upper bound.
