@@ -2,7 +2,7 @@
 // top_k predictions, each repeating the decoded sequence (about the input's length). Four small
 // numbers in a 1 KB request can ask for gigabytes, so the bound is checked before the engine runs,
 // with an estimate that is a LOWER bound (it never refuses an answer that would fit); the exact
-// size is checked again when the answer exists (admission.ts). An UPPER bound, for every task, is
+// size is checked again when the answer exists (pipeline.ts). An UPPER bound, for every task, is
 // what the memory budget across requests reserves while an answer is built (answerUpperBound, gate.ts).
 
 /** The smallest prediction object: {"score":0,"token":0,"token_str":"","sequence":""} plus a comma. */

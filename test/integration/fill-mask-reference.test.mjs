@@ -1,4 +1,4 @@
-// Numerical contract (README, docs/http.md): the engine's fill-mask answers match an eager PyTorch reference on
+// Numerical contract (docs/http.md, docs/models.md): the engine's fill-mask answers match an eager PyTorch reference on
 // the same weights (scripts/reference_fill_mask.py, one sequence at a time, no padding): same top-5
 // ids, scores within 1e-4; and batch invariance: a text answered alone and inside batches with texts
 // of very different lengths gets the same answer.
