@@ -12,6 +12,13 @@
 
 namespace bert {
 
+// A request's options, from the canonical JSON src/tasks/ writes (prepare()).
+struct ClassifyParams : HeadParams {
+  ScoreFunction function = ScoreFunction::kSoftmax;
+  int64_t top_k = 1;       // 0: every label (from the request; its default is src/tasks/classify.ts's)
+  bool score_only = false; // answer the first label's score as a number
+};
+
 ScoreFunction default_score_function(const ModelConfig& c) {
   if (c.problem_type == "multi_label_classification" || c.labels.size() == 1) return ScoreFunction::kSigmoid;
   if (c.problem_type == "regression") return ScoreFunction::kNone;

@@ -15,12 +15,6 @@ namespace bert {
 
 enum class ScoreFunction { kSoftmax, kSigmoid, kNone };
 
-struct ClassifyParams : HeadParams {
-  ScoreFunction function = ScoreFunction::kSoftmax;
-  int64_t top_k = 1;       // 0: every label (from the request; its default is src/tasks/classify.ts's)
-  bool score_only = false; // answer the first label's score as a number
-};
-
 class ClassifyHead : public TaskHead {
  public:
   explicit ClassifyHead(const HeadContext& c);

@@ -12,6 +12,15 @@
 #include "engine/model/warmup.h"
 
 namespace bert {
+
+// A request's options, from the canonical JSON src/tasks/ writes (prepare()).
+struct EmbedParams : HeadParams {
+  bool normalize = false;  // from the request (its default is src/tasks/embed.ts's)
+  bool all_tokens = false;  // embed_all: every token's vector, no pooling
+  bool base64 = false;
+  int64_t dimensions = 0;   // 0: all
+};
+
 namespace {
 
 bool read_json(const std::string& path, nlohmann::json& out) {

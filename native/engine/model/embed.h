@@ -21,13 +21,6 @@ namespace bert {
 
 enum class Pooling { kCls, kMean, kMax, kLastToken };
 
-struct EmbedParams : HeadParams {
-  bool normalize = false;  // from the request (its default is src/tasks/embed.ts's)
-  bool all_tokens = false;  // embed_all: every token's vector, no pooling
-  bool base64 = false;
-  int64_t dimensions = 0;   // 0: all
-};
-
 class EmbedHead : public TaskHead {
  public:
   explicit EmbedHead(const HeadContext& c);

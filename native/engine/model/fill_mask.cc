@@ -12,6 +12,12 @@
 
 namespace bert {
 
+// A request's options, from the canonical JSON src/tasks/ writes (prepare()).
+struct FillMaskParams : HeadParams {
+  int top_k = 1;  // from the request (its default is src/tasks/fill_mask.ts's); 1 for warm-up requests
+  std::vector<int64_t> target_ids;  // resolved from the caller's targets (deduplicated)
+};
+
 void FillMaskHead::map_fill_mask_logits(const torch::jit::Method& m, int forward_inputs) {
   // The exporter's order: forward's inputs, then mask_index.
   const std::vector<int> usual = forward_inputs == 3 ? std::vector<int>{0, 1, 2, 3} : std::vector<int>{0, 1, 3};

@@ -23,10 +23,9 @@
 
 namespace bert {
 
-struct FillMaskParams : HeadParams {
-  int top_k = 1;  // from the request (its default is src/tasks/fill_mask.ts's); 1 for warm-up requests
-  std::vector<int64_t> target_ids;  // resolved from the caller's targets (deduplicated)
-};
+// A request's options, read from the canonical JSON in prepare(): defined in fill_mask.cc, the one
+// native file a new option touches (docs/architecture.md).
+struct FillMaskParams;
 
 class FillMaskHead : public TaskHead {
  public:

@@ -13,6 +13,13 @@
 #include "engine/model/utf16.h"
 
 namespace bert {
+
+// A request's options, from the canonical JSON src/tasks/ writes (prepare()).
+struct TokenClassifyParams : HeadParams {
+  Aggregation aggregation = Aggregation::kNone;
+  std::vector<std::string> ignore_labels;  // from the request (its default, ["O"], is src/tasks/token_classify.ts's)
+};
+
 namespace {
 
 // One token, as the pipeline's gather_pre_entities leaves it.

@@ -17,10 +17,9 @@ namespace bert {
 
 enum class Aggregation { kNone, kSimple, kFirst, kAverage, kMax };
 
-struct TokenClassifyParams : HeadParams {
-  Aggregation aggregation = Aggregation::kNone;
-  std::vector<std::string> ignore_labels;  // from the request (its default, ["O"], is src/tasks/token_classify.ts's)
-};
+// A request's options, read from the canonical JSON in prepare(): defined in token_classify.cc, the one
+// native file a new option touches (docs/architecture.md).
+struct TokenClassifyParams;
 
 class TokenClassifyHead : public TaskHead {
  public:
