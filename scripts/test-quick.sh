@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The edit loop's test command (`npm run test:quick`): no apt, no npm ci; rebuilds the addon and the
-# TypeScript only when stale and makes missing test models, then runs the quick tier: the unit tests
+# TypeScript only when stale and makes missing test models and tokenizer files, then runs the quick tier: the unit tests
 # (pure, or a fake engine over real HTTP), the engine API on the real addon, model loading, and every
 # route over real HTTP. Under 90 s on an idle 2-core machine once set up (`npm test` sets up).
 # `npm test` stays the whole suite; `tap FILE` runs any one file.
@@ -14,5 +14,7 @@ fi
 node scripts/build-addon.mjs
 npx tsc -p tsconfig.json
 "$PY" scripts/make_test_models.py models/test >&2
+# The tokenizer files of every kind the unit tier's differential test reads (left alone when made).
+BERT_SERVE_PYTHON="$PY" node scripts/make_tokenizer_fixtures.mjs models/test/tokenizers >&2
 npx tap --disable-coverage --timeout 300 --jobs 1 "test/unit/*.test.mjs" \
   test/integration/engine-api.test.mjs test/integration/model-loading.test.mjs test/e2e/http-routes.test.mjs
