@@ -68,7 +68,7 @@ export class Engine {
   private constructor(bridge: EngineBridge, info: NativeModelInfo, options: ResolvedEngineOptions) {
     this.#bridge = bridge;
     this.info = { ...info, taskInfo: JSON.parse(info.taskInfo) as TaskInfo };
-    if (options.pathHistory) {
+    if (options.pathHistory && options.pathHistory !== 'off') {
       const { change, problem } = recordPath(options.pathHistory, info.modelDir, info.device, info.dtype,
         { pathId: info.pathId, headPath: info.headPath, version: packageVersion() });
       this.info.pathChange = change;
