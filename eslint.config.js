@@ -14,7 +14,10 @@ export default tseslint.config(
     rules: {
       // A switch over tasks, answer kinds or option kinds must name every case (a fifth task fails here).
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       // A timer read by a callback before it is set (send_stream.ts) is a let on purpose.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },

@@ -37,7 +37,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 function parseArgs(argv) {
   const o = { model: null, variants: 'bf16,int8', int8: null, n: 200, seed: 7, out: null, corpus: null };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i], v = () => argv[++i];
+    const a = argv[i],
+      v = () => argv[++i];
     if (a === '--model') o.model = resolve(ROOT, v());
     else if (a === '--variants') o.variants = v();
     else if (a === '--int8') o.int8 = resolve(ROOT, v());
@@ -45,15 +46,24 @@ function parseArgs(argv) {
     else if (a === '--seed') o.seed = Number(v());
     else if (a === '--out') o.out = v();
     else if (a === '--corpus') o.corpus = resolve(ROOT, v());
-    else { process.stderr.write(`accuracy: unknown argument ${a}\n`); process.exit(2); }
+    else {
+      process.stderr.write(`accuracy: unknown argument ${a}\n`);
+      process.exit(2);
+    }
   }
-  if (!o.model) { process.stderr.write('accuracy: --model DIR is required\n'); process.exit(2); }
+  if (!o.model) {
+    process.stderr.write('accuracy: --model DIR is required\n');
+    process.exit(2);
+  }
   o.int8 ??= o.model.replace(/\/+$/, '') + '-int8';
   o.variants = o.variants.split(',').filter(Boolean);
   return o;
 }
 
-const pct = (v, p) => { const s = [...v].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]; };
+const pct = (v, p) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+};
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 const r = (x, d = 4) => (x === null || x === undefined ? null : Number(x.toFixed(d)));
 
@@ -79,7 +89,8 @@ async function answers(Engine, dir, dtype, corpus) {
       case 'token-classification':
         out = await Promise.all(corpus.map((t) => engine.tokenClassify(t, { aggregationStrategy: 'none' })));
         break;
-      default: throw new Error(`unknown task ${engine.task}`);
+      default:
+        throw new Error(`unknown task ${engine.task}`);
     }
     return { task: engine.task, out, seconds: (performance.now() - t0) / 1000, nativeBf16: engine.info.cpuNativeBf16 };
   } finally {
@@ -88,11 +99,17 @@ async function answers(Engine, dir, dtype, corpus) {
 }
 
 function compareFillMask(ref, got) {
-  let masks = 0, top1 = 0, set5 = 0, overlap = 0, refTop1InTop5 = 0, maxDiff = 0;
+  let masks = 0,
+    top1 = 0,
+    set5 = 0,
+    overlap = 0,
+    refTop1InTop5 = 0,
+    maxDiff = 0;
   const gaps = [];
   for (let i = 0; i < ref.length; i++) {
     for (let m = 0; m < ref[i].length; m++) {
-      const a = ref[i][m], b = got[i][m];
+      const a = ref[i][m],
+        b = got[i][m];
       masks++;
       if (a[0].token === b[0].token) top1++;
       else gaps.push(a[0].score - a[1].score);
@@ -104,47 +121,93 @@ function compareFillMask(ref, got) {
       for (let k = 0; k < a.length; k++) maxDiff = Math.max(maxDiff, Math.abs(a[k].score - b[k].score));
     }
   }
-  return { masks, top1_agreement: r(top1 / masks), top5_set_agreement: r(set5 / masks), top5_overlap: r(overlap / masks), fp32_top1_in_top5: r(refTop1InTop5 / masks), max_score_diff: r(maxDiff, 5), fp32_gap_at_top1_disagreements: gaps.length ? r(Math.max(...gaps), 5) : null };
+  return {
+    masks,
+    top1_agreement: r(top1 / masks),
+    top5_set_agreement: r(set5 / masks),
+    top5_overlap: r(overlap / masks),
+    fp32_top1_in_top5: r(refTop1InTop5 / masks),
+    max_score_diff: r(maxDiff, 5),
+    fp32_gap_at_top1_disagreements: gaps.length ? r(Math.max(...gaps), 5) : null,
+  };
 }
 
 function compareEmbed(ref, got) {
   const cos = ref.map((a, i) => {
     const b = got[i];
-    let d = 0, na = 0, nb = 0;
-    for (let k = 0; k < a.length; k++) { d += a[k] * b[k]; na += a[k] * a[k]; nb += b[k] * b[k]; }
+    let d = 0,
+      na = 0,
+      nb = 0;
+    for (let k = 0; k < a.length; k++) {
+      d += a[k] * b[k];
+      na += a[k] * a[k];
+      nb += b[k] * b[k];
+    }
     return d / Math.sqrt(na * nb);
   });
-  return { texts: cos.length, dims: ref[0].length, min_cosine: r(Math.min(...cos), 6), p1_cosine: r(pct(cos, 0.01), 6), mean_cosine: r(mean(cos), 6) };
+  return {
+    texts: cos.length,
+    dims: ref[0].length,
+    min_cosine: r(Math.min(...cos), 6),
+    p1_cosine: r(pct(cos, 0.01), 6),
+    mean_cosine: r(mean(cos), 6),
+  };
 }
 
 function compareClassify(ref, got) {
-  let agree = 0, maxDiff = 0;
+  let agree = 0,
+    maxDiff = 0;
   const gaps = [];
   for (let i = 0; i < ref.length; i++) {
-    const a = ref[i], b = got[i];
+    const a = ref[i],
+      b = got[i];
     if (a[0].label === b[0].label) agree++;
     else gaps.push(a[0].score - a[1].score);
     const byLabel = new Map(b.map((x) => [x.label, x.score]));
     for (const x of a) maxDiff = Math.max(maxDiff, Math.abs(x.score - byLabel.get(x.label)));
   }
-  return { texts: ref.length, label_agreement: r(agree / ref.length), max_score_diff: r(maxDiff, 5), fp32_gap_at_disagreements: gaps.length ? r(Math.max(...gaps), 5) : null };
+  return {
+    texts: ref.length,
+    label_agreement: r(agree / ref.length),
+    max_score_diff: r(maxDiff, 5),
+    fp32_gap_at_disagreements: gaps.length ? r(Math.max(...gaps), 5) : null,
+  };
 }
 
 function compareTokens(ref, got) {
-  let same = 0, inter = 0, union = 0, maxDiff = 0;
+  let same = 0,
+    inter = 0,
+    union = 0,
+    maxDiff = 0;
   for (let i = 0; i < ref.length; i++) {
     const key = (e) => `${e.index}:${e.entity}`;
-    const a = new Map(ref[i].map((e) => [key(e), e.score])), b = new Map(got[i].map((e) => [key(e), e.score]));
+    const a = new Map(ref[i].map((e) => [key(e), e.score])),
+      b = new Map(got[i].map((e) => [key(e), e.score]));
     let n = 0;
-    for (const [k, s] of a) if (b.has(k)) { n++; maxDiff = Math.max(maxDiff, Math.abs(s - b.get(k))); }
+    for (const [k, s] of a)
+      if (b.has(k)) {
+        n++;
+        maxDiff = Math.max(maxDiff, Math.abs(s - b.get(k)));
+      }
     inter += n;
     union += a.size + b.size - n;
     if (n === a.size && n === b.size) same++;
   }
-  return { texts: ref.length, entity_jaccard: r(union ? inter / union : 1), identical_texts: r(same / ref.length), fp32_entities: ref.reduce((s, x) => s + x.length, 0), max_score_diff_shared: r(maxDiff, 5) };
+  return {
+    texts: ref.length,
+    entity_jaccard: r(union ? inter / union : 1),
+    identical_texts: r(same / ref.length),
+    fp32_entities: ref.reduce((s, x) => s + x.length, 0),
+    max_score_diff_shared: r(maxDiff, 5),
+  };
 }
 
-const COMPARE = { 'fill-mask': compareFillMask, 'feature-extraction': compareEmbed, 'text-classification': compareClassify, 'token-classification': compareTokens };
+const COMPARE = {
+  'fill-mask': compareFillMask,
+  'feature-extraction': compareEmbed,
+  'text-classification': compareClassify,
+  'token-classification': compareTokens,
+};
 
 /** float32's own accuracy against the held-out words / labels. */
 function taskAccuracy(task, ref, items) {
@@ -153,22 +216,32 @@ function taskAccuracy(task, ref, items) {
     const hit = (k) => items.filter((it, i) => ref[i][0].slice(0, k).some((p) => p.token_str === it.word)).length / items.length;
     return { fp32_top1_accuracy: r(hit(1)), fp32_top5_accuracy: r(hit(5)) };
   }
-  if (task === 'text-classification') return { fp32_accuracy: r(items.filter((it, i) => ref[i][0].label === it.label).length / items.length) };
+  if (task === 'text-classification')
+    return { fp32_accuracy: r(items.filter((it, i) => ref[i][0].label === it.label).length / items.length) };
   return {};
 }
 
 async function main() {
-  process.env.BERT_SERVE_ALLOW_SLOW_BF16 ??= '1';  // read by the engine when bf16 is asked for
+  process.env.BERT_SERVE_ALLOW_SLOW_BF16 ??= '1'; // read by the engine when bf16 is asked for
   const o = parseArgs(process.argv.slice(2));
   const { Engine } = await import('../dist/engine.js');
-  const emit = (j) => { const line = JSON.stringify(j); process.stdout.write(line + '\n'); if (o.out) appendFileSync(o.out, line + '\n'); };
+  const emit = (j) => {
+    const line = JSON.stringify(j);
+    process.stdout.write(line + '\n');
+    if (o.out) appendFileSync(o.out, line + '\n');
+  };
   // The task decides the corpus; a first float32 load tells the task.
   const probe = await Engine.load({ model: o.model, warmup: false });
   const task = probe.task;
   await probe.close();
-  let items = null, corpus;
+  let items = null,
+    corpus;
   if (o.corpus) {
-    items = readFileSync(o.corpus, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).slice(0, o.n);
+    items = readFileSync(o.corpus, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .slice(0, o.n);
     corpus = items.map((it) => (task === 'fill-mask' || it.word === undefined ? it.text : it.text.replace('[MASK]', it.word)));
   } else {
     corpus = task === 'fill-mask' ? maskCorpus(o.n, o.seed) : makeCorpus(o.n, o.seed).map((t) => t.replace('[MASK]', 'city'));
@@ -179,10 +252,24 @@ async function main() {
   for (const v of o.variants) {
     const [dir, dtype] = v === 'bf16' ? [o.model, 'bfloat16'] : v === 'int8' ? [o.int8, 'float32'] : [null, null];
     if (!dir) throw new Error(`unknown variant ${v} (bf16, int8)`);
-    if (!existsSync(join(dir, 'model.pt'))) { emit({ type: 'skipped', variant: v, reason: `${dir}/model.pt not found` }); continue; }
+    if (!existsSync(join(dir, 'model.pt'))) {
+      emit({ type: 'skipped', variant: v, reason: `${dir}/model.pt not found` });
+      continue;
+    }
     const got = await answers(Engine, dir, dtype, corpus);
-    const row = { type: 'accuracy', model: basename(o.model), task, variant: v, n: corpus.length, seed: o.seed, fp32_seconds: r(ref.seconds, 2), variant_seconds: r(got.seconds, 2),
-      ...(v === 'bf16' && !got.nativeBf16 ? { emulated: true } : {}), ...fp32Accuracy, ...COMPARE[task](ref.out, got.out) };
+    const row = {
+      type: 'accuracy',
+      model: basename(o.model),
+      task,
+      variant: v,
+      n: corpus.length,
+      seed: o.seed,
+      fp32_seconds: r(ref.seconds, 2),
+      variant_seconds: r(got.seconds, 2),
+      ...(v === 'bf16' && !got.nativeBf16 ? { emulated: true } : {}),
+      ...fp32Accuracy,
+      ...COMPARE[task](ref.out, got.out),
+    };
     emit(row);
     rows.push(row);
   }

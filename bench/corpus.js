@@ -3,23 +3,25 @@
 // tokens in BERT's uncased vocabulary, so the token count is about the word count (+ punctuation).
 
 export const WORDS = (
-  'the of and to in is was for that on as with by at he it from his an were are which this be or has had '
-  + 'not first one their its new after but who they have her she two been other when there all during into '
-  + 'school time may years more most only over city some world would where later up such used many can state '
-  + 'about national out known university united then made three these well people also film between under '
-  + 'before can world part second history season team through while year could both him being against '
-  + 'house since around small early during music like four game including life war water should five long '
-  + 'government country family following great last number within several found high north south west east '
-  + 'left right home place old public work second river local end day group area early along because each '
-  + 'those without however same called often major will club back even then became much area last group '
-  + 'town village children book name series line party band old service light open power market road '
-  + 'land station church field court art company center college paper story head side game young show '
-  + 'best order night mother father friend door window table chair garden morning evening summer winter '
-  + 'spring autumn street bridge island mountain forest ocean lake valley horse bird tree flower stone '
-  + 'car train ship plane letter word voice song dance picture idea question answer reason problem '
-  + 'system program computer language science nature money price value market office doctor teacher '
-  + 'student player leader member king queen prince army soldier police law rule plan result'
-).split(/\s+/).filter(Boolean);
+  'the of and to in is was for that on as with by at he it from his an were are which this be or has had ' +
+  'not first one their its new after but who they have her she two been other when there all during into ' +
+  'school time may years more most only over city some world would where later up such used many can state ' +
+  'about national out known university united then made three these well people also film between under ' +
+  'before can world part second history season team through while year could both him being against ' +
+  'house since around small early during music like four game including life war water should five long ' +
+  'government country family following great last number within several found high north south west east ' +
+  'left right home place old public work second river local end day group area early along because each ' +
+  'those without however same called often major will club back even then became much area last group ' +
+  'town village children book name series line party band old service light open power market road ' +
+  'land station church field court art company center college paper story head side game young show ' +
+  'best order night mother father friend door window table chair garden morning evening summer winter ' +
+  'spring autumn street bridge island mountain forest ocean lake valley horse bird tree flower stone ' +
+  'car train ship plane letter word voice song dance picture idea question answer reason problem ' +
+  'system program computer language science nature money price value market office doctor teacher ' +
+  'student player leader member king queen prince army soldier police law rule plan result'
+)
+  .split(/\s+/)
+  .filter(Boolean);
 
 /** Small, fast, seeded PRNG (mulberry32); the tests use it too, for reproducible generated inputs. */
 export function rng(seed) {
@@ -34,7 +36,8 @@ export function rng(seed) {
 }
 
 function gauss(rand) {
-  const u = 1 - rand(), v = rand();
+  const u = 1 - rand(),
+    v = rand();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
@@ -42,7 +45,8 @@ function gauss(rand) {
 export function sentence(rand, n) {
   const mask = Math.floor(rand() * n);
   const parts = [];
-  let sinceStop = 0, sentLen = 6 + Math.floor(rand() * 15);
+  let sinceStop = 0,
+    sentLen = 6 + Math.floor(rand() * 15);
   for (let i = 0; i < n; i++) {
     let w = i === mask ? '[MASK]' : WORDS[Math.floor(rand() * WORDS.length)];
     if (sinceStop === 0 && w !== '[MASK]') w = w[0].toUpperCase() + w.slice(1);
@@ -88,14 +92,17 @@ export async function textOfLength(count, tokens, seed = 7) {
     w[Math.min(w.length - 1, 2)] = '[MASK]';
     return w.join(' ') + '.';
   };
-  let lo = 1, hi = tokens + 8, best = null;
+  let lo = 1,
+    hi = tokens + 8,
+    best = null;
   while (lo <= hi) {
     const k = (lo + hi) >> 1;
     const text = make(k);
     const got = await count(text);
     if (!best || Math.abs(got - tokens) < Math.abs(best.tokens - tokens)) best = { text, tokens: got };
     if (got === tokens) break;
-    if (got < tokens) lo = k + 1; else hi = k - 1;
+    if (got < tokens) lo = k + 1;
+    else hi = k - 1;
   }
   return best;
 }

@@ -17,8 +17,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { textOfLength } from './corpus.js';
 
 const cfg = {
-  model: 'models/demo', corpus: null, lengthsOut: null, mixCount: 1000, mixRepeats: 3,
-  batches: [1, 8, 32], seqs: [16, 128], warmupRounds: 2, minRepeats: 3, maxRepeats: 200, targetSeconds: 2,
+  model: 'models/demo',
+  corpus: null,
+  lengthsOut: null,
+  mixCount: 1000,
+  mixRepeats: 3,
+  batches: [1, 8, 32],
+  seqs: [16, 128],
+  warmupRounds: 2,
+  minRepeats: 3,
+  maxRepeats: 200,
+  targetSeconds: 2,
   roundtrip: null, // { n: 2000 } to measure round trips on this model
   check: null, // texts to embed (embedding models)
   engineOptions: {},
@@ -33,7 +42,15 @@ function summary(values) {
   if (v.length === 0) return { n: 0 };
   const q = (p) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))];
   const r = (x) => Math.round(x * 1000) / 1000;
-  return { n: v.length, mean: r(v.reduce((a, b) => a + b, 0) / v.length), p50: r(q(0.5)), p90: r(q(0.9)), p99: r(q(0.99)), min: r(v[0]), max: r(v[v.length - 1]) };
+  return {
+    n: v.length,
+    mean: r(v.reduce((a, b) => a + b, 0) / v.length),
+    p50: r(q(0.5)),
+    p90: r(q(0.9)),
+    p99: r(q(0.99)),
+    min: r(v[0]),
+    max: r(v[v.length - 1]),
+  };
 }
 
 function median(v) {
@@ -43,9 +60,18 @@ function median(v) {
 }
 
 function statsDelta(a, b) {
-  const batches = b.batchesRun - a.batchesRun, requests = b.requestsRun - a.requestsRun;
-  const real = b.realTokens - a.realTokens, padded = b.paddedTokens - a.paddedTokens;
-  return { batches, requests, mean_batch: batches ? requests / batches : 0, real_tokens: real, padded_tokens: padded, padding_efficiency: padded ? real / padded : null };
+  const batches = b.batchesRun - a.batchesRun,
+    requests = b.requestsRun - a.requestsRun;
+  const real = b.realTokens - a.realTokens,
+    padded = b.paddedTokens - a.paddedTokens;
+  return {
+    batches,
+    requests,
+    mean_batch: batches ? requests / batches : 0,
+    real_tokens: real,
+    padded_tokens: padded,
+    padding_efficiency: padded ? real / padded : null,
+  };
 }
 
 async function main() {
@@ -55,7 +81,8 @@ async function main() {
     out({ type: 'info', info: engine.info, options: engine.options });
     const fillMask = engine.task === 'fill-mask';
     const text = (t) => (fillMask ? t : t.replace('[MASK]', 'city'));
-    const call = (t) => (fillMask ? engine.fillMaskJson(t) : engine.task === 'feature-extraction' ? engine.embedJson(t) : engine.classifyJson(t));
+    const call = (t) =>
+      fillMask ? engine.fillMaskJson(t) : engine.task === 'feature-extraction' ? engine.embedJson(t) : engine.classifyJson(t);
     const count = async (t) => (await engine.tokenize(text(t))).length;
 
     if (cfg.check) {
@@ -66,7 +93,9 @@ async function main() {
 
     // Token counts of the corpus (the same tokenizer the server uses).
     if (cfg.corpus) {
-      const texts = readFileSync(cfg.corpus, 'utf8').split('\n').filter((l) => l.length > 0);
+      const texts = readFileSync(cfg.corpus, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0);
       const lengths = await Promise.all(texts.map(count));
       if (cfg.lengthsOut) writeFileSync(cfg.lengthsOut, lengths.join('\n') + '\n');
       const mix = lengths.slice(0, cfg.mixCount);
@@ -85,7 +114,15 @@ async function main() {
         for (let i = 0; i < cfg.mixRepeats; i++) ms.push(await run());
         const d = statsDelta(s0, engine.stats());
         const m = median(ms);
-        out({ type: 'mix', sequences: subset.length, pass_ms: m, passes_ms: ms, seq_per_s: subset.length / (m / 1000), tokens_per_s: mix.reduce((a, b) => a + b, 0) / (m / 1000), ...d });
+        out({
+          type: 'mix',
+          sequences: subset.length,
+          pass_ms: m,
+          passes_ms: ms,
+          seq_per_s: subset.length / (m / 1000),
+          tokens_per_s: mix.reduce((a, b) => a + b, 0) / (m / 1000),
+          ...d,
+        });
       }
     }
 
@@ -113,10 +150,23 @@ async function main() {
         const s0 = engine.stats();
         const ms = [];
         const start = now();
-        while (ms.length < cfg.maxRepeats && (ms.length < cfg.minRepeats || now() - start < cfg.targetSeconds * 1000)) ms.push(await round());
+        while (ms.length < cfg.maxRepeats && (ms.length < cfg.minRepeats || now() - start < cfg.targetSeconds * 1000))
+          ms.push(await round());
         const d = statsDelta(s0, engine.stats());
         const m = median(ms);
-        out({ type: 'shape', batch, seq, tokens: texts[seq].slice(0, batch).map((t) => t.tokens), seq_per_s: batch / (m / 1000), tokens_per_s: (batch * seq) / (m / 1000), median_ms: m, min_ms: Math.min(...ms), max_ms: Math.max(...ms), repeats: ms.length, ...d });
+        out({
+          type: 'shape',
+          batch,
+          seq,
+          tokens: texts[seq].slice(0, batch).map((t) => t.tokens),
+          seq_per_s: batch / (m / 1000),
+          tokens_per_s: (batch * seq) / (m / 1000),
+          median_ms: m,
+          min_ms: Math.min(...ms),
+          max_ms: Math.max(...ms),
+          repeats: ms.length,
+          ...d,
+        });
       }
     }
 
@@ -126,14 +176,25 @@ async function main() {
       const seqTimes = async (fn) => {
         for (let i = 0; i < Math.min(200, n / 10); i++) await fn();
         const us = [];
-        for (let i = 0; i < n; i++) { const t0 = now(); await fn(); us.push((now() - t0) * 1000); }
+        for (let i = 0; i < n; i++) {
+          const t0 = now();
+          await fn();
+          us.push((now() - t0) * 1000);
+        }
         return summary(us);
       };
       const tokenizeUs = await seqTimes(() => engine.tokenizeJson(short));
       const fillUs = await seqTimes(() => engine.fillMaskJson(short));
       // The same fill-mask with the JSON parse that Engine.fillMask adds for library users.
       const fillParsedUs = await seqTimes(() => engine.fillMask(short));
-      out({ type: 'roundtrip', text: short, tokens: await count(short), tokenize_us: tokenizeUs, fill_mask_us: fillUs, fill_mask_parsed_us: fillParsedUs });
+      out({
+        type: 'roundtrip',
+        text: short,
+        tokens: await count(short),
+        tokenize_us: tokenizeUs,
+        fill_mask_us: fillUs,
+        fill_mask_parsed_us: fillParsedUs,
+      });
     }
   } finally {
     await engine.close();

@@ -17,7 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 const dist = resolve(arg('dist', join(ROOT, 'dist')));
 const model = resolve(arg('model', join(ROOT, 'models', 'demo')));
 const seconds = Number(arg('seconds', 4));
@@ -31,29 +34,84 @@ const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-goodput-'));
 const corpus = join(tmp, 'corpus.txt');
 writeFileSync(corpus, (await makeCorpus(500)).map((t) => t.text ?? t).join('\n') + '\n');
 
-const port = await new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
-const get = (path) => new Promise((res, rej) => http.get({ host: '127.0.0.1', port, path, agent: false }, (r) => { r.resume(); r.on('end', () => res(r.statusCode)); }).on('error', rej));
-const server = spawn(process.execPath, [join(dist, 'cli.js'), '--model', model, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
-  '--max-queue', '64', '--request-timeout-ms', '1000'], { stdio: ['ignore', 'ignore', 'inherit'] });
+const port = await new Promise((r) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => r(p));
+  });
+});
+const get = (path) =>
+  new Promise((res, rej) =>
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (r) => {
+        r.resume();
+        r.on('end', () => res(r.statusCode));
+      })
+      .on('error', rej),
+  );
+const server = spawn(
+  process.execPath,
+  [
+    join(dist, 'cli.js'),
+    '--model',
+    model,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--log-level',
+    'warn',
+    '--max-queue',
+    '64',
+    '--request-timeout-ms',
+    '1000',
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);
 try {
   for (let t0 = Date.now(); ; await sleep(100)) {
     if (Date.now() - t0 > 120_000) throw new Error('server not ready in 120 s');
-    if (await get('/ready').catch(() => 0) === 200) break;
+    if ((await get('/ready').catch(() => 0)) === 200) break;
   }
-  const run = (rate) => new Promise((res, rej) => {
-    const p = spawn(process.execPath, [join(ROOT, 'bench', 'loadgen.js'), JSON.stringify({ port, rate, duration: seconds, warmup: 1, corpus, timeoutMs: 10_000, seed: rate })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`loadgen exited ${code}`))));
-  });
+  const run = (rate) =>
+    new Promise((res, rej) => {
+      const p = spawn(
+        process.execPath,
+        [
+          join(ROOT, 'bench', 'loadgen.js'),
+          JSON.stringify({ port, rate, duration: seconds, warmup: 1, corpus, timeoutMs: 10_000, seed: rate }),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      p.stdout.on('data', (d) => {
+        out += d;
+      });
+      p.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`loadgen exited ${code}`))));
+    });
   let scraping = false;
-  const scraper = async () => { while (scraping) { await get('/metrics').catch(() => {}); await sleep(scrapeMs); } };
+  const scraper = async () => {
+    while (scraping) {
+      await get('/metrics').catch(() => {});
+      await sleep(scrapeMs);
+    }
+  };
   const measure = async (rate) => {
-    if (scrapeMs > 0) { scraping = true; scraper(); }
+    if (scrapeMs > 0) {
+      scraping = true;
+      scraper();
+    }
     const r = await run(rate);
     scraping = false;
     const lat = r.latency_ok_from_schedule ?? {};
-    return { offered: rate, ok_rate: +r.ok_rate.toFixed(1), refused_fraction: +r.refused_fraction.toFixed(3), p50_ms: lat.p50, p99_ms: lat.p99, status: r.status };
+    return {
+      offered: rate,
+      ok_rate: +r.ok_rate.toFixed(1),
+      refused_fraction: +r.refused_fraction.toFixed(3),
+      p50_ms: lat.p50,
+      p99_ms: lat.p99,
+      status: r.status,
+    };
   };
   const passes = (m) => m.ok_rate >= 0.95 * m.offered;
   const sweep = [];
@@ -70,7 +128,18 @@ try {
   const atKnee = await measure(knee);
   const over = await measure(Math.round(factor * knee));
   log(`knee ${knee}/s: ${atKnee.ok_rate} ok/s; ${factor}x: ${over.ok_rate} ok/s`);
-  console.log(JSON.stringify({ dist, model, seconds, knee, atKnee, overload: { factor, ...over }, goodputRatio: +(over.ok_rate / atKnee.ok_rate).toFixed(3), sweep }));
+  console.log(
+    JSON.stringify({
+      dist,
+      model,
+      seconds,
+      knee,
+      atKnee,
+      overload: { factor, ...over },
+      goodputRatio: +(over.ok_rate / atKnee.ok_rate).toFixed(3),
+      sweep,
+    }),
+  );
 } finally {
   server.kill('SIGKILL');
   rmSync(tmp, { recursive: true, force: true });

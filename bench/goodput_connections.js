@@ -19,7 +19,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 const seconds = Number(arg('seconds', 6));
 const knee = Number(arg('knee', 64));
 const factors = arg('factors', '4,16').split(',').map(Number);
@@ -40,9 +43,32 @@ function cpuSeconds(pid) {
 
 function startServer(transport, variant) {
   const extra = variant === 'no-waiting' ? ['--max-waiting', '0'] : [];
-  const proc = spawn(process.execPath, [join(root, 'dist', 'cli.js'), '--model', model, '--host', '127.0.0.1', '--port', '0',
-    '--log-format', 'json', '--log-level', 'info', '--access-log-sample', '0', '--transport', transport,
-    '--max-queue', '64', '--request-timeout-ms', '1000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      join(root, 'dist', 'cli.js'),
+      '--model',
+      model,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--log-format',
+      'json',
+      '--log-level',
+      'info',
+      '--access-log-sample',
+      '0',
+      '--transport',
+      transport,
+      '--max-queue',
+      '64',
+      '--request-timeout-ms',
+      '1000',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   return new Promise((resolve, reject) => {
     let err = '';
     const onData = (d) => {
@@ -69,17 +95,46 @@ function run(port, connections, server) {
   return new Promise((resolve, reject) => {
     const cpuServer0 = cpuSeconds(server.pid);
     const t0 = process.hrtime.bigint();
-    const p = spawn(cannon, ['-j', '-c', String(connections), '-d', String(seconds), '-t', '10', '-m', 'POST', '-H', 'content-type=text/plain',
-      '-i', bodyFile, `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(
+      cannon,
+      [
+        '-j',
+        '-c',
+        String(connections),
+        '-d',
+        String(seconds),
+        '-t',
+        '10',
+        '-m',
+        'POST',
+        '-H',
+        'content-type=text/plain',
+        '-i',
+        bodyFile,
+        `http://127.0.0.1:${port}/`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let out = '';
     let cpuClient = 0;
     // The client's CPU is read just before it exits (after that /proc has no entry for it).
-    const sampler = setInterval(() => { try { cpuClient = cpuSeconds(p.pid); } catch { /* exited */ } }, 200);
-    p.stdout.on('data', (d) => { out += d; });
+    const sampler = setInterval(() => {
+      try {
+        cpuClient = cpuSeconds(p.pid);
+      } catch {
+        /* exited */
+      }
+    }, 200);
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
     p.on('exit', (code) => {
       clearInterval(sampler);
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) { reject(new Error(`autocannon exited ${code}`)); return; }
+      if (code !== 0) {
+        reject(new Error(`autocannon exited ${code}`));
+        return;
+      }
       const r = JSON.parse(out);
       const statuses = {};
       for (const [k, v] of Object.entries(r.statusCodeStats ?? {})) statuses[k] = v.count;
@@ -125,10 +180,18 @@ for (const transport of transports) {
   }
 }
 
-console.log('| transport | variant | connections | goodput (200/s) | x knee | other statuses | p99 ms | load generator cores | server cores |');
+console.log(
+  '| transport | variant | connections | goodput (200/s) | x knee | other statuses | p99 ms | load generator cores | server cores |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const other = Object.entries(r.statuses).filter(([k]) => k !== '200').map(([k, v]) => `${k}: ${v}`).join(', ') || '-';
-  console.log(`| ${r.transport} | ${r.variant} | ${r.connections} | ${r.goodput} | ${r.ratio} | ${other} | ${r.p99ms} | ${r.loadgenCores} | ${r.serverCores} |`);
+  const other =
+    Object.entries(r.statuses)
+      .filter(([k]) => k !== '200')
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ') || '-';
+  console.log(
+    `| ${r.transport} | ${r.variant} | ${r.connections} | ${r.goodput} | ${r.ratio} | ${other} | ${r.p99ms} | ${r.loadgenCores} | ${r.serverCores} |`,
+  );
 }
 console.log(JSON.stringify({ node: process.version, seconds, knee, factors, rounds, model, results }));

@@ -47,7 +47,10 @@ const seen = [];
 const app = uws.App();
 app.any('/*', (res, req) => {
   let aborted = false;
-  res.onAborted(() => { aborted = true; seen.push('aborted'); });
+  res.onAborted(() => {
+    aborted = true;
+    seen.push('aborted');
+  });
   const url = req.getUrl();
   const headers = [];
   req.forEach((k, v) => headers.push(`${k}: ${v.length > 20 ? v.slice(0, 20) + '...' : v}`));
@@ -56,8 +59,11 @@ app.any('/*', (res, req) => {
   res.onData((chunk, last) => {
     n += chunk.byteLength;
     if (!last) return;
-    const answer = () => { if (!aborted) res.cork(() => res.end(`${url} body=${n}`)); };
-    if (url === '/async') setTimeout(answer, 100); else answer();
+    const answer = () => {
+      if (!aborted) res.cork(() => res.end(`${url} body=${n}`));
+    };
+    if (url === '/async') setTimeout(answer, 100);
+    else answer();
   });
 });
 
@@ -74,7 +80,9 @@ function probe(port, parts) {
       const statuses = [...got.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
       resolve({ answers: statuses.join(',') || 'none', closedMs });
     };
-    s.on('data', (d) => { got += d.toString('latin1'); });
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+    });
     s.on('error', () => {});
     s.on('close', () => finish(Date.now() - t0));
     s.on('connect', async () => {
@@ -92,10 +100,14 @@ app.listen('127.0.0.1', 0, async (listenSocket) => {
   const only = process.argv[3]?.split(',');
   console.log('| case | answers | closed by the server after (ms) |');
   console.log('|---|---|---|');
-  const results = await Promise.all(Object.entries(CASES).filter(([k]) => !only || only.includes(k)).map(async ([name, parts]) => {
-    const r = await probe(port, parts);
-    return { name, ...r };
-  }));
+  const results = await Promise.all(
+    Object.entries(CASES)
+      .filter(([k]) => !only || only.includes(k))
+      .map(async ([name, parts]) => {
+        const r = await probe(port, parts);
+        return { name, ...r };
+      }),
+  );
   for (const r of results) console.log(`| ${r.name} | ${r.answers} | ${r.closedMs} |`);
   console.log(`\nhandler saw: ${seen.join(' / ')}`);
   uws.us_listen_socket_close(listenSocket);
@@ -117,13 +129,23 @@ async function cost(n) {
   for (let i = 0; i < n; i++) {
     const s = net.connect(port, '127.0.0.1');
     s.on('error', () => {});
-    s.on('close', () => { closed++; });
+    s.on('close', () => {
+      closed++;
+    });
     s.write('GET / HTTP/1.0\r\nHost: a\r\n\r\n');
   }
   await new Promise((r) => setTimeout(r, 1500));
   const held = rssKiB();
   while (closed < n && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
-  console.log(JSON.stringify({ connections: n, rssBeforeKiB: before, rssHeldKiB: held,
-    bytesPerConnection: Math.round(((held - before) * 1024) / n), allClosedAfterMs: Date.now() - t0, closed }));
+  console.log(
+    JSON.stringify({
+      connections: n,
+      rssBeforeKiB: before,
+      rssHeldKiB: held,
+      bytesPerConnection: Math.round(((held - before) * 1024) / n),
+      allClosedAfterMs: Date.now() - t0,
+      closed,
+    }),
+  );
   srv.kill();
 }

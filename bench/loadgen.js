@@ -22,16 +22,36 @@ import { readFileSync } from 'node:fs';
 import { rng } from './corpus.js';
 
 const cfg = {
-  host: '127.0.0.1', port: 8000, path: '/', rate: 100, duration: 5, warmup: 1, arrival: 'poisson', seed: 1,
-  maxConnections: 2048, initialConnections: 0, timeoutMs: 30_000, corpus: null, bodies: null,
+  host: '127.0.0.1',
+  port: 8000,
+  path: '/',
+  rate: 100,
+  duration: 5,
+  warmup: 1,
+  arrival: 'poisson',
+  seed: 1,
+  maxConnections: 2048,
+  initialConnections: 0,
+  timeoutMs: 30_000,
+  corpus: null,
+  bodies: null,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 
-const bodies = cfg.bodies ?? readFileSync(cfg.corpus, 'utf8').split('\n').filter((l) => l.length > 0);
+const bodies =
+  cfg.bodies ??
+  readFileSync(cfg.corpus, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 const requests = bodies.map((b) => {
   const body = Buffer.from(b, 'utf8');
-  return Buffer.concat([Buffer.from(`POST ${cfg.path} HTTP/1.1\r\nHost: ${cfg.host}:${cfg.port}\r\n`
-    + `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+  return Buffer.concat([
+    Buffer.from(
+      `POST ${cfg.path} HTTP/1.1\r\nHost: ${cfg.host}:${cfg.port}\r\n` +
+        `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n`,
+    ),
+    body,
+  ]);
 });
 
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
@@ -39,13 +59,22 @@ const rand = rng(cfg.seed);
 
 // --- results -------------------------------------------------------------------------------
 const rec = {
-  status: [],          // per recorded request: HTTP status, 0 = connection error, -1 = timeout
-  latSent: [],         // ms, from write to last byte
-  latIntended: [],     // ms, from scheduled time to last byte
-  lag: [],             // ms, write time - scheduled time
-  tok: [], queue: [], inf: [], total: [],  // timing headers of 2xx answers (ms)
+  status: [], // per recorded request: HTTP status, 0 = connection error, -1 = timeout
+  latSent: [], // ms, from write to last byte
+  latIntended: [], // ms, from scheduled time to last byte
+  lag: [], // ms, write time - scheduled time
+  tok: [],
+  queue: [],
+  inf: [],
+  total: [], // timing headers of 2xx answers (ms)
 };
-let sent = 0, outstanding = 0, opened = 0, maxBusy = 0, maxBacklog = 0, connErrors = 0, closedByServer = 0;
+let sent = 0,
+  outstanding = 0,
+  opened = 0,
+  maxBusy = 0,
+  maxBacklog = 0,
+  connErrors = 0,
+  closedByServer = 0;
 
 function record(req, status, tEnd, hdr) {
   if (!req.measured) return;
@@ -76,9 +105,15 @@ class Conn {
     opened++;
     this.sock = net.connect({ host: cfg.host, port: cfg.port, noDelay: true });
     all.add(this);
-    this.sock.on('connect', () => { this.ready = true; this.release(); });
+    this.sock.on('connect', () => {
+      this.ready = true;
+      this.release();
+    });
     this.sock.on('data', (d) => this.onData(d));
-    this.sock.on('error', () => { connErrors++; this.kill(0); });
+    this.sock.on('error', () => {
+      connErrors++;
+      this.kill(0);
+    });
     this.sock.on('close', () => this.kill(0));
   }
 
@@ -92,7 +127,10 @@ class Conn {
 
   release() {
     if (this.dead) return;
-    if (backlog.length > 0) { this.send(backlog.shift()); return; }
+    if (backlog.length > 0) {
+      this.send(backlog.shift());
+      return;
+    }
     idle.push(this);
   }
 
@@ -103,12 +141,19 @@ class Conn {
       if (!r) return;
       this.buf = this.buf.subarray(r.consumed);
       const req = this.req;
-      if (!req) { this.kill(0); return; } // unsolicited bytes
+      if (!req) {
+        this.kill(0);
+        return;
+      } // unsolicited bytes
       this.req = null;
       busy--;
       outstanding--;
       record(req, r.status, now(), r.hdr);
-      if (r.close) { closedByServer++; this.kill(0); return; }
+      if (r.close) {
+        closedByServer++;
+        this.kill(0);
+        return;
+      }
       this.release();
     }
   }
@@ -145,7 +190,9 @@ function parseResponse(buf) {
   const head = buf.toString('latin1', 0, end);
   const lines = head.split('\r\n');
   const status = parseInt(lines[0].split(' ')[1], 10);
-  let length = 0, chunked = false, close = false;
+  let length = 0,
+    chunked = false,
+    close = false;
   const hdr = {};
   for (let i = 1; i < lines.length; i++) {
     const c = lines[i].indexOf(':');
@@ -184,7 +231,10 @@ function dispatch(req) {
   sent++;
   outstanding++;
   const c = idle.pop();
-  if (c) { c.send(req); return; }
+  if (c) {
+    c.send(req);
+    return;
+  }
   backlog.push(req);
   maxBacklog = Math.max(maxBacklog, backlog.length);
   if (all.size < cfg.maxConnections) new Conn();
@@ -223,8 +273,14 @@ async function main() {
         dispatch({ intended: next, body: bodyIndex++ % requests.length, measured: next >= measureFrom });
         next += gap();
       }
-      if (t - lastTimeoutCheck > 100) { checkTimeouts(t); lastTimeoutCheck = t; }
-      if (next >= end) { resolve(); return; }
+      if (t - lastTimeoutCheck > 100) {
+        checkTimeouts(t);
+        lastTimeoutCheck = t;
+      }
+      if (next >= end) {
+        resolve();
+        return;
+      }
       setTimeout(tick, Math.max(0, Math.floor(next - now())));
     };
     setTimeout(tick, Math.max(0, start - now()));
@@ -238,7 +294,10 @@ async function main() {
   finished = true;
   const cpu = process.cpuUsage(cpu0);
   const wall = now() - start;
-  for (const c of [...all]) { c.dead = true; c.sock.destroy(); }
+  for (const c of [...all]) {
+    c.dead = true;
+    c.sock.destroy();
+  }
 
   process.stdout.write(JSON.stringify(summarize(cpu, wall)) + '\n');
 }
@@ -254,8 +313,13 @@ function stats(values) {
   if (v.length === 0) return { n: 0 };
   const r = (x) => Math.round(x * 1000) / 1000;
   return {
-    n: v.length, mean: r(v.reduce((a, b) => a + b, 0) / v.length), p50: r(pct(v, 50)), p90: r(pct(v, 90)), p99: r(pct(v, 99)),
-    p999: r(pct(v, 99.9)), max: r(v[v.length - 1]),
+    n: v.length,
+    mean: r(v.reduce((a, b) => a + b, 0) / v.length),
+    p50: r(pct(v, 50)),
+    p90: r(pct(v, 90)),
+    p99: r(pct(v, 99)),
+    p999: r(pct(v, 99.9)),
+    max: r(v[v.length - 1]),
   };
 }
 
@@ -267,8 +331,14 @@ function summarize(cpu, wall) {
   const refused = (s) => s === 429 || s === 503;
   const recorded = rec.status.length;
   return {
-    mode: 'open', arrival: cfg.arrival, offered_rate: cfg.rate, duration_s: cfg.duration, warmup_s: cfg.warmup,
-    sent_total: sent, recorded, status: by,
+    mode: 'open',
+    arrival: cfg.arrival,
+    offered_rate: cfg.rate,
+    duration_s: cfg.duration,
+    warmup_s: cfg.warmup,
+    sent_total: sent,
+    recorded,
+    status: by,
     ok: sel(rec.status, ok).length,
     ok_rate: sel(rec.status, ok).length / cfg.duration,
     answered_rate: sel(rec.status, (s) => s > 0).length / cfg.duration,
@@ -281,9 +351,13 @@ function summarize(cpu, wall) {
     latency_all: stats(sel(rec.latSent, (s) => s > 0)),
     send_lag: stats(rec.lag),
     server_timing_ms: { tokenization: stats(rec.tok), queue: stats(rec.queue), inference: stats(rec.inf), total: stats(rec.total) },
-    connections_opened: opened, max_busy_connections: maxBusy, max_client_backlog: maxBacklog,
-    connection_errors: connErrors, closed_by_server: closedByServer,
-    client_cpu_s: (cpu.user + cpu.system) / 1e6, client_wall_s: wall / 1000,
+    connections_opened: opened,
+    max_busy_connections: maxBusy,
+    max_client_backlog: maxBacklog,
+    connection_errors: connErrors,
+    closed_by_server: closedByServer,
+    client_cpu_s: (cpu.user + cpu.system) / 1e6,
+    client_wall_s: wall / 1000,
   };
 }
 

@@ -10,12 +10,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 const { Engine } = await import(join(ROOT, 'dist', 'index.js'));
-const threads = Number(arg('threads', 2)), gapMs = Number(arg('gap-ms', 2)), n = Number(arg('n', 400));
+const threads = Number(arg('threads', 2)),
+  gapMs = Number(arg('gap-ms', 2)),
+  n = Number(arg('n', 400));
 const e = await Engine.load({ model: resolve(arg('model', join(ROOT, 'models', 'demo'))), intraOpThreads: threads });
 const text = 'the quick brown fox jumps over the [MASK] dog and runs away';
-const roundTrip = [], inference = [];
+const roundTrip = [],
+  inference = [];
 for (let i = 0; i < n; i++) {
   const t0 = process.hrtime.bigint();
   const a = await e.fillMaskJson(text);
@@ -24,8 +30,13 @@ for (let i = 0; i < n; i++) {
   if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
 }
 const p50 = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-console.log(JSON.stringify({
-  threads, gapMs, singleThreadMaxTokens: e.info.singleThreadMaxTokens,
-  roundTripP50Ms: +p50(roundTrip).toFixed(3), inferenceP50Ms: +p50(inference).toFixed(3),
-}));
+console.log(
+  JSON.stringify({
+    threads,
+    gapMs,
+    singleThreadMaxTokens: e.info.singleThreadMaxTokens,
+    roundTripP50Ms: +p50(roundTrip).toFixed(3),
+    inferenceP50Ms: +p50(inference).toFixed(3),
+  }),
+);
 await e.close();

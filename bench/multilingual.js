@@ -15,21 +15,26 @@ export function moTranslations(path) {
   const le = data.readUInt32LE(0) === 0x950412de;
   if (!le && data.readUInt32BE(0) !== 0x950412de) return [];
   const u32 = (at) => (le ? data.readUInt32LE(at) : data.readUInt32BE(at));
-  const n = u32(8), trans = u32(16);
+  const n = u32(8),
+    trans = u32(16);
   const out = [];
   const decoder = new TextDecoder('utf-8', { fatal: true });
   for (let i = 0; i < n; i++) {
     const off = trans + 8 * i;
     if (off + 8 > data.length) break;
-    const len = u32(off), at = u32(off + 4);
+    const len = u32(off),
+      at = u32(off + 4);
     const raw = data.subarray(at, at + len);
     let start = 0;
-    for (let k = 0; k <= raw.length; k++) {  // plural forms are NUL-separated
+    for (let k = 0; k <= raw.length; k++) {
+      // plural forms are NUL-separated
       if (k < raw.length && raw[k] !== 0) continue;
       try {
         const text = decoder.decode(raw.subarray(start, k)).trim();
         if (text && !text.includes('Content-Type:')) out.push(text);
-      } catch { /* not UTF-8 */ }
+      } catch {
+        /* not UTF-8 */
+      }
       start = k + 1;
     }
   }
@@ -64,8 +69,25 @@ export function translations({ perLanguage, exclude = new Set(), seed = 1 }) {
 
 /** Characters per Unicode script in `texts`, for the scripts a multilingual corpus should cover. */
 export function scriptsOf(texts) {
-  const scripts = ['Latin', 'Cyrillic', 'Greek', 'Arabic', 'Hebrew', 'Devanagari', 'Bengali', 'Tamil', 'Thai', 'Georgian',
-    'Armenian', 'Ethiopic', 'Khmer', 'Han', 'Hiragana', 'Katakana', 'Hangul'];
+  const scripts = [
+    'Latin',
+    'Cyrillic',
+    'Greek',
+    'Arabic',
+    'Hebrew',
+    'Devanagari',
+    'Bengali',
+    'Tamil',
+    'Thai',
+    'Georgian',
+    'Armenian',
+    'Ethiopic',
+    'Khmer',
+    'Han',
+    'Hiragana',
+    'Katakana',
+    'Hangul',
+  ];
   const counts = {};
   for (const s of scripts) {
     const re = new RegExp(`\\p{Script=${s}}`, 'gu');

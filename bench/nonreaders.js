@@ -15,7 +15,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 const clients = Number(arg('clients', 200));
 const budget = Number(arg('budget-mib', 256)) * 1024 * 1024;
 const seconds = Number(arg('seconds', 40));
@@ -27,9 +30,27 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const rssBytes = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
-const proc = spawn(process.execPath, [join(root, 'dist', 'cli.js'), '--model', model, '--host', '127.0.0.1', '--port', '0',
-  '--log-format', 'json', '--access-log-sample', '0', '--transport', transport, '--max-inflight-answer-bytes', String(budget)],
-{ stdio: ['ignore', 'ignore', 'pipe'] });
+const proc = spawn(
+  process.execPath,
+  [
+    join(root, 'dist', 'cli.js'),
+    '--model',
+    model,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--log-format',
+    'json',
+    '--access-log-sample',
+    '0',
+    '--transport',
+    transport,
+    '--max-inflight-answer-bytes',
+    String(budget),
+  ],
+  { stdio: ['ignore', 'ignore', 'pipe'] },
+);
 const port = await new Promise((resolve, reject) => {
   let err = '';
   proc.stderr.on('data', (d) => {
@@ -42,11 +63,14 @@ const port = await new Promise((resolve, reject) => {
 
 function post(body) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, bytes: Buffer.concat(chunks).length }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, bytes: Buffer.concat(chunks).length }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -54,24 +78,51 @@ function post(body) {
 
 for (let i = 0; ; i++) {
   if (i > 600) throw new Error('server not ready');
-  const r = await new Promise((resolve) => http.get({ host: '127.0.0.1', port, path: '/ready' }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', () => resolve(0)));
+  const r = await new Promise((resolve) =>
+    http
+      .get({ host: '127.0.0.1', port, path: '/ready' }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      })
+      .on('error', () => resolve(0)),
+  );
   if (r === 200) break;
   await sleep(100);
 }
 
 // Long single-token words: each prediction's "sequence" repeats the whole input.
-const WORDS = ['international', 'government', 'development', 'information', 'performance', 'environment', 'professional',
-  'organization', 'independent', 'understanding', 'relationship', 'championship', 'construction', 'particularly'];
-const bodyFor = (n) => JSON.stringify({
-  inputs: [0, 1].map((k) => `the [MASK] ${Array.from({ length: n }, (_, i) => WORDS[(i + k) % WORDS.length]).join(' ')}`),
-  parameters: { top_k: 1000 },
-});
+const WORDS = [
+  'international',
+  'government',
+  'development',
+  'information',
+  'performance',
+  'environment',
+  'professional',
+  'organization',
+  'independent',
+  'understanding',
+  'relationship',
+  'championship',
+  'construction',
+  'particularly',
+];
+const bodyFor = (n) =>
+  JSON.stringify({
+    inputs: [0, 1].map((k) => `the [MASK] ${Array.from({ length: n }, (_, i) => WORDS[(i + k) % WORDS.length]).join(' ')}`),
+    parameters: { top_k: 1000 },
+  });
 // The most words whose answer fits --max-answer-bytes (measured, by bisection).
-let lo = 10, hi = 500, answerBytes = 0;
+let lo = 10,
+  hi = 500,
+  answerBytes = 0;
 while (lo < hi) {
   const mid = Math.ceil((lo + hi) / 2);
   const r = await post(bodyFor(mid));
-  if (r.status === 200 && r.bytes <= MAX_ANSWER) { lo = mid; answerBytes = r.bytes; } else hi = mid - 1;
+  if (r.status === 200 && r.bytes <= MAX_ANSWER) {
+    lo = mid;
+    answerBytes = r.bytes;
+  } else hi = mid - 1;
 }
 const body = bodyFor(lo);
 if (answerBytes === 0) answerBytes = (await post(body)).bytes;
@@ -80,16 +131,27 @@ log(`largest answer: ${answerBytes} bytes (${lo} words per input, a ${body.lengt
 await sleep(2000);
 const baseline = rssBytes(proc.pid);
 let max = baseline;
-const sampler = setInterval(() => { try { max = Math.max(max, rssBytes(proc.pid)); } catch { /* gone */ } }, 50);
+const sampler = setInterval(() => {
+  try {
+    max = Math.max(max, rssBytes(proc.pid));
+  } catch {
+    /* gone */
+  }
+}, 50);
 
 const request = `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 const sockets = [];
 let closedByServer = 0;
 for (let i = 0; i < clients; i++) {
-  const s = net.connect(port, '127.0.0.1', () => { s.write(request); s.pause(); }); // never reads
+  const s = net.connect(port, '127.0.0.1', () => {
+    s.write(request);
+    s.pause();
+  }); // never reads
   s.setRecvBufferSize?.(4096);
   s.on('error', () => {});
-  s.on('close', () => { closedByServer++; });
+  s.on('close', () => {
+    closedByServer++;
+  });
   sockets.push(s);
 }
 const t0 = Date.now();
@@ -97,18 +159,34 @@ while (Date.now() - t0 < seconds * 1000) await sleep(250);
 clearInterval(sampler);
 for (const s of sockets) s.destroy();
 
-const metrics = await new Promise((resolve) => http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-  let s = ''; res.on('data', (d) => { s += d; }); res.on('end', () => resolve(s));
-}));
+const metrics = await new Promise((resolve) =>
+  http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+    let s = '';
+    res.on('data', (d) => {
+      s += d;
+    });
+    res.on('end', () => resolve(s));
+  }),
+);
 const statuses = {};
-for (const m of metrics.matchAll(/^bert_serve_http_requests_total\{route="\/",method="POST",status="(\d+)"\} (\d+)/gm)) statuses[m[1]] = Number(m[2]);
+for (const m of metrics.matchAll(/^bert_serve_http_requests_total\{route="\/",method="POST",status="(\d+)"\} (\d+)/gm))
+  statuses[m[1]] = Number(m[2]);
 const cut = Number(/^bert_serve_client_closed_total\{route="\/",stage="send"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
 proc.kill('SIGKILL');
 
 const mib = (b) => +(b / 1048576).toFixed(1);
 const result = {
-  transport, clients, budgetMiB: mib(budget), answerBytes, baselineMiB: mib(baseline), maxMiB: mib(max),
-  growthMiB: mib(max - baseline), growthOverBudget: +((max - baseline) / budget).toFixed(3), within: max - baseline <= budget * 1.1,
-  answeredStatuses: statuses, cutOffWhileSending: cut, closedByServer,
+  transport,
+  clients,
+  budgetMiB: mib(budget),
+  answerBytes,
+  baselineMiB: mib(baseline),
+  maxMiB: mib(max),
+  growthMiB: mib(max - baseline),
+  growthOverBudget: +((max - baseline) / budget).toFixed(3),
+  within: max - baseline <= budget * 1.1,
+  answeredStatuses: statuses,
+  cutOffWhileSending: cut,
+  closedByServer,
 };
 console.log(JSON.stringify(result));

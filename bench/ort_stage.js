@@ -23,23 +23,41 @@ import os from 'node:os';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const median = (v) => { const s = [...v].sort((a, b) => a - b), n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b),
+    n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
 const emit = (j) => process.stdout.write(JSON.stringify(j) + '\n');
 
 let seed = opts.seed ?? 1234;
-function rand() { // mulberry32: deterministic inputs
-  seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
+function rand() {
+  // mulberry32: deterministic inputs
+  seed |= 0;
+  seed = (seed + 0x6d2b79f5) | 0;
   let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
 function feeds(ort, rows) {
-  const n = rows.length, seq = Math.max(...rows.map((r) => r.length));
-  const ids = new BigInt64Array(n * seq), mask = new BigInt64Array(n * seq), types = new BigInt64Array(n * seq);
-  rows.forEach((r, i) => r.forEach((id, j) => { ids[i * seq + j] = BigInt(id); mask[i * seq + j] = 1n; }));
+  const n = rows.length,
+    seq = Math.max(...rows.map((r) => r.length));
+  const ids = new BigInt64Array(n * seq),
+    mask = new BigInt64Array(n * seq),
+    types = new BigInt64Array(n * seq);
+  rows.forEach((r, i) =>
+    r.forEach((id, j) => {
+      ids[i * seq + j] = BigInt(id);
+      mask[i * seq + j] = 1n;
+    }),
+  );
   const dims = [n, seq];
-  return { input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims), token_type_ids: new ort.Tensor('int64', types, dims) };
+  return {
+    input_ids: new ort.Tensor('int64', ids, dims),
+    attention_mask: new ort.Tensor('int64', mask, dims),
+    token_type_ids: new ort.Tensor('int64', types, dims),
+  };
 }
 
 function randomRow(len, vocab) {
@@ -53,7 +71,10 @@ async function timeIt(fn) {
   await fn();
   const ms = [];
   const start = now();
-  while (ms.length < (opts.maxRepeats ?? 200) && (ms.length < (opts.minRepeats ?? 3) || now() - start < (opts.targetSeconds ?? 1.5) * 1000)) {
+  while (
+    ms.length < (opts.maxRepeats ?? 200) &&
+    (ms.length < (opts.minRepeats ?? 3) || now() - start < (opts.targetSeconds ?? 1.5) * 1000)
+  ) {
     const t = now();
     await fn();
     ms.push(now() - t);
@@ -69,11 +90,22 @@ async function main() {
   // bert-serve's OpenMP team does with OMP_WAIT_POLICY=PASSIVE): for comparisons on a shared
   // machine, where a spinning team waits at every operator for the thread that was descheduled.
   const session = await ort.InferenceSession.create(opts.onnx, {
-    executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
     ...(opts.spinning === false ? { extra: { session: { 'intra_op.allow_spinning': '0' } } } : {}),
   });
   const out = session.outputNames[0];
-  emit({ type: 'info', onnxruntime: ort.env.versions?.common ?? null, threads, spinning: opts.spinning !== false, load_ms: Math.round(now() - t0), inputs: session.inputNames, output: out });
+  emit({
+    type: 'info',
+    onnxruntime: ort.env.versions?.common ?? null,
+    threads,
+    spinning: opts.spinning !== false,
+    load_ms: Math.round(now() - t0),
+    inputs: session.inputNames,
+    output: out,
+  });
   const vocab = opts.vocabSize ?? 30522;
 
   if (opts.check?.length) {
@@ -81,7 +113,8 @@ async function main() {
     const [n, seq, hidden] = res.dims;
     const embeddings = [];
     for (let i = 0; i < n; i++) {
-      const len = opts.check[i].length, v = new Array(hidden).fill(0);
+      const len = opts.check[i].length,
+        v = new Array(hidden).fill(0);
       for (let j = 0; j < len; j++) for (let h = 0; h < hidden; h++) v[h] += res.data[(i * seq + j) * hidden + h];
       embeddings.push(v.map((x) => x / len));
     }
@@ -89,21 +122,54 @@ async function main() {
   }
 
   for (const { batch, seq } of opts.shapes ?? []) {
-    const f = feeds(ort, Array.from({ length: batch }, () => randomRow(seq, vocab)));
+    const f = feeds(
+      ort,
+      Array.from({ length: batch }, () => randomRow(seq, vocab)),
+    );
     const t = await timeIt(() => session.run(f));
-    emit({ type: 'shape', batch, seq, ...t, seq_per_s: batch / (t.median_ms / 1000), tokens_per_s: batch * seq / (t.median_ms / 1000), threads });
+    emit({
+      type: 'shape',
+      batch,
+      seq,
+      ...t,
+      seq_per_s: batch / (t.median_ms / 1000),
+      tokens_per_s: (batch * seq) / (t.median_ms / 1000),
+      threads,
+    });
   }
 
   for (const [policy, plan] of Object.entries(opts.plans ?? {})) {
-    const batches = plan.map((p) => feeds(ort, p.map((len) => randomRow(Math.max(3, len), vocab))));
+    const batches = plan.map((p) =>
+      feeds(
+        ort,
+        p.map((len) => randomRow(Math.max(3, len), vocab)),
+      ),
+    );
     const sequences = plan.reduce((a, p) => a + p.length, 0);
     const real = plan.reduce((a, p) => a + p.reduce((x, y) => x + y, 0), 0);
     const padded = plan.reduce((a, p) => a + p.length * Math.max(...p), 0);
-    const t = await timeIt(async () => { for (const f of batches) await session.run(f); });
-    emit({ type: 'mix', policy, sequences, batches: plan.length, real_tokens: real, padded_tokens: padded, padding_efficiency: real / padded,
-      pass_ms: t.median_ms, seq_per_s: sequences / (t.median_ms / 1000), tokens_per_s: real / (t.median_ms / 1000), repeats: t.repeats, threads });
+    const t = await timeIt(async () => {
+      for (const f of batches) await session.run(f);
+    });
+    emit({
+      type: 'mix',
+      policy,
+      sequences,
+      batches: plan.length,
+      real_tokens: real,
+      padded_tokens: padded,
+      padding_efficiency: real / padded,
+      pass_ms: t.median_ms,
+      seq_per_s: sequences / (t.median_ms / 1000),
+      tokens_per_s: real / (t.median_ms / 1000),
+      repeats: t.repeats,
+      threads,
+    });
   }
   await session.release?.();
 }
 
-main().catch((e) => { process.stderr.write(`ort_stage: ${e?.stack ?? e}\n`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`ort_stage: ${e?.stack ?? e}\n`);
+  process.exit(1);
+});

@@ -22,8 +22,11 @@ export const PEER = { dir: 'models/bench/embed', onnxDir: 'models/bench/embed-on
 const BATCHES = [1, 32];
 const SEQS = [16, 128];
 // Texts both runtimes embed before timing: short and long, punctuation, a word split in pieces.
-const CHECK = ['Hello world.', 'The quick brown fox jumps over the lazy dog, twice!',
-  'Embedding models map sentences to vectors; similar sentences land near each other in that space, which search engines use to rank documents.'];
+const CHECK = [
+  'Hello world.',
+  'The quick brown fox jumps over the lazy dog, twice!',
+  'Embedding models map sentences to vectors; similar sentences land near each other in that space, which search engines use to rank documents.',
+];
 const CHECK_TOLERANCE = 1e-3; // largest |difference| of any embedding component (values of order 1)
 
 function run(ctx, script, args, label) {
@@ -43,12 +46,17 @@ export function ensurePeerModels(ctx) {
 }
 
 function compare(a, b) {
-  let maxAbs = 0, minCos = 1;
+  let maxAbs = 0,
+    minCos = 1;
   for (let i = 0; i < a.length; i++) {
-    let dot = 0, na = 0, nb = 0;
+    let dot = 0,
+      na = 0,
+      nb = 0;
     for (let j = 0; j < a[i].length; j++) {
       maxAbs = Math.max(maxAbs, Math.abs(a[i][j] - b[i][j]));
-      dot += a[i][j] * b[i][j]; na += a[i][j] ** 2; nb += b[i][j] ** 2;
+      dot += a[i][j] * b[i][j];
+      na += a[i][j] ** 2;
+      nb += b[i][j] ** 2;
     }
     minCos = Math.min(minCos, dot / Math.sqrt(na * nb));
   }
@@ -56,28 +64,85 @@ function compare(a, b) {
 }
 
 async function engineRows(ctx, P, dir, { engineOptions = {}, corpusFile, lengthsOut, mixCount, check = null, label }) {
-  const lines = await ctx.runJsonLines(process.execPath, [join(ctx.root, 'bench', 'engine_stage.js'), JSON.stringify({
-    model: join(ctx.root, dir), corpus: corpusFile, lengthsOut, mixCount, mixRepeats: P.mixRepeats, batches: BATCHES, seqs: SEQS,
-    targetSeconds: P.engineTargetS, minRepeats: P.minRepeats.base, warmupRounds: 1, check,
-    engineOptions: { ...engineOptions, ...(ctx.threads ? { intraOpThreads: ctx.threads } : {}) },
-  })], { label: `engine_stage ${label}`, env: { OMP_WAIT_POLICY: 'PASSIVE' } });
+  const lines = await ctx.runJsonLines(
+    process.execPath,
+    [
+      join(ctx.root, 'bench', 'engine_stage.js'),
+      JSON.stringify({
+        model: join(ctx.root, dir),
+        corpus: corpusFile,
+        lengthsOut,
+        mixCount,
+        mixRepeats: P.mixRepeats,
+        batches: BATCHES,
+        seqs: SEQS,
+        targetSeconds: P.engineTargetS,
+        minRepeats: P.minRepeats.base,
+        warmupRounds: 1,
+        check,
+        engineOptions: { ...engineOptions, ...(ctx.threads ? { intraOpThreads: ctx.threads } : {}) },
+      }),
+    ],
+    { label: `engine_stage ${label}`, env: { OMP_WAIT_POLICY: 'PASSIVE' } },
+  );
   return {
-    info: lines.find((l) => l.type === 'info')?.info, shapes: lines.filter((l) => l.type === 'shape'), mix: lines.find((l) => l.type === 'mix'),
-    texts: lines.find((l) => l.type === 'texts')?.texts, check: lines.find((l) => l.type === 'check'), lengths: lines.find((l) => l.type === 'lengths'),
+    info: lines.find((l) => l.type === 'info')?.info,
+    shapes: lines.filter((l) => l.type === 'shape'),
+    mix: lines.find((l) => l.type === 'mix'),
+    texts: lines.find((l) => l.type === 'texts')?.texts,
+    check: lines.find((l) => l.type === 'check'),
+    lengths: lines.find((l) => l.type === 'lengths'),
   };
 }
 
 async function limitRows(ctx, P, bin, dir, lengthsFile, { extra = [], env = {}, label, overhead = 64 }) {
-  const limit = (args, l) => ctx.runJsonLines(bin, ['--model', join(ctx.root, dir), ...(ctx.threads ? ['--threads', String(ctx.threads)] : []), ...args, ...extra],
-    { env: { OMP_WAIT_POLICY: 'PASSIVE', ...env }, label: l });
-  const shapes = await limit(['--method', 'plain', '--batches', BATCHES.join(','), '--seqs', SEQS.join(','), '--target-seconds', String(P.limitTargetS),
-    '--min-repeats', String(P.minRepeats.base)], `engine_limit ${label}`);
-  const mixArgs = ['--method', 'plain', '--no-shapes', '--target-seconds', '0', '--mix', lengthsFile, '--mix-batch', '32', '--mix-tokens', '16384',
-    '--min-repeats', String(P.mixRepeats), '--max-repeats', String(P.mixRepeats)];
+  const limit = (args, l) =>
+    ctx.runJsonLines(bin, ['--model', join(ctx.root, dir), ...(ctx.threads ? ['--threads', String(ctx.threads)] : []), ...args, ...extra], {
+      env: { OMP_WAIT_POLICY: 'PASSIVE', ...env },
+      label: l,
+    });
+  const shapes = await limit(
+    [
+      '--method',
+      'plain',
+      '--batches',
+      BATCHES.join(','),
+      '--seqs',
+      SEQS.join(','),
+      '--target-seconds',
+      String(P.limitTargetS),
+      '--min-repeats',
+      String(P.minRepeats.base),
+    ],
+    `engine_limit ${label}`,
+  );
+  const mixArgs = [
+    '--method',
+    'plain',
+    '--no-shapes',
+    '--target-seconds',
+    '0',
+    '--mix',
+    lengthsFile,
+    '--mix-batch',
+    '32',
+    '--mix-tokens',
+    '16384',
+    '--min-repeats',
+    String(P.mixRepeats),
+    '--max-repeats',
+    String(P.mixRepeats),
+  ];
   const sorted = await limit([...mixArgs, '--mix-policy', 'sorted', '--mix-window', '256'], `engine_limit mix ${label}`);
-  const cost = await limit([...mixArgs, '--mix-policy', 'cost', '--mix-window', '256', '--mix-overhead', String(overhead)], `engine_limit mix ${label}`);
-  return { info: shapes.find((l) => l.type === 'info'), shapes: shapes.filter((l) => l.type === 'shape'),
-    mix: { sorted256: sorted.find((l) => l.type === 'mix'), cost: cost.find((l) => l.type === 'mix') } };
+  const cost = await limit(
+    [...mixArgs, '--mix-policy', 'cost', '--mix-window', '256', '--mix-overhead', String(overhead)],
+    `engine_limit mix ${label}`,
+  );
+  return {
+    info: shapes.find((l) => l.type === 'info'),
+    shapes: shapes.filter((l) => l.type === 'shape'),
+    mix: { sorted256: sorted.find((l) => l.type === 'mix'), cost: cost.find((l) => l.type === 'mix') },
+  };
 }
 
 // The batch plans out of the results (ONNX Runtime gets exactly the engine limit's batches; the
@@ -102,7 +167,11 @@ async function serverRows(ctx, P, dir, flags, texts, bodies, { single }) {
         // A fixed number of requests: at BERT-base's 128 tokens a few seconds hold only a handful.
         const amount = Math.max(10, Math.round(P.singleS * 10));
         ctx.log(`peer: server ${dir} ${flags.join(' ')}: single connection, ${t.tokens}-token text, ${amount} requests`);
-        out.single.push({ seq, tokens: t.tokens, ...(await ctx.closedLoop(server, [t.text], { connections: 1, duration: 0, warmup: P.warmupS, amount })) });
+        out.single.push({
+          seq,
+          tokens: t.tokens,
+          ...(await ctx.closedLoop(server, [t.text], { connections: 1, duration: 0, warmup: P.warmupS, amount })),
+        });
       }
     }
     ctx.log(`peer: server ${dir} ${flags.join(' ')}: closed loop, 64 connections, the mix`);
@@ -115,14 +184,27 @@ async function serverRows(ctx, P, dir, flags, texts, bodies, { single }) {
 
 /** The whole stage; returns results.peer. Each part that fails is recorded and the rest still runs. */
 export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
-  const R = { dir: PEER.dir, onnx: `${PEER.onnxDir}/model.onnx`, mixCount: P.mixCount.base, shapes: BATCHES.flatMap((b) => SEQS.map((s) => ({ batch: b, seq: s }))) };
+  const R = {
+    dir: PEER.dir,
+    onnx: `${PEER.onnxDir}/model.onnx`,
+    mixCount: P.mixCount.base,
+    shapes: BATCHES.flatMap((b) => SEQS.map((s) => ({ batch: b, seq: s }))),
+  };
   const lengthsFile = join(tmp, 'peer-lengths.txt');
   const corpus = readFileSync(corpusFile, 'utf8').split('\n').filter(Boolean);
   const bodies = corpus.slice(0, R.mixCount).map((t) => t.replace('[MASK]', 'city'));
-  const attempt = async (key, fn) => { try { R[key] = await fn(); } catch (e) { fail(`peer ${key}`, e); } };
+  const attempt = async (key, fn) => {
+    try {
+      R[key] = await fn();
+    } catch (e) {
+      fail(`peer ${key}`, e);
+    }
+  };
 
   ctx.log('peer: bert-serve engine from JS, float32 (answers for the check, shapes, mix)');
-  await attempt('engine', () => engineRows(ctx, P, PEER.dir, { corpusFile, lengthsOut: lengthsFile, mixCount: R.mixCount, check: CHECK, label: 'peer fp32' }));
+  await attempt('engine', () =>
+    engineRows(ctx, P, PEER.dir, { corpusFile, lengthsOut: lengthsFile, mixCount: R.mixCount, check: CHECK, label: 'peer fp32' }),
+  );
   if (!existsSync(lengthsFile)) return R;
   writeFileSync(lengthsFile, readFileSync(lengthsFile, 'utf8').split('\n').filter(Boolean).slice(0, R.mixCount).join('\n') + '\n');
   R.lengths = R.engine?.lengths;
@@ -138,15 +220,39 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
   ctx.log('peer: ONNX Runtime (check against bert-serve, shapes, mix)');
   await attempt('ort', async () => {
     const ids = R.engine?.check?.ids;
-    const check = await ctx.runJsonLines(process.execPath, [join(ctx.root, 'bench', 'ort_stage.js'), JSON.stringify({ onnx: join(ctx.root, R.onnx), threads: ctx.threads, check: ids, vocabSize: vocab })],
-      { label: 'ort_stage check' });
+    const check = await ctx.runJsonLines(
+      process.execPath,
+      [
+        join(ctx.root, 'bench', 'ort_stage.js'),
+        JSON.stringify({ onnx: join(ctx.root, R.onnx), threads: ctx.threads, check: ids, vocabSize: vocab }),
+      ],
+      { label: 'ort_stage check' },
+    );
     const got = check.find((l) => l.type === 'check')?.embeddings;
     const agreement = got && R.engine?.check ? compare(R.engine.check.embeddings, got) : null;
-    if (!agreement?.equal) return { info: check.find((l) => l.type === 'info'), agreement, skipped: 'ONNX Runtime\'s answers differ from bert-serve\'s: not timed' };
-    const lines = await ctx.runJsonLines(process.execPath, [join(ctx.root, 'bench', 'ort_stage.js'), JSON.stringify({
-      onnx: join(ctx.root, R.onnx), threads: ctx.threads, shapes: R.shapes, plans, vocabSize: vocab,
-      targetSeconds: P.limitTargetS, minRepeats: P.minRepeats.base, maxRepeats: 200,
-    })], { label: 'ort_stage', timeoutMs: 1_800_000 });
+    if (!agreement?.equal)
+      return {
+        info: check.find((l) => l.type === 'info'),
+        agreement,
+        skipped: "ONNX Runtime's answers differ from bert-serve's: not timed",
+      };
+    const lines = await ctx.runJsonLines(
+      process.execPath,
+      [
+        join(ctx.root, 'bench', 'ort_stage.js'),
+        JSON.stringify({
+          onnx: join(ctx.root, R.onnx),
+          threads: ctx.threads,
+          shapes: R.shapes,
+          plans,
+          vocabSize: vocab,
+          targetSeconds: P.limitTargetS,
+          minRepeats: P.minRepeats.base,
+          maxRepeats: 200,
+        }),
+      ],
+      { label: 'ort_stage', timeoutMs: 1_800_000 },
+    );
     // The faster of the two batchings counts, as for the engine limit.
     const mixes = lines.filter((l) => l.type === 'mix');
     const mix = mixes.reduce((a, b) => (!a || b.seq_per_s > a.seq_per_s ? b : a), null);
@@ -154,8 +260,10 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
   });
 
   if (bin) {
-    ctx.log('peer: engine limit, float32 with libtorch\'s linear layers (BERT_SERVE_PACKED_LINEAR=0)');
-    await attempt('limitLibtorch', () => limitRows(ctx, P, bin, PEER.dir, lengthsFile, { env: { BERT_SERVE_PACKED_LINEAR: '0' }, label: 'peer fp32 libtorch', overhead }));
+    ctx.log("peer: engine limit, float32 with libtorch's linear layers (BERT_SERVE_PACKED_LINEAR=0)");
+    await attempt('limitLibtorch', () =>
+      limitRows(ctx, P, bin, PEER.dir, lengthsFile, { env: { BERT_SERVE_PACKED_LINEAR: '0' }, label: 'peer fp32 libtorch', overhead }),
+    );
     takePlans(R.limitLibtorch);
   }
 
@@ -165,20 +273,32 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
   if (bf16) variants.push(['bf16', PEER.dir, { dtype: 'bfloat16' }, ['--dtype', 'bfloat16'], ['--dtype', 'bfloat16']]);
   else R.variants.bf16 = { skipped: NO_BF16 };
   for (const [key, dir, engineOptions, limitArgs] of variants) {
-    const V = R.variants[key] = { dir };
+    const V = (R.variants[key] = { dir });
     ctx.log(`peer: ${key}: engine from JS and engine limit`);
-    try { Object.assign(V, { engine: await engineRows(ctx, P, dir, { engineOptions, corpusFile, mixCount: R.mixCount, label: `peer ${key}` }) }); } catch (e) { fail(`peer ${key} engine`, e); }
+    try {
+      Object.assign(V, {
+        engine: await engineRows(ctx, P, dir, { engineOptions, corpusFile, mixCount: R.mixCount, label: `peer ${key}` }),
+      });
+    } catch (e) {
+      fail(`peer ${key} engine`, e);
+    }
     if (bin) {
       try {
         V.limit = await limitRows(ctx, P, bin, dir, lengthsFile, { extra: limitArgs, label: `peer ${key}`, overhead });
         takePlans(V.limit);
-      } catch (e) { fail(`peer ${key} limit`, e); }
+      } catch (e) {
+        fail(`peer ${key} limit`, e);
+      }
     }
   }
 
   await attempt('server', () => serverRows(ctx, P, PEER.dir, [], R.engine?.texts, bodies, { single: true }));
   for (const [key, dir, , , serverFlags] of variants) {
-    try { R.variants[key].server = await serverRows(ctx, P, dir, serverFlags, null, bodies, { single: false }); } catch (e) { fail(`peer ${key} server`, e); }
+    try {
+      R.variants[key].server = await serverRows(ctx, P, dir, serverFlags, null, bodies, { single: false });
+    } catch (e) {
+      fail(`peer ${key} server`, e);
+    }
   }
   return R;
 }

@@ -31,19 +31,47 @@ const cannon = join(root, 'node_modules', '.bin', 'autocannon');
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const out = await new Promise((resolveRun, reject) => {
-  const p = spawn(cannon, ['-j', '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, `${server.url}/`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const p = spawn(
+    cannon,
+    [
+      '-j',
+      '-c',
+      String(connections),
+      '-d',
+      String(seconds),
+      '-m',
+      'POST',
+      '-H',
+      'content-type=application/json',
+      '-b',
+      body,
+      `${server.url}/`,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   let s = '';
-  p.stdout.on('data', (d) => { s += d; });
+  p.stdout.on('data', (d) => {
+    s += d;
+  });
   p.on('exit', (code) => (code === 0 ? resolveRun(JSON.parse(s)) : reject(new Error(`autocannon exited ${code}`))));
 });
 const wallS = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const answers = out['4xx'];
 const cpuUs = cpu.user + cpu.system;
-console.log(JSON.stringify({
-  dist, connections, seconds, answers429: answers, non2xx: out.non2xx, errors: out.errors,
-  perSecond: Math.round(answers / wallS), serverCpuUsPerRefusal: +(cpuUs / answers).toFixed(2), serverCpuShare: +(cpuUs / 1e6 / wallS).toFixed(2),
-}));
+console.log(
+  JSON.stringify({
+    dist,
+    connections,
+    seconds,
+    answers429: answers,
+    non2xx: out.non2xx,
+    errors: out.errors,
+    perSecond: Math.round(answers / wallS),
+    serverCpuUsPerRefusal: +(cpuUs / answers).toFixed(2),
+    serverCpuShare: +(cpuUs / 1e6 / wallS).toFixed(2),
+  }),
+);
 fake.hold = false;
 fake.release();
 await server.close({ timeoutMs: 1000 });

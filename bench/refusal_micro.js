@@ -28,14 +28,33 @@ await new Promise((r) => setTimeout(r, 10));
 const body = new TextEncoder().encode(JSON.stringify({ inputs: 'Paris is the [MASK] of France.', parameters: { top_k: 5 } })).buffer;
 const HEADERS = { 'content-type': 'application/json', 'content-length': String(body.byteLength), host: '127.0.0.1', 'user-agent': 'bench' };
 const req = {
-  getCaseSensitiveMethod: () => 'POST', getMethod: () => 'post', getUrl: () => '/',
+  getCaseSensitiveMethod: () => 'POST',
+  getMethod: () => 'post',
+  getUrl: () => '/',
   getHeader: (k) => HEADERS[k] ?? '',
-  forEach: (cb) => { for (const k in HEADERS) cb(k, HEADERS[k]); },
+  forEach: (cb) => {
+    for (const k in HEADERS) cb(k, HEADERS[k]);
+  },
 };
 let statuses = 0;
 const res = {
-  onAborted() {}, onData(cb) { cb(body.slice(0), true); }, cork(cb) { cb(); }, writeStatus(s) { if (s.startsWith('429')) statuses++; },
-  writeHeader() {}, end() {}, endWithoutBody() {}, getWriteOffset: () => 0, tryEnd: () => [true, true], onWritable() {}, close() {},
+  onAborted() {},
+  onData(cb) {
+    cb(body.slice(0), true);
+  },
+  cork(cb) {
+    cb();
+  },
+  writeStatus(s) {
+    if (s.startsWith('429')) statuses++;
+  },
+  writeHeader() {},
+  end() {},
+  endWithoutBody() {},
+  getWriteOffset: () => 0,
+  tryEnd: () => [true, true],
+  onWritable() {},
+  close() {},
 };
 async function run(count) {
   for (let i = 0; i < count; i++) {

@@ -41,7 +41,10 @@ function parseArgs(argv) {
   const a = { minutes: 0, model: 'models/demo', rate: 150, burstEvery: 60, out: 'soak-latest' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
-    const val = () => { if (i + 1 >= argv.length) fail(`${k} needs a value`); return argv[++i]; };
+    const val = () => {
+      if (i + 1 >= argv.length) fail(`${k} needs a value`);
+      return argv[++i];
+    };
     if (k === '--rescore') a.rescore = val();
     else if (k === '--minutes' || k === '--soak') a.minutes = Number(val());
     else if (k === '--model') a.model = val();
@@ -56,14 +59,20 @@ function parseArgs(argv) {
 }
 
 function fail(msg) {
-  process.stderr.write(`soak: ${msg}\nusage: node bench/soak.js --minutes M [--model DIR] [--rate R] [--burst-every S] [--out NAME]\n       node bench/soak.js --rescore FILE.json\n`);
+  process.stderr.write(
+    `soak: ${msg}\nusage: node bench/soak.js --minutes M [--model DIR] [--rate R] [--burst-every S] [--out NAME]\n       node bench/soak.js --rescore FILE.json\n`,
+  );
   process.exit(2);
 }
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-});
+const freePort = () =>
+  new Promise((res) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
@@ -83,15 +92,22 @@ function memoryParts(text) {
 function send(port, { method = 'POST', path = '/', body = '', type = 'text/plain; charset=utf-8', agent, abortAfterMs } = {}) {
   return new Promise((resolve) => {
     const buf = Buffer.from(body);
-    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: { 'content-type': type, 'content-length': buf.length } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', () => resolve({ status: 0 }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, agent, headers: { 'content-type': type, 'content-length': buf.length } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', () => resolve({ status: 0 }));
+      },
+    );
     req.on('error', () => resolve({ status: 0 }));
     req.end(buf);
-    if (abortAfterMs !== undefined) setTimeout(() => { req.destroy(); resolve({ status: -1 }); }, abortAfterMs);
+    if (abortAfterMs !== undefined)
+      setTimeout(() => {
+        req.destroy();
+        resolve({ status: -1 });
+      }, abortAfterMs);
   });
 }
 
@@ -108,7 +124,10 @@ function badInputs(maxBodyBytes) {
   ];
 }
 
-const top = (answer) => { const a = JSON.parse(answer); return a[0]; };
+const top = (answer) => {
+  const a = JSON.parse(answer);
+  return a[0];
+};
 
 async function main() {
   const a = parseArgs(process.argv.slice(2));
@@ -116,11 +135,30 @@ async function main() {
   const port = await freePort();
   const maxBodyBytes = 256 * 1024;
   const [cmd, env] = serverCommand(ROOT);
-  const server = spawn(cmd, ['--model', resolve(ROOT, a.model), '--host', '127.0.0.1',
-    '--port', String(port), '--log-level', 'error', '--max-body-bytes', String(maxBodyBytes), '--max-masks', '64', '--max-queue', '256'],
-  { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+  const server = spawn(
+    cmd,
+    [
+      '--model',
+      resolve(ROOT, a.model),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-level',
+      'error',
+      '--max-body-bytes',
+      String(maxBodyBytes),
+      '--max-masks',
+      '64',
+      '--max-queue',
+      '256',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } },
+  );
   let exited = null;
-  server.on('exit', (code, signal) => { exited = { code, signal }; });
+  server.on('exit', (code, signal) => {
+    exited = { code, signal };
+  });
   const t0 = Date.now();
   for (;;) {
     if (exited) throw new Error(`server exited while starting: ${JSON.stringify(exited)}`);
@@ -143,7 +181,9 @@ async function main() {
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const counts = { normal: {}, hangup: {}, bad: {}, burst: {} };
-  const count = (kind, status) => { counts[kind][status] = (counts[kind][status] ?? 0) + 1; };
+  const count = (kind, status) => {
+    counts[kind][status] = (counts[kind][status] ?? 0) + 1;
+  };
   const wrong = [];
   const noteWrong = (w) => {
     // The first few go to stderr at once, so a long run shows a problem while it happens.
@@ -153,10 +193,13 @@ async function main() {
   let checked = 0;
   const bad = badInputs(maxBodyBytes);
   const endAt = Date.now() + a.minutes * 60_000;
-  const warmupMs = Math.max(60_000, a.minutes * 60_000 / 5);
+  const warmupMs = Math.max(60_000, (a.minutes * 60_000) / 5);
   const rss = [];
   const inflight = new Set();
-  const track = (p) => { inflight.add(p); p.finally(() => inflight.delete(p)); };
+  const track = (p) => {
+    inflight.add(p);
+    p.finally(() => inflight.delete(p));
+  };
 
   const every = (ms, fn) => {
     let next = Date.now();
@@ -172,37 +215,53 @@ async function main() {
   const loops = [
     every(1000 / a.rate, () => {
       const i = n++ % texts.length;
-      track(send(port, { body: texts[i], agent }).then((r) => {
-        count('normal', r.status);
-        if (r.status !== 200) return;
-        const got = top(r.body), want = expected[i];
-        checked++;
-        if (got.token !== want.token || Math.abs(got.score - want.score) > 1e-3) noteWrong({ text: texts[i], got, want });
-      }));
+      track(
+        send(port, { body: texts[i], agent }).then((r) => {
+          count('normal', r.status);
+          if (r.status !== 200) return;
+          const got = top(r.body),
+            want = expected[i];
+          checked++;
+          if (got.token !== want.token || Math.abs(got.score - want.score) > 1e-3) noteWrong({ text: texts[i], got, want });
+        }),
+      );
     }),
-    every(100, () => track(send(port, { body: texts[n % texts.length], agent: false, abortAfterMs: Math.floor(Math.random() * 6) }).then((r) => count('hangup', r.status)))),
+    every(100, () =>
+      track(
+        send(port, { body: texts[n % texts.length], agent: false, abortAfterMs: Math.floor(Math.random() * 6) }).then((r) =>
+          count('hangup', r.status),
+        ),
+      ),
+    ),
     every(100, () => {
       const b = bad[n % bad.length];
-      track(send(port, { ...b.req, agent: false }).then((r) => {
-        count('bad', r.status);
-        // 429/503: refused on arrival during a burst, before the body is read (documented order).
-        if (r.status !== b.status && r.status !== 429 && r.status !== 503) noteWrong({ bad: b.name, status: r.status, want: b.status, body: r.body?.slice(0, 200) });
-      }));
+      track(
+        send(port, { ...b.req, agent: false }).then((r) => {
+          count('bad', r.status);
+          // 429/503: refused on arrival during a burst, before the body is read (documented order).
+          if (r.status !== b.status && r.status !== 429 && r.status !== 503)
+            noteWrong({ bad: b.name, status: r.status, want: b.status, body: r.body?.slice(0, 200) });
+        }),
+      );
     }),
     every(a.burstEvery * 1000, () => {
       if (Date.now() - t0 < 5000) return; // not at the very start
       for (let k = 0; k < 400; k++) {
-        track(send(port, { body: texts[k % texts.length], agent: false }).then((r) => {
-          count('burst', r.status);
-          if (![200, 429, 503].includes(r.status)) noteWrong({ burst: true, status: r.status, body: r.body?.slice(0, 200) });
-        }));
+        track(
+          send(port, { body: texts[k % texts.length], agent: false }).then((r) => {
+            count('burst', r.status);
+            if (![200, 429, 503].includes(r.status)) noteWrong({ burst: true, status: r.status, body: r.body?.slice(0, 200) });
+          }),
+        );
       }
     }),
     every(5000, () => {
       if (exited) return;
       const sample = { s: Math.round((Date.now() - t0) / 1000), kib: rssKiB(server.pid) };
       rss.push(sample);
-      send(port, { method: 'GET', path: '/metrics', agent: false }).then((r) => { if (r.status === 200) Object.assign(sample, memoryParts(r.body)); });
+      send(port, { method: 'GET', path: '/metrics', agent: false }).then((r) => {
+        if (r.status === 200) Object.assign(sample, memoryParts(r.body));
+      });
     }),
   ];
   const start = Date.now();
@@ -211,7 +270,9 @@ async function main() {
     await sleep(1000);
     if (Date.now() - lastLog >= 60_000) {
       lastLog = Date.now();
-      process.stderr.write(`soak: ${((Date.now() - start) / 60_000).toFixed(0)} / ${a.minutes} min, RSS ${(rss.at(-1)?.kib / 1024).toFixed(1)} MiB, checked ${checked}, wrong ${wrong.length}\n`);
+      process.stderr.write(
+        `soak: ${((Date.now() - start) / 60_000).toFixed(0)} / ${a.minutes} min, RSS ${(rss.at(-1)?.kib / 1024).toFixed(1)} MiB, checked ${checked}, wrong ${wrong.length}\n`,
+      );
     }
   }
   await Promise.all(loops);
@@ -224,8 +285,20 @@ async function main() {
   const startS = Math.round((start - t0) / 1000);
   const g = growth(rss, startS + warmupMs / 1000, Object.keys(PARTS));
   const result = {
-    minutes: a.minutes, model: a.model, malloc, rate: a.rate, burstEvery: a.burstEvery, counts, checked, wrong: wrong.slice(0, 20), wrongCount: wrong.length,
-    died, rss, ...g, rssLastKiB: rss.at(-1).kib, rssPeakKiB: Math.max(...rss.map((x) => x.kib)),
+    minutes: a.minutes,
+    model: a.model,
+    malloc,
+    rate: a.rate,
+    burstEvery: a.burstEvery,
+    counts,
+    checked,
+    wrong: wrong.slice(0, 20),
+    wrongCount: wrong.length,
+    died,
+    rss,
+    ...g,
+    rssLastKiB: rss.at(-1).kib,
+    rssPeakKiB: Math.max(...rss.map((x) => x.kib)),
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', `${a.out}.json`), JSON.stringify(result, null, 1));
@@ -239,23 +312,36 @@ function rescore(file) {
   const r = JSON.parse(readFileSync(file, 'utf8'));
   const g = growth(r.rss, warmupEnd(r), Object.keys(PARTS));
   const mib = (k) => (k / 1024).toFixed(1);
-  const where = g.partsWarm.tensors === undefined ? '' // runs before /metrics had the parts
-    : `; where (KiB) ${Object.keys(g.partsWarm).map((k) => `${k} ${g.partsWarm[k]} -> ${g.partsEnd[k]}`).join(', ')}, rest ${restOf(g.rssWarmKiB, g.partsWarm)} -> ${restOf(g.rssEndKiB, g.partsEnd)}`;
-  process.stdout.write(`${file}: window ${g.windowS} s, ${mib(g.rssWarmKiB)} -> ${mib(g.rssEndKiB)} MiB, growth after warm-up ${g.growthAfterWarmupPct}%, trend ${g.trendAfterWarmupPct}%${where}\n`);
+  const where =
+    g.partsWarm.tensors === undefined
+      ? '' // runs before /metrics had the parts
+      : `; where (KiB) ${Object.keys(g.partsWarm)
+          .map((k) => `${k} ${g.partsWarm[k]} -> ${g.partsEnd[k]}`)
+          .join(', ')}, rest ${restOf(g.rssWarmKiB, g.partsWarm)} -> ${restOf(g.rssEndKiB, g.partsEnd)}`;
+  process.stdout.write(
+    `${file}: window ${g.windowS} s, ${mib(g.rssWarmKiB)} -> ${mib(g.rssEndKiB)} MiB, growth after warm-up ${g.growthAfterWarmupPct}%, trend ${g.trendAfterWarmupPct}%${where}\n`,
+  );
 }
 
 const restOf = (kib, parts) => kib - Object.values(parts).reduce((a, b) => a + (b ?? 0), 0);
 
 function report(r) {
   const mib = (k) => (k / 1024).toFixed(1);
-  const statusLine = (c) => Object.entries(c).map(([s, v]) => `${s === '0' ? 'connection error' : s === '-1' ? 'hung up' : s}: ${v}`).join(', ');
+  const statusLine = (c) =>
+    Object.entries(c)
+      .map(([s, v]) => `${s === '0' ? 'connection error' : s === '-1' ? 'hung up' : s}: ${v}`)
+      .join(', ');
   const series = r.rss.filter((_, i) => i % Math.max(1, Math.floor(r.rss.length / 12)) === 0 || i === r.rss.length - 1);
   return `# Soak: ${r.minutes} min on ${r.model}
 
 - server: ${r.died ? `DIED ${JSON.stringify(r.died)}` : 'ran to the end, stopped with SIGTERM'}
 - malloc: ${r.malloc}
 - RSS (median of ${+(r.windowS / 60).toFixed(1)} min of samples): ${mib(r.rssWarmKiB)} MiB after warm-up, ${mib(r.rssEndKiB)} MiB at the end (growth after warm-up ${r.growthAfterWarmupPct}%; least-squares trend after warm-up ${r.trendAfterWarmupPct === null ? 'too few samples' : `${r.trendAfterWarmupPct}%`}); last sample ${mib(r.rssLastKiB)} MiB, peak ${mib(r.rssPeakKiB)} MiB
-- where it is (median KiB after warm-up -> at the end): ${Object.keys(r.partsWarm).map((k) => `${k} ${r.partsWarm[k]} -> ${r.partsEnd[k]}`).join(', ')}; the rest (code, stacks, libraries' own mappings) ${restOf(r.rssWarmKiB, r.partsWarm)} -> ${restOf(r.rssEndKiB, r.partsEnd)}
+- where it is (median KiB after warm-up -> at the end): ${Object.keys(r.partsWarm)
+    .map((k) => `${k} ${r.partsWarm[k]} -> ${r.partsEnd[k]}`)
+    .join(
+      ', ',
+    )}; the rest (code, stacks, libraries' own mappings) ${restOf(r.rssWarmKiB, r.partsWarm)} -> ${restOf(r.rssEndKiB, r.partsEnd)}
 - normal (${r.rate}/s, answers checked against each text's answer alone): ${statusLine(r.counts.normal)}; ${r.checked} checked, ${r.wrongCount} wrong or unexpected in all streams
 - hang-ups (10/s): ${statusLine(r.counts.hangup)}
 - bad inputs (10/s): ${statusLine(r.counts.bad)}
@@ -265,4 +351,7 @@ RSS over time (s: MiB): ${series.map((x) => `${x.s}: ${mib(x.kib)}`).join(', ')}
 ${r.wrong.length ? `\nFirst wrong answers:\n\n\`\`\`\n${r.wrong.map((w) => JSON.stringify(w)).join('\n')}\n\`\`\`\n` : ''}`;
 }
 
-main().catch((e) => { process.stderr.write(`soak: ${e.stack ?? e}\n`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`soak: ${e.stack ?? e}\n`);
+  process.exit(1);
+});

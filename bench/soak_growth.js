@@ -18,19 +18,31 @@ export function growth(rss, warmS, partNames = []) {
   const endS = rss.at(-1).s;
   const windowS = Math.max(60, Math.min(300, (endS - warmS) / 4));
   const median = (xs, key = 'kib') => {
-    const v = xs.map((x) => x[key]).filter((x) => x !== undefined).sort((p, q) => p - q);
+    const v = xs
+      .map((x) => x[key])
+      .filter((x) => x !== undefined)
+      .sort((p, q) => p - q);
     return v[Math.floor(v.length / 2)];
   };
   const warmWindow = rss.filter((x) => x.s >= warmS && x.s < warmS + windowS);
   const w = warmWindow.length ? warmWindow : rss.slice(-1); // a run no longer than its warm-up
   const endWindow = rss.filter((x) => x.s > endS - windowS);
   const parts = (xs) => Object.fromEntries(partNames.map((k) => [k, median(xs, k)]));
-  const rssWarmKiB = median(w), rssEndKiB = median(endWindow);
+  const rssWarmKiB = median(w),
+    rssEndKiB = median(endWindow);
   const pct = (x) => Math.round(x * 10000) / 100;
   return {
-    warmS, windowS, rssWarmKiB, rssEndKiB, partsWarm: parts(w), partsEnd: parts(endWindow),
+    warmS,
+    windowS,
+    rssWarmKiB,
+    rssEndKiB,
+    partsWarm: parts(w),
+    partsEnd: parts(endWindow),
     growthAfterWarmupPct: pct((rssEndKiB - rssWarmKiB) / rssWarmKiB),
-    trendAfterWarmupPct: trend(rss.filter((x) => x.s >= warmS), pct),
+    trendAfterWarmupPct: trend(
+      rss.filter((x) => x.s >= warmS),
+      pct,
+    ),
   };
 }
 
@@ -38,7 +50,8 @@ export function growth(rss, warmS, partNames = []) {
 function trend(xs, pct) {
   if (xs.length < 3) return null;
   const mean = (v) => v.reduce((p, q) => p + q, 0) / v.length;
-  const ms = mean(xs.map((x) => x.s)), mk = mean(xs.map((x) => x.kib));
+  const ms = mean(xs.map((x) => x.s)),
+    mk = mean(xs.map((x) => x.kib));
   const slope = xs.reduce((p, x) => p + (x.s - ms) * (x.kib - mk), 0) / xs.reduce((p, x) => p + (x.s - ms) ** 2, 0);
   return pct((slope * (xs.at(-1).s - xs[0].s)) / mk);
 }

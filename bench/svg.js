@@ -24,7 +24,9 @@ function fmt(v) {
 
 /** About `n` round ticks covering [lo, hi]. */
 export function niceTicks(lo, hi, n = 5) {
-  if (!(hi > lo)) { hi = lo + 1; }
+  if (!(hi > lo)) {
+    hi = lo + 1;
+  }
   const raw = (hi - lo) / n;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
@@ -45,7 +47,8 @@ function logTicks(lo, hi) {
 }
 
 export function lineChart(opts) {
-  const W = opts.width ?? 640, H = opts.height ?? 360;
+  const W = opts.width ?? 640,
+    H = opts.height ?? 360;
   const m = { l: 64, r: 16, t: 36, b: 48 };
   const series = (opts.series ?? []).map((s) => ({
     ...s,
@@ -54,16 +57,21 @@ export function lineChart(opts) {
   const hl = (opts.hlines ?? []).filter((h) => Number.isFinite(h.y) && (!opts.yLog || h.y > 0));
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).concat(hl.map((h) => h.y));
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(opts.title ?? '')}</text>`];
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(opts.title ?? '')}</text>`,
+  ];
   if (xs.length === 0) {
     out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text></svg>`);
     return out.join('\n');
   }
-  let x0 = opts.xMin ?? Math.min(...xs), x1 = opts.xMax ?? Math.max(...xs);
+  let x0 = opts.xMin ?? Math.min(...xs),
+    x1 = opts.xMax ?? Math.max(...xs);
   if (opts.xMin === undefined && !opts.xLog && x0 > 0 && x0 < (x1 - x0) * 0.5) x0 = 0;
-  if (x1 === x0) { x1 = x0 + 1; }
+  if (x1 === x0) {
+    x1 = x0 + 1;
+  }
   let y0, y1, yt;
   if (opts.yLog) {
     y0 = 10 ** Math.floor(Math.log10(Math.min(...ys)));
@@ -78,7 +86,8 @@ export function lineChart(opts) {
     y1 = Math.max(y1, yt[yt.length - 1]);
   }
   const xt = opts.xTicks ?? (opts.xLog ? logTicks(x0, x1) : niceTicks(x0, x1, 6));
-  const pw = W - m.l - m.r, ph = H - m.t - m.b;
+  const pw = W - m.l - m.r,
+    ph = H - m.t - m.b;
   const sx = opts.xLog
     ? (x) => m.l + ((Math.log10(x) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0))) * pw
     : (x) => m.l + ((x - x0) / (x1 - x0)) * pw;
@@ -98,7 +107,9 @@ export function lineChart(opts) {
   }
   out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${m.l + pw / 2}" y="${H - 10}" text-anchor="middle">${esc(opts.xLabel ?? '')}</text>`);
-  out.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel ?? '')}${opts.yLog ? ' (log)' : ''}</text>`);
+  out.push(
+    `<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel ?? '')}${opts.yLog ? ' (log)' : ''}</text>`,
+  );
 
   for (const h of hl) {
     out.push(`<line x1="${m.l}" y1="${r(sy(h.y))}" x2="${m.l + pw}" y2="${r(sy(h.y))}" stroke="#888" stroke-dasharray="2,3"/>`);
@@ -108,12 +119,16 @@ export function lineChart(opts) {
     const c = s.color ?? COLORS[i % COLORS.length];
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
     if (pts.length > 1) {
-      out.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''} points="${pts.map(([x, y]) => `${r(sx(x))},${r(sy(y))}`).join(' ')}"/>`);
+      out.push(
+        `<polyline fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''} points="${pts.map(([x, y]) => `${r(sx(x))},${r(sy(y))}`).join(' ')}"/>`,
+      );
     }
     for (const [x, y] of pts) out.push(`<circle cx="${r(sx(x))}" cy="${r(sy(y))}" r="3" fill="${c}"/>`);
     // legend
     const ly = m.t + 8 + i * 16;
-    out.push(`<line x1="${m.l + 10}" y1="${ly}" x2="${m.l + 30}" y2="${ly}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`);
+    out.push(
+      `<line x1="${m.l + 10}" y1="${ly}" x2="${m.l + 30}" y2="${ly}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`,
+    );
     out.push(`<text x="${m.l + 36}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');

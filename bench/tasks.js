@@ -39,9 +39,19 @@ const SETS = {
 };
 
 function parseArgs(argv) {
-  const o = { set: 'tiny', shapes: '1x16,8x16,32x16,1x128,8x128,32x128', dtype: 'float32', threads: 0, targetSeconds: 2, minRepeats: 3, limit: true, out: null };
+  const o = {
+    set: 'tiny',
+    shapes: '1x16,8x16,32x16,1x128,8x128,32x128',
+    dtype: 'float32',
+    threads: 0,
+    targetSeconds: 2,
+    minRepeats: 3,
+    limit: true,
+    out: null,
+  };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i], v = () => argv[++i];
+    const a = argv[i],
+      v = () => argv[++i];
     if (a === '--set') o.set = v();
     else if (a === '--shapes') o.shapes = v();
     else if (a === '--dtype') o.dtype = v();
@@ -50,33 +60,64 @@ function parseArgs(argv) {
     else if (a === '--min-repeats') o.minRepeats = Number(v());
     else if (a === '--no-limit') o.limit = false;
     else if (a === '--out') o.out = v();
-    else { process.stderr.write(`tasks: unknown argument ${a}\n`); process.exit(2); }
+    else {
+      process.stderr.write(`tasks: unknown argument ${a}\n`);
+      process.exit(2);
+    }
   }
-  o.models = o.set.split(',').flatMap((s) => SETS[s] ?? [s]).map((m) => resolve(ROOT, m));
-  o.shapes = o.shapes.split(',').map((s) => { const [b, t] = s.split('x').map(Number); return { batch: b, seq: t }; });
+  o.models = o.set
+    .split(',')
+    .flatMap((s) => SETS[s] ?? [s])
+    .map((m) => resolve(ROOT, m));
+  o.shapes = o.shapes.split(',').map((s) => {
+    const [b, t] = s.split('x').map(Number);
+    return { batch: b, seq: t };
+  });
   return o;
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const median = (v) => { const s = [...v].sort((a, b) => a - b), n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b),
+    n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
 const r2 = (x) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 100) / 100);
-const uptime = () => { try { return execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/^.*load average: /, ''); } catch { return '?'; } };
+const uptime = () => {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' })
+      .trim()
+      .replace(/^.*load average: /, '');
+  } catch {
+    return '?';
+  }
+};
 
 /** The task's JSON call for one text (what the HTTP route calls). */
 function call(engine, text) {
   switch (engine.task) {
-    case 'fill-mask': return engine.fillMaskJson(text);
-    case 'feature-extraction': return engine.embedJson(text);
-    case 'text-classification': return engine.classifyJson(text);
-    case 'token-classification': return engine.tokenClassifyJson(text);
-    default: throw new Error(`unknown task ${engine.task}`);
+    case 'fill-mask':
+      return engine.fillMaskJson(text);
+    case 'feature-extraction':
+      return engine.embedJson(text);
+    case 'text-classification':
+      return engine.classifyJson(text);
+    case 'token-classification':
+      return engine.tokenClassifyJson(text);
+    default:
+      throw new Error(`unknown task ${engine.task}`);
   }
 }
 
 async function engineShapes(o, dir) {
   const { Engine } = await import('../dist/engine.js');
   const t0 = now();
-  const engine = await Engine.load({ model: dir, dtype: o.dtype, maxQueue: 1 << 16, ...(o.threads > 0 ? { intraOpThreads: o.threads } : {}) });
+  const engine = await Engine.load({
+    model: dir,
+    dtype: o.dtype,
+    maxQueue: 1 << 16,
+    ...(o.threads > 0 ? { intraOpThreads: o.threads } : {}),
+  });
   const loadMs = now() - t0;
   const res = [];
   try {
@@ -87,7 +128,10 @@ async function engineShapes(o, dir) {
       texts[seq] = [];
       for (let i = 0; i < maxB; i++) {
         let { text, tokens } = await textOfLength(count, seq, 1000 + i);
-        if (engine.task !== 'fill-mask') { text = text.replace('[MASK]', 'city'); tokens = await count(text); }
+        if (engine.task !== 'fill-mask') {
+          text = text.replace('[MASK]', 'city');
+          tokens = await count(text);
+        }
         texts[seq].push({ text, tokens });
       }
     }
@@ -98,7 +142,13 @@ async function engineShapes(o, dir) {
         const answers = await Promise.all(rows.map((r) => call(engine, r.text)));
         const ms = now() - t;
         const tm = answers.map((a) => a.timings);
-        return { ms, inferMs: Math.max(...tm.map((x) => x.inferenceUs)) / 1000, tokMs: Math.max(...tm.map((x) => x.tokenizeUs)) / 1000, queueMs: Math.max(...tm.map((x) => x.queueUs)) / 1000, bytes: answers.reduce((s, a) => s + a.body.length, 0) };
+        return {
+          ms,
+          inferMs: Math.max(...tm.map((x) => x.inferenceUs)) / 1000,
+          tokMs: Math.max(...tm.map((x) => x.tokenizeUs)) / 1000,
+          queueMs: Math.max(...tm.map((x) => x.queueUs)) / 1000,
+          bytes: answers.reduce((s, a) => s + a.body.length, 0),
+        };
       };
       await round();
       const s0 = engine.stats();
@@ -108,14 +158,32 @@ async function engineShapes(o, dir) {
       const s1 = engine.stats();
       const m = median(rounds.map((x) => x.ms));
       res.push({
-        batch, seq, tokens: [Math.min(...rows.map((r) => r.tokens)), Math.max(...rows.map((r) => r.tokens))],
-        engine_seq_per_s: r2(batch / (m / 1000)), engine_ms: r2(m), inference_ms: r2(median(rounds.map((x) => x.inferMs))),
-        tokenize_ms: r2(median(rounds.map((x) => x.tokMs))), queue_ms: r2(median(rounds.map((x) => x.queueMs))),
-        answer_bytes: rounds[0].bytes, repeats: rounds.length,
+        batch,
+        seq,
+        tokens: [Math.min(...rows.map((r) => r.tokens)), Math.max(...rows.map((r) => r.tokens))],
+        engine_seq_per_s: r2(batch / (m / 1000)),
+        engine_ms: r2(m),
+        inference_ms: r2(median(rounds.map((x) => x.inferMs))),
+        tokenize_ms: r2(median(rounds.map((x) => x.tokMs))),
+        queue_ms: r2(median(rounds.map((x) => x.queueMs))),
+        answer_bytes: rounds[0].bytes,
+        repeats: rounds.length,
         batches_per_round: r2((s1.batchesRun - s0.batchesRun) / rounds.length),
       });
     }
-    return { info: { threads: engine.options.intraOpThreads, task: engine.task, architecture: engine.info.architecture, dtype: o.dtype, load_ms: Math.round(loadMs), head_path: engine.info.taskInfo.head_path, pooling: engine.info.taskInfo.pooling, blas: engine.info.blas }, shapes: res };
+    return {
+      info: {
+        threads: engine.options.intraOpThreads,
+        task: engine.task,
+        architecture: engine.info.architecture,
+        dtype: o.dtype,
+        load_ms: Math.round(loadMs),
+        head_path: engine.info.taskInfo.head_path,
+        pooling: engine.info.taskInfo.pooling,
+        blas: engine.info.blas,
+      },
+      shapes: res,
+    };
   } finally {
     await engine.close();
   }
@@ -128,8 +196,24 @@ function limitShapes(o, dir, method) {
   // One run per seq, with that seq's batches (engine_limit runs the cross product of its lists).
   for (const seq of new Set(o.shapes.map((s) => s.seq))) {
     const batches = o.shapes.filter((s) => s.seq === seq).map((s) => s.batch);
-    const args = ['--model', dir, '--method', method, '--batches', batches.join(','), '--seqs', String(seq),
-      '--target-seconds', String(o.targetSeconds), '--min-repeats', String(o.minRepeats), '--max-repeats', '200', '--warmup', '1'];
+    const args = [
+      '--model',
+      dir,
+      '--method',
+      method,
+      '--batches',
+      batches.join(','),
+      '--seqs',
+      String(seq),
+      '--target-seconds',
+      String(o.targetSeconds),
+      '--min-repeats',
+      String(o.minRepeats),
+      '--max-repeats',
+      '200',
+      '--warmup',
+      '1',
+    ];
     if (o.dtype !== 'float32') args.push('--dtype', o.dtype);
     if (o.threads > 0) args.push('--threads', String(o.threads));
     const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -145,7 +229,11 @@ function limitShapes(o, dir, method) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const emit = (j) => { const line = JSON.stringify(j); process.stdout.write(line + '\n'); if (o.out) appendFileSync(o.out, line + '\n'); };
+  const emit = (j) => {
+    const line = JSON.stringify(j);
+    process.stdout.write(line + '\n');
+    if (o.out) appendFileSync(o.out, line + '\n');
+  };
   const table = [];
   for (const dir of o.models) {
     const name = `${basename(dirname(dir))}/${basename(dir)}`;
@@ -156,14 +244,32 @@ async function main() {
     const plain = o.limit ? limitShapes(o, dir, 'plain') : {};
     const head = o.limit && eng.info.task === 'fill-mask' ? limitShapes(o, dir, 'auto') : {};
     const loadAfter = uptime();
-    emit({ type: 'model', model: name, hidden: cfg.hidden_size, layers: cfg.num_hidden_layers, quantization: quant, ...eng.info, limit_threads: plain.info?.threads, load_before: loadBefore, load_after: loadAfter });
+    emit({
+      type: 'model',
+      model: name,
+      hidden: cfg.hidden_size,
+      layers: cfg.num_hidden_layers,
+      quantization: quant,
+      ...eng.info,
+      limit_threads: plain.info?.threads,
+      load_before: loadBefore,
+      load_after: loadAfter,
+    });
     for (const s of eng.shapes) {
       const key = `${s.batch}x${s.seq}`;
-      const p = plain[key], h = head[key];
+      const p = plain[key],
+        h = head[key];
       const row = {
-        type: 'shape', model: name, task: eng.info.task, dtype: o.dtype, quantization: quant, ...s,
-        limit_plain_seq_per_s: r2(p?.seq_per_s), limit_plain_ms: r2(p?.median_ms),
-        limit_head_seq_per_s: r2(h?.seq_per_s), limit_head_ms: r2(h?.median_ms),
+        type: 'shape',
+        model: name,
+        task: eng.info.task,
+        dtype: o.dtype,
+        quantization: quant,
+        ...s,
+        limit_plain_seq_per_s: r2(p?.seq_per_s),
+        limit_plain_ms: r2(p?.median_ms),
+        limit_head_seq_per_s: r2(h?.seq_per_s),
+        limit_head_ms: r2(h?.median_ms),
         ratio_engine_plain: p ? r2(s.engine_seq_per_s / p.seq_per_s) : null,
         ratio_engine_head: h ? r2(s.engine_seq_per_s / h.seq_per_s) : null,
         // What the worker adds over the plain forward: the head (pooling, softmax, top-k, labels),
@@ -177,9 +283,15 @@ async function main() {
     }
   }
   const f = (x) => (x === null || x === undefined ? '-' : String(x));
-  const lines = ['', '| model | task | shape | engine seq/s | limit plain seq/s | engine/plain | limit head seq/s | engine/head | round ms | inference ms | plain ms | inference - plain ms | round - inference ms |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = [
+    '',
+    '| model | task | shape | engine seq/s | limit plain seq/s | engine/plain | limit head seq/s | engine/head | round ms | inference ms | plain ms | inference - plain ms | round - inference ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const r of table) {
-    lines.push(`| ${r.model}${r.dtype !== 'float32' ? ` ${r.dtype}` : ''} | ${r.task} | ${r.batch}x${r.seq} | ${f(r.engine_seq_per_s)} | ${f(r.limit_plain_seq_per_s)} | ${f(r.ratio_engine_plain)} | ${f(r.limit_head_seq_per_s)} | ${f(r.ratio_engine_head)} | ${f(r.engine_ms)} | ${f(r.inference_ms)} | ${f(r.limit_plain_ms)} | ${f(r.worker_minus_plain_ms)} | ${f(r.js_minus_worker_ms)} |`);
+    lines.push(
+      `| ${r.model}${r.dtype !== 'float32' ? ` ${r.dtype}` : ''} | ${r.task} | ${r.batch}x${r.seq} | ${f(r.engine_seq_per_s)} | ${f(r.limit_plain_seq_per_s)} | ${f(r.ratio_engine_plain)} | ${f(r.limit_head_seq_per_s)} | ${f(r.ratio_engine_head)} | ${f(r.engine_ms)} | ${f(r.inference_ms)} | ${f(r.limit_plain_ms)} | ${f(r.worker_minus_plain_ms)} | ${f(r.js_minus_worker_ms)} |`,
+    );
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -24,14 +24,15 @@ import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { translations } from './multilingual.js';
 
-process.env.RAYON_NUM_THREADS = '1';  // read when `tokenizers` first starts its pool
+process.env.RAYON_NUM_THREADS = '1'; // read when `tokenizers` first starts its pool
 process.env.TOKENIZERS_PARALLELISM = 'false';
 const require = createRequire(import.meta.url);
 const hf = require('tokenizers');
 const { Tokenizer } = await import('../dist/tokenizer.js');
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DATA = process.env.BERT_SERVE_SHARED_DATA ??
+const DATA =
+  process.env.BERT_SERVE_SHARED_DATA ??
   (existsSync(join(ROOT, '..', 'shared', 'data')) ? join(ROOT, '..', 'shared', 'data') : join(ROOT, 'test', 'data', 'shared'));
 const FIXTURES = process.env.BERT_SERVE_TOKENIZER_FIXTURES ?? join(ROOT, 'models', 'test', 'tokenizers');
 const argv = process.argv.slice(2);
@@ -80,7 +81,9 @@ async function time(fn) {
 const rows = [];
 for (const k of kinds) {
   for (const [corpus, texts] of Object.entries(corpora(k))) {
-    const ours = () => { for (const t of texts) k.ours.encode(t); };
+    const ours = () => {
+      for (const t of texts) k.ours.encode(t);
+    };
     const theirs = async () => {
       for (let i = 0; i < texts.length; i += 256) {
         for (const e of await k.theirs.encodeBatch(texts.slice(i, i + 256))) {
@@ -89,17 +92,22 @@ for (const k of kinds) {
         }
       }
     };
-    await time(ours);  // warm-up: caches, allocations, JIT
+    await time(ours); // warm-up: caches, allocations, JIT
     await time(theirs);
-    const a = [], b = [];
+    const a = [],
+      b = [];
     for (let r = 0; r < rounds; r++) {
       a.push(await time(ours));
       b.push(await time(theirs));
     }
     const bytes = utf8Bytes(texts);
     rows.push({
-      kind: k.name, corpus, texts: texts.length, bytes,
-      oursMBps: bytes / median(a) / 1e6, theirsMBps: bytes / median(b) / 1e6,
+      kind: k.name,
+      corpus,
+      texts: texts.length,
+      bytes,
+      oursMBps: bytes / median(a) / 1e6,
+      theirsMBps: bytes / median(b) / 1e6,
       ratio: median(a.map((x, i) => b[i] / x)),
     });
   }
@@ -108,8 +116,13 @@ for (const k of kinds) {
 if (asJson) {
   process.stdout.write(JSON.stringify({ rounds, rows }, null, 2) + '\n');
 } else {
-  const out = ['| Tokenizer | Corpus | bert-serve MB/s | tokenizers encodeBatch MB/s | ours / theirs (median of rounds) |', '|---|---|---|---|---|'];
+  const out = [
+    '| Tokenizer | Corpus | bert-serve MB/s | tokenizers encodeBatch MB/s | ours / theirs (median of rounds) |',
+    '|---|---|---|---|---|',
+  ];
   for (const r of rows)
-    out.push(`| ${r.kind} | ${r.corpus} (${r.texts} texts, ${(r.bytes / 1024).toFixed(0)} KiB) | ${r.oursMBps.toFixed(2)} | ${r.theirsMBps.toFixed(2)} | ${r.ratio.toFixed(2)}x |`);
+    out.push(
+      `| ${r.kind} | ${r.corpus} (${r.texts} texts, ${(r.bytes / 1024).toFixed(0)} KiB) | ${r.oursMBps.toFixed(2)} | ${r.theirsMBps.toFixed(2)} | ${r.ratio.toFixed(2)}x |`,
+    );
   process.stdout.write(out.join('\n') + '\n');
 }

@@ -19,10 +19,15 @@ const MODELS = [
 export async function trainedStage(ctx, P, fail) {
   // The checkpoints are not committed yet: training them takes hours on a shared 2-core machine.
   if (!existsSync(join(ctx.root, 'test/data/trained/training.json'))) {
-    throw new Error('test/data/trained is missing: make it with `nice -n 19 /usr/bin/python3 scripts/make_trained_models.py` '
-      + '(2000 masked-LM steps and 4 classifier epochs on one thread: about 3 hours on a shared 2-core machine), then commit it');
+    throw new Error(
+      'test/data/trained is missing: make it with `nice -n 19 /usr/bin/python3 scripts/make_trained_models.py` ' +
+        '(2000 masked-LM steps and 4 classifier epochs on one thread: about 3 hours on a shared 2-core machine), then commit it',
+    );
   }
-  const r = spawnSync(ctx.python, ['scripts/export_trained_models.py', 'models/trained'], { cwd: ctx.root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(ctx.python, ['scripts/export_trained_models.py', 'models/trained'], {
+    cwd: ctx.root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const msg = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
   if (r.status !== 0) throw new Error(`export_trained_models.py failed: ${msg.split('\n').slice(-1)[0]}`);
   for (const line of msg.split('\n').filter(Boolean)) ctx.log(line);
@@ -31,10 +36,15 @@ export async function trainedStage(ctx, P, fail) {
   for (const m of MODELS) {
     ctx.log(`trained: ${m.name}: bf16 and int8 against float32 on ${n} held-out texts`);
     try {
-      const lines = await ctx.runJsonLines(process.execPath, [join(ctx.root, 'bench', 'accuracy.js'), '--model', `models/trained/${m.name}`, '--corpus', m.corpus, '--n', String(n)],
-        { label: `accuracy trained ${m.name}`, env: { OMP_WAIT_POLICY: 'PASSIVE' }, timeoutMs: 1_800_000 });
+      const lines = await ctx.runJsonLines(
+        process.execPath,
+        [join(ctx.root, 'bench', 'accuracy.js'), '--model', `models/trained/${m.name}`, '--corpus', m.corpus, '--n', String(n)],
+        { label: `accuracy trained ${m.name}`, env: { OMP_WAIT_POLICY: 'PASSIVE' }, timeoutMs: 1_800_000 },
+      );
       out.rows.push(...lines.filter((l) => l.type === 'accuracy' || l.type === 'skipped'));
-    } catch (e) { fail(`trained ${m.name}`, e); }
+    } catch (e) {
+      fail(`trained ${m.name}`, e);
+    }
   }
   return out;
 }

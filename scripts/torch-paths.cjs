@@ -28,7 +28,9 @@ function abi() {
   try {
     const m = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(fs.readFileSync(cfg, 'utf8'));
     if (m) return m[1];
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   return '1';
 }
 

@@ -49,8 +49,13 @@ export async function joinAnswers(parts: Promise<JsonAnswer>[]): Promise<JsonAns
  * Wraps already-serialized answers in an envelope: `head`, then each part between `before(i)` and
  * `after`, separated by commas, then `tail` (OpenAI's {"object":"list","data":[...]}).
  */
-export function wrapAnswers(parts: readonly JsonAnswer[], head: string, before: (i: number) => string, after: string,
-  tail: (tokens: number) => string): JsonAnswer {
+export function wrapAnswers(
+  parts: readonly JsonAnswer[],
+  head: string,
+  before: (i: number) => string,
+  after: string,
+  tail: (tokens: number) => string,
+): JsonAnswer {
   const { timings, tokens } = combine(parts);
   const bufs: Buffer[] = [Buffer.from(head)];
   parts.forEach((p, i) => bufs.push(Buffer.from(`${i ? ',' : ''}${before(i)}`), p.body, Buffer.from(after)));

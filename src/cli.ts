@@ -50,9 +50,11 @@ async function main(argv: string[]): Promise<void> {
       // In a clone `npm run setup` makes it; an installed package ships the script that makes it.
       const maker = join(packageRoot, 'scripts', 'make_demo_model.py');
       const inClone = existsSync(join(packageRoot, 'scripts', 'setup.sh'));
-      logger.error(`the demo model is missing at ${config.model}; pass --model DIR, or make it with `
-        + (inClone ? '`npm run setup` (or ' : '(')
-        + `/usr/bin/python3 ${maker} ${config.model}; python3-torch needed)`);
+      logger.error(
+        `the demo model is missing at ${config.model}; pass --model DIR, or make it with ` +
+          (inClone ? '`npm run setup` (or ' : '(') +
+          `/usr/bin/python3 ${maker} ${config.model}; python3-torch needed)`,
+      );
       process.exit(1);
     }
   }

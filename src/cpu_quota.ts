@@ -61,7 +61,13 @@ export function parseProcCgroup(text: string | undefined): { v2?: string; v1cpu?
 function ancestors(path: string): string[] {
   const parts = path.split('/').filter(Boolean);
   const out: string[] = [];
-  for (let i = parts.length; i >= 0; i--) out.push(parts.slice(0, i).map((p) => `/${p}`).join(''));
+  for (let i = parts.length; i >= 0; i--)
+    out.push(
+      parts
+        .slice(0, i)
+        .map((p) => `/${p}`)
+        .join(''),
+    );
   return out;
 }
 
@@ -85,7 +91,9 @@ export function cgroupCpuQuota(read: ReadText = readText, root = '/sys/fs/cgroup
   // root is the container's own cgroup, so the host path in /proc/self/cgroup may not exist there.
   for (const mount of [`${root}/cpu,cpuacct`, `${root}/cpu`]) {
     const candidates = paths.v1cpu !== undefined ? [...ancestors(paths.v1cpu)] : [''];
-    const v1 = minDefined(candidates.map((p) => parseCfsQuota(read(`${mount}${p}/cpu.cfs_quota_us`), read(`${mount}${p}/cpu.cfs_period_us`))));
+    const v1 = minDefined(
+      candidates.map((p) => parseCfsQuota(read(`${mount}${p}/cpu.cfs_quota_us`), read(`${mount}${p}/cpu.cfs_period_us`))),
+    );
     if (v1 !== undefined) return v1;
   }
   return undefined;

@@ -19,7 +19,15 @@ import { checkItems, checkTexts, textItem, type Item, type TextInput } from './t
 import { truncationFlags, type RequestOptions, type TruncationOptions } from './tasks/common.js';
 import { fillMaskParams, type FillMaskOutput, type FillMaskParams } from './tasks/fill_mask.js';
 import { embedParams, type EmbedParams } from './tasks/embed.js';
-import { classifyParams, rankScores, rerankParams, type ClassificationLabel, type ClassifyParams, type RerankParams, type RerankResult } from './tasks/classify.js';
+import {
+  classifyParams,
+  rankScores,
+  rerankParams,
+  type ClassificationLabel,
+  type ClassifyParams,
+  type RerankParams,
+  type RerankResult,
+} from './tasks/classify.js';
 import { tokenClassifyParams, type TokenClassifyParams, type TokenEntity } from './tasks/token_classify.js';
 import { tokenizeFlags, type TokenInfo, type TokenizeParams } from './tasks/tokenize.js';
 
@@ -69,8 +77,11 @@ export class Engine {
     this.#bridge = bridge;
     this.info = { ...info, taskInfo: JSON.parse(info.taskInfo) as TaskInfo };
     if (options.pathHistory && options.pathHistory !== 'off') {
-      const { change, problem } = recordPath(options.pathHistory, info.modelDir, info.device, info.dtype,
-        { pathId: info.pathId, headPath: info.headPath, version: packageVersion() });
+      const { change, problem } = recordPath(options.pathHistory, info.modelDir, info.device, info.dtype, {
+        pathId: info.pathId,
+        headPath: info.headPath,
+        version: packageVersion(),
+      });
       this.info.pathChange = change;
       this.info.pathHistoryProblem = problem;
     }
@@ -140,8 +151,7 @@ export class Engine {
 
   /** Every token's embedding (no pooling, not normalized unless asked): [[[float, ...] per token] per text]. */
   embedAllJson(input: TextInput | TextInput[], options: EmbedOptions = {}): Promise<JsonAnswer> {
-    return this.#call('feature-extraction', () =>
-      joinAnswers(this.embedParts(input, { normalize: false, ...options, allTokens: true })));
+    return this.#call('feature-extraction', () => joinAnswers(this.embedParts(input, { normalize: false, ...options, allTokens: true })));
   }
 
   /**
@@ -198,7 +208,10 @@ export class Engine {
     this.#requireTask('text-classification');
     const labels = this.info.taskInfo.labels ?? [];
     if (labels.length !== 1) {
-      throw new BertServeError('ERR_WRONG_TASK', `rerank needs a cross-encoder with one label; this model classifies into ${labels.length} labels (${labels.slice(0, 5).join(', ')})`);
+      throw new BertServeError(
+        'ERR_WRONG_TASK',
+        `rerank needs a cross-encoder with one label; this model classifies into ${labels.length} labels (${labels.slice(0, 5).join(', ')})`,
+      );
     }
     if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
     const items = checkTexts(texts).map((t): Item => ({ text: query, pair: t, tokenIds: null }));
@@ -258,7 +271,9 @@ export class Engine {
     const stack = new Error();
     try {
       if (task) this.#requireTask(task);
-      return fn().catch((e) => { throw toBertServeError(e, stack); });
+      return fn().catch((e) => {
+        throw toBertServeError(e, stack);
+      });
     } catch (e) {
       return Promise.reject(toBertServeError(e, stack));
     }
@@ -266,7 +281,10 @@ export class Engine {
 
   #requireTask(task: Task): void {
     if (this.info.task !== task) {
-      throw new BertServeError('ERR_WRONG_TASK', `this model serves ${this.info.task} (${this.info.architecture}); ${task} needs a ${taskArchitecture(task, this.info.architecture)} model`);
+      throw new BertServeError(
+        'ERR_WRONG_TASK',
+        `this model serves ${this.info.task} (${this.info.architecture}); ${task} needs a ${taskArchitecture(task, this.info.architecture)} model`,
+      );
     }
   }
 
@@ -276,7 +294,11 @@ export class Engine {
     if (chosen === undefined) return '';
     if (typeof chosen !== 'string' || !Object.hasOwn(prompts, chosen)) {
       const known = Object.keys(prompts);
-      throw invalidArgument('promptName', known.length ? `one of ${known.map((k) => JSON.stringify(k)).join(', ')}` : 'nothing: this model defines no prompts', name);
+      throw invalidArgument(
+        'promptName',
+        known.length ? `one of ${known.map((k) => JSON.stringify(k)).join(', ')}` : 'nothing: this model defines no prompts',
+        name,
+      );
     }
     return prompts[chosen];
   }

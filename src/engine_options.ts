@@ -10,9 +10,9 @@ import type { NativeEngineOptions } from './native/types.js';
 
 /** The options Engine.load takes: a model directory, then any engine option of docs/configuration.md by its key. */
 export type EngineOptions = { model: string } & Partial<Omit<Pick<ServerConfig, EngineOptionKey>, 'model'>> & {
-  /** Where the engine's own messages go (native warnings and errors); default: a Logger on stderr at info. */
-  logger?: Logger;
-};
+    /** Where the engine's own messages go (native warnings and errors); default: a Logger on stderr at info. */
+    logger?: Logger;
+  };
 
 /** Every engine option, checked, with its default where none was given (intraOpThreads resolved). */
 export type ResolvedEngineOptions = Readonly<Pick<ServerConfig, EngineOptionKey>>;
@@ -24,12 +24,21 @@ function expectedFor(spec: OptionSpec, v: unknown): string | undefined {
       return typeof v === 'boolean' ? undefined : 'a boolean';
     case 'int':
     case 'number': {
-      const ok = typeof v === 'number' && Number.isFinite(v) && (spec.kind === 'number' || Number.isInteger(v))
-        && v >= (spec.min ?? -Infinity) && v <= (spec.max ?? Infinity);
+      const ok =
+        typeof v === 'number' &&
+        Number.isFinite(v) &&
+        (spec.kind === 'number' || Number.isInteger(v)) &&
+        v >= (spec.min ?? -Infinity) &&
+        v <= (spec.max ?? Infinity);
       return ok ? undefined : `${spec.kind === 'int' ? 'an integer' : 'a number'} between ${spec.min} and ${spec.max}`;
     }
     case 'choice':
-      return spec.choices!.includes(v as string) ? undefined : spec.choices!.map((c) => JSON.stringify(c)).join(', ').replace(/, ([^,]*)$/, ' or $1');
+      return spec.choices!.includes(v as string)
+        ? undefined
+        : spec
+            .choices!.map((c) => JSON.stringify(c))
+            .join(', ')
+            .replace(/, ([^,]*)$/, ' or $1');
     case 'string':
       // '' where it is the default: none (pathHistory: no history kept).
       if (typeof v === 'string' && (v.length > 0 || spec.default === '') && (!spec.pattern || spec.pattern.test(v))) return undefined;
@@ -57,9 +66,19 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
 
 export function toNativeOptions(o: ResolvedEngineOptions): NativeEngineOptions {
   return {
-    model: o.model, device: o.device, dtype: o.dtype, workers: o.workers, intraOpThreads: o.intraOpThreads,
-    maxBatchRequests: o.maxBatchRequests, maxBatchTokens: o.maxBatchTokens, maxDelayUs: Math.round(o.maxBatchDelayMs * 1000),
-    sortByLength: o.sortByLength, maxTokens: o.maxTokens, truncate: o.truncate, warmup: o.warmup, jitOptimize: o.jitOptimize,
+    model: o.model,
+    device: o.device,
+    dtype: o.dtype,
+    workers: o.workers,
+    intraOpThreads: o.intraOpThreads,
+    maxBatchRequests: o.maxBatchRequests,
+    maxBatchTokens: o.maxBatchTokens,
+    maxDelayUs: Math.round(o.maxBatchDelayMs * 1000),
+    sortByLength: o.sortByLength,
+    maxTokens: o.maxTokens,
+    truncate: o.truncate,
+    warmup: o.warmup,
+    jitOptimize: o.jitOptimize,
     batchOverheadTokens: o.batchOverheadTokens,
     // 'auto': from the model directory (sentence-transformers' pooling config), else cls.
     pooling: o.pooling === 'auto' ? '' : o.pooling,

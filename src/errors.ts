@@ -33,11 +33,25 @@ export class BertServeError extends Error {
 }
 
 const KNOWN = new Set<string>([
-  'ERR_INVALID_ARGUMENT', 'ERR_MODEL_NOT_FOUND', 'ERR_MODEL_INVALID', 'ERR_CONFIG_INVALID',
-  'ERR_TOKENIZER_INVALID', 'ERR_VOCAB_MISMATCH', 'ERR_DEVICE_UNAVAILABLE', 'ERR_NO_MASK_TOKEN',
-  'ERR_TOO_MANY_PREDICTIONS', 'ERR_WRONG_TASK',
-  'ERR_INPUT_TOO_LONG', 'ERR_QUEUE_FULL', 'ERR_DEADLINE_EXCEEDED', 'ERR_CANCELLED',
-  'ERR_INFERENCE_FAILED', 'ERR_NON_FINITE_OUTPUT', 'ERR_CLOSED', 'ERR_ADDON_NOT_BUILT', 'ERR_INTERNAL',
+  'ERR_INVALID_ARGUMENT',
+  'ERR_MODEL_NOT_FOUND',
+  'ERR_MODEL_INVALID',
+  'ERR_CONFIG_INVALID',
+  'ERR_TOKENIZER_INVALID',
+  'ERR_VOCAB_MISMATCH',
+  'ERR_DEVICE_UNAVAILABLE',
+  'ERR_NO_MASK_TOKEN',
+  'ERR_TOO_MANY_PREDICTIONS',
+  'ERR_WRONG_TASK',
+  'ERR_INPUT_TOO_LONG',
+  'ERR_QUEUE_FULL',
+  'ERR_DEADLINE_EXCEEDED',
+  'ERR_CANCELLED',
+  'ERR_INFERENCE_FAILED',
+  'ERR_NON_FINITE_OUTPUT',
+  'ERR_CLOSED',
+  'ERR_ADDON_NOT_BUILT',
+  'ERR_INTERNAL',
 ]);
 
 /** Wraps a native error (or anything thrown) into a BertServeError; `stackFrom` keeps the caller's stack. */
@@ -54,9 +68,18 @@ export function toBertServeError(e: unknown, stackFrom?: Error): BertServeError 
 }
 
 export function invalidArgument(name: string, expected: string, got: unknown): BertServeError {
-  const shown = got === null ? 'null' : Array.isArray(got) ? 'an array' : typeof got === 'string' ? `string ${JSON.stringify(got.slice(0, 40))}`
-    : typeof got === 'number' || typeof got === 'boolean' || typeof got === 'bigint' ? `${typeof got} ${String(got).slice(0, 40)}`
-    : typeof got === 'object' ? 'an object' : typeof got;
+  const shown =
+    got === null
+      ? 'null'
+      : Array.isArray(got)
+        ? 'an array'
+        : typeof got === 'string'
+          ? `string ${JSON.stringify(got.slice(0, 40))}`
+          : typeof got === 'number' || typeof got === 'boolean' || typeof got === 'bigint'
+            ? `${typeof got} ${String(got).slice(0, 40)}`
+            : typeof got === 'object'
+              ? 'an object'
+              : typeof got;
   return new BertServeError('ERR_INVALID_ARGUMENT', `Expected ${expected} for ${name} but received ${shown}`);
 }
 

@@ -3,8 +3,17 @@
 // uWebSockets.js; they load on first use.
 export { Engine } from './engine.js';
 export type {
-  EngineOptions, FillMaskOptions, EmbedOptions, EmbedPartsOptions, ClassifyOptions, RerankOptions, TokenClassifyOptions,
-  TokenizeOptions, ModelInfo, TaskInfo, EngineStats,
+  EngineOptions,
+  FillMaskOptions,
+  EmbedOptions,
+  EmbedPartsOptions,
+  ClassifyOptions,
+  RerankOptions,
+  TokenClassifyOptions,
+  TokenizeOptions,
+  ModelInfo,
+  TaskInfo,
+  EngineStats,
 } from './engine.js';
 export type { ResolvedEngineOptions } from './engine_options.js';
 export type { PathChange } from './path_history.js';

@@ -43,10 +43,18 @@ export class Logger {
     return RANK[level] >= this.#min;
   }
 
-  debug(msg: string, fields?: LogFields): void { this.#log('debug', msg, fields); }
-  info(msg: string, fields?: LogFields): void { this.#log('info', msg, fields); }
-  warn(msg: string, fields?: LogFields): void { this.#log('warn', msg, fields); }
-  error(msg: string, fields?: LogFields): void { this.#log('error', msg, fields); }
+  debug(msg: string, fields?: LogFields): void {
+    this.#log('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.#log('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.#log('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.#log('error', msg, fields);
+  }
 
   #log(level: Exclude<LogLevel, 'silent'>, msg: string, fields: LogFields | undefined): void {
     if (RANK[level] < this.#min) return;

@@ -24,7 +24,8 @@ function read(path: string): string | undefined {
 
 /** Bytes of memory this process may use. */
 export function memoryLimit(): number {
-  const cgroup = parseMemoryLimit(read('/sys/fs/cgroup/memory.max')) ?? parseMemoryLimit(read('/sys/fs/cgroup/memory/memory.limit_in_bytes'));
+  const cgroup =
+    parseMemoryLimit(read('/sys/fs/cgroup/memory.max')) ?? parseMemoryLimit(read('/sys/fs/cgroup/memory/memory.limit_in_bytes'));
   return Math.min(totalmem(), cgroup ?? Infinity);
 }
 

@@ -51,23 +51,43 @@ export class Metrics {
   constructor(source: MetricsSource, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.#requests = new Counter({
-      name: 'bert_serve_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers,
+      name: 'bert_serve_http_requests_total',
+      help: 'HTTP requests answered, by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
     });
     this.#duration = new Histogram({
-      name: 'bert_serve_http_request_duration_seconds', help: 'Time from request arrival to the last byte written, by route', labelNames: ['route'],
-      buckets: LATENCY_BUCKETS, registers,
+      name: 'bert_serve_http_request_duration_seconds',
+      help: 'Time from request arrival to the last byte written, by route',
+      labelNames: ['route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
     });
     this.#tokenization = new Histogram({
-      name: 'bert_serve_tokenization_duration_seconds', help: 'Tokenization time per successful request', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers,
+      name: 'bert_serve_tokenization_duration_seconds',
+      help: 'Tokenization time per successful request',
+      labelNames: ['route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
     });
     this.#queue = new Histogram({
-      name: 'bert_serve_queue_duration_seconds', help: 'Time waiting for a batch per successful request', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers,
+      name: 'bert_serve_queue_duration_seconds',
+      help: 'Time waiting for a batch per successful request',
+      labelNames: ['route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
     });
     this.#inference = new Histogram({
-      name: 'bert_serve_inference_duration_seconds', help: 'Batch inference time per successful request', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers,
+      name: 'bert_serve_inference_duration_seconds',
+      help: 'Batch inference time per successful request',
+      labelNames: ['route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
     });
     this.#clientClosed = new Counter({
-      name: 'bert_serve_client_closed_total', help: 'Requests whose client disconnected before the answer was written (stage: body, engine or send)', labelNames: ['route', 'stage'],
+      name: 'bert_serve_client_closed_total',
+      help: 'Requests whose client disconnected before the answer was written (stage: body, engine or send)',
+      labelNames: ['route', 'stage'],
       registers,
     });
 
@@ -77,60 +97,118 @@ export class Metrics {
     const stats = () => {
       if (!snapshot) {
         snapshot = { stats: source.stats() };
-        setImmediate(() => { snapshot = undefined; });
+        setImmediate(() => {
+          snapshot = undefined;
+        });
       }
       return snapshot.stats;
     };
     this.#stats = stats;
     const gauge = (name: string, help: string, read: () => number | undefined) =>
-      new Gauge({ name, help, registers, collect() { const v = read(); if (v !== undefined) this.set(v); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const v = read();
+          if (v !== undefined) this.set(v);
+        },
+      });
     gauge('bert_serve_ready', '1 when the model is loaded and the server is not draining', () => (source.ready() ? 1 : 0));
     gauge('bert_serve_draining', '1 while shutting down', () => (source.draining() ? 1 : 0));
     gauge('bert_serve_http_in_flight', 'HTTP requests being handled', () => source.inFlight());
-    gauge('bert_serve_inflight_answer_bytes', 'Bytes of the answer memory budget held by requests in the engine or being written (--max-inflight-answer-bytes)',
-      () => source.answerBytes());
-    gauge('bert_serve_waiting_requests', 'Requests waiting for room in the queue or the memory budget (--max-waiting)', () => source.waiting());
-    gauge('bert_serve_pending_requests', 'Texts accepted by the engine and not yet answered (bounded by --max-queue)', () => stats()?.pending ?? 0);
+    gauge(
+      'bert_serve_inflight_answer_bytes',
+      'Bytes of the answer memory budget held by requests in the engine or being written (--max-inflight-answer-bytes)',
+      () => source.answerBytes(),
+    );
+    gauge('bert_serve_waiting_requests', 'Requests waiting for room in the queue or the memory budget (--max-waiting)', () =>
+      source.waiting(),
+    );
+    gauge(
+      'bert_serve_pending_requests',
+      'Texts accepted by the engine and not yet answered (bounded by --max-queue)',
+      () => stats()?.pending ?? 0,
+    );
     gauge('bert_serve_queue_depth', 'Texts waiting for a batch in the engine', () => stats()?.queueDepth ?? 0);
     gauge('bert_serve_batch_in_flight', 'Texts in batches running now', () => stats()?.inFlight ?? 0);
     gauge('bert_serve_batch_size_mean', 'Mean texts per batch since start', () => stats()?.meanBatchSize ?? 0);
-    gauge('bert_serve_running_batch_seconds', 'How long the longest-running batch has been running (0 when idle); a hung model keeps growing it',
-      () => (stats()?.runningBatchMs ?? 0) / 1000);
+    gauge(
+      'bert_serve_running_batch_seconds',
+      'How long the longest-running batch has been running (0 when idle); a hung model keeps growing it',
+      () => (stats()?.runningBatchMs ?? 0) / 1000,
+    );
     // Where the model's memory is: weights and live activations, and freed activations kept for the
     // next batch (unmapped after 10 s unused); docs/performance.md, "The allocator".
-    gauge('bert_serve_tensor_memory_in_use_bytes', 'Bytes of large tensors (>= 128 KiB) in use: weights and live activations',
-      () => stats()?.tensorBytesInUse ?? 0);
-    gauge('bert_serve_tensor_memory_cached_bytes', 'Bytes of freed large tensors kept for reuse by the next batches',
-      () => stats()?.tensorBytesCached ?? 0);
+    gauge(
+      'bert_serve_tensor_memory_in_use_bytes',
+      'Bytes of large tensors (>= 128 KiB) in use: weights and live activations',
+      () => stats()?.tensorBytesInUse ?? 0,
+    );
+    gauge(
+      'bert_serve_tensor_memory_cached_bytes',
+      'Bytes of freed large tensors kept for reuse by the next batches',
+      () => stats()?.tensorBytesCached ?? 0,
+    );
     // The rest of the native memory (tokenizer, answers, socket buffers, BLAS scratch, small tensors).
-    gauge('bert_serve_malloc_allocated_bytes', 'Bytes the process\'s malloc has handed out and not had back (jemalloc stats.allocated; glibc mallinfo2)',
-      () => stats()?.mallocBytesAllocated ?? 0);
-    gauge('bert_serve_malloc_resident_bytes', 'Bytes the process\'s malloc holds (jemalloc stats.resident; glibc: its heaps and mmapped chunks)',
-      () => stats()?.mallocBytesResident ?? 0);
+    gauge(
+      'bert_serve_malloc_allocated_bytes',
+      "Bytes the process's malloc has handed out and not had back (jemalloc stats.allocated; glibc mallinfo2)",
+      () => stats()?.mallocBytesAllocated ?? 0,
+    );
+    gauge(
+      'bert_serve_malloc_resident_bytes',
+      "Bytes the process's malloc holds (jemalloc stats.resident; glibc: its heaps and mmapped chunks)",
+      () => stats()?.mallocBytesResident ?? 0,
+    );
 
     // Engine totals are monotonic: exposed as counters advanced by the difference at each scrape.
     const total = (name: string, help: string, read: (s: EngineStats) => number) => {
       let last = 0;
       return new Counter({
-        name, help, registers,
+        name,
+        help,
+        registers,
         collect() {
           const s = stats();
           if (!s) return;
           const v = read(s);
-          if (v > last) { this.inc(v - last); last = v; }
+          if (v > last) {
+            this.inc(v - last);
+            last = v;
+          }
         },
       });
     };
     total('bert_serve_batches_total', 'Batches run by the engine', (s) => s.batchesRun);
     total('bert_serve_engine_requests_total', 'Texts run through the model', (s) => s.requestsRun);
-    total('bert_serve_dropped_cancelled_total', 'Texts dropped before reaching the model because their client went away', (s) => s.droppedCancelled);
-    total('bert_serve_dropped_expired_total', 'Texts dropped before reaching the model because their deadline passed', (s) => s.droppedExpired);
+    total(
+      'bert_serve_dropped_cancelled_total',
+      'Texts dropped before reaching the model because their client went away',
+      (s) => s.droppedCancelled,
+    );
+    total(
+      'bert_serve_dropped_expired_total',
+      'Texts dropped before reaching the model because their deadline passed',
+      (s) => s.droppedExpired,
+    );
     total('bert_serve_tokens_total', 'Real (unpadded) tokens run through the model', (s) => s.realTokens);
-    total('bert_serve_tensor_blocks_reused_total', 'Large tensor allocations served from freed blocks (no new memory)', (s) => s.tensorBlocksReused);
+    total(
+      'bert_serve_tensor_blocks_reused_total',
+      'Large tensor allocations served from freed blocks (no new memory)',
+      (s) => s.tensorBlocksReused,
+    );
     total('bert_serve_tensor_blocks_mapped_total', 'Large tensor allocations that mapped new memory', (s) => s.tensorBlocksMapped);
-    total('bert_serve_tensor_blocks_unmapped_total', 'Freed large tensor blocks given back to the system (unused for 10 s, or over the cap)', (s) => s.tensorBlocksUnmapped);
-    total('bert_serve_non_finite_outputs_total', 'Requests failed because the model\'s output they are answered from held NaN or Inf (error_type non_finite_output)',
-      (s) => s.nonFiniteOutputs);
+    total(
+      'bert_serve_tensor_blocks_unmapped_total',
+      'Freed large tensor blocks given back to the system (unused for 10 s, or over the cap)',
+      (s) => s.tensorBlocksUnmapped,
+    );
+    total(
+      'bert_serve_non_finite_outputs_total',
+      "Requests failed because the model's output they are answered from held NaN or Inf (error_type non_finite_output)",
+      (s) => s.nonFiniteOutputs,
+    );
     total('bert_serve_padded_tokens_total', 'Padded tokens run through the model (batch length x texts)', (s) => s.paddedTokens);
 
     if (options.defaultMetrics ?? true) {
@@ -160,8 +238,8 @@ export class Metrics {
 
   /** The exposition text: the server's metrics as of now, the process metrics as of <= 1 s ago. */
   async render(): Promise<string> {
-    const own = await this.registry.metrics() + this.#batchHistograms();
-    return this.#process ? own + await this.#renderProcess() : own;
+    const own = (await this.registry.metrics()) + this.#batchHistograms();
+    return this.#process ? own + (await this.#renderProcess()) : own;
   }
 
   /**
@@ -171,18 +249,34 @@ export class Metrics {
   #batchHistograms(): string {
     const s = this.#stats();
     if (!s) return '';
-    return histogramText('bert_serve_batch_size', 'Texts per batch run by the model (bounded by --max-batch-requests)', s.batchSizeHistogram, s.requestsRun)
-      + histogramText('bert_serve_batch_tokens', 'Padded tokens per batch run by the model: longest text x texts (bounded by --max-batch-tokens)', s.batchTokensHistogram, s.paddedTokens);
+    return (
+      histogramText(
+        'bert_serve_batch_size',
+        'Texts per batch run by the model (bounded by --max-batch-requests)',
+        s.batchSizeHistogram,
+        s.requestsRun,
+      ) +
+      histogramText(
+        'bert_serve_batch_tokens',
+        'Padded tokens per batch run by the model: longest text x texts (bounded by --max-batch-tokens)',
+        s.batchTokensHistogram,
+        s.paddedTokens,
+      )
+    );
   }
 
   #renderProcess(): Promise<string> | string {
     if (performance.now() - this.#processAt < PROCESS_METRICS_TTL_MS) return this.#processText;
     // Concurrent scrapes share one collection.
-    this.#processRendering ??= this.#process!.metrics().then((text) => {
-      this.#processText = text;
-      this.#processAt = performance.now();
-      return text;
-    }).finally(() => { this.#processRendering = undefined; });
+    this.#processRendering ??= this.#process!.metrics()
+      .then((text) => {
+        this.#processText = text;
+        this.#processAt = performance.now();
+        return text;
+      })
+      .finally(() => {
+        this.#processRendering = undefined;
+      });
     return this.#processRendering;
   }
 }

@@ -47,8 +47,14 @@ export function defaultPathHistory(env: NodeJS.ProcessEnv = process.env): string
  * with the previous one. Returns the change (undefined when there was no previous load or the path
  * is the same) and any problem with the file (a message; the history is then not kept).
  */
-export function recordPath(file: string, modelDir: string, device: string, dtype: string, current: Omit<PathRecord, 'modelBytes' | 'modelMtimeMs' | 'at'>,
-  now = new Date()): { change?: PathChange; problem?: string } {
+export function recordPath(
+  file: string,
+  modelDir: string,
+  device: string,
+  dtype: string,
+  current: Omit<PathRecord, 'modelBytes' | 'modelMtimeMs' | 'at'>,
+  now = new Date(),
+): { change?: PathChange; problem?: string } {
   let key: string;
   let record: PathRecord;
   try {
@@ -72,7 +78,9 @@ export function recordPath(file: string, modelDir: string, device: string, dtype
   let change: PathChange | undefined;
   if (previous && typeof previous.pathId === 'string' && previous.pathId !== record.pathId) {
     change = {
-      from: previous.pathId, to: record.pathId, since: previous.at,
+      from: previous.pathId,
+      to: record.pathId,
+      since: previous.at,
       modelChanged: previous.modelBytes !== record.modelBytes || previous.modelMtimeMs !== record.modelMtimeMs,
       ...(previous.version !== record.version ? { previousVersion: previous.version } : {}),
     };

@@ -139,8 +139,12 @@ export class Tokenizer {
     const offsets = new Array<[number, number]>(n);
     for (let i = 0; i < n; i++) offsets[i] = [raw.offsets[2 * i], raw.offsets[2 * i + 1]];
     return {
-      ids: Array.from(raw.ids), tokens: raw.tokens, offsets, typeIds: Array.from(raw.typeIds),
-      specialTokensMask: Array.from(raw.specialTokensMask), truncated: raw.truncated,
+      ids: Array.from(raw.ids),
+      tokens: raw.tokens,
+      offsets,
+      typeIds: Array.from(raw.typeIds),
+      specialTokensMask: Array.from(raw.specialTokensMask),
+      truncated: raw.truncated,
     };
   }
 

@@ -76,13 +76,22 @@ Napi::Value field(const Napi::Object& o, const char* key, bool ok(const Napi::Va
   return v;
 }
 double num(const Napi::Object& o, const char* key) {
-  return field(o, key, [](const Napi::Value& v) { return v.IsNumber(); }, "a number").As<Napi::Number>().DoubleValue();
+  return field(
+             o, key, [](const Napi::Value& v) { return v.IsNumber(); }, "a number")
+      .As<Napi::Number>()
+      .DoubleValue();
 }
 bool flag(const Napi::Object& o, const char* key) {
-  return field(o, key, [](const Napi::Value& v) { return v.IsBoolean(); }, "a boolean").As<Napi::Boolean>().Value();
+  return field(
+             o, key, [](const Napi::Value& v) { return v.IsBoolean(); }, "a boolean")
+      .As<Napi::Boolean>()
+      .Value();
 }
 std::string str(const Napi::Object& o, const char* key) {
-  return field(o, key, [](const Napi::Value& v) { return v.IsString(); }, "a string").As<Napi::String>().Utf8Value();
+  return field(
+             o, key, [](const Napi::Value& v) { return v.IsString(); }, "a string")
+      .As<Napi::String>()
+      .Utf8Value();
 }
 
 bert::EngineOptions parse_options(const Napi::Object& o) {
@@ -205,8 +214,10 @@ void EngineWrap::StopEverything() {
 void EngineWrap::UpdateRef(Napi::Env env) {
   if (tsfn_released_) return;
   const bool busy = outstanding_ > 0 || phase_ == Phase::kLoading || phase_ == Phase::kClosing;
-  if (busy) tsfn_.Ref(env);
-  else tsfn_.Unref(env);
+  if (busy)
+    tsfn_.Ref(env);
+  else
+    tsfn_.Unref(env);
 }
 
 Napi::Value EngineWrap::Load(const Napi::CallbackInfo& info) {
@@ -216,8 +227,7 @@ Napi::Value EngineWrap::Load(const Napi::CallbackInfo& info) {
     deferred.Reject(make_error(env, "ERR_INVALID_ARGUMENT", "load() may be called once per engine").Value());
     return deferred.Promise();
   }
-  if (info.Length() < 1 || !info[0].IsObject())
-    throw make_error(env, "ERR_INVALID_ARGUMENT", "load(options): expected an options object");
+  if (info.Length() < 1 || !info[0].IsObject()) throw make_error(env, "ERR_INVALID_ARGUMENT", "load(options): expected an options object");
   bert::EngineOptions options = parse_options(info[0].As<Napi::Object>());
   phase_ = Phase::kLoading;
   load_deferred_ = deferred;
@@ -264,8 +274,8 @@ void EngineWrap::Submit(const Napi::CallbackInfo& info) {
   auto flags = b.Get("flags").As<Napi::Uint8Array>();
   auto deadlines = b.Get("deadlinesMs").As<Napi::Float64Array>();
   const size_t n = ids.ElementLength();
-  if (kinds.ElementLength() != n || texts.Length() != n || pairs.Length() != n || token_ids.Length() != n ||
-      params.Length() != n || flags.ElementLength() != n || deadlines.ElementLength() != n)
+  if (kinds.ElementLength() != n || texts.Length() != n || pairs.Length() != n || token_ids.Length() != n || params.Length() != n ||
+      flags.ElementLength() != n || deadlines.ElementLength() != n)
     throw make_error(env, "ERR_INVALID_ARGUMENT", "submit(batch): arrays of different lengths");
   const auto now = bert::Clock::now();
   std::vector<bert::RequestPtr> requests;
@@ -300,8 +310,7 @@ void EngineWrap::Submit(const Napi::CallbackInfo& info) {
     const uint8_t f = flags[i];
     r->add_special_tokens = (f & 1) != 0;
     r->truncation = static_cast<bert::Truncation>((f >> 1) & 3);
-    if (deadlines[i] > 0)
-      r->deadline = now + std::chrono::microseconds(static_cast<int64_t>(deadlines[i] * 1000.0));
+    if (deadlines[i] > 0) r->deadline = now + std::chrono::microseconds(static_cast<int64_t>(deadlines[i] * 1000.0));
     requests.push_back(std::move(r));
   }
   outstanding_ += n;
@@ -310,8 +319,7 @@ void EngineWrap::Submit(const Napi::CallbackInfo& info) {
 }
 
 void EngineWrap::Cancel(const Napi::CallbackInfo& info) {
-  if (engine_ && info.Length() > 0 && info[0].IsNumber())
-    engine_->cancel(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+  if (engine_ && info.Length() > 0 && info[0].IsNumber()) engine_->cancel(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
 }
 
 Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
@@ -370,8 +378,7 @@ Napi::Value EngineWrap::Close(const Napi::CallbackInfo& info) {
       close_deferred_ = Napi::Promise::Deferred::New(env);
       StartClosing(env, drain);
       return close_deferred_->Promise();
-    case Phase::kClosing:
-      return close_deferred_->Promise();
+    case Phase::kClosing: return close_deferred_->Promise();
     case Phase::kClosed:
     default: {
       auto d = Napi::Promise::Deferred::New(env);
@@ -419,9 +426,7 @@ void EngineWrap::OnMessage(Napi::Env env, Napi::Function callback, EngineWrap* s
     return;
   }
   switch (msg->kind) {
-    case Message::Kind::kBatch:
-      self->HandleBatch(env, callback, *msg);
-      return;
+    case Message::Kind::kBatch: self->HandleBatch(env, callback, *msg); return;
     case Message::Kind::kLoaded:
       self->loader_.join();
       self->engine_ = std::move(msg->engine);

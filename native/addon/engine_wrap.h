@@ -63,7 +63,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   std::thread loader_, closer_;
   std::optional<Napi::Promise::Deferred> load_deferred_, close_deferred_;
   bool close_drain_ = true;
-  size_t outstanding_ = 0;  // requests submitted, not yet completed natively
+  size_t outstanding_ = 0;      // requests submitted, not yet completed natively
   Napi::ObjectReference self_;  // keeps this object alive while native threads may post to it
   napi_env env_;
 };

@@ -44,14 +44,12 @@ bool as_bool(const Napi::CallbackInfo& info, size_t i, bool fallback) {
 }  // namespace
 
 Napi::Function TokenizerWrap::Define(Napi::Env env) {
-  Napi::Function ctor = DefineClass(env, "Tokenizer",
-                                    {StaticMethod("load", &TokenizerWrap::Load),
-                                     StaticMethod("supportedComponents", &TokenizerWrap::SupportedComponents),
-                                     InstanceMethod("encode", &TokenizerWrap::Encode),
-                                     InstanceMethod("decode", &TokenizerWrap::Decode),
-                                     InstanceMethod("idToToken", &TokenizerWrap::IdToToken),
-                                     InstanceMethod("tokenToId", &TokenizerWrap::TokenToId),
-                                     InstanceMethod("info", &TokenizerWrap::Info)});
+  Napi::Function ctor =
+      DefineClass(env, "Tokenizer",
+                  {StaticMethod("load", &TokenizerWrap::Load), StaticMethod("supportedComponents", &TokenizerWrap::SupportedComponents),
+                   InstanceMethod("encode", &TokenizerWrap::Encode), InstanceMethod("decode", &TokenizerWrap::Decode),
+                   InstanceMethod("idToToken", &TokenizerWrap::IdToToken), InstanceMethod("tokenToId", &TokenizerWrap::TokenToId),
+                   InstanceMethod("info", &TokenizerWrap::Info)});
   {
     std::lock_guard<std::mutex> lock(g_ctor_mutex);
     auto*& slot = g_ctors[env];
@@ -115,7 +113,8 @@ std::string_view TokenizerWrap::ReadUtf8(Napi::Env env, napi_value value) {
 Napi::Value TokenizerWrap::Encode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString())
-    throw make_error(env, "ERR_INVALID_ARGUMENT", "encode(text, addSpecialTokens, maxLength, pair, truncationSide): expected a string text");
+    throw make_error(env, "ERR_INVALID_ARGUMENT",
+                     "encode(text, addSpecialTokens, maxLength, pair, truncationSide): expected a string text");
   bert::EncodeOptions o;
   o.add_special_tokens = as_bool(info, 1, true);
   if (info.Length() > 2 && info[2].IsNumber()) {
@@ -129,8 +128,7 @@ Napi::Value TokenizerWrap::Encode(const Napi::CallbackInfo& info) {
   // Both texts are converted before either is used: ReadUtf8 reuses one buffer.
   const std::string pair = has_pair ? info[3].As<Napi::String>().Utf8Value() : std::string();
   const std::string_view text = ReadUtf8(env, info[0]);
-  const bert::Encoding e =
-      guard(env, [&] { return has_pair ? tokenizer_->encode_pair(text, pair, o) : tokenizer_->encode(text, o); });
+  const bert::Encoding e = guard(env, [&] { return has_pair ? tokenizer_->encode_pair(text, pair, o) : tokenizer_->encode(text, o); });
 
   const size_t n = e.ids.size();
   auto ids = Napi::Int32Array::New(env, n);
@@ -165,9 +163,7 @@ Napi::Value TokenizerWrap::Encode(const Napi::CallbackInfo& info) {
 Napi::Value TokenizerWrap::Decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<int64_t> ids;
-  auto bad = [&] {
-    return make_error(env, "ERR_INVALID_ARGUMENT", "decode(ids, ...): expected an array or typed array of integer ids");
-  };
+  auto bad = [&] { return make_error(env, "ERR_INVALID_ARGUMENT", "decode(ids, ...): expected an array or typed array of integer ids"); };
   if (info.Length() < 1) throw bad();
   if (info[0].IsTypedArray()) {
     Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
@@ -192,8 +188,7 @@ Napi::Value TokenizerWrap::Decode(const Napi::CallbackInfo& info) {
         }
         break;
       }
-      default:
-        throw bad();
+      default: throw bad();
     }
   } else if (info[0].IsArray()) {
     Napi::Array a = info[0].As<Napi::Array>();
@@ -259,9 +254,11 @@ Napi::Value TokenizerWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("addedTokens", added);
   Napi::Object names = Napi::Object::New(env);
   Napi::Object ids = Napi::Object::New(env);
-  const std::pair<const char*, std::pair<const std::string*, int64_t>> roles[] = {
-      {"cls", {&c.cls_token, t.cls_id()}}, {"sep", {&c.sep_token, t.sep_id()}}, {"pad", {&c.pad_token, t.pad_id()}},
-      {"mask", {&c.mask_token, t.mask_id()}}, {"unk", {&c.unk_token, t.unk_id()}}};
+  const std::pair<const char*, std::pair<const std::string*, int64_t>> roles[] = {{"cls", {&c.cls_token, t.cls_id()}},
+                                                                                  {"sep", {&c.sep_token, t.sep_id()}},
+                                                                                  {"pad", {&c.pad_token, t.pad_id()}},
+                                                                                  {"mask", {&c.mask_token, t.mask_id()}},
+                                                                                  {"unk", {&c.unk_token, t.unk_id()}}};
   for (const auto& [role, v] : roles) {
     // A role the tokenizer does not have is null in both maps.
     names.Set(role, v.second >= 0 ? Napi::Value(Napi::String::New(env, *v.first)) : env.Null());

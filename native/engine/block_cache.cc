@@ -62,8 +62,7 @@ void* BlockCache::allocate(size_t n) {
   if (p) return p;
   p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   // The error libtorch's own allocator raises (c10::Error), so a failed batch reads the same.
-  TORCH_CHECK(p != MAP_FAILED, "not enough memory: you tried to allocate ", size, " bytes (",
-              std::strerror(errno), ")");
+  TORCH_CHECK(p != MAP_FAILED, "not enough memory: you tried to allocate ", size, " bytes (", std::strerror(errno), ")");
   std::lock_guard<std::mutex> lock(mu_);
   in_use_.emplace(p, size);
   stats_.blocks_in_use++;
@@ -182,8 +181,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       return {p, p, &free_large, c10::Device(c10::DeviceType::CPU)};
     }
     void* p = nullptr;
-    TORCH_CHECK(posix_memalign(&p, kAlignment, std::max<size_t>(n, 1)) == 0,
-                "not enough memory: you tried to allocate ", n, " bytes");
+    TORCH_CHECK(posix_memalign(&p, kAlignment, std::max<size_t>(n, 1)) == 0, "not enough memory: you tried to allocate ", n, " bytes");
     return {p, p, &free_small, c10::Device(c10::DeviceType::CPU)};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &free_any; }
@@ -198,8 +196,7 @@ const std::string& install_block_cache() {
     g_cache->start_trimmer();
     static CachingCpuAllocator allocator;
     c10::SetCPUAllocator(&allocator, /*priority=*/1);
-    return std::string(
-        "tensors >= 128 KiB from a block cache (reused per size class, unmapped after 10 s unused)");
+    return std::string("tensors >= 128 KiB from a block cache (reused per size class, unmapped after 10 s unused)");
   }();
   return description;
 }

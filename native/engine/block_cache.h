@@ -70,9 +70,9 @@ class BlockCache {
   const std::chrono::milliseconds idle_release_;
   const std::function<Clock::time_point()> now_;
   mutable std::mutex mu_;
-  std::condition_variable cached_cv_;  // the trimmer waits on it for something to be cached
+  std::condition_variable cached_cv_;                     // the trimmer waits on it for something to be cached
   std::unordered_map<size_t, std::vector<Cached>> free_;  // size class -> blocks, oldest first
-  std::unordered_map<void*, size_t> in_use_;               // block -> its size class
+  std::unordered_map<void*, size_t> in_use_;              // block -> its size class
   Clock::time_point last_sweep_{};
   BlockCacheStats stats_;
 };

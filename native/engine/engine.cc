@@ -24,9 +24,7 @@ namespace bert {
 
 namespace {
 
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 // text-embeddings-inference's /tokenize shape: [{"id","text","special","start","stop"}, ...]; text is
 // the original substring (the token itself for special tokens, whose start/stop are null).
@@ -43,8 +41,10 @@ std::string tokenize_json(const Request& r, const Tokenizer& tok) {
     w.integer(id);
     w.raw(",\"text\":");
     const auto [start, stop] = r.encoding.offsets[i];
-    if (special || stop <= start || stop >= map.size()) w.str(tok.id_to_token(id));
-    else w.str(utf16_slice(r.text, map, start, stop));
+    if (special || stop <= start || stop >= map.size())
+      w.str(tok.id_to_token(id));
+    else
+      w.str(utf16_slice(r.text, map, start, stop));
     w.raw(",\"special\":");
     w.boolean(special);
     if (special) {
@@ -107,8 +107,7 @@ class Engine::Sink : public CompletionSink {
   std::unordered_map<uint64_t, std::weak_ptr<Request>> live_;
 };
 
-Engine::Engine(const EngineOptions& options, CompletionSink& sink)
-    : options_(options), sink_(std::make_unique<Sink>(sink)) {}
+Engine::Engine(const EngineOptions& options, CompletionSink& sink) : options_(options), sink_(std::make_unique<Sink>(sink)) {}
 
 std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSink& sink) {
   const auto t0 = Clock::now();
@@ -119,10 +118,9 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   DeviceSpec spec = DeviceSpec::parse(options.device, options.dtype);
   e->tokenizer_ = Tokenizer::load(dir);
   if (static_cast<int64_t>(e->tokenizer_->vocab_size()) > config.vocab_size) {
-    throw EngineError(ErrorCode::kVocabMismatch,
-                      dir + ": the tokenizer has " + std::to_string(e->tokenizer_->vocab_size()) +
-                          " tokens but the model's vocabulary (config.json vocab_size) is " +
-                          std::to_string(config.vocab_size) + "; they must come from the same checkpoint");
+    throw EngineError(ErrorCode::kVocabMismatch, dir + ": the tokenizer has " + std::to_string(e->tokenizer_->vocab_size()) +
+                                                     " tokens but the model's vocabulary (config.json vocab_size) is " +
+                                                     std::to_string(config.vocab_size) + "; they must come from the same checkpoint");
   }
   if (options.workers == 0) throw EngineError(ErrorCode::kInvalidArgument, "workers must be at least 1");
   e->model_ = std::make_unique<Model>(dir, config, spec);
@@ -137,13 +135,12 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   RunnerOptions ro;
   ro.workers = options.workers;
   ro.jit_optimize = options.jit_optimize;
-  ro.intra_op_threads = options.intra_op_threads > 0 ? options.intra_op_threads
-                                                     : std::max(1, cores / static_cast<int>(options.workers));
+  ro.intra_op_threads = options.intra_op_threads > 0 ? options.intra_op_threads : std::max(1, cores / static_cast<int>(options.workers));
   // Padding is masked out; a tokenizer without a pad token pads with id 0.
   e->runner_ = std::make_unique<ModelRunner>(*e->model_, *e->head_, std::max<int64_t>(0, e->tokenizer_->pad_id()), ro);
 
-  const size_t model_max = static_cast<size_t>(std::min<int64_t>(
-      config.max_tokens(), static_cast<int64_t>(e->tokenizer_->config().model_max_length)));
+  const size_t model_max =
+      static_cast<size_t>(std::min<int64_t>(config.max_tokens(), static_cast<int64_t>(e->tokenizer_->config().model_max_length)));
   e->options_.max_tokens = options.max_tokens ? std::min(options.max_tokens, model_max) : model_max;
 
   auto& info = e->info_;
@@ -208,8 +205,7 @@ Engine::WarmupTimes Engine::warmup() {
     const double ms = time_batch(1, len);
     if (len == 16) t.one_16_ms = ms;
   }
-  t.many = std::max<size_t>(1, std::min(options_.scheduler.max_batch_requests,
-                                         options_.scheduler.max_batch_tokens / 32));
+  t.many = std::max<size_t>(1, std::min(options_.scheduler.max_batch_requests, options_.scheduler.max_batch_tokens / 32));
   t.many_32_ms = time_batch(t.many, 32);
   return t;
 }

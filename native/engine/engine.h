@@ -3,8 +3,8 @@
 // Threading and ownership: load() runs on any thread (it blocks: reads files, warms up). submit(),
 // cancel(), stats() may be called from any thread (the addon calls them from the JS thread).
 // The engine owns: one prep thread (tokenize + validate + route to the scheduler) and the
-// scheduler's workers; they report through the log sink of the thread that called load() (log.h). Every request submitted is completed exactly once through the sink given to
-// load(), from an engine thread. close() stops and joins every thread; the sink is not called after
+// scheduler's workers; they report through the log sink of the thread that called load() (log.h). Every request submitted is completed
+// exactly once through the sink given to load(), from an engine thread. close() stops and joins every thread; the sink is not called after
 // close() returns.
 #pragma once
 #include <condition_variable>
@@ -29,12 +29,12 @@ namespace bert {
 // live in src/config.ts); an empty device or dtype and zero workers are refused by load().
 struct EngineOptions {
   std::string model_dir;
-  std::string device;        // "cpu", "cuda", "cuda:N"
-  std::string dtype;         // "float32", "float16", "bfloat16"
+  std::string device;  // "cpu", "cuda", "cuda:N"
+  std::string dtype;   // "float32", "float16", "bfloat16"
   size_t workers = 0;
   int intra_op_threads = 0;  // 0: cores / workers
   SchedulerOptions scheduler;
-  size_t max_tokens = 0;     // per request, specials included; 0: the model's maximum
+  size_t max_tokens = 0;  // per request, specials included; 0: the model's maximum
   bool truncate = false;
   bool warmup = false;
   bool jit_optimize = false;  // see RunnerOptions::jit_optimize
@@ -66,13 +66,13 @@ struct EngineInfo {
   int intra_op_threads = 1;
   size_t workers = 1;
   double load_ms = 0, warmup_ms = 0;
-  size_t batch_overhead_tokens = 0;  // what the scheduler uses (measured or given)
+  size_t batch_overhead_tokens = 0;     // what the scheduler uses (measured or given)
   size_t single_thread_max_tokens = 0;  // batches up to this many padded tokens run on one thread
 };
 
 struct EngineStats {
   SchedulerStats scheduler;
-  size_t preparing = 0;  // submitted, not yet tokenized
+  size_t preparing = 0;             // submitted, not yet tokenized
   uint64_t non_finite_outputs = 0;  // requests failed because their answer held NaN or Inf
 };
 

@@ -9,23 +9,23 @@
 namespace bert {
 
 enum class ErrorCode {
-  kInvalidArgument,   // a bad option or input value (wrong type, out of range)
-  kModelNotFound,     // model directory or one of its files is missing
-  kModelInvalid,      // model.pt not TorchScript, or its signature/output shape does not fit the task
-  kConfigInvalid,     // config.json unreadable or missing a required field
-  kTokenizerInvalid,  // vocab.txt / tokenizer.json / tokenizer_config.json unreadable or unsupported
-  kVocabMismatch,     // the vocabulary size does not match the model's embedding/output size
-  kDeviceUnavailable, // cuda requested without CUDA, or a device index that does not exist
-  kNoMaskToken,       // fill-mask input without a mask token
-  kTooManyPredictions,// fill-mask: masks x top_k (or masks) over the per-text limit
-  kInputTooLong,      // more tokens than the limit (and truncation is off), or over the batch budget
-  kQueueFull,         // admission refused: too many pending requests
-  kDeadlineExceeded,  // the request's deadline passed before it reached the model
-  kCancelled,         // the caller cancelled (e.g. the HTTP client went away)
-  kInferenceFailed,   // the forward pass or post-processing threw
-  kNonFiniteOutput,   // NaN or Inf in what a request's answer is made from (logits, scores, embeddings)
-  kClosed,            // the engine is closing or closed
-  kInternal,          // a bug: should never happen
+  kInvalidArgument,     // a bad option or input value (wrong type, out of range)
+  kModelNotFound,       // model directory or one of its files is missing
+  kModelInvalid,        // model.pt not TorchScript, or its signature/output shape does not fit the task
+  kConfigInvalid,       // config.json unreadable or missing a required field
+  kTokenizerInvalid,    // vocab.txt / tokenizer.json / tokenizer_config.json unreadable or unsupported
+  kVocabMismatch,       // the vocabulary size does not match the model's embedding/output size
+  kDeviceUnavailable,   // cuda requested without CUDA, or a device index that does not exist
+  kNoMaskToken,         // fill-mask input without a mask token
+  kTooManyPredictions,  // fill-mask: masks x top_k (or masks) over the per-text limit
+  kInputTooLong,        // more tokens than the limit (and truncation is off), or over the batch budget
+  kQueueFull,           // admission refused: too many pending requests
+  kDeadlineExceeded,    // the request's deadline passed before it reached the model
+  kCancelled,           // the caller cancelled (e.g. the HTTP client went away)
+  kInferenceFailed,     // the forward pass or post-processing threw
+  kNonFiniteOutput,     // NaN or Inf in what a request's answer is made from (logits, scores, embeddings)
+  kClosed,              // the engine is closing or closed
+  kInternal,            // a bug: should never happen
 };
 
 inline const char* error_code_name(ErrorCode c) {

@@ -42,8 +42,10 @@ struct LogField {
   LogField(const char* k, const char* v) : key(k) { JsonWriter(json).str(v); }
   template <typename N, typename = std::enable_if_t<std::is_arithmetic_v<N>>>
   LogField(const char* k, N v) : key(k) {
-    if constexpr (std::is_integral_v<N>) JsonWriter(json).integer(static_cast<int64_t>(v));
-    else JsonWriter(json).number(static_cast<double>(v));
+    if constexpr (std::is_integral_v<N>)
+      JsonWriter(json).integer(static_cast<int64_t>(v));
+    else
+      JsonWriter(json).number(static_cast<double>(v));
   }
   const char* key;
   std::string json;
@@ -114,8 +116,10 @@ inline void log_to_stderr(LogLevel level, const std::string& message, const std:
 inline void log_event(LogLevel level, const std::string& message, std::initializer_list<LogField> fields = {}) noexcept {
   try {
     const std::string members = log_fields_json(fields);
-    if (const auto& sink = thread_log_sink()) sink->write(level, message, members);
-    else log_to_stderr(level, message, members);
+    if (const auto& sink = thread_log_sink())
+      sink->write(level, message, members);
+    else
+      log_to_stderr(level, message, members);
   } catch (...) {
   }
 }

@@ -20,8 +20,10 @@ export function loadBinding(): NativeBinding {
   if (cached) return cached;
   const path = addonPath();
   if (!existsSync(path)) {
-    const err = new Error(`bert-serve native addon not found at ${path}; build it with \`npm run build:native\` in a clone `
-      + 'of the repository, or `npm rebuild bert-serve --foreground-scripts` in a project that installed the package');
+    const err = new Error(
+      `bert-serve native addon not found at ${path}; build it with \`npm run build:native\` in a clone ` +
+        'of the repository, or `npm rebuild bert-serve --foreground-scripts` in a project that installed the package',
+    );
     (err as Error & { code: string }).code = 'ERR_ADDON_NOT_BUILT';
     throw err;
   }

@@ -11,7 +11,15 @@ import type { JsonAnswer, Timings } from '../answers.js';
 import { BertServeError, invalidArgument, toBertServeError, type ErrorCode } from '../errors.js';
 import type { Item } from '../tasks/inputs.js';
 import type { RequestOptions } from '../tasks/common.js';
-import type { NativeBinding, NativeEngine, NativeEngineOptions, NativeLog, NativeModelInfo, NativeStats, NativeTokenizer } from './types.js';
+import type {
+  NativeBinding,
+  NativeEngine,
+  NativeEngineOptions,
+  NativeLog,
+  NativeModelInfo,
+  NativeStats,
+  NativeTokenizer,
+} from './types.js';
 import { NativeTaskKind } from './types.js';
 
 interface Pending {
@@ -84,13 +92,16 @@ export class EngineBridge {
       // The native side also drops a request whose deadline passed before it was batched; this
       // timer covers the rest (a batch that runs past the deadline).
       const timer = setTimeout(() => {
-        for (const id of ids) this.#cancel(id, 'ERR_DEADLINE_EXCEEDED', `the request's deadline (timeoutMs ${Math.round(timeoutMs)}) passed`, false);
+        for (const id of ids)
+          this.#cancel(id, 'ERR_DEADLINE_EXCEEDED', `the request's deadline (timeoutMs ${Math.round(timeoutMs)}) passed`, false);
       }, timeoutMs);
       timer.unref();
       void Promise.allSettled(promises).then(() => clearTimeout(timer));
     }
     if (signal) {
-      const onAbort = () => { for (const id of ids) this.#cancel(id); };
+      const onAbort = () => {
+        for (const id of ids) this.#cancel(id);
+      };
       signal.addEventListener('abort', onAbort, { once: true });
       // Settled one way or another: the listener goes, so signals shared across calls do not pile up.
       void Promise.allSettled(promises).then(() => signal.removeEventListener('abort', onAbort));
@@ -142,12 +153,24 @@ export class EngineBridge {
     if (qs.length === 0) return;
     this.#queued = [];
     const n = qs.length;
-    const ids = new Float64Array(n), kinds = new Uint8Array(n), flags = new Uint8Array(n), deadlines = new Float64Array(n);
-    const texts = new Array<string>(n), pairs = new Array<string | null>(n), tokenIds = new Array<Int32Array | null>(n), params = new Array<string>(n);
+    const ids = new Float64Array(n),
+      kinds = new Uint8Array(n),
+      flags = new Uint8Array(n),
+      deadlines = new Float64Array(n);
+    const texts = new Array<string>(n),
+      pairs = new Array<string | null>(n),
+      tokenIds = new Array<Int32Array | null>(n),
+      params = new Array<string>(n);
     for (let i = 0; i < n; i++) {
       const q = qs[i];
-      ids[i] = q.id; kinds[i] = q.kind; flags[i] = q.flags; deadlines[i] = q.timeoutMs;
-      texts[i] = q.text; pairs[i] = q.pair; tokenIds[i] = q.tokenIds; params[i] = q.params;
+      ids[i] = q.id;
+      kinds[i] = q.kind;
+      flags[i] = q.flags;
+      deadlines[i] = q.timeoutMs;
+      texts[i] = q.text;
+      pairs[i] = q.pair;
+      tokenIds[i] = q.tokenIds;
+      params[i] = q.params;
     }
     try {
       this.#native.submit({ ids, kinds, texts, pairs, tokenIds, params, flags, deadlinesMs: deadlines });

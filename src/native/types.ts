@@ -20,7 +20,11 @@ export interface NativeTokenizerInfo {
   model: string;
   /** tokenizer.json's components by type (null where the file has none), and whether BERT's one-pass fast path runs. */
   pipeline: {
-    normalizer: string | null; preTokenizer: string | null; model: string; postProcessor: string | null; decoder: string | null;
+    normalizer: string | null;
+    preTokenizer: string | null;
+    model: string;
+    postProcessor: string | null;
+    decoder: string | null;
     fastPath: boolean;
   };
   /** The file the tokenizer was read from. */
@@ -65,53 +69,53 @@ export interface NativeTokenizerConstructor {
 /** Every field is required: the defaults live in src/config.ts OPTIONS, none natively. */
 export interface NativeEngineOptions {
   model: string;
-  device: string;            // "cpu" | "cuda" | "cuda:N"
-  dtype: string;             // "float32" | "float16" | "bfloat16"
+  device: string; // "cpu" | "cuda" | "cuda:N"
+  dtype: string; // "float32" | "float16" | "bfloat16"
   workers: number;
   intraOpThreads: number;
   maxBatchRequests: number;
   maxBatchTokens: number;
   maxDelayUs: number;
   sortByLength: boolean;
-  maxTokens: number;         // per request, specials included; 0 = the model's maximum
-  truncate: boolean;         // over maxTokens: truncate (true) or refuse with ERR_INPUT_TOO_LONG
+  maxTokens: number; // per request, specials included; 0 = the model's maximum
+  truncate: boolean; // over maxTokens: truncate (true) or refuse with ERR_INPUT_TOO_LONG
   warmup: boolean;
-  jitOptimize: boolean;      // TorchScript optimizing executor (re-specializes per shape)
+  jitOptimize: boolean; // TorchScript optimizing executor (re-specializes per shape)
   batchOverheadTokens: number; // 0: measured at warm-up (see docs/batching.md)
-  pooling: string;           // embeddings: "" = from the model directory (else cls)
+  pooling: string; // embeddings: "" = from the model directory (else cls)
 }
 
 export interface NativeModelInfo {
   modelDir: string;
-  task: string;              // "fill-mask" | "feature-extraction" | "text-classification" | "token-classification"
+  task: string; // "fill-mask" | "feature-extraction" | "text-classification" | "token-classification"
   architecture: string;
-  modelType: string;         // config.json's model_type: the family ("bert", "roberta", "mpnet", ...)
-  family: string;            // its name ("BERT", "RoBERTa", ...)
-  tokenTypes: boolean;       // token_type_ids carry the pair's second text (false: always zero)
-  positionOffset: number;    // positions start at padding_idx + 1 (RoBERTa, XLM-R, MPNet), else 0
+  modelType: string; // config.json's model_type: the family ("bert", "roberta", "mpnet", ...)
+  family: string; // its name ("BERT", "RoBERTa", ...)
+  tokenTypes: boolean; // token_type_ids carry the pair's second text (false: always zero)
+  positionOffset: number; // positions start at padding_idx + 1 (RoBERTa, XLM-R, MPNet), else 0
   device: string;
   dtype: string;
   vocabSize: number;
   hiddenSize: number;
   maxPositionEmbeddings: number;
-  maxTokens: number;                 // the per-text token limit in force (--max-tokens or the model's)
-  maskedPositionsFastPath: boolean;  // fill-mask: the vocabulary projection runs at mask rows only
-  headPath: string;                  // how the task head runs the model, in words
-  pathId: string;                    // the same as an identifier: full_forward, fill_mask_logits, encoder_then_head
-  forwardSignature: string;          // forward's parameters as the engine fills them, e.g. "forward(attention_mask, input_ids)"
-  linearKernel: string;              // how the linear layers run: packed for the CPU at load, or libtorch's
-  cpuNativeBf16: boolean;            // AVX512-BF16 or AMX: bfloat16 is allowed on cpu
-  taskInfo: string;                  // JSON object: labels, pooling, prompts, head_path, ... per task
-  forwardInputs: number;             // 2 or 3 (token_type_ids)
+  maxTokens: number; // the per-text token limit in force (--max-tokens or the model's)
+  maskedPositionsFastPath: boolean; // fill-mask: the vocabulary projection runs at mask rows only
+  headPath: string; // how the task head runs the model, in words
+  pathId: string; // the same as an identifier: full_forward, fill_mask_logits, encoder_then_head
+  forwardSignature: string; // forward's parameters as the engine fills them, e.g. "forward(attention_mask, input_ids)"
+  linearKernel: string; // how the linear layers run: packed for the CPU at load, or libtorch's
+  cpuNativeBf16: boolean; // AVX512-BF16 or AMX: bfloat16 is allowed on cpu
+  taskInfo: string; // JSON object: labels, pooling, prompts, head_path, ... per task
+  forwardInputs: number; // 2 or 3 (token_type_ids)
   intraOpThreads: number;
   workers: number;
   blas: string;
-  malloc: string;                    // the memory policy in effect: the malloc (glibc or a preloaded jemalloc) and the tensor block cache
+  malloc: string; // the memory policy in effect: the malloc (glibc or a preloaded jemalloc) and the tensor block cache
   torchVersion: string;
   loadMs: number;
   warmupMs: number;
-  batchOverheadTokens: number;       // per-batch cost the length-sorted picker weighs padding against
-  singleThreadMaxTokens: number;     // batches up to this many padded tokens run on one intra-op thread (measured at warm-up)
+  batchOverheadTokens: number; // per-batch cost the length-sorted picker weighs padding against
+  singleThreadMaxTokens: number; // batches up to this many padded tokens run on one intra-op thread (measured at warm-up)
 }
 
 export interface NativeStats {
@@ -149,7 +153,10 @@ export interface NativeHistogram {
 }
 
 /** Kinds of request, as native/engine/sched/request.h TaskKind (engine_wrap.cc Submit reads them). */
-export const enum NativeTaskKind { Model = 0, Tokenize = 1 }
+export const enum NativeTaskKind {
+  Model = 0,
+  Tokenize = 1,
+}
 
 /**
  * The native log sink's messages (native/engine/log.h), delivered on the JS thread: a level
@@ -162,25 +169,25 @@ export type NativeLog = (level: string, message: string, fields: string) => void
  * ids, error codes ('' when ok), payloads (JSON bytes when ok, error message when not),
  * timings as [tokenize_us, queue_us, inference_us, tokens] per request (tokens: the encoded length).
  */
-export type NativeCompletion = (
-  ids: Float64Array,
-  codes: string[],
-  payloads: Array<Buffer | string>,
-  timings: Float64Array,
-) => void;
+export type NativeCompletion = (ids: Float64Array, codes: string[], payloads: Array<Buffer | string>, timings: Float64Array) => void;
 
 /** Request flags (engine_wrap.cc Submit): bit 0 add [CLS]/[SEP] (tokenize); bits 1-2 truncation (1 none, 2 right, 3 left). */
-export const enum NativeFlags { AddSpecialTokens = 1, TruncateNone = 2, TruncateRight = 4, TruncateLeft = 6 }
+export const enum NativeFlags {
+  AddSpecialTokens = 1,
+  TruncateNone = 2,
+  TruncateRight = 4,
+  TruncateLeft = 6,
+}
 
 export interface NativeSubmission {
-  ids: Float64Array;            // request ids chosen by JS (unique per engine)
-  kinds: Uint8Array;            // NativeTaskKind per request
-  texts: string[];              // '' when tokenIds is given
-  pairs: Array<string | null>;  // the second text of a pair
-  tokenIds: Array<Int32Array | null>;  // pre-tokenized input (no [CLS]/[SEP])
-  params: string[];             // the task head's canonical options as JSON (src/tasks/*); shared strings convert once
-  flags: Uint8Array;            // NativeFlags
-  deadlinesMs: Float64Array;    // relative deadline in ms from now; 0 = none
+  ids: Float64Array; // request ids chosen by JS (unique per engine)
+  kinds: Uint8Array; // NativeTaskKind per request
+  texts: string[]; // '' when tokenIds is given
+  pairs: Array<string | null>; // the second text of a pair
+  tokenIds: Array<Int32Array | null>; // pre-tokenized input (no [CLS]/[SEP])
+  params: string[]; // the task head's canonical options as JSON (src/tasks/*); shared strings convert once
+  flags: Uint8Array; // NativeFlags
+  deadlinesMs: Float64Array; // relative deadline in ms from now; 0 = none
 }
 
 export interface NativeEngine {

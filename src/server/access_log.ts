@@ -18,7 +18,11 @@ export class AccessLog {
     if (!this.#logger.enabled('info')) return;
     if (status === undefined) {
       this.#logger.info('client closed the connection before the answer', {
-        request_id: ex.requestId, method: ex.method, path: ex.url, stage: ex.stage, ms: round(ms),
+        request_id: ex.requestId,
+        method: ex.method,
+        path: ex.url,
+        stage: ex.stage,
+        ms: round(ms),
       });
       return;
     }

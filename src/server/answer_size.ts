@@ -34,8 +34,10 @@ export function estimateFillMaskAnswerBytes(texts: readonly string[], topK: numb
 }
 
 export function answerTooLargeMessage(bytes: number, limit: number, estimated: boolean): string {
-  return `the answer would be ${estimated ? 'at least ' : ''}${bytes} bytes, over the limit of ${limit} bytes (--max-answer-bytes); `
-    + 'ask for fewer predictions (top_k), masks or inputs per request';
+  return (
+    `the answer would be ${estimated ? 'at least ' : ''}${bytes} bytes, over the limit of ${limit} bytes (--max-answer-bytes); ` +
+    'ask for fewer predictions (top_k), masks or inputs per request'
+  );
 }
 
 /**

@@ -26,7 +26,10 @@ function refusal(message: string, challenge: string, status = 401): Refusal {
   return Object.freeze({
     status,
     body: Buffer.from(JSON.stringify({ error: message, error_type: status === 401 ? 'unauthorized' : 'malformed' })),
-    headers: [['Content-Type', 'application/json'], ['WWW-Authenticate', challenge]] as const,
+    headers: [
+      ['Content-Type', 'application/json'],
+      ['WWW-Authenticate', challenge],
+    ] as const,
     close: false,
   });
 }
@@ -36,7 +39,11 @@ export const NO_KEY = refusal('this server needs an API key: send "Authorization
 export const WRONG_KEY = refusal('the API key is not valid', 'Bearer realm="bert-serve", error="invalid_token"');
 // RFC 6750 3.1: a request that repeats a parameter is invalid_request, 400. The HTTP libraries keep
 // different lines of a repeated header, so neither is trusted.
-export const TWO_KEYS = refusal('the request has more than one Authorization header; send one', 'Bearer realm="bert-serve", error="invalid_request"', 400);
+export const TWO_KEYS = refusal(
+  'the request has more than one Authorization header; send one',
+  'Bearer realm="bert-serve", error="invalid_request"',
+  400,
+);
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 

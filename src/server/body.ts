@@ -16,7 +16,13 @@ import { tooSlowMessage, watchBody } from './body_rate.js';
 export function readBody(ex: Exchange, limit: number): Promise<Buffer | undefined> {
   const declared = ex.contentLength;
   if (declared !== undefined && declared > limit) {
-    ex.sendError(413, 'payload_too_large', `request body of ${declared} bytes is over the limit of ${limit} bytes (--max-body-bytes)`, undefined, true);
+    ex.sendError(
+      413,
+      'payload_too_large',
+      `request body of ${declared} bytes is over the limit of ${limit} bytes (--max-body-bytes)`,
+      undefined,
+      true,
+    );
     return Promise.resolve(undefined);
   }
   if (!ex.hasBody) {
@@ -27,14 +33,21 @@ export function readBody(ex: Exchange, limit: number): Promise<Buffer | undefine
   return new Promise<Buffer | undefined>((resolve) => {
     let settled = false;
     const settle = (b: Buffer | undefined) => {
-      if (!settled) { settled = true; watch.stop(); resolve(b); }
+      if (!settled) {
+        settled = true;
+        watch.stop();
+        resolve(b);
+      }
     };
-    const watch = watchBody(() => ex.wire.refreshTimeout(), (rate) => {
-      settle(undefined);
-      // Restarted so that uWS's timer does not cut the connection while the answer lingers (linger.ts).
-      ex.wire.refreshTimeout();
-      ex.sendError(408, 'timeout', tooSlowMessage(rate), undefined, true);
-    });
+    const watch = watchBody(
+      () => ex.wire.refreshTimeout(),
+      (rate) => {
+        settle(undefined);
+        // Restarted so that uWS's timer does not cut the connection while the answer lingers (linger.ts).
+        ex.wire.refreshTimeout();
+        ex.sendError(408, 'timeout', tooSlowMessage(rate), undefined, true);
+      },
+    );
     ex.onAbort(() => settle(undefined));
     ex.wire.onMalformedBody((reason) => {
       settle(undefined);

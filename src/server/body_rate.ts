@@ -65,12 +65,18 @@ export function watchBody(refresh: () => void, tooSlow: (bytesPerS: number) => v
   sweeper ??= setInterval(sweep, SWEEP_MS);
   sweeper.unref();
   return {
-    received(bytes) { entry.windowBytes += bytes; },
-    stop() { watched.delete(entry); },
+    received(bytes) {
+      entry.windowBytes += bytes;
+    },
+    stop() {
+      watched.delete(entry);
+    },
   };
 }
 
 export function tooSlowMessage(bytesPerS: number): string {
-  return `the request body arrived at ${Math.round(bytesPerS)} bytes/s over ${BODY_WINDOW_MS / 1000} s, `
-    + `under the minimum of ${MIN_BODY_BYTES_PER_S} bytes/s`;
+  return (
+    `the request body arrived at ${Math.round(bytesPerS)} bytes/s over ${BODY_WINDOW_MS / 1000} s, ` +
+    `under the minimum of ${MIN_BODY_BYTES_PER_S} bytes/s`
+  );
 }

@@ -21,11 +21,19 @@ export class Cors {
 
   /** `allow`: the --cors-allow-origin value. */
   constructor(allow: string) {
-    const list = allow.split(',').map((s) => s.trim().replace(/\/$/, '')).filter((s) => s !== '');
+    const list = allow
+      .split(',')
+      .map((s) => s.trim().replace(/\/$/, ''))
+      .filter((s) => s !== '');
     this.enabled = list.length > 0;
     this.#any = list.includes('*');
     for (const origin of list) {
-      if (origin !== '*') this.#allowed.set(origin.toLowerCase(), [['Access-Control-Allow-Origin', origin], ['Access-Control-Expose-Headers', EXPOSE], ['Vary', 'Origin']]);
+      if (origin !== '*')
+        this.#allowed.set(origin.toLowerCase(), [
+          ['Access-Control-Allow-Origin', origin],
+          ['Access-Control-Expose-Headers', EXPOSE],
+          ['Vary', 'Origin'],
+        ]);
     }
     this.#varyOnly = this.#any ? [] : [['Vary', 'Origin']];
   }
@@ -41,8 +49,16 @@ export class Cors {
   preflight(origin: string, methods: string): Headers {
     const base = this.headers(origin);
     if (!base.some(([k]) => k === 'Access-Control-Allow-Origin')) return base; // not allowed: the browser refuses the call
-    return [...base, ['Access-Control-Allow-Methods', methods], ['Access-Control-Allow-Headers', ALLOW_HEADERS], ['Access-Control-Max-Age', MAX_AGE]];
+    return [
+      ...base,
+      ['Access-Control-Allow-Methods', methods],
+      ['Access-Control-Allow-Headers', ALLOW_HEADERS],
+      ['Access-Control-Max-Age', MAX_AGE],
+    ];
   }
 }
 
-const ANY: Headers = [['Access-Control-Allow-Origin', '*'], ['Access-Control-Expose-Headers', EXPOSE]];
+const ANY: Headers = [
+  ['Access-Control-Allow-Origin', '*'],
+  ['Access-Control-Expose-Headers', EXPOSE],
+];

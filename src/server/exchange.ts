@@ -220,7 +220,11 @@ export class Exchange {
     this.#abortListeners = [];
     this.#goneListeners = [];
     for (const fn of listeners) {
-      try { fn(); } catch { /* a listener must not stop the others */ }
+      try {
+        fn();
+      } catch {
+        /* a listener must not stop the others */
+      }
     }
     this.ended(undefined);
   }

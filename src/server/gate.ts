@@ -54,12 +54,20 @@ export class Gate {
     this.maxWaiting = maxWaiting;
   }
 
-  get usedBytes(): number { return this.#used; }
-  get waiting(): number { return this.#waiting.length; }
+  get usedBytes(): number {
+    return this.#used;
+  }
+  get waiting(): number {
+    return this.#waiting.length;
+  }
   /** The budget is spent: a new request is refused (503) before its body is read. */
-  get overBudget(): boolean { return this.#used >= this.budgetBytes; }
+  get overBudget(): boolean {
+    return this.#used >= this.budgetBytes;
+  }
   /** No request could wait now: arrivals that find the queue full are refused (429) at once. */
-  get waitingFull(): boolean { return this.#waiting.length >= this.maxWaiting; }
+  get waitingFull(): boolean {
+    return this.#waiting.length >= this.maxWaiting;
+  }
 
   /**
    * Room for `count` texts and `bytes` of answer: 'go' (reserved: the caller hands the request
@@ -67,7 +75,13 @@ export class Gate {
    * `deadlineMs`: how long it may wait (Infinity for none); `onGone` registers the client's
    * hang-up.
    */
-  admit(engine: QueueRoom, count: number, bytes: number, deadlineMs: number, onGone: (fn: () => void) => void): Promise<Admission> | Admission {
+  admit(
+    engine: QueueRoom,
+    count: number,
+    bytes: number,
+    deadlineMs: number,
+    onGone: (fn: () => void) => void,
+  ): Promise<Admission> | Admission {
     if (this.#waiting.length === 0 && this.#fits(engine, count, bytes)) return this.#grant(count, bytes);
     const queueFull = !this.#queueFits(engine, count);
     const refusal: Admission = queueFull ? 'queue-full' : 'memory-full';
@@ -118,7 +132,8 @@ export class Gate {
       const lifo = now - oldest.since > (oldest.until - oldest.since) / 2;
       const w = lifo ? this.#waiting[this.#waiting.length - 1] : oldest;
       if (!this.#fits(w.engine, w.count, w.bytes)) return;
-      if (lifo) this.#waiting.pop(); else this.#waiting.shift();
+      if (lifo) this.#waiting.pop();
+      else this.#waiting.shift();
       clearTimeout(w.timer);
       w.resolve(this.#grant(w.count, w.bytes));
     }

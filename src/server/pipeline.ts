@@ -63,8 +63,12 @@ function admit(ctx: RouteContext, ex: Exchange, route: InferenceRoute): Engine |
   }
   if (!servesTask(route, engine.task)) {
     const wanted = route.tasks === 'any' ? engine.task : route.tasks[0];
-    ex.sendError(422, 'validation', `${route.method} ${route.path} needs a ${wanted} model (${taskArchitecture(wanted, engine.info.architecture)}); `
-      + `this server's model serves ${engine.task} (${engine.info.architecture})`);
+    ex.sendError(
+      422,
+      'validation',
+      `${route.method} ${route.path} needs a ${wanted} model (${taskArchitecture(wanted, engine.info.architecture)}); ` +
+        `this server's model serves ${engine.task} (${engine.info.architecture})`,
+    );
     return undefined;
   }
   const why = route.refuses?.(modelFacts(engine));
@@ -82,7 +86,11 @@ function admit(ctx: RouteContext, ex: Exchange, route: InferenceRoute): Engine |
  */
 async function read(ctx: RouteContext, ex: Exchange, route: InferenceRoute): Promise<string | undefined> {
   if (!route.rawText && ex.mediaType !== 'application/json') {
-    ex.sendError(415, 'unsupported_media_type', `Expected Content-Type application/json but received ${ex.mediaType === '' ? 'none' : ex.mediaType}`);
+    ex.sendError(
+      415,
+      'unsupported_media_type',
+      `Expected Content-Type application/json but received ${ex.mediaType === '' ? 'none' : ex.mediaType}`,
+    );
     return undefined;
   }
   if (ex.contentEncoding !== '' && ex.contentEncoding !== 'identity') {
@@ -155,22 +163,37 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
   if (!checkAnswerEstimate(ctx, ex, job.minAnswerBytes ?? 0)) return undefined;
   const deadline = ctx.config.requestTimeoutMs;
   const remaining = () => (deadline > 0 ? deadline - ex.elapsedMs() : Infinity);
-  const expired = () => answerEngineError(ctx, ex, new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${deadline} ms passed before inference`));
+  const expired = () =>
+    answerEngineError(
+      ctx,
+      ex,
+      new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${deadline} ms passed before inference`),
+    );
   if (remaining() <= 0) return void expired();
   const upper = answerUpperBound({
-    kind: route.answerKind, texts: job.texts, bodyBytes: ex.bodyBytes, predictions: job.predictions, hiddenSize: engine.info.hiddenSize,
-    labels: engine.info.taskInfo.labels ?? [], maxTokens: engine.options.maxTokens || engine.info.maxPositionEmbeddings,
+    kind: route.answerKind,
+    texts: job.texts,
+    bodyBytes: ex.bodyBytes,
+    predictions: job.predictions,
+    hiddenSize: engine.info.hiddenSize,
+    labels: engine.info.taskInfo.labels ?? [],
+    maxTokens: engine.options.maxTokens || engine.info.maxPositionEmbeddings,
   });
   const reserve = Math.min(upper, ctx.config.maxAnswerBytes) * BUILD_COPIES;
   ex.stage = 'engine';
   let admission = ctx.gate.admit(engine, job.texts, reserve, remaining(), (fn) => ex.onAbort(fn));
   if (typeof admission !== 'string') admission = await admission;
   switch (admission) {
-    case 'gone': return undefined;
-    case 'queue-full': return void refuse(ex, queueFullRefusal(engine.options.maxQueue));
-    case 'memory-full': return void refuse(ex, MEMORY_FULL);
-    case 'timeout': return void expired();
-    case 'go': break;
+    case 'gone':
+      return undefined;
+    case 'queue-full':
+      return void refuse(ex, queueFullRefusal(engine.options.maxQueue));
+    case 'memory-full':
+      return void refuse(ex, MEMORY_FULL);
+    case 'timeout':
+      return void expired();
+    case 'go':
+      break;
   }
   ex.reservedBytes = reserve; // given back when the exchange ends (Server.exchangeEnded)
   let answer: JsonAnswer;
@@ -188,9 +211,16 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
     if (ex.done) return undefined;
     // The engine counts from the hand-over; the client knows the server's deadline, from arrival.
     const late = (e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED';
-    answerEngineError(ctx, ex, late
-      ? new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${ctx.config.requestTimeoutMs} ms (--request-timeout-ms) passed`)
-      : e);
+    answerEngineError(
+      ctx,
+      ex,
+      late
+        ? new BertServeError(
+            'ERR_DEADLINE_EXCEEDED',
+            `the request deadline of ${ctx.config.requestTimeoutMs} ms (--request-timeout-ms) passed`,
+          )
+        : e,
+    );
     return undefined;
   }
   ctx.gate.answered();

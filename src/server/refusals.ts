@@ -11,7 +11,10 @@ export interface Refusal {
   readonly close: boolean;
 }
 
-const RETRY: Headers = [['Content-Type', 'application/json'], ['Retry-After', '1']];
+const RETRY: Headers = [
+  ['Content-Type', 'application/json'],
+  ['Retry-After', '1'],
+];
 const PLAIN: Headers = [['Content-Type', 'application/json']];
 
 function refusal(status: number, type: string, message: string, headers: Headers, close = false): Refusal {
@@ -21,8 +24,12 @@ function refusal(status: number, type: string, message: string, headers: Headers
 export const LOADING = refusal(503, 'unhealthy', 'the model is loading', RETRY);
 export const DRAINING = refusal(503, 'unhealthy', 'the server is shutting down', PLAIN, true);
 /** The answers in flight hold the memory budget (gate.ts): refused before the body is read. */
-export const MEMORY_FULL = refusal(503, 'overloaded',
-  'the server is busy: the answers in flight hold its memory budget (--max-inflight-answer-bytes); retry later', RETRY);
+export const MEMORY_FULL = refusal(
+  503,
+  'overloaded',
+  'the server is busy: the answers in flight hold its memory budget (--max-inflight-answer-bytes); retry later',
+  RETRY,
+);
 
 const queueFull = new Map<number, Refusal>();
 /** 429 for a server whose --max-queue is `maxQueue` (built once per value). */

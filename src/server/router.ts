@@ -48,7 +48,9 @@ export class Router {
       if (this.#access.intercept(ex, entry.allow)) return;
       const candidates = entry.methods.get(ex.method);
       if (!candidates) {
-        ex.sendError(405, 'method_not_allowed', `method ${ex.method} is not allowed on ${ex.url}; allowed: ${entry.allow}`, [['Allow', entry.allow]]);
+        ex.sendError(405, 'method_not_allowed', `method ${ex.method} is not allowed on ${ex.url}; allowed: ${entry.allow}`, [
+          ['Allow', entry.allow],
+        ]);
         return;
       }
       const route = pick(candidates, this.#ctx.engine?.task);

@@ -11,12 +11,17 @@ export const STREAM_THRESHOLD_BYTES = 64 * 1024;
 
 export function streamAnswer(ex: Exchange, status: number, headers: Headers, body: Uint8Array, close: boolean): void {
   let timer: NodeJS.Timeout | undefined;
-  const done = ex.wire.stream(status, headers, body, close,
+  const done = ex.wire.stream(
+    status,
+    headers,
+    body,
+    close,
     () => timer?.refresh(),
     () => {
       clearTimeout(timer);
       ex.ended(ex.status);
-    });
+    },
+  );
   if (done) {
     ex.ended(ex.status);
     return;

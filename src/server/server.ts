@@ -82,22 +82,35 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     const budget = config.maxInflightAnswerBytes || Math.floor(memoryLimit() * ANSWER_MEMORY_SHARE);
     this.gate = new Gate(Math.max(budget, BUILD_COPIES * config.maxAnswerBytes), config.maxWaiting);
     validators(config.maxClientBatchSize); // compiled now rather than on the first request
-    this.metrics = new Metrics({
-      stats: () => this.engine?.stats(),
-      ready: () => this.ready,
-      draining: () => this.#draining,
-      inFlight: () => this.#open.size,
-      answerBytes: () => this.gate.usedBytes,
-      waiting: () => this.gate.waiting,
-    }, { defaultMetrics });
+    this.metrics = new Metrics(
+      {
+        stats: () => this.engine?.stats(),
+        ready: () => this.ready,
+        draining: () => this.#draining,
+        inFlight: () => this.#open.size,
+        answerBytes: () => this.gate.usedBytes,
+        waiting: () => this.gate.waiting,
+      },
+      { defaultMetrics },
+    );
     if (engine) this.engine = engine;
   }
 
-  get draining(): boolean { return this.#draining; }
-  get sendTimeoutMs(): number { return this.config.sendTimeoutMs; }
-  get ready(): boolean { return this.engine !== undefined && !this.#draining; }
-  get inFlight(): number { return this.#open.size; }
-  get apiKeyRequired(): boolean { return this.#apiKeyRequired; }
+  get draining(): boolean {
+    return this.#draining;
+  }
+  get sendTimeoutMs(): number {
+    return this.config.sendTimeoutMs;
+  }
+  get ready(): boolean {
+    return this.engine !== undefined && !this.#draining;
+  }
+  get inFlight(): number {
+    return this.#open.size;
+  }
+  get apiKeyRequired(): boolean {
+    return this.#apiKeyRequired;
+  }
   get url(): string {
     const host = this.config.host === '0.0.0.0' ? '127.0.0.1' : this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
     return `http://${host}:${this.port}`;
@@ -140,15 +153,35 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
         this.engine = engine;
         const i = engine.info;
         this.logger.info('model loaded', {
-          model: i.modelDir, task: i.task, architecture: i.architecture, device: i.device, dtype: i.dtype,
-          workers: i.workers, intraOpThreads: i.intraOpThreads, blas: i.blas, malloc: i.malloc, torch: i.torchVersion,
-          head: i.headPath, linear: i.linearKernel, cpuNativeBf16: i.cpuNativeBf16, vocabSize: i.vocabSize, maxPositionEmbeddings: i.maxPositionEmbeddings,
-          batchOverheadTokens: i.batchOverheadTokens, singleThreadMaxTokens: i.singleThreadMaxTokens, loadMs: round(i.loadMs), warmupMs: round(i.warmupMs),
+          model: i.modelDir,
+          task: i.task,
+          architecture: i.architecture,
+          device: i.device,
+          dtype: i.dtype,
+          workers: i.workers,
+          intraOpThreads: i.intraOpThreads,
+          blas: i.blas,
+          malloc: i.malloc,
+          torch: i.torchVersion,
+          head: i.headPath,
+          linear: i.linearKernel,
+          cpuNativeBf16: i.cpuNativeBf16,
+          vocabSize: i.vocabSize,
+          maxPositionEmbeddings: i.maxPositionEmbeddings,
+          batchOverheadTokens: i.batchOverheadTokens,
+          singleThreadMaxTokens: i.singleThreadMaxTokens,
+          loadMs: round(i.loadMs),
+          warmupMs: round(i.warmupMs),
         });
         if (i.pathChange) {
           this.logger.warn('the model runs another way than at its last load', {
-            model: i.modelDir, from: i.pathChange.from, to: i.pathChange.to, now: i.headPath, lastLoad: i.pathChange.since,
-            modelChanged: i.pathChange.modelChanged, previousVersion: i.pathChange.previousVersion,
+            model: i.modelDir,
+            from: i.pathChange.from,
+            to: i.pathChange.to,
+            now: i.headPath,
+            lastLoad: i.pathChange.since,
+            modelChanged: i.pathChange.modelChanged,
+            previousVersion: i.pathChange.previousVersion,
           });
         }
         if (i.pathHistoryProblem) this.logger.warn('path history not kept', { problem: i.pathHistoryProblem });
@@ -195,7 +228,11 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     const run = async () => {
       let engine = this.engine;
       if (!engine && this.#loading) {
-        try { engine = await this.#loading; } catch { return; } // failed to load: nothing to close
+        try {
+          engine = await this.#loading;
+        } catch {
+          return;
+        } // failed to load: nothing to close
       }
       if (engine) await engine.close({ drain: drainQueued });
     };
@@ -243,14 +280,15 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   get infoJson(): string | undefined {
     if (this.#infoJson === undefined && this.engine && this.#transport) {
       this.#infoJson = buildInfo(this.engine, {
-        config: this.config, inflightAnswerBytes: this.gate.budgetBytes, transport: this.transport, transportImplementation: this.#transport.implementation,
+        config: this.config,
+        inflightAnswerBytes: this.gate.budgetBytes,
+        transport: this.transport,
+        transportImplementation: this.#transport.implementation,
       });
     }
     return this.#infoJson;
   }
-
 }
-
 
 function round(v: number): number {
   return Math.round(v * 10) / 10;

@@ -36,7 +36,10 @@ export interface DrainResult {
  */
 export const FORCED_STOP_GRACE_MS = 2000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms); });
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 export async function drain(target: Drainable, timeoutMs: number, logger: Logger): Promise<DrainResult> {
   const t0 = Date.now();
@@ -48,7 +51,9 @@ export async function drain(target: Drainable, timeoutMs: number, logger: Logger
     await target.closeEngine(true);
   })();
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
   let outcome: 'done' | 'timeout';
   try {
     outcome = await Promise.race([work.then(() => 'done' as const), timedOut]);
@@ -105,7 +110,9 @@ export function handleSignals(options: SignalOptions): () => void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   let state: 'serving' | 'draining' | 'forcing' | 'done' = 'serving';
-  const remove = () => { for (const s of signals) process.off(s, onSignal); };
+  const remove = () => {
+    for (const s of signals) process.off(s, onSignal);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (state === 'done' || state === 'forcing') {
       logger.debug(`${signal} received while stopping: ignored`);

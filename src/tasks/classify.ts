@@ -5,12 +5,16 @@ import type { JsonAnswer } from '../answers.js';
 import { boolean, choice, integer, resolve, toWire, type OptionsOf } from './option.js';
 
 export const CLASSIFY = {
-  topK: integer('top_k', { min: 1, nullable: true }, { doc: 'Labels per input, best first (default 1, as the pipeline; null: every label).', default: 1 }),
+  topK: integer(
+    'top_k',
+    { min: 1, nullable: true },
+    { doc: 'Labels per input, best first (default 1, as the pipeline; null: every label).', default: 1 },
+  ),
   functionToApply: choice('function_to_apply', ['softmax', 'sigmoid', 'none'], {
-    doc: 'Default: sigmoid for multi-label and one-label models, softmax otherwise (the pipeline\'s rule).',
+    doc: "Default: sigmoid for multi-label and one-label models, softmax otherwise (the pipeline's rule).",
   }),
   /** One score (a JSON number) instead of the list of labels: what reranking reads. */
-  scoreOnly: boolean('score_only', { doc: 'Answer the first label\'s score alone.', default: false }),
+  scoreOnly: boolean('score_only', { doc: "Answer the first label's score alone.", default: false }),
 };
 export type ClassifyParams = Omit<OptionsOf<typeof CLASSIFY>, 'scoreOnly'>;
 
@@ -19,8 +23,14 @@ export const RERANK = {
 };
 export type RerankParams = OptionsOf<typeof RERANK>;
 
-export interface ClassificationLabel { label: string; score: number }
-export interface RerankResult { index: number; score: number }
+export interface ClassificationLabel {
+  label: string;
+  score: number;
+}
+export interface RerankResult {
+  index: number;
+  score: number;
+}
 
 /** The native head's options. */
 export function classifyParams(o: OptionsOf<typeof CLASSIFY>): string {

@@ -17,12 +17,15 @@ export interface RequestOptions {
 
 export const TRUNCATION = {
   truncate: boolean('truncate', {
-    doc: 'Truncate a text longer than the token limit instead of refusing it with 413 (default: the engine\'s truncate, --truncate).',
+    doc: "Truncate a text longer than the token limit instead of refusing it with 413 (default: the engine's truncate, --truncate).",
     native: false,
   }),
   truncationDirection: choice('truncation_direction', ['right', 'left'], {
-    doc: 'Which end truncation cuts: "Right" (default) or "Left", any case.', default: 'right', anyCase: true,
-    expected: '"Right" or "Left"', native: false,
+    doc: 'Which end truncation cuts: "Right" (default) or "Left", any case.',
+    default: 'right',
+    anyCase: true,
+    expected: '"Right" or "Left"',
+    native: false,
   }),
 };
 export type TruncationOptions = OptionsOf<typeof TRUNCATION>;

@@ -6,13 +6,16 @@ export const EMBED = {
   normalize: boolean('normalize', { doc: 'L2-normalize, after `dimensions` (default true, as text-embeddings-inference).', default: true }),
   dimensions: integer('dimensions', { min: 1 }, { doc: 'Keep the first N dimensions (Matryoshka models).' }),
   promptName: string('prompt_name', {
-    doc: 'A prompt from the model\'s config_sentence_transformers.json, prepended to each text (default: its default_prompt_name).',
+    doc: "A prompt from the model's config_sentence_transformers.json, prepended to each text (default: its default_prompt_name).",
     native: false,
   }),
   /** Every token's vector instead of the pooled one (POST /embed_all). */
-  allTokens: boolean('all_tokens', { doc: 'Every token\'s vector, not pooled.', default: false }),
+  allTokens: boolean('all_tokens', { doc: "Every token's vector, not pooled.", default: false }),
   /** JSON numbers, or a base64 string of little-endian float32 (OpenAI's encoding_format). */
-  encodingFormat: choice('encoding_format', ['float', 'base64'], { doc: '"float" (default) or "base64" (little-endian float32 bytes).', default: 'float' }),
+  encodingFormat: choice('encoding_format', ['float', 'base64'], {
+    doc: '"float" (default) or "base64" (little-endian float32 bytes).',
+    default: 'float',
+  }),
 };
 export type EmbedParams = OptionsOf<typeof EMBED>;
 

@@ -5,9 +5,13 @@ import { integer, resolve, strings, toWire, type OptionsOf } from './option.js';
 
 export const FILL_MASK = {
   topK: integer('top_k', { min: 1, max: 1000 }, { doc: 'Predictions per mask (default 5).', default: 5 }),
-  targets: strings('targets', { nonEmpty: true, orOne: true }, {
-    doc: 'Score only these words (Hugging Face `targets`); distinct targets x masks count as predictions (--max-predictions).',
-  }),
+  targets: strings(
+    'targets',
+    { nonEmpty: true, orOne: true },
+    {
+      doc: 'Score only these words (Hugging Face `targets`); distinct targets x masks count as predictions (--max-predictions).',
+    },
+  ),
 };
 export type FillMaskParams = OptionsOf<typeof FILL_MASK>;
 
@@ -35,8 +39,15 @@ export function fillMaskParams(o: FillMaskParams, inputs: number, limits: { maxP
   const perMask = targets > 0 ? targets : topK;
   if (perMask * inputs > limits.maxPredictions) {
     const what = targets > 0 ? `${targets} distinct targets` : `top_k ${topK}`;
-    throw new BertServeError('ERR_TOO_MANY_PREDICTIONS', `${what} x ${inputs} input(s) asks for at least ${perMask * inputs} predictions; `
-      + `the limit is ${limits.maxPredictions} per request (maxPredictions, --max-predictions)`);
+    throw new BertServeError(
+      'ERR_TOO_MANY_PREDICTIONS',
+      `${what} x ${inputs} input(s) asks for at least ${perMask * inputs} predictions; ` +
+        `the limit is ${limits.maxPredictions} per request (maxPredictions, --max-predictions)`,
+    );
   }
-  return JSON.stringify({ ...toWire(FILL_MASK, r), max_masks: limits.maxMasks, max_predictions: Math.floor(limits.maxPredictions / inputs) });
+  return JSON.stringify({
+    ...toWire(FILL_MASK, r),
+    max_masks: limits.maxMasks,
+    max_predictions: Math.floor(limits.maxPredictions / inputs),
+  });
 }

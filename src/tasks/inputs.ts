@@ -37,7 +37,12 @@ export function checkItems(input: TextInput | Array<TextInput | number[]>, allow
       if (j >= 0) throw invalidArgument(`inputs[${i}][${j}]`, 'a token id (an integer from 0 to 2147483647)', x[j]);
       return { text: '', pair: null, tokenIds: Int32Array.from(x) };
     }
-    if (x !== null && typeof x === 'object' && typeof x.text === 'string' && (x.text_pair === undefined || typeof x.text_pair === 'string')) {
+    if (
+      x !== null &&
+      typeof x === 'object' &&
+      typeof x.text === 'string' &&
+      (x.text_pair === undefined || typeof x.text_pair === 'string')
+    ) {
       return { text: x.text, pair: x.text_pair ?? null, tokenIds: null };
     }
     throw invalidArgument(`inputs[${i}]`, 'a string or {text, text_pair}', x);

@@ -43,11 +43,24 @@ interface Common<T> {
   expected?: string;
 }
 
-function option<T>(wire: string, expected: string, schema: Schema, accepts: (v: unknown) => boolean, c: Common<T>,
-  extra: { canonical?: (v: T) => T; nullable?: boolean } = {}): Option<T> {
+function option<T>(
+  wire: string,
+  expected: string,
+  schema: Schema,
+  accepts: (v: unknown) => boolean,
+  c: Common<T>,
+  extra: { canonical?: (v: T) => T; nullable?: boolean } = {},
+): Option<T> {
   return {
-    wire, expected: c.expected ?? expected, schema, accepts, doc: c.doc, default: c.default, native: c.native ?? true,
-    canonical: extra.canonical ?? ((v) => v), nullable: extra.nullable ?? false,
+    wire,
+    expected: c.expected ?? expected,
+    schema,
+    accepts,
+    doc: c.doc,
+    default: c.default,
+    native: c.native ?? true,
+    canonical: extra.canonical ?? ((v) => v),
+    nullable: extra.nullable ?? false,
   };
 }
 
@@ -60,35 +73,53 @@ export function string(wire: string, c: Common<string>): Option<string> {
 }
 
 /** An integer in [min, max]; `nullable`: null is a value too (documented by the caller's doc). */
-export function integer(wire: string, range: { min: number; max?: number; nullable?: boolean }, c: Common<number | null>): Option<number | null> {
+export function integer(
+  wire: string,
+  range: { min: number; max?: number; nullable?: boolean },
+  c: Common<number | null>,
+): Option<number | null> {
   const { min, max, nullable = false } = range;
-  const expected = (max === undefined ? (min === 1 ? 'a positive integer' : `an integer >= ${min}`) : `an integer between ${min} and ${max}`)
-    + (nullable ? ' or null' : '');
+  const expected =
+    (max === undefined ? (min === 1 ? 'a positive integer' : `an integer >= ${min}`) : `an integer between ${min} and ${max}`) +
+    (nullable ? ' or null' : '');
   const schema: Schema = { type: 'integer', minimum: min, ...(max !== undefined ? { maximum: max } : {}) };
-  const accepts = (v: unknown) => (nullable && v === null) || (Number.isInteger(v) && (v as number) >= min && (max === undefined || (v as number) <= max));
+  const accepts = (v: unknown) =>
+    (nullable && v === null) || (Number.isInteger(v) && (v as number) >= min && (max === undefined || (v as number) <= max));
   return option(wire, expected, schema, accepts, c, { nullable });
 }
 
 /** One of `values`; `anyCase`: matched without regard to case and made lower case (TEI's "Right"/"Left"). */
 export function choice<const V extends string>(wire: string, values: readonly V[], c: Common<V> & { anyCase?: boolean }): Option<V> {
-  const expected = values.length === 2 ? `"${values[0]}" or "${values[1]}"`
-    : `${values.slice(0, -1).map((v) => `"${v}"`).join(', ')} or "${values.at(-1)}"`;
+  const expected =
+    values.length === 2
+      ? `"${values[0]}" or "${values[1]}"`
+      : `${values
+          .slice(0, -1)
+          .map((v) => `"${v}"`)
+          .join(', ')} or "${values.at(-1)}"`;
   if (!c.anyCase) return option(wire, expected, { enum: [...values] }, (v) => values.includes(v as V), c);
   const pattern = `^(${values.map((v) => [...v].map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toUpperCase()}${ch.toLowerCase()}]` : ch)).join('')).join('|')})$`;
-  return option(wire, expected, { type: 'string', pattern }, (v) => typeof v === 'string' && values.includes(v.toLowerCase() as V), c,
-    { canonical: (v) => v.toLowerCase() as V });
+  return option(wire, expected, { type: 'string', pattern }, (v) => typeof v === 'string' && values.includes(v.toLowerCase() as V), c, {
+    canonical: (v) => v.toLowerCase() as V,
+  });
 }
 
 /** A list of strings; `nonEmpty`: at least one, each non-empty; `orOne`: a single string is a list of one. */
-export function strings(wire: string, shape: { nonEmpty: boolean; orOne: boolean }, c: Common<string[] | string>): Option<string[] | string> {
+export function strings(
+  wire: string,
+  shape: { nonEmpty: boolean; orOne: boolean },
+  c: Common<string[] | string>,
+): Option<string[] | string> {
   const item = shape.nonEmpty ? { type: 'string', minLength: 1 } : { type: 'string' };
   const list = { type: 'array', items: item, ...(shape.nonEmpty ? { minItems: 1 } : {}) };
   const expected = shape.nonEmpty
-    ? `${shape.orOne ? 'a non-empty string or ' : ''}a non-empty list of non-empty strings` : 'a list of strings';
+    ? `${shape.orOne ? 'a non-empty string or ' : ''}a non-empty list of non-empty strings`
+    : 'a list of strings';
   const okItem = (x: unknown) => typeof x === 'string' && (!shape.nonEmpty || x.length > 0);
   const accepts = (v: unknown) => (shape.orOne && okItem(v)) || (Array.isArray(v) && (!shape.nonEmpty || v.length > 0) && v.every(okItem));
-  return option(wire, expected, shape.orOne ? { anyOf: [item, list] } : list, accepts, c,
-    { canonical: (v) => (typeof v === 'string' ? [v] : v) });
+  return option(wire, expected, shape.orOne ? { anyOf: [item, list] } : list, accepts, c, {
+    canonical: (v) => (typeof v === 'string' ? [v] : v),
+  });
 }
 
 /**
@@ -124,7 +155,11 @@ export type FieldOverrides<S extends OptionSet> = { [K in keyof S]?: { doc: stri
  * allowed (null means absent, unless the option is nullable), its description and the phrase its
  * 422 message uses (`x-expected`, read by server/api/validate.ts).
  */
-export function httpFields<S extends OptionSet>(spec: S, keys: ReadonlyArray<keyof S & string>, overrides: FieldOverrides<S> = {}): Record<string, Schema> {
+export function httpFields<S extends OptionSet>(
+  spec: S,
+  keys: ReadonlyArray<keyof S & string>,
+  overrides: FieldOverrides<S> = {},
+): Record<string, Schema> {
   const out: Record<string, Schema> = {};
   for (const key of keys) {
     const opt = spec[key];

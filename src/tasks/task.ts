@@ -14,7 +14,8 @@ export const TASK_NAMES = Object.keys(TASKS) as Task[];
 
 /** The class of `architecture`'s family that serves `task`: taskArchitecture('feature-extraction', 'RobertaForMaskedLM') is 'RobertaModel'. */
 export function taskArchitecture(task: Task, architecture: string): string {
-  const suffix = Object.values(TASKS).find((s) => s !== 'Model' && architecture.endsWith(s)) ?? (architecture.endsWith('Model') ? 'Model' : '');
+  const suffix =
+    Object.values(TASKS).find((s) => s !== 'Model' && architecture.endsWith(s)) ?? (architecture.endsWith('Model') ? 'Model' : '');
   return architecture.slice(0, architecture.length - suffix.length) + TASKS[task];
 }
 

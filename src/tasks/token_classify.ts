@@ -7,9 +7,14 @@ export type AggregationStrategy = (typeof AGGREGATION_STRATEGIES)[number];
 
 export const TOKEN_CLASSIFY = {
   aggregationStrategy: choice('aggregation_strategy', AGGREGATION_STRATEGIES, {
-    doc: 'How tokens become entities (default "none", as the pipeline).', default: 'none',
+    doc: 'How tokens become entities (default "none", as the pipeline).',
+    default: 'none',
   }),
-  ignoreLabels: strings('ignore_labels', { nonEmpty: false, orOne: false }, { doc: 'Labels left out of the answer (default ["O"]).', default: ['O'] }),
+  ignoreLabels: strings(
+    'ignore_labels',
+    { nonEmpty: false, orOne: false },
+    { doc: 'Labels left out of the answer (default ["O"]).', default: ['O'] },
+  ),
 };
 export type TokenClassifyParams = OptionsOf<typeof TOKEN_CLASSIFY>;
 

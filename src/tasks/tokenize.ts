@@ -3,7 +3,11 @@ import { NativeFlags } from '../native/types.js';
 import { boolean, resolve, type OptionsOf } from './option.js';
 
 export const TOKENIZE = {
-  addSpecialTokens: boolean('add_special_tokens', { doc: 'Add the special tokens ([CLS]/[SEP], <s>/</s>) (default true).', default: true, native: false }),
+  addSpecialTokens: boolean('add_special_tokens', {
+    doc: 'Add the special tokens ([CLS]/[SEP], <s>/</s>) (default true).',
+    default: true,
+    native: false,
+  }),
 };
 export type TokenizeParams = OptionsOf<typeof TOKENIZE>;
 

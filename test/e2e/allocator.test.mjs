@@ -12,7 +12,9 @@ import { postText, request } from '../helpers/http.mjs';
 
 t.setTimeout(300_000);
 requireBuilt(demoModel);
-const libDirs = readdirSync('/usr/lib').filter((d) => d.endsWith('-linux-gnu')).map((d) => `/usr/lib/${d}`);
+const libDirs = readdirSync('/usr/lib')
+  .filter((d) => d.endsWith('-linux-gnu'))
+  .map((d) => `/usr/lib/${d}`);
 const lib = libDirs.map((d) => `${d}/libjemalloc.so.2`).find(existsSync);
 if (!lib) throw new Error('libjemalloc.so.2 is missing: run `bash scripts/install-system-deps.sh` (npm test does)');
 
@@ -25,7 +27,7 @@ const jemallocWith = (conf) => new RegExp(`^jemalloc 5\\.\\S+ \\(${esc(conf)}\\)
 
 t.test('bin/bert-serve: jemalloc and the block cache by default; the PID is the server, SIGTERM exits 0', async (t) => {
   const s = await spawnServer(['--model', demoModel], { t });
-  t.match(readFileSync(`/proc/${s.pid}/cmdline`, 'utf8'), /dist\/cli\.js/, 'the launcher exec\'d node: the spawned PID is the server');
+  t.match(readFileSync(`/proc/${s.pid}/cmdline`, 'utf8'), /dist\/cli\.js/, "the launcher exec'd node: the spawned PID is the server");
   t.match(mapsOf(s.pid), /libjemalloc\.so\.2/);
   t.match((await info(s)).malloc, jemallocWith('its defaults'));
   t.equal((await postText(s.port, TEXT)).status, 200);
@@ -49,7 +51,11 @@ t.test('BERT_SERVE_MALLOC=glibc and =untuned: glibc, the same answers as the def
     // baseline (libtorch's allocator, fresh zeroed pages) against reused blocks: no op may depend on
     // what a reused block held before.
     for (const other of [b, c]) {
-      t.same(flat(a.json).map((p) => p.token), flat(other.json).map((p) => p.token), `same tokens: ${text.slice(0, 30)}`);
+      t.same(
+        flat(a.json).map((p) => p.token),
+        flat(other.json).map((p) => p.token),
+        `same tokens: ${text.slice(0, 30)}`,
+      );
       const worst = Math.max(...flat(a.json).map((p, k) => Math.abs(p.score - flat(other.json)[k].score)));
       t.ok(worst < 1e-5, `scores within 1e-5 (worst ${worst})`);
     }
@@ -63,16 +69,26 @@ t.test("a user's MALLOC_CONF, a malloc already in LD_PRELOAD and their glibc tun
   const p = await spawnServer(['--model', demoModel], { t, env: { LD_PRELOAD: lib } });
   t.match((await info(p)).malloc, jemallocWith('its defaults'), 'not preloaded twice');
   const environ = readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0');
-  t.same(environ.filter((e) => e.startsWith('LD_PRELOAD=')), [`LD_PRELOAD=${lib}`], 'LD_PRELOAD as the user set it');
+  t.same(
+    environ.filter((e) => e.startsWith('LD_PRELOAD=')),
+    [`LD_PRELOAD=${lib}`],
+    'LD_PRELOAD as the user set it',
+  );
   const g = await spawnServer(['--model', demoModel], { t, env: { BERT_SERVE_MALLOC: 'glibc', MALLOC_ARENA_MAX: '2' } });
   t.equal((await info(g)).malloc, `glibc, tuned by the environment (MALLOC_* / GLIBC_TUNABLES)${CACHE}`);
 });
 
 // oneDNN's JIT kernels live in 256 KiB code buffers made executable with mprotect: anonymous rwx
 // mappings, one per kernel (a text of a new length is a new GELU shape, one kernel for all layers).
-const jitRegions = (pid) => mapsOf(pid).split('\n').map((l) => l.split(/\s+/))
-  .filter((f) => f[1] === 'rwxp' && !f[5])
-  .reduce((n, f) => { const [a, b] = f[0].split('-').map((x) => parseInt(x, 16)); return n + (b - a) / 262144; }, 0);
+const jitRegions = (pid) =>
+  mapsOf(pid)
+    .split('\n')
+    .map((l) => l.split(/\s+/))
+    .filter((f) => f[1] === 'rwxp' && !f[5])
+    .reduce((n, f) => {
+      const [a, b] = f[0].split('-').map((x) => parseInt(x, 16));
+      return n + (b - a) / 262144;
+    }, 0);
 async function newShapes(t, s, count) {
   for (let n = 1; n <= count; n++) {
     const r = await postText(s.port, `${'word '.repeat(n)}[MASK]`);
@@ -91,7 +107,10 @@ t.test('oneDNN keeps at most 256 kernels (its own default is 1024); ONEDNN_PRIMI
   t.match((await info(u)).malloc, /; oneDNN kernel cache 1024 \(ONEDNN_PRIMITIVE_CACHE_CAPACITY\)$/);
   const from = jitRegions(u.pid);
   await newShapes(t, u, 400);
-  t.ok(jitRegions(u.pid) - from > 256 + 8, `with the user's 1024 the same shapes keep more: ${jitRegions(u.pid) - from} (the bound is what held the first server)`);
+  t.ok(
+    jitRegions(u.pid) - from > 256 + 8,
+    `with the user's 1024 the same shapes keep more: ${jitRegions(u.pid) - from} (the bound is what held the first server)`,
+  );
   t.equal((await u.stop('SIGTERM')).code, 0);
 });
 

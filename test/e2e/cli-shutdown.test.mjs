@@ -25,7 +25,10 @@ t.test('SIGTERM with requests in flight: all answered 200, new ones 503 + close,
   await s.waitLog((l) => l.msg === 'draining: stopped accepting connections');
 
   // New connections are refused; a request on the open keep-alive connection is answered 503 + close.
-  const refused = await request(s.port, { path: '/health', timeoutMs: 5000 }).then(() => 'answered', (e) => e.code);
+  const refused = await request(s.port, { path: '/health', timeoutMs: 5000 }).then(
+    () => 'answered',
+    (e) => e.code,
+  );
   t.equal(refused, 'ECONNREFUSED', 'listen socket closed');
   const body = 'late [MASK]';
   await keep.send(head('POST', '/', { 'Content-Length': String(body.length), 'Content-Type': 'text/plain' }) + body);
@@ -36,13 +39,23 @@ t.test('SIGTERM with requests in flight: all answered 200, new ones 503 + close,
   t.ok(await keep.waitClosed(), 'the keep-alive connection is closed');
 
   const answers = await Promise.all(inFlight);
-  t.same(answers.map((r) => r.status), Array(n).fill(200), 'every in-flight request answered 200');
+  t.same(
+    answers.map((r) => r.status),
+    Array(n).fill(200),
+    'every in-flight request answered 200',
+  );
   for (const r of answers) t.equal(r.json.length, 5);
   const exit = await s.exited;
   t.equal(exit.code, 0, 'exit 0');
   t.ok(Date.now() - t0 < 30_000, 'within the drain timeout');
-  t.ok(s.logs.some((l) => l.msg === 'stopped'), 'logged "stopped"');
-  t.notOk(s.logs.some((l) => l.level === 'error'), 'no errors');
+  t.ok(
+    s.logs.some((l) => l.msg === 'stopped'),
+    'logged "stopped"',
+  );
+  t.notOk(
+    s.logs.some((l) => l.level === 'error'),
+    'no errors',
+  );
 });
 
 t.test('an idle server with idle keep-alive clients exits 0 at once on SIGTERM', async (t) => {
@@ -57,15 +70,23 @@ t.test('an idle server with idle keep-alive clients exits 0 at once on SIGTERM',
 });
 
 t.test('a drain that cannot finish within --drain-timeout-ms exits 1', async (t) => {
-  const s = await spawnServer(['--model', testModel('slow'), '--no-warmup', '--max-batch-requests', '1', '--drain-timeout-ms', '50'], { t });
+  const s = await spawnServer(['--model', testModel('slow'), '--no-warmup', '--max-batch-requests', '1', '--drain-timeout-ms', '50'], {
+    t,
+  });
   const inFlight = Array.from({ length: 6 }, (_, i) => postText(s.port, `request ${i} is [MASK]`).catch((e) => e));
   await until(async () => (await metrics(s.port)).get('bert_serve_pending_requests') >= 6, { what: 'all requests accepted' });
   const stop = await s.stop('SIGTERM', 30_000);
   t.equal(stop.code, 1, 'exit 1');
-  t.ok(s.logs.some((l) => l.level === 'error' && /drain gave up/.test(l.msg)), 'says it gave up');
+  t.ok(
+    s.logs.some((l) => l.level === 'error' && /drain gave up/.test(l.msg)),
+    'says it gave up',
+  );
   const results = await Promise.all(inFlight);
   const statuses = results.map((r) => r.status ?? r.code);
-  t.ok(statuses.every((x) => x === 200 || x === 503), `each answered, 200 or 503 (no resets): ${statuses}`);
+  t.ok(
+    statuses.every((x) => x === 200 || x === 503),
+    `each answered, 200 or 503 (no resets): ${statuses}`,
+  );
   t.ok(statuses.includes(503), 'the unfinished ones got 503');
 });
 
@@ -80,5 +101,8 @@ t.test('a second signal stops at once: in-flight requests get 503, exit 1', asyn
   t.ok(stop.ms < 10_000, `stopped in ${stop.ms} ms`);
   t.ok(s.logs.some((l) => /received again/.test(l.msg)));
   const statuses = (await Promise.all(inFlight)).map((r) => r.status ?? r.code);
-  t.ok(statuses.every((x) => x === 200 || x === 503), `each answered, 200 or 503 (no resets): ${statuses}`);
+  t.ok(
+    statuses.every((x) => x === 200 || x === 503),
+    `each answered, 200 or 503 (no resets): ${statuses}`,
+  );
 });

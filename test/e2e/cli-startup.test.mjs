@@ -32,17 +32,35 @@ t.test('docs/configuration.md holds the table --help=markdown renders', async (t
 });
 
 t.test('flags win over environment variables; BERT_SERVE_PORT over PORT; booleans', async (t) => {
-  const env = { PORT: '1111', BERT_SERVE_PORT: '2222', BERT_SERVE_HOST: '127.0.0.2', BERT_SERVE_MAX_QUEUE: '7', BERT_SERVE_TRUNCATE: 'yes', BERT_SERVE_MODEL: '/m' };
+  const env = {
+    PORT: '1111',
+    BERT_SERVE_PORT: '2222',
+    BERT_SERVE_HOST: '127.0.0.2',
+    BERT_SERVE_MAX_QUEUE: '7',
+    BERT_SERVE_TRUNCATE: 'yes',
+    BERT_SERVE_MODEL: '/m',
+  };
   const a = JSON.parse((await runCli(['--print-config'], { env })).stdout);
   t.match(a, { port: 2222, host: '127.0.0.2', maxQueue: 7, truncate: true, model: '/m' });
   t.equal(a.sources.port, 'env:BERT_SERVE_PORT');
-  const b = JSON.parse((await runCli(['--print-config', '--port', '3333', '--max-queue=9', '--no-truncate', '--model', '/x'], { env })).stdout);
+  const b = JSON.parse(
+    (await runCli(['--print-config', '--port', '3333', '--max-queue=9', '--no-truncate', '--model', '/x'], { env })).stdout,
+  );
   t.match(b, { port: 3333, maxQueue: 9, truncate: false, model: '/x' });
   t.equal(b.sources.port, 'flag');
   const c = JSON.parse((await runCli(['--print-config'], { env: { PORT: '4444', BERT_SERVE_PORT: '' } })).stdout);
   t.equal(c.port, 4444, 'PORT alone');
   const d = JSON.parse((await runCli(['--print-config'], { env: { PORT: '', BERT_SERVE_PORT: '', BERT_SERVE_MODEL: '' } })).stdout);
-  t.match(d, { port: 8000, host: '0.0.0.0', device: 'cpu', dtype: 'float32', maxBodyBytes: 1048576, requestTimeoutMs: 30000, drainTimeoutMs: 30000, logLevel: 'info' });
+  t.match(d, {
+    port: 8000,
+    host: '0.0.0.0',
+    device: 'cpu',
+    dtype: 'float32',
+    maxBodyBytes: 1048576,
+    requestTimeoutMs: 30000,
+    drainTimeoutMs: 30000,
+    logLevel: 'info',
+  });
   t.equal(d.model, demoModel, 'demo model by default');
 });
 
@@ -69,58 +87,83 @@ t.test('usage errors exit 2 with a message naming the option', async (t) => {
 const { loadUwsBuild, UWS_BUILDS } = await import(join(root, 'dist', 'server', 'transport', 'uws.js'));
 const uwsLoads = UWS_BUILDS.some((b) => loadUwsBuild(b).ok);
 
-t.test(`--transport uws ${uwsLoads ? 'serves through uWebSockets.js' : 'refuses to start, naming the fix'} on Node ${process.version}`, async (t) => {
-  const args = ['--model', testModel('tiny'), '--no-warmup', '--transport', 'uws'];
-  if (uwsLoads) {
-    const s = await spawnServer(args, { t });
-    t.equal(s.transport, 'uws');
-    const logged = s.logs.find((l) => /^HTTP transport: uWebSockets\.js/.test(l.msg));
-    t.ok(logged, 'the log names the build');
-    t.equal(logged.level, 'info');
-    t.equal((await request(s.port, { path: '/info' })).json.http_transport, 'uws', '/info says so');
-    t.equal((await s.stop()).code, 0);
-    return;
-  }
-  const r = await runCli([...args, '--port', '0', '--host', '127.0.0.1', '--log-format', 'json']);
-  t.equal(r.code, 1);
-  const err = r.stderr.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.level === 'error');
-  t.equal(err.code, 'ERR_NO_UWS');
-  t.match(err.msg, /no uWebSockets\.js build loads natively on Node v\d+/);
-  t.match(err.msg, /ABI \d+/, 'names the ABI');
-  t.match(err.msg, /--transport auto \(or node\)/, 'names the fix');
-});
+t.test(
+  `--transport uws ${uwsLoads ? 'serves through uWebSockets.js' : 'refuses to start, naming the fix'} on Node ${process.version}`,
+  async (t) => {
+    const args = ['--model', testModel('tiny'), '--no-warmup', '--transport', 'uws'];
+    if (uwsLoads) {
+      const s = await spawnServer(args, { t });
+      t.equal(s.transport, 'uws');
+      const logged = s.logs.find((l) => /^HTTP transport: uWebSockets\.js/.test(l.msg));
+      t.ok(logged, 'the log names the build');
+      t.equal(logged.level, 'info');
+      t.equal((await request(s.port, { path: '/info' })).json.http_transport, 'uws', '/info says so');
+      t.equal((await s.stop()).code, 0);
+      return;
+    }
+    const r = await runCli([...args, '--port', '0', '--host', '127.0.0.1', '--log-format', 'json']);
+    t.equal(r.code, 1);
+    const err = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l.level === 'error');
+    t.equal(err.code, 'ERR_NO_UWS');
+    t.match(err.msg, /no uWebSockets\.js build loads natively on Node v\d+/);
+    t.match(err.msg, /ABI \d+/, 'names the ABI');
+    t.match(err.msg, /--transport auto \(or node\)/, 'names the fix');
+  },
+);
 
-t.test(`--transport auto serves through ${uwsLoads ? 'uWebSockets.js' : 'node:http, logged at warn as the slower path'}; --transport node through node:http`, async (t) => {
-  const auto = await spawnServer(['--model', testModel('tiny'), '--no-warmup', '--transport', 'auto'], { t });
-  const line = auto.logs.find((l) => /^HTTP transport: /.test(l.msg));
-  t.equal(auto.transport, uwsLoads ? 'uws' : 'node');
-  if (uwsLoads) {
-    t.equal(line.level, 'info');
-  } else {
-    t.equal(line.level, 'warn', 'the fallback is a warning');
-    t.match(line.msg, /node:http, the slower path/);
-    t.match(line.uws, /no binary for .* Node ABI|GLIBC|not installed/, 'says why each build did not load');
-    t.match(line.fix, /glibc >= 2\.38/, 'names the fix');
-  }
-  t.equal((await postText(auto.port, 'test [MASK]')).status, 200);
-  t.equal((await auto.stop()).code, 0);
+t.test(
+  `--transport auto serves through ${uwsLoads ? 'uWebSockets.js' : 'node:http, logged at warn as the slower path'}; --transport node through node:http`,
+  async (t) => {
+    const auto = await spawnServer(['--model', testModel('tiny'), '--no-warmup', '--transport', 'auto'], { t });
+    const line = auto.logs.find((l) => /^HTTP transport: /.test(l.msg));
+    t.equal(auto.transport, uwsLoads ? 'uws' : 'node');
+    if (uwsLoads) {
+      t.equal(line.level, 'info');
+    } else {
+      t.equal(line.level, 'warn', 'the fallback is a warning');
+      t.match(line.msg, /node:http, the slower path/);
+      t.match(line.uws, /no binary for .* Node ABI|GLIBC|not installed/, 'says why each build did not load');
+      t.match(line.fix, /glibc >= 2\.38/, 'names the fix');
+    }
+    t.equal((await postText(auto.port, 'test [MASK]')).status, 200);
+    t.equal((await auto.stop()).code, 0);
 
-  const node = await spawnServer(['--model', testModel('tiny'), '--no-warmup', '--transport', 'node'], { t });
-  t.equal(node.transport, 'node');
-  const info = (await request(node.port, { path: '/info' })).json;
-  t.equal(info.http_transport, 'node');
-  t.match(info.http_implementation, /^node:http \(Node v\d+/);
-  t.equal((await postText(node.port, 'test [MASK]')).status, 200);
-  t.equal((await node.stop()).code, 0);
-});
+    const node = await spawnServer(['--model', testModel('tiny'), '--no-warmup', '--transport', 'node'], { t });
+    t.equal(node.transport, 'node');
+    const info = (await request(node.port, { path: '/info' })).json;
+    t.equal(info.http_transport, 'node');
+    t.match(info.http_implementation, /^node:http \(Node v\d+/);
+    t.equal((await postText(node.port, 'test [MASK]')).status, 200);
+    t.equal((await node.stop()).code, 0);
+  },
+);
 
 t.test('startup fails loudly when the model does not load', async (t) => {
-  const r = await runCli(['--model', join(root, 'models', 'test', 'no-such-model'), '--port', '0', '--host', '127.0.0.1', '--log-format', 'json']);
+  const r = await runCli([
+    '--model',
+    join(root, 'models', 'test', 'no-such-model'),
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-format',
+    'json',
+  ]);
   t.equal(r.code, 1);
-  const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const err = lines.find((l) => l.level === 'error');
   t.match(err.msg, /^the model failed to load: \[ERR_MODEL_NOT_FOUND\] /);
-  t.notOk(lines.some((l) => l.msg === 'ready'), 'never ready');
+  t.notOk(
+    lines.some((l) => l.msg === 'ready'),
+    'never ready',
+  );
 });
 
 t.test('startup fails loudly when the port is taken', async (t) => {
@@ -135,11 +178,17 @@ t.test('without --model: the demo model, said in the log; startup logs; ready af
   requireBuilt(demoModel);
   const s = await spawnServer([], { t, env: { BERT_SERVE_MODEL: '', BERT_SERVE_LOG_LEVEL: 'info' } });
   const msgs = s.logs.map((l) => l.msg);
-  t.ok(msgs.some((m) => /no --model given: serving the demo model at .*models\/demo/.test(m)), 'says it serves the demo model');
+  t.ok(
+    msgs.some((m) => /no --model given: serving the demo model at .*models\/demo/.test(m)),
+    'says it serves the demo model',
+  );
   const loaded = s.logs.find((l) => l.msg === 'model loaded');
   t.match(loaded, { task: 'fill-mask', device: 'cpu', dtype: 'float32' });
   for (const k of ['model', 'intraOpThreads', 'workers', 'blas', 'torch']) t.ok(k in loaded, `startup log names ${k}`);
-  t.ok(msgs.indexOf('listening') < msgs.indexOf('model loaded') && msgs.indexOf('model loaded') < msgs.indexOf('ready'), 'listening, loaded, then ready');
+  t.ok(
+    msgs.indexOf('listening') < msgs.indexOf('model loaded') && msgs.indexOf('model loaded') < msgs.indexOf('ready'),
+    'listening, loaded, then ready',
+  );
   const r = await curlPost(`${s.url}/`, 'test [MASK]');
   t.equal(r.status, 200);
   t.equal(r.json.length, 5);
@@ -149,13 +198,26 @@ t.test('without --model: the demo model, said in the log; startup logs; ready af
   // The same through environment variables only.
   const { spawn } = await import('node:child_process');
   const proc = spawn(process.execPath, [join(root, 'dist', 'cli.js')], {
-    env: { ...process.env, BERT_SERVE_MODEL: testModel('tiny'), BERT_SERVE_PORT: '0', PORT: '1', BERT_SERVE_HOST: '127.0.0.1', BERT_SERVE_LOG_FORMAT: 'json', BERT_SERVE_WARMUP: 'false' },
+    env: {
+      ...process.env,
+      BERT_SERVE_MODEL: testModel('tiny'),
+      BERT_SERVE_PORT: '0',
+      PORT: '1',
+      BERT_SERVE_HOST: '127.0.0.1',
+      BERT_SERVE_LOG_FORMAT: 'json',
+      BERT_SERVE_WARMUP: 'false',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
   let err = '';
   const ready = new Promise((resolve, reject) => {
-    proc.stderr.on('data', (d) => { err += d; if (/"msg":"ready"/.test(err)) resolve(); });
+    proc.stderr.on('data', (d) => {
+      err += d;
+      if (/"msg":"ready"/.test(err)) resolve();
+    });
     proc.on('exit', () => reject(new Error(err)));
   });
   await ready;

@@ -19,8 +19,19 @@ writeFileSync(keyFile, 'file-key-0123456789\n');
 const ORIGIN = 'http://app.example:3000';
 
 // guarded: key from a file, CORS for one origin, no successful request logged.
-const guarded = await spawnServer(['--model', testModel('tiny'), '--api-key-file', keyFile, '--cors-allow-origin', `${ORIGIN},https://other.example`,
-  '--access-log-sample', '0'], { t });
+const guarded = await spawnServer(
+  [
+    '--model',
+    testModel('tiny'),
+    '--api-key-file',
+    keyFile,
+    '--cors-allow-origin',
+    `${ORIGIN},https://other.example`,
+    '--access-log-sample',
+    '0',
+  ],
+  { t },
+);
 // plain: key from the environment, no CORS, every request logged.
 const plain = await spawnServer(['--model', testModel('tiny')], { t, env: { BERT_SERVE_API_KEY: 'env-key' } });
 const auth = (key) => ({ authorization: `Bearer ${key}` });
@@ -34,7 +45,14 @@ t.test('--api-key-file: 401 without the key, with a wrong one or another scheme;
     t.equal(r.headers['www-authenticate'], 'Bearer realm="bert-serve"');
     t.equal((await request(guarded.port, { path, headers: FILE_KEY })).status, 200, `${path} with the key`);
   }
-  for (const authorization of ['Bearer file-key-012345678', 'Bearer file-key-0123456789x', 'Bearer x', 'Basic ZmlsZS1rZXk=', 'Bearer', 'bearer  file-key-0123456789 extra']) {
+  for (const authorization of [
+    'Bearer file-key-012345678',
+    'Bearer file-key-0123456789x',
+    'Bearer x',
+    'Basic ZmlsZS1rZXk=',
+    'Bearer',
+    'bearer  file-key-0123456789 extra',
+  ]) {
     const r = await postJson(guarded.port, '/', { inputs: 'a [MASK]' }, { authorization });
     t.equal(r.status, 401, authorization);
     t.equal(r.json.error_type, 'unauthorized');
@@ -60,27 +78,41 @@ t.test('probes and the API description stay open', async (t) => {
 });
 
 t.test('a refused request costs no engine work, and the connection keeps serving', async (t) => {
-  const before = (await metrics(plain.port).catch(() => undefined));
+  const before = await metrics(plain.port).catch(() => undefined);
   t.equal(before, undefined, '/metrics itself needs the key');
   const m0 = await authedMetrics(plain.port, 'env-key');
   const big = JSON.stringify({ inputs: Array.from({ length: 30 }, () => 'word [MASK] '.repeat(40)) });
   for (let i = 0; i < 20; i++) t.equal((await postJson(plain.port, '/', big)).status, 401);
   const m1 = await authedMetrics(plain.port, 'env-key');
   t.equal(m1.get('bert_serve_engine_requests_total'), m0.get('bert_serve_engine_requests_total'), 'no text reached the engine');
-  t.equal(m1.get('bert_serve_http_requests_total', { route: '/', status: '401' }) - m0.get('bert_serve_http_requests_total', { route: '/', status: '401' }), 20, 'counted as 401');
+  t.equal(
+    m1.get('bert_serve_http_requests_total', { route: '/', status: '401' }) -
+      m0.get('bert_serve_http_requests_total', { route: '/', status: '401' }),
+    20,
+    'counted as 401',
+  );
 });
 
 t.test('CORS off by default: no Access-Control header, OPTIONS is 405', async (t) => {
   const r = await request(plain.port, { path: '/health', headers: { origin: ORIGIN } });
-  t.notOk(Object.keys(r.headers).some((h) => h.startsWith('access-control-')), 'no CORS header');
-  const pre = await request(plain.port, { method: 'OPTIONS', path: '/health', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } });
+  t.notOk(
+    Object.keys(r.headers).some((h) => h.startsWith('access-control-')),
+    'no CORS header',
+  );
+  const pre = await request(plain.port, {
+    method: 'OPTIONS',
+    path: '/health',
+    headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+  });
   t.equal(pre.status, 405);
   t.notOk(Object.keys(pre.headers).some((h) => h.startsWith('access-control-')));
 });
 
 t.test('CORS allow-list: preflights and answers for listed origins only', async (t) => {
   const pre = await request(guarded.port, {
-    method: 'OPTIONS', path: '/', headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    method: 'OPTIONS',
+    path: '/',
+    headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
   });
   t.equal(pre.status, 204, 'a preflight needs no key');
   t.equal(pre.headers['access-control-allow-origin'], ORIGIN);
@@ -88,7 +120,11 @@ t.test('CORS allow-list: preflights and answers for listed origins only', async 
   t.match(pre.headers['access-control-allow-headers'], /authorization/);
   t.match(pre.headers['access-control-allow-headers'], /content-type/);
   t.equal(pre.headers.vary, 'Origin');
-  const denied = await request(guarded.port, { method: 'OPTIONS', path: '/', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+  const denied = await request(guarded.port, {
+    method: 'OPTIONS',
+    path: '/',
+    headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+  });
   t.equal(denied.status, 204);
   t.equal(denied.headers['access-control-allow-origin'], undefined, 'an unlisted origin gets no allowance');
 
@@ -112,7 +148,11 @@ t.test('x-request-id: kept when safe, replaced otherwise, generated when absent;
     const r = await request(plain.port, { path: '/health', headers: { 'x-request-id': bad } });
     t.match(r.headers['x-request-id'], uuid, `replaced: ${bad.slice(0, 20)}`);
   }
-  t.equal((await request(plain.port, { path: '/health', headers: { 'x-request-id': 'y'.repeat(128) } })).headers['x-request-id'], 'y'.repeat(128), '128 characters are kept');
+  t.equal(
+    (await request(plain.port, { path: '/health', headers: { 'x-request-id': 'y'.repeat(128) } })).headers['x-request-id'],
+    'y'.repeat(128),
+    '128 characters are kept',
+  );
   const a = (await request(plain.port, { path: '/health' })).headers['x-request-id'];
   const b = (await request(plain.port, { path: '/nope' })).headers['x-request-id'];
   t.match(a, uuid);
@@ -132,7 +172,10 @@ t.test('--access-log-sample 0: successes are not logged, errors are', async (t) 
   // Lines are written when each answer is, in order: once the later ones are in, the first would be too.
   t.match(await guarded.waitLog((l) => l.request_id === 'bad-input'), { msg: 'request', status: 422 });
   t.match(await guarded.waitLog((l) => l.request_id === 'no-key'), { msg: 'request', status: 401 });
-  t.notOk(guarded.logs.some((l) => l.request_id === 'sampled-out'), 'the success was sampled out');
+  t.notOk(
+    guarded.logs.some((l) => l.request_id === 'sampled-out'),
+    'the success was sampled out',
+  );
 });
 
 t.test('metrics: batch histograms count model batches only; Node metrics under process_* / nodejs_*', async (t) => {
@@ -149,9 +192,18 @@ t.test('metrics: batch histograms count model batches only; Node metrics under p
   t.equal(d('bert_serve_batch_tokens_count'), d('bert_serve_batch_size_count'));
   const padded = d('bert_serve_batch_tokens_sum');
   t.ok(padded >= lengths[0] + lengths[1] && padded <= 2 * Math.max(...lengths), `padded tokens ${padded} for lengths ${lengths}`);
-  t.ok(m1.samples.some((s) => s.name === 'process_cpu_user_seconds_total'), 'process_cpu_user_seconds_total');
-  t.ok(m1.samples.some((s) => s.name === 'nodejs_heap_size_total_bytes'), 'nodejs_heap_size_total_bytes');
-  t.notOk(m1.samples.some((s) => s.name.startsWith('bert_serve_process_') || s.name.startsWith('bert_serve_nodejs_')), 'no prefixed copies');
+  t.ok(
+    m1.samples.some((s) => s.name === 'process_cpu_user_seconds_total'),
+    'process_cpu_user_seconds_total',
+  );
+  t.ok(
+    m1.samples.some((s) => s.name === 'nodejs_heap_size_total_bytes'),
+    'nodejs_heap_size_total_bytes',
+  );
+  t.notOk(
+    m1.samples.some((s) => s.name.startsWith('bert_serve_process_') || s.name.startsWith('bert_serve_nodejs_')),
+    'no prefixed copies',
+  );
 });
 
 t.test('usage errors and startup failures of the options', async (t) => {
@@ -168,7 +220,10 @@ t.test('usage errors and startup failures of the options', async (t) => {
   t.equal(shown.apiKey, '<redacted>', '--print-config never shows the key');
   const empty = join(dir, 'empty');
   writeFileSync(empty, '\n');
-  for (const [file, re] of [[join(dir, 'missing'), /--api-key-file .*missing: ENOENT/], [empty, /--api-key-file .*empty is empty/]]) {
+  for (const [file, re] of [
+    [join(dir, 'missing'), /--api-key-file .*missing: ENOENT/],
+    [empty, /--api-key-file .*empty is empty/],
+  ]) {
     const r = await runCli(['--model', testModel('tiny'), '--port', '0', '--log-format', 'json', '--api-key-file', file]);
     t.equal(r.code, 1);
     t.match(r.stderr, re);

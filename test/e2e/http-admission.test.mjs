@@ -14,7 +14,8 @@ const slow = testModel('slow');
 /** Waits until the engine is running a batch (the slow model is busy). */
 const busy = (port) => until(async () => (await metrics(port)).get('bert_serve_batch_in_flight') >= 1, { what: 'a batch in flight' });
 /** Waits until `n` texts are pending in the engine (queued or running). */
-const pending = (port, n) => until(async () => (await metrics(port)).get('bert_serve_pending_requests') >= n, { what: `${n} pending texts` });
+const pending = (port, n) =>
+  until(async () => (await metrics(port)).get('bert_serve_pending_requests') >= n, { what: `${n} pending texts` });
 
 t.test('503 while the model loads (liveness 200, readiness 503), 200 once ready', async (t) => {
   // The slow model's warm-up keeps it loading for a while after the port opens.
@@ -45,11 +46,16 @@ t.test('503 while the model loads (liveness 200, readiness 503), 200 once ready'
 
 t.test('429 with Retry-After past --max-queue; served again once the queue drains', async (t) => {
   // --max-waiting 0: refused at once (by default a request waits for queue room; test/unit/admission.test.mjs).
-  const s = await spawnServer(['--model', slow, '--no-warmup', '--max-queue', '2', '--max-batch-requests', '1', '--max-waiting', '0'], { t });
+  const s = await spawnServer(['--model', slow, '--no-warmup', '--max-queue', '2', '--max-batch-requests', '1', '--max-waiting', '0'], {
+    t,
+  });
   const n = 8;
   const results = await Promise.all(Array.from({ length: n }, (_, i) => postText(s.port, `item ${i} is [MASK]`)));
   const statuses = results.map((r) => r.status);
-  t.ok(statuses.every((x) => x === 200 || x === 429), `only 200 and 429: ${statuses}`);
+  t.ok(
+    statuses.every((x) => x === 200 || x === 429),
+    `only 200 and 429: ${statuses}`,
+  );
   const refused = results.filter((r) => r.status === 429);
   t.ok(refused.length >= 1, `some refused (${refused.length})`);
   t.ok(statuses.filter((x) => x === 200).length >= 1, 'some served');
@@ -60,7 +66,12 @@ t.test('429 with Retry-After past --max-queue; served again once the queue drain
   // A JSON request whose inputs would overflow the queue is refused whole, never half-run.
   const a = postText(s.port, 'busy [MASK]');
   await pending(s.port, 1);
-  const batch = await request(s.port, { method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: ['x [MASK]', 'y [MASK]'] }) });
+  const batch = await request(s.port, {
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: ['x [MASK]', 'y [MASK]'] }),
+  });
   t.equal(batch.status, 429, 'two inputs do not fit behind one pending text');
   t.equal((await a).status, 200);
   const m = await metrics(s.port);
@@ -79,7 +90,12 @@ t.test('504 when the deadline passes before inference', async (t) => {
   for (let attempt = 1; !first; attempt++) {
     const sent = postText(s.port, 'first [MASK]');
     let settled;
-    sent.then((r) => { settled = r; }, () => {});
+    sent.then(
+      (r) => {
+        settled = r;
+      },
+      () => {},
+    );
     await until(async () => settled || (await metrics(s.port)).get('bert_serve_batch_in_flight') >= 1, { what: 'a batch in flight' });
     if (settled?.status !== 504) first = sent;
     else if (attempt === 5) throw new Error('the first request passed its deadline before its batch started 5 times');
@@ -109,8 +125,9 @@ t.test('504 when the deadline passes before inference', async (t) => {
   t.equal(r.status, 504, 'deadline passed while the body arrived');
   c.destroy();
 
-  await until(async () => (await metrics(s.port)).get('bert_serve_dropped_expired_total') >= 1,
-    { what: 'the engine to drop the expired request before the model' });
+  await until(async () => (await metrics(s.port)).get('bert_serve_dropped_expired_total') >= 1, {
+    what: 'the engine to drop the expired request before the model',
+  });
   t.equal((await s.stop()).code, 0);
 });
 
@@ -130,36 +147,44 @@ t.test('a client that hangs up mid-body: nothing runs, the server still answers'
   t.equal((await s.stop()).code, 0);
 });
 
-t.test('a client that hangs up while queued is cancelled before the model; one that hangs up while running gets nothing written', async (t) => {
-  const s = await spawnServer(['--model', slow, '--no-warmup', '--max-batch-requests', '1'], { t });
-  const ranBefore = (await metrics(s.port)).get('bert_serve_engine_requests_total');
+t.test(
+  'a client that hangs up while queued is cancelled before the model; one that hangs up while running gets nothing written',
+  async (t) => {
+    const s = await spawnServer(['--model', slow, '--no-warmup', '--max-batch-requests', '1'], { t });
+    const ranBefore = (await metrics(s.port)).get('bert_serve_engine_requests_total');
 
-  // A runs; B waits behind it; B's client hangs up.
-  const a = postText(s.port, 'first [MASK]');
-  await busy(s.port);
-  const b = await RawClient.connect(s.port);
-  const body = 'queued [MASK]';
-  await b.send(head('POST', '/', { 'Content-Length': String(body.length), 'Content-Type': 'text/plain' }) + body);
-  await pending(s.port, 2);
-  b.destroy();
-  await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'engine' }) >= 1, { what: 'the abort' });
-  t.equal((await a).status, 200, 'A answered');
-  await until(async () => (await metrics(s.port)).get('bert_serve_pending_requests') === 0, { what: 'the queue to empty' });
-  let m = await metrics(s.port);
-  t.equal(m.get('bert_serve_engine_requests_total') - ranBefore, 1, 'only A reached the model');
-  t.equal(m.get('bert_serve_dropped_cancelled_total'), 1, 'B was dropped by the scheduler');
+    // A runs; B waits behind it; B's client hangs up.
+    const a = postText(s.port, 'first [MASK]');
+    await busy(s.port);
+    const b = await RawClient.connect(s.port);
+    const body = 'queued [MASK]';
+    await b.send(head('POST', '/', { 'Content-Length': String(body.length), 'Content-Type': 'text/plain' }) + body);
+    await pending(s.port, 2);
+    b.destroy();
+    await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'engine' }) >= 1, { what: 'the abort' });
+    t.equal((await a).status, 200, 'A answered');
+    await until(async () => (await metrics(s.port)).get('bert_serve_pending_requests') === 0, { what: 'the queue to empty' });
+    let m = await metrics(s.port);
+    t.equal(m.get('bert_serve_engine_requests_total') - ranBefore, 1, 'only A reached the model');
+    t.equal(m.get('bert_serve_dropped_cancelled_total'), 1, 'B was dropped by the scheduler');
 
-  // C's client hangs up while C runs: the batch finishes, nothing is written, the server goes on.
-  const c = await RawClient.connect(s.port);
-  await c.send(head('POST', '/', { 'Content-Length': String(body.length), 'Content-Type': 'text/plain' }) + body);
-  await busy(s.port);
-  c.destroy();
-  await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'engine' }) >= 2, { what: 'the second abort' });
-  await until(async () => (await metrics(s.port)).get('bert_serve_pending_requests') === 0, { what: 'C to finish' });
-  const ok = await postText(s.port, 'after [MASK]');
-  t.equal(ok.status, 200, 'still answers');
-  m = await metrics(s.port);
-  t.equal(m.get('bert_serve_http_requests_total', { route: '/', status: '200' }), 2, 'A and the last one answered; B and C never');
-  t.notOk(s.logs.some((l) => l.level === 'error'), 'no errors logged');
-  t.equal((await s.stop()).code, 0);
-});
+    // C's client hangs up while C runs: the batch finishes, nothing is written, the server goes on.
+    const c = await RawClient.connect(s.port);
+    await c.send(head('POST', '/', { 'Content-Length': String(body.length), 'Content-Type': 'text/plain' }) + body);
+    await busy(s.port);
+    c.destroy();
+    await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'engine' }) >= 2, {
+      what: 'the second abort',
+    });
+    await until(async () => (await metrics(s.port)).get('bert_serve_pending_requests') === 0, { what: 'C to finish' });
+    const ok = await postText(s.port, 'after [MASK]');
+    t.equal(ok.status, 200, 'still answers');
+    m = await metrics(s.port);
+    t.equal(m.get('bert_serve_http_requests_total', { route: '/', status: '200' }), 2, 'A and the last one answered; B and C never');
+    t.notOk(
+      s.logs.some((l) => l.level === 'error'),
+      'no errors logged',
+    );
+    t.equal((await s.stop()).code, 0);
+  },
+);

@@ -16,19 +16,41 @@ const rssBytes = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${
 
 t.test('amplification refused, non-reading clients cut off, RSS bounded, others served', async (t) => {
   // --max-predictions raised: this test is about the answer-bytes bound and the send path.
-  const s = await spawnServer(['--model', testModel('tiny'), '--max-answer-bytes', String(LIMIT), '--send-timeout-ms', '1000',
-    '--max-predictions', '1000000', '--max-masks', '512'], { t });
+  const s = await spawnServer(
+    [
+      '--model',
+      testModel('tiny'),
+      '--max-answer-bytes',
+      String(LIMIT),
+      '--send-timeout-ms',
+      '1000',
+      '--max-predictions',
+      '1000000',
+      '--max-masks',
+      '512',
+    ],
+    { t },
+  );
   // Warm every path once, then take the baseline.
   const masked = (masks) => Array.from({ length: masks }, (_, i) => `w${i} [MASK]`).join(' ');
   const large = { inputs: Array(32).fill(masked(4)), parameters: { top_k: 320 } }; // about 5 MB
   const probe = await postJson(s.port, '/', large);
   t.equal(probe.status, 200, probe.text.slice(0, 200));
   const answerBytes = probe.bytes.length;
-  t.ok(answerBytes > 4 * MIB && answerBytes < LIMIT, `a large answer under the limit: ${answerBytes} bytes (more than loopback buffers hold)`);
+  t.ok(
+    answerBytes > 4 * MIB && answerBytes < LIMIT,
+    `a large answer under the limit: ${answerBytes} bytes (more than loopback buffers hold)`,
+  );
   t.equal((await postText(s.port, 'test [MASK]')).status, 200);
   const baseline = rssBytes(s.pid);
   let peak = baseline;
-  const sampler = setInterval(() => { try { peak = Math.max(peak, rssBytes(s.pid)); } catch { /* exited */ } }, 20);
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssBytes(s.pid));
+    } catch {
+      /* exited */
+    }
+  }, 20);
   t.teardown(() => clearInterval(sampler));
 
   // The amplification request: 32 inputs x 4 masks x top_k 1000.
@@ -50,16 +72,26 @@ t.test('amplification refused, non-reading clients cut off, RSS bounded, others 
     const r = await postText(s.port, `ordinary ${i} [MASK]`);
     t.equal(r.status, 200, `ordinary request ${i}`);
   }
-  await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'send' }) >= N,
-    { what: 'every non-reading client to be cut off', timeoutMs: 30_000 });
+  await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'send' }) >= N, {
+    what: 'every non-reading client to be cut off',
+    timeoutMs: 30_000,
+  });
   const m = await metrics(s.port);
   t.equal(m.get('bert_serve_http_in_flight'), 1, 'nothing in flight but this scrape: every held answer was released');
   clearInterval(sampler);
   const bound = baseline + N * LIMIT + 64 * MIB;
-  t.ok(peak <= bound, `peak RSS ${(peak / MIB).toFixed(0)} MiB <= baseline ${(baseline / MIB).toFixed(0)} MiB + ${N} x ${LIMIT / MIB} MiB + 64 MiB`);
-  t.comment(`baseline RSS ${(baseline / MIB).toFixed(1)} MiB, peak ${(peak / MIB).toFixed(1)} MiB, after ${(rssBytes(s.pid) / MIB).toFixed(1)} MiB; answer ${answerBytes} bytes`);
+  t.ok(
+    peak <= bound,
+    `peak RSS ${(peak / MIB).toFixed(0)} MiB <= baseline ${(baseline / MIB).toFixed(0)} MiB + ${N} x ${LIMIT / MIB} MiB + 64 MiB`,
+  );
+  t.comment(
+    `baseline RSS ${(baseline / MIB).toFixed(1)} MiB, peak ${(peak / MIB).toFixed(1)} MiB, after ${(rssBytes(s.pid) / MIB).toFixed(1)} MiB; answer ${answerBytes} bytes`,
+  );
   for (const c of stalled) c.destroy();
   t.equal((await postText(s.port, 'after [MASK]')).status, 200, 'still serving');
-  t.notOk(s.logs.some((l) => l.level === 'error'), 'no errors logged');
+  t.notOk(
+    s.logs.some((l) => l.level === 'error'),
+    'no errors logged',
+  );
   t.equal((await s.stop()).code, 0, 'clean exit');
 });

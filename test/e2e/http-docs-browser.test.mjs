@@ -12,7 +12,8 @@ import { postJson } from '../helpers/http.mjs';
 t.setTimeout(300_000);
 requireBuilt(testModel('tiny'));
 const CHROMIUM = '/usr/bin/chromium';
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-system-deps.sh --test\` (installs Debian's chromium)`);
+if (!existsSync(CHROMIUM))
+  throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-system-deps.sh --test\` (installs Debian's chromium)`);
 
 const server = await spawnServer(['--model', testModel('tiny')], { t });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
@@ -21,16 +22,24 @@ t.teardown(() => browser.close());
 t.test('the page lists the routes and "Try it out" on POST /tokenize shows the answer', async (t) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
   const foreign = [];
-  page.on('request', (r) => { if (!r.url().startsWith(server.url)) foreign.push(r.url()); });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(server.url)) foreign.push(r.url());
+  });
   const failed = [];
   page.on('requestfailed', (r) => failed.push(r.url()));
 
   await page.goto(`${server.url}/docs`);
   await page.locator('.opblock').first().waitFor({ timeout: 60_000 });
-  const paths = await page.locator('.opblock-summary-path').evaluateAll((els) => els.map((e) => `${e.closest('.opblock').querySelector('.opblock-summary-method').textContent} ${e.getAttribute('data-path')}`));
-  t.same([...paths].sort(), [
-    'GET /docs', 'GET /health', 'GET /info', 'GET /metrics', 'GET /openapi.json', 'GET /ready', 'POST /', 'POST /tokenize',
-  ], 'the fill-mask server\'s routes');
+  const paths = await page
+    .locator('.opblock-summary-path')
+    .evaluateAll((els) =>
+      els.map((e) => `${e.closest('.opblock').querySelector('.opblock-summary-method').textContent} ${e.getAttribute('data-path')}`),
+    );
+  t.same(
+    [...paths].sort(),
+    ['GET /docs', 'GET /health', 'GET /info', 'GET /metrics', 'GET /openapi.json', 'GET /ready', 'POST /', 'POST /tokenize'],
+    "the fill-mask server's routes",
+  );
 
   const op = page.locator('.opblock-post', { has: page.locator('[data-path="/tokenize"]') });
   await op.locator('.opblock-summary').click();
@@ -41,10 +50,18 @@ t.test('the page lists the routes and "Try it out" on POST /tokenize shows the a
   const status = op.locator('.live-responses-table .response .response-col_status').first();
   await status.waitFor({ timeout: 60_000 });
   t.equal((await status.textContent()).trim(), '200');
-  const shown = await op.locator('.live-responses-table .response-col_description .highlight-code pre, .live-responses-table .response-col_description pre.microlight').first().textContent();
+  const shown = await op
+    .locator(
+      '.live-responses-table .response-col_description .highlight-code pre, .live-responses-table .response-col_description pre.microlight',
+    )
+    .first()
+    .textContent();
   const direct = await postJson(server.port, '/tokenize', body);
-  t.same(JSON.parse(shown), direct.json, 'the page shows the server\'s answer');
-  t.ok(JSON.parse(shown)[0].some((tok) => tok.text === '[MASK]' && tok.special), 'a real tokenization');
+  t.same(JSON.parse(shown), direct.json, "the page shows the server's answer");
+  t.ok(
+    JSON.parse(shown)[0].some((tok) => tok.text === '[MASK]' && tok.special),
+    'a real tokenization',
+  );
 
   t.same(foreign, [], 'nothing loaded from outside the server');
   t.same(failed, [], 'no request of the page failed');

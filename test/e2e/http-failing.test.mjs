@@ -41,6 +41,9 @@ t.test('--log-level debug puts the details in the 500 answer', async (t) => {
   const r = await postText(s.port, 'explode [MASK]');
   t.equal(r.status, 500);
   t.match(r.json.error, /^inference failed: \[ERR_INFERENCE_FAILED\] ./);
-  t.ok(await s.waitLog((l) => l.msg === 'request' && l.status === 500 && typeof l.request_id === 'string', 5000), 'in the access log, with its request id');
+  t.ok(
+    await s.waitLog((l) => l.msg === 'request' && l.status === 500 && typeof l.request_id === 'string', 5000),
+    'in the access log, with its request id',
+  );
   t.equal((await s.stop()).code, 0);
 });

@@ -30,8 +30,15 @@ async function inProcess(name, fn) {
 
 t.test('/info names the family and what it implies', async (t) => {
   const r = (await request(servers['roberta-mlm'].port, { path: '/info' })).json;
-  t.match(r, { architecture: 'RobertaForMaskedLM', model_type: 'roberta', family: 'RoBERTa', token_types: false,
-    position_ids: 'from padding_idx + 1 (2)', max_input_length: 512, head_path: 'fill_mask_logits' });
+  t.match(r, {
+    architecture: 'RobertaForMaskedLM',
+    model_type: 'roberta',
+    family: 'RoBERTa',
+    token_types: false,
+    position_ids: 'from padding_idx + 1 (2)',
+    max_input_length: 512,
+    head_path: 'fill_mask_logits',
+  });
   const m = (await request(servers['mpnet-embed'].port, { path: '/info' })).json;
   t.match(m, { architecture: 'MPNetModel', model_type: 'mpnet', family: 'MPNet', pooling: 'mean', token_types: false });
   const d = (await request(servers['distilbert-classify-traced'].port, { path: '/info' })).json;
@@ -45,15 +52,24 @@ t.test('RoBERTa fill-mask: curl with <mask> in the raw body, and the Hugging Fac
   t.equal(viaCurl.status, 200, viaCurl.text);
   t.same(viaCurl.json, want, `${viaCurl.via}: the engine's answer`);
   t.equal(want.length, 5);
-  t.ok(want.every((p) => p.sequence.includes(p.token_str)), 'each sequence holds its token');
+  t.ok(
+    want.every((p) => p.sequence.includes(p.token_str)),
+    'each sequence holds its token',
+  );
   const viaClient = await hf.fillMask({ endpointUrl: servers['roberta-mlm'].url, inputs: text });
-  t.same(viaClient.map((p) => p.token), want.map((p) => p.token));
+  t.same(
+    viaClient.map((p) => p.token),
+    want.map((p) => p.token),
+  );
   const none = await curlPost(servers['roberta-mlm'].url, 'no mask here [MASK]');
   t.equal(none.status, 422);
   t.match(none.json.error, /no mask token \(<mask>\) in the input/);
   const wrong = await postJson(servers['roberta-mlm'].port, '/embed', { inputs: 'x' });
   t.equal(wrong.status, 422);
-  t.match(wrong.json.error, /needs a feature-extraction model \(RobertaModel\); this server's model serves fill-mask \(RobertaForMaskedLM\)/);
+  t.match(
+    wrong.json.error,
+    /needs a feature-extraction model \(RobertaModel\); this server's model serves fill-mask \(RobertaForMaskedLM\)/,
+  );
 });
 
 t.test('MPNet embeddings: OpenAI client', async (t) => {
@@ -70,7 +86,10 @@ t.test('MPNet embeddings: OpenAI client', async (t) => {
 
 t.test('DistilBERT classifier, a plain trace: Hugging Face client', async (t) => {
   const want = await inProcess('distilbert-classify-traced', (e) => e.classify('i really love this wonderful movie'));
-  const got = await hf.textClassification({ endpointUrl: servers['distilbert-classify-traced'].url, inputs: 'i really love this wonderful movie' });
+  const got = await hf.textClassification({
+    endpointUrl: servers['distilbert-classify-traced'].url,
+    inputs: 'i really love this wonderful movie',
+  });
   t.equal(got[0].label, want[0].label);
   t.ok(Math.abs(got[0].score - want[0].score) < 1e-6);
 });

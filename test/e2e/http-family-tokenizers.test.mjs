@@ -19,7 +19,12 @@ const FAMILIES = [
   { label: 'RoBERTa (byte-level BPE)', tokenizer: 'roberta', mlm: 'roberta-mlm', classify: 'roberta-classify' },
   { label: 'XLM-R (Unigram)', tokenizer: 'xlm-roberta', mlm: 'xlm-roberta-mlm', classify: 'xlm-roberta-classify' },
 ];
-const TEXTS = ['The capital of France is <mask>.', 'Hello <mask>, my name is <mask>!', 'Москва — <mask> России.', '東京は日本の<mask>です。'];
+const TEXTS = [
+  'The capital of France is <mask>.',
+  'Hello <mask>, my name is <mask>!',
+  'Москва — <mask> России.',
+  '東京は日本の<mask>です。',
+];
 const PAIRS = [
   ['Where do you live?', 'In a small house by the sea.'],
   ['¿Dónde está la estación?', 'Die Straße ist gesperrt — bitte warten.'],
@@ -28,13 +33,18 @@ const PAIRS = [
 const TOL = 1e-4;
 
 async function post(url, path, body) {
-  const res = await fetch(new URL(path, url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(new URL(path, url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
 // Python's http.client, as a user's script would call /predict.
 function pythonPredict(port, inputs) {
-  const code = 'import http.client, json, sys\n' +
+  const code =
+    'import http.client, json, sys\n' +
     'c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=60)\n' +
     'c.request("POST", "/predict", body=sys.stdin.buffer.read(), headers={"Content-Type": "application/json"})\n' +
     'r = c.getresponse()\n' +
@@ -56,21 +66,39 @@ for (const f of FAMILIES) {
 
     // /tokenize: the tokenizers package's ids; special marks the tokenizer's special tokens, those
     // the post-processor added and those written in the text (<mask>), as docs/http.md shows.
-    const specials = new Set(JSON.parse(readFileSync(join(FIXTURES, f.tokenizer, 'tokenizer.json'), 'utf8'))
-      .added_tokens.filter((a) => a.special).map((a) => a.id));
+    const specials = new Set(
+      JSON.parse(readFileSync(join(FIXTURES, f.tokenizer, 'tokenizer.json'), 'utf8'))
+        .added_tokens.filter((a) => a.special)
+        .map((a) => a.id),
+    );
     const tok = await post(mlm.url, '/tokenize', { inputs: TEXTS });
     t.equal(tok.status, 200, JSON.stringify(tok.json));
     const ids = [];
     for (const [i, text] of TEXTS.entries()) {
       const want = await oracle.encode(text);
-      t.same(tok.json[i].map((x) => x.id), want.getIds(), `/tokenize ids of ${JSON.stringify(text)} are the oracle's`);
-      t.same(tok.json[i].map((x) => x.special), want.getIds().map((id) => specials.has(id)), 'special: the special tokens');
-      t.ok(want.getSpecialTokensMask().every((m, k) => !m || tok.json[i][k].special), 'the oracle\'s special-tokens mask among them');
+      t.same(
+        tok.json[i].map((x) => x.id),
+        want.getIds(),
+        `/tokenize ids of ${JSON.stringify(text)} are the oracle's`,
+      );
+      t.same(
+        tok.json[i].map((x) => x.special),
+        want.getIds().map((id) => specials.has(id)),
+        'special: the special tokens',
+      );
+      t.ok(
+        want.getSpecialTokensMask().every((m, k) => !m || tok.json[i][k].special),
+        "the oracle's special-tokens mask among them",
+      );
       ids.push(want.getIds());
     }
 
     // Fill-mask with the tokenizer's <mask>: the eager reference's top-5 on the oracle's ids.
-    const ref = runPython('reference_fill_mask.py', [join(FIXTURES, f.mlm)], ids.map((x) => ({ ids: x, top_k: 5 })));
+    const ref = runPython(
+      'reference_fill_mask.py',
+      [join(FIXTURES, f.mlm)],
+      ids.map((x) => ({ ids: x, top_k: 5 })),
+    );
     const fm = await post(mlm.url, '/', { inputs: TEXTS });
     t.equal(fm.status, 200, JSON.stringify(fm.json));
     const info = await (await fetch(new URL('/info', mlm.url))).json();
@@ -85,7 +113,11 @@ for (const f of FAMILIES) {
       t.same(ref[i].mask_positions, positions, `${JSON.stringify(text)}: the reference finds the same masks`);
       const perMask = positions.length === 1 ? [fm.json[i]] : fm.json[i];
       for (const [j, pos] of positions.entries()) {
-        const bad = compareTopK(perMask[j].map((g) => ({ id: g.token, score: g.score })), ref[i].top[j], TOL);
+        const bad = compareTopK(
+          perMask[j].map((g) => ({ id: g.token, score: g.score })),
+          ref[i].top[j],
+          TOL,
+        );
         if (bad) failures.push(`${JSON.stringify(text)} mask ${j}: ${bad}`);
         for (const g of perMask[j]) {
           const filled = ids[i].map((id, p) => (p === pos ? g.token : id)).filter((id) => id !== pad);
@@ -97,7 +129,11 @@ for (const f of FAMILIES) {
         }
       }
     }
-    t.same(failures.slice(0, 10), [], `${checked} predictions: ids and scores within ${TOL} of the reference, decoded as the pipeline decodes`);
+    t.same(
+      failures.slice(0, 10),
+      [],
+      `${checked} predictions: ids and scores within ${TOL} of the reference, decoded as the pipeline decodes`,
+    );
 
     // Pairs through the post-processor: <s> a </s></s> b </s>, all type ids 0; scored as the eager
     // reference scores the oracle's pair ids.
@@ -108,21 +144,32 @@ for (const f of FAMILIES) {
       const aIds = (await oracle.encode(a, null, { addSpecialTokens: false })).getIds();
       const bIds = (await oracle.encode(b, null, { addSpecialTokens: false })).getIds();
       t.same(got, [bos, ...aIds, eos, eos, ...bIds, eos], `${JSON.stringify([a, b])}: <s> a </s></s> b </s>`);
-      t.ok(want.getTypeIds().every((x) => x === 0), 'type ids all 0, as RobertaProcessing gives them');
+      t.ok(
+        want.getTypeIds().every((x) => x === 0),
+        'type ids all 0, as RobertaProcessing gives them',
+      );
       pairIds.push(got);
     }
-    const refPairs = runPython('reference.py', [join(FIXTURES, f.classify)], pairIds.map((x) => ({ task: 'classify', ids: x })));
+    const refPairs = runPython(
+      'reference.py',
+      [join(FIXTURES, f.classify)],
+      pairIds.map((x) => ({ task: 'classify', ids: x })),
+    );
     for (const [i, pair] of PAIRS.entries()) {
       const got = pythonPredict(classify.port, pair);
       t.equal(got.status, 200, JSON.stringify(got.json));
       const want = refPairs[i].labels.map((label, k) => ({ label, score: refPairs[i].scores[k] })).sort((x, y) => y.score - x.score);
-      t.same(got.json.map((x) => x.label), want.map((x) => x.label), `${JSON.stringify(pair)}: labels in the reference's order`);
+      t.same(
+        got.json.map((x) => x.label),
+        want.map((x) => x.label),
+        `${JSON.stringify(pair)}: labels in the reference's order`,
+      );
       const diff = Math.max(...got.json.map((x, k) => Math.abs(x.score - want[k].score)));
       t.ok(diff <= TOL, `${JSON.stringify(pair)}: scores within ${TOL} of the reference's on the oracle's ids (max abs diff ${diff})`);
     }
     // The same pair alone and as the first text only answer differently: the second text is used.
     const alone = pythonPredict(classify.port, PAIRS[0][0]);
     const both = pythonPredict(classify.port, PAIRS[0]);
-    t.not(JSON.stringify(alone.json), JSON.stringify(both.json), 'the pair\'s second text changes the answer');
+    t.not(JSON.stringify(alone.json), JSON.stringify(both.json), "the pair's second text changes the answer");
   });
 }

@@ -29,19 +29,29 @@ t.test('a hung batch trips the request deadline and /ready; the server recovers'
   t.equal(q.status, 504, 'the request queued behind it gets its 504 too');
 
   // The batch still runs: /ready says so (polled: the stall shows once the batch is older than the timeout).
-  const stalled = await until(async () => {
-    const r = await request(s.port, { path: '/ready' });
-    return r.status === 503 ? r : undefined;
-  }, { what: '/ready to report the stall' });
+  const stalled = await until(
+    async () => {
+      const r = await request(s.port, { path: '/ready' });
+      return r.status === 503 ? r : undefined;
+    },
+    { what: '/ready to report the stall' },
+  );
   t.equal(stalled.json.error_type, 'unhealthy');
   t.match(stalled.json.error, /a batch has been running for [\d.]+ s, longer than the request timeout \(400 ms\)/);
   const m = await metrics(s.port);
-  t.ok(m.get('bert_serve_running_batch_seconds') > TIMEOUT_MS / 1000, `running batch in /metrics: ${m.get('bert_serve_running_batch_seconds')} s`);
+  t.ok(
+    m.get('bert_serve_running_batch_seconds') > TIMEOUT_MS / 1000,
+    `running batch in /metrics: ${m.get('bert_serve_running_batch_seconds')} s`,
+  );
   t.ok(await s.waitLog((l) => l.level === 'warn' && l.msg === 'model stalled', 10_000), 'the stall is logged');
   t.equal((await request(s.port, { path: '/health' })).status, 200, 'liveness stays up: the process serves HTTP');
 
   // The forward returns (the fixture's spin is finite): ready again, answers as before.
-  await until(async () => (await request(s.port, { path: '/ready' })).status === 200, { what: 'ready again after the batch returns', timeoutMs: 120_000, everyMs: 100 });
+  await until(async () => (await request(s.port, { path: '/ready' })).status === 200, {
+    what: 'ready again after the batch returns',
+    timeoutMs: 120_000,
+    everyMs: 100,
+  });
   t.equal((await metrics(s.port)).get('bert_serve_running_batch_seconds'), 0, 'no batch running');
   const again = await postText(s.port, 'a calm [MASK] day');
   t.equal(again.status, 200, again.text);

@@ -13,8 +13,11 @@ t.setTimeout(300_000);
 const NAMES = ['nonfinite-mlm', 'nonfinite-embed', 'nonfinite-classify', 'nonfinite-rerank', 'nonfinite-ner'];
 requireBuilt(...NAMES.map(testModel));
 
-const servers = Object.fromEntries(await Promise.all(NAMES.map(async (name) =>
-  [name, await spawnServer(['--model', testModel(name), '--no-warmup', '--max-batch-delay-ms', '20'], { t })])));
+const servers = Object.fromEntries(
+  await Promise.all(
+    NAMES.map(async (name) => [name, await spawnServer(['--model', testModel(name), '--no-warmup', '--max-batch-delay-ms', '20'], { t })]),
+  ),
+);
 
 // Every JSON number of an answer, and whether a null appears where a number would be.
 function numbersOf(value, out = { numbers: 0, nulls: 0 }) {
@@ -32,13 +35,25 @@ const ROUTES = [
   ['nonfinite-embed', 'POST /embed', (p, x) => postJson(p, '/embed', { inputs: `${x} a small house` })],
   ['nonfinite-embed', 'POST /embed_all', (p, x) => postJson(p, '/embed_all', { inputs: `${x} a small house` })],
   ['nonfinite-embed', 'POST /v1/embeddings', (p, x) => postJson(p, '/v1/embeddings', { input: `${x} a small house`, model: 'm' })],
-  ['nonfinite-embed', 'POST /v1/embeddings base64', (p, x) => postJson(p, '/v1/embeddings', { input: `${x} a small house`, encoding_format: 'base64' })],
+  [
+    'nonfinite-embed',
+    'POST /v1/embeddings base64',
+    (p, x) => postJson(p, '/v1/embeddings', { input: `${x} a small house`, encoding_format: 'base64' }),
+  ],
   ['nonfinite-embed', 'POST / feature-extraction', (p, x) => postJson(p, '/', { inputs: `${x} a small house` })],
   ['nonfinite-classify', 'POST /predict', (p, x) => postJson(p, '/predict', { inputs: `${x} what a day`, raw_scores: false })],
-  ['nonfinite-classify', 'POST / text-classification', (p, x) => postJson(p, '/', { inputs: `${x} what a day`, parameters: { top_k: null } })],
+  [
+    'nonfinite-classify',
+    'POST / text-classification',
+    (p, x) => postJson(p, '/', { inputs: `${x} what a day`, parameters: { top_k: null } }),
+  ],
   ['nonfinite-rerank', 'POST /rerank', (p, x) => postJson(p, '/rerank', { query: 'where to live', texts: [`${x} a small house`] })],
   ['nonfinite-rerank', 'POST /predict pair', (p, x) => postJson(p, '/predict', { inputs: [['where to live', `${x} a small house`]] })],
-  ['nonfinite-ner', 'POST / token-classification', (p, x) => postJson(p, '/', { inputs: `${x} john lives in paris`, parameters: { ignore_labels: [] } })],
+  [
+    'nonfinite-ner',
+    'POST / token-classification',
+    (p, x) => postJson(p, '/', { inputs: `${x} john lives in paris`, parameters: { ignore_labels: [] } }),
+  ],
 ];
 
 for (const [name, route, send] of ROUTES) {
@@ -46,13 +61,19 @@ for (const [name, route, send] of ROUTES) {
     const port = servers[name].port;
     // Sent together, so that poisoned and ordinary texts share batches.
     const [plain, nan, inf, plain2] = await Promise.all(['a', 'nan', 'infinity', 'the'].map((x) => send(port, x)));
-    for (const [label, r] of [['ordinary', plain], ['ordinary again', plain2]]) {
+    for (const [label, r] of [
+      ['ordinary', plain],
+      ['ordinary again', plain2],
+    ]) {
       t.equal(r.status, 200, `${label}: ${r.text.slice(0, 200)}`);
       const n = numbersOf(r.json);
       t.equal(n.nulls, 0, `${label}: no null in the answer`);
       t.ok(n.numbers > 0 || route.includes('base64'), `${label}: numbers in the answer (${n.numbers})`);
     }
-    for (const [label, r, found] of [['nan', nan, /NaN/], ['infinity', inf, /NaN|\+Inf/]]) {
+    for (const [label, r, found] of [
+      ['nan', nan, /NaN/],
+      ['infinity', inf, /NaN|\+Inf/],
+    ]) {
       t.equal(r.status, 500, `${label}: ${r.text.slice(0, 300)}`);
       t.same(Object.keys(r.json ?? {}).sort(), ['error', 'error_type'], `${label}: the error shape`);
       t.equal(r.json?.error_type, 'non_finite_output', `${label}: error_type names the cause`);
@@ -75,13 +96,19 @@ t.test('counted in /metrics, logged at most once per 10 s, still serving', async
   const s = servers['nonfinite-ner'];
   const before = (await metrics(s.port)).get('bert_serve_non_finite_outputs_total');
   const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => postJson(s.port, '/', { inputs: `nan number ${i}` })));
-  t.same(answers.map((a) => a.status), [500, 500, 500, 500, 500, 500]);
+  t.same(
+    answers.map((a) => a.status),
+    [500, 500, 500, 500, 500, 500],
+  );
   const after = (await metrics(s.port)).get('bert_serve_non_finite_outputs_total');
   t.equal(after - before, 6, 'six more non-finite outputs counted');
   const lines = s.logs.filter((l) => l.source === 'engine' && /model nonfinite-ner produced a non-finite value/.test(l.error ?? ''));
   t.ok(lines.length >= 1, 'logged');
   t.ok(lines.length < after, `rate-limited: ${lines.length} log line(s) for ${after} failures`);
-  t.notOk(s.logs.some((l) => l.msg === 'request failed' && l.code === 'ERR_NON_FINITE_OUTPUT'), 'no unlimited per-request error line');
+  t.notOk(
+    s.logs.some((l) => l.msg === 'request failed' && l.code === 'ERR_NON_FINITE_OUTPUT'),
+    'no unlimited per-request error line',
+  );
   const ok = await postJson(s.port, '/', { inputs: 'john lives in paris' });
   t.equal(ok.status, 200, 'answers afterwards');
   t.equal((await request(s.port, { path: '/ready' })).status, 200, 'still ready');

@@ -20,14 +20,24 @@ const docs = {};
 for (const name of NAMES) docs[name] = (await request(servers[name].port, { path: '/openapi.json' })).json;
 
 const STATUS_ROUTES = ['GET /docs', 'GET /health', 'GET /info', 'GET /metrics', 'GET /openapi.json', 'GET /ready'];
-const routes = (doc) => Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+const routes = (doc) =>
+  Object.entries(doc.paths)
+    .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
+    .sort();
 
-t.test('OpenAPI 3.1 listing the served task\'s routes', async (t) => {
+t.test("OpenAPI 3.1 listing the served task's routes", async (t) => {
   for (const name of NAMES) t.equal(docs[name].openapi, '3.1.0', name);
   t.same(routes(docs.tiny), ['POST /', 'POST /tokenize', ...STATUS_ROUTES].sort());
-  t.same(routes(docs.embed), ['POST /', 'POST /embed', 'POST /embed_all', 'POST /tokenize', 'POST /v1/embeddings', ...STATUS_ROUTES].sort());
+  t.same(
+    routes(docs.embed),
+    ['POST /', 'POST /embed', 'POST /embed_all', 'POST /tokenize', 'POST /v1/embeddings', ...STATUS_ROUTES].sort(),
+  );
   t.same(routes(docs.rerank), ['POST /', 'POST /predict', 'POST /rerank', 'POST /tokenize', ...STATUS_ROUTES].sort());
-  t.same(routes(docs.classify), ['POST /', 'POST /predict', 'POST /tokenize', ...STATUS_ROUTES].sort(), 'no /rerank for a 3-label classifier');
+  t.same(
+    routes(docs.classify),
+    ['POST /', 'POST /predict', 'POST /tokenize', ...STATUS_ROUTES].sort(),
+    'no /rerank for a 3-label classifier',
+  );
   t.same(routes(docs.ner), ['POST /', 'POST /tokenize', ...STATUS_ROUTES].sort());
   t.match(docs.embed.info.description, /feature-extraction model .* routes of other tasks \(\/predict, \/rerank\) answer 422/);
   t.equal(docs.tiny.security, undefined, 'no key: no security requirement');
@@ -36,27 +46,48 @@ t.test('OpenAPI 3.1 listing the served task\'s routes', async (t) => {
 
 // [server, path, body]: valid and invalid bodies for each route.
 const CORPUS = [
-  ['tiny', '/', { inputs: 'a [MASK]' }], ['tiny', '/', { inputs: ['a [MASK]', 'b [MASK]'], parameters: { top_k: 2, targets: ['the'] } }],
-  ['tiny', '/', { inputs: 'a [MASK]', parameters: null }], ['tiny', '/', { inputs: 'a [MASK]', parameters: { top_k: 0 } }],
-  ['tiny', '/', { inputs: 7 }], ['tiny', '/', {}], ['tiny', '/', { inputs: ['a [MASK]', 'b [MASK]', 'c [MASK]', 'd [MASK]'] }],
-  ['tiny', '/', { inputs: 'a [MASK]', parameters: { targets: '' } }], ['tiny', '/', { inputs: 'a [MASK]', unknown: 1 }],
-  ['tiny', '/tokenize', { inputs: ['x', 'y'], add_special_tokens: false }], ['tiny', '/tokenize', { inputs: 'x', add_special_tokens: null }],
-  ['tiny', '/tokenize', { inputs: 'x', add_special_tokens: 1 }], ['tiny', '/tokenize', { inputs: [] }],
-  ['embed', '/', { inputs: 'hello' }], ['embed', '/', { inputs: ['hello', 'world'], parameters: { normalize: true, truncate: true, truncation_direction: 'left' } }],
-  ['embed', '/', { inputs: { source_sentence: 'a', sentences: ['a', 'b'] } }], ['embed', '/', { inputs: { source_sentence: 'a', sentences: ['a', 'b', 'c'] } }],
-  ['embed', '/', { inputs: { source_sentence: 'a' } }], ['embed', '/', { inputs: 'a', parameters: { truncation_direction: 'up' } }],
-  ['embed', '/embed', { inputs: 'a', normalize: false, dimensions: 4 }], ['embed', '/embed', { inputs: 'a', dimensions: 1.5 }],
-  ['embed', '/embed', { inputs: 'a', encoding_format: 'float' }], ['embed', '/embed_all', { inputs: ['a'], truncate: null }],
+  ['tiny', '/', { inputs: 'a [MASK]' }],
+  ['tiny', '/', { inputs: ['a [MASK]', 'b [MASK]'], parameters: { top_k: 2, targets: ['the'] } }],
+  ['tiny', '/', { inputs: 'a [MASK]', parameters: null }],
+  ['tiny', '/', { inputs: 'a [MASK]', parameters: { top_k: 0 } }],
+  ['tiny', '/', { inputs: 7 }],
+  ['tiny', '/', {}],
+  ['tiny', '/', { inputs: ['a [MASK]', 'b [MASK]', 'c [MASK]', 'd [MASK]'] }],
+  ['tiny', '/', { inputs: 'a [MASK]', parameters: { targets: '' } }],
+  ['tiny', '/', { inputs: 'a [MASK]', unknown: 1 }],
+  ['tiny', '/tokenize', { inputs: ['x', 'y'], add_special_tokens: false }],
+  ['tiny', '/tokenize', { inputs: 'x', add_special_tokens: null }],
+  ['tiny', '/tokenize', { inputs: 'x', add_special_tokens: 1 }],
+  ['tiny', '/tokenize', { inputs: [] }],
+  ['embed', '/', { inputs: 'hello' }],
+  ['embed', '/', { inputs: ['hello', 'world'], parameters: { normalize: true, truncate: true, truncation_direction: 'left' } }],
+  ['embed', '/', { inputs: { source_sentence: 'a', sentences: ['a', 'b'] } }],
+  ['embed', '/', { inputs: { source_sentence: 'a', sentences: ['a', 'b', 'c'] } }],
+  ['embed', '/', { inputs: { source_sentence: 'a' } }],
+  ['embed', '/', { inputs: 'a', parameters: { truncation_direction: 'up' } }],
+  ['embed', '/embed', { inputs: 'a', normalize: false, dimensions: 4 }],
+  ['embed', '/embed', { inputs: 'a', dimensions: 1.5 }],
+  ['embed', '/embed', { inputs: 'a', encoding_format: 'float' }],
+  ['embed', '/embed_all', { inputs: ['a'], truncate: null }],
   ['embed', '/embed_all', { inputs: [null] }],
-  ['embed', '/v1/embeddings', { input: 'a' }], ['embed', '/v1/embeddings', { input: [[2023, 2003], [2023]], encoding_format: 'base64', model: 'm' }],
-  ['embed', '/v1/embeddings', { input: [2023, 2003] }], ['embed', '/v1/embeddings', { input: [[2023], 'a'] }], ['embed', '/v1/embeddings', { input: 'a', model: 3 }],
-  ['rerank', '/rerank', { query: 'q', texts: ['a', 'b'], return_text: true }], ['rerank', '/rerank', { query: 'q', texts: 'a', raw_scores: true }],
-  ['rerank', '/rerank', { texts: ['a'] }], ['rerank', '/rerank', { query: 'q', texts: ['a', 'b', 'c', 'd'] }],
-  ['rerank', '/predict', { inputs: ['a', 'b'] }], ['rerank', '/predict', { inputs: [['a', 'b'], 'c'], raw_scores: false }],
-  ['rerank', '/predict', { inputs: [['a', 'b', 'c']] }], ['rerank', '/', { inputs: ['a', { text: 'b', text_pair: 'c' }], parameters: { top_k: null, function_to_apply: 'none' } }],
+  ['embed', '/v1/embeddings', { input: 'a' }],
+  ['embed', '/v1/embeddings', { input: [[2023, 2003], [2023]], encoding_format: 'base64', model: 'm' }],
+  ['embed', '/v1/embeddings', { input: [2023, 2003] }],
+  ['embed', '/v1/embeddings', { input: [[2023], 'a'] }],
+  ['embed', '/v1/embeddings', { input: 'a', model: 3 }],
+  ['rerank', '/rerank', { query: 'q', texts: ['a', 'b'], return_text: true }],
+  ['rerank', '/rerank', { query: 'q', texts: 'a', raw_scores: true }],
+  ['rerank', '/rerank', { texts: ['a'] }],
+  ['rerank', '/rerank', { query: 'q', texts: ['a', 'b', 'c', 'd'] }],
+  ['rerank', '/predict', { inputs: ['a', 'b'] }],
+  ['rerank', '/predict', { inputs: [['a', 'b'], 'c'], raw_scores: false }],
+  ['rerank', '/predict', { inputs: [['a', 'b', 'c']] }],
+  ['rerank', '/', { inputs: ['a', { text: 'b', text_pair: 'c' }], parameters: { top_k: null, function_to_apply: 'none' } }],
   ['rerank', '/', { inputs: { text_pair: 'c' } }],
-  ['ner', '/', { inputs: 'angela merkel', parameters: { aggregation_strategy: 'first', ignore_labels: [] } }], ['ner', '/', { inputs: ['a b'], parameters: { aggregation_strategy: 'none' } }],
-  ['ner', '/', { inputs: 'a', parameters: { aggregation_strategy: 'all' } }], ['ner', '/', { inputs: 'a', parameters: { ignore_labels: [1] } }],
+  ['ner', '/', { inputs: 'angela merkel', parameters: { aggregation_strategy: 'first', ignore_labels: [] } }],
+  ['ner', '/', { inputs: ['a b'], parameters: { aggregation_strategy: 'none' } }],
+  ['ner', '/', { inputs: 'a', parameters: { aggregation_strategy: 'all' } }],
+  ['ner', '/', { inputs: 'a', parameters: { ignore_labels: [1] } }],
 ];
 
 function compile(schema) {
@@ -64,8 +95,9 @@ function compile(schema) {
   return ajv.compile(schema);
 }
 
-t.test('the document\'s request schemas are what the server enforces', async (t) => {
-  let valid = 0, invalid = 0;
+t.test("the document's request schemas are what the server enforces", async (t) => {
+  let valid = 0,
+    invalid = 0;
   for (const [name, path, body] of CORPUS) {
     const check = compile(docs[name].paths[path].post.requestBody.content['application/json'].schema);
     const r = await postJson(servers[name].port, path, body);
@@ -75,20 +107,32 @@ t.test('the document\'s request schemas are what the server enforces', async (t)
       t.equal(r.status, 200, `valid by the document, accepted: ${label} ${r.text.slice(0, 200)}`);
     } else {
       invalid++;
-      t.ok([413, 422].includes(r.status) && r.json?.error_type === 'validation', `invalid by the document, refused: ${label} -> ${r.status} ${r.text}`);
+      t.ok(
+        [413, 422].includes(r.status) && r.json?.error_type === 'validation',
+        `invalid by the document, refused: ${label} -> ${r.status} ${r.text}`,
+      );
     }
   }
   t.ok(valid >= 15 && invalid >= 15, `both kinds in the corpus (${valid} valid, ${invalid} invalid)`);
 });
 
-t.test('real answers match the document\'s response schemas', async (t) => {
+t.test("real answers match the document's response schemas", async (t) => {
   const cases = [
-    ['tiny', '/', { inputs: 'a [MASK]' }], ['tiny', '/', { inputs: ['a [MASK] [MASK]', 'b [MASK]'] }], ['tiny', '/tokenize', { inputs: 'a b' }],
-    ['embed', '/', { inputs: 'a' }], ['embed', '/', { inputs: { source_sentence: 'a', sentences: ['b'] } }], ['embed', '/embed', { inputs: ['a'] }],
-    ['embed', '/embed_all', { inputs: 'a' }], ['embed', '/v1/embeddings', { input: ['a'], encoding_format: 'base64' }], ['embed', '/v1/embeddings', { input: 'a' }],
-    ['rerank', '/rerank', { query: 'q', texts: ['a', 'b'], return_text: true }], ['rerank', '/predict', { inputs: 'a' }], ['rerank', '/predict', { inputs: ['a', 'b', 'c'] }],
+    ['tiny', '/', { inputs: 'a [MASK]' }],
+    ['tiny', '/', { inputs: ['a [MASK] [MASK]', 'b [MASK]'] }],
+    ['tiny', '/tokenize', { inputs: 'a b' }],
+    ['embed', '/', { inputs: 'a' }],
+    ['embed', '/', { inputs: { source_sentence: 'a', sentences: ['b'] } }],
+    ['embed', '/embed', { inputs: ['a'] }],
+    ['embed', '/embed_all', { inputs: 'a' }],
+    ['embed', '/v1/embeddings', { input: ['a'], encoding_format: 'base64' }],
+    ['embed', '/v1/embeddings', { input: 'a' }],
+    ['rerank', '/rerank', { query: 'q', texts: ['a', 'b'], return_text: true }],
+    ['rerank', '/predict', { inputs: 'a' }],
+    ['rerank', '/predict', { inputs: ['a', 'b', 'c'] }],
     ['classify', '/', { inputs: ['a', { text: 'b', text_pair: 'c' }] }],
-    ['ner', '/', { inputs: 'angela merkel visited paris' }], ['ner', '/', { inputs: ['angela merkel'], parameters: { aggregation_strategy: 'none', ignore_labels: [] } }],
+    ['ner', '/', { inputs: 'angela merkel visited paris' }],
+    ['ner', '/', { inputs: ['angela merkel'], parameters: { aggregation_strategy: 'none', ignore_labels: [] } }],
   ];
   for (const [name, path, body] of cases) {
     const r = await postJson(servers[name].port, path, body);
@@ -96,10 +140,16 @@ t.test('real answers match the document\'s response schemas', async (t) => {
     const check = compile(docs[name].paths[path].post.responses[200].content['application/json'].schema);
     t.ok(check(r.json), `${name} ${path} ${JSON.stringify(body)}: ${JSON.stringify(check.errors)}`);
   }
-  for (const [path, ok] of [['/health', 200], ['/ready', 200], ['/info', 200], ['/nope', 404]]) {
+  for (const [path, ok] of [
+    ['/health', 200],
+    ['/ready', 200],
+    ['/info', 200],
+    ['/nope', 404],
+  ]) {
     const r = await request(servers.tiny.port, { path });
     t.equal(r.status, ok);
-    const schema = ok === 200 ? docs.tiny.paths[path].get.responses[200].content['application/json'].schema : docs.tiny.components.schemas.Error;
+    const schema =
+      ok === 200 ? docs.tiny.paths[path].get.responses[200].content['application/json'].schema : docs.tiny.components.schemas.Error;
     t.ok(compile(schema)(r.json), path);
   }
 });
@@ -111,7 +161,10 @@ t.test('/docs: Swagger UI from the installed package', async (t) => {
   t.match(page.text, /src="docs\/swagger-ui-bundle\.js"/);
   t.notMatch(page.text, /https?:\/\//, 'no absolute URL: nothing from a CDN');
   const dist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
-  for (const [path, file, type] of [['/docs/swagger-ui-bundle.js', 'swagger-ui-bundle.js', /javascript/], ['/docs/swagger-ui.css', 'swagger-ui.css', /text\/css/]]) {
+  for (const [path, file, type] of [
+    ['/docs/swagger-ui-bundle.js', 'swagger-ui-bundle.js', /javascript/],
+    ['/docs/swagger-ui.css', 'swagger-ui.css', /text\/css/],
+  ]) {
     const r = await request(servers.tiny.port, { path });
     t.equal(r.status, 200, path);
     t.match(r.headers['content-type'], type);

@@ -27,7 +27,10 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 function freePort() {
   return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -35,34 +38,49 @@ function freePort() {
 async function startProxy(t, cmd, args, port) {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
-  await until(() => new Promise((resolve) => {
-    if (proc.exitCode !== null) throw new Error(`${cmd} exited ${proc.exitCode}: ${stderr}`);
-    const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  }), { what: `${cmd} listening on ${port}`, timeoutMs: 15_000 });
+  proc.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  t.teardown(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  await until(
+    () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) throw new Error(`${cmd} exited ${proc.exitCode}: ${stderr}`);
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+    { what: `${cmd} listening on ${port}`, timeoutMs: 15_000 },
+  );
   return proc;
 }
 
 /** The same requests through a proxy: inference, a status route, an error, in parallel and on one kept-alive connection. */
 async function exercise(t, port) {
-  const post = (text) => request(port, { method: 'POST', path: '/', body: text, headers: { 'content-type': 'text/plain' }, timeoutMs: 15_000 });
+  const post = (text) =>
+    request(port, { method: 'POST', path: '/', body: text, headers: { 'content-type': 'text/plain' }, timeoutMs: 15_000 });
   const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => post(`proxy ${i} [MASK]`)));
   for (const r of answers) {
     t.equal(r.status, 200, r.text);
     t.equal(r.json?.length, 5, 'five predictions');
   }
   const json = await request(port, {
-    method: 'POST', path: '/', body: JSON.stringify({ inputs: ['a [MASK]', 'b [MASK]'], parameters: { top_k: 2 } }),
-    headers: { 'content-type': 'application/json' }, timeoutMs: 15_000,
+    method: 'POST',
+    path: '/',
+    body: JSON.stringify({ inputs: ['a [MASK]', 'b [MASK]'], parameters: { top_k: 2 } }),
+    headers: { 'content-type': 'application/json' },
+    timeoutMs: 15_000,
   });
   t.equal(json.status, 200, json.text);
   t.equal(json.json?.length, 2);
   t.equal((await request(port, { path: '/health' })).status, 200);
   const missing = await request(port, { path: '/nope' });
   t.equal(missing.status, 404);
-  t.equal(missing.json?.error_type, 'not_found', 'the server\'s own JSON error, passed through');
+  t.equal(missing.json?.error_type, 'not_found', "the server's own JSON error, passed through");
   const noMask = await post('no mask here');
   t.equal(noMask.status, 422);
   // fetch (undici) keeps its connection to the proxy alive across these.
@@ -78,7 +96,9 @@ t.test('nginx with only proxy_pass (HTTP/1.0 to the upstream)', async (t) => {
   const conf = join(dir, 'nginx.conf');
   // Only what running it from a temporary directory needs (pid, logs and temp paths there), and
   // the one proxy directive: no proxy_http_version, no keep-alive to the upstream.
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
 worker_processes 1;
@@ -95,7 +115,8 @@ http {
     location / { proxy_pass http://${upstream}; }
   }
 }
-`);
+`,
+  );
   await startProxy(t, '/usr/sbin/nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], port);
   await exercise(t, port);
 });
@@ -103,7 +124,9 @@ http {
 t.test('haproxy with its defaults (HTTP/1.1, keep-alive to the server)', async (t) => {
   const port = await freePort();
   const conf = join(dir, 'haproxy.cfg');
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 defaults
   mode http
   timeout connect 5s
@@ -114,7 +137,8 @@ frontend f
   default_backend b
 backend b
   server s ${upstream}
-`);
+`,
+  );
   execFileSync('/usr/sbin/haproxy', ['-c', '-f', conf], { stdio: 'ignore' });
   await startProxy(t, '/usr/sbin/haproxy', ['-db', '-f', conf], port);
   await exercise(t, port);
@@ -136,7 +160,11 @@ t.test('pipelined requests behind an answer still being computed: all answered, 
   }
   t.same(statuses, [200, 200, 200, 200, 404], 'every request answered');
   // The predicted token may be a word piece that joins the word ("london" + "##tour"): compare the starts.
-  t.same(sequences.map((seq, i) => seq.startsWith(words[i])), [true, true, true], `in the order sent: ${sequences.join(', ')}`);
+  t.same(
+    sequences.map((seq, i) => seq.startsWith(words[i])),
+    [true, true, true],
+    `in the order sent: ${sequences.join(', ')}`,
+  );
   c.destroy();
 });
 

@@ -9,8 +9,10 @@ requireBuilt(testModel('tiny'));
 
 const MAX_BODY = 4096;
 const MAX_TOKENS = 32;
-const server = await spawnServer(['--model', testModel('tiny'), '--max-body-bytes', String(MAX_BODY), '--max-tokens', String(MAX_TOKENS),
-  '--max-client-batch-size', '4'], { t });
+const server = await spawnServer(
+  ['--model', testModel('tiny'), '--max-body-bytes', String(MAX_BODY), '--max-tokens', String(MAX_TOKENS), '--max-client-batch-size', '4'],
+  { t },
+);
 const port = server.port;
 
 function checkPredictions(t, list, n = 5) {
@@ -28,8 +30,15 @@ function checkPredictions(t, list, n = 5) {
 
 /** Same predictions; scores equal within 1e-4 (the batch-invariance tolerance, docs/performance.md). */
 function sameAnswer(t, got, want, msg) {
-  t.same(got.map((p) => [p.token, p.token_str, p.sequence]), want.map((p) => [p.token, p.token_str, p.sequence]), `${msg}: same tokens`);
-  t.ok(got.every((p, i) => Math.abs(p.score - want[i].score) <= 1e-4), `${msg}: scores within 1e-4`);
+  t.same(
+    got.map((p) => [p.token, p.token_str, p.sequence]),
+    want.map((p) => [p.token, p.token_str, p.sequence]),
+    `${msg}: same tokens`,
+  );
+  t.ok(
+    got.every((p, i) => Math.abs(p.score - want[i].score) <= 1e-4),
+    `${msg}: scores within 1e-4`,
+  );
 }
 
 function checkError(t, r, status, type) {
@@ -113,8 +122,15 @@ t.test('POST /tokenize: TEI shape, add_special_tokens', async (t) => {
   t.equal(bare.status, 200, bare.text);
   t.equal(bare.json.length, 2);
   t.same(bare.json[0], toks.slice(1, -1), 'same tokens without the specials');
-  t.ok(bare.json[0].filter((x) => !x.special).every((x) => typeof x.start === 'number' && typeof x.stop === 'number'), 'offsets of text tokens');
-  t.same(bare.json[0].filter((x) => !x.special).map((x) => 'Hello [MASK] world!'.slice(x.start, x.stop)), bare.json[0].filter((x) => !x.special).map((x) => x.text), 'offsets point at the text');
+  t.ok(
+    bare.json[0].filter((x) => !x.special).every((x) => typeof x.start === 'number' && typeof x.stop === 'number'),
+    'offsets of text tokens',
+  );
+  t.same(
+    bare.json[0].filter((x) => !x.special).map((x) => 'Hello [MASK] world!'.slice(x.start, x.stop)),
+    bare.json[0].filter((x) => !x.special).map((x) => x.text),
+    'offsets point at the text',
+  );
 });
 
 t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {
@@ -127,29 +143,66 @@ t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {
   const info = await request(port, { path: '/info' });
   t.equal(info.status, 200);
   t.match(info.json, {
-    model_id: 'tiny', task: 'fill-mask', device: 'cpu', dtype: 'float32', max_input_length: MAX_TOKENS, max_body_bytes: MAX_BODY,
-    max_client_batch_size: 4, max_answer_bytes: 8388608, request_timeout_ms: 30000, truncate: false,
+    model_id: 'tiny',
+    task: 'fill-mask',
+    device: 'cpu',
+    dtype: 'float32',
+    max_input_length: MAX_TOKENS,
+    max_body_bytes: MAX_BODY,
+    max_client_batch_size: 4,
+    max_answer_bytes: 8388608,
+    request_timeout_ms: 30000,
+    truncate: false,
   });
-  for (const k of ['architecture', 'max_batch_tokens', 'max_batch_requests', 'max_concurrent_requests', 'workers', 'intra_op_threads', 'blas', 'version']) {
+  for (const k of [
+    'architecture',
+    'max_batch_tokens',
+    'max_batch_requests',
+    'max_concurrent_requests',
+    'workers',
+    'intra_op_threads',
+    'blas',
+    'version',
+  ]) {
     t.ok(k in info.json, `info has ${k}`);
   }
-  t.match(info.json.tokenizer, {
-    model: 'WordPiece', normalizer: 'BertNormalizer', pre_tokenizer: 'BertPreTokenizer', special_tokens: { mask: '[MASK]', cls: '[CLS]' },
-    special_tokens_added: { single: 2, pair: 3 }, supported_components: { models: ['WordPiece', 'BPE', 'Unigram'] },
-  }, '/info names the tokenizer\'s components and the supported ones');
+  t.match(
+    info.json.tokenizer,
+    {
+      model: 'WordPiece',
+      normalizer: 'BertNormalizer',
+      pre_tokenizer: 'BertPreTokenizer',
+      special_tokens: { mask: '[MASK]', cls: '[CLS]' },
+      special_tokens_added: { single: 2, pair: 3 },
+      supported_components: { models: ['WordPiece', 'BPE', 'Unigram'] },
+    },
+    "/info names the tokenizer's components and the supported ones",
+  );
   const m = await metrics(port);
   t.ok(m.get('bert_serve_http_requests_total', { route: '/', method: 'POST', status: '200' }) >= 1, 'request counter');
   t.ok(m.get('bert_serve_http_request_duration_seconds_count', { route: '/' }) >= 1, 'latency histogram');
   t.ok(m.get('bert_serve_inference_duration_seconds_count', { route: '/' }) >= 1, 'inference time histogram');
   t.ok(m.get('bert_serve_engine_requests_total') >= 1, 'engine totals');
   t.equal(m.get('bert_serve_ready'), 1);
-  for (const g of ['bert_serve_queue_depth', 'bert_serve_batch_in_flight', 'bert_serve_pending_requests', 'bert_serve_http_in_flight', 'bert_serve_batch_size_mean']) {
-    t.ok(m.samples.some((s) => s.name === g), `gauge ${g}`);
+  for (const g of [
+    'bert_serve_queue_depth',
+    'bert_serve_batch_in_flight',
+    'bert_serve_pending_requests',
+    'bert_serve_http_in_flight',
+    'bert_serve_batch_size_mean',
+  ]) {
+    t.ok(
+      m.samples.some((s) => s.name === g),
+      `gauge ${g}`,
+    );
   }
   // The tensor block cache: the weights (the word embeddings alone are over 128 KiB) are in it.
   t.ok(m.get('bert_serve_tensor_memory_in_use_bytes') > 0, 'tensor memory in use (the weights)');
   t.ok(m.get('bert_serve_tensor_blocks_mapped_total') >= 1, 'tensor blocks mapped');
-  t.ok(m.get('bert_serve_tensor_memory_cached_bytes') >= 0 && m.samples.some((s) => s.name === 'bert_serve_tensor_blocks_reused_total'), 'cache gauges');
+  t.ok(
+    m.get('bert_serve_tensor_memory_cached_bytes') >= 0 && m.samples.some((s) => s.name === 'bert_serve_tensor_blocks_reused_total'),
+    'cache gauges',
+  );
   // The process's malloc (jemalloc under bin/bert-serve, glibc here): the tokenizer's vocabulary alone is in it.
   t.ok(m.get('bert_serve_malloc_allocated_bytes') > 0, 'malloc bytes allocated');
   t.ok(m.get('bert_serve_malloc_resident_bytes') >= m.get('bert_serve_malloc_allocated_bytes'), 'malloc holds at least what it handed out');
@@ -161,7 +214,12 @@ t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {
 t.test('400: malformed JSON, invalid UTF-8, empty body', async (t) => {
   checkError(t, await postJson(port, '/', '{"inputs": "test [MASK]"'), 400, 'malformed');
   checkError(t, await postJson(port, '/tokenize', 'not json'), 400, 'malformed');
-  checkError(t, await request(port, { method: 'POST', path: '/', body: Buffer.from([0x74, 0x65, 0xff, 0xfe, 0x20, 0x5b]) }), 400, 'malformed');
+  checkError(
+    t,
+    await request(port, { method: 'POST', path: '/', body: Buffer.from([0x74, 0x65, 0xff, 0xfe, 0x20, 0x5b]) }),
+    400,
+    'malformed',
+  );
   checkError(t, await postJson(port, '/', Buffer.from('{"inputs": "\xff"}', 'latin1')), 400, 'malformed');
   checkError(t, await postText(port, ''), 400, 'empty');
   checkError(t, await request(port, { method: 'POST', path: '/' }), 400, 'empty');
@@ -237,14 +295,22 @@ t.test('413: too many tokens (ERR_INPUT_TOO_LONG) and too many inputs; parameter
   const cut = await postJson(port, '/', { inputs: long, parameters: { truncate: true } });
   t.equal(cut.status, 200, `parameters.truncate, as the 413 suggests: ${cut.text}`);
   checkPredictions(t, cut.json);
-  const left = await postJson(port, '/', { inputs: 'word '.repeat(MAX_TOKENS * 2) + 'the [MASK]', parameters: { truncate: true, truncation_direction: 'Left' } });
+  const left = await postJson(port, '/', {
+    inputs: 'word '.repeat(MAX_TOKENS * 2) + 'the [MASK]',
+    parameters: { truncate: true, truncation_direction: 'Left' },
+  });
   t.equal(left.status, 200, `truncation_direction Left keeps the end, where the mask is: ${left.text}`);
   checkError(t, await postJson(port, '/', { inputs: long, parameters: { truncate: 'yes' } }), 422, 'validation');
   checkError(t, await postJson(port, '/', { inputs: ['a [MASK]', 'b [MASK]', 'c [MASK]', 'd [MASK]', 'e [MASK]'] }), 413, 'validation');
 });
 
 t.test('415: /tokenize needs application/json; compressed bodies and other charsets are refused', async (t) => {
-  checkError(t, await request(port, { method: 'POST', path: '/tokenize', body: '{"inputs":"x"}', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+  checkError(
+    t,
+    await request(port, { method: 'POST', path: '/tokenize', body: '{"inputs":"x"}', headers: { 'content-type': 'text/plain' } }),
+    415,
+    'unsupported_media_type',
+  );
   checkError(t, await request(port, { method: 'POST', path: '/tokenize', body: '{"inputs":"x"}' }), 415, 'unsupported_media_type');
   checkError(t, await postText(port, 'test [MASK]', { 'content-encoding': 'gzip' }), 415, 'unsupported_media_type');
   checkError(t, await postText(port, 'test [MASK]', { 'content-type': 'text/plain; charset=iso-8859-1' }), 415, 'unsupported_media_type');

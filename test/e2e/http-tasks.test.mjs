@@ -10,7 +10,14 @@ import { spawnServer, requireBuilt, testModel } from '../helpers/server.mjs';
 import { postJson, postText, request } from '../helpers/http.mjs';
 
 t.setTimeout(300_000);
-requireBuilt(testModel('embed'), testModel('classify'), testModel('rerank'), testModel('ner'), testModel('tiny'), testModel('classify-traced'));
+requireBuilt(
+  testModel('embed'),
+  testModel('classify'),
+  testModel('rerank'),
+  testModel('ner'),
+  testModel('tiny'),
+  testModel('classify-traced'),
+);
 
 const LIMITS = ['--max-tokens', '24', '--max-client-batch-size', '4'];
 const servers = {};
@@ -27,7 +34,13 @@ function checkError(t, r, status, pattern) {
 
 t.test('/info reports the task, labels and pooling', async (t) => {
   const e = (await request(port('embed'), { path: '/info' })).json;
-  t.match(e, { task: 'feature-extraction', architecture: 'BertModel', pooling: 'mean', pooling_source: '1_Pooling/config.json', prompts: { query: 'query: ' } });
+  t.match(e, {
+    task: 'feature-extraction',
+    architecture: 'BertModel',
+    pooling: 'mean',
+    pooling_source: '1_Pooling/config.json',
+    prompts: { query: 'query: ' },
+  });
   const c = (await request(port('classify'), { path: '/info' })).json;
   t.match(c, { task: 'text-classification', labels: ['negative', 'neutral', 'positive'], function_to_apply: 'softmax' });
   const n = (await request(port('ner'), { path: '/info' })).json;
@@ -44,7 +57,10 @@ t.test('TEI /embed and /embed_all', async (t) => {
   t.ok(Math.abs(Math.hypot(...one.json[0]) - 1) < 1e-5, 'normalized by default');
   const raw = await postJson(port('embed'), '/embed', { inputs: ['hello world', 'a b c'], normalize: false, dimensions: 8 });
   t.equal(raw.status, 200, raw.text);
-  t.same(raw.json.map((v) => v.length), [8, 8]);
+  t.same(
+    raw.json.map((v) => v.length),
+    [8, 8],
+  );
   const prompted = await postJson(port('embed'), '/embed', { inputs: 'hello world', prompt_name: 'query' });
   const manual = await postJson(port('embed'), '/embed', { inputs: 'query: hello world' });
   t.same(prompted.json, manual.json, 'prompt_name prepends the prompt');
@@ -64,25 +80,54 @@ t.test('OpenAI /v1/embeddings: float and base64, token ids, usage', async (t) =>
   const r = await postJson(port('embed'), '/v1/embeddings', { input: ['hello world', 'x'], model: 'm' });
   t.equal(r.status, 200, r.text);
   t.match(r.json, { object: 'list', model: 'm', usage: { prompt_tokens: 7, total_tokens: 7 } });
-  t.same(r.json.data.map((d) => [d.object, d.index]), [['embedding', 0], ['embedding', 1]]);
+  t.same(
+    r.json.data.map((d) => [d.object, d.index]),
+    [
+      ['embedding', 0],
+      ['embedding', 1],
+    ],
+  );
   const b = await postJson(port('embed'), '/v1/embeddings', { input: 'hello world', encoding_format: 'base64' });
   const bytes = Buffer.from(b.json.data[0].embedding, 'base64');
   const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
   t.equal(decoded.length, 32);
-  t.ok(decoded.every((v, i) => Math.abs(v - r.json.data[0].embedding[i]) < 1e-6), 'base64 = little-endian float32 of the same vector');
-  const ids = (await request(port('embed'), { method: 'POST', path: '/tokenize', body: JSON.stringify({ inputs: 'hello world', add_special_tokens: false }), headers: { 'content-type': 'application/json' } })).json[0].map((x) => x.id);
+  t.ok(
+    decoded.every((v, i) => Math.abs(v - r.json.data[0].embedding[i]) < 1e-6),
+    'base64 = little-endian float32 of the same vector',
+  );
+  const ids = (
+    await request(port('embed'), {
+      method: 'POST',
+      path: '/tokenize',
+      body: JSON.stringify({ inputs: 'hello world', add_special_tokens: false }),
+      headers: { 'content-type': 'application/json' },
+    })
+  ).json[0].map((x) => x.id);
   const byIds = await postJson(port('embed'), '/v1/embeddings', { input: [ids] });
   t.same(byIds.json.data[0].embedding, r.json.data[0].embedding, 'token ids embed as their text');
-  checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: [[999999]] }), 422, /^token id 999999 in "input\[0\]\[0\]" is not in the vocabulary/);
+  checkError(
+    t,
+    await postJson(port('embed'), '/v1/embeddings', { input: [[999999]] }),
+    422,
+    /^token id 999999 in "input\[0\]\[0\]" is not in the vocabulary/,
+  );
   // The id and where it is, whatever its size (2^31 and more were refused naming neither).
-  checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: [ids, [ids[0], 2 ** 40]] }), 422, /^token id 1099511627776 in "input\[1\]\[1\]"/);
+  checkError(
+    t,
+    await postJson(port('embed'), '/v1/embeddings', { input: [ids, [ids[0], 2 ** 40]] }),
+    422,
+    /^token id 1099511627776 in "input\[1\]\[1\]"/,
+  );
   checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: [ids[0], -3] }), 422, /^token id -3 in "input\[1\]"/);
   checkError(t, await postJson(port('embed'), '/v1/embeddings', { input: 'x', encoding_format: 'hex' }), 422, /encoding_format/);
 
   const client = new OpenAI({ baseURL: `${servers.embed.url}/v1`, apiKey: 'none' });
   const viaClient = await client.embeddings.create({ model: 'm', input: ['hello world'] });
   t.equal(viaClient.data[0].embedding.length, 32, "OpenAI's Node client (base64 by default) decodes our answer");
-  t.ok(viaClient.data[0].embedding.every((v, i) => Math.abs(v - r.json.data[0].embedding[i]) < 1e-6), 'same vector');
+  t.ok(
+    viaClient.data[0].embedding.every((v, i) => Math.abs(v - r.json.data[0].embedding[i]) < 1e-6),
+    'same vector',
+  );
 });
 
 t.test('TEI /predict and /rerank', async (t) => {
@@ -94,7 +139,11 @@ t.test('TEI /predict and /rerank', async (t) => {
   const pair = await postJson(port('classify'), '/predict', { inputs: ['a question', 'an answer'] });
   t.equal(pair.json.length, 3, 'a two-string list is one pair, as TEI');
   const batch = await postJson(port('classify'), '/predict', { inputs: [['a', 'b'], 'c', ['d', 'e']] });
-  t.same(batch.json.map((x) => x.length), [3, 3, 3], 'a batch: one list per input');
+  t.same(
+    batch.json.map((x) => x.length),
+    [3, 3, 3],
+    'a batch: one list per input',
+  );
   const raw = await postJson(port('classify'), '/predict', { inputs: 'i love it', raw_scores: true });
   t.notOk(Math.abs(raw.json.reduce((s, x) => s + x.score, 0) - 1) < 1e-5, 'raw_scores: logits');
   checkError(t, await postJson(port('classify'), '/predict', { inputs: [] }), 422, /inputs/);
@@ -102,16 +151,23 @@ t.test('TEI /predict and /rerank', async (t) => {
   checkError(t, await postJson(port('classify'), '/rerank', { query: 'q', texts: ['a'] }), 422, /one label/);
   checkError(t, await postJson(port('classify-traced'), '/predict', { inputs: ['a', 'b'] }), 422, /token_type_ids/);
 
-  const r = await postJson(port('rerank'), '/rerank', { query: 'what is paris', texts: ['paris is a city', 'bananas', 'the capital of france'], return_text: true });
+  const r = await postJson(port('rerank'), '/rerank', {
+    query: 'what is paris',
+    texts: ['paris is a city', 'bananas', 'the capital of france'],
+    return_text: true,
+  });
   t.equal(r.status, 200, r.text);
   t.same(r.json.map((x) => x.index).sort(), [0, 1, 2]);
   t.ok(r.json[0].score >= r.json[1].score && r.json[1].score >= r.json[2].score, 'best first');
-  t.ok(r.json.every((x) => x.score > 0 && x.score < 1 && typeof x.text === 'string'), 'sigmoid scores, texts returned');
+  t.ok(
+    r.json.every((x) => x.score > 0 && x.score < 1 && typeof x.text === 'string'),
+    'sigmoid scores, texts returned',
+  );
   checkError(t, await postJson(port('rerank'), '/rerank', { query: 1, texts: ['a'] }), 422, /query/);
   checkError(t, await postJson(port('rerank'), '/rerank', { query: 'q', texts: [] }), 422, /texts/);
 });
 
-t.test('POST / speaks each task\'s Hugging Face Inference API shape; raw text works for every task', async (t) => {
+t.test("POST / speaks each task's Hugging Face Inference API shape; raw text works for every task", async (t) => {
   const e = await postText(port('embed'), 'hello world');
   t.equal(e.status, 200, e.text);
   t.equal(e.json.length, 32, 'raw text: one embedding');
@@ -119,15 +175,27 @@ t.test('POST / speaks each task\'s Hugging Face Inference API shape; raw text wo
   t.equal(c.json.length, 1, 'classification: a list of lists');
   t.equal(c.json[0].length, 1, 'top_k 1 by default');
   const all = await postJson(port('classify'), '/', { inputs: ['a', { text: 'b', text_pair: 'c' }], parameters: { top_k: null } });
-  t.same(all.json.map((x) => x.length), [3, 3]);
+  t.same(
+    all.json.map((x) => x.length),
+    [3, 3],
+  );
   const n = await postText(port('ner'), 'angela merkel visited paris');
   t.equal(n.status, 200, n.text);
   t.ok(Array.isArray(n.json) && n.json.every((x) => typeof x.entity_group === 'string'), 'entities grouped (simple) by default');
-  const none = await postJson(port('ner'), '/', { inputs: 'angela merkel visited paris', parameters: { aggregation_strategy: 'none', ignore_labels: [] } });
+  const none = await postJson(port('ner'), '/', {
+    inputs: 'angela merkel visited paris',
+    parameters: { aggregation_strategy: 'none', ignore_labels: [] },
+  });
   const toks = (await postJson(port('ner'), '/tokenize', { inputs: 'angela merkel visited paris', add_special_tokens: false })).json[0];
   t.equal(none.json.length, toks.length, 'one entity per token with nothing ignored');
-  for (const x of none.json) t.equal('angela merkel visited paris'.slice(x.start, x.end), x.word.replace(/^##/, ''), 'offsets index the input');
-  checkError(t, await postJson(port('ner'), '/', { inputs: 'x', parameters: { aggregation_strategy: 'best' } }), 422, /aggregation_strategy/);
+  for (const x of none.json)
+    t.equal('angela merkel visited paris'.slice(x.start, x.end), x.word.replace(/^##/, ''), 'offsets index the input');
+  checkError(
+    t,
+    await postJson(port('ner'), '/', { inputs: 'x', parameters: { aggregation_strategy: 'best' } }),
+    422,
+    /aggregation_strategy/,
+  );
 });
 
 t.test('fill-mask: predictions per request are bounded before any work (--max-predictions)', async (t) => {
@@ -139,8 +207,17 @@ t.test('fill-mask: predictions per request are bounded before any work (--max-pr
   const targets = Array.from({ length: 2001 }, (_, i) => `w${i}`);
   const many = await postJson(port('tiny'), '/', { inputs: 'test [MASK]', parameters: { targets } });
   checkError(t, many, 422, /^2001 distinct targets x 1 input\(s\) asks for at least 2001 predictions; the limit is 2000/);
-  checkError(t, await postJson(port('tiny'), '/', { inputs: ['a [MASK]', 'b [MASK]', 'c [MASK]'], parameters: { targets: targets.slice(0, 700) } }), 422, /700 distinct targets x 3 input\(s\)/);
-  t.equal((await postJson(port('tiny'), '/', { inputs: 'test [MASK]', parameters: { targets: targets.slice(0, 2000) } })).status, 200, '2,000 targets are within the limit');
+  checkError(
+    t,
+    await postJson(port('tiny'), '/', { inputs: ['a [MASK]', 'b [MASK]', 'c [MASK]'], parameters: { targets: targets.slice(0, 700) } }),
+    422,
+    /700 distinct targets x 3 input\(s\)/,
+  );
+  t.equal(
+    (await postJson(port('tiny'), '/', { inputs: 'test [MASK]', parameters: { targets: targets.slice(0, 2000) } })).status,
+    200,
+    '2,000 targets are within the limit',
+  );
 });
 
 t.test('routes that do not fit the served model name its task', async (t) => {
@@ -151,14 +228,23 @@ t.test('routes that do not fit the served model name its task', async (t) => {
 
 t.test('bad input on every route: a JSON error, and the server keeps serving', async (t) => {
   const cases = [
-    ['embed', '/embed', { inputs: 3 }, 422], ['embed', '/embed', { inputs: [] }, 422], ['embed', '/embed', { inputs: ['a', 2] }, 422],
-    ['embed', '/embed', { inputs: 'a', normalize: 'yes' }, 422], ['embed', '/embed', { inputs: 'a', dimensions: 0 }, 422],
-    ['embed', '/embed', { inputs: 'a', dimensions: 33 }, 422], ['embed', '/embed', { inputs: 'a', prompt_name: 'nope' }, 422],
-    ['embed', '/embed', { inputs: 'a', truncation_direction: 'middle' }, 422], ['embed', '/embed', { inputs: ['a', 'b', 'c', 'd', 'e'] }, 413],
-    ['embed', '/v1/embeddings', { input: [] }, 422], ['embed', '/v1/embeddings', { input: [1.5] }, 422],
-    ['classify', '/predict', { inputs: [['a']] }, 422], ['classify', '/predict', { inputs: 'a', raw_scores: 1 }, 422],
-    ['classify', '/', { inputs: 'a', parameters: { top_k: 0 } }, 422], ['classify', '/', { inputs: 'a', parameters: { function_to_apply: 'x' } }, 422],
-    ['ner', '/', { inputs: ['a', 3] }, 422], ['ner', '/', { inputs: 'a', parameters: { ignore_labels: 'O' } }, 422],
+    ['embed', '/embed', { inputs: 3 }, 422],
+    ['embed', '/embed', { inputs: [] }, 422],
+    ['embed', '/embed', { inputs: ['a', 2] }, 422],
+    ['embed', '/embed', { inputs: 'a', normalize: 'yes' }, 422],
+    ['embed', '/embed', { inputs: 'a', dimensions: 0 }, 422],
+    ['embed', '/embed', { inputs: 'a', dimensions: 33 }, 422],
+    ['embed', '/embed', { inputs: 'a', prompt_name: 'nope' }, 422],
+    ['embed', '/embed', { inputs: 'a', truncation_direction: 'middle' }, 422],
+    ['embed', '/embed', { inputs: ['a', 'b', 'c', 'd', 'e'] }, 413],
+    ['embed', '/v1/embeddings', { input: [] }, 422],
+    ['embed', '/v1/embeddings', { input: [1.5] }, 422],
+    ['classify', '/predict', { inputs: [['a']] }, 422],
+    ['classify', '/predict', { inputs: 'a', raw_scores: 1 }, 422],
+    ['classify', '/', { inputs: 'a', parameters: { top_k: 0 } }, 422],
+    ['classify', '/', { inputs: 'a', parameters: { function_to_apply: 'x' } }, 422],
+    ['ner', '/', { inputs: ['a', 3] }, 422],
+    ['ner', '/', { inputs: 'a', parameters: { ignore_labels: 'O' } }, 422],
     ['embed', '/embed', { inputs: 'a', encoding_format: 'base64' }, 422],
   ];
   for (const [name, path, body, status] of cases) checkError(t, await postJson(port(name), path, body), status);
@@ -175,7 +261,10 @@ t.test('@huggingface/inference pointed at the server works unchanged', async (t)
   t.equal(fm.length, 5, 'fillMask');
   const fe = await hf.featureExtraction({ endpointUrl: servers.embed.url, inputs: 'hello world' });
   t.equal(fe.length, 32, 'featureExtraction');
-  const sim = await hf.sentenceSimilarity({ endpointUrl: servers.embed.url, inputs: { source_sentence: 'hello world', sentences: ['hello world', 'bananas'] } });
+  const sim = await hf.sentenceSimilarity({
+    endpointUrl: servers.embed.url,
+    inputs: { source_sentence: 'hello world', sentences: ['hello world', 'bananas'] },
+  });
   t.equal(sim.length, 2, 'sentenceSimilarity');
   t.ok(Math.abs(sim[0] - 1) < 1e-5, 'a sentence is most similar to itself');
   const tc = await hf.textClassification({ endpointUrl: servers.classify.url, inputs: 'i love it' });
@@ -184,7 +273,7 @@ t.test('@huggingface/inference pointed at the server works unchanged', async (t)
   t.ok(Array.isArray(ner), 'tokenClassification');
 });
 
-t.test('the memory budget\'s upper bound of an answer is never below the real answer, on every task route', async (t) => {
+t.test("the memory budget's upper bound of an answer is never below the real answer, on every task route", async (t) => {
   // The budget (--max-inflight-answer-bytes) reserves answerUpperBound while an answer is built;
   // RSS stays within it only if the bound never undercounts. Real answers from the real models.
   const { answerUpperBound } = await import('../../dist/server/answer_size.js');
@@ -214,12 +303,19 @@ t.test('the memory budget\'s upper bound of an answer is never below the real an
     const count = path === '/rerank' ? body.texts.length : Array.isArray(list) ? list.length : 1;
     let predictions;
     if (info.task === 'fill-mask' && path === '/') {
-      const k = body.parameters?.targets ? Math.min(body.parameters.top_k ?? 5, body.parameters.targets.length) : body.parameters?.top_k ?? 5;
+      const k = body.parameters?.targets
+        ? Math.min(body.parameters.top_k ?? 5, body.parameters.targets.length)
+        : (body.parameters?.top_k ?? 5);
       predictions = [body.inputs].flat().reduce((n, x) => n + Math.max(1, x.split('[MASK]').length - 1) * k, 0);
     }
     const upper = answerUpperBound({
-      kind: routeFor('POST', path, info.task).answerKind, texts: count, bodyBytes: Buffer.byteLength(JSON.stringify(body)), predictions,
-      hiddenSize: info.hidden_size, labels: info.labels ?? [], maxTokens: info.max_input_length,
+      kind: routeFor('POST', path, info.task).answerKind,
+      texts: count,
+      bodyBytes: Buffer.byteLength(JSON.stringify(body)),
+      predictions,
+      hiddenSize: info.hidden_size,
+      labels: info.labels ?? [],
+      maxTokens: info.max_input_length,
     });
     t.ok(upper >= r.bytes.length, `${name} ${path}: upper bound ${upper} >= the answer's ${r.bytes.length} bytes`);
   }

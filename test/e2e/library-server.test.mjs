@@ -25,7 +25,10 @@ t.test('startServer: ready when it resolves, serves, closes cleanly', async (t) 
   const result = await server.close();
   t.same({ clean: result.clean, abandoned: result.abandoned }, { clean: true, abandoned: 0 });
   t.equal(server.ready, false);
-  const after = await request(server.port, { path: '/health', timeoutMs: 5000 }).then(() => 'answered', (e) => e.code);
+  const after = await request(server.port, { path: '/health', timeoutMs: 5000 }).then(
+    () => 'answered',
+    (e) => e.code,
+  );
   t.equal(after, 'ECONNREFUSED', 'port closed');
 });
 

@@ -30,7 +30,10 @@ const project = join(tmp, 'project');
 const { BERT_SERVE_ADDON: _addon, ...cleanEnv } = process.env;
 const npm = (args, cwd) => {
   const res = spawnSync('npm', args, {
-    cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...cleanEnv, npm_config_update_notifier: 'false' },
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...cleanEnv, npm_config_update_notifier: 'false' },
   });
   if (res.error) throw res.error;
   return res;
@@ -46,14 +49,42 @@ t.test('npm pack: dist, the native sources and the build script; no tests or Typ
   const [info] = JSON.parse(res.stdout.slice(res.stdout.indexOf('[')));
   tarball = join(tmp, info.filename);
   const files = info.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'bin/bert-serve', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/cpu_quota.js',
-    'CMakeLists.txt', 'binding.gyp', 'scripts/build-addon.mjs', 'native/engine/engine.cc', 'native/addon/addon.cc',
-    'scripts/export_hf.py', 'scripts/make_demo_model.py', 'scripts/bert/families/catalog.py', 'scripts/bert/families/roberta.py',
-    'dist/families.js', 'test/data/shared/bert-base-uncased-vocab.txt']) {
+  for (const f of [
+    'package.json',
+    'README.md',
+    'bin/bert-serve',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/cli.js',
+    'dist/cpu_quota.js',
+    'CMakeLists.txt',
+    'binding.gyp',
+    'scripts/build-addon.mjs',
+    'native/engine/engine.cc',
+    'native/addon/addon.cc',
+    'scripts/export_hf.py',
+    'scripts/make_demo_model.py',
+    'scripts/bert/families/catalog.py',
+    'scripts/bert/families/roberta.py',
+    'dist/families.js',
+    'test/data/shared/bert-base-uncased-vocab.txt',
+  ]) {
     t.ok(files.includes(f), `has ${f}`);
   }
-  for (const re of [/^src\//, /^test\/(unit|e2e|integration|long|helpers)\//, /^native\/tests\//, /^bench\//, /\.map$/, /^build\//, /^models\//, /^node_modules\//]) {
-    t.notOk(files.some((f) => re.test(f)), `nothing matching ${re}`);
+  for (const re of [
+    /^src\//,
+    /^test\/(unit|e2e|integration|long|helpers)\//,
+    /^native\/tests\//,
+    /^bench\//,
+    /\.map$/,
+    /^build\//,
+    /^models\//,
+    /^node_modules\//,
+  ]) {
+    t.notOk(
+      files.some((f) => re.test(f)),
+      `nothing matching ${re}`,
+    );
   }
   t.ok(info.size < 1024 * 1024, `tarball ${info.size} bytes (unpacked ${info.unpackedSize}, ${info.entryCount} files)`);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -84,11 +115,24 @@ t.test('npx bert-serve --model DIR serves: /health and a fill-mask POST', async 
 
   // npx runs the bin as a child and does not forward SIGTERM to it, so the group gets the signal
   // (as from a terminal or a container runtime): detached = a process group of its own.
-  const proc = spawn('npx', ['--no-install', 'bert-serve', '--model', demoModel, '--host', '127.0.0.1', '--port', '0', '--log-format', 'json'], {
-    cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv, detached: true,
-  });
+  const proc = spawn(
+    'npx',
+    ['--no-install', 'bert-serve', '--model', demoModel, '--host', '127.0.0.1', '--port', '0', '--log-format', 'json'],
+    {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: cleanEnv,
+      detached: true,
+    },
+  );
   const server = new ServerProcess(proc);
-  const signalGroup = (sig) => { try { process.kill(-proc.pid, sig); } catch { /* gone */ } };
+  const signalGroup = (sig) => {
+    try {
+      process.kill(-proc.pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
   t.teardown(() => signalGroup('SIGKILL'));
   await server.waitLog((l) => l.msg === 'ready', 180_000);
   const health = spawnSync('curl', ['-sS', '-i', `${server.url}/health`], { encoding: 'utf8' });
@@ -100,29 +144,44 @@ t.test('npx bert-serve --model DIR serves: /health and a fill-mask POST', async 
   t.match(answer[0], { score: Number, token: Number, token_str: String, sequence: /^paris is the .+ of france\.$/ });
   const info = JSON.parse(spawnSync('curl', ['-sS', `${server.url}/info`], { encoding: 'utf8' }).stdout);
   t.equal(info.model_id, 'demo');
-  t.match(info.malloc, /^jemalloc 5\.\S+ \(its defaults\); tensors >= 128 KiB from a block cache /, 'the bin (bin/bert-serve) ran the server on jemalloc, with the block cache');
+  t.match(
+    info.malloc,
+    /^jemalloc 5\.\S+ \(its defaults\); tensors >= 128 KiB from a block cache /,
+    'the bin (bin/bert-serve) ran the server on jemalloc, with the block cache',
+  );
   const loaded = server.logs.find((l) => l.msg === 'model loaded');
   t.ok(loaded, 'model loaded log line');
   signalGroup('SIGTERM');
   // npx itself exits at once; the server's log lines still arrive through the shared pipe.
-  const stopped = await until(() => server.logs.find((l) => l.msg === 'stopped'), { timeoutMs: 60_000, everyMs: 50, what: 'the "stopped" log line' });
+  const stopped = await until(() => server.logs.find((l) => l.msg === 'stopped'), {
+    timeoutMs: 60_000,
+    everyMs: 50,
+    what: 'the "stopped" log line',
+  });
   t.ok(stopped.drainMs >= 0, 'SIGTERM: the server drained and stopped');
 });
 
-t.test('import { Engine } from \'bert-serve\' runs a fillMask', async (t) => {
+t.test("import { Engine } from 'bert-serve' runs a fillMask", async (t) => {
   const script = join(project, 'use.mjs');
-  writeFileSync(script, `import { Engine, Tokenizer } from 'bert-serve';
+  writeFileSync(
+    script,
+    `import { Engine, Tokenizer } from 'bert-serve';
 const engine = await Engine.load({ model: ${JSON.stringify(demoModel)} });
 const predictions = await engine.fillMask('Paris is the [MASK] of France.', { topK: 3 });
 await engine.close();
 const tokens = Tokenizer.load(${JSON.stringify(demoModel)}).encode('Héllo, [MASK]!').tokens;
 console.log(JSON.stringify({ predictions, tokens, resolved: import.meta.resolve('bert-serve') }));
-`);
+`,
+  );
   const res = spawnSync(process.execPath, [script], { cwd: project, encoding: 'utf8', env: cleanEnv });
   t.equal(res.status, 0, res.stderr);
   const out = JSON.parse(res.stdout.trim().split('\n').pop());
   t.equal(out.predictions.length, 3);
   t.match(out.predictions[0], { score: Number, token: Number, token_str: String, sequence: /^paris is the .+ of france\.$/ });
   t.same(out.tokens, ['[CLS]', 'hello', ',', '[MASK]', '!', '[SEP]']);
-  t.match(out.resolved, new RegExp(`^file://${project}/node_modules/bert-serve/dist/index\\.js$`), 'the installed copy, not the repository');
+  t.match(
+    out.resolved,
+    new RegExp(`^file://${project}/node_modules/bert-serve/dist/index\\.js$`),
+    'the installed copy, not the repository',
+  );
 });

@@ -15,7 +15,11 @@ if (probe instanceof Error) {
   t.teardown(() => cpu.close());
   const texts = maskCorpus(100, 3, 100);
   const want = await Promise.all(texts.map((x) => cpu.fillMask(x, { topK: 5 })));
-  for (const [dtype, tol] of [['float32', 1e-4], ['float16', 2e-2], ['bfloat16', 5e-2]]) {
+  for (const [dtype, tol] of [
+    ['float32', 1e-4],
+    ['float16', 2e-2],
+    ['bfloat16', 5e-2],
+  ]) {
     t.test(`cuda ${dtype} agrees with cpu float32`, async (t) => {
       const gpu = await Engine.load({ model: demoModel, device: 'cuda', dtype, workers: 2 });
       t.teardown(() => gpu.close());
@@ -23,11 +27,15 @@ if (probe instanceof Error) {
       const got = await Promise.all(texts.map((x) => gpu.fillMask(x, { topK: 5 })));
       let bad = 0;
       got.forEach((g, i) => {
-        const a = Array.isArray(g[0]) ? g : [g], b = Array.isArray(want[i][0]) ? want[i] : [want[i]];
+        const a = Array.isArray(g[0]) ? g : [g],
+          b = Array.isArray(want[i][0]) ? want[i] : [want[i]];
         a.forEach((preds, m) => {
           // half types: the best candidate must agree, scores within the dtype's tolerance
-          const why = compareTopK(preds.slice(0, dtype === 'float32' ? 5 : 1).map((p) => ({ id: p.token, score: p.score })),
-            b[m].slice(0, dtype === 'float32' ? 5 : 1).map((p) => ({ id: p.token, score: p.score })), tol);
+          const why = compareTopK(
+            preds.slice(0, dtype === 'float32' ? 5 : 1).map((p) => ({ id: p.token, score: p.score })),
+            b[m].slice(0, dtype === 'float32' ? 5 : 1).map((p) => ({ id: p.token, score: p.score })),
+            tol,
+          );
           if (why) bad++;
         });
       });

@@ -20,7 +20,17 @@ const control = {
   submitted: 0,
   completed: 0,
   engines: new Set(),
-  answer: (text, topK) => Buffer.from(JSON.stringify(Array.from({ length: Math.max(1, topK) }, (_, i) => ({ score: 1 / (i + 2), token: 1000 + i, token_str: 'x', sequence: text.replace('[MASK]', 'x') })))),
+  answer: (text, topK) =>
+    Buffer.from(
+      JSON.stringify(
+        Array.from({ length: Math.max(1, topK) }, (_, i) => ({
+          score: 1 / (i + 2),
+          token: 1000 + i,
+          token_str: 'x',
+          sequence: text.replace('[MASK]', 'x'),
+        })),
+      ),
+    ),
   /** Completes every held request (or the first n). */
   release(n = Infinity) {
     const batch = this.held.splice(0, n);
@@ -48,36 +58,102 @@ class FakeTokenizer {
   encode(text, addSpecialTokens) {
     const words = text.split(/\s+/).filter(Boolean);
     const tokens = addSpecialTokens ? ['[CLS]', ...words, '[SEP]'] : words;
-    return { ids: Int32Array.from(tokens, (_, i) => 1000 + i), tokens, offsets: new Uint32Array(tokens.length * 2),
-      typeIds: new Uint32Array(tokens.length), specialTokensMask: new Uint8Array(tokens.length), truncated: false };
+    return {
+      ids: Int32Array.from(tokens, (_, i) => 1000 + i),
+      tokens,
+      offsets: new Uint32Array(tokens.length * 2),
+      typeIds: new Uint32Array(tokens.length),
+      specialTokensMask: new Uint8Array(tokens.length),
+      truncated: false,
+    };
   }
-  decode(ids) { return Array.from(ids, (id) => `t${id}`).join(' '); }
-  idToToken(id) { return `t${id}`; }
-  tokenToId() { return null; }
+  decode(ids) {
+    return Array.from(ids, (id) => `t${id}`).join(' ');
+  }
+  idToToken(id) {
+    return `t${id}`;
+  }
+  tokenToId() {
+    return null;
+  }
   info() {
-    return { vocabSize: 30522, model: 'WordPiece', source: 'fake', lowercase: true, stripAccents: true, modelMaxLength: 512,
-      cleanUpTokenizationSpaces: true, addedTokens: { single: 2, pair: 3 },
-      pipeline: { normalizer: 'BertNormalizer', preTokenizer: 'BertPreTokenizer', model: 'WordPiece', postProcessor: 'TemplateProcessing', decoder: 'WordPiece', fastPath: true },
-      specialTokens: SPECIAL, specialIds: SPECIAL_IDS };
+    return {
+      vocabSize: 30522,
+      model: 'WordPiece',
+      source: 'fake',
+      lowercase: true,
+      stripAccents: true,
+      modelMaxLength: 512,
+      cleanUpTokenizationSpaces: true,
+      addedTokens: { single: 2, pair: 3 },
+      pipeline: {
+        normalizer: 'BertNormalizer',
+        preTokenizer: 'BertPreTokenizer',
+        model: 'WordPiece',
+        postProcessor: 'TemplateProcessing',
+        decoder: 'WordPiece',
+        fastPath: true,
+      },
+      specialTokens: SPECIAL,
+      specialIds: SPECIAL_IDS,
+    };
   }
 }
 
 class FakeEngine {
   constructor(onComplete, onLog) {
-    if (typeof onComplete !== 'function' || typeof onLog !== 'function') throw new Error('Engine(onComplete, onLog): expected two functions');
+    if (typeof onComplete !== 'function' || typeof onLog !== 'function')
+      throw new Error('Engine(onComplete, onLog): expected two functions');
     this.onComplete = onComplete;
     this.closed = false;
-    this.stats_ = { queueDepth: 0, inFlight: 0, batchesRun: 0, requestsRun: 0, meanBatchSize: 0, realTokens: 0, paddedTokens: 0, droppedCancelled: 0, droppedExpired: 0, runningBatchMs: 0, nonFiniteOutputs: 0,
-      batchSizeHistogram: { bounds: [1, 32], counts: [0, 0, 0] }, batchTokensHistogram: { bounds: [16, 512], counts: [0, 0, 0] } };
+    this.stats_ = {
+      queueDepth: 0,
+      inFlight: 0,
+      batchesRun: 0,
+      requestsRun: 0,
+      meanBatchSize: 0,
+      realTokens: 0,
+      paddedTokens: 0,
+      droppedCancelled: 0,
+      droppedExpired: 0,
+      runningBatchMs: 0,
+      nonFiniteOutputs: 0,
+      batchSizeHistogram: { bounds: [1, 32], counts: [0, 0, 0] },
+      batchTokensHistogram: { bounds: [16, 512], counts: [0, 0, 0] },
+    };
     control.engines.add(this);
   }
 
   async load(options) {
     this.options = options;
     return {
-      modelDir: options.model, task: 'fill-mask', architecture: 'FakeForMaskedLM', modelType: 'bert', family: 'BERT',
-      tokenTypes: true, positionOffset: 0, device: 'cpu', dtype: 'float32', vocabSize: 30522, hiddenSize: 8, maxPositionEmbeddings: 512, maxTokens: 512, maskedPositionsFastPath: true, headPath: 'fake', pathId: 'fill_mask_logits', forwardSignature: 'forward(input_ids, attention_mask)', taskInfo: '{"head_path":"fill_mask_logits"}', cpuNativeBf16: false, forwardInputs: 2, intraOpThreads: 1, workers: 1,
-      blas: 'none', torchVersion: 'fake', loadMs: 0, warmupMs: 0, batchOverheadTokens: 64,
+      modelDir: options.model,
+      task: 'fill-mask',
+      architecture: 'FakeForMaskedLM',
+      modelType: 'bert',
+      family: 'BERT',
+      tokenTypes: true,
+      positionOffset: 0,
+      device: 'cpu',
+      dtype: 'float32',
+      vocabSize: 30522,
+      hiddenSize: 8,
+      maxPositionEmbeddings: 512,
+      maxTokens: 512,
+      maskedPositionsFastPath: true,
+      headPath: 'fake',
+      pathId: 'fill_mask_logits',
+      forwardSignature: 'forward(input_ids, attention_mask)',
+      taskInfo: '{"head_path":"fill_mask_logits"}',
+      cpuNativeBf16: false,
+      forwardInputs: 2,
+      intraOpThreads: 1,
+      workers: 1,
+      blas: 'none',
+      torchVersion: 'fake',
+      loadMs: 0,
+      warmupMs: 0,
+      batchOverheadTokens: 64,
     };
   }
 
@@ -86,7 +162,14 @@ class FakeEngine {
     for (let i = 0; i < b.ids.length; i++) {
       control.submitted++;
       const params = b.params[i] ? JSON.parse(b.params[i]) : {};
-      const r = { engine: this, id: b.ids[i], kind: b.kinds[i], text: b.texts[i], topK: params.top_k ?? 5, deadline: b.deadlinesMs[i] > 0 ? now + b.deadlinesMs[i] : 0 };
+      const r = {
+        engine: this,
+        id: b.ids[i],
+        kind: b.kinds[i],
+        text: b.texts[i],
+        topK: params.top_k ?? 5,
+        deadline: b.deadlinesMs[i] > 0 ? now + b.deadlinesMs[i] : 0,
+      };
       if (control.hold) control.held.push(r);
       else if (WORK_US > 0) this._work(r);
       else setImmediate(() => this._complete([r]));
@@ -97,10 +180,17 @@ class FakeEngine {
   _work(r) {
     if (!this.worker) {
       const { Worker } = require('node:worker_threads');
-      this.worker = new Worker(`const { parentPort } = require('node:worker_threads');
-        parentPort.on('message', (id) => { const end = process.hrtime.bigint() + ${WORK_US}000n; while (process.hrtime.bigint() < end); parentPort.postMessage(id); });`, { eval: true });
+      this.worker = new Worker(
+        `const { parentPort } = require('node:worker_threads');
+        parentPort.on('message', (id) => { const end = process.hrtime.bigint() + ${WORK_US}000n; while (process.hrtime.bigint() < end); parentPort.postMessage(id); });`,
+        { eval: true },
+      );
       this.working = new Map();
-      this.worker.on('message', (id) => { const w = this.working.get(id); this.working.delete(id); if (w) this._complete([w]); });
+      this.worker.on('message', (id) => {
+        const w = this.working.get(id);
+        this.working.delete(id);
+        if (w) this._complete([w]);
+      });
     }
     this.working.set(r.id, r);
     this.worker.postMessage(r.id);
@@ -117,26 +207,44 @@ class FakeEngine {
   _complete(rs) {
     const now = Date.now();
     this._answer(rs, (r) => {
-      if (r.deadline && now > r.deadline) { this.stats_.droppedExpired++; return ['ERR_DEADLINE_EXCEEDED', 'deadline passed']; }
+      if (r.deadline && now > r.deadline) {
+        this.stats_.droppedExpired++;
+        return ['ERR_DEADLINE_EXCEEDED', 'deadline passed'];
+      }
       this.stats_.requestsRun++;
       return ['', control.answer(r.text, r.topK, r.kind)];
     });
   }
 
   _answer(rs, decide) {
-    const ids = new Float64Array(rs.length), codes = [], payloads = [], timings = new Float64Array(rs.length * 4);
-    rs.forEach((r, i) => { ids[i] = r.id; const [code, payload] = decide(r); codes.push(code); payloads.push(payload); });
+    const ids = new Float64Array(rs.length),
+      codes = [],
+      payloads = [],
+      timings = new Float64Array(rs.length * 4);
+    rs.forEach((r, i) => {
+      ids[i] = r.id;
+      const [code, payload] = decide(r);
+      codes.push(code);
+      payloads.push(payload);
+    });
     control.completed += rs.length;
     this.stats_.queueDepth = control.held.filter((r) => r.engine === this).length;
     this.onComplete(ids, codes, payloads, timings);
   }
 
-  stats() { return { ...this.stats_ }; }
-  tokenizer() { return new FakeTokenizer(); }
+  stats() {
+    return { ...this.stats_ };
+  }
+  tokenizer() {
+    return new FakeTokenizer();
+  }
 
   async close(drain) {
     this.closed = true;
-    if (this.worker) { await this.worker.terminate(); this.worker = undefined; }
+    if (this.worker) {
+      await this.worker.terminate();
+      this.worker = undefined;
+    }
     const mine = control.held.filter((r) => r.engine === this);
     control.held = control.held.filter((r) => r.engine !== this);
     if (drain) this._complete(mine);
@@ -145,5 +253,11 @@ class FakeEngine {
   }
 }
 
-const SUPPORTED = { normalizers: ['BertNormalizer'], preTokenizers: ['BertPreTokenizer'], models: ['WordPiece'], postProcessors: ['TemplateProcessing'], decoders: ['WordPiece'] };
+const SUPPORTED = {
+  normalizers: ['BertNormalizer'],
+  preTokenizers: ['BertPreTokenizer'],
+  models: ['WordPiece'],
+  postProcessors: ['TemplateProcessing'],
+  decoders: ['WordPiece'],
+};
 module.exports = { Tokenizer: { load: () => new FakeTokenizer(), supportedComponents: () => SUPPORTED }, Engine: FakeEngine, control };

@@ -23,8 +23,14 @@ const TOL = 1e-4;
 const MIN_COSINE = 0.9999;
 
 const cosine = (a, b) => {
-  let d = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  let d = 0,
+    na = 0,
+    nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
   return d / Math.sqrt(na * nb);
 };
 
@@ -68,7 +74,8 @@ export async function serve(name, n, seed, { warmup = false } = {}) {
       const got = await engine.embed(texts, { normalize: false });
       const requests = texts.map((x) => ({ task: 'embed', model, ids: engine.tokenizer.encode(x).ids, pooling }));
       return {
-        info, requests,
+        info,
+        requests,
         compare: (ref) => {
           const failures = [];
           let worst = 1;
@@ -86,11 +93,13 @@ export async function serve(name, n, seed, { warmup = false } = {}) {
       const pairs = texts.map((x, i) => (i % 2 ? { text: x, text_pair: texts[(i * 7) % texts.length] } : x));
       const got = await engine.classify(pairs, { topK: null });
       const requests = pairs.map((p) => ({
-        task: 'classify', model,
+        task: 'classify',
+        model,
         ...(typeof p === 'string' ? { ids: engine.tokenizer.encode(p).ids } : encodePair(engine, p.text, p.text_pair)),
       }));
       return {
-        info, requests,
+        info,
+        requests,
         compare: (ref) => {
           const failures = [];
           let worst = 0;
@@ -111,13 +120,24 @@ export async function serve(name, n, seed, { warmup = false } = {}) {
     const got = await engine.tokenClassify(texts, { aggregationStrategy: 'simple' });
     const requests = texts.map((x) => {
       const e = engine.tokenizer.encode(x);
-      return { task: 'token_classify', model, ids: e.ids, text: x, offsets: e.offsets, tokens: e.tokens, special: specialMask(engine, e), aggregation_strategy: 'simple' };
+      return {
+        task: 'token_classify',
+        model,
+        ids: e.ids,
+        text: x,
+        offsets: e.offsets,
+        tokens: e.tokens,
+        special: specialMask(engine, e),
+        aggregation_strategy: 'simple',
+      };
     });
     return {
-      info, requests,
+      info,
+      requests,
       compare: (ref) => {
         const failures = [];
-        let worst = 0, entities = 0;
+        let worst = 0,
+          entities = 0;
         const strip = (list) => list.map(({ score, ...rest }) => rest);
         texts.forEach((x, i) => {
           const want = ref[i].entities;
@@ -151,7 +171,11 @@ function compareFillMask(texts, got, ref) {
     }
     ref[i].top.forEach((want, m) => {
       masks++;
-      const diff = compareTopK(lists[m].map((p) => ({ id: p.token, score: p.score })), want, TOL);
+      const diff = compareTopK(
+        lists[m].map((p) => ({ id: p.token, score: p.score })),
+        want,
+        TOL,
+      );
       if (diff) failures.push(`${JSON.stringify(x)} mask ${m}: ${diff}`);
     });
   });
@@ -164,8 +188,10 @@ function compareFillMask(texts, got, ref) {
  */
 export async function checkTraceExport(t, family, tmp) {
   const out = join(tmp, `${family}-traced-export`);
-  const res = spawnSync(python, [join(root, 'scripts', 'export_hf.py'), join(testModel(`${family}-mlm`), 'hf'), out, '--trace'],
-    { encoding: 'utf8', env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const res = spawnSync(python, [join(root, 'scripts', 'export_hf.py'), join(testModel(`${family}-mlm`), 'hf'), out, '--trace'], {
+    encoding: 'utf8',
+    env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
   t.equal(res.status, 0, res.stderr);
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   t.equal(config.bert_serve.torchscript, 'trace');
@@ -199,7 +225,11 @@ export async function checkAgainstReference(t, names, n, { warmup = false } = {}
     const ref = answers.slice(at, at + r.requests.length);
     at += r.requests.length;
     const { checked, failures, worst } = r.compare(ref);
-    t.same(failures.slice(0, 5), [], `${r.name}: ${checked} inputs equal the eager reference (${worst})${failures.length ? `; ${failures.length} differ` : ''}`);
+    t.same(
+      failures.slice(0, 5),
+      [],
+      `${r.name}: ${checked} inputs equal the eager reference (${worst})${failures.length ? `; ${failures.length} differ` : ''}`,
+    );
   }
   return runs;
 }

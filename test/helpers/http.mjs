@@ -18,20 +18,31 @@ export function request(port, { method = 'GET', path = '/', headers = {}, body, 
         const buf = Buffer.concat(chunks);
         const text = buf.toString('utf8');
         let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
         resolve({ status: res.statusCode, headers: res.headers, text, json, bytes: buf });
       });
       res.on('error', reject);
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`request ${method} ${path} timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
-    if (body !== undefined) req.end(body); else req.end();
+    if (body !== undefined) req.end(body);
+    else req.end();
   });
 }
 
-export const postText = (port, text, headers = {}) => request(port, { method: 'POST', path: '/', body: text, headers: { 'content-type': 'text/plain', ...headers } });
+export const postText = (port, text, headers = {}) =>
+  request(port, { method: 'POST', path: '/', body: text, headers: { 'content-type': 'text/plain', ...headers } });
 export const postJson = (port, path, value, headers = {}) =>
-  request(port, { method: 'POST', path, body: typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value), headers: { 'content-type': 'application/json', ...headers } });
+  request(port, {
+    method: 'POST',
+    path,
+    body: typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 
 /** Parses one HTTP/1.1 response (Content-Length framed) from the front of `buf`; undefined if incomplete. */
 export function parseResponse(buf) {
@@ -48,7 +59,11 @@ export function parseResponse(buf) {
   if (buf.length < end + 4 + len) return undefined;
   const body = buf.subarray(end + 4, end + 4 + len).toString('utf8');
   let json;
-  try { json = JSON.parse(body); } catch { json = undefined; }
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
   return { status, headers, body, json, rest: buf.subarray(end + 4 + len) };
 }
 
@@ -71,12 +86,25 @@ export class RawClient {
     this.isClosed = false;
     this.error = undefined;
     this.waiters = [];
-    socket.on('data', (d) => { this.buf = Buffer.concat([this.buf, d]); this.#wake(); });
-    socket.on('error', (e) => { this.error = e; });
-    this.closed = new Promise((resolve) => socket.on('close', () => { this.isClosed = true; this.#wake(); resolve(); }));
+    socket.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.#wake();
+    });
+    socket.on('error', (e) => {
+      this.error = e;
+    });
+    this.closed = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.isClosed = true;
+        this.#wake();
+        resolve();
+      }),
+    );
   }
 
-  #wake() { for (const w of this.waiters.splice(0)) w(); }
+  #wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
 
   send(data) {
     return new Promise((resolve, reject) => this.socket.write(data, (e) => (e ? reject(e) : resolve())));
@@ -87,13 +115,20 @@ export class RawClient {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const r = parseResponse(this.buf);
-      if (r) { this.buf = r.rest; return r; }
-      if (this.isClosed) throw new Error(`connection closed before a complete response (got ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))})`);
+      if (r) {
+        this.buf = r.rest;
+        return r;
+      }
+      if (this.isClosed)
+        throw new Error(`connection closed before a complete response (got ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))})`);
       const left = end - Date.now();
       if (left <= 0) throw new Error(`no complete response within ${timeoutMs} ms`);
       await new Promise((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }
@@ -101,13 +136,20 @@ export class RawClient {
   /** Resolves true when the server closed the connection within timeoutMs. */
   async waitClosed(timeoutMs = 5_000) {
     let timer;
-    const r = await Promise.race([this.closed.then(() => true), new Promise((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); })]);
+    const r = await Promise.race([
+      this.closed.then(() => true),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
     clearTimeout(timer);
     return r;
   }
 
   /** Hangs up abruptly (RST when data is unread). */
-  destroy() { this.socket.destroy(); }
+  destroy() {
+    this.socket.destroy();
+  }
 }
 
 /** Request head for a raw client. */
@@ -157,15 +199,26 @@ export function curlPost(url, text, timeoutMs = 30_000) {
     execFile('curl', ['-s', '-S', '-X', 'POST', '-d', text, '-w', '\n%{http_code}', url], { timeout: timeoutMs }, (err, stdout) => {
       if (err && err.code === 'ENOENT') {
         const u = new URL(url);
-        request(Number(u.port), { method: 'POST', path: u.pathname, body: text, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' } })
-          .then((r) => resolve({ status: r.status, text: r.text, json: r.json, via: 'http' }), reject);
+        request(Number(u.port), {
+          method: 'POST',
+          path: u.pathname,
+          body: text,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' },
+        }).then((r) => resolve({ status: r.status, text: r.text, json: r.json, via: 'http' }), reject);
         return;
       }
-      if (err) { reject(err); return; }
+      if (err) {
+        reject(err);
+        return;
+      }
       const nl = stdout.lastIndexOf('\n');
       const body = stdout.slice(0, nl);
       let json;
-      try { json = JSON.parse(body); } catch { json = undefined; }
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = undefined;
+      }
       resolve({ status: Number(stdout.slice(nl + 1)), text: body, json, via: 'curl' });
     });
   });

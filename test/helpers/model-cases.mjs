@@ -37,7 +37,8 @@ export async function checkCase(dir, { warmup = false } = {}) {
     return { outcome: 'refused', problems, message: e.message };
   }
   try {
-    if (spec.expect !== 'ok') return { outcome: 'unexpected', problems: [`loaded (${engine.info.headPath}), expected a refusal: ${spec.expect.message}`] };
+    if (spec.expect !== 'ok')
+      return { outcome: 'unexpected', problems: [`loaded (${engine.info.headPath}), expected a refusal: ${spec.expect.message}`] };
     if (spec.head_path && engine.info.taskInfo.head_path !== spec.head_path) {
       problems.push(`head_path ${engine.info.taskInfo.head_path}, expected ${spec.head_path} (${engine.info.headPath})`);
     }
@@ -54,8 +55,11 @@ export async function checkCase(dir, { warmup = false } = {}) {
       got.forEach((answer, i) => {
         const perMask = c.reference[i].length === 1 ? [answer] : answer;
         c.reference[i].forEach((want, m) => {
-          const diff = compareTopK(perMask[m].map((p) => ({ id: p.token, score: p.score })),
-            want.ids.map((id, k) => ({ id, score: want.scores[k] })), TOLERANCE);
+          const diff = compareTopK(
+            perMask[m].map((p) => ({ id: p.token, score: p.score })),
+            want.ids.map((id, k) => ({ id, score: want.scores[k] })),
+            TOLERANCE,
+          );
           if (diff) problems.push(`fill-mask "${c.inputs[i].text}" mask ${m}: ${diff}`);
         });
       });

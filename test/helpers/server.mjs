@@ -20,8 +20,10 @@ export function requireBuilt(...models) {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npx tsc -p tsconfig.json\``);
   for (const m of models) {
     if (!existsSync(join(m, 'model.pt'))) {
-      throw new Error(`model fixture ${m} is missing: run \`/usr/bin/python3 scripts/make_test_models.py models/test\` `
-        + 'and `/usr/bin/python3 scripts/make_demo_model.py models/demo` (npm test does both)');
+      throw new Error(
+        `model fixture ${m} is missing: run \`/usr/bin/python3 scripts/make_test_models.py models/test\` ` +
+          'and `/usr/bin/python3 scripts/make_demo_model.py models/demo` (npm test does both)',
+      );
     }
   }
 }
@@ -29,7 +31,11 @@ export function requireBuilt(...models) {
 const live = new Set();
 process.on('exit', () => {
   for (const p of live) {
-    try { p.kill('SIGKILL'); } catch { /* already gone */ }
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 });
 
@@ -68,7 +74,9 @@ export class ServerProcess {
     this.waiters = [];
     let buf = '';
     proc.stdout.setEncoding('utf8');
-    proc.stdout.on('data', (d) => { this.stdout += d; });
+    proc.stdout.on('data', (d) => {
+      this.stdout += d;
+    });
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (d) => {
       this.stderr += d;
@@ -94,7 +102,11 @@ export class ServerProcess {
 
   #addLine(line) {
     let entry;
-    try { entry = JSON.parse(line); } catch { entry = { msg: line, raw: true }; }
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      entry = { msg: line, raw: true };
+    }
     this.logs.push(entry);
     if (entry.msg === 'listening' && typeof entry.port === 'number') {
       this.port = entry.port;
@@ -103,7 +115,9 @@ export class ServerProcess {
     for (const w of [...this.waiters]) w.check(false);
   }
 
-  get url() { return `http://127.0.0.1:${this.port}`; }
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   /** Resolves with the first log line (past or future) matching `pred`. */
   waitLog(pred, timeoutMs = 30_000) {
@@ -113,14 +127,27 @@ export class ServerProcess {
       const w = {
         check: (exited) => {
           const hit = this.logs.find(pred);
-          if (hit) { done(); resolve(hit); } else if (exited) {
+          if (hit) {
             done();
-            reject(new Error(`server exited (code ${this.exitCode}, signal ${this.exitSignal}) before the awaited log line; stderr:\n${this.stderr}`));
+            resolve(hit);
+          } else if (exited) {
+            done();
+            reject(
+              new Error(
+                `server exited (code ${this.exitCode}, signal ${this.exitSignal}) before the awaited log line; stderr:\n${this.stderr}`,
+              ),
+            );
           }
         },
       };
-      const timer = setTimeout(() => { done(); reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; stderr:\n${this.stderr}`)); }, timeoutMs);
-      const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((x) => x !== w); };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; stderr:\n${this.stderr}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((x) => x !== w);
+      };
       this.waiters.push(w);
       if (this.exitCode !== undefined || this.exitSignal !== undefined) w.check(true);
     });
@@ -138,7 +165,11 @@ export class ServerProcess {
 
   kill() {
     if (this.exitCode === undefined && this.exitSignal === undefined) {
-      try { this.proc.kill('SIGKILL'); } catch { /* gone */ }
+      try {
+        this.proc.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   }
 }
@@ -148,9 +179,14 @@ export function runCli(args, { env = {}, timeoutMs = 120_000 } = {}) {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(proc);
-    let stdout = '', stderr = '';
-    proc.stdout.on('data', (d) => { stdout += d; });
-    proc.stderr.on('data', (d) => { stderr += d; });
+    let stdout = '',
+      stderr = '';
+    proc.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    proc.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
     proc.on('exit', (code, signal) => {
       clearTimeout(timer);

@@ -19,8 +19,10 @@ t.test('info describes the model', async (t) => {
   t.equal(engine.info.vocabSize, 30522);
   t.equal(engine.info.maskedPositionsFastPath, true, 'the exporter fast path is detected');
   t.match(engine.info.blas, /openblas/, `BLAS is OpenBLAS (${engine.info.blas})`);
-  t.ok(engine.info.batchOverheadTokens >= 1 && engine.info.batchOverheadTokens <= 8192,
-    `batch overhead measured at warm-up: ${engine.info.batchOverheadTokens} tokens`);
+  t.ok(
+    engine.info.batchOverheadTokens >= 1 && engine.info.batchOverheadTokens <= 8192,
+    `batch overhead measured at warm-up: ${engine.info.batchOverheadTokens} tokens`,
+  );
 });
 
 t.test('batchOverheadTokens: a given value is used as is; invalid values are refused', async (t) => {
@@ -42,7 +44,13 @@ t.test('single mask: top 5 {score, token, token_str, sequence}, scores descendin
     t.type(p.score, 'number');
     t.ok(Number.isInteger(p.token));
     t.equal(p.token_str, engine.tokenizer.decode([p.token]));
-    t.equal(p.sequence, engine.tokenizer.decode(engine.tokenizer.encode('The capital of France is [MASK].').ids.map((id) => (id === 103 ? p.token : id)), { skipSpecialTokens: true }));
+    t.equal(
+      p.sequence,
+      engine.tokenizer.decode(
+        engine.tokenizer.encode('The capital of France is [MASK].').ids.map((id) => (id === 103 ? p.token : id)),
+        { skipSpecialTokens: true },
+      ),
+    );
     t.notMatch(p.sequence, /\[CLS\]|\[SEP\]|\[MASK\]/, 'single-mask sequences skip special tokens');
   }
   for (let i = 1; i < out.length; i++) t.ok(out[i - 1].score >= out[i].score, 'descending');
@@ -64,7 +72,11 @@ t.test('list input, topK and targets', async (t) => {
   t.type(one[0].score, 'number');
   const targeted = await engine.fillMask('the [MASK] sat.', { targets: ['cat', 'dog', 'Paris'] });
   t.equal(targeted.length, 3, 'top_k is capped at the number of targets');
-  t.same(new Set(targeted.map((p) => p.token_str)), new Set(['cat', 'dog', 'paris']), 'a target outside the vocabulary maps to its first token');
+  t.same(
+    new Set(targeted.map((p) => p.token_str)),
+    new Set(['cat', 'dog', 'paris']),
+    'a target outside the vocabulary maps to its first token',
+  );
   const json = await engine.fillMaskJson('the [MASK] sat.', { topK: 2 });
   t.ok(Buffer.isBuffer(json.body));
   t.same(JSON.parse(json.body), await engine.fillMask('the [MASK] sat.', { topK: 2 }), 'JSON bytes equal the parsed answer');
@@ -102,11 +114,17 @@ t.test('truncation when configured', async (t) => {
 
 t.test('tokenize on the engine threads: TEI shape', async (t) => {
   const toks = await engine.tokenize('Hello [MASK] world!');
-  t.same(toks.map((x) => x.text), ['[CLS]', 'Hello', '[MASK]', 'world', '!', '[SEP]']);
+  t.same(
+    toks.map((x) => x.text),
+    ['[CLS]', 'Hello', '[MASK]', 'world', '!', '[SEP]'],
+  );
   t.same(toks[1], { id: 7592, text: 'Hello', special: false, start: 0, stop: 5 });
   t.same(toks[0], { id: 101, text: '[CLS]', special: true, start: null, stop: null });
   const bare = await engine.tokenize('Hello', { addSpecialTokens: false });
-  t.same(bare.map((x) => x.id), [7592]);
+  t.same(
+    bare.map((x) => x.id),
+    [7592],
+  );
 });
 
 t.test('thousands of concurrent promises all resolve, exactly once', async (t) => {
@@ -126,7 +144,8 @@ t.test('thousands of concurrent promises all resolve, exactly once', async (t) =
 t.test('admission bound: ERR_QUEUE_FULL at once past maxQueue', async (t) => {
   const e = await Engine.load({ model: testModel('slow'), maxQueue: 2, warmup: false });
   t.teardown(() => e.close());
-  const a = e.fillMask('a [MASK]'), b = e.fillMask('b [MASK]');
+  const a = e.fillMask('a [MASK]'),
+    b = e.fillMask('b [MASK]');
   const c = await e.fillMask('c [MASK]').catch((err) => err);
   t.equal(c.code, 'ERR_QUEUE_FULL');
   await Promise.all([a, b]);
@@ -145,13 +164,25 @@ t.test('cancel and deadline: dropped before they reach the model', async (t) => 
   const expired = e.fillMask('late [MASK]', { timeoutMs: 10 }).catch((err) => err);
   // Both must be in the native queue before the abort, so that the scheduler (not the JS side)
   // drops them; the expired one may already have been dropped by then.
-  await until(() => { const s = e.stats(); return s.queueDepth + s.droppedExpired >= 2; }, { what: 'both queued natively' });
+  await until(
+    () => {
+      const s = e.stats();
+      return s.queueDepth + s.droppedExpired >= 2;
+    },
+    { what: 'both queued natively' },
+  );
   ac.abort();
   const [c, x] = await Promise.all([cancelled, expired]);
   t.equal(c.code, 'ERR_CANCELLED');
   t.equal(x.code, 'ERR_DEADLINE_EXCEEDED');
   await first;
-  await until(() => { const s = e.stats(); return s.droppedCancelled === 1 && s.queueDepth === 0; }, { what: 'the cancelled one dropped' });
+  await until(
+    () => {
+      const s = e.stats();
+      return s.droppedCancelled === 1 && s.queueDepth === 0;
+    },
+    { what: 'the cancelled one dropped' },
+  );
   const s = e.stats();
   t.equal(s.requestsRun, 1, 'only the first request ran');
   t.equal(s.droppedCancelled, 1, 'the cancelled one was dropped by the scheduler');
@@ -182,7 +213,7 @@ t.test('close: drains, rejects later calls; a script exits on its own', async (t
   t.match(res.stdout, /^5\nloading/);
 });
 
-t.test('native messages reach the engine\'s JS logger as JSON lines (level, msg, fields)', async (t) => {
+t.test("native messages reach the engine's JS logger as JSON lines (level, msg, fields)", async (t) => {
   const lines = [];
   const logger = new Logger({ format: 'json', level: 'debug', write: (l) => lines.push(JSON.parse(l)) });
   const e = await Engine.load({ model: testModel('failing'), warmup: false, logger });
@@ -201,7 +232,10 @@ t.test('the native load takes complete options only: a missing one is refused by
   const { resolveEngineOptions, toNativeOptions } = await import('../../dist/engine_options.js');
   const b = loadBinding();
   t.throws(() => new b.Engine(() => {}), { code: 'ERR_INVALID_ARGUMENT' }, 'no log function');
-  const n = new b.Engine(() => {}, () => {});
+  const n = new b.Engine(
+    () => {},
+    () => {},
+  );
   const { maxBatchRequests: _, ...partial } = toNativeOptions(resolveEngineOptions({ model: testModel('tiny') }));
   t.throws(() => n.load(partial), { code: 'ERR_INVALID_ARGUMENT', message: /"maxBatchRequests" must be a number/ });
   await n.close(true);

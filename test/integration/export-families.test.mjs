@@ -15,7 +15,9 @@ t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
 function py(args) {
   const res = spawnSync(python, args, {
-    cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
     env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
   });
   if (res.error) throw res.error;
@@ -102,7 +104,10 @@ print(json.dumps(out))
   t.equal(r.roberta_legacy.diff, 0, 'tied decoder restored, buffers and pooler dropped: the same model');
   t.match(r.roberta_legacy.notes.join('\n'), /lm_head\.decoder\.weight tied to roberta\.embeddings\.word_embeddings\.weight/);
   t.match(r.roberta_legacy.notes.join('\n'), /dropped buffer roberta\.embeddings\.position_ids/);
-  t.match(r.roberta_legacy.notes.join('\n'), /dropped roberta\.pooler\.dense\.weight \(not part of RobertaForMaskedLM, as in transformers\)/);
+  t.match(
+    r.roberta_legacy.notes.join('\n'),
+    /dropped roberta\.pooler\.dense\.weight \(not part of RobertaForMaskedLM, as in transformers\)/,
+  );
   t.equal(r.mpnet_encoder.arch, 'MPNetModel');
   t.equal(r.mpnet_encoder.diff, 0, 'the encoder of the MLM checkpoint');
   t.match(r.mpnet_encoder.notes.join('\n'), /dropped \d+ head keys \(lm_head\..*\) for the bare encoder/);
@@ -110,13 +115,19 @@ print(json.dumps(out))
   t.equal(r.electra_discriminator.arch, 'ElectraModel');
   t.equal(r.electra_discriminator.diff, 0);
   t.match(r.errors['missing-bias'], /missing keys: mpnet\.encoder\.relative_attention_bias\.weight/);
-  t.match(r.errors['model-type-mismatch'], /architecture BertForMaskedLM is not a RoBERTa class, but config\.json's model_type is 'roberta'/);
-  t.match(r.errors['unknown-model-type'], /model_type is 'albert', which bert-serve does not serve; supported families \(model_type\): bert \(BERT\), distilbert \(DistilBERT\), roberta \(RoBERTa\), xlm-roberta \(XLM-RoBERTa\), electra \(ELECTRA\), mpnet \(MPNet\)/);
+  t.match(
+    r.errors['model-type-mismatch'],
+    /architecture BertForMaskedLM is not a RoBERTa class, but config\.json's model_type is 'roberta'/,
+  );
+  t.match(
+    r.errors['unknown-model-type'],
+    /model_type is 'albert', which bert-serve does not serve; supported families \(model_type\): bert \(BERT\), distilbert \(DistilBERT\), roberta \(RoBERTa\), xlm-roberta \(XLM-RoBERTa\), electra \(ELECTRA\), mpnet \(MPNet\)/,
+  );
   t.match(r.errors['distilbert-shape'], /missing keys: distilbert\.transformer\.layer\.2\./);
 });
 
 t.test('export_hf refuses a model_type it does not serve before loading torch, exit 2', async (t) => {
-  const src = join(tmp, 'unknown-model-type');  // made by the test above
+  const src = join(tmp, 'unknown-model-type'); // made by the test above
   const res = py([join(root, 'scripts', 'export_hf.py'), src, join(tmp, 'out-unknown')]);
   t.equal(res.status, 2, res.stderr);
   t.match(res.stderr, /model_type is 'albert', which bert-serve does not serve; supported families/);
@@ -124,6 +135,6 @@ t.test('export_hf refuses a model_type it does not serve before loading torch, e
 });
 
 // MPNet here (relative position bias, two inputs); every family in test/long/families-reference.test.mjs.
-t.test('export_hf --trace: MPNet\'s fill_mask_logits traced, served as the scripted export', async (t) => {
+t.test("export_hf --trace: MPNet's fill_mask_logits traced, served as the scripted export", async (t) => {
   await checkTraceExport(t, 'mpnet', tmp);
 });

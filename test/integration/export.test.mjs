@@ -24,7 +24,10 @@ function py(args, { env = {}, input } = {}) {
   // PASSIVE: idle OpenMP threads sleep instead of spinning, which only costs when the machine
   // is shared with other test processes (docs/performance.md).
   const res = spawnSync(python, args, {
-    cwd: root, encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024,
+    cwd: root,
+    encoding: 'utf8',
+    input,
+    maxBuffer: 64 * 1024 * 1024,
     env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env },
   });
   if (res.error) throw res.error;
@@ -49,14 +52,30 @@ t.test('make_demo_model writes the HF checkpoint and the exported model director
   t.equal(res.status, 0, res.stderr);
   t.equal(res.stdout.trim().split('\n').length, 1, 'prints one line');
   t.match(res.stdout, /made demo BertForMaskedLM .* median [0-9.]+/);
-  for (const f of ['model.pt', 'config.json', 'vocab.txt', 'tokenizer_config.json', '.bert-serve-stamp.json',
-    'hf/config.json', 'hf/pytorch_model.bin', 'hf/vocab.txt', 'hf/tokenizer_config.json']) {
+  for (const f of [
+    'model.pt',
+    'config.json',
+    'vocab.txt',
+    'tokenizer_config.json',
+    '.bert-serve-stamp.json',
+    'hf/config.json',
+    'hf/pytorch_model.bin',
+    'hf/vocab.txt',
+    'hf/tokenizer_config.json',
+  ]) {
     t.ok(existsSync(join(demo, f)), f);
   }
   const config = json(join(demo, 'config.json'));
   t.same(config.architectures, ['BertForMaskedLM']);
-  t.match(config, { vocab_size: 30522, hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 2,
-    intermediate_size: 512, max_position_embeddings: 512, type_vocab_size: 2 });
+  t.match(config, {
+    vocab_size: 30522,
+    hidden_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 512,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+  });
   t.match(config.bert_serve, { dtype: 'float32', signature: 'fill_mask_logits', task: 'fill-mask', torchscript: 'script' });
   t.equal(sha256(join(demo, 'vocab.txt')), VOCAB_SHA256, 'the real uncased vocabulary');
   t.match(json(join(demo, 'tokenizer_config.json')), { do_lower_case: true, model_max_length: 512 });
@@ -68,7 +87,8 @@ t.test('make_demo_model writes the HF checkpoint and the exported model director
 
 t.test('HF state dicts load strictly; model.pt agrees with an independent functional BERT', async (t) => {
   cpSync(join(demo, 'hf'), stSrc, { recursive: true });
-  const r = check(`
+  const r = check(
+    `
 import json, math, torch
 from bert import safetensors
 from bert.modeling import BertConfig, BertForMaskedLM
@@ -112,7 +132,10 @@ print(json.dumps({"diff": float((out - ref)[valid].abs().max()),
                   "methods": [m for m in ("forward", "fill_mask_logits") if hasattr(ts, m)],
                   "tied": ts.state_dict()["cls.predictions.decoder.weight"].data_ptr()
                           == ts.state_dict()["bert.embeddings.word_embeddings.weight"].data_ptr()}))
-`, demo, stSrc);
+`,
+    demo,
+    stSrc,
+  );
   t.ok(r.diff < 1e-4, `forward vs functional BERT: max abs diff ${r.diff}`);
   t.ok(r.rows < 1e-4, `fill_mask_logits vs forward rows: ${r.rows}`);
   t.same(r.methods, ['forward', 'fill_mask_logits']);
@@ -160,18 +183,38 @@ t.test('export_hf refuses bad checkpoints with a clear message and exit 2', asyn
   };
   const cases = [
     ['no config.json', make('no-config', (d) => unlinkSync(join(d, 'config.json'))), /no config\.json/],
-    ['config not JSON', make('bad-json', (d) => writeFileSync(join(d, 'config.json'), '{"architectures": [')), /config\.json: not valid JSON/],
-    ['unsupported architecture', make('gpt2', (d) => {
-      const c = json(join(d, 'config.json'));
-      writeFileSync(join(d, 'config.json'), JSON.stringify({ ...c, architectures: ['GPT2LMHeadModel'] }));
-    }), /unsupported architecture GPT2LMHeadModel: supported BERT architectures are BertForMaskedLM/],
-    ['no weights', make('no-weights', (d) => unlinkSync(join(d, 'pytorch_model.bin'))), /no weights \(looked for model\.safetensors, pytorch_model\.bin/],
+    [
+      'config not JSON',
+      make('bad-json', (d) => writeFileSync(join(d, 'config.json'), '{"architectures": [')),
+      /config\.json: not valid JSON/,
+    ],
+    [
+      'unsupported architecture',
+      make('gpt2', (d) => {
+        const c = json(join(d, 'config.json'));
+        writeFileSync(join(d, 'config.json'), JSON.stringify({ ...c, architectures: ['GPT2LMHeadModel'] }));
+      }),
+      /unsupported architecture GPT2LMHeadModel: supported BERT architectures are BertForMaskedLM/,
+    ],
+    [
+      'no weights',
+      make('no-weights', (d) => unlinkSync(join(d, 'pytorch_model.bin'))),
+      /no weights \(looked for model\.safetensors, pytorch_model\.bin/,
+    ],
     ['no tokenizer', make('no-tok', (d) => unlinkSync(join(d, 'vocab.txt'))), /no tokenizer \(needs vocab\.txt or tokenizer\.json\)/],
-    ['weights of another shape', make('one-layer', (d) => {
-      const c = json(join(d, 'config.json'));
-      writeFileSync(join(d, 'config.json'), JSON.stringify({ ...c, num_hidden_layers: 3 }));
-    }), /do not fit the architecture in config\.json: missing keys: bert\.encoder\.layer\.2\./],
-    ['not a state dict', make('garbage', (d) => writeFileSync(join(d, 'pytorch_model.bin'), 'garbage')), /pytorch_model\.bin: not a plain PyTorch state dict/],
+    [
+      'weights of another shape',
+      make('one-layer', (d) => {
+        const c = json(join(d, 'config.json'));
+        writeFileSync(join(d, 'config.json'), JSON.stringify({ ...c, num_hidden_layers: 3 }));
+      }),
+      /do not fit the architecture in config\.json: missing keys: bert\.encoder\.layer\.2\./,
+    ],
+    [
+      'not a state dict',
+      make('garbage', (d) => writeFileSync(join(d, 'pytorch_model.bin'), 'garbage')),
+      /pytorch_model\.bin: not a plain PyTorch state dict/,
+    ],
     ['no such directory', join(tmp, 'nope'), /not a directory/],
   ];
   for (const [what, src, message] of cases) {
@@ -194,8 +237,9 @@ t.test('vocabulary resolution: the first intact copy wins, the repository copy i
   const damaged = join(tmp, 'damaged-data');
   cpSync(join(root, 'test', 'data', 'shared'), damaged, { recursive: true });
   writeFileSync(join(damaged, 'bert-base-uncased-vocab.txt'), '[PAD]\n[UNK]\n');
-  const res = py([join(root, 'scripts', 'vocab.py'), '--out', join(tmp, 'v2.txt'), '--tokenizer-json', join(tmp, 't2.json')],
-    { env: { BERT_SERVE_SHARED_DATA: damaged } });
+  const res = py([join(root, 'scripts', 'vocab.py'), '--out', join(tmp, 'v2.txt'), '--tokenizer-json', join(tmp, 't2.json')], {
+    env: { BERT_SERVE_SHARED_DATA: damaged },
+  });
   t.equal(res.status, 0, res.stderr);
   const out = JSON.parse(res.stdout);
   t.notMatch(out.source, /damaged-data/, `not the damaged copy: ${out.source}`);
@@ -224,13 +268,16 @@ t.test('make_test_models: tokenizer-json and traced fixtures', async (t) => {
   t.ok(statSync(join(out, 'traced', 'model.pt')).size > 1e6);
   const index = json(join(out, 'fixtures.json'));
   t.same(Object.keys(index).sort(), ['tokenizer-json', 'traced']);
-  const r = check(`
+  const r = check(
+    `
 import json, torch
 m = torch.jit.load(sys.argv[1] + "/traced/model.pt")
 ids = torch.tensor([[101, 7592, 103, 102]])
 out = m(ids, torch.ones_like(ids))
 print(json.dumps({"tuple": isinstance(out, tuple), "shape": list(out[0].shape), "fill": hasattr(m, "fill_mask_logits")}))
-`, out);
+`,
+    out,
+  );
   t.same(r, { tuple: true, shape: [1, 4, 30522], fill: false }, 'traced: 2 inputs, (logits,), no fast path');
   const again = script('make_test_models.py', out, '--only', 'tokenizer-json,traced');
   t.match(again.stdout, /tokenizer-json: up to date; traced: up to date/);
@@ -242,11 +289,34 @@ print(json.dumps({"tuple": isinstance(out, tuple), "shape": list(out[0].shape), 
 // ---- the other tasks: embeddings, classification, rerank, token classification ----
 
 const fx = join(tmp, 'task-fixtures');
-const TASK_FIXTURES = ['tiny', 'embed', 'embed-cls', 'classify', 'classify-multi', 'rerank', 'ner', 'mlm-traced',
-  'embed-traced', 'embed-traced-nopooler', 'classify-traced', 'ner-traced', 'int8', 'classify-int8'];
+const TASK_FIXTURES = [
+  'tiny',
+  'embed',
+  'embed-cls',
+  'classify',
+  'classify-multi',
+  'rerank',
+  'ner',
+  'mlm-traced',
+  'embed-traced',
+  'embed-traced-nopooler',
+  'classify-traced',
+  'ner-traced',
+  'int8',
+  'classify-int8',
+];
 const reference = (dir, reqs) => {
   const res = py([join(root, 'scripts', 'reference.py'), dir], { input: reqs.map((r) => JSON.stringify(r)).join('\n') + '\n' });
-  return { ...res, answers: res.status === 0 ? res.stdout.trim().split('\n').map((l) => JSON.parse(l)) : [] };
+  return {
+    ...res,
+    answers:
+      res.status === 0
+        ? res.stdout
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l))
+        : [],
+  };
 };
 const close = (a, b, tol) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]) <= tol);
 
@@ -262,7 +332,10 @@ t.test('make_test_models: task fixtures export, round-trip and trace as users do
   t.same(json(join(fx, 'embed', 'config_sentence_transformers.json')).prompts, { query: 'query: ', passage: 'passage: ' });
   t.notOk(existsSync(join(fx, 'embed-cls', 'modules.json')), 'embed-cls: no pooling config');
   const cfg = (n) => json(join(fx, n, 'config.json'));
-  t.match(cfg('embed').bert_serve, { task: 'embeddings', sentence_transformers: { pooling: 'mean', pooling_config: '1_Pooling/config.json', normalize: false } });
+  t.match(cfg('embed').bert_serve, {
+    task: 'embeddings',
+    sentence_transformers: { pooling: 'mean', pooling_config: '1_Pooling/config.json', normalize: false },
+  });
   t.same(cfg('classify').id2label, { 0: 'negative', 1: 'neutral', 2: 'positive' });
   t.same(cfg('classify').label2id, { negative: 0, neutral: 1, positive: 2 });
   t.equal(cfg('classify-multi').problem_type, 'multi_label_classification');
@@ -278,7 +351,8 @@ t.test('make_test_models: task fixtures export, round-trip and trace as users do
   }
 
   // Each model.pt against the eager module of its counterpart's HF checkpoint, on a padded batch.
-  const r = check(`
+  const r = check(
+    `
 import json, torch
 from bert.checkpoint import load_model
 d = sys.argv[1]
@@ -315,18 +389,50 @@ with torch.no_grad():
                 info["bf16"] = str(e).strip().splitlines()[-1]
         out[name] = info
 print(json.dumps(out))
-`, fx);
-  const exact = ['tiny', 'embed', 'embed-cls', 'classify', 'classify-multi', 'rerank', 'ner', 'mlm-traced', 'embed-traced',
-    'embed-traced-nopooler', 'classify-traced', 'ner-traced'];
+`,
+    fx,
+  );
+  const exact = [
+    'tiny',
+    'embed',
+    'embed-cls',
+    'classify',
+    'classify-multi',
+    'rerank',
+    'ner',
+    'mlm-traced',
+    'embed-traced',
+    'embed-traced-nopooler',
+    'classify-traced',
+    'ner-traced',
+  ];
   for (const n of exact) t.ok(r[n].diff <= 1e-5, `${n}: jit.load output vs eager ${r[n].diff}`);
-  for (const n of ['int8', 'classify-int8']) t.ok(r[n].diff > 0 && r[n].diff <= 0.25 * r[n].scale, `${n}: int8 vs fp32 ${r[n].diff} (scale ${r[n].scale})`);
+  for (const n of ['int8', 'classify-int8'])
+    t.ok(r[n].diff > 0 && r[n].diff <= 0.25 * r[n].scale, `${n}: int8 vs fp32 ${r[n].diff} (scale ${r[n].scale})`);
   t.ok(r['embed-traced'].pooler_diff <= 1e-5, 'embed-traced: pooler_output');
-  const shapes = { embed: [2, 8, 32], 'embed-cls': [2, 8, 32], classify: [2, 3], 'classify-multi': [2, 4], rerank: [2, 1],
-    ner: [2, 8, 9], 'mlm-traced': [2, 8, 30522], 'embed-traced': [2, 8, 32], 'embed-traced-nopooler': [2, 8, 32],
-    'classify-traced': [2, 3], 'ner-traced': [2, 8, 9], int8: [2, 8, 30522], 'classify-int8': [2, 3] };
+  const shapes = {
+    embed: [2, 8, 32],
+    'embed-cls': [2, 8, 32],
+    classify: [2, 3],
+    'classify-multi': [2, 4],
+    rerank: [2, 1],
+    ner: [2, 8, 9],
+    'mlm-traced': [2, 8, 30522],
+    'embed-traced': [2, 8, 32],
+    'embed-traced-nopooler': [2, 8, 32],
+    'classify-traced': [2, 3],
+    'ner-traced': [2, 8, 9],
+    int8: [2, 8, 30522],
+    'classify-int8': [2, 3],
+  };
   for (const [n, s] of Object.entries(shapes)) t.same(r[n].shape, s, `${n}: output shape`);
-  t.same(Object.fromEntries(['mlm-traced', 'embed-traced', 'embed-traced-nopooler', 'classify-traced', 'ner-traced'].map((n) => [n, r[n].tuple])),
-    { 'mlm-traced': 1, 'embed-traced': 2, 'embed-traced-nopooler': 1, 'classify-traced': 1, 'ner-traced': 1 }, 'traced files return tuples');
+  t.same(
+    Object.fromEntries(
+      ['mlm-traced', 'embed-traced', 'embed-traced-nopooler', 'classify-traced', 'ner-traced'].map((n) => [n, r[n].tuple]),
+    ),
+    { 'mlm-traced': 1, 'embed-traced': 2, 'embed-traced-nopooler': 1, 'classify-traced': 1, 'ner-traced': 1 },
+    'traced files return tuples',
+  );
   t.same(r['mlm-traced'].children, ['bert', 'cls']);
   t.same(r['mlm-traced'].sub_children, ['embeddings', 'encoder']);
   t.same(r['classify-traced'].children, ['bert', 'classifier']);
@@ -344,7 +450,8 @@ print(json.dumps(out))
 t.test('export_hf: sentence-transformers layout from safetensors, pooling under another folder name', async (t) => {
   const src = join(tmp, 'st-embed');
   cpSync(join(fx, 'embed', 'hf'), src, { recursive: true });
-  const r = check(`
+  const r = check(
+    `
 import json, os, torch
 from bert import safetensors
 src = sys.argv[1]
@@ -361,7 +468,9 @@ cfg["architectures"] = ["BertForMaskedLM"]  # as many sentence-transformers chec
 json.dump(cfg, open(src + "/config.json", "w"))
 print(json.dumps({"prefixed": [k for k in sd if k.startswith("bert.")], "n": len(sd),
                   "pooler": any(k.startswith("pooler.") for k in sd)}))
-`, src);
+`,
+    src,
+  );
   t.same(r.prefixed, [], 'keys without the bert. prefix');
   t.ok(r.pooler, 'with the pooler');
   const out = join(tmp, 'st-embed-out');
@@ -374,7 +483,11 @@ print(json.dumps({"prefixed": [k for k in sd if k.startswith("bert.")], "n": len
     t.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(src, f), 'utf8'), `${f} copied as is`);
   }
   t.ok(statSync(join(out, '3_Normalize')).isDirectory(), 'the Normalize module folder');
-  t.match(json(join(out, 'config.json')).bert_serve.sentence_transformers, { pooling: 'mean', pooling_config: '2_MeanPool/config.json', normalize: true });
+  t.match(json(join(out, 'config.json')).bert_serve.sentence_transformers, {
+    pooling: 'mean',
+    pooling_config: '2_MeanPool/config.json',
+    normalize: true,
+  });
   t.same(json(join(out, 'config.json')).architectures, ['BertModel']);
   // Same weights as embed: the reference gives embed's answer (default pooling from modules.json).
   const req = [{ task: 'embed', ids: [101, 2198, 3044, 102] }];
@@ -383,17 +496,26 @@ print(json.dumps({"prefixed": [k for k in sd if k.startswith("bert.")], "n": len
   // Re-exporting a plain checkpoint into the same directory removes the stale pooling files.
   const plain = script('export_hf.py', join(fx, 'embed-cls', 'hf'), out);
   t.equal(plain.status, 0, plain.stderr);
-  t.notOk(existsSync(join(out, 'modules.json')) || existsSync(join(out, '2_MeanPool', 'config.json')), 'stale sentence-transformers files removed');
+  t.notOk(
+    existsSync(join(out, 'modules.json')) || existsSync(join(out, '2_MeanPool', 'config.json')),
+    'stale sentence-transformers files removed',
+  );
 
   // A module bert-serve does not compute is refused, not dropped.
   const modules = json(join(src, 'modules.json'));
-  writeFileSync(join(src, 'modules.json'), JSON.stringify([...modules, { idx: 3, name: '3', path: '4_LayerNorm', type: 'sentence_transformers.models.LayerNorm' }]));
+  writeFileSync(
+    join(src, 'modules.json'),
+    JSON.stringify([...modules, { idx: 3, name: '3', path: '4_LayerNorm', type: 'sentence_transformers.models.LayerNorm' }]),
+  );
   const other = script('export_hf.py', src, join(tmp, 'st-layernorm-out'));
   t.equal(other.status, 2);
   t.match(other.stderr, /module sentence_transformers\.models\.LayerNorm \(4_LayerNorm\) is not supported/);
   t.notMatch(other.stderr, /Traceback/);
   // A Dense module is computed after pooling (models/zoo's st-* cases), not after Normalize.
-  writeFileSync(join(src, 'modules.json'), JSON.stringify([...modules, { idx: 3, name: '3', path: '4_Dense', type: 'sentence_transformers.models.Dense' }]));
+  writeFileSync(
+    join(src, 'modules.json'),
+    JSON.stringify([...modules, { idx: 3, name: '3', path: '4_Dense', type: 'sentence_transformers.models.Dense' }]),
+  );
   const dense = script('export_hf.py', src, join(tmp, 'st-dense-out'));
   t.equal(dense.status, 2);
   t.match(dense.stderr, /a Dense module \(4_Dense\) is computed after pooling and before Normalize/);
@@ -408,14 +530,17 @@ print(json.dumps({"prefixed": [k for k in sd if k.startswith("bert.")], "n": len
 t.test('export_hf: token classification (pooler keys dropped), bfloat16', async (t) => {
   const src = join(tmp, 'ner-src');
   cpSync(join(fx, 'ner', 'hf'), src, { recursive: true });
-  check(`
+  check(
+    `
 import torch
 p = sys.argv[1] + "/pytorch_model.bin"
 sd = torch.load(p)
 sd["bert.pooler.dense.weight"] = torch.zeros(32, 32); sd["bert.pooler.dense.bias"] = torch.zeros(32)
 torch.save(sd, p)
 print("{}")
-`, src);
+`,
+    src,
+  );
   const res = script('export_hf.py', src, join(tmp, 'ner-out'));
   t.equal(res.status, 0, res.stderr);
   t.match(res.stdout, /dropped bert\.pooler\.dense\.weight \(not part of BertForTokenClassification, as in transformers\)/);
@@ -431,9 +556,13 @@ t.test('export_hf --quantize int8: engine recorded, verified loosely, clear refu
   const out = join(tmp, 'mlm-int8');
   const res = script('export_hf.py', join(fx, 'tiny', 'hf'), out, '--quantize', 'int8');
   t.equal(res.status, 0, res.stderr);
-  t.match(res.stdout, /exported BertForMaskedLM \(fill-mask, float32, int8-dynamic on (onednn|fbgemm|x86|qnnpack), script, signature fill_mask_logits\)/);
+  t.match(
+    res.stdout,
+    /exported BertForMaskedLM \(fill-mask, float32, int8-dynamic on (onednn|fbgemm|x86|qnnpack), script, signature fill_mask_logits\)/,
+  );
   t.match(res.stdout, /verify max_abs_diff [0-9.e-]+, fill_mask_vs_forward [0-9.e-]+, padding_diff [0-9.e-]+, top1_agreement [0-9.]+/);
-  const r = check(`
+  const r = check(
+    `
 import json, torch
 from bert.export import pick_quantized_engine
 from bert.layout import CheckpointError
@@ -446,7 +575,9 @@ for supported in ([], ["none"], ["qnnpack", "none"]):
     except CheckpointError as e:
         msgs.append(str(e))
 print(json.dumps({"packed": len(names), "fill": hasattr(m, "fill_mask_logits"), "msgs": msgs}))
-`, out);
+`,
+    out,
+  );
   t.ok(r.packed >= 7, `quantized Linear layers in model.pt: ${r.packed}`);
   t.ok(r.fill, 'fill_mask_logits kept');
   t.match(r.msgs[0], /--quantize int8: this torch has no quantized engine \(supported: none; needs one of onednn, fbgemm, x86, qnnpack\)/);
@@ -461,7 +592,10 @@ print(json.dumps({"packed": len(names), "fill": hasattr(m, "fill_mask_logits"), 
   t.ok(existsSync(join(tmp, 'embed-int8', '1_Pooling', 'config.json')));
 
   const refusals = [
-    [['--quantize', 'int8', '--dtype', 'bfloat16'], /--quantize int8 works on the float32 model; it cannot be combined with --dtype bfloat16/],
+    [
+      ['--quantize', 'int8', '--dtype', 'bfloat16'],
+      /--quantize int8 works on the float32 model; it cannot be combined with --dtype bfloat16/,
+    ],
     [['--quantize', 'int8', '--trace'], /--quantize int8 is exported with torch\.jit\.script; drop --trace/],
     [['--quantize', 'int4'], /invalid choice: 'int4'/],
   ];
@@ -489,25 +623,64 @@ t.test('reference.py: pooling, classification and its defaults, traced files', a
   const dims = [...all[0].keys()];
   t.ok(close(cls, all[0], 0), 'cls = row 0');
   t.ok(close(last, all[ids.length - 1], 0), 'lasttoken = the last row');
-  t.ok(close(mean, dims.map((j) => all.reduce((s, row) => s + row[j], 0) / all.length), 1e-6), 'mean over all tokens');
-  t.ok(close(max, dims.map((j) => Math.max(...all.map((row) => row[j]))), 0), 'max over tokens');
+  t.ok(
+    close(
+      mean,
+      dims.map((j) => all.reduce((s, row) => s + row[j], 0) / all.length),
+      1e-6,
+    ),
+    'mean over all tokens',
+  );
+  t.ok(
+    close(
+      max,
+      dims.map((j) => Math.max(...all.map((row) => row[j]))),
+      0,
+    ),
+    'max over tokens',
+  );
   t.ok(close(dflt, mean, 0), 'embed defaults to its 1_Pooling config (mean)');
   const norm = Math.hypot(...mean);
-  t.ok(close(normed, mean.map((x) => x / norm), 1e-6), 'normalize: L2');
+  t.ok(
+    close(
+      normed,
+      mean.map((x) => x / norm),
+      1e-6,
+    ),
+    'normalize: L2',
+  );
 
-  const c = reference(join(fx, 'classify'), [{ task: 'classify', ids }, { task: 'classify', ids, function_to_apply: 'none' },
-    { task: 'classify', ids, function_to_apply: 'sigmoid' }]);
+  const c = reference(join(fx, 'classify'), [
+    { task: 'classify', ids },
+    { task: 'classify', ids, function_to_apply: 'none' },
+    { task: 'classify', ids, function_to_apply: 'sigmoid' },
+  ]);
   t.equal(c.status, 0, c.stderr);
   const [soft, none, sig] = c.answers;
   t.same(soft.labels, ['negative', 'neutral', 'positive']);
   const ex = soft.logits.map(Math.exp);
-  t.ok(close(soft.scores, ex.map((x) => x / ex.reduce((a, b) => a + b)), 1e-6), 'softmax by default');
+  t.ok(
+    close(
+      soft.scores,
+      ex.map((x) => x / ex.reduce((a, b) => a + b)),
+      1e-6,
+    ),
+    'softmax by default',
+  );
   t.same(none.scores, none.logits, 'function_to_apply none');
-  t.ok(close(sig.scores, sig.logits.map((x) => 1 / (1 + Math.exp(-x))), 1e-6), 'function_to_apply sigmoid');
+  t.ok(
+    close(
+      sig.scores,
+      sig.logits.map((x) => 1 / (1 + Math.exp(-x))),
+      1e-6,
+    ),
+    'function_to_apply sigmoid',
+  );
 
   // The other layouts, in one process: traced files (weights from model.pt) answer as their
   // exported counterparts (weights from hf/); multi-label and rerank default to sigmoid.
-  const r = check(`
+  const r = check(
+    `
 import json
 import reference as R
 d = sys.argv[1]
@@ -526,8 +699,13 @@ out = {b: [ask(a, req), ask(b, req)] for a, b, req in pairs}
 for name in ("classify-multi", "rerank"):
     out[name] = ask(name, {"task": "classify", "ids": ids})
 print(json.dumps(out))
-`, fx);
-  const flat = (a) => JSON.stringify(a).match(/-?[0-9.]+(e-?[0-9]+)?/g).map(Number);
+`,
+    fx,
+  );
+  const flat = (a) =>
+    JSON.stringify(a)
+      .match(/-?[0-9.]+(e-?[0-9]+)?/g)
+      .map(Number);
   for (const n of ['embed-traced', 'embed-traced-nopooler', 'classify-traced', 'mlm-traced', 'ner-traced']) {
     const [want, got] = r[n];
     t.ok(close(flat(got), flat(want), 1e-5), `${n} answers as its exported counterpart`);
@@ -536,7 +714,14 @@ print(json.dumps(out))
   t.equal(r['ner-traced'][1].entities.length, ids.length - 2, 'ner: every non-special token');
   t.equal(r['mlm-traced'][1].top[0].length, 3);
   for (const n of ['classify-multi', 'rerank']) {
-    t.ok(close(r[n].scores, r[n].logits.map((x) => 1 / (1 + Math.exp(-x))), 1e-6), `${n}: sigmoid by default`);
+    t.ok(
+      close(
+        r[n].scores,
+        r[n].logits.map((x) => 1 / (1 + Math.exp(-x))),
+        1e-6,
+      ),
+      `${n}: sigmoid by default`,
+    );
   }
   t.equal(r.rerank.scores.length, 1);
   const wrong = reference(join(fx, 'classify'), [{ task: 'embed', ids }]);
@@ -549,41 +734,123 @@ t.test('reference.py: token classification, a port of the pipeline on hand-made 
   // word whose pieces disagree; "u . s ." is B-LOC I-LOC I-LOC I-LOC; visits and today are O.
   const text = 'Jöhn 😀 Smithson visits U.S. today';
   const tokens = ['[CLS]', 'john', '[UNK]', 'smith', '##son', 'visits', 'u', '.', 's', '.', 'today', '[SEP]'];
-  const offsets = [[0, 0], [0, 4], [5, 7], [8, 13], [13, 16], [17, 23], [24, 25], [25, 26], [26, 27], [27, 28], [29, 34], [0, 0]];
+  const offsets = [
+    [0, 0],
+    [0, 4],
+    [5, 7],
+    [8, 13],
+    [13, 16],
+    [17, 23],
+    [24, 25],
+    [25, 26],
+    [26, 27],
+    [27, 28],
+    [29, 34],
+    [0, 0],
+  ];
   const LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG', 'B-MISC', 'I-MISC'];
-  const chosen = [[null, 0], ['B-PER', 4], ['I-PER', 2], ['I-PER', 3], ['B-LOC', 6], ['O', 5], ['B-LOC', 4], ['I-LOC', 3], ['I-LOC', 4], ['I-LOC', 2], ['O', 5], [null, 0]];
+  const chosen = [
+    [null, 0],
+    ['B-PER', 4],
+    ['I-PER', 2],
+    ['I-PER', 3],
+    ['B-LOC', 6],
+    ['O', 5],
+    ['B-LOC', 4],
+    ['I-LOC', 3],
+    ['I-LOC', 4],
+    ['I-LOC', 2],
+    ['O', 5],
+    [null, 0],
+  ];
   const logits = chosen.map(([label, v]) => LABELS.map((l) => (l === label ? v : 0)));
-  const base = { task: 'token_classify', ids: [101, 2198, 100, 3044, 3385, 7879, 1057, 1012, 1055, 1012, 2651, 102], text, tokens, offsets,
-    special: tokens.map((tok) => tok === '[CLS]' || tok === '[SEP]'), logits };
+  const base = {
+    task: 'token_classify',
+    ids: [101, 2198, 100, 3044, 3385, 7879, 1057, 1012, 1055, 1012, 2651, 102],
+    text,
+    tokens,
+    offsets,
+    special: tokens.map((tok) => tok === '[CLS]' || tok === '[SEP]'),
+    logits,
+  };
   const strategies = ['none', 'simple', 'first', 'max', 'average'];
-  const res = reference(join(fx, 'ner'), [...strategies.map((s) => ({ ...base, aggregation_strategy: s })),
-    { ...base, aggregation_strategy: 'simple', ignore_labels: [] }, { ...base, logits: undefined, aggregation_strategy: 'simple' }]);
+  const res = reference(join(fx, 'ner'), [
+    ...strategies.map((s) => ({ ...base, aggregation_strategy: s })),
+    { ...base, aggregation_strategy: 'simple', ignore_labels: [] },
+    { ...base, logits: undefined, aggregation_strategy: 'simple' },
+  ]);
   t.equal(res.status, 0, res.stderr);
   const [none, simple, first, max, average, all] = res.answers.map((a) => a.entities);
   const s = (v) => Math.exp(v) / (Math.exp(v) + 8); // softmax score of the chosen label
   const q = (v) => 1 / (Math.exp(v) + 8); // of each other label
   const mean = (...xs) => xs.reduce((a, b) => a + b) / xs.length;
   const want = {
-    none: [['B-PER', s(4), 1, 'john', 0, 4], ['I-PER', s(2), 2, '😀', 5, 7], ['I-PER', s(3), 3, 'smith', 8, 13],
-      ['B-LOC', s(6), 4, '##son', 13, 16], ['B-LOC', s(4), 6, 'u', 24, 25], ['I-LOC', s(3), 7, '.', 25, 26],
-      ['I-LOC', s(4), 8, 's', 26, 27], ['I-LOC', s(2), 9, '.', 27, 28]]
-      .map(([entity, score, index, word, start, end]) => ({ entity, score, index, word, start, end })),
+    none: [
+      ['B-PER', s(4), 1, 'john', 0, 4],
+      ['I-PER', s(2), 2, '😀', 5, 7],
+      ['I-PER', s(3), 3, 'smith', 8, 13],
+      ['B-LOC', s(6), 4, '##son', 13, 16],
+      ['B-LOC', s(4), 6, 'u', 24, 25],
+      ['I-LOC', s(3), 7, '.', 25, 26],
+      ['I-LOC', s(4), 8, 's', 26, 27],
+      ['I-LOC', s(2), 9, '.', 27, 28],
+    ].map(([entity, score, index, word, start, end]) => ({ entity, score, index, word, start, end })),
     // The fast tokenizer's WordPiece decoder: "##" glued except on the first token, " ." -> ".".
-    simple: [['PER', mean(s(4), s(2), s(3)), 'john 😀 smith', 0, 13], ['LOC', s(6), '##son', 13, 16], ['LOC', mean(s(4), s(3), s(4), s(2)), 'u. s.', 24, 28]],
-    first: [['PER', mean(s(4), s(2), s(3)), 'john 😀 smithson', 0, 16], ['LOC', mean(s(4), s(3), s(4), s(2)), 'u. s.', 24, 28]],
-    max: [['PER', mean(s(4), s(2)), 'john 😀', 0, 7], ['LOC', s(6), 'smithson', 8, 16], ['LOC', mean(s(4), s(3), s(4), s(2)), 'u. s.', 24, 28]],
-    average: [['PER', mean(s(4), s(2)), 'john 😀', 0, 7], ['LOC', mean(q(3), s(6)), 'smithson', 8, 16], ['LOC', mean(s(4), s(3), s(4), s(2)), 'u. s.', 24, 28]],
+    simple: [
+      ['PER', mean(s(4), s(2), s(3)), 'john 😀 smith', 0, 13],
+      ['LOC', s(6), '##son', 13, 16],
+      ['LOC', mean(s(4), s(3), s(4), s(2)), 'u. s.', 24, 28],
+    ],
+    first: [
+      ['PER', mean(s(4), s(2), s(3)), 'john 😀 smithson', 0, 16],
+      ['LOC', mean(s(4), s(3), s(4), s(2)), 'u. s.', 24, 28],
+    ],
+    max: [
+      ['PER', mean(s(4), s(2)), 'john 😀', 0, 7],
+      ['LOC', s(6), 'smithson', 8, 16],
+      ['LOC', mean(s(4), s(3), s(4), s(2)), 'u. s.', 24, 28],
+    ],
+    average: [
+      ['PER', mean(s(4), s(2)), 'john 😀', 0, 7],
+      ['LOC', mean(q(3), s(6)), 'smithson', 8, 16],
+      ['LOC', mean(s(4), s(3), s(4), s(2)), 'u. s.', 24, 28],
+    ],
   };
   for (const k of ['simple', 'first', 'max', 'average']) {
     want[k] = want[k].map(([entity_group, score, word, start, end]) => ({ entity_group, score, word, start, end }));
   }
   const got = { none, simple, first, max, average };
   for (const k of strategies) {
-    t.same(got[k].map((e) => Object.keys(e)), want[k].map((e) => Object.keys(e)), `${k}: fields in the pipeline's order`);
-    t.same(got[k].map(({ score, ...rest }) => rest), want[k].map(({ score, ...rest }) => rest), `${k}: entities`);
-    t.ok(close(got[k].map((e) => e.score), want[k].map((e) => e.score), 1e-6), `${k}: scores`);
+    t.same(
+      got[k].map((e) => Object.keys(e)),
+      want[k].map((e) => Object.keys(e)),
+      `${k}: fields in the pipeline's order`,
+    );
+    t.same(
+      got[k].map(({ score, ...rest }) => rest),
+      want[k].map(({ score, ...rest }) => rest),
+      `${k}: entities`,
+    );
+    t.ok(
+      close(
+        got[k].map((e) => e.score),
+        want[k].map((e) => e.score),
+        1e-6,
+      ),
+      `${k}: scores`,
+    );
   }
-  t.same(all.map((e) => [e.entity_group, e.word]), [['PER', 'john 😀 smith'], ['LOC', '##son'], ['O', 'visits'], ['LOC', 'u. s.'], ['O', 'today']], 'ignore_labels []');
+  t.same(
+    all.map((e) => [e.entity_group, e.word]),
+    [
+      ['PER', 'john 😀 smith'],
+      ['LOC', '##son'],
+      ['O', 'visits'],
+      ['LOC', 'u. s.'],
+      ['O', 'today'],
+    ],
+    'ignore_labels []',
+  );
   t.ok(Array.isArray(res.answers[6].entities), 'the model itself runs when no logits are given');
 
   const bad = reference(join(fx, 'ner'), [{ ...base, offsets: offsets.map(([x, y], i) => (i === 2 ? [6, 7] : [x, y])) }]);

@@ -14,13 +14,20 @@ import { python, root } from './fixtures.mjs';
 
 const HEADS = ['ForMaskedLM', 'Model', 'ForSequenceClassification', 'ForTokenClassification'];
 
-const res = spawnSync(python, ['-c', `
+const res = spawnSync(
+  python,
+  [
+    '-c',
+    `
 import json, sys
 sys.path.insert(0, ${JSON.stringify(join(root, 'scripts'))})
 from bert.families.catalog import FAMILIES
 print(json.dumps([{"modelType": f.model_type, "name": f.name, "prefix": f.prefix,
                    "architectures": list(f.architectures)} for f in FAMILIES.values()]))
-`], { encoding: 'utf8' });
+`,
+  ],
+  { encoding: 'utf8' },
+);
 if (res.status !== 0) throw new Error(`reading scripts/bert/families/catalog.py failed: ${res.stderr}`);
 const catalog = JSON.parse(res.stdout);
 
@@ -35,9 +42,16 @@ async function refusal(t, config) {
 }
 
 t.test('the exporter and --help know the same families, in the same order', async (t) => {
-  t.same(FAMILIES.map(({ modelType, name, prefix }) => ({ modelType, name, prefix })),
-    catalog.map(({ modelType, name, prefix }) => ({ modelType, name, prefix })));
-  for (const f of catalog) t.same(f.architectures, HEADS.map((h) => f.prefix + h), `${f.name}: the four heads`);
+  t.same(
+    FAMILIES.map(({ modelType, name, prefix }) => ({ modelType, name, prefix })),
+    catalog.map(({ modelType, name, prefix }) => ({ modelType, name, prefix })),
+  );
+  for (const f of catalog)
+    t.same(
+      f.architectures,
+      HEADS.map((h) => f.prefix + h),
+      `${f.name}: the four heads`,
+    );
   const help = renderHelp();
   for (const f of FAMILIES) t.match(help, `${f.name} (${f.modelType})`, `--help lists ${f.name}`);
 });

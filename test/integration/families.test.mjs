@@ -11,7 +11,7 @@ import { Engine } from '../../dist/engine.js';
 import { runPython, testModel } from './fixtures.mjs';
 import { MODEL_TYPE, RELATIVES, checkAgainstReference, fixtureNames } from '../helpers/families.mjs';
 
-t.setTimeout(300_000);  // 40 model loads and a Python reference: about 20 s on an idle machine
+t.setTimeout(300_000); // 40 model loads and a Python reference: about 20 s on an idle machine
 
 // What each family implies for its inputs, as /info reports it.
 const FACTS = {
@@ -40,7 +40,9 @@ for (const family of RELATIVES) {
       // and head submodules on the mask rows where forward's graph maps every argument of theirs
       // (docs/models.md); these RoBERTa and XLM-R traces compute their token types in forward
       // (zeros_like), so they run their full forward (correct, slower).
-      const traced = ['roberta', 'xlmr'].includes(family) ? /^full forward/ : /submodules: encoder, then the vocabulary projection at mask rows only$/;
+      const traced = ['roberta', 'xlmr'].includes(family)
+        ? /^full forward/
+        : /submodules: encoder, then the vocabulary projection at mask rows only$/;
       t.match(i.headPath, k === 0 ? /^fill_mask_logits/ : traced, `${name}: head path`);
     }
   });
@@ -83,14 +85,20 @@ t.test('a model_type that is not served is refused at load, naming the families'
   const dir = variant(t, (c) => ({ ...c, model_type: 'deberta-v2', architectures: ['DebertaV2ForMaskedLM'] }));
   const err = await Engine.load({ model: dir, warmup: false }).catch((e) => e);
   t.equal(err.code, 'ERR_MODEL_INVALID', err.message);
-  t.match(err.message, /model_type "deberta-v2" is not served \(supported families, by model_type: bert \(BERT\), distilbert \(DistilBERT\), roberta \(RoBERTa\), xlm-roberta \(XLM-RoBERTa\), electra \(ELECTRA\), mpnet \(MPNet\)\)/);
+  t.match(
+    err.message,
+    /model_type "deberta-v2" is not served \(supported families, by model_type: bert \(BERT\), distilbert \(DistilBERT\), roberta \(RoBERTa\), xlm-roberta \(XLM-RoBERTa\), electra \(ELECTRA\), mpnet \(MPNet\)\)/,
+  );
 });
 
 t.test('an architecture of another family than model_type is refused, naming both', async (t) => {
   const dir = variant(t, (c) => ({ ...c, architectures: ['BertForMaskedLM'] }));
   const err = await Engine.load({ model: dir, warmup: false }).catch((e) => e);
   t.equal(err.code, 'ERR_CONFIG_INVALID', err.message);
-  t.match(err.message, /architecture "BertForMaskedLM" is a BERT class but model_type is "roberta" \(RoBERTa: RobertaForMaskedLM, RobertaModel, RobertaForSequenceClassification, RobertaForTokenClassification\)/);
+  t.match(
+    err.message,
+    /architecture "BertForMaskedLM" is a BERT class but model_type is "roberta" \(RoBERTa: RobertaForMaskedLM, RobertaModel, RobertaForSequenceClassification, RobertaForTokenClassification\)/,
+  );
   const other = variant(t, (c) => ({ ...c, architectures: ['RobertaForQuestionAnswering'] }));
   const e2 = await Engine.load({ model: other, warmup: false }).catch((e) => e);
   t.equal(e2.code, 'ERR_MODEL_INVALID');

@@ -16,7 +16,11 @@ t.test('engine vs eager PyTorch reference, 240 texts', async (t) => {
   // Engine answers, submitted together so they are batched with mixed lengths.
   const answers = await Promise.all(texts.map((x) => engine.fillMask(x)));
   const tokens = await Promise.all(texts.map((x) => engine.tokenize(x)));
-  const ref = runPython('reference_fill_mask.py', [demoModel], tokens.map((toks) => ({ ids: toks.map((k) => k.id), top_k: 5 })));
+  const ref = runPython(
+    'reference_fill_mask.py',
+    [demoModel],
+    tokens.map((toks) => ({ ids: toks.map((k) => k.id), top_k: 5 })),
+  );
   t.equal(ref.length, texts.length, 'one reference answer per text');
   let failures = 0;
   let maxDiff = 0;
@@ -51,20 +55,31 @@ t.test('batch invariance: alone vs inside mixed-length batches', async (t) => {
   const alone = [];
   for (const p of probes) alone.push(await engine.fillMask(p));
   // Each probe inside a crowd of long and short texts.
-  const crowded = await Promise.all(probes.map((p, i) => {
-    const crowd = fillers.slice((i * 4) % 116, (i * 4) % 116 + 4).map((f) => engine.fillMask(f));
-    return Promise.all([engine.fillMask(p), ...crowd]).then((r) => r[0]);
-  }));
+  const crowded = await Promise.all(
+    probes.map((p, i) => {
+      const crowd = fillers.slice((i * 4) % 116, ((i * 4) % 116) + 4).map((f) => engine.fillMask(f));
+      return Promise.all([engine.fillMask(p), ...crowd]).then((r) => r[0]);
+    }),
+  );
   let failures = 0;
   probes.forEach((p, i) => {
-    const a = perMask(alone[i]), b = perMask(crowded[i]);
+    const a = perMask(alone[i]),
+      b = perMask(crowded[i]);
     a.forEach((preds, m) => {
-      const why = compareTopK(b[m].map((x) => ({ id: x.token, score: x.score })), preds.map((x) => ({ id: x.token, score: x.score })), TOL);
+      const why = compareTopK(
+        b[m].map((x) => ({ id: x.token, score: x.score })),
+        preds.map((x) => ({ id: x.token, score: x.score })),
+        TOL,
+      );
       if (why) {
         failures++;
         t.fail(`${JSON.stringify(p)}: ${why}`);
       }
-      t.same(b[m].map((x) => x.sequence), preds.map((x) => x.sequence), 'same sequences');
+      t.same(
+        b[m].map((x) => x.sequence),
+        preds.map((x) => x.sequence),
+        'same sequences',
+      );
     });
   });
   t.equal(failures, 0, 'every probe answered the same alone and batched');

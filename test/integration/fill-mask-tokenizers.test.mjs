@@ -37,7 +37,7 @@ for (const [label, name, tokenizerDir] of MODELS) {
     const engine = await Engine.load({ model: dir, maxBatchDelayMs: 5 });
     t.teardown(() => engine.close());
     const tok = engine.tokenizer;
-    t.equal(tok.info.specialTokens.mask, '<mask>', 'the mask token is the tokenizer\'s');
+    t.equal(tok.info.specialTokens.mask, '<mask>', "the mask token is the tokenizer's");
     const maskId = tok.info.specialIds.mask;
     const pad = tok.info.specialIds.pad;
     const clean = tok.info.cleanUpTokenizationSpaces;
@@ -52,24 +52,35 @@ for (const [label, name, tokenizerDir] of MODELS) {
       t.same(tok.encode(text).ids, want, `ids of ${JSON.stringify(text)} are the tokenizers package's`);
       ids.push(want);
     }
-    const ref = runPython('reference_fill_mask.py', [dir], ids.map((x) => ({ ids: x, top_k: 5 })));
+    const ref = runPython(
+      'reference_fill_mask.py',
+      [dir],
+      ids.map((x) => ({ ids: x, top_k: 5 })),
+    );
     const got = await engine.fillMask(TEXTS, { topK: 5 });
 
-    let checked = 0, leadingSpace = 0;
+    let checked = 0,
+      leadingSpace = 0;
     const failures = [];
     for (let i = 0; i < TEXTS.length; i++) {
       const positions = ids[i].flatMap((id, p) => (id === maskId ? [p] : []));
       t.same(ref[i].mask_positions, positions, `${JSON.stringify(TEXTS[i])}: the reference finds the same masks`);
       const rows = positions.length === 1 ? [got[i]] : got[i];
       for (const [j, pos] of positions.entries()) {
-        const bad = compareTopK(rows[j].map((g) => ({ id: g.token, score: g.score })), ref[i].top[j], TOL);
+        const bad = compareTopK(
+          rows[j].map((g) => ({ id: g.token, score: g.score })),
+          ref[i].top[j],
+          TOL,
+        );
         if (bad) failures.push(`${JSON.stringify(TEXTS[i])} mask ${j}: ${bad}`);
         for (const g of rows[j]) {
           const filled = ids[i].map((id, p) => (p === pos ? g.token : id)).filter((id) => id !== pad);
           const tokenStr = await decode([g.token], false);
           const sequence = await decode(filled, positions.length === 1);
-          if (g.token_str !== tokenStr) failures.push(`${JSON.stringify(TEXTS[i])}: token_str ${JSON.stringify(g.token_str)} vs ${JSON.stringify(tokenStr)}`);
-          if (g.sequence !== sequence) failures.push(`${JSON.stringify(TEXTS[i])}: sequence ${JSON.stringify(g.sequence)} vs ${JSON.stringify(sequence)}`);
+          if (g.token_str !== tokenStr)
+            failures.push(`${JSON.stringify(TEXTS[i])}: token_str ${JSON.stringify(g.token_str)} vs ${JSON.stringify(tokenStr)}`);
+          if (g.sequence !== sequence)
+            failures.push(`${JSON.stringify(TEXTS[i])}: sequence ${JSON.stringify(g.sequence)} vs ${JSON.stringify(sequence)}`);
           if (g.token_str.startsWith(' ')) leadingSpace++;
           checked++;
         }

@@ -21,12 +21,18 @@ export function runPython(script, args, inputLines) {
     maxBuffer: 256 * 1024 * 1024,
   });
   if (res.status !== 0) throw new Error(`${script} failed (${res.status}): ${res.stderr}`);
-  return res.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return res.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
-const WORDS = ('the a of to and in is was for on that with as by at from his her it he she they this be are were ' +
+const WORDS = (
+  'the a of to and in is was for on that with as by at from his her it he she they this be are were ' +
   'city river music paris london doctor school water light house small large early later music history ' +
-  'government language science computer player village church station family mother father children').split(' ');
+  'government language science computer player village church station family mother father children'
+).split(' ');
 
 /** Fill-mask sentences of varied length (about 5 to `maxWords` words) with 1 (mostly) or 2 masks. */
 export function maskCorpus(n, seed, maxWords = 60) {
@@ -45,10 +51,12 @@ export function maskCorpus(n, seed, maxWords = 60) {
   return out;
 }
 
-const TEXT_WORDS = ('the a of to and in is was for on that with as by at from his her it he she they this be are ' +
+const TEXT_WORDS = (
+  'the a of to and in is was for on that with as by at from his her it he she they this be are ' +
   'city river music paris london doctor school water light house small large early later history john smith ' +
   'microsoft google berlin new york angela merkel barack obama unbelievable tokenization café naïve résumé ' +
-  'straße 東京 ¿qué? don\'t it\'s u.s. e-mail 42 3.14 #hashtag @user :) 😀').split(' ');
+  "straße 東京 ¿qué? don't it's u.s. e-mail 42 3.14 #hashtag @user :) 😀"
+).split(' ');
 
 /** Texts of 1 to `maxWords` words (mostly short), names, accents, other scripts, punctuation, emoji. */
 export function corpus(n, seed, maxWords = 40) {

@@ -12,7 +12,10 @@ import { checkCase } from '../helpers/model-cases.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'bert-serve-generated-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const made = spawnSync(python, [join(root, 'scripts', 'make_generated_models.py'), dir, '--count', '6', '--seed', '7'], { encoding: 'utf8', timeout: 300_000 });
+const made = spawnSync(python, [join(root, 'scripts', 'make_generated_models.py'), dir, '--count', '6', '--seed', '7'], {
+  encoding: 'utf8',
+  timeout: 300_000,
+});
 if (made.status !== 0) throw new Error(`make_generated_models failed (${made.status}): ${made.stderr}`);
 t.comment(made.stdout.trim());
 for (const [name, spec] of Object.entries(JSON.parse(readFileSync(join(dir, 'generated.json'), 'utf8')))) {

@@ -19,12 +19,26 @@ const refused = [
   ['no such directory', join(root, 'models', 'test', 'does-not-exist'), 'ERR_MODEL_NOT_FOUND', /config\.json/],
   ['config.json but no model.pt', testModel('missing-model'), 'ERR_MODEL_NOT_FOUND', /model\.pt: not found/],
   ['model.pt that is not TorchScript', testModel('not-torchscript'), 'ERR_MODEL_INVALID', /model\.pt: not a TorchScript file/],
-  ['forward with the wrong signature', testModel('wrong-signature'), 'ERR_MODEL_INVALID', /model\.pt: forward\(.*\) takes 1 input\(s\); expected forward\(input_ids, attention_mask/],
-  ['output shape that does not fit the task', testModel('wrong-output'), 'ERR_MODEL_INVALID', /model\.pt: forward returned \[3, 16, 7\] for a \[3, 16\] input.*\[batch, seq, 30522\]/],
+  [
+    'forward with the wrong signature',
+    testModel('wrong-signature'),
+    'ERR_MODEL_INVALID',
+    /model\.pt: forward\(.*\) takes 1 input\(s\); expected forward\(input_ids, attention_mask/,
+  ],
+  [
+    'output shape that does not fit the task',
+    testModel('wrong-output'),
+    'ERR_MODEL_INVALID',
+    /model\.pt: forward returned \[3, 16, 7\] for a \[3, 16\] input.*\[batch, seq, 30522\]/,
+  ],
   ['vocabulary larger than the embedding', testModel('vocab-mismatch'), 'ERR_VOCAB_MISMATCH', /30522 tokens.*vocab_size\) is 1000/],
   ['config.json that is not JSON', testModel('bad-config'), 'ERR_CONFIG_INVALID', /config\.json: not valid JSON/],
-  ['an architecture not served', unserved, 'ERR_MODEL_INVALID',
-    /architecture "BertForQuestionAnswering" is not served \(supported for BERT: BertForMaskedLM, BertModel, BertForSequenceClassification, BertForTokenClassification\)/],
+  [
+    'an architecture not served',
+    unserved,
+    'ERR_MODEL_INVALID',
+    /architecture "BertForQuestionAnswering" is not served \(supported for BERT: BertForMaskedLM, BertModel, BertForSequenceClassification, BertForTokenClassification\)/,
+  ],
 ];
 
 for (const [what, dir, code, message] of refused) {

@@ -17,15 +17,18 @@ function close(a, b) {
   if (ArrayBuffer.isView(a)) return close(Array.from(a), Array.from(b));
   if (typeof a === 'number') return typeof b === 'number' && Math.abs(a - b) <= 1e-5;
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => close(x, b[i]));
-  if (a && typeof a === 'object') return b && typeof b === 'object' && Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => close(a[k], b[k]));
+  if (a && typeof a === 'object')
+    return b && typeof b === 'object' && Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => close(a[k], b[k]));
   return a === b;
 }
 const TEXTS = ['a small house', 'nan is not a number', 'the river bank', 'to infinity and beyond', 'paris in spring'];
 
 for (const [poisoned, plain, call] of CASES) {
   t.test(`${poisoned}: one batch, the poisoned texts fail alone`, async (t) => {
-    const [e, ref] = await Promise.all([Engine.load({ model: testModel(poisoned), warmup: false, maxBatchDelayMs: 50 }),
-      Engine.load({ model: testModel(plain), warmup: false })]);
+    const [e, ref] = await Promise.all([
+      Engine.load({ model: testModel(poisoned), warmup: false, maxBatchDelayMs: 50 }),
+      Engine.load({ model: testModel(plain), warmup: false }),
+    ]);
     t.teardown(() => Promise.all([e.close(), ref.close()]));
     const before = e.stats();
     const got = await Promise.allSettled(TEXTS.map((x) => call(e, x)));

@@ -20,19 +20,24 @@ async function answers(model, texts, opts = {}) {
   }
 }
 
-t.test('a plain trace gets the mask-row path, with the full forward\'s answers', async (t) => {
+t.test("a plain trace gets the mask-row path, with the full forward's answers", async (t) => {
   const texts = maskCorpus(60, 81, 40);
   const exported = await answers(testModel('tiny'), texts);
   const traced = await answers(testModel('mlm-traced'), texts);
   t.equal(exported.info.headPath.split(':')[0], 'fill_mask_logits');
   t.match(traced.info.headPath, /^bert \+ cls submodules/);
   t.equal(traced.info.maskedPositionsFastPath, true);
-  let worst = 0, idMismatch = 0;
-  texts.forEach((_, i) => top(traced.out[i]).forEach((preds, m) => preds.forEach((p, k) => {
-    const q = top(exported.out[i])[m][k];
-    if (p.token !== q.token) idMismatch++;
-    worst = Math.max(worst, Math.abs(p.score - q.score));
-  })));
+  let worst = 0,
+    idMismatch = 0;
+  texts.forEach((_, i) =>
+    top(traced.out[i]).forEach((preds, m) =>
+      preds.forEach((p, k) => {
+        const q = top(exported.out[i])[m][k];
+        if (p.token !== q.token) idMismatch++;
+        worst = Math.max(worst, Math.abs(p.score - q.score));
+      }),
+    ),
+  );
   t.equal(idMismatch, 0, 'same ids');
   t.ok(worst <= 1e-5, `scores within 1e-5 (worst ${worst.toExponential(2)})`);
 });
@@ -44,19 +49,26 @@ t.test('bfloat16 on cpu', { skip: !nativeBf16 && 'this CPU has no native bf16' }
     const bf16 = await answers(testModel(name), texts, { dtype: 'bfloat16' });
     t.equal(bf16.info.dtype, 'bfloat16', `${name}: loads in bf16`);
     t.equal(bf16.info.cpuNativeBf16, true);
-    let top5 = 0, n = 0;
-    texts.forEach((_, i) => top(bf16.out[i]).forEach((preds, m) => {
-      const want = new Set(top(fp32.out[i])[m].map((p) => p.token));
-      top5 += preds.filter((p) => want.has(p.token)).length / 5;
-      n++;
-    }));
+    let top5 = 0,
+      n = 0;
+    texts.forEach((_, i) =>
+      top(bf16.out[i]).forEach((preds, m) => {
+        const want = new Set(top(fp32.out[i])[m].map((p) => p.token));
+        top5 += preds.filter((p) => want.has(p.token)).length / 5;
+        n++;
+      }),
+    );
     t.ok(top5 / n >= 0.6, `${name}: top-5 sets overlap fp32's by ${(top5 / n).toFixed(3)} on average`);
   }
   // Plain traces of the other tasks: their answers stay close to fp32's on the same weights.
   const words = maskCorpus(60, 85, 30).map((s) => s.replace(/\[MASK\]/g, 'x'));
   const run = async (name, dtype, fn) => {
     const e = await Engine.load({ model: testModel(name), dtype });
-    try { return await fn(e); } finally { await e.close(); }
+    try {
+      return await fn(e);
+    } finally {
+      await e.close();
+    }
   };
   const cos = (a, b) => a.reduce((s, v, i) => s + v * b[i], 0);
   const e32 = await run('embed', 'float32', (e) => e.embed(words));
@@ -68,7 +80,10 @@ t.test('bfloat16 on cpu', { skip: !nativeBf16 && 'this CPU has no native bf16' }
   const agree = c32.filter((x, i) => x[0].label === c16[i][0].label).length / words.length;
   t.ok(agree >= 0.8, `classify-traced in bf16: label agreement with fp32 ${agree.toFixed(3)}`);
   const n16 = await run('ner-traced', 'bfloat16', (e) => e.tokenClassify(words, { ignoreLabels: [] }));
-  t.ok(n16.every((ents, i) => ents.length === words[i].split(' ').length || ents.length > 0), 'ner-traced in bf16 answers');
+  t.ok(
+    n16.every((ents, i) => ents.length === words[i].split(' ').length || ents.length > 0),
+    'ner-traced in bf16 answers',
+  );
 });
 
 t.test('float16 on cpu is refused with a message that says what to use', async (t) => {
@@ -81,8 +96,14 @@ t.test('int8 models load with their quantized engine and agree with fp32', async
   const texts = maskCorpus(60, 83, 40);
   const fp32 = await answers(testModel('tiny'), texts);
   const int8 = await answers(testModel('int8'), texts);
-  let top1 = 0, n = 0;
-  texts.forEach((_, i) => top(int8.out[i]).forEach((preds, m) => { top1 += preds[0].token === top(fp32.out[i])[m][0].token ? 1 : 0; n++; }));
+  let top1 = 0,
+    n = 0;
+  texts.forEach((_, i) =>
+    top(int8.out[i]).forEach((preds, m) => {
+      top1 += preds[0].token === top(fp32.out[i])[m][0].token ? 1 : 0;
+      n++;
+    }),
+  );
   t.ok(top1 / n >= 0.8, `fill-mask top-1 agreement ${(top1 / n).toFixed(3)}`);
   const a = await Engine.load({ model: testModel('classify') });
   const b = await Engine.load({ model: testModel('classify-int8') });
@@ -102,35 +123,50 @@ t.test('a faster path that does not reproduce forward on the probe is not used',
   for (const name of ['fast-path-swapped', 'fast-path-inverted-mask']) {
     const got = await answers(testModel(name), texts, { warmup: false });
     t.equal(got.info.taskInfo.head_path, 'encoder_then_head', `${name}: its fill_mask_logits is not used`);
-    let worst = 0, ids = 0;
-    texts.forEach((_, i) => top(got.out[i]).forEach((preds, m) => preds.forEach((p, k) => {
-      const q = top(tiny.out[i])[m][k];
-      if (p.token !== q.token) ids++;
-      worst = Math.max(worst, Math.abs(p.score - q.score));
-    })));
+    let worst = 0,
+      ids = 0;
+    texts.forEach((_, i) =>
+      top(got.out[i]).forEach((preds, m) =>
+        preds.forEach((p, k) => {
+          const q = top(tiny.out[i])[m][k];
+          if (p.token !== q.token) ids++;
+          worst = Math.max(worst, Math.abs(p.score - q.score));
+        }),
+      ),
+    );
     t.equal(ids, 0, `${name}: tiny's ids`);
     t.ok(worst <= 1e-5, `${name}: tiny's scores (worst ${worst.toExponential(2)})`);
   }
 });
 
-t.test('float32 linear layers run packed where the CPU has AVX2, with libtorch\'s answers', async (t) => {
+t.test("float32 linear layers run packed where the CPU has AVX2, with libtorch's answers", async (t) => {
   const avx2 = /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && /\bfma\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
   const texts = maskCorpus(40, 86, 40);
   for (const name of ['tiny', 'mlm-traced']) {
     const packed = await answers(testModel(name), texts);
-    if (avx2) t.match(packed.info.linearKernel, /^\d+ linear layers packed for the CPU .*GELU fused/, `${name}: ${packed.info.linearKernel}`);
+    if (avx2)
+      t.match(packed.info.linearKernel, /^\d+ linear layers packed for the CPU .*GELU fused/, `${name}: ${packed.info.linearKernel}`);
     else t.equal(packed.info.linearKernel, 'libtorch linear layers');
     // BERT_SERVE_PACKED_LINEAR=0 (read at each load) keeps libtorch's own linear layers.
     process.env.BERT_SERVE_PACKED_LINEAR = '0';
     let plain;
-    try { plain = await answers(testModel(name), texts); } finally { delete process.env.BERT_SERVE_PACKED_LINEAR; }
+    try {
+      plain = await answers(testModel(name), texts);
+    } finally {
+      delete process.env.BERT_SERVE_PACKED_LINEAR;
+    }
     t.equal(plain.info.linearKernel, 'libtorch linear layers');
-    let worst = 0, idMismatch = 0;
-    texts.forEach((_, i) => top(plain.out[i]).forEach((preds, m) => preds.forEach((p, k) => {
-      const q = top(packed.out[i])[m][k];
-      if (p.token !== q.token) idMismatch++;
-      worst = Math.max(worst, Math.abs(p.score - q.score));
-    })));
+    let worst = 0,
+      idMismatch = 0;
+    texts.forEach((_, i) =>
+      top(plain.out[i]).forEach((preds, m) =>
+        preds.forEach((p, k) => {
+          const q = top(packed.out[i])[m][k];
+          if (p.token !== q.token) idMismatch++;
+          worst = Math.max(worst, Math.abs(p.score - q.score));
+        }),
+      ),
+    );
     t.equal(idMismatch, 0, `${name}: same ids`);
     t.ok(worst <= 1e-5, `${name}: scores within 1e-5 (worst ${worst.toExponential(2)})`);
   }

@@ -15,8 +15,14 @@ function encode(tok, text, pair) {
 }
 
 const cosine = (a, b) => {
-  let d = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  let d = 0,
+    na = 0,
+    nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
   return d / Math.sqrt(na * nb);
 };
 const maxAbs = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
@@ -32,8 +38,13 @@ for (const name of Object.keys(POOLING)) {
     const vectors = await engine.embed(texts, { normalize: false });
     const pooling = engine.info.taskInfo.pooling;
     t.equal(pooling, POOLING[name], 'pooling from the model directory');
-    const ref = runPython('reference.py', [model], texts.map((x) => ({ task: 'embed', ids: engine.tokenizer.encode(x).ids, pooling })));
-    let worstCos = 1, worstAbs = 0;
+    const ref = runPython(
+      'reference.py',
+      [model],
+      texts.map((x) => ({ task: 'embed', ids: engine.tokenizer.encode(x).ids, pooling })),
+    );
+    let worstCos = 1,
+      worstAbs = 0;
     texts.forEach((_, i) => {
       worstCos = Math.min(worstCos, cosine(vectors[i], ref[i].embedding));
       worstAbs = Math.max(worstAbs, maxAbs(vectors[i], ref[i].embedding));
@@ -49,7 +60,11 @@ for (const name of Object.keys(POOLING)) {
     if (engine.info.forwardInputs === 3) {
       const got = (await engine.embedJson(pairs, { normalize: false })).body;
       const rows = JSON.parse(got.toString());
-      const want = runPython('reference.py', [model], pairs.map((p) => ({ task: 'embed', ...encode(engine.tokenizer, p.text, p.text_pair), pooling })));
+      const want = runPython(
+        'reference.py',
+        [model],
+        pairs.map((p) => ({ task: 'embed', ...encode(engine.tokenizer, p.text, p.text_pair), pooling })),
+      );
       const worst = Math.min(...rows.map((r, i) => cosine(r, want[i].embedding)));
       t.ok(worst >= 0.99999, `pairs: worst cosine ${worst}`);
     }
@@ -62,11 +77,17 @@ t.test('embed_all: every token row, as last_hidden_state', async (t) => {
   t.teardown(() => engine.close());
   const texts = corpus(30, 31);
   const rows = JSON.parse((await engine.embedAllJson(texts)).body.toString());
-  const ref = runPython('reference.py', [model], texts.map((x) => ({ task: 'embed_all', ids: engine.tokenizer.encode(x).ids })));
+  const ref = runPython(
+    'reference.py',
+    [model],
+    texts.map((x) => ({ task: 'embed_all', ids: engine.tokenizer.encode(x).ids })),
+  );
   let worst = 0;
   texts.forEach((_, i) => {
     t.equal(rows[i].length, ref[i].embeddings.length, `text ${i}: one row per token`);
-    rows[i].forEach((row, k) => { worst = Math.max(worst, maxAbs(row, ref[i].embeddings[k])); });
+    rows[i].forEach((row, k) => {
+      worst = Math.max(worst, maxAbs(row, ref[i].embeddings[k]));
+    });
   });
   t.ok(worst <= 1e-5, `worst abs diff ${worst.toExponential(2)}`);
 });
@@ -80,10 +101,16 @@ for (const name of ['classify', 'classify-multi', 'classify-traced']) {
     const withPairs = engine.info.forwardInputs === 3;
     const inputs = texts.map((x, i) => (withPairs && i % 3 === 0 ? { text: x, text_pair: texts[(i * 7) % texts.length] } : x));
     const got = await engine.classify(inputs, { topK: null });
-    const ref = runPython('reference.py', [model], inputs.map((x) => ({
-      task: 'classify', ...(typeof x === 'string' ? encode(engine.tokenizer, x) : encode(engine.tokenizer, x.text, x.text_pair)),
-    })));
-    let worst = 0, orderMismatches = 0;
+    const ref = runPython(
+      'reference.py',
+      [model],
+      inputs.map((x) => ({
+        task: 'classify',
+        ...(typeof x === 'string' ? encode(engine.tokenizer, x) : encode(engine.tokenizer, x.text, x.text_pair)),
+      })),
+    );
+    let worst = 0,
+      orderMismatches = 0;
     inputs.forEach((_, i) => {
       const want = ref[i].labels.map((label, k) => ({ label, score: ref[i].scores[k] })).sort((a, b) => b.score - a.score);
       for (const g of got[i]) worst = Math.max(worst, Math.abs(g.score - want.find((w) => w.label === g.label).score));
@@ -104,17 +131,38 @@ t.test('rerank (one-label cross-encoder) vs reference: same order, sigmoid score
   const queries = corpus(10, 51, 8);
   const docs = corpus(25, 52);
   // One reference run for every (query, doc) pair (a Python start costs seconds).
-  const ref = runPython('reference.py', [model], queries.flatMap((q) => docs.map((d) => ({ task: 'classify', ...encode(engine.tokenizer, q, d) }))));
+  const ref = runPython(
+    'reference.py',
+    [model],
+    queries.flatMap((q) => docs.map((d) => ({ task: 'classify', ...encode(engine.tokenizer, q, d) }))),
+  );
   let worst = 0;
   for (const [qi, q] of queries.entries()) {
     const got = await engine.rerank(q, docs);
-    const want = docs.map((_, index) => ({ index, score: ref[qi * docs.length + index].scores[0] })).sort((a, b) => b.score - a.score || a.index - b.index);
-    t.same(got.map((g) => g.index), want.map((w) => w.index), `order for ${JSON.stringify(q)}`);
-    got.forEach((g) => { worst = Math.max(worst, Math.abs(g.score - want.find((w) => w.index === g.index).score)); });
+    const want = docs
+      .map((_, index) => ({ index, score: ref[qi * docs.length + index].scores[0] }))
+      .sort((a, b) => b.score - a.score || a.index - b.index);
+    t.same(
+      got.map((g) => g.index),
+      want.map((w) => w.index),
+      `order for ${JSON.stringify(q)}`,
+    );
+    got.forEach((g) => {
+      worst = Math.max(worst, Math.abs(g.score - want.find((w) => w.index === g.index).score));
+    });
   }
   t.ok(worst <= 1e-5, `worst score diff ${worst.toExponential(2)}`);
-  await t.rejects(Engine.load({ model: testModel('classify') }).then(async (e) => { try { await e.rerank('q', ['d']); } finally { await e.close(); } }),
-    { code: 'ERR_WRONG_TASK' }, 'rerank on a 3-label model is refused');
+  await t.rejects(
+    Engine.load({ model: testModel('classify') }).then(async (e) => {
+      try {
+        await e.rerank('q', ['d']);
+      } finally {
+        await e.close();
+      }
+    }),
+    { code: 'ERR_WRONG_TASK' },
+    'rerank on a 3-label model is refused',
+  );
 });
 
 for (const name of ['ner', 'ner-traced']) {
@@ -125,23 +173,40 @@ for (const name of ['ner', 'ner-traced']) {
     const texts = corpus(200, 61);
     for (const strategy of ['none', 'simple', 'first', 'average', 'max']) {
       const got = await engine.tokenClassify(texts, { aggregationStrategy: strategy });
-      const ref = runPython('reference.py', [model], texts.map((x) => {
-        const e = engine.tokenizer.encode(x);
-        // The fast tokenizer's special_tokens_mask: added [CLS]/[SEP] and special tokens typed in the text.
-        const { cls, sep, pad, mask, unk } = engine.tokenizer.info.specialIds;
-        const special = e.ids.map((id, k) => [cls, sep, pad, mask].includes(id) || (id === unk && x.slice(...e.offsets[k]) === '[UNK]'));
-        return { task: 'token_classify', ids: e.ids, text: x, offsets: e.offsets, tokens: e.tokens, special, aggregation_strategy: strategy };
-      }));
-      let mismatches = 0, worst = 0, entities = 0;
+      const ref = runPython(
+        'reference.py',
+        [model],
+        texts.map((x) => {
+          const e = engine.tokenizer.encode(x);
+          // The fast tokenizer's special_tokens_mask: added [CLS]/[SEP] and special tokens typed in the text.
+          const { cls, sep, pad, mask, unk } = engine.tokenizer.info.specialIds;
+          const special = e.ids.map((id, k) => [cls, sep, pad, mask].includes(id) || (id === unk && x.slice(...e.offsets[k]) === '[UNK]'));
+          return {
+            task: 'token_classify',
+            ids: e.ids,
+            text: x,
+            offsets: e.offsets,
+            tokens: e.tokens,
+            special,
+            aggregation_strategy: strategy,
+          };
+        }),
+      );
+      let mismatches = 0,
+        worst = 0,
+        entities = 0;
       texts.forEach((_, i) => {
         const want = ref[i].entities;
         entities += want.length;
         const strip = (list) => list.map(({ score, ...rest }) => rest);
         if (JSON.stringify(strip(got[i])) !== JSON.stringify(strip(want))) {
-          if (mismatches++ < 3) t.fail(`${strategy} ${JSON.stringify(texts[i])}: ${JSON.stringify(strip(got[i]))} vs ${JSON.stringify(strip(want))}`);
+          if (mismatches++ < 3)
+            t.fail(`${strategy} ${JSON.stringify(texts[i])}: ${JSON.stringify(strip(got[i]))} vs ${JSON.stringify(strip(want))}`);
           return;
         }
-        got[i].forEach((g, k) => { worst = Math.max(worst, Math.abs(g.score - want[k].score)); });
+        got[i].forEach((g, k) => {
+          worst = Math.max(worst, Math.abs(g.score - want[k].score));
+        });
       });
       t.equal(mismatches, 0, `${strategy}: words, offsets, labels and groups identical (${entities} entities)`);
       t.ok(worst <= 1e-5, `${strategy}: worst score diff ${worst.toExponential(2)}`);
@@ -163,11 +228,28 @@ t.test('batch invariance for every task: alone vs inside mixed-length batches', 
     for (const p of probes) alone.push(JSON.parse((await call(engine, p)).body.toString()));
     const mixed = await Promise.all([...fillers.map((f) => call(engine, f)), ...probes.map((p) => call(engine, p))]);
     const inBatch = mixed.slice(fillers.length).map((a) => JSON.parse(a.body.toString()));
-    let worst = 0, structural = 0;
+    let worst = 0,
+      structural = 0;
     const walk = (a, b) => {
-      if (typeof a === 'number') { worst = Math.max(worst, Math.abs(a - b)); return; }
-      if (Array.isArray(a)) { if (!Array.isArray(b) || a.length !== b.length) { structural++; return; } a.forEach((x, i) => walk(x, b[i])); return; }
-      if (a && typeof a === 'object') { for (const k of Object.keys(a)) { if (typeof a[k] === 'number') walk(a[k], b[k]); else if (JSON.stringify(a[k]) !== JSON.stringify(b[k]) && typeof a[k] !== 'object') structural++; else walk(a[k], b[k]); } }
+      if (typeof a === 'number') {
+        worst = Math.max(worst, Math.abs(a - b));
+        return;
+      }
+      if (Array.isArray(a)) {
+        if (!Array.isArray(b) || a.length !== b.length) {
+          structural++;
+          return;
+        }
+        a.forEach((x, i) => walk(x, b[i]));
+        return;
+      }
+      if (a && typeof a === 'object') {
+        for (const k of Object.keys(a)) {
+          if (typeof a[k] === 'number') walk(a[k], b[k]);
+          else if (JSON.stringify(a[k]) !== JSON.stringify(b[k]) && typeof a[k] !== 'object') structural++;
+          else walk(a[k], b[k]);
+        }
+      }
     };
     probes.forEach((_, i) => walk(alone[i], inBatch[i]));
     t.equal(structural, 0, `${name}: same labels / shapes alone and batched`);

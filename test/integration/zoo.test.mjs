@@ -10,8 +10,17 @@ import { root } from './fixtures.mjs';
 import { checkCase, readCase } from '../helpers/model-cases.mjs';
 
 const zoo = join(root, 'models', 'zoo');
-const QUICK = ['issue-mlm-mask-first', 'mlm-trace-no-types', 'cls-trace-types-first', 'ner-trace-reordered-inputs',
-  'model-trace-unnamed-swapped', 'st-cls-dense-normalize', 'mlm-script', 'model-export-float16', 'ner-trace-bfloat16'];
+const QUICK = [
+  'issue-mlm-mask-first',
+  'mlm-trace-no-types',
+  'cls-trace-types-first',
+  'ner-trace-reordered-inputs',
+  'model-trace-unnamed-swapped',
+  'st-cls-dense-normalize',
+  'mlm-script',
+  'model-export-float16',
+  'ner-trace-bfloat16',
+];
 
 for (const name of QUICK) {
   t.test(name, async (t) => {

@@ -19,7 +19,7 @@ t.test(`${COUNT} inputs per fixture, ${fixtureNames().length} fixtures, equal th
   t.comment(`families-reference: ${runs.length} fixtures, ${inputs} inputs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
 
-t.test('export_hf --trace of every family\'s masked LM is served as its scripted export', async (t) => {
+t.test("export_hf --trace of every family's masked LM is served as its scripted export", async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'bert-serve-long-families-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   for (const family of RELATIVES) await checkTraceExport(t, family, tmp);

@@ -17,8 +17,10 @@ const SEED = 1000;
 t.setTimeout(1_800_000);
 const dir = mkdtempSync(join(tmpdir(), 'bert-serve-generated-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const made = spawnSync(python, [join(root, 'scripts', 'make_generated_models.py'), dir, '--count', String(COUNT), '--seed', String(SEED)],
-  { encoding: 'utf8', timeout: 1_200_000 });
+const made = spawnSync(python, [join(root, 'scripts', 'make_generated_models.py'), dir, '--count', String(COUNT), '--seed', String(SEED)], {
+  encoding: 'utf8',
+  timeout: 1_200_000,
+});
 if (made.status !== 0) throw new Error(`make_generated_models failed (${made.status}): ${made.stderr}`);
 console.log(`# ${made.stdout.trim()}`);
 const specs = JSON.parse(readFileSync(join(dir, 'generated.json'), 'utf8'));
@@ -28,7 +30,8 @@ const failures = [];
 for (const [name, spec] of Object.entries(specs)) {
   const r = await checkCase(join(dir, name));
   tally[r.outcome]++;
-  if (r.problems.length || r.outcome === 'unexpected') failures.push(`${name} (${JSON.stringify(spec)}): ${r.problems.slice(0, 3).join('; ')}`);
+  if (r.problems.length || r.outcome === 'unexpected')
+    failures.push(`${name} (${JSON.stringify(spec)}): ${r.problems.slice(0, 3).join('; ')}`);
 }
 t.same(failures, [], `${COUNT} generated models`);
 t.equal(tally.unexpected, 0);

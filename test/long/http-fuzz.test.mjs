@@ -37,7 +37,10 @@ const transports = ['node', ...(UWS_BUILDS.some((b) => loadUwsBuild(b).ok) ? ['u
 
 function freePort() {
   return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -61,7 +64,9 @@ function send(port, c, split) {
     s.on('connect', () => {
       if (split > 0 && split < c.bytes.length) {
         s.write(c.bytes.subarray(0, split));
-        setTimeout(() => { if (!done) s.write(c.bytes.subarray(split)); }, 5);
+        setTimeout(() => {
+          if (!done) s.write(c.bytes.subarray(split));
+        }, 5);
       } else s.write(c.bytes);
     });
     s.on('data', (d) => {
@@ -71,7 +76,10 @@ function send(port, c, split) {
         if (end < 0) return;
         const head = buf.subarray(0, end).toString('latin1');
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
-        if (status === 100) { buf = buf.subarray(end + 4); continue; } // interim: the final answer follows
+        if (status === 100) {
+          buf = buf.subarray(end + 4);
+          continue;
+        } // interim: the final answer follows
         const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
         const bodyless = c.bytes.subarray(0, 5).toString('latin1') === 'HEAD ' || status === 204;
         if (!bodyless && buf.length < end + 4 + length) return;
@@ -95,19 +103,27 @@ function violation(transport, c, o) {
   if (!ALLOWED.has(o.status)) return `status ${o.status} is not a documented answer`;
   if (o.status >= 400 && o.body !== '') {
     let json;
-    try { json = JSON.parse(o.body); } catch { return `status ${o.status} without a JSON body: ${o.body.slice(0, 80)}`; }
-    if (typeof json?.error !== 'string' || typeof json?.error_type !== 'string') return `status ${o.status} without the error shape: ${o.body.slice(0, 80)}`;
+    try {
+      json = JSON.parse(o.body);
+    } catch {
+      return `status ${o.status} without a JSON body: ${o.body.slice(0, 80)}`;
+    }
+    if (typeof json?.error !== 'string' || typeof json?.error_type !== 'string')
+      return `status ${o.status} without the error shape: ${o.body.slice(0, 80)}`;
   }
   return undefined;
 }
 
 function loadCorpus() {
-  return readdirSync(corpusDir).filter((f) => f.endsWith('.json')).sort().map((f) => {
-    const j = JSON.parse(readFileSync(join(corpusDir, f), 'utf8'));
-    // `text`: readable, lines joined with \n (sent as \r\n); `base64`: exact bytes (what a finding is written as).
-    const bytes = j.base64 !== undefined ? Buffer.from(j.base64, 'base64') : Buffer.from(j.text.replace(/\n/g, '\r\n'), 'latin1');
-    return { bytes, note: `corpus ${f}: ${j.note}` };
-  });
+  return readdirSync(corpusDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const j = JSON.parse(readFileSync(join(corpusDir, f), 'utf8'));
+      // `text`: readable, lines joined with \n (sent as \r\n); `base64`: exact bytes (what a finding is written as).
+      const bytes = j.base64 !== undefined ? Buffer.from(j.base64, 'base64') : Buffer.from(j.text.replace(/\n/g, '\r\n'), 'latin1');
+      return { bytes, note: `corpus ${f}: ${j.note}` };
+    });
 }
 
 for (const transport of transports) {
@@ -116,8 +132,21 @@ for (const transport of transports) {
     // from the server's stderr pipe by this process while it also drives the sockets). The port is
     // chosen here (a later --port wins over the helper's --port 0) since no "listening" line comes.
     const port = await freePort();
-    const server = await spawnServer(['--model', testModel('tiny'), '--transport', transport, '--request-timeout-ms', '5000',
-      '--log-level', 'warn', '--port', String(port)], { t, waitFor: null });
+    const server = await spawnServer(
+      [
+        '--model',
+        testModel('tiny'),
+        '--transport',
+        transport,
+        '--request-timeout-ms',
+        '5000',
+        '--log-level',
+        'warn',
+        '--port',
+        String(port),
+      ],
+      { t, waitFor: null },
+    );
     for (let i = 0; (await request(port, { path: '/ready' }).catch(() => ({ status: 0 }))).status !== 200; i++) {
       if (i > 1200 || server.exitCode !== undefined) throw new Error(`server not ready: ${JSON.stringify(server.logs.slice(-3))}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -150,17 +179,29 @@ for (const transport of transports) {
     const seconds = (Date.now() - started) / 1000;
     const growth = rss(server.pid) - baseline;
 
-    const summary = [...counts].sort().map(([k, v]) => `${k}: ${v}`).join(', ');
-    t.comment(`--transport ${transport}: ${corpusSize} corpus + ${generated} generated cases in ${seconds.toFixed(1)} s (seed ${SEED}); outcomes ${summary}; RSS +${(growth / 1048576).toFixed(1)} MiB`);
+    const summary = [...counts]
+      .sort()
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ');
+    t.comment(
+      `--transport ${transport}: ${corpusSize} corpus + ${generated} generated cases in ${seconds.toFixed(1)} s (seed ${SEED}); outcomes ${summary}; RSS +${(growth / 1048576).toFixed(1)} MiB`,
+    );
     if (findings.length > 0) {
       mkdirSync(findingsDir, { recursive: true });
       for (const f of findings.slice(0, 20)) {
         const name = createHash('sha256').update(f.bytes).digest('hex').slice(0, 16);
-        writeFileSync(join(findingsDir, `${name}.json`), JSON.stringify({ note: `${f.why}; ${f.note}`, base64: f.bytes.toString('base64') }, null, 1) + '\n');
+        writeFileSync(
+          join(findingsDir, `${name}.json`),
+          JSON.stringify({ note: `${f.why}; ${f.note}`, base64: f.bytes.toString('base64') }, null, 1) + '\n',
+        );
       }
       t.comment(`findings written to ${findingsDir} (add them to test/long/corpus/http once fixed)`);
     }
-    t.same(findings.map((f) => `${f.why} [${f.note}]`).slice(0, 20), [], 'every request answered as documented, or closed where documented');
+    t.same(
+      findings.map((f) => `${f.why} [${f.note}]`).slice(0, 20),
+      [],
+      'every request answered as documented, or closed where documented',
+    );
     t.ok(growth < 150 * 1048576, `RSS bounded: +${(growth / 1048576).toFixed(1)} MiB`);
     t.equal((await request(port, { path: '/health' })).status, 200, 'still serving');
     t.equal((await postText(port, 'a [MASK]')).status, 200, 'still answering inference');

@@ -21,10 +21,48 @@ export function rng(seed) {
 }
 
 const METHODS = ['GET', 'POST', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'get', 'FOO', 'G(T', 'CONNECT'];
-const PATHS = ['/', '/', '/', '/tokenize', '/embed', '/embed_all', '/v1/embeddings', '/predict', '/rerank', '/health', '/ready', '/info',
-  '/metrics', '/openapi.json', '/docs', '/docs/init.js', '/nope', '/?a=1', '/%2e%2e/etc/passwd', '//', '/é', '*', 'http://x/'];
-const TEXTS = ['a [MASK]', 'Paris is the [MASK] of France.', '[MASK]', '', ' ', 'no mask', '[MASK] '.repeat(70), 'x'.repeat(3000) + ' [MASK]',
-  '\u0000\u0001 [MASK]', '😀 [MASK] 漢字', '\ud800 [MASK]', 'word '.repeat(600) + '[MASK]', '[mask]', '<mask>', '[MASK'];
+const PATHS = [
+  '/',
+  '/',
+  '/',
+  '/tokenize',
+  '/embed',
+  '/embed_all',
+  '/v1/embeddings',
+  '/predict',
+  '/rerank',
+  '/health',
+  '/ready',
+  '/info',
+  '/metrics',
+  '/openapi.json',
+  '/docs',
+  '/docs/init.js',
+  '/nope',
+  '/?a=1',
+  '/%2e%2e/etc/passwd',
+  '//',
+  '/é',
+  '*',
+  'http://x/',
+];
+const TEXTS = [
+  'a [MASK]',
+  'Paris is the [MASK] of France.',
+  '[MASK]',
+  '',
+  ' ',
+  'no mask',
+  '[MASK] '.repeat(70),
+  'x'.repeat(3000) + ' [MASK]',
+  '\u0000\u0001 [MASK]',
+  '😀 [MASK] 漢字',
+  '\ud800 [MASK]',
+  'word '.repeat(600) + '[MASK]',
+  '[mask]',
+  '<mask>',
+  '[MASK',
+];
 
 function randomString(r) {
   if (r.chance(0.6)) return r.pick(TEXTS);
@@ -38,15 +76,23 @@ function randomString(r) {
 function randomValue(r, depth) {
   const k = r.int(depth >= 4 ? 5 : 8);
   switch (k) {
-    case 0: return randomString(r);
-    case 1: return r.pick([0, -1, 1, 5, 1000, 1001, 2 ** 31, 2 ** 53, 1.5, -0, 1e308]);
-    case 2: return r.pick([true, false, null]);
-    case 3: return r.pick(['Right', 'left', 'middle', 'base64', 'float', 'simple', 'none', 'softmax']);
-    case 4: return Array.from({ length: r.int(6) }, () => r.int(40000));
-    case 5: case 6: return Array.from({ length: r.int(depth === 0 && r.chance(0.1) ? 60 : 4) }, () => randomValue(r, depth + 1));
+    case 0:
+      return randomString(r);
+    case 1:
+      return r.pick([0, -1, 1, 5, 1000, 1001, 2 ** 31, 2 ** 53, 1.5, -0, 1e308]);
+    case 2:
+      return r.pick([true, false, null]);
+    case 3:
+      return r.pick(['Right', 'left', 'middle', 'base64', 'float', 'simple', 'none', 'softmax']);
+    case 4:
+      return Array.from({ length: r.int(6) }, () => r.int(40000));
+    case 5:
+    case 6:
+      return Array.from({ length: r.int(depth === 0 && r.chance(0.1) ? 60 : 4) }, () => randomValue(r, depth + 1));
     default: {
       const o = {};
-      for (let i = r.int(5); i > 0; i--) o[r.pick(['inputs', 'parameters', 'top_k', 'targets', 'truncate', 'x', 'query', 'texts', 'input'])] = randomValue(r, depth + 1);
+      for (let i = r.int(5); i > 0; i--)
+        o[r.pick(['inputs', 'parameters', 'top_k', 'targets', 'truncate', 'x', 'query', 'texts', 'input'])] = randomValue(r, depth + 1);
       return o;
     }
   }
@@ -55,13 +101,20 @@ function randomValue(r, depth) {
 /** A JSON body with the fields the routes read, some of them wrong. */
 function randomJson(r) {
   const body = {};
-  if (r.chance(0.9)) body.inputs = r.chance(0.5) ? randomString(r) : Array.from({ length: r.int(r.chance(0.1) ? 40 : 4) + 1 }, () => (r.chance(0.9) ? randomString(r) : randomValue(r, 1)));
+  if (r.chance(0.9))
+    body.inputs = r.chance(0.5)
+      ? randomString(r)
+      : Array.from({ length: r.int(r.chance(0.1) ? 40 : 4) + 1 }, () => (r.chance(0.9) ? randomString(r) : randomValue(r, 1)));
   if (r.chance(0.3)) body.input = randomValue(r, 1);
-  if (r.chance(0.2)) { body.query = randomString(r); body.texts = [randomString(r), randomString(r)]; }
+  if (r.chance(0.2)) {
+    body.query = randomString(r);
+    body.texts = [randomString(r), randomString(r)];
+  }
   if (r.chance(0.5)) {
     body.parameters = {};
     if (r.chance(0.5)) body.parameters.top_k = r.pick([1, 5, 1000, 0, 1001, '5', null, 2.5]);
-    if (r.chance(0.3)) body.parameters.targets = r.chance(0.8) ? Array.from({ length: r.pick([1, 3, 100, 2500]) }, (_, i) => `w${i}`) : randomValue(r, 2);
+    if (r.chance(0.3))
+      body.parameters.targets = r.chance(0.8) ? Array.from({ length: r.pick([1, 3, 100, 2500]) }, (_, i) => `w${i}`) : randomValue(r, 2);
     if (r.chance(0.2)) body.parameters.truncate = randomValue(r, 2);
   }
   if (r.chance(0.2)) body.truncate = r.pick([true, false, 'yes']);
@@ -78,7 +131,17 @@ function randomJson(r) {
 
 function randomBody(r) {
   const k = r.int(10);
-  if (k < 6) return { body: randomJson(r), type: r.pick(['application/json', 'application/json', 'application/json; charset=utf-8', 'application/JSON', 'application/json; charset=latin1']) };
+  if (k < 6)
+    return {
+      body: randomJson(r),
+      type: r.pick([
+        'application/json',
+        'application/json',
+        'application/json; charset=utf-8',
+        'application/JSON',
+        'application/json; charset=latin1',
+      ]),
+    };
   if (k < 8) return { body: Buffer.from(randomString(r)), type: r.pick(['text/plain', '', 'application/x-www-form-urlencoded']) };
   const bytes = Buffer.alloc(r.int(300));
   for (let i = 0; i < bytes.length; i++) bytes[i] = r.int(256);
@@ -92,7 +155,8 @@ function chunked(body, r, malformed) {
     parts.push(Buffer.from(`${n.toString(16)}\r\n`), body.subarray(i, i + n), Buffer.from('\r\n'));
     i += n;
   }
-  if (malformed) parts.splice(r.int(parts.length + 1), 0, Buffer.from(r.pick(['ZZ\r\n', '-1\r\n', 'fffffffffffffffffff\r\n', '\r\n\r\n', '5\r\nab'])));
+  if (malformed)
+    parts.splice(r.int(parts.length + 1), 0, Buffer.from(r.pick(['ZZ\r\n', '-1\r\n', 'fffffffffffffffffff\r\n', '\r\n\r\n', '5\r\nab'])));
   parts.push(Buffer.from('0\r\n\r\n'));
   return Buffer.concat(parts);
 }
@@ -105,19 +169,39 @@ export function generate(r) {
   const version = r.chance(0.85) ? 'HTTP/1.1' : r.pick(['HTTP/1.0', 'HTTP/2.0', 'HTTP/1.2', '', 'HTTP/1.1 extra']);
   const lines = [`${method} ${path}${version ? ' ' + version : ''}`];
   const notes = [method, path.length > 40 ? `/${path.length} chars` : path, version || 'no version'];
-  if (r.chance(0.93)) lines.push('Host: 127.0.0.1'); else notes.push('no Host');
-  if (r.chance(0.03)) { lines.push('Host: other'); notes.push('two Host'); }
+  if (r.chance(0.93)) lines.push('Host: 127.0.0.1');
+  else notes.push('no Host');
+  if (r.chance(0.03)) {
+    lines.push('Host: other');
+    notes.push('two Host');
+  }
   const hasBody = method === 'POST' || method === 'PUT' || r.chance(0.1);
   const { body, type } = hasBody ? randomBody(r) : { body: Buffer.alloc(0), type: '' };
   if (type) lines.push(`Content-Type: ${type}`);
-  if (r.chance(0.05)) { lines.push(`Content-Encoding: ${r.pick(['gzip', 'identity', 'br'])}`); notes.push('encoding'); }
-  if (r.chance(0.1)) { for (let i = r.int(3) + 1; i > 0; i--) lines.push(`Authorization: ${r.pick(['Bearer k', 'Bearer wrong', 'Basic eA==', ''])}`); notes.push('authorization'); }
+  if (r.chance(0.05)) {
+    lines.push(`Content-Encoding: ${r.pick(['gzip', 'identity', 'br'])}`);
+    notes.push('encoding');
+  }
+  if (r.chance(0.1)) {
+    for (let i = r.int(3) + 1; i > 0; i--) lines.push(`Authorization: ${r.pick(['Bearer k', 'Bearer wrong', 'Basic eA==', ''])}`);
+    notes.push('authorization');
+  }
   if (r.chance(0.05)) lines.push(`Origin: http://x${r.int(3)}`, 'Access-Control-Request-Method: POST');
   if (r.chance(0.05)) lines.push('Expect: 100-continue');
   if (r.chance(0.05)) lines.push('Connection: close');
-  if (r.chance(0.1)) { const n = r.pick([20, 47, 49, 60, 120]); for (let i = 0; i < n; i++) lines.push(`X-Junk-${i}: ${'v'.repeat(r.int(20))}`); notes.push(`${n} extra headers`); }
-  if (r.chance(0.02)) { lines.push(`X-Big: ${'b'.repeat(17000)}`); notes.push('17 KB header'); }
-  if (r.chance(0.02)) { lines.push('Bad Header: x'); notes.push('bad header name'); }
+  if (r.chance(0.1)) {
+    const n = r.pick([20, 47, 49, 60, 120]);
+    for (let i = 0; i < n; i++) lines.push(`X-Junk-${i}: ${'v'.repeat(r.int(20))}`);
+    notes.push(`${n} extra headers`);
+  }
+  if (r.chance(0.02)) {
+    lines.push(`X-Big: ${'b'.repeat(17000)}`);
+    notes.push('17 KB header');
+  }
+  if (r.chance(0.02)) {
+    lines.push('Bad Header: x');
+    notes.push('bad header name');
+  }
 
   let framedBody = body;
   const framing = hasBody ? r.int(20) : 19;
@@ -138,10 +222,24 @@ export function generate(r) {
     lines.push(`Content-Length: ${Math.max(0, body.length - 1 - r.int(5))}`);
     notes.push('Content-Length too small');
   } else if (framing === 17) {
-    lines.push(r.pick(['Content-Length: -1', 'Content-Length: abc', `Content-Length: ${body.length}, ${body.length + 1}`, 'Content-Length: 99999999999999999999']));
+    lines.push(
+      r.pick([
+        'Content-Length: -1',
+        'Content-Length: abc',
+        `Content-Length: ${body.length}, ${body.length + 1}`,
+        'Content-Length: 99999999999999999999',
+      ]),
+    );
     notes.push('invalid Content-Length');
   } else if (framing === 18) {
-    lines.push(r.pick(['Transfer-Encoding: gzip, chunked', 'Transfer-Encoding: identity', 'Transfer-Encoding: chunked\r\nContent-Length: 5', 'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked']));
+    lines.push(
+      r.pick([
+        'Transfer-Encoding: gzip, chunked',
+        'Transfer-Encoding: identity',
+        'Transfer-Encoding: chunked\r\nContent-Length: 5',
+        'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked',
+      ]),
+    );
     framedBody = chunked(body, r, false);
     notes.push('odd framing');
   } else if (body.length > 0) {

@@ -22,10 +22,14 @@ if (!clang || !libFuzzer || !existsSync(libFuzzer)) {
 } else {
   t.test(`fuzz targets: regressions replayed, ${seconds} s each without a finding`, async (t) => {
     const r = spawnSync('bash', [join(root, 'scripts', 'fuzz.sh'), 'ci', String(seconds)], {
-      cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, CXX: clang },
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      env: { ...process.env, CXX: clang },
     });
     const out = `${r.stdout}\n${r.stderr}`;
-    for (const line of out.split('\n').filter((l) => /^\[fuzz\]|^Done |stat::number_of_executed_units|cov: .*ft:.*DONE/.test(l))) t.comment(line);
+    for (const line of out.split('\n').filter((l) => /^\[fuzz\]|^Done |stat::number_of_executed_units|cov: .*ft:.*DONE/.test(l)))
+      t.comment(line);
     if (r.status !== 0) t.comment(out.slice(-6000));
     t.equal(r.status, 0, 'scripts/fuzz.sh ci exits 0');
   });

@@ -10,9 +10,14 @@ t.setTimeout(300_000);
 requireBuilt(demoModel);
 
 t.test('RSS under 200 clients that never read stays within the answer memory budget + 10%', async (t) => {
-  const out = await new Promise((resolve, reject) => execFile(process.execPath,
-    [join(root, 'bench', 'nonreaders.js'), '--clients', '200', '--budget-mib', '256', '--seconds', '30'],
-    { timeout: 240_000, maxBuffer: 1 << 20 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout))));
+  const out = await new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [join(root, 'bench', 'nonreaders.js'), '--clients', '200', '--budget-mib', '256', '--seconds', '30'],
+      { timeout: 240_000, maxBuffer: 1 << 20 },
+      (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout)),
+    ),
+  );
   const r = JSON.parse(out.trim().split('\n').pop());
   t.comment(JSON.stringify(r));
   t.ok(r.answerBytes > 8_000_000, `the largest answer: ${r.answerBytes} bytes`);

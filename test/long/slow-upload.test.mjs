@@ -34,7 +34,7 @@ for (const transport of transports) {
     const seconds = (Date.now() - t0) / 1000;
     t.equal(r.status, 200, `answered after ${seconds.toFixed(1)} s`);
     t.same(r.json, { bytes: body.length }, 'the whole body was read');
-    t.ok(seconds > 12, 'the upload took longer than uWS\'s own timer allowed');
+    t.ok(seconds > 12, "the upload took longer than uWS's own timer allowed");
     t.notOk(c.isClosed, 'the connection stays open');
 
     await c.send(head('POST', '/', { 'Content-Type': 'text/plain', 'Content-Length': String(body.length) }));

@@ -16,8 +16,8 @@ import { CORNERS, compareKind, generator, heldOutText, loadKinds, reportMismatch
 
 t.setTimeout(1_800_000);
 const COUNT = Number(process.env.TOKENIZER_FUZZ_COUNT ?? 10000);
-const SEED = process.env.TOKENIZER_FUZZ_SEED !== undefined ? Number(process.env.TOKENIZER_FUZZ_SEED) >>> 0
-  : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED =
+  process.env.TOKENIZER_FUZZ_SEED !== undefined ? Number(process.env.TOKENIZER_FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 t.comment(`TOKENIZER_FUZZ_SEED=${SEED} TOKENIZER_FUZZ_COUNT=${COUNT}`);
 
 const kinds = loadKinds();
@@ -25,7 +25,9 @@ const generate = generator(SEED);
 const generated = Array.from({ length: COUNT }, generate);
 const held = heldOutText(40, SEED);
 const scripts = scriptsOf(held.texts);
-t.comment(`held-out text: ${held.texts.length} translations in ${held.languages} languages; characters per script: ${JSON.stringify(scripts)}`);
+t.comment(
+  `held-out text: ${held.texts.length} translations in ${held.languages} languages; characters per script: ${JSON.stringify(scripts)}`,
+);
 
 const SKEW_CANDIDATE = /[\p{M}\p{Cf}\p{P}\p{S}\p{Zs}]/u;
 const probes = [];
@@ -42,18 +44,26 @@ t.test('the held-out text covers several scripts', async (t) => {
 });
 
 for (const kind of kinds) {
-  t.test(`${kind.name}: ${COUNT} generated strings, ${held.texts.length} held-out texts, ${probes.length} code point probes equal the oracle`, async (t) => {
-    const started = Date.now();
-    const all = [...CORNERS, ...generated];
-    const single = await compareKind(kind, all, { single: true });
-    const rest = await compareKind(kind, all.slice(0, 2000), { pair: true, truncation: true, decode: true });
-    const real = await compareKind(kind, held.texts);
-    const skew = await compareKind(kind, probes, { single: true });
-    for (const [what, r] of [['generated', single], ['generated: pairs, truncation, decode', rest], ['held-out', real], ['probes', skew]]) {
-      reportMismatches(t, `${kind.name} ${what}`, r.mismatches);
-      t.comment(`[${kind.name}] ${what}: ${JSON.stringify(r.counts)}, ${r.mismatches.length} mismatches`);
-      t.equal(r.mismatches.length, 0, `${what}: zero mismatches`);
-    }
-    t.comment(`[${kind.name}] ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  });
+  t.test(
+    `${kind.name}: ${COUNT} generated strings, ${held.texts.length} held-out texts, ${probes.length} code point probes equal the oracle`,
+    async (t) => {
+      const started = Date.now();
+      const all = [...CORNERS, ...generated];
+      const single = await compareKind(kind, all, { single: true });
+      const rest = await compareKind(kind, all.slice(0, 2000), { pair: true, truncation: true, decode: true });
+      const real = await compareKind(kind, held.texts);
+      const skew = await compareKind(kind, probes, { single: true });
+      for (const [what, r] of [
+        ['generated', single],
+        ['generated: pairs, truncation, decode', rest],
+        ['held-out', real],
+        ['probes', skew],
+      ]) {
+        reportMismatches(t, `${kind.name} ${what}`, r.mismatches);
+        t.comment(`[${kind.name}] ${what}: ${JSON.stringify(r.counts)}, ${r.mismatches.length} mismatches`);
+        t.equal(r.mismatches.length, 0, `${what}: zero mismatches`);
+      }
+      t.comment(`[${kind.name}] ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    },
+  );
 }

@@ -19,4 +19,8 @@ for (const name of Object.keys(index)) {
     t.not(r.outcome, 'unexpected');
   });
 }
-t.teardown(() => console.log(`# zoo: ${Object.keys(index).length} cases: ${tally.served} served as the reference, ${tally.refused} refused at load as expected, ${tally.unexpected} unexpected`));
+t.teardown(() =>
+  console.log(
+    `# zoo: ${Object.keys(index).length} cases: ${tally.served} served as the reference, ${tally.refused} refused at load as expected, ${tally.unexpected} unexpected`,
+  ),
+);

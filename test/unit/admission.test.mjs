@@ -8,44 +8,50 @@ import { fake, startFakeServer } from '../helpers/fake-server.mjs';
 import { RawClient, head, chunk, lastChunk, postText, postJson, request, metrics } from '../helpers/http.mjs';
 import { until, sleep } from '../helpers/server.mjs';
 
-const post = (body, headers = {}) => head('POST', '/', { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(body)), ...headers }) + body;
+const post = (body, headers = {}) =>
+  head('POST', '/', { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(body)), ...headers }) + body;
 
-t.test('queue bound with no waiting (--max-waiting 0): 429 on arrival without calling the engine; a list that does not fit is refused whole', async (t) => {
-  const s = await startFakeServer(t, { maxQueue: 2, maxWaiting: 0 });
-  fake.hold = true;
-  const a = postText(s.port, 'a [MASK]'), b = postText(s.port, 'b [MASK]');
-  await until(() => fake.held.length === 2, { what: 'two held requests' });
-  const submitted = fake.submitted;
-  const r = await postText(s.port, 'c [MASK]');
-  t.equal(r.status, 429);
-  t.equal(r.headers['retry-after'], '1');
-  t.same(r.json, { error: 'the server is busy (--max-queue 2 texts pending); retry later', error_type: 'overloaded' });
-  t.equal(fake.submitted, submitted, 'the engine was not called');
+t.test(
+  'queue bound with no waiting (--max-waiting 0): 429 on arrival without calling the engine; a list that does not fit is refused whole',
+  async (t) => {
+    const s = await startFakeServer(t, { maxQueue: 2, maxWaiting: 0 });
+    fake.hold = true;
+    const a = postText(s.port, 'a [MASK]'),
+      b = postText(s.port, 'b [MASK]');
+    await until(() => fake.held.length === 2, { what: 'two held requests' });
+    const submitted = fake.submitted;
+    const r = await postText(s.port, 'c [MASK]');
+    t.equal(r.status, 429);
+    t.equal(r.headers['retry-after'], '1');
+    t.same(r.json, { error: 'the server is busy (--max-queue 2 texts pending); retry later', error_type: 'overloaded' });
+    t.equal(fake.submitted, submitted, 'the engine was not called');
 
-  // On a keep-alive connection the refused body is discarded, so the connection stays usable.
-  const c = await RawClient.connect(s.port);
-  await c.send(post('d [MASK]'));
-  t.equal((await c.response()).status, 429);
-  await c.send(head('GET', '/health'));
-  t.equal((await c.response()).status, 200, 'same connection, next request answered');
-  c.destroy();
+    // On a keep-alive connection the refused body is discarded, so the connection stays usable.
+    const c = await RawClient.connect(s.port);
+    await c.send(post('d [MASK]'));
+    t.equal((await c.response()).status, 429);
+    await c.send(head('GET', '/health'));
+    t.equal((await c.response()).status, 200, 'same connection, next request answered');
+    c.destroy();
 
-  fake.release();
-  t.equal((await a).status, 200);
-  t.equal((await b).status, 200);
-  fake.hold = true;
-  const one = postText(s.port, 'e [MASK]');
-  await until(() => fake.held.length === 1, { what: 'one held request' });
-  const list = await postJson(s.port, '/', { inputs: ['x [MASK]', 'y [MASK]'] });
-  t.equal(list.status, 429, 'two inputs do not fit behind one pending text');
-  fake.release();
-  t.equal((await one).status, 200);
-});
+    fake.release();
+    t.equal((await a).status, 200);
+    t.equal((await b).status, 200);
+    fake.hold = true;
+    const one = postText(s.port, 'e [MASK]');
+    await until(() => fake.held.length === 1, { what: 'one held request' });
+    const list = await postJson(s.port, '/', { inputs: ['x [MASK]', 'y [MASK]'] });
+    t.equal(list.status, 429, 'two inputs do not fit behind one pending text');
+    fake.release();
+    t.equal((await one).status, 200);
+  },
+);
 
 t.test('a full queue: requests wait for room, first come first served; past --max-waiting 429 at once', async (t) => {
   const s = await startFakeServer(t, { maxQueue: 2, maxWaiting: 2 });
   fake.hold = true;
-  const a = postText(s.port, 'a [MASK]'), b = postText(s.port, 'b [MASK]');
+  const a = postText(s.port, 'a [MASK]'),
+    b = postText(s.port, 'b [MASK]');
   await until(() => fake.held.length === 2, { what: 'two held requests' });
   const c = postText(s.port, 'c [MASK]');
   await until(() => s.gate.waiting === 1, { what: 'c waiting' });
@@ -59,7 +65,11 @@ t.test('a full queue: requests wait for room, first come first served; past --ma
   t.equal((await a).status, 200);
   t.equal((await b).status, 200);
   await until(() => fake.held.length === 2, { what: 'c and d in the engine' });
-  t.same(fake.held.map((h) => h.text), ['c [MASK]', 'd [MASK]'], 'first come, first served');
+  t.same(
+    fake.held.map((h) => h.text),
+    ['c [MASK]', 'd [MASK]'],
+    'first come, first served',
+  );
   fake.hold = false;
   fake.release();
   t.equal((await c).status, 200);
@@ -96,13 +106,17 @@ t.test('once the oldest waiting request has used half its deadline, the newest i
   const old = postText(s.port, 'old [MASK]');
   await until(() => s.gate.waiting === 1, { what: 'old waiting' });
   const t0 = Date.now();
-  await until(() => Date.now() - t0 > 1100, { what: 'more than half of old\'s 2 s deadline to pass' });
+  await until(() => Date.now() - t0 > 1100, { what: "more than half of old's 2 s deadline to pass" });
   const young = postText(s.port, 'young [MASK]');
   await until(() => s.gate.waiting === 2, { what: 'young waiting' });
   fake.release(1);
   await a;
   await until(() => fake.held.length === 1, { what: 'one admitted' });
-  t.same(fake.held.map((h) => h.text), ['young [MASK]'], 'the newest, which still has its time');
+  t.same(
+    fake.held.map((h) => h.text),
+    ['young [MASK]'],
+    'the newest, which still has its time',
+  );
   t.equal((await old).status, 504, 'the oldest gets its 504 at its deadline, never having cost the engine');
   fake.hold = false;
   fake.release();
@@ -212,7 +226,8 @@ t.test('large answers: written as the client reads; a client that stops reading 
   const s = await startFakeServer(t, { maxAnswerBytes: 64 << 20, sendTimeoutMs: 300 });
   const size = 24 << 20; // more than the loopback socket buffers hold
   const answer = Buffer.alloc(size, 'a');
-  answer[0] = 0x5b; answer[size - 1] = 0x5d;
+  answer[0] = 0x5b;
+  answer[size - 1] = 0x5d;
   fake.answer = () => answer;
 
   // A reading client gets every byte.
@@ -225,8 +240,10 @@ t.test('large answers: written as the client reads; a client that stops reading 
   const c = await RawClient.connect(s.port);
   c.socket.pause();
   await c.send(post('x [MASK]'));
-  await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'send' }) === 1,
-    { what: 'the stalled answer to be cut off', timeoutMs: 10_000 });
+  await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'send' }) === 1, {
+    what: 'the stalled answer to be cut off',
+    timeoutMs: 10_000,
+  });
   t.equal(s.inFlight, 0, 'nothing in flight: the answer was released');
   c.socket.resume(); // a paused socket sees the close only once it reads
   await c.waitClosed(5000);
@@ -242,31 +259,34 @@ t.test('pipelined requests answered synchronously are answered in order', async 
   c.destroy();
 });
 
-t.test('a request pipelined behind an inference request: uWS closes the connection and nothing runs; node:http answers both in order', async (t) => {
-  const s = await startFakeServer(t);
-  fake.hold = true;
-  const c = await RawClient.connect(s.port);
-  await c.send(post('x [MASK]') + head('GET', '/health'));
-  if (s.transport === 'node') {
-    // node:http reads the next request only after the previous answer: it waits in the socket.
-    await until(() => fake.held.length === 1, { what: 'the held request' });
-    fake.release();
-    t.same([(await c.response()).status, (await c.response()).status], [200, 200], 'both answered, in order');
-    t.notOk(c.isClosed, 'the connection stays open');
-    c.destroy();
-    return;
-  }
-  // uWS refuses "async pipelining": a new request while a response is pending closes the
-  // connection (documented in docs/http.md). What bert-serve guarantees is that it costs nothing.
-  t.ok(await c.waitClosed(), 'closed by uWS');
-  t.equal(c.buf.length, 0, 'nothing answered');
-  await until(() => s.inFlight === 0, { what: 'the aborted request to end' });
-  // The POST was complete, so it was submitted; the close cancelled it before it could run.
-  t.equal(fake.held.length, 0, 'nothing left queued');
-  t.equal(s.engine.stats().droppedCancelled, 1, 'cancelled before the model');
-  fake.hold = false;
-  t.equal((await postText(s.port, 'x [MASK]')).status, 200, 'still serving');
-});
+t.test(
+  'a request pipelined behind an inference request: uWS closes the connection and nothing runs; node:http answers both in order',
+  async (t) => {
+    const s = await startFakeServer(t);
+    fake.hold = true;
+    const c = await RawClient.connect(s.port);
+    await c.send(post('x [MASK]') + head('GET', '/health'));
+    if (s.transport === 'node') {
+      // node:http reads the next request only after the previous answer: it waits in the socket.
+      await until(() => fake.held.length === 1, { what: 'the held request' });
+      fake.release();
+      t.same([(await c.response()).status, (await c.response()).status], [200, 200], 'both answered, in order');
+      t.notOk(c.isClosed, 'the connection stays open');
+      c.destroy();
+      return;
+    }
+    // uWS refuses "async pipelining": a new request while a response is pending closes the
+    // connection (documented in docs/http.md). What bert-serve guarantees is that it costs nothing.
+    t.ok(await c.waitClosed(), 'closed by uWS');
+    t.equal(c.buf.length, 0, 'nothing answered');
+    await until(() => s.inFlight === 0, { what: 'the aborted request to end' });
+    // The POST was complete, so it was submitted; the close cancelled it before it could run.
+    t.equal(fake.held.length, 0, 'nothing left queued');
+    t.equal(s.engine.stats().droppedCancelled, 1, 'cancelled before the model');
+    fake.hold = false;
+    t.equal((await postText(s.port, 'x [MASK]')).status, 200, 'still serving');
+  },
+);
 
 t.test('requests node:http refuses before a route: answered in the JSON error shape, connection closed', async (t) => {
   const s = await startFakeServer(t);

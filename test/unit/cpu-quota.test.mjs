@@ -2,9 +2,7 @@
 // cgroup v1 cfs quota/period, nested cgroups (the tightest limit wins), no limit, malformed files,
 // and the intra-op thread default that config.ts derives from it.
 import t from 'tap';
-import {
-  parseCpuMax, parseCfsQuota, parseProcCgroup, cgroupCpuQuota, cpuBudget, defaultIntraOpThreads,
-} from '../../dist/cpu_quota.js';
+import { parseCpuMax, parseCfsQuota, parseProcCgroup, cgroupCpuQuota, cpuBudget, defaultIntraOpThreads } from '../../dist/cpu_quota.js';
 import { parseCli } from '../../dist/config.js';
 
 /** A ReadText over a map of path -> contents. */
@@ -32,36 +30,57 @@ t.test('cfs quota and period (cgroup v1)', async (t) => {
 
 t.test('/proc/self/cgroup', async (t) => {
   t.same(parseProcCgroup('0::/\n'), { v2: '/' });
-  t.same(parseProcCgroup('0::/kubepods.slice/kubepods-burstable.slice/pod1.slice/cri-containerd-ab.scope\n'),
-    { v2: '/kubepods.slice/kubepods-burstable.slice/pod1.slice/cri-containerd-ab.scope' });
+  t.same(parseProcCgroup('0::/kubepods.slice/kubepods-burstable.slice/pod1.slice/cri-containerd-ab.scope\n'), {
+    v2: '/kubepods.slice/kubepods-burstable.slice/pod1.slice/cri-containerd-ab.scope',
+  });
   t.same(parseProcCgroup('12:cpuset:/docker/ab\n4:cpu,cpuacct:/docker/ab\n1:name=systemd:/docker/ab\n'), { v1cpu: '/docker/ab' });
   t.same(parseProcCgroup(undefined), {});
 });
 
 t.test('the quota a process is under', async (t) => {
-  t.equal(cgroupCpuQuota(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '200000 100000\n' })), 2,
-    'container with its own cgroup namespace: the limit is at the mount root');
-  t.equal(cgroupCpuQuota(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': 'max 100000\n' })), undefined,
-    'no limit');
+  t.equal(
+    cgroupCpuQuota(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '200000 100000\n' })),
+    2,
+    'container with its own cgroup namespace: the limit is at the mount root',
+  );
+  t.equal(cgroupCpuQuota(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': 'max 100000\n' })), undefined, 'no limit');
   t.equal(cgroupCpuQuota(files({ '/proc/self/cgroup': '0::/user.slice/session-1.scope\n' })), undefined, 'no cpu.max files at all');
-  t.equal(cgroupCpuQuota(files({
-    '/proc/self/cgroup': '0::/kubepods/pod1/ctr\n',
-    '/sys/fs/cgroup/kubepods/pod1/ctr/cpu.max': 'max 100000\n',
-    '/sys/fs/cgroup/kubepods/pod1/cpu.max': '150000 100000\n',
-    '/sys/fs/cgroup/kubepods/cpu.max': '800000 100000\n',
-  })), 1.5, 'v2 without a cgroup namespace: the tightest ancestor wins');
-  t.equal(cgroupCpuQuota(files({
-    '/proc/self/cgroup': '4:cpu,cpuacct:/docker/ab\n',
-    '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '300000\n',
-    '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
-  })), 3, 'v1 in a container: the host path does not exist there, the mount root holds the limit');
-  t.equal(cgroupCpuQuota(files({
-    '/proc/self/cgroup': '4:cpu:/docker/ab\n',
-    '/sys/fs/cgroup/cpu/docker/ab/cpu.cfs_quota_us': '50000\n',
-    '/sys/fs/cgroup/cpu/docker/ab/cpu.cfs_period_us': '100000\n',
-    '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n',
-    '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n',
-  })), 0.5, 'v1 on the host: the cgroup path, under a "cpu" mount');
+  t.equal(
+    cgroupCpuQuota(
+      files({
+        '/proc/self/cgroup': '0::/kubepods/pod1/ctr\n',
+        '/sys/fs/cgroup/kubepods/pod1/ctr/cpu.max': 'max 100000\n',
+        '/sys/fs/cgroup/kubepods/pod1/cpu.max': '150000 100000\n',
+        '/sys/fs/cgroup/kubepods/cpu.max': '800000 100000\n',
+      }),
+    ),
+    1.5,
+    'v2 without a cgroup namespace: the tightest ancestor wins',
+  );
+  t.equal(
+    cgroupCpuQuota(
+      files({
+        '/proc/self/cgroup': '4:cpu,cpuacct:/docker/ab\n',
+        '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '300000\n',
+        '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
+      }),
+    ),
+    3,
+    'v1 in a container: the host path does not exist there, the mount root holds the limit',
+  );
+  t.equal(
+    cgroupCpuQuota(
+      files({
+        '/proc/self/cgroup': '4:cpu:/docker/ab\n',
+        '/sys/fs/cgroup/cpu/docker/ab/cpu.cfs_quota_us': '50000\n',
+        '/sys/fs/cgroup/cpu/docker/ab/cpu.cfs_period_us': '100000\n',
+        '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n',
+        '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n',
+      }),
+    ),
+    0.5,
+    'v1 on the host: the cgroup path, under a "cpu" mount',
+  );
 });
 
 t.test('CPU budget and the thread default', async (t) => {

@@ -33,10 +33,21 @@ t.test('the table: every declared path, GET answered to HEAD, Allow from the met
   t.same(new Set(table.keys()), new Set(ROUTES.map((r) => r.path)));
   t.equal(table.get('/health').allow, 'GET, HEAD');
   t.equal(table.get('/embed').allow, 'POST');
-  const perModel = routeTable(ROUTES.filter((r) => r.perModel), '/models/m');
+  const perModel = routeTable(
+    ROUTES.filter((r) => r.perModel),
+    '/models/m',
+  );
   t.ok(perModel.has('/models/m/embed') && perModel.has('/models/m/info'), 'inference and model facts per model');
   t.notOk(perModel.has('/models/m/health') || perModel.has('/models/m/metrics'), 'liveness and metrics are per process');
-  t.same([...openPaths(ROUTES)].sort(), ['/docs', '/docs/init.js', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/health', '/openapi.json', '/ready']);
+  t.same([...openPaths(ROUTES)].sort(), [
+    '/docs',
+    '/docs/init.js',
+    '/docs/swagger-ui-bundle.js',
+    '/docs/swagger-ui.css',
+    '/health',
+    '/openapi.json',
+    '/ready',
+  ]);
 });
 
 t.test('every inference route has a compiled validator, and declares its answer and an example that validates', async (t) => {
@@ -51,8 +62,39 @@ t.test('every inference route has a compiled validator, and declares its answer 
 
 // Values of many kinds, in a fixed order; each option must accept the same ones through HTTP
 // (ajv on its field, where null means absent) as through the library (resolve).
-const VALUES = [true, false, 0, 1, 2, 5, 999, 1000, 1001, -1, 1.5, 2 ** 40, '', 'x', 'right', 'Right', 'LEFT', 'left', 'softmax',
-  'none', 'simple', 'max', 'base64', 'float', [], ['a'], ['', 'b'], ['a', 'b'], [1], {}, { a: 1 }];
+const VALUES = [
+  true,
+  false,
+  0,
+  1,
+  2,
+  5,
+  999,
+  1000,
+  1001,
+  -1,
+  1.5,
+  2 ** 40,
+  '',
+  'x',
+  'right',
+  'Right',
+  'LEFT',
+  'left',
+  'softmax',
+  'none',
+  'simple',
+  'max',
+  'base64',
+  'float',
+  [],
+  ['a'],
+  ['', 'b'],
+  ['a', 'b'],
+  [1],
+  {},
+  { a: 1 },
+];
 const SETS = { FILL_MASK, EMBED, CLASSIFY, RERANK, TOKEN_CLASSIFY, TOKENIZE, TRUNCATION };
 
 t.test('every option: its HTTP field accepts exactly what the library accepts', async (t) => {
@@ -67,7 +109,13 @@ t.test('every option: its HTTP field accepts exactly what the library accepts', 
       t.ok(check(null), `${setName}.${name}: null is allowed over HTTP`);
       for (const v of VALUES) {
         let library = true;
-        try { resolve(set, { [name]: v }); } catch (e) { library = false; t.equal(e.code, 'ERR_INVALID_ARGUMENT'); t.match(e.message, name); }
+        try {
+          resolve(set, { [name]: v });
+        } catch (e) {
+          library = false;
+          t.equal(e.code, 'ERR_INVALID_ARGUMENT');
+          t.match(e.message, name);
+        }
         t.equal(check(v), library, `${setName}.${name} = ${JSON.stringify(v)}: HTTP ${check(v)}, library ${library}`);
         compared++;
       }
@@ -77,16 +125,33 @@ t.test('every option: its HTTP field accepts exactly what the library accepts', 
 });
 
 t.test('resolve fills every default; the canonical JSON has every native option and nothing else', async (t) => {
-  t.same(JSON.parse(fillMaskParams({}, 2, { maxPredictions: 2000, maxMasks: 64 })), { top_k: 5, targets: null, max_masks: 64, max_predictions: 1000 });
-  t.same(JSON.parse(fillMaskParams({ targets: 'paris' }, 1, { maxPredictions: 10, maxMasks: 4 })).targets, ['paris'], 'one target is a list of one');
-  t.same(JSON.parse(embedParams({ promptName: 'query' })), { normalize: true, dimensions: null, all_tokens: false, encoding_format: 'float' },
-    'the prompt is not sent (prepended in JavaScript)');
+  t.same(JSON.parse(fillMaskParams({}, 2, { maxPredictions: 2000, maxMasks: 64 })), {
+    top_k: 5,
+    targets: null,
+    max_masks: 64,
+    max_predictions: 1000,
+  });
+  t.same(
+    JSON.parse(fillMaskParams({ targets: 'paris' }, 1, { maxPredictions: 10, maxMasks: 4 })).targets,
+    ['paris'],
+    'one target is a list of one',
+  );
+  t.same(
+    JSON.parse(embedParams({ promptName: 'query' })),
+    { normalize: true, dimensions: null, all_tokens: false, encoding_format: 'float' },
+    'the prompt is not sent (prepended in JavaScript)',
+  );
   t.same(JSON.parse(classifyParams({ topK: null })), { top_k: null, function_to_apply: null, score_only: false });
   t.same(JSON.parse(tokenClassifyParams({})), { aggregation_strategy: 'none', ignore_labels: ['O'] });
-  t.same(resolve(TRUNCATION, { truncationDirection: 'Left' }), { truncate: undefined, truncationDirection: 'left' }, 'any case, canonical lower case');
+  t.same(
+    resolve(TRUNCATION, { truncationDirection: 'Left' }),
+    { truncate: undefined, truncationDirection: 'left' },
+    'any case, canonical lower case',
+  );
   for (const [setName, set] of Object.entries(SETS)) {
     const wire = toWire(set, resolve(set, {}));
-    for (const [name, opt] of Object.entries(set)) t.equal(Object.hasOwn(wire, opt.wire), opt.native, `${setName}.${name}: sent natively = ${opt.native}`);
+    for (const [name, opt] of Object.entries(set))
+      t.equal(Object.hasOwn(wire, opt.wire), opt.native, `${setName}.${name}: sent natively = ${opt.native}`);
   }
   t.throws(() => fillMaskParams({ topK: 100 }, 32, { maxPredictions: 2000, maxMasks: 64 }), { code: 'ERR_TOO_MANY_PREDICTIONS' });
 });

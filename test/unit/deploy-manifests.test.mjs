@@ -21,10 +21,12 @@ const { defaultIntraOpThreads } = await import(join(root, 'dist', 'cpu_quota.js'
 const { Metrics } = await import(join(root, 'dist', 'metrics.js'));
 
 function readYaml(path) {
-  return parseAllDocuments(readFileSync(path, 'utf8')).map((doc) => {
-    if (doc.errors.length) throw new Error(`${path}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    return doc.toJS();
-  }).filter((o) => o != null);
+  return parseAllDocuments(readFileSync(path, 'utf8'))
+    .map((doc) => {
+      if (doc.errors.length) throw new Error(`${path}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      return doc.toJS();
+    })
+    .filter((o) => o != null);
 }
 
 const kustomization = readYaml(join(dir, 'kustomization.yaml'))[0];
@@ -47,8 +49,11 @@ t.test('kustomization lists every manifest, and only existing files', async (t) 
   for (const f of kustomization.resources) t.ok(existsSync(join(dir, f)), `${f} exists`);
   const yamls = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
   const notApplied = yamls.filter((f) => !kustomization.resources.includes(f));
-  t.same(notApplied, ['prometheus-adapter-rules.yaml'], 'every manifest is applied except the adapter\'s Helm values');
-  t.same(kustomization.images.map((i) => i.name), ['bert-serve']);
+  t.same(notApplied, ['prometheus-adapter-rules.yaml'], "every manifest is applied except the adapter's Helm values");
+  t.same(
+    kustomization.images.map((i) => i.name),
+    ['bert-serve'],
+  );
   t.equal(byKind('Deployment').spec.template.spec.containers[0].image, 'bert-serve', 'the image kustomize rewrites');
 });
 
@@ -77,9 +82,23 @@ t.test('no unknown fields anywhere (TypeScript excess-property check against the
       return `import type { I${obj.kind} as T${i} } from '${mod}';\nexport const o${i}: T${i} = ${JSON.stringify(obj)};`;
     });
     writeFileSync(join(work, 'check.ts'), lines.join('\n') + '\n');
-    const res = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict',
-      '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node', join(work, 'check.ts')],
-    { encoding: 'utf8', cwd: root });
+    const res = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        join(work, 'check.ts'),
+      ],
+      { encoding: 'utf8', cwd: root },
+    );
     return res.status === 0 ? '' : res.stdout + res.stderr;
   };
   t.equal(compile(objects), '', 'every manifest type-checks');
@@ -102,7 +121,10 @@ t.test('selectors: Deployment, Service, PDB, ServiceMonitor and HPA point at the
   t.ok(matches(service.spec.selector), 'Service selects the pods');
   t.ok(matches(byKind('PodDisruptionBudget').spec.selector.matchLabels), 'PDB selects the pods');
   const sm = byKind('ServiceMonitor');
-  t.ok(Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels[k] === v), 'ServiceMonitor selects the Service');
+  t.ok(
+    Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels[k] === v),
+    'ServiceMonitor selects the Service',
+  );
   const portNames = service.spec.ports.map((p) => p.name);
   for (const ep of sm.spec.endpoints) t.ok(portNames.includes(ep.port), `ServiceMonitor port ${ep.port} is a Service port`);
   t.equal(sm.spec.endpoints[0].path, '/metrics');
@@ -117,19 +139,22 @@ t.test('probes: startup and readiness on /ready, liveness on /health, on the con
   t.equal(container.startupProbe.httpGet.path, '/ready');
   t.equal(container.readinessProbe.httpGet.path, '/ready');
   t.equal(container.livenessProbe.httpGet.path, '/health');
-  for (const p of ['startupProbe', 'readinessProbe', 'livenessProbe']) t.ok(container[p].httpGet.port in ports, `${p} uses a named container port`);
+  for (const p of ['startupProbe', 'readinessProbe', 'livenessProbe'])
+    t.ok(container[p].httpGet.port in ports, `${p} uses a named container port`);
   t.ok(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold >= 120, 'at least 2 minutes to load and warm up');
 });
 
-t.test('termination: grace period > preStop sleep + the server\'s drain timeout', async (t) => {
+t.test("termination: grace period > preStop sleep + the server's drain timeout", async (t) => {
   const cmd = container.lifecycle.preStop.exec.command;
   t.equal(cmd[0], 'sleep');
   const preStop = Number(cmd[1]);
   t.ok(preStop >= 5, 'long enough for endpoints to be removed');
   const drainSpec = OPTIONS.find((o) => o.key === 'drainTimeoutMs');
   const drainMs = Number(env[drainSpec.env[0]] ?? drainSpec.default);
-  t.ok(pod.terminationGracePeriodSeconds > preStop + drainMs / 1000,
-    `${pod.terminationGracePeriodSeconds} s > ${preStop} s + ${drainMs / 1000} s`);
+  t.ok(
+    pod.terminationGracePeriodSeconds > preStop + drainMs / 1000,
+    `${pod.terminationGracePeriodSeconds} s > ${preStop} s + ${drainMs / 1000} s`,
+  );
 });
 
 t.test('resources: CPU limit = request = the threads the engine runs by default', async (t) => {
@@ -146,19 +171,37 @@ t.test('resources: CPU limit = request = the threads the engine runs by default'
 t.test('environment variables are ones the server reads', async (t) => {
   const known = new Set(OPTIONS.flatMap((o) => o.env));
   for (const name of Object.keys(env)) t.ok(known.has(name), name);
-  t.ok(env.BERT_SERVE_MODEL.startsWith(container.volumeMounts.find((m) => m.name === 'model').mountPath + '/'), 'the model is on the volume');
+  t.ok(
+    env.BERT_SERVE_MODEL.startsWith(container.volumeMounts.find((m) => m.name === 'model').mountPath + '/'),
+    'the model is on the volume',
+  );
 });
 
-t.test('autoscaling: the HPA\'s metric is one the server exports, served by the adapter rule', async (t) => {
+t.test("autoscaling: the HPA's metric is one the server exports, served by the adapter rule", async (t) => {
   const hpa = byKind('HorizontalPodAutoscaler');
   const metric = hpa.spec.metrics[0].pods.metric.name;
-  const stats = { queueDepth: 3, pending: 3, inFlight: 0, meanBatchSize: 1, batchesRun: 0, requestsRun: 0, droppedCancelled: 0,
-    droppedExpired: 0, realTokens: 0, paddedTokens: 0, runningBatchMs: 0,
-    batchSizeHistogram: { bounds: [1, 2], counts: [0, 0, 0] }, batchTokensHistogram: { bounds: [16, 64], counts: [0, 0, 0] } };
-  const metrics = new Metrics({ stats: () => stats, ready: () => true, draining: () => false, inFlight: () => 0, answerBytes: () => 0, waiting: () => 0 }, { defaultMetrics: false });
+  const stats = {
+    queueDepth: 3,
+    pending: 3,
+    inFlight: 0,
+    meanBatchSize: 1,
+    batchesRun: 0,
+    requestsRun: 0,
+    droppedCancelled: 0,
+    droppedExpired: 0,
+    realTokens: 0,
+    paddedTokens: 0,
+    runningBatchMs: 0,
+    batchSizeHistogram: { bounds: [1, 2], counts: [0, 0, 0] },
+    batchTokensHistogram: { bounds: [16, 64], counts: [0, 0, 0] },
+  };
+  const metrics = new Metrics(
+    { stats: () => stats, ready: () => true, draining: () => false, inFlight: () => 0, answerBytes: () => 0, waiting: () => 0 },
+    { defaultMetrics: false },
+  );
   const text = await metrics.render();
   t.match(text, new RegExp(`^# TYPE ${metric} gauge$`, 'm'), `${metric} is exported as a gauge`);
-  t.match(text, new RegExp(`^${metric} 3$`, 'm'), 'with the engine\'s queue depth');
+  t.match(text, new RegExp(`^${metric} 3$`, 'm'), "with the engine's queue depth");
   const adapter = readYaml(join(dir, 'prometheus-adapter-rules.yaml'))[0];
   const rule = adapter.rules.custom.find((r) => r.name.as === metric);
   t.ok(rule, 'an adapter rule serves it under that name');
@@ -181,5 +224,5 @@ t.test('Dockerfile: base image argument, non-root user, init, healthcheck, port'
   t.match(lastStage, new RegExp(`^EXPOSE ${env.BERT_SERVE_PORT}$`, 'm'));
   t.equal(pod.securityContext.runAsUser, 10001);
   t.equal(pod.securityContext.runAsGroup, 10001);
-  t.match(df, /useradd --uid 10001 --gid 10001/, 'the Deployment runs as the image\'s user and group');
+  t.match(df, /useradd --uid 10001 --gid 10001/, "the Deployment runs as the image's user and group");
 });

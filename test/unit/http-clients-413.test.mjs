@@ -15,10 +15,13 @@ const MB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'bert-serve-413-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = (cmd, args, input) => new Promise((resolve, reject) => {
-  const p = execFile(cmd, args, { timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve(stdout)));
-  if (input !== undefined) p.stdin.end(input);
-});
+const run = (cmd, args, input) =>
+  new Promise((resolve, reject) => {
+    const p = execFile(cmd, args, { timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
+      err ? reject(Object.assign(err, { stderr })) : resolve(stdout),
+    );
+    if (input !== undefined) p.stdin.end(input);
+  });
 
 const PY = `
 import http.client, sys

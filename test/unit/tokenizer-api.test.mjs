@@ -36,11 +36,26 @@ t.test('load: vocab.txt, tokenizer.json and directories', async (t) => {
   t.equal(tok.vocabSize, 30522);
   const fromJson = Tokenizer.load(tokenizerJson);
   t.equal(fromJson.vocabSize, 30522);
-  for (const k of ['vocabSize', 'model', 'lowercase', 'stripAccents', 'specialTokens', 'specialIds', 'addedTokens', 'cleanUpTokenizationSpaces'])
+  for (const k of [
+    'vocabSize',
+    'model',
+    'lowercase',
+    'stripAccents',
+    'specialTokens',
+    'specialIds',
+    'addedTokens',
+    'cleanUpTokenizationSpaces',
+  ])
     t.same(fromJson.info[k], tok.info[k], `same ${k} either way`);
-  t.same(fromJson.info.pipeline, { normalizer: 'BertNormalizer', preTokenizer: 'BertPreTokenizer', model: 'WordPiece',
-    postProcessor: 'TemplateProcessing', decoder: 'WordPiece', fastPath: true });
-  t.equal(tok.info.pipeline.postProcessor, 'BertProcessing', 'a vocab.txt gets BERT\'s [CLS] A [SEP] processing');
+  t.same(fromJson.info.pipeline, {
+    normalizer: 'BertNormalizer',
+    preTokenizer: 'BertPreTokenizer',
+    model: 'WordPiece',
+    postProcessor: 'TemplateProcessing',
+    decoder: 'WordPiece',
+    fastPath: true,
+  });
+  t.equal(tok.info.pipeline.postProcessor, 'BertProcessing', "a vocab.txt gets BERT's [CLS] A [SEP] processing");
   t.same(tok.info.specialIds, { cls: 101, sep: 102, pad: 0, mask: 103, unk: 100 });
   t.same(tok.info.specialTokens, { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', mask: '[MASK]', unk: '[UNK]' });
   t.equal(tok.info.lowercase, true);
@@ -61,15 +76,25 @@ t.test('load: vocab.txt, tokenizer.json and directories', async (t) => {
 t.test('load errors are typed and name the file', async (t) => {
   throwsCode(t, () => Tokenizer.load(join(tmp, 'missing', 'vocab.txt')), 'ERR_MODEL_NOT_FOUND', /missing/, 'missing file');
   writeFileSync(join(tmp, 'bad.json'), '{"model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}');
-  throwsCode(t, () => Tokenizer.load(join(tmp, 'bad.json')), 'ERR_TOKENIZER_INVALID',
-    /bad\.json: model "WordLevel" is not supported \(supported: WordPiece, BPE, Unigram\)/, 'unsupported model');
+  throwsCode(
+    t,
+    () => Tokenizer.load(join(tmp, 'bad.json')),
+    'ERR_TOKENIZER_INVALID',
+    /bad\.json: model "WordLevel" is not supported \(supported: WordPiece, BPE, Unigram\)/,
+    'unsupported model',
+  );
   writeFileSync(join(tmp, 'garbage.json'), '{ nope');
   throwsCode(t, () => Tokenizer.load(join(tmp, 'garbage.json')), 'ERR_TOKENIZER_INVALID', /garbage\.json.*JSON/, 'bad JSON');
   const j = JSON.parse(readFileSync(tokenizerJson, 'utf8'));
   j.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Whitespace' }, { type: 'UnicodeScripts' }] };
   writeFileSync(join(tmp, 'scripts.json'), JSON.stringify(j));
-  throwsCode(t, () => Tokenizer.load(join(tmp, 'scripts.json')), 'ERR_TOKENIZER_INVALID',
-    /scripts\.json: pre_tokenizer "UnicodeScripts" is not supported \(supported: BertPreTokenizer, ByteLevel, Metaspace/, 'nested unsupported pre-tokenizer');
+  throwsCode(
+    t,
+    () => Tokenizer.load(join(tmp, 'scripts.json')),
+    'ERR_TOKENIZER_INVALID',
+    /scripts\.json: pre_tokenizer "UnicodeScripts" is not supported \(supported: BertPreTokenizer, ByteLevel, Metaspace/,
+    'nested unsupported pre-tokenizer',
+  );
   const c = Tokenizer.supportedComponents();
   t.same(c.models, ['WordPiece', 'BPE', 'Unigram']);
   for (const x of ['Precompiled', 'NFKC', 'Replace', 'Sequence']) t.ok(c.normalizers.includes(x), `normalizer ${x} supported`);
@@ -94,7 +119,7 @@ t.test('encode: specials, offsets as JS string indices', async (t) => {
   t.same(e.offsets[0], [0, 0]);
   t.same(e.offsets.at(-1), [0, 0]);
   const slices = e.offsets.slice(1, -1).map(([s, end]) => text.slice(s, end));
-  t.same(slices, ['Hello', ',', '😀', 'wörld', '!', 'I', '[MASK]', 'you'], 'text.slice(start, end) is each token\'s source');
+  t.same(slices, ['Hello', ',', '😀', 'wörld', '!', 'I', '[MASK]', 'you'], "text.slice(start, end) is each token's source");
   t.same(tok.encode(text, { addSpecialTokens: false }).tokens, e.tokens.slice(1, -1));
   t.same(tok.encode('').tokens, ['[CLS]', '[SEP]']);
   t.same(tok.encode('', { addSpecialTokens: false }).ids, []);
@@ -104,7 +129,15 @@ t.test('encode: lone surrogates are U+FFFD (dropped), indices stay JS indices', 
   const text = 'ab\uD800cd \uDC00x \uD83D';
   const e = tok.encode(text, { addSpecialTokens: false });
   t.same(e.tokens, ['abc', '##d', 'x']);
-  t.same(e.offsets, [[0, 4], [4, 5], [7, 8]], 'the lone surrogate at index 2 still counts as one index');
+  t.same(
+    e.offsets,
+    [
+      [0, 4],
+      [4, 5],
+      [7, 8],
+    ],
+    'the lone surrogate at index 2 still counts as one index',
+  );
 });
 
 t.test('encode: truncation keeps [CLS] and [SEP]', async (t) => {
@@ -125,7 +158,13 @@ t.test('encode: arguments are validated with their names', async (t) => {
   throwsCode(t, () => tok.encode('x', 'nope'), 'ERR_INVALID_ARGUMENT', /for options/, 'options');
   throwsCode(t, () => tok.encode('x', { addSpecialTokens: 1 }), 'ERR_INVALID_ARGUMENT', /options\.addSpecialTokens/, 'addSpecialTokens');
   throwsCode(t, () => tok.encode('x', { maxLength: 1 }), 'ERR_INVALID_ARGUMENT', /an integer >= 2 for options\.maxLength/, 'maxLength < 2');
-  throwsCode(t, () => tok.encode('x', { pair: 'y', maxLength: 2 }), 'ERR_INVALID_ARGUMENT', /an integer >= 3 for options\.maxLength/, 'pair maxLength < 3');
+  throwsCode(
+    t,
+    () => tok.encode('x', { pair: 'y', maxLength: 2 }),
+    'ERR_INVALID_ARGUMENT',
+    /an integer >= 3 for options\.maxLength/,
+    'pair maxLength < 3',
+  );
   throwsCode(t, () => tok.encode('x', { pair: 3 }), 'ERR_INVALID_ARGUMENT', /options\.pair/, 'pair type');
   throwsCode(t, () => tok.encode('x', { truncationSide: 'middle' }), 'ERR_INVALID_ARGUMENT', /options\.truncationSide/, 'truncationSide');
   throwsCode(t, () => tok.encode('x', { maxLength: 3.5 }), 'ERR_INVALID_ARGUMENT', /options\.maxLength/, 'fractional maxLength');
@@ -166,19 +205,43 @@ t.test('fromNative wraps what the Engine hands over; native errors become typed'
     encode(text, add, max) {
       calls.push([text, add, max]);
       if (text === 'boom') throw Object.assign(new Error('bad input'), { code: 'ERR_INVALID_ARGUMENT' });
-      return { ids: new Int32Array([101, 7, 102]), tokens: ['[CLS]', 'x', '[SEP]'], offsets: new Uint32Array([0, 0, 0, 1, 0, 0]),
-        typeIds: new Uint32Array(3), specialTokensMask: new Uint8Array([1, 0, 1]), truncated: false };
+      return {
+        ids: new Int32Array([101, 7, 102]),
+        tokens: ['[CLS]', 'x', '[SEP]'],
+        offsets: new Uint32Array([0, 0, 0, 1, 0, 0]),
+        typeIds: new Uint32Array(3),
+        specialTokensMask: new Uint8Array([1, 0, 1]),
+        truncated: false,
+      };
     },
     decode: () => 'x',
     idToToken: () => 'x',
     tokenToId: () => 7,
-    info: () => ({ vocabSize: 8, lowercase: true, stripAccents: true, modelMaxLength: 512, specialTokens: {}, specialIds: {},
-      addedTokens: { single: 2, pair: 3 }, cleanUpTokenizationSpaces: true }),
+    info: () => ({
+      vocabSize: 8,
+      lowercase: true,
+      stripAccents: true,
+      modelMaxLength: 512,
+      specialTokens: {},
+      specialIds: {},
+      addedTokens: { single: 2, pair: 3 },
+      cleanUpTokenizationSpaces: true,
+    }),
   };
   const w = Tokenizer.fromNative(fake);
   t.equal(w.vocabSize, 8);
-  t.same(w.encode('x', { maxLength: 10 }), { ids: [101, 7, 102], tokens: ['[CLS]', 'x', '[SEP]'], offsets: [[0, 0], [0, 1], [0, 0]],
-    typeIds: [0, 0, 0], specialTokensMask: [1, 0, 1], truncated: false });
+  t.same(w.encode('x', { maxLength: 10 }), {
+    ids: [101, 7, 102],
+    tokens: ['[CLS]', 'x', '[SEP]'],
+    offsets: [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ],
+    typeIds: [0, 0, 0],
+    specialTokensMask: [1, 0, 1],
+    truncated: false,
+  });
   t.same(calls[0], ['x', true, 10]);
   throwsCode(t, () => w.encode('boom'), 'ERR_INVALID_ARGUMENT', /bad input/, 'native error');
   throwsCode(t, () => Tokenizer.fromNative(null), 'ERR_INVALID_ARGUMENT', /for native/, 'null native');
@@ -186,14 +249,30 @@ t.test('fromNative wraps what the Engine hands over; native errors become typed'
 
 t.test('every kind: roles, pairs through the post-processor, type ids, decode as the fill-mask pipeline does', async (t) => {
   const load = (name) => Tokenizer.load(join(FIXTURES, name));
-  const roberta = load('roberta'), xlmr = load('xlm-roberta'), mpnet = load('mpnet');
-  t.same(roberta.info.pipeline, { normalizer: null, preTokenizer: 'ByteLevel', model: 'BPE', postProcessor: 'RobertaProcessing',
-    decoder: 'ByteLevel', fastPath: false });
+  const roberta = load('roberta'),
+    xlmr = load('xlm-roberta'),
+    mpnet = load('mpnet');
+  t.same(roberta.info.pipeline, {
+    normalizer: null,
+    preTokenizer: 'ByteLevel',
+    model: 'BPE',
+    postProcessor: 'RobertaProcessing',
+    decoder: 'ByteLevel',
+    fastPath: false,
+  });
   t.equal(xlmr.info.pipeline.normalizer, 'Sequence[Precompiled, Replace]');
   t.equal(xlmr.info.pipeline.model, 'Unigram');
   t.equal(mpnet.info.pipeline.postProcessor, 'RobertaProcessing');
-  for (const [name, k] of [['roberta', roberta], ['xlm-roberta', xlmr], ['mpnet', mpnet]]) {
-    t.same(k.info.specialTokens, { cls: '<s>', sep: '</s>', pad: '<pad>', mask: '<mask>', unk: name === 'mpnet' ? '[UNK]' : '<unk>' }, `${name}: roles`);
+  for (const [name, k] of [
+    ['roberta', roberta],
+    ['xlm-roberta', xlmr],
+    ['mpnet', mpnet],
+  ]) {
+    t.same(
+      k.info.specialTokens,
+      { cls: '<s>', sep: '</s>', pad: '<pad>', mask: '<mask>', unk: name === 'mpnet' ? '[UNK]' : '<unk>' },
+      `${name}: roles`,
+    );
     t.same(k.info.addedTokens, { single: name === 'xlm-roberta' ? 2 : 2, pair: 4 }, `${name}: special tokens added`);
     t.equal(k.info.cleanUpTokenizationSpaces, name === 'mpnet', `${name}: decode's clean-up default`);
   }

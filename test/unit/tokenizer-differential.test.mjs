@@ -12,8 +12,8 @@ import t from 'tap';
 import { CORNERS, compareKind, generator, heldOutText, loadKinds, reportMismatches } from '../helpers/tokenizer-oracle.mjs';
 
 t.setTimeout(300_000);
-const SEED = process.env.TOKENIZER_FUZZ_SEED !== undefined ? Number(process.env.TOKENIZER_FUZZ_SEED) >>> 0
-  : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED =
+  process.env.TOKENIZER_FUZZ_SEED !== undefined ? Number(process.env.TOKENIZER_FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 t.comment(`TOKENIZER_FUZZ_SEED=${SEED}`);
 
 const kinds = loadKinds();
@@ -22,10 +22,13 @@ const generated = Array.from({ length: 150 }, generate);
 const held = heldOutText(1, SEED);
 
 for (const kind of kinds) {
-  t.test(`${kind.name}: corner cases, 150 generated strings, ${held.texts.length} held-out texts (${held.languages} languages) equal the oracle`, async (t) => {
-    const { mismatches, counts } = await compareKind(kind, [...CORNERS, ...generated, ...held.texts]);
-    reportMismatches(t, kind.name, mismatches);
-    t.comment(`[${kind.name}] ${JSON.stringify(counts)}`);
-    t.equal(mismatches.length, 0, 'zero mismatches');
-  });
+  t.test(
+    `${kind.name}: corner cases, 150 generated strings, ${held.texts.length} held-out texts (${held.languages} languages) equal the oracle`,
+    async (t) => {
+      const { mismatches, counts } = await compareKind(kind, [...CORNERS, ...generated, ...held.texts]);
+      reportMismatches(t, kind.name, mismatches);
+      t.comment(`[${kind.name}] ${JSON.stringify(counts)}`);
+      t.equal(mismatches.length, 0, 'zero mismatches');
+    },
+  );
 }

@@ -23,8 +23,7 @@ for (const file of ['bert-base-uncased-vocab.txt', 'bert-base-uncased-tokenizer.
     let bad = 0;
     for (const [i, g] of lines.entries()) {
       const e = tok.encode(g.text, { addSpecialTokens: false });
-      const same = e.ids.length === g.ids.length && e.ids.every((id, k) => id === g.ids[k]) &&
-        e.tokens.every((s, k) => s === g.tokens[k]);
+      const same = e.ids.length === g.ids.length && e.ids.every((id, k) => id === g.ids[k]) && e.tokens.every((s, k) => s === g.tokens[k]);
       if (!same) {
         bad++;
         if (bad <= 5) t.fail(`line ${i + 1}: ${JSON.stringify(g.text).slice(0, 120)}`, { expected: g.tokens, actual: e.tokens });

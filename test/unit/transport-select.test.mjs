@@ -37,7 +37,11 @@ t.test('the alternative build needs glibc 2.38', async (t) => {
 });
 
 t.test('a build that is not installed, or has no binary here, says so', async (t) => {
-  t.same(loadUwsBuild({ ...UWS_BUILDS[0], name: 'no-such-uws-package' }), { ok: false, build: { ...UWS_BUILDS[0], name: 'no-such-uws-package' }, reason: 'not installed' });
+  t.same(loadUwsBuild({ ...UWS_BUILDS[0], name: 'no-such-uws-package' }), {
+    ok: false,
+    build: { ...UWS_BUILDS[0], name: 'no-such-uws-package' },
+    reason: 'not installed',
+  });
   const r = loadUwsBuild({ ...UWS_BUILDS[0], binaries: '../no-binaries-here' });
   t.notOk(r.ok);
   t.match(r.reason, /^no binary for linux-x64 and Node ABI \d+/);

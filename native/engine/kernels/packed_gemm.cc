@@ -90,8 +90,8 @@ inline __m256 gelu_ps(__m256 x) {
 // + bias and the activation. a: MR rows packed k-major (a[k * MR + r]); b: the panel slice (16
 // floats per k).
 template <int MR>
-inline void block(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate, const float* bias,
-                  Activation act, bool prefetch) {
+inline void block(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate, const float* bias, Activation act,
+                  bool prefetch) {
   __m256 lo[MR], hi[MR];
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
@@ -128,8 +128,8 @@ inline void block(int64_t kc, const float* a, const float* b, float* c, int64_t 
   }
 }
 
-inline void block_rows(int rows, int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate,
-                       const float* bias, Activation act, bool prefetch) {
+inline void block_rows(int rows, int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate, const float* bias,
+                       Activation act, bool prefetch) {
   switch (rows) {
     case 6: block<6>(kc, a, b, c, ldc, accumulate, bias, act, prefetch); break;
     case 5: block<5>(kc, a, b, c, ldc, accumulate, bias, act, prefetch); break;
@@ -154,8 +154,8 @@ void pack_rows(const float* x, int64_t lda, int64_t mc, int64_t kc, float* out) 
   }
 }
 
-void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y,
-               int64_t ldy, int64_t panel_begin, int64_t panel_end, float* a_block) {
+void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
+               int64_t panel_begin, int64_t panel_end, float* a_block) {
   const float* bias_all = packed + panels(n) * kPanel * k;
   alignas(32) float edge[kRows * kPanel];  // the last panel when n is not a multiple of 16
   // Row blocks outermost: a block's outputs (kMc rows of this thread's columns) stay in L2 while
@@ -192,8 +192,8 @@ void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int6
 }  // namespace
 #pragma GCC pop_options
 
-void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y,
-          int64_t ldy, int64_t panel_begin, int64_t panel_end) {
+void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
+          int64_t panel_begin, int64_t panel_end) {
   // The packed block of x, one per thread for the thread's life (192 KiB: too large for the stacks
   // of OpenMP's team threads).
   struct Free {

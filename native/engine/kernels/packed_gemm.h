@@ -39,7 +39,7 @@ void pack_weights(const float* w, const float* bias, int64_t n, int64_t k, float
 
 // Computes the columns of panels [panel_begin, panel_end) of y = act(x w^T + bias).
 // x: m rows of k floats, row stride lda; y: m rows, row stride ldy, n columns.
-void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y,
-          int64_t ldy, int64_t panel_begin, int64_t panel_end);
+void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
+          int64_t panel_begin, int64_t panel_end);
 
 }  // namespace bert::kernels

@@ -211,14 +211,22 @@ std::optional<InputRole> role_of_name(const std::string& raw) {
   std::string name = lower(raw);
   while (!name.empty() && name.front() == '_') name.erase(name.begin());
   static const std::map<std::string, InputRole> kNames = {
-      {"input_ids", InputRole::kInputIds},           {"ids", InputRole::kInputIds},
-      {"input", InputRole::kInputIds},               {"inputs", InputRole::kInputIds},
-      {"token_ids", InputRole::kInputIds},           {"tokens", InputRole::kInputIds},
-      {"attention_mask", InputRole::kAttentionMask}, {"mask", InputRole::kAttentionMask},
-      {"attn_mask", InputRole::kAttentionMask},      {"input_mask", InputRole::kAttentionMask},
-      {"attention", InputRole::kAttentionMask},      {"token_type_ids", InputRole::kTokenTypeIds},
-      {"token_types", InputRole::kTokenTypeIds},     {"type_ids", InputRole::kTokenTypeIds},
-      {"segment_ids", InputRole::kTokenTypeIds},     {"segments", InputRole::kTokenTypeIds},
+      {"input_ids", InputRole::kInputIds},
+      {"ids", InputRole::kInputIds},
+      {"input", InputRole::kInputIds},
+      {"inputs", InputRole::kInputIds},
+      {"token_ids", InputRole::kInputIds},
+      {"tokens", InputRole::kInputIds},
+      {"attention_mask", InputRole::kAttentionMask},
+      {"mask", InputRole::kAttentionMask},
+      {"attn_mask", InputRole::kAttentionMask},
+      {"input_mask", InputRole::kAttentionMask},
+      {"attention", InputRole::kAttentionMask},
+      {"token_type_ids", InputRole::kTokenTypeIds},
+      {"token_types", InputRole::kTokenTypeIds},
+      {"type_ids", InputRole::kTokenTypeIds},
+      {"segment_ids", InputRole::kTokenTypeIds},
+      {"segments", InputRole::kTokenTypeIds},
       {"input_type_ids", InputRole::kTokenTypeIds},
   };
   auto it = kNames.find(name);
@@ -385,7 +393,8 @@ c10::IValue BoundCall::operator()(const std::vector<c10::IValue>& forward_args, 
 c10::IValue select_element(const c10::IValue& out, int element, const std::string& what) {
   if (element < 0) return out;
   if (!out.isTuple() || out.toTupleRef().elements().size() <= static_cast<size_t>(element))
-    throw EngineError(ErrorCode::kModelInvalid, what + " returned " + out.tagKind() + "; expected a tuple with an element " + std::to_string(element));
+    throw EngineError(ErrorCode::kModelInvalid,
+                      what + " returned " + out.tagKind() + "; expected a tuple with an element " + std::to_string(element));
   return out.toTupleRef().elements()[static_cast<size_t>(element)];
 }
 

@@ -76,11 +76,11 @@ CallMap map_calls(const torch::jit::Module& module, const std::string& method = 
 // encoder -> head[0] -> head[1] ... -> forward's answer.
 struct HeadChain {
   int encoder = -1;
-  int hidden_element = -1;       // the element of the encoder's output the head reads (-1: all of it)
-  std::vector<int> head;         // calls after the encoder, in order
-  std::vector<size_t> slot;      // per head call: the argument that takes the previous output
-  std::vector<int> take;         // per head call: the element of the previous output it takes (-1: all)
-  int answer_element = -1;       // the element of the last head call's output that forward answers with
+  int hidden_element = -1;   // the element of the encoder's output the head reads (-1: all of it)
+  std::vector<int> head;     // calls after the encoder, in order
+  std::vector<size_t> slot;  // per head call: the argument that takes the previous output
+  std::vector<int> take;     // per head call: the element of the previous output it takes (-1: all)
+  int answer_element = -1;   // the element of the last head call's output that forward answers with
 };
 
 // The chain, or nullopt with `why` saying which call or argument breaks it.

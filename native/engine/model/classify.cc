@@ -15,8 +15,8 @@ namespace bert {
 // A request's options, from the canonical JSON src/tasks/ writes (prepare()).
 struct ClassifyParams : HeadParams {
   ScoreFunction function = ScoreFunction::kSoftmax;
-  int64_t top_k = 1;       // 0: every label (from the request; its default is src/tasks/classify.ts's)
-  bool score_only = false; // answer the first label's score as a number
+  int64_t top_k = 1;        // 0: every label (from the request; its default is src/tasks/classify.ts's)
+  bool score_only = false;  // answer the first label's score as a number
 };
 
 ScoreFunction default_score_function(const ModelConfig& c) {
@@ -73,10 +73,10 @@ std::string ClassifyHead::bind(Model& model) {
   const int64_t n = static_cast<int64_t>(labels_.size());
   const int64_t rows = probe.batch.input_ids.size(0);
   if (out.dim() != 2 || out.size(0) != rows || out.size(1) != n)
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) + " for a " +
-                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture + " with " +
-                                                    std::to_string(n) + " labels (id2label in config.json) must return logits [batch, " +
-                                                    std::to_string(n) + "]");
+    throw EngineError(ErrorCode::kModelInvalid,
+                      model.path() + ": forward returned " + shape_str(out) + " for a " + shape_str(probe.batch.input_ids) + " input; a " +
+                          model.config().architecture + " with " + std::to_string(n) +
+                          " labels (id2label in config.json) must return logits [batch, " + std::to_string(n) + "]");
   check_forward(model, probe, out, /*per_token=*/false);
   return std::to_string(n) + " labels, " + score_function_name(default_function_) + " by default";
 }

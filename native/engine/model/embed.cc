@@ -15,10 +15,10 @@ namespace bert {
 
 // A request's options, from the canonical JSON src/tasks/ writes (prepare()).
 struct EmbedParams : HeadParams {
-  bool normalize = false;  // from the request (its default is src/tasks/embed.ts's)
+  bool normalize = false;   // from the request (its default is src/tasks/embed.ts's)
   bool all_tokens = false;  // embed_all: every token's vector, no pooling
   bool base64 = false;
-  int64_t dimensions = 0;   // 0: all
+  int64_t dimensions = 0;  // 0: all
 };
 
 namespace {
@@ -56,8 +56,9 @@ Pooling pooling_from_config(const nlohmann::json& j, const std::string& path) {
       throw EngineError(ErrorCode::kModelInvalid, path + ": " + unsupported + " is not supported (cls, mean, max, lasttoken are)");
   }
   if (on.size() != 1)
-    throw EngineError(ErrorCode::kModelInvalid, path + ": expected exactly one of pooling_mode_cls_token, pooling_mode_mean_tokens, "
-                                                       "pooling_mode_max_tokens, pooling_mode_lasttoken to be true");
+    throw EngineError(ErrorCode::kModelInvalid, path +
+                                                    ": expected exactly one of pooling_mode_cls_token, pooling_mode_mean_tokens, "
+                                                    "pooling_mode_max_tokens, pooling_mode_lasttoken to be true");
   return on[0];
 }
 
@@ -135,9 +136,11 @@ std::string EmbedHead::bind(Model& model) {
   c10::InferenceMode guard;
   const Probe probe = make_probe(model, *tokenizer_, false);
   const torch::Tensor out = probe_forward(model, probe);
-  if (out.dim() != 3 || out.size(0) != probe.batch.input_ids.size(0) || out.size(1) != probe.batch.seq_len || (hidden_ > 0 && out.size(2) != hidden_))
+  if (out.dim() != 3 || out.size(0) != probe.batch.input_ids.size(0) || out.size(1) != probe.batch.seq_len ||
+      (hidden_ > 0 && out.size(2) != hidden_))
     throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) + " for a " +
-                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture + " must return last_hidden_state [batch, seq, " +
+                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture +
+                                                    " must return last_hidden_state [batch, seq, " +
                                                     (hidden_ > 0 ? std::to_string(hidden_) : std::string("hidden")) + "]");
   hidden_ = out.size(2);
   check_forward(model, probe, out, /*per_token=*/true);
@@ -175,8 +178,10 @@ std::string EmbedHead::info_json() const {
     w.str(v);
   }
   w.raw("},\"default_prompt_name\":");
-  if (default_prompt_name_.empty()) w.null();
-  else w.str(default_prompt_name_);
+  if (default_prompt_name_.empty())
+    w.null();
+  else
+    w.str(default_prompt_name_);
   return out;
 }
 
@@ -189,15 +194,13 @@ void EmbedHead::prepare(Request& r) const {
   // Only the model knows its width: the one check the declarations (src/tasks/embed.ts) cannot make.
   const int64_t dims = p->all_tokens ? hidden_ : pooled_dims_;
   if (p->dimensions > dims)
-    throw EngineError(ErrorCode::kInvalidArgument, "\"dimensions\" is " + std::to_string(p->dimensions) + " but the model's embeddings have " +
-                                                       std::to_string(dims));
+    throw EngineError(ErrorCode::kInvalidArgument,
+                      "\"dimensions\" is " + std::to_string(p->dimensions) + " but the model's embeddings have " + std::to_string(dims));
   p->base64 = required_param<std::string>(j, "encoding_format") == "base64";
   r.params = std::move(p);
 }
 
-RequestPtr EmbedHead::warmup_request(size_t len) const {
-  return make_warmup_request(*tokenizer_, len, std::make_unique<EmbedParams>());
-}
+RequestPtr EmbedHead::warmup_request(size_t len) const { return make_warmup_request(*tokenizer_, len, std::make_unique<EmbedParams>()); }
 
 void EmbedHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const {
   torch::Tensor hidden = model.forward(batch).to(torch::kFloat);  // [n, s, h]
@@ -243,8 +246,10 @@ void EmbedHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestP
         const float inv = static_cast<float>(1.0 / std::max(std::sqrt(ss), 1e-12));  // F.normalize's eps
         for (float& v : scratch) v *= inv;
       }
-      if (p.base64) append_f32_base64(out, scratch.data(), d);
-      else append_f32_array(out, scratch.data(), d);
+      if (p.base64)
+        append_f32_base64(out, scratch.data(), d);
+      else
+        append_f32_array(out, scratch.data(), d);
       return true;
     };
     if (p.all_tokens) {
@@ -261,7 +266,8 @@ void EmbedHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestP
       out.push_back(']');
     } else {
       out.reserve(static_cast<size_t>(d * 12));
-      if (!emit(pooled.data_ptr<float>() + static_cast<int64_t>(b) * width, std::string("the ") + pooling_name(pooling_) + "-pooled embedding"))
+      if (!emit(pooled.data_ptr<float>() + static_cast<int64_t>(b) * width,
+                std::string("the ") + pooling_name(pooling_) + "-pooled embedding"))
         continue;
     }
     r.json = std::move(out);

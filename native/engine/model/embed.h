@@ -33,12 +33,12 @@ class EmbedHead : public TaskHead {
  private:
   std::shared_ptr<const Tokenizer> tokenizer_;
   Pooling pooling_ = Pooling::kCls;
-  std::string pooling_source_;           // where the pooling came from, for /info
-  bool normalize_module_ = false;        // modules.json has a Normalize module
+  std::string pooling_source_;                  // where the pooling came from, for /info
+  bool normalize_module_ = false;               // modules.json has a Normalize module
   std::map<std::string, std::string> prompts_;  // config_sentence_transformers.json "prompts"
   std::string default_prompt_name_;
-  int64_t hidden_ = 0;       // last_hidden_state's width (embed_all's vectors)
-  int64_t pooled_dims_ = 0;  // a pooled embedding's width, after the Dense modules
+  int64_t hidden_ = 0;          // last_hidden_state's width (embed_all's vectors)
+  int64_t pooled_dims_ = 0;     // a pooled embedding's width, after the Dense modules
   std::vector<StDense> dense_;  // modules.json's Dense modules, applied after pooling in order
 };
 

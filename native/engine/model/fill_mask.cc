@@ -14,7 +14,7 @@ namespace bert {
 
 // A request's options, from the canonical JSON src/tasks/ writes (prepare()).
 struct FillMaskParams : HeadParams {
-  int top_k = 1;  // from the request (its default is src/tasks/fill_mask.ts's); 1 for warm-up requests
+  int top_k = 1;                    // from the request (its default is src/tasks/fill_mask.ts's); 1 for warm-up requests
   std::vector<int64_t> target_ids;  // resolved from the caller's targets (deduplicated)
 };
 
@@ -26,9 +26,12 @@ void FillMaskHead::map_fill_mask_logits(const torch::jit::Method& m, int forward
   bool named = true;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& name = args[i].name();
-    if (auto r = role_of_name(name)) method_args_.push_back(static_cast<int>(*r));
-    else if (name == "mask_index" || name == "index" || name == "rows" || name == "positions") method_args_.push_back(3);
-    else named = false;
+    if (auto r = role_of_name(name))
+      method_args_.push_back(static_cast<int>(*r));
+    else if (name == "mask_index" || name == "index" || name == "rows" || name == "positions")
+      method_args_.push_back(3);
+    else
+      named = false;
   }
   std::vector<int> sorted = method_args_;
   std::sort(sorted.begin(), sorted.end());
@@ -37,12 +40,14 @@ void FillMaskHead::map_fill_mask_logits(const torch::jit::Method& m, int forward
 
 std::string FillMaskHead::bind(Model& model) {
   if (tokenizer_->mask_id() < 0)
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": the tokenizer has no mask token ([MASK] / <mask>, or tokenizer_config.json's "
-                                                               "mask_token), so this fill-mask model cannot be asked anything");
+    throw EngineError(ErrorCode::kModelInvalid, model.path() +
+                                                    ": the tokenizer has no mask token ([MASK] / <mask>, or tokenizer_config.json's "
+                                                    "mask_token), so this fill-mask model cannot be asked anything");
   c10::InferenceMode guard;
   const Probe probe = make_probe(model, *tokenizer_, true);
   const torch::Tensor full = probe_forward(model, probe);
-  if (full.dim() != 3 || full.size(0) != probe.batch.input_ids.size(0) || full.size(1) != probe.batch.seq_len || full.size(2) != vocab_size_) {
+  if (full.dim() != 3 || full.size(0) != probe.batch.input_ids.size(0) || full.size(1) != probe.batch.seq_len ||
+      full.size(2) != vocab_size_) {
     throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(full) + " for a " +
                                                     shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture +
                                                     " must return logits [batch, seq, " + std::to_string(vocab_size_) +
@@ -59,7 +64,8 @@ std::string FillMaskHead::bind(Model& model) {
       log_event(LogLevel::kWarn, "a faster path does not reproduce forward on the load-time probe; not used",
                 {{"model", model.path()}, {"path", what}, {"difference", diff}});
     } catch (const std::exception& e) {
-      log_event(LogLevel::kWarn, "a faster path failed on the load-time probe; not used", {{"model", model.path()}, {"path", what}, {"error", e.what()}});
+      log_event(LogLevel::kWarn, "a faster path failed on the load-time probe; not used",
+                {{"model", model.path()}, {"path", what}, {"error", e.what()}});
     }
     return false;
   };
@@ -101,10 +107,11 @@ std::string FillMaskHead::bind(Model& model) {
   encoder_.reset();
   head_.clear();
   path_ = Path::kFullForward;
-  const std::string cost = "the vocabulary projection (" + std::to_string(model.config().hidden_size) + " x " + std::to_string(vocab_size_) +
-                           " multiply-adds per token) runs at every token, not only at the mask rows";
+  const std::string cost = "the vocabulary projection (" + std::to_string(model.config().hidden_size) + " x " +
+                           std::to_string(vocab_size_) + " multiply-adds per token) runs at every token, not only at the mask rows";
   log_event(LogLevel::kWarn, "fill-mask runs the full forward", {{"model", model.path()}, {"cost", cost}});
-  return "full forward: " + cost + " (no usable fill_mask_logits method or encoder and head submodules; re-export with "
+  return "full forward: " + cost +
+         " (no usable fill_mask_logits method or encoder and head submodules; re-export with "
          "scripts/export_hf.py for the mask-row path)";
 }
 
@@ -185,8 +192,8 @@ void FillMaskHead::prepare(Request& r) const {
     }
     if (p->target_ids.empty()) throw EngineError(ErrorCode::kInvalidArgument, "no target maps to a vocabulary token");
   }
-  const int64_t candidates = p->target_ids.empty() ? static_cast<int64_t>(tokenizer_->vocab_size())
-                                                   : static_cast<int64_t>(p->target_ids.size());
+  const int64_t candidates =
+      p->target_ids.empty() ? static_cast<int64_t>(tokenizer_->vocab_size()) : static_cast<int64_t>(p->target_ids.size());
   p->top_k = static_cast<int>(std::min<int64_t>(p->top_k, candidates));
   // Every target is scored at every mask, so targets count as predictions, not the top_k kept.
   const int64_t per_mask = p->target_ids.empty() ? p->top_k : static_cast<int64_t>(p->target_ids.size());
@@ -223,8 +230,10 @@ void FillMaskHead::run(Model& model, const PaddedBatch& batch, std::vector<Reque
   bool any_targets = false;
   for (auto& r : requests) {
     const auto& p = static_cast<const FillMaskParams&>(*r->params);
-    if (p.target_ids.empty()) k = std::max(k, p.top_k);
-    else any_targets = true;
+    if (p.target_ids.empty())
+      k = std::max(k, p.top_k);
+    else
+      any_targets = true;
   }
   auto top = probs.topk(k, -1);
   torch::Tensor scores = std::get<0>(top).cpu(), ids = std::get<1>(top).cpu();

@@ -15,11 +15,11 @@
 namespace bert {
 namespace {
 
+using kernels::Activation;
 using torch::jit::Graph;
 using torch::jit::Module;
 using torch::jit::Node;
 using torch::jit::Value;
-using kernels::Activation;
 
 const c10::Symbol kLinear = c10::Symbol::fromQualString("aten::linear");
 const c10::Symbol kGelu = c10::Symbol::fromQualString("aten::gelu");
@@ -104,9 +104,15 @@ struct Pass {
         // Every instance must qualify: the rewritten graph serves them all.
         bool all = true;
         for (const Module& m : group.modules) {
-          if (!m.hasattr(w) || !float_cpu_matrix(m.attr(w))) { all = false; break; }
+          if (!m.hasattr(w) || !float_cpu_matrix(m.attr(w))) {
+            all = false;
+            break;
+          }
           const int64_t out_features = m.attr(w).toTensor().size(0);
-          if (!b.empty() && (!m.hasattr(b) || !float_vector_or_none(m.attr(b), out_features))) { all = false; break; }
+          if (!b.empty() && (!m.hasattr(b) || !float_vector_or_none(m.attr(b), out_features))) {
+            all = false;
+            break;
+          }
         }
         if (!all) continue;
         // Named for the weight and the bias: the same weight with another bias is another layer.
@@ -189,7 +195,8 @@ struct Pass {
         Node* use = call->output()->uses()[0].user;
         bool gelu = false;
         if (use->kind() == kGelu && use->input(0) == call->output()) {
-          auto c = use->inputs().size() > 1 ? torch::jit::toIValue(use->input(1)) : c10::optional<c10::IValue>(c10::IValue(std::string("none")));
+          auto c =
+              use->inputs().size() > 1 ? torch::jit::toIValue(use->input(1)) : c10::optional<c10::IValue>(c10::IValue(std::string("none")));
           gelu = c && c->isString() && c->toStringRef() == "none";
         } else if (use->kind() == c10::prim::CallMethod && use->s(c10::attr::name) == "forward" && use->inputs().size() == 2 &&
                    use->input(1) == call->output()) {

@@ -27,7 +27,7 @@ struct GraphOptReport {
   int linear_layers = 0;  // module instances whose linear layer now runs packed
   int fused_gelu = 0;     // of which the GELU after it is computed in the same pass (graphs rewritten)
   int64_t packed_bytes = 0;
-  int64_t released_bytes = 0;  // the original weights no graph reads any more
+  int64_t released_bytes = 0;    // the original weights no graph reads any more
   std::string describe() const;  // one line for the startup log and /info
 };
 

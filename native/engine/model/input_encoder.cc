@@ -8,8 +8,8 @@ namespace bert {
 namespace {
 
 [[noreturn]] void too_long(size_t n, size_t limit) {
-  throw EngineError(ErrorCode::kInputTooLong, "the input is " + std::to_string(n) + " tokens long; the limit is " +
-                                                  std::to_string(limit) + " (ask for truncation, or send less text)");
+  throw EngineError(ErrorCode::kInputTooLong, "the input is " + std::to_string(n) + " tokens long; the limit is " + std::to_string(limit) +
+                                                  " (ask for truncation, or send less text)");
 }
 
 // A lower bound on the tokens of `text`: every whitespace-separated word gives at least one. Counting
@@ -57,8 +57,8 @@ void encode_request(const Tokenizer& tok, Request& r, const InputLimits& limits)
     const int64_t vocab = static_cast<int64_t>(tok.vocab_size());
     for (int64_t id : r.given_ids) {
       if (id < 0 || id >= vocab)
-        throw EngineError(ErrorCode::kInvalidArgument, "token id " + std::to_string(id) + " is not in the vocabulary (0.." +
-                                                           std::to_string(vocab - 1) + ")");
+        throw EngineError(ErrorCode::kInvalidArgument,
+                          "token id " + std::to_string(id) + " is not in the vocabulary (0.." + std::to_string(vocab - 1) + ")");
     }
     if (t == Truncation::kNone && r.given_ids.size() + added > max) too_long(r.given_ids.size() + added, max);
     r.encoding = tok.encode_ids(r.given_ids, o);

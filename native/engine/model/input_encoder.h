@@ -14,7 +14,7 @@
 namespace bert {
 
 struct InputLimits {
-  size_t max_tokens = 512;       // specials included
+  size_t max_tokens = 512;  // specials included
   bool truncate_by_default = false;
 };
 

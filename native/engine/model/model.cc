@@ -5,8 +5,8 @@
 #include <ATen/Context.h>
 #include <torch/cuda.h>
 
-#include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -29,13 +29,19 @@ bool file_exists(const std::string& p) {
 // be the one the exporter packed them for.
 void select_quantized_engine(const std::string& name, const std::string& path, const DeviceSpec& spec) {
   if (spec.device.is_cuda())
-    throw EngineError(ErrorCode::kModelInvalid, path + ": an int8 (dynamically quantized) model runs on cpu only; export float weights for cuda");
+    throw EngineError(ErrorCode::kModelInvalid,
+                      path + ": an int8 (dynamically quantized) model runs on cpu only; export float weights for cuda");
   at::QEngine want;
-  if (name == "onednn") want = at::QEngine::ONEDNN;
-  else if (name == "fbgemm") want = at::QEngine::FBGEMM;
-  else if (name == "qnnpack") want = at::QEngine::QNNPACK;
-  else if (name == "x86") want = at::QEngine::X86;
-  else throw EngineError(ErrorCode::kModelInvalid, path + ": unknown quantized engine \"" + name + "\" in config.json's bert_serve block");
+  if (name == "onednn")
+    want = at::QEngine::ONEDNN;
+  else if (name == "fbgemm")
+    want = at::QEngine::FBGEMM;
+  else if (name == "qnnpack")
+    want = at::QEngine::QNNPACK;
+  else if (name == "x86")
+    want = at::QEngine::X86;
+  else
+    throw EngineError(ErrorCode::kModelInvalid, path + ": unknown quantized engine \"" + name + "\" in config.json's bert_serve block");
   std::string have;
   for (at::QEngine e : at::globalContext().supportedQEngines()) {
     if (e == want) {
@@ -44,8 +50,10 @@ void select_quantized_engine(const std::string& name, const std::string& path, c
     }
     if (e != at::QEngine::NoQEngine) have += (have.empty() ? "" : ", ") + c10::toString(e);
   }
-  throw EngineError(ErrorCode::kModelInvalid, path + ": the model was quantized for the " + name + " engine, which this libtorch lacks (it has: " +
-                                                  (have.empty() ? std::string("none") : have) + "); re-export it with scripts/export_hf.py --quantize int8 on this machine");
+  throw EngineError(ErrorCode::kModelInvalid,
+                    path + ": the model was quantized for the " + name +
+                        " engine, which this libtorch lacks (it has: " + (have.empty() ? std::string("none") : have) +
+                        "); re-export it with scripts/export_hf.py --quantize int8 on this machine");
 }
 
 // A plain torch.jit.trace bakes the dtype it was traced in into its graphs (`.to(torch.float32)` of
@@ -122,8 +130,10 @@ bool cpu_has_native_bf16() {
 
 std::string Model::failure_hint() const {
   if (spec_.dtype == torch::kFloat) return "";
-  return " (in " + spec_.dtype_name() + "; if this is a plain torch.jit.trace of a float32 model, re-export it with "
-         "scripts/export_hf.py --dtype " + spec_.dtype_name() + ")";
+  return " (in " + spec_.dtype_name() +
+         "; if this is a plain torch.jit.trace of a float32 model, re-export it with "
+         "scripts/export_hf.py --dtype " +
+         spec_.dtype_name() + ")";
 }
 
 std::string shape_str(const torch::Tensor& t) {
@@ -136,10 +146,14 @@ std::string shape_str(const torch::Tensor& t) {
 
 DeviceSpec DeviceSpec::parse(const std::string& device, const std::string& dtype) {
   DeviceSpec s;
-  if (dtype == "float32") s.dtype = torch::kFloat;
-  else if (dtype == "float16") s.dtype = torch::kHalf;
-  else if (dtype == "bfloat16") s.dtype = torch::kBFloat16;
-  else throw EngineError(ErrorCode::kInvalidArgument, "dtype \"" + dtype + "\": expected float32, float16 or bfloat16");
+  if (dtype == "float32")
+    s.dtype = torch::kFloat;
+  else if (dtype == "float16")
+    s.dtype = torch::kHalf;
+  else if (dtype == "bfloat16")
+    s.dtype = torch::kBFloat16;
+  else
+    throw EngineError(ErrorCode::kInvalidArgument, "dtype \"" + dtype + "\": expected float32, float16 or bfloat16");
 
   if (device == "cpu") {
     s.device = torch::Device(torch::kCPU);
@@ -156,7 +170,8 @@ DeviceSpec DeviceSpec::parse(const std::string& device, const std::string& dtype
                         "device \"" + device + "\": CUDA is not available (this libtorch has no CUDA, or no GPU is visible)");
     const int count = static_cast<int>(torch::cuda::device_count());
     if (index >= count)
-      throw EngineError(ErrorCode::kDeviceUnavailable, "device \"" + device + "\": only " + std::to_string(count) + " CUDA device(s) visible");
+      throw EngineError(ErrorCode::kDeviceUnavailable,
+                        "device \"" + device + "\": only " + std::to_string(count) + " CUDA device(s) visible");
     s.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   } else {
     throw EngineError(ErrorCode::kInvalidArgument, "device \"" + device + "\": expected cpu, cuda or cuda:N");
@@ -184,8 +199,7 @@ std::string DeviceSpec::dtype_name() const {
   }
 }
 
-Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
-    : path_(dir + "/model.pt"), config_(config), spec_(spec) {
+Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec) : path_(dir + "/model.pt"), config_(config), spec_(spec) {
   {
     std::string d = dir;
     while (d.size() > 1 && d.back() == '/') d.pop_back();
@@ -218,10 +232,13 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
     // Only floating-point state changes dtype: integer buffers (position_ids) must stay int64, which
     // Module::to(device, dtype) would not respect.
     if (spec_.dtype != stored) {
-      for (auto t : module_.parameters()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
-      for (auto t : module_.buffers()) if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
+      for (auto t : module_.parameters())
+        if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
+      for (auto t : module_.buffers())
+        if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
       if (stored != torch::kFloat)
-        log_event(LogLevel::kInfo, "weights converted to the served dtype", {{"model", path_}, {"stored", c10::toString(stored)}, {"dtype", spec_.dtype_name()}});
+        log_event(LogLevel::kInfo, "weights converted to the served dtype",
+                  {{"model", path_}, {"stored", c10::toString(stored)}, {"dtype", spec_.dtype_name()}});
     }
     // A trace made in float32 (the usual case, also for weights saved in a half type afterwards) and
     // one made in the stored dtype: both kinds of cast follow the served dtype.
@@ -240,8 +257,10 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
   if (spec_.device.is_cpu() && spec_.dtype == torch::kFloat && packed_linear_enabled()) {
     as_loaded_ = module_.clone(/*inplace=*/true);
     const GraphOptReport report = pack_linear_layers(module_);
-    if (report.linear_layers > 0) linear_kernel_ = report.describe();
-    else as_loaded_.reset();
+    if (report.linear_layers > 0)
+      linear_kernel_ = report.describe();
+    else
+      as_loaded_.reset();
   }
 }
 
@@ -281,9 +300,10 @@ void Model::map_forward_parameters(const torch::jit::Method& forward) {
     names += (i ? ", " : "") + args[i + 1].name();
   }
   auto refuse = [&](const std::string& why) {
-    throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward(" + names + ") " + why +
-                                                    "; expected forward(input_ids, attention_mask[, token_type_ids]) (parameters with these "
-                                                    "names are matched by name, in any order)");
+    throw EngineError(ErrorCode::kModelInvalid,
+                      path_ + ": forward(" + names + ") " + why +
+                          "; expected forward(input_ids, attention_mask[, token_type_ids]) (parameters with these "
+                          "names are matched by name, in any order)");
   };
   for (size_t i = 0; i < n; ++i) {
     auto r = role_of_name(params_[i]);
@@ -315,8 +335,10 @@ std::string Model::signature() const {
   std::string out = "forward(";
   for (size_t i = 0; i < params_.size(); ++i) {
     out += (i ? ", " : "") + params_[i];
-    if (!roles_[i]) out += "=default";
-    else if (params_[i] != role_name(*roles_[i])) out += std::string(" as ") + role_name(*roles_[i]);
+    if (!roles_[i])
+      out += "=default";
+    else if (params_[i] != role_name(*roles_[i]))
+      out += std::string(" as ") + role_name(*roles_[i]);
   }
   return out + ")";
 }
@@ -380,12 +402,11 @@ torch::Tensor Model::answer_of(const c10::IValue& value) const {
     out = dict.at(c10::IValue(key));
   }
   if (!out.isTensor())
-    throw EngineError(ErrorCode::kModelInvalid, path_ + ": forward returned " + out.tagKind() + "; expected a tensor (or a tuple starting with one)");
+    throw EngineError(ErrorCode::kModelInvalid,
+                      path_ + ": forward returned " + out.tagKind() + "; expected a tensor (or a tuple starting with one)");
   return out.toTensor();
 }
 
-torch::Tensor Model::forward(const PaddedBatch& b) {
-  return answer_of(module_.get_method("forward")(forward_args(b)));
-}
+torch::Tensor Model::forward(const PaddedBatch& b) { return answer_of(module_.get_method("forward")(forward_args(b))); }
 
 }  // namespace bert

@@ -1,8 +1,8 @@
 #include "engine/model/model_config.h"
 
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/errors.h"
 
@@ -27,11 +27,11 @@ struct Family {
   const char* model_type;
   const char* name;
   const char* prefix;
-  bool token_types;           // the model has token_type_ids (DistilBERT and MPNet have none)
-  bool positions_from_padding;  // positions count from padding_idx + 1 (RoBERTa's fairseq scheme)
-  int64_t fixed_padding_idx;  // MPNet's padding_idx is 1 whatever pad_token_id says; -1: pad_token_id
+  bool token_types;              // the model has token_type_ids (DistilBERT and MPNet have none)
+  bool positions_from_padding;   // positions count from padding_idx + 1 (RoBERTa's fairseq scheme)
+  int64_t fixed_padding_idx;     // MPNet's padding_idx is 1 whatever pad_token_id says; -1: pad_token_id
   int64_t default_pad_token_id;  // the family's config class default
-  const char* hidden_key;     // DistilBERT's config.json calls hidden_size "dim"
+  const char* hidden_key;        // DistilBERT's config.json calls hidden_size "dim"
 };
 const Family kFamilies[] = {
     {"bert", "BERT", "Bert", true, false, -1, 0, "hidden_size"},
@@ -181,15 +181,15 @@ ModelConfig ModelConfig::parse(const std::string& text, const std::string& path)
                                                       "\" is not served (supported families, by model_type: " + supported_families() + ")");
   }
   if (!arch_family) {
-    throw EngineError(ErrorCode::kModelInvalid, path + ": architecture \"" + c.architecture + "\" is not served (supported" +
-                                                    (family ? std::string(" for ") + family->name + ": " + architectures_of(*family)
-                                                            : ": " + supported_architectures()) +
-                                                    ")");
+    throw EngineError(
+        ErrorCode::kModelInvalid,
+        path + ": architecture \"" + c.architecture + "\" is not served (supported" +
+            (family ? std::string(" for ") + family->name + ": " + architectures_of(*family) : ": " + supported_architectures()) + ")");
   }
   if (family != arch_family)
     throw EngineError(ErrorCode::kConfigInvalid, path + ": architecture \"" + c.architecture + "\" is a " + arch_family->name +
-                                                     " class but model_type is \"" + family->model_type + "\" (" + family->name +
-                                                     ": " + architectures_of(*family) + ")");
+                                                     " class but model_type is \"" + family->model_type + "\" (" + family->name + ": " +
+                                                     architectures_of(*family) + ")");
   c.model_type = family->model_type;
   c.family = family->name;
   c.vocab_size = get_int("vocab_size", 0, true);

@@ -11,16 +11,16 @@ namespace bert {
 enum class Task { kFillMask, kEmbeddings, kClassification, kTokenClassification };
 
 struct ModelConfig {
-  std::string architecture;           // e.g. "BertForMaskedLM"
+  std::string architecture;  // e.g. "BertForMaskedLM"
   Task task = Task::kFillMask;
   // The family: config.json's model_type ("bert", "roberta", ...; BERT's when the file has none, as
   // old BERT checkpoints), and its name for people ("RoBERTa").
   std::string model_type = "bert";
   std::string family = "BERT";
   int64_t vocab_size = 0;
-  int64_t hidden_size = 0;            // DistilBERT's config.json calls it "dim"
+  int64_t hidden_size = 0;  // DistilBERT's config.json calls it "dim"
   int64_t max_position_embeddings = 512;
-  int64_t type_vocab_size = 2;        // 1 for the families without token types
+  int64_t type_vocab_size = 2;  // 1 for the families without token types
   // Whether token_type_ids carry anything: the family has them and type_vocab_size > 1. Otherwise
   // every token gets type 0 (a RoBERTa's single type embedding; DistilBERT and MPNet have none).
   bool token_types = true;

@@ -84,7 +84,8 @@ void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch) {
     if (batch.size() == 1) throw;  // the scheduler fails it
     // A model that throws on some inputs fails only the requests that cause it: the batch is run
     // again in halves until the poison requests are alone (log2(n) extra runs per poison request).
-    log_event(LogLevel::kWarn, "a batch failed; retrying in halves to isolate the cause", {{"requests", batch.size()}, {"error", e.what()}});
+    log_event(LogLevel::kWarn, "a batch failed; retrying in halves to isolate the cause",
+              {{"requests", batch.size()}, {"error", e.what()}});
     for (auto& r : batch) {
       r->json.clear();
       r->error.reset();
@@ -123,7 +124,8 @@ void ModelRunner::settle_non_finite(std::vector<RequestPtr>& batch) {
       continue;
     }
     // "unlogged": the requests that failed the same way since the last such record (at most one per 10 s).
-    log_event(LogLevel::kWarn, "a request's output is not finite", {{"request", r->id}, {"error", r->error_message}, {"unlogged", unlogged_}});
+    log_event(LogLevel::kWarn, "a request's output is not finite",
+              {{"request", r->id}, {"error", r->error_message}, {"unlogged", unlogged_}});
     last_log_ = now;
     unlogged_ = 0;
   }

@@ -96,8 +96,8 @@ std::string Probe::describe() const {
 
 Probe make_probe(const Model& model, const Tokenizer& tok, bool with_mask) {
   const int64_t vocab = std::min<int64_t>(static_cast<int64_t>(tok.vocab_size()), model.config().vocab_size);
-  const int64_t max_len = std::max<int64_t>(
-      4, std::min<int64_t>({kMaxLen, model.config().max_tokens(), static_cast<int64_t>(tok.config().model_max_length)}));
+  const int64_t max_len =
+      std::max<int64_t>(4, std::min<int64_t>({kMaxLen, model.config().max_tokens(), static_cast<int64_t>(tok.config().model_max_length)}));
   int64_t next = vocab / 3;
   std::vector<std::vector<int64_t>> rows, types;
   // Rows are laid out by the tokenizer itself (its special tokens, its post-processor's pair layout
@@ -175,17 +175,17 @@ void check_forward(Model& model, const Probe& probe, const torch::Tensor& full_i
     const torch::Tensor bad = torch::isfinite(in_batch).logical_not().reshape({-1});
     if (bad.any().item<bool>()) {
       const int64_t at = bad.nonzero()[0][0].item<int64_t>();
-      throw EngineError(ErrorCode::kModelInvalid,
-                        model.path() + ": forward gives " + value_str(in_batch.reshape({-1})[at].item<float>()) + " at " +
-                            index_str(at, in_batch.sizes()) + " of row " + std::to_string(r) + " of the load-time probe (" + probe.describe() +
-                            " of ordinary words), called as " + model.signature() + "; " + kWhatToDo);
+      throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward gives " + value_str(in_batch.reshape({-1})[at].item<float>()) +
+                                                      " at " + index_str(at, in_batch.sizes()) + " of row " + std::to_string(r) +
+                                                      " of the load-time probe (" + probe.describe() + " of ordinary words), called as " +
+                                                      model.signature() + "; " + kWhatToDo);
     }
     torch::Tensor alone;
     try {
       alone = model.forward(probe.alone[r]).to(torch::kFloat).cpu();
     } catch (const std::exception& e) {
-      throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward failed on row " + std::to_string(r) + " of the load-time probe alone (" +
-                                                      e.what() + ")" + model.failure_hint());
+      throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward failed on row " + std::to_string(r) +
+                                                      " of the load-time probe alone (" + e.what() + ")" + model.failure_hint());
     }
     if (alone.dim() != full.dim() || alone.size(0) != 1 || (per_token && alone.size(1) < probe.lengths[r]))
       throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(alone) + " for one row of " +
@@ -194,10 +194,12 @@ void check_forward(Model& model, const Probe& probe, const torch::Tensor& full_i
     const torch::Tensor own = per_token ? alone[0].narrow(0, 0, probe.lengths[r]) : alone[0];
     const std::string diff = compare(in_batch, own, tol);
     if (!diff.empty())
-      throw EngineError(ErrorCode::kModelInvalid,
-                        model.path() + ": forward answers row " + std::to_string(r) + " of the load-time probe (" + probe.describe() +
-                            ") differently in a padded batch and alone (" + diff + "): its attention mask does not do what the engine "
-                            "passes it for. The engine calls " + model.signature() + "; " + kWhatToDo);
+      throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward answers row " + std::to_string(r) +
+                                                      " of the load-time probe (" + probe.describe() +
+                                                      ") differently in a padded batch and alone (" + diff +
+                                                      "): its attention mask does not do what the engine "
+                                                      "passes it for. The engine calls " +
+                                                      model.signature() + "; " + kWhatToDo);
   }
 }
 

@@ -24,12 +24,12 @@
 namespace bert {
 
 struct Probe {
-  PaddedBatch batch;              // the rows padded to the longest (pad id at the padding)
-  std::vector<int64_t> lengths;   // real tokens per row
-  std::vector<PaddedBatch> alone; // each row by itself, unpadded
-  torch::Tensor real_positions;   // int64 flat indices (row * seq + position) of every real token
-  bool pair = false;              // one row is a pair with token types
-  std::string describe() const;   // "3 rows of 16, 11 and 13 tokens, one a pair with token types"
+  PaddedBatch batch;               // the rows padded to the longest (pad id at the padding)
+  std::vector<int64_t> lengths;    // real tokens per row
+  std::vector<PaddedBatch> alone;  // each row by itself, unpadded
+  torch::Tensor real_positions;    // int64 flat indices (row * seq + position) of every real token
+  bool pair = false;               // one row is a pair with token types
+  std::string describe() const;    // "3 rows of 16, 11 and 13 tokens, one a pair with token types"
 };
 
 // with_mask: rows 0 and 1 hold the mask token (fill-mask's input).

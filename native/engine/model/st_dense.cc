@@ -53,14 +53,20 @@ std::vector<std::pair<std::string, torch::Tensor>> read_safetensors(const std::s
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
-    if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets")) throw bad(name + ": incomplete");
+    if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets"))
+      throw bad(name + ": incomplete");
     const std::string dt = info["dtype"].is_string() ? info["dtype"].get<std::string>() : "";
     c10::ScalarType type;
-    if (dt == "F32") type = torch::kFloat;
-    else if (dt == "F16") type = torch::kHalf;
-    else if (dt == "BF16") type = torch::kBFloat16;
-    else if (dt == "F64") type = torch::kDouble;
-    else throw bad(name + ": dtype " + dt + " (expected F32, F16, BF16 or F64)");
+    if (dt == "F32")
+      type = torch::kFloat;
+    else if (dt == "F16")
+      type = torch::kHalf;
+    else if (dt == "BF16")
+      type = torch::kBFloat16;
+    else if (dt == "F64")
+      type = torch::kDouble;
+    else
+      throw bad(name + ": dtype " + dt + " (expected F32, F16, BF16 or F64)");
     std::vector<int64_t> shape;
     int64_t numel = 1;
     for (const auto& d : info["shape"]) {
@@ -84,14 +90,15 @@ StDense::StDense(const std::string& dir, const std::string& folder, int64_t in_f
   const std::string where = dir + "/" + folder;
   const std::string config_path = where + "/config.json";
   std::ifstream in(config_path);
-  if (!in) throw EngineError(ErrorCode::kModelInvalid, config_path + ": missing (a Dense module's folder holds config.json and its weights)");
+  if (!in)
+    throw EngineError(ErrorCode::kModelInvalid, config_path + ": missing (a Dense module's folder holds config.json and its weights)");
   const nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
   if (!config.is_object()) throw EngineError(ErrorCode::kModelInvalid, config_path + ": not a JSON object");
   activation_ = parse_activation(config.value("activation_function", std::string("torch.nn.modules.activation.Tanh")), config_path);
   const int64_t in_f = config.value("in_features", int64_t{-1});
   if (in_f != in_features)
-    throw EngineError(ErrorCode::kModelInvalid, config_path + ": in_features is " + std::to_string(in_f) + " but the embeddings it follows have " +
-                                                    std::to_string(in_features) + " values");
+    throw EngineError(ErrorCode::kModelInvalid, config_path + ": in_features is " + std::to_string(in_f) +
+                                                    " but the embeddings it follows have " + std::to_string(in_features) + " values");
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   std::string weights = where + "/model.safetensors";
   if (is_file(weights)) {
@@ -110,8 +117,10 @@ StDense::StDense(const std::string& dir, const std::string& folder, int64_t in_f
     throw EngineError(ErrorCode::kModelInvalid, where + ": no Dense weights (model.safetensors or pytorch_model.bin)");
   }
   for (auto& [name, t] : tensors) {
-    if (name == "linear.weight") weight_ = t;
-    else if (name == "linear.bias") bias_ = t;
+    if (name == "linear.weight")
+      weight_ = t;
+    else if (name == "linear.bias")
+      bias_ = t;
   }
   if (!weight_.defined() || weight_.dim() != 2 || weight_.size(1) != in_features)
     throw EngineError(ErrorCode::kModelInvalid, weights + ": expected linear.weight [out_features, " + std::to_string(in_features) + "]");

@@ -9,8 +9,8 @@
 #include "engine/model/head_params.h"
 #include "engine/model/non_finite.h"
 #include "engine/model/probe.h"
-#include "engine/model/warmup.h"
 #include "engine/model/utf16.h"
+#include "engine/model/warmup.h"
 
 namespace bert {
 
@@ -62,10 +62,10 @@ std::string TokenClassifyHead::bind(Model& model) {
   const torch::Tensor out = probe_forward(model, probe);
   const int64_t n = static_cast<int64_t>(labels_.size());
   if (out.dim() != 3 || out.size(0) != probe.batch.input_ids.size(0) || out.size(1) != probe.batch.seq_len || out.size(2) != n)
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) + " for a " +
-                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture + " with " +
-                                                    std::to_string(n) + " labels (id2label in config.json) must return logits [batch, seq, " +
-                                                    std::to_string(n) + "]");
+    throw EngineError(ErrorCode::kModelInvalid,
+                      model.path() + ": forward returned " + shape_str(out) + " for a " + shape_str(probe.batch.input_ids) + " input; a " +
+                          model.config().architecture + " with " + std::to_string(n) +
+                          " labels (id2label in config.json) must return logits [batch, seq, " + std::to_string(n) + "]");
   check_forward(model, probe, out, /*per_token=*/true);
   return std::to_string(n) + " labels per token";
 }
@@ -77,12 +77,18 @@ void TokenClassifyHead::prepare(Request& r) const {
   const auto j = parse_params(r.params_json);
   auto p = std::make_unique<TokenClassifyParams>();
   const std::string a = required_param<std::string>(j, "aggregation_strategy");
-  if (a == "none") p->aggregation = Aggregation::kNone;
-  else if (a == "simple") p->aggregation = Aggregation::kSimple;
-  else if (a == "first") p->aggregation = Aggregation::kFirst;
-  else if (a == "average") p->aggregation = Aggregation::kAverage;
-  else if (a == "max") p->aggregation = Aggregation::kMax;
-  else throw EngineError(ErrorCode::kInternal, "\"aggregation_strategy\" is not one of none, simple, first, average, max");
+  if (a == "none")
+    p->aggregation = Aggregation::kNone;
+  else if (a == "simple")
+    p->aggregation = Aggregation::kSimple;
+  else if (a == "first")
+    p->aggregation = Aggregation::kFirst;
+  else if (a == "average")
+    p->aggregation = Aggregation::kAverage;
+  else if (a == "max")
+    p->aggregation = Aggregation::kMax;
+  else
+    throw EngineError(ErrorCode::kInternal, "\"aggregation_strategy\" is not one of none, simple, first, average, max");
   p->ignore_labels = required_param<std::vector<std::string>>(j, "ignore_labels");
   r.params = std::move(p);
 }
@@ -92,7 +98,7 @@ RequestPtr TokenClassifyHead::warmup_request(size_t len) const {
 }
 
 void TokenClassifyHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const {
-  const torch::Tensor logits = model.forward(batch).to(torch::kFloat);  // [n, s, labels]
+  const torch::Tensor logits = model.forward(batch).to(torch::kFloat);              // [n, s, labels]
   const torch::Tensor finite = torch::isfinite(logits).all(-1).cpu().contiguous();  // [n, s]
   // The pipeline's softmax: exp(x - max) / sum, in float32.
   const torch::Tensor scores = logits.softmax(-1).cpu().contiguous();

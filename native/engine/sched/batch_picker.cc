@@ -6,8 +6,7 @@ namespace bert {
 
 BatchPicker::BatchPicker(BatchLimits limits) : limits_(limits) {
   limits_.max_requests = std::max<size_t>(limits_.max_requests, 1);
-  window_ = limits_.sort_by_length ? std::max(limits_.sort_window, limits_.max_requests)
-                                   : limits_.max_requests;
+  window_ = limits_.sort_by_length ? std::max(limits_.sort_window, limits_.max_requests) : limits_.max_requests;
   order_.reserve(window_);
 }
 
@@ -15,8 +14,7 @@ BatchPick BatchPicker::pick(const std::vector<size_t>& lengths, std::vector<size
   chosen.clear();
   const size_t n = std::min(lengths.size(), window_);
   if (n == 0) return {};
-  BatchPick p =
-      limits_.sort_by_length ? pick_sorted(lengths, n, chosen) : pick_fifo(lengths, n, chosen);
+  BatchPick p = limits_.sort_by_length ? pick_sorted(lengths, n, chosen) : pick_fifo(lengths, n, chosen);
   // Nothing more can join when even a request no longer than the current longest would break the
   // budget.
   if (p.count >= limits_.max_requests || uint64_t(p.max_len) * (p.count + 1) > limits_.max_tokens) {
@@ -25,8 +23,7 @@ BatchPick BatchPicker::pick(const std::vector<size_t>& lengths, std::vector<size
   return p;
 }
 
-BatchPick BatchPicker::pick_fifo(const std::vector<size_t>& lengths, size_t n,
-                                 std::vector<size_t>& chosen) const {
+BatchPick BatchPicker::pick_fifo(const std::vector<size_t>& lengths, size_t n, std::vector<size_t>& chosen) const {
   BatchPick p;
   for (size_t i = 0; i < n && p.count < limits_.max_requests; ++i) {
     const size_t m = std::max(p.max_len, lengths[i]);
@@ -42,15 +39,13 @@ BatchPick BatchPicker::pick_fifo(const std::vector<size_t>& lengths, size_t n,
   return p;
 }
 
-BatchPick BatchPicker::pick_sorted(const std::vector<size_t>& lengths, size_t n,
-                                   std::vector<size_t>& chosen) {
+BatchPick BatchPicker::pick_sorted(const std::vector<size_t>& lengths, size_t n, std::vector<size_t>& chosen) {
   order_.resize(n);
   for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(i);
   // By length, the older first among equals: a run cut between equal lengths leaves the younger ones
   // for later, and the oldest request sorts first among its equals.
-  std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-    return lengths[a] != lengths[b] ? lengths[a] < lengths[b] : a < b;
-  });
+  std::sort(order_.begin(), order_.end(),
+            [&](uint32_t a, uint32_t b) { return lengths[a] != lengths[b] ? lengths[a] < lengths[b] : a < b; });
 
   // best_[i] = least cost of running order_[i, n) as contiguous runs; cut_[i] = end of its first run.
   // A run [i, j) is padded to lengths[order_[j - 1]] (sorted ascending). Ties prefer the longer first

@@ -70,9 +70,9 @@ class BatchPicker {
   BatchLimits limits_;
   size_t window_;
   // Scratch, so that picking does not allocate once warm.
-  std::vector<uint32_t> order_;   // window indices sorted by (length, age)
-  std::vector<uint64_t> best_;    // best_[i]: least cost of order_[i, n)
-  std::vector<uint32_t> cut_;     // cut_[i]: where the first run of that best split ends
+  std::vector<uint32_t> order_;  // window indices sorted by (length, age)
+  std::vector<uint64_t> best_;   // best_[i]: least cost of order_[i, n)
+  std::vector<uint32_t> cut_;    // cut_[i]: where the first run of that best split ends
 };
 
 }  // namespace bert

@@ -33,23 +33,23 @@ struct HeadParams {
 enum class Truncation { kDefault, kNone, kRight, kLeft };
 
 struct RequestTimings {
-  double tokenize_us = 0;  // prep thread: tokenization + validation
-  double queue_us = 0;     // from queued to batch start
-  double inference_us = 0; // batch forward + post-processing (shared by the batch)
+  double tokenize_us = 0;   // prep thread: tokenization + validation
+  double queue_us = 0;      // from queued to batch start
+  double inference_us = 0;  // batch forward + post-processing (shared by the batch)
 };
 
 struct Request {
   uint64_t id = 0;
   TaskKind kind = TaskKind::kModel;
   std::string text;
-  std::string text_pair;           // the second sequence of a pair
+  std::string text_pair;  // the second sequence of a pair
   bool has_pair = false;
   // Pre-tokenized input (ids without [CLS]/[SEP]) instead of `text`, e.g. OpenAI token arrays.
   std::vector<int64_t> given_ids;
   bool has_given_ids = false;
   bool add_special_tokens = true;  // tokenize requests may ask for none
   Truncation truncation = Truncation::kDefault;
-  std::string params_json;         // task options as JSON, parsed by the head in prepare()
+  std::string params_json;  // task options as JSON, parsed by the head in prepare()
   std::unique_ptr<HeadParams> params;
   Clock::time_point submitted{};
   Clock::time_point deadline = Clock::time_point::max();

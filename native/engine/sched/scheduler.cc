@@ -74,10 +74,7 @@ void fail_all(std::vector<RequestPtr>& requests, ErrorCode code, const char* mes
 }  // namespace
 
 Scheduler::Scheduler(SchedulerOptions options, BatchRunner& runner, CompletionSink& sink)
-    : options_(checked(std::move(options))),
-      runner_(runner),
-      sink_(sink),
-      picker_(limits_of(options_)) {
+    : options_(checked(std::move(options))), runner_(runner), sink_(sink), picker_(limits_of(options_)) {
   lengths_.reserve(picker_.window());
   chosen_.reserve(options_.max_batch_requests);
   batch_started_.assign(options_.workers, Clock::time_point::max());
@@ -136,8 +133,7 @@ void Scheduler::enqueue(std::vector<RequestPtr> requests) {
     if (n > options_.max_batch_tokens) {
       requests[i]->fail(ErrorCode::kInputTooLong,
                         "input is too long: " + std::to_string(n) +
-                            " tokens, more than fit in one batch (max_batch_tokens = " +
-                            std::to_string(options_.max_batch_tokens) + ")");
+                            " tokens, more than fit in one batch (max_batch_tokens = " + std::to_string(options_.max_batch_tokens) + ")");
       refused.push_back(std::move(requests[i]));
       continue;
     }
@@ -315,8 +311,7 @@ size_t Scheduler::scan_window(Clock::time_point now, std::vector<RequestPtr>& dr
       r->fail(ErrorCode::kCancelled, "the request was cancelled before it reached the model");
       ++stats_.dropped_cancelled;
     } else if (r->deadline <= now) {
-      r->fail(ErrorCode::kDeadlineExceeded,
-              "the request's deadline passed before it reached the model");
+      r->fail(ErrorCode::kDeadlineExceeded, "the request's deadline passed before it reached the model");
       ++stats_.dropped_expired;
     } else {
       lengths_.push_back(r->num_tokens());
@@ -357,8 +352,7 @@ void Scheduler::run_batch(size_t index, std::vector<RequestPtr>& batch) {
     if (!r) continue;
     r->timings.inference_us = inference_us;
     if (kind && !finished(*r)) {
-      r->fail(ErrorCode::kInferenceFailed,
-              engine_error ? detail : std::string(kInferenceFailedMessage));
+      r->fail(ErrorCode::kInferenceFailed, engine_error ? detail : std::string(kInferenceFailedMessage));
     }
   }
 }

@@ -23,8 +23,8 @@
 //  - cancelled requests and requests whose own deadline has passed are dropped before they run and
 //    completed with kCancelled / kDeadlineExceeded.
 #pragma once
-#include <chrono>
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -66,7 +66,7 @@ class BatchRunner {
 
 struct SchedulerStats {
   size_t queue_depth = 0;
-  size_t in_flight = 0;        // requests inside batches being run now
+  size_t in_flight = 0;  // requests inside batches being run now
   uint64_t batches_run = 0;
   uint64_t requests_run = 0;   // requests that reached the runner
   uint64_t real_tokens = 0;    // sum of request lengths over all batches run
@@ -108,8 +108,7 @@ class Scheduler {
   // Under mu_: pick the next batch, dropping dead requests into `dropped`. Waits (on cv_) while there
   // is nothing to start. Returns false when the worker should exit (closing and nothing queued); may
   // return true with an empty batch so that `dropped` is completed before waiting.
-  bool take_batch(size_t index, std::unique_lock<std::mutex>& lock, std::vector<RequestPtr>& batch,
-                  std::vector<RequestPtr>& dropped);
+  bool take_batch(size_t index, std::unique_lock<std::mutex>& lock, std::vector<RequestPtr>& batch, std::vector<RequestPtr>& dropped);
   // Under mu_: drops cancelled/expired requests from the front of the queue until the picker's window
   // holds live requests only; fills lengths_. Returns the number of live requests in the window.
   size_t scan_window(Clock::time_point now, std::vector<RequestPtr>& dropped);
@@ -126,11 +125,11 @@ class Scheduler {
   std::condition_variable cv_;
   RingQueue<RequestPtr> queue_;
   BatchPicker picker_;
-  std::vector<size_t> lengths_;  // scratch: window lengths, oldest first
-  std::vector<size_t> chosen_;   // scratch: window indices picked
-  size_t busy_workers_ = 0;      // workers between taking a batch and finishing it
+  std::vector<size_t> lengths_;                   // scratch: window lengths, oldest first
+  std::vector<size_t> chosen_;                    // scratch: window indices picked
+  size_t busy_workers_ = 0;                       // workers between taking a batch and finishing it
   std::vector<Clock::time_point> batch_started_;  // per worker; time_point::max() when idle
-  size_t waiting_workers_ = 0;   // workers blocked on cv_ (notify only when > 0)
+  size_t waiting_workers_ = 0;                    // workers blocked on cv_ (notify only when > 0)
   bool started_ = false;
   bool closing_ = false;
   SchedulerStats stats_;

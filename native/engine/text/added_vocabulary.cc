@@ -90,8 +90,10 @@ void AddedVocabulary::add(const std::vector<AddedTokenSpec>& tokens, const Model
       NormalizedString s;
       s.assign(token.content);
       normalizer->normalize(s);
-      if (s.get() != token.content) normalized_form_[id] = s.get();
-      else normalized_form_.erase(id);
+      if (s.get() != token.content)
+        normalized_form_[id] = s.get();
+      else
+        normalized_form_.erase(id);
     }
     by_content_[token.content] = id;
     if (token.special) special_.insert(token.content);

@@ -93,9 +93,9 @@ class WordBuffer {
 // Per-thread working memory for encode(): reused across calls so a warm thread allocates only the
 // output vectors.
 struct Scratch {
-  WordBuffer word;           // normalized UTF-8 bytes of the word being built
-  std::vector<Span> spans;   // per byte of `word`: the input character's UTF-16 range (see `simple`)
-  size_t chars = 0;          // code points in `word`
+  WordBuffer word;          // normalized UTF-8 bytes of the word being built
+  std::vector<Span> spans;  // per byte of `word`: the input character's UTF-16 range (see `simple`)
+  size_t chars = 0;         // code points in `word`
   // While every byte of `word` is an ASCII character copied from consecutive input positions (the
   // common case), spans are implicit: byte i came from [base + i, base + i + 1).
   bool simple = true;
@@ -182,8 +182,7 @@ struct Scratch {
 thread_local Scratch t_scratch;
 
 [[noreturn]] void invalid_utf8(size_t at) {
-  throw EngineError(ErrorCode::kInvalidArgument,
-                    "text is not valid UTF-8 (invalid byte sequence at byte " + std::to_string(at) + ")");
+  throw EngineError(ErrorCode::kInvalidArgument, "text is not valid UTF-8 (invalid byte sequence at byte " + std::to_string(at) + ")");
 }
 
 }  // namespace
@@ -255,8 +254,10 @@ struct BertFastPath::Impl {
     if (c < 0x80) {
       switch (ascii_kind[c]) {
         case kWord:
-          if (len16 == 1) w.push_ascii(static_cast<char>(c), at16);
-          else w.push_cp(c, at16, len16);
+          if (len16 == 1)
+            w.push_ascii(static_cast<char>(c), at16);
+          else
+            w.push_cp(c, at16, len16);
           return;
         case kPunct:
           flush_word(w, out);
@@ -295,8 +296,7 @@ struct BertFastPath::Impl {
   void flush_pending(Scratch& w, RawSequence& out) const {
     if (w.pending.empty()) return;
     if (w.pending.size() > 1)
-      std::stable_sort(w.pending.begin(), w.pending.end(),
-                       [](const PendingMark& a, const PendingMark& b) { return a.ccc < b.ccc; });
+      std::stable_sort(w.pending.begin(), w.pending.end(), [](const PendingMark& a, const PendingMark& b) { return a.ccc < b.ccc; });
     for (const PendingMark& m : w.pending) emit_decomposed(w, out, m.c, w.take_range(m.first));
     w.pending.clear();
   }
@@ -422,15 +422,12 @@ struct BertFastPath::Impl {
             pos = q;
             continue;
           }
-          case kSplit:
-            flush_word(w, out);
-            break;
+          case kSplit: flush_word(w, out); break;
           case kPunct:
             flush_word(w, out);
             emit(out, ascii_punct_id[c], Span{pos16, pos16 + 1}, 1);
             break;
-          case kDrop:
-            break;
+          case kDrop: break;
         }
         ++pos;
         ++pos16;
@@ -491,12 +488,18 @@ BertFastPath::BertFastPath(const Options& options, std::shared_ptr<const Model> 
   for (char32_t a = 0; a < 128; ++a) {
     AsciiKind kind;
     char32_t norm = a;
-    if (c.clean_text && a == 0) kind = kDrop;
-    else if (c.clean_text && unicode::is_bert_control(a)) kind = kDrop;
-    else if (c.clean_text && unicode::is_bert_whitespace(a)) kind = kSplit;
-    else if (unicode::is_rust_whitespace(a)) kind = kSplit;
-    else if (unicode::is_bert_punctuation(a)) kind = kPunct;
-    else kind = kWord;
+    if (c.clean_text && a == 0)
+      kind = kDrop;
+    else if (c.clean_text && unicode::is_bert_control(a))
+      kind = kDrop;
+    else if (c.clean_text && unicode::is_bert_whitespace(a))
+      kind = kSplit;
+    else if (unicode::is_rust_whitespace(a))
+      kind = kSplit;
+    else if (unicode::is_bert_punctuation(a))
+      kind = kPunct;
+    else
+      kind = kWord;
     if (c.lowercase && a >= 'A' && a <= 'Z') norm = a + 32;
     m.ascii_kind[a] = kind;
     m.ascii_norm[a] = static_cast<char>(norm);

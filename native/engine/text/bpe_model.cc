@@ -50,13 +50,20 @@ class Bpe : public Model {
     for (size_t rank = 0; rank < merges.size(); ++rank) {
       const auto& [a, b] = merges[rank];
       const int32_t ia = table_.find(a), ib = table_.find(b);
-      if (ia < 0) throw EngineError(ErrorCode::kTokenizerInvalid, what + ": BPE merge " + std::to_string(rank) + " uses \"" + a + "\", which is not in the vocabulary");
-      if (ib < 0) throw EngineError(ErrorCode::kTokenizerInvalid, what + ": BPE merge " + std::to_string(rank) + " uses \"" + b + "\", which is not in the vocabulary");
+      if (ia < 0)
+        throw EngineError(ErrorCode::kTokenizerInvalid,
+                          what + ": BPE merge " + std::to_string(rank) + " uses \"" + a + "\", which is not in the vocabulary");
+      if (ib < 0)
+        throw EngineError(ErrorCode::kTokenizerInvalid,
+                          what + ": BPE merge " + std::to_string(rank) + " uses \"" + b + "\", which is not in the vocabulary");
       if (b.size() < prefix_len)
-        throw EngineError(ErrorCode::kTokenizerInvalid, what + ": BPE merge " + std::to_string(rank) + "'s second token is shorter than the continuing_subword_prefix");
+        throw EngineError(ErrorCode::kTokenizerInvalid,
+                          what + ": BPE merge " + std::to_string(rank) + "'s second token is shorter than the continuing_subword_prefix");
       const std::string merged = a + b.substr(prefix_len);
       const int32_t im = table_.find(merged);
-      if (im < 0) throw EngineError(ErrorCode::kTokenizerInvalid, what + ": BPE merge " + std::to_string(rank) + " makes \"" + merged + "\", which is not in the vocabulary");
+      if (im < 0)
+        throw EngineError(ErrorCode::kTokenizerInvalid,
+                          what + ": BPE merge " + std::to_string(rank) + " makes \"" + merged + "\", which is not in the vocabulary");
       merges_[key(ia, ib)] = {static_cast<uint32_t>(rank), im};  // a repeated pair: the later rank wins, as in Rust
     }
     if (o_.unk_token) unk_ = table_.find(*o_.unk_token);
@@ -205,7 +212,8 @@ class Bpe : public Model {
       cur.len += right.len;
       cur.next = right.next;
       symbols[next_pos].len = 0;
-      if (right.next > -1 && static_cast<size_t>(right.next) < symbols.size()) symbols[static_cast<size_t>(right.next)].prev = static_cast<int32_t>(top.pos);
+      if (right.next > -1 && static_cast<size_t>(right.next) < symbols.size())
+        symbols[static_cast<size_t>(right.next)].prev = static_cast<int32_t>(top.pos);
       const Symbol current = symbols[top.pos];
       if (current.prev >= 0) {
         const Symbol& prev = symbols[static_cast<size_t>(current.prev)];

@@ -99,8 +99,10 @@ void gpt2_matches(const std::string& s, std::vector<std::pair<size_t, size_t>>& 
     bool matched = false;
     for (const Class c : {kLetter, kNumber, kOther}) {
       size_t from = k;
-      if (first == ' ' && k + 1 < chars && cls[k + 1] == c) from = k + 1;
-      else if (cls[k] != c) continue;
+      if (first == ' ' && k + 1 < chars && cls[k + 1] == c)
+        from = k + 1;
+      else if (cls[k] != c)
+        continue;
       const size_t end = run(from, c);
       out.emplace_back(i, at[end]);
       k = end;
@@ -137,13 +139,25 @@ std::string utf8_lossy(std::string_view bytes) {
     // the lead byte's expected length, with the second byte's range depending on the lead.
     size_t need = 0;
     unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c == 0xE0) { need = 2; lo = 0xA0; }
-    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) need = 2;
-    else if (c == 0xED) { need = 2; hi = 0x9F; }
-    else if (c == 0xF0) { need = 3; lo = 0x90; }
-    else if (c >= 0xF1 && c <= 0xF3) need = 3;
-    else if (c == 0xF4) { need = 3; hi = 0x8F; }
+    if (c >= 0xC2 && c <= 0xDF)
+      need = 1;
+    else if (c == 0xE0) {
+      need = 2;
+      lo = 0xA0;
+    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+      need = 2;
+    else if (c == 0xED) {
+      need = 2;
+      hi = 0x9F;
+    } else if (c == 0xF0) {
+      need = 3;
+      lo = 0x90;
+    } else if (c >= 0xF1 && c <= 0xF3)
+      need = 3;
+    else if (c == 0xF4) {
+      need = 3;
+      hi = 0x8F;
+    }
     if (need == 0) {
       out += "\xEF\xBF\xBD";
       ++i;

@@ -55,8 +55,10 @@ class WordPieceDecoder : public Decoder {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
       if (i != 0) {
-        if (t.compare(0, prefix_.size(), prefix_) == 0) t.erase(0, prefix_.size());
-        else t.insert(0, " ");
+        if (t.compare(0, prefix_.size(), prefix_) == 0)
+          t.erase(0, prefix_.size());
+        else
+          t.insert(0, " ");
       }
       if (cleanup_) t = wordpiece_cleanup(std::move(t));
     }
@@ -160,7 +162,8 @@ class ByteFallbackDecoder : public Decoder {
     std::string bytes;
     auto flush = [&] {
       if (bytes.empty()) return;
-      if (unicode_valid(bytes)) out.push_back(bytes);
+      if (unicode_valid(bytes))
+        out.push_back(bytes);
       else
         for (size_t k = 0; k < bytes.size(); ++k) out.emplace_back("\xEF\xBF\xBD");
       bytes.clear();
@@ -170,8 +173,10 @@ class ByteFallbackDecoder : public Decoder {
       if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') {
         // u8::from_str_radix(token[3..5], 16): two hex digits, or '+' and one.
         const int hi = hex_digit(t[3]), lo = hex_digit(t[4]);
-        if (hi >= 0 && lo >= 0) value = hi * 16 + lo;
-        else if (t[3] == '+' && lo >= 0) value = lo;
+        if (hi >= 0 && lo >= 0)
+          value = hi * 16 + lo;
+        else if (t[3] == '+' && lo >= 0)
+          value = lo;
       }
       if (value >= 0) {
         bytes.push_back(static_cast<char>(value));
@@ -246,9 +251,9 @@ class SequenceDecoder : public Decoder {
 }  // namespace
 
 std::string wordpiece_cleanup(std::string s) {
-  static const std::pair<const char*, const char*> kCleanups[] = {
-      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-      {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  static const std::pair<const char*, const char*> kCleanups[] = {{" .", "."},   {" ?", "?"},     {" !", "!"},    {" ,", ","},
+                                                                  {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},  {" do not", " don't"},
+                                                                  {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   if (s.find(' ') == std::string::npos) return s;  // every pattern starts with a space
   for (const auto& [from, to] : kCleanups) s = rust_replace(s, from, to);
   return s;
@@ -268,7 +273,9 @@ std::string decode_tokens(const Decoder* decoder, std::vector<std::string> token
   return out;
 }
 
-DecoderPtr make_wordpiece_decoder(std::string prefix, bool cleanup) { return std::make_shared<WordPieceDecoder>(std::move(prefix), cleanup); }
+DecoderPtr make_wordpiece_decoder(std::string prefix, bool cleanup) {
+  return std::make_shared<WordPieceDecoder>(std::move(prefix), cleanup);
+}
 DecoderPtr make_byte_level_decoder() { return std::make_shared<ByteLevelDecoder>(); }
 DecoderPtr make_metaspace_decoder(std::string replacement, PrependScheme scheme) {
   return std::make_shared<MetaspaceDecoder>(std::move(replacement), scheme);

@@ -19,8 +19,8 @@ namespace {
 uint8_t conjunct_class(char32_t c) {
   if (c < 0x300) return 0;
   const auto* end = tables::kIndicConjunct + tables::kIndicConjunctCount;
-  const auto* it = std::upper_bound(tables::kIndicConjunct, end, c,
-                                    [](char32_t x, const tables::IndicConjunctRange& r) { return x < r.first; });
+  const auto* it =
+      std::upper_bound(tables::kIndicConjunct, end, c, [](char32_t x, const tables::IndicConjunctRange& r) { return x < r.first; });
   if (it == tables::kIndicConjunct) return 0;
   --it;
   return c <= it->last ? it->value : 0;
@@ -46,9 +46,12 @@ void grapheme_ends(const std::string& s, std::vector<size_t>& out) {
       if (brk && !(conjunct == 2 && conjunct_class(c) == tables::kConjunctConsonant)) out.push_back(i);
     }
     const uint8_t incb = conjunct_class(c);
-    if (incb == tables::kConjunctConsonant) conjunct = 1;
-    else if (incb == tables::kConjunctLinker && conjunct >= 1) conjunct = 2;
-    else if (!(incb == tables::kConjunctExtend && conjunct >= 1)) conjunct = 0;
+    if (incb == tables::kConjunctConsonant)
+      conjunct = 1;
+    else if (incb == tables::kConjunctLinker && conjunct >= 1)
+      conjunct = 2;
+    else if (!(incb == tables::kConjunctExtend && conjunct >= 1))
+      conjunct = 0;
     first = false;
     prev = as;
     i += n;

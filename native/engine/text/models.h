@@ -32,8 +32,8 @@ class Model {
   // The model's own vocabulary (added tokens are the AddedVocabulary's).
   virtual int32_t token_to_id(std::string_view token) const = 0;
   virtual const std::string* id_to_token(int32_t id) const = 0;  // nullptr: no such id
-  virtual size_t vocab_size() const = 0;                          // Rust get_vocab_size()
-  virtual size_t id_space() const = 0;                            // highest id + 1
+  virtual size_t vocab_size() const = 0;                         // Rust get_vocab_size()
+  virtual size_t id_space() const = 0;                           // highest id + 1
   virtual std::optional<std::string> unk_token() const = 0;
   virtual std::string describe() const = 0;
 };

@@ -61,17 +61,17 @@ void NormalizedString::transform(const std::vector<CharChange>& dest, size_t ini
     has_end = true;
     end = i + 1;
   }
-  if (has_start && has_end) transform_range(start, end, dest, initial_offset);
-  else if (has_end) transform_range(end, end, dest, initial_offset);
+  if (has_start && has_end)
+    transform_range(start, end, dest, initial_offset);
+  else if (has_end)
+    transform_range(end, end, dest, initial_offset);
   // (None, None): Rust's transform_range returns without a change.
 }
 
-void NormalizedString::transform_range(size_t begin, size_t end, const std::vector<CharChange>& dest,
-                                       size_t initial_offset) {
+void NormalizedString::transform_range(size_t begin, size_t end, const std::vector<CharChange>& dest, size_t initial_offset) {
   // The characters being replaced are consumed from `cursor` as the changes say.
   size_t cursor = begin;
-  for (size_t k = 0; k < initial_offset && cursor < end; ++k)
-    cursor += utf8_len_of_lead(static_cast<unsigned char>(normalized_[cursor]));
+  for (size_t k = 0; k < initial_offset && cursor < end; ++k) cursor += utf8_len_of_lead(static_cast<unsigned char>(normalized_[cursor]));
   size_t offset = cursor;  // initial_removed + begin
   std::string& text = t_scratch.text;
   std::vector<Alignment>& align = t_scratch.align;
@@ -107,8 +107,7 @@ void NormalizedString::transform_range(size_t begin, size_t end, const std::vect
     alignments_.swap(align);
   } else {
     normalized_.replace(begin, end - begin, text);
-    alignments_.erase(alignments_.begin() + static_cast<std::ptrdiff_t>(begin),
-                      alignments_.begin() + static_cast<std::ptrdiff_t>(end));
+    alignments_.erase(alignments_.begin() + static_cast<std::ptrdiff_t>(begin), alignments_.begin() + static_cast<std::ptrdiff_t>(end));
     alignments_.insert(alignments_.begin() + static_cast<std::ptrdiff_t>(begin), align.begin(), align.end());
   }
 }
@@ -135,8 +134,7 @@ bool NormalizedString::slice(size_t begin, size_t end, NormalizedString& out) co
   out.original_len_ = ob <= oe && oe <= original_len_ ? static_cast<uint32_t>(oe - ob) : 0;
   out.normalized_.assign(normalized_, begin, end - begin);
   out.alignments_.resize(end - begin);
-  for (size_t i = begin; i < end; ++i)
-    out.alignments_[i - begin] = Alignment{alignments_[i].start - n_shift, alignments_[i].end - n_shift};
+  for (size_t i = begin; i < end; ++i) out.alignments_[i - begin] = Alignment{alignments_[i].start - n_shift, alignments_[i].end - n_shift};
   out.shift_ = shift_ + n_shift;
   return true;
 }

@@ -17,8 +17,10 @@ void filter_chars(NormalizedString& s, bool (*keep)(char32_t)) {
     const char32_t c = utf8_decode_at(text, i, &n);
     i += n;
     if (keep(c)) {
-      if (has_last) t.push_back({last, -removed});
-      else removed_start = static_cast<size_t>(removed);
+      if (has_last)
+        t.push_back({last, -removed});
+      else
+        removed_start = static_cast<size_t>(removed);
       last = c;
       has_last = true;
       removed = 0;
@@ -197,10 +199,17 @@ bool nmt_keep(char32_t c) {
 }
 char32_t nmt_space(char32_t c) {
   switch (c) {
-    case 0x9: case 0xA: case 0xC: case 0xD: case 0x1680: case 0x2028: case 0x2029: case 0x2581: case 0xFEFF: case 0xFFFD:
-      return U' ';
-    default:
-      return c >= 0x200B && c <= 0x200F ? U' ' : c;
+    case 0x9:
+    case 0xA:
+    case 0xC:
+    case 0xD:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x2581:
+    case 0xFEFF:
+    case 0xFFFD: return U' ';
+    default: return c >= 0x200B && c <= 0x200F ? U' ' : c;
   }
 }
 

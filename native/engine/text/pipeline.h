@@ -53,8 +53,8 @@ struct RawSequence {
 };
 
 struct PipelineParts {
-  NormalizerPtr normalizer;        // may be null
-  PreTokenizerPtr pre_tokenizer;   // may be null
+  NormalizerPtr normalizer;       // may be null
+  PreTokenizerPtr pre_tokenizer;  // may be null
   ModelPtr model;
   PostProcessorPtr post_processor;  // may be null
   DecoderPtr decoder;               // may be null

@@ -34,8 +34,10 @@ class BertProcessing : public PostProcessor {
   void process(std::vector<EncodingPart>& parts, bool add) const override {
     if (!add) return;
     for (size_t i = 0; i < parts.size(); ++i) {
-      if (i == 0) wrap(parts[i], &cls_.second, 0, sep_.second, 0);
-      else wrap(parts[i], nullptr, 0, sep_.second, 1);
+      if (i == 0)
+        wrap(parts[i], &cls_.second, 0, sep_.second, 0);
+      else
+        wrap(parts[i], nullptr, 0, sep_.second, 1);
     }
   }
   std::vector<std::pair<std::string, int64_t>> specials(bool) const override { return {cls_, sep_}; }

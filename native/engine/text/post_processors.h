@@ -49,7 +49,7 @@ struct SpecialTokenIds {
 // A template piece: a sequence (A or B) or a special token, with its type id.
 struct TemplatePiece {
   bool is_sequence;
-  bool sequence_b;  // for sequences
+  bool sequence_b;      // for sequences
   std::string special;  // for special tokens
   uint32_t type_id;
 };
@@ -64,7 +64,6 @@ PostProcessorPtr make_sequence_processing(std::vector<PostProcessorPtr> items);
 
 // Rust post_process without truncation: the parts (A, and B for a pair) through `processor` (or
 // concatenated when there is none) into `out`.
-void post_process(const PostProcessor* processor, const SequenceTokens& a, const SequenceTokens* b, bool add_special_tokens,
-                  Encoding& out);
+void post_process(const PostProcessor* processor, const SequenceTokens& a, const SequenceTokens* b, bool add_special_tokens, Encoding& out);
 
 }  // namespace bert

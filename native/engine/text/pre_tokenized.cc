@@ -58,8 +58,7 @@ void pieces_from_matches(size_t len, const std::vector<std::pair<size_t, size_t>
   if (prev != len) out.push_back({prev, len, false});
 }
 
-void split_normalized(const NormalizedString& s, const std::vector<Piece>& pieces, SplitBehavior behavior,
-                      std::vector<Split>& out) {
+void split_normalized(const NormalizedString& s, const std::vector<Piece>& pieces, SplitBehavior behavior, std::vector<Split>& out) {
   struct Cut {
     size_t begin, end;
     bool remove;
@@ -76,8 +75,10 @@ void split_normalized(const NormalizedString& s, const std::vector<Piece>& piece
     case SplitBehavior::kContiguous: {
       bool previous = false;
       for (const Piece& p : pieces) {
-        if (p.is_match == previous && !cuts.empty()) cuts.back().end = p.end;
-        else cuts.push_back({p.begin, p.end, false});
+        if (p.is_match == previous && !cuts.empty())
+          cuts.back().end = p.end;
+        else
+          cuts.push_back({p.begin, p.end, false});
         previous = p.is_match;
       }
       break;
@@ -85,8 +86,10 @@ void split_normalized(const NormalizedString& s, const std::vector<Piece>& piece
     case SplitBehavior::kMergedWithPrevious: {
       bool previous = false;
       for (const Piece& p : pieces) {
-        if (p.is_match && !previous && !cuts.empty()) cuts.back().end = p.end;
-        else cuts.push_back({p.begin, p.end, false});
+        if (p.is_match && !previous && !cuts.empty())
+          cuts.back().end = p.end;
+        else
+          cuts.push_back({p.begin, p.end, false});
         previous = p.is_match;
       }
       break;
@@ -95,8 +98,10 @@ void split_normalized(const NormalizedString& s, const std::vector<Piece>& piece
       bool previous = false;
       for (size_t i = pieces.size(); i-- > 0;) {
         const Piece& p = pieces[i];
-        if (p.is_match && !previous && !cuts.empty()) cuts.back().begin = p.begin;
-        else cuts.push_back({p.begin, p.end, false});
+        if (p.is_match && !previous && !cuts.empty())
+          cuts.back().begin = p.begin;
+        else
+          cuts.push_back({p.begin, p.end, false});
         previous = p.is_match;
       }
       std::reverse(cuts.begin(), cuts.end());

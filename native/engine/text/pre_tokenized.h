@@ -54,8 +54,7 @@ class PreTokenizedString;
 
 // NormalizedString::split: applies `behavior` to `pieces` (a find_matches result over `s`) and
 // appends the resulting slices (empty ones included, as Rust does) to `out` as untokenized splits.
-void split_normalized(const NormalizedString& s, const std::vector<Piece>& pieces, SplitBehavior behavior,
-                      std::vector<Split>& out);
+void split_normalized(const NormalizedString& s, const std::vector<Piece>& pieces, SplitBehavior behavior, std::vector<Split>& out);
 
 class PreTokenizedString {
  public:

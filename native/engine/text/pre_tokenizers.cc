@@ -76,7 +76,8 @@ class Metaspace : public PreTokenizer {
       if ((scheme_ == PrependScheme::kAlways && !starts) || (scheme_ == PrependScheme::kFirst && !starts && s.original_shift() == 0))
         s.prepend(replacement_);
       if (split_) {
-        match_chars(s.get(), [rc](char32_t c) { return c == rc; }, pieces);
+        match_chars(
+            s.get(), [rc](char32_t c) { return c == rc; }, pieces);
         split_normalized(s, pieces, SplitBehavior::kMergedWithNext, out);
       } else {
         out.emplace_back();
@@ -184,7 +185,8 @@ class CharDelimiter : public PreTokenizer {
     thread_local std::vector<Piece> pieces;
     const char32_t d = delimiter_;
     p.split([&](NormalizedString& s, std::vector<Split>& out) {
-      match_chars(s.get(), [d](char32_t c) { return c == d; }, pieces);
+      match_chars(
+          s.get(), [d](char32_t c) { return c == d; }, pieces);
       split_normalized(s, pieces, SplitBehavior::kRemoved, out);
     });
   }
@@ -227,8 +229,6 @@ PreTokenizerPtr make_split_pre_tokenizer(std::shared_ptr<const Regex> r, SplitBe
 }
 PreTokenizerPtr make_digits_pre_tokenizer(bool individual) { return std::make_shared<Digits>(individual); }
 PreTokenizerPtr make_char_delimiter_pre_tokenizer(char32_t d) { return std::make_shared<CharDelimiter>(d); }
-PreTokenizerPtr make_sequence_pre_tokenizer(std::vector<PreTokenizerPtr> items) {
-  return std::make_shared<SequencePre>(std::move(items));
-}
+PreTokenizerPtr make_sequence_pre_tokenizer(std::vector<PreTokenizerPtr> items) { return std::make_shared<SequencePre>(std::move(items)); }
 
 }  // namespace bert

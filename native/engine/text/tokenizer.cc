@@ -63,8 +63,10 @@ struct Tokenizer::Impl {
         size_t n1 = a->size(), n2 = b->size();
         const bool swap = n1 > n2;
         if (swap) std::swap(n1, n2);
-        if (n1 > max) n2 = n1;
-        else n2 = std::max(n1, max - n1);
+        if (n1 > max)
+          n2 = n1;
+        else
+          n2 = std::max(n1, max - n1);
         if (n1 + n2 > max) {
           n1 = max / 2;
           n2 = n1 + max % 2;
@@ -92,9 +94,9 @@ namespace {
 
 // transformers' PreTrainedTokenizerBase.clean_up_tokenization, over the whole decoded string.
 std::string clean_up_tokenization(std::string s) {
-  static const std::pair<std::string_view, std::string_view> kCleanups[] = {
-      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-      {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  static const std::pair<std::string_view, std::string_view> kCleanups[] = {{" .", "."},     {" ?", "?"},     {" !", "!"},   {" ,", ","},
+                                                                            {" ' ", "'"},    {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"},
+                                                                            {" 've", "'ve"}, {" 're", "'re"}};
   for (const auto& [from, to] : kCleanups) {
     size_t at = s.find(from);
     if (at == std::string::npos) continue;
@@ -147,8 +149,8 @@ std::unique_ptr<Tokenizer::Impl> finish_build(std::unique_ptr<Tokenizer::Impl> i
       for (const auto& [token, id] : parts.post_processor->specials(pair))
         if (id < 0 || static_cast<size_t>(id) >= impl->id_space)
           throw EngineError(ErrorCode::kTokenizerInvalid, source + ": the post-processor adds \"" + token + "\" as id " +
-                                                               std::to_string(id) + ", beyond the vocabulary's ids (0-" +
-                                                               std::to_string(impl->id_space - 1) + ")");
+                                                              std::to_string(id) + ", beyond the vocabulary's ids (0-" +
+                                                              std::to_string(impl->id_space - 1) + ")");
   TokenizerDescription& d = impl->description;
   d.source = source;
   d.model = parts.model->describe();
@@ -175,9 +177,11 @@ std::unique_ptr<Tokenizer::Impl> build_from_vocab(std::vector<std::string> vocab
   // The five role tokens a BERT vocabulary must have: special added tokens matched in the raw text,
   // as BertTokenizerFast makes them (the last line wins for duplicates, as in the vocabulary).
   std::vector<AddedTokenSpec> added;
-  for (const auto& [name, role] : std::initializer_list<std::pair<const std::string*, const char*>>{
-           {&c.pad_token, "padding"}, {&c.unk_token, "unknown"}, {&c.cls_token, "classifier (CLS)"}, {&c.sep_token, "separator (SEP)"},
-           {&c.mask_token, "mask"}}) {
+  for (const auto& [name, role] : std::initializer_list<std::pair<const std::string*, const char*>>{{&c.pad_token, "padding"},
+                                                                                                    {&c.unk_token, "unknown"},
+                                                                                                    {&c.cls_token, "classifier (CLS)"},
+                                                                                                    {&c.sep_token, "separator (SEP)"},
+                                                                                                    {&c.mask_token, "mask"}}) {
     if (std::find(vocab.begin(), vocab.end(), *name) == vocab.end())
       throw EngineError(ErrorCode::kTokenizerInvalid, source + ": the " + role + " token \"" + *name + "\" is not in the vocabulary");
     AddedTokenSpec a;

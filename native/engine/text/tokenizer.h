@@ -94,7 +94,7 @@ class Tokenizer {
   // {"new", "##ton", "."} -> "newton." (WordPiece), {"Ġnew", "ton"} -> " newton" (byte-level).
   std::string convert_tokens_to_string(const std::vector<std::string_view>& tokens) const;
 
-  const std::string& id_to_token(int64_t id) const;  // the unk token's text for ids with no token
+  const std::string& id_to_token(int64_t id) const;   // the unk token's text for ids with no token
   const std::string* find_token(int64_t id) const;    // nullptr for ids with no token
   int64_t token_to_id(std::string_view token) const;  // -1 when absent (added tokens first)
   bool is_special(int64_t id) const;                  // a special added token

@@ -87,10 +87,9 @@ bool special_token_name(const json& obj, const char* key, std::string* out) {
 }
 
 void read_special_names(const json& obj, TokenizerConfig& c, std::vector<std::string>* named) {
-  const std::pair<const char*, std::string*> roles[] = {{"unk_token", &c.unk_token}, {"cls_token", &c.cls_token},
-                                                        {"sep_token", &c.sep_token}, {"pad_token", &c.pad_token},
-                                                        {"mask_token", &c.mask_token}, {"bos_token", &c.bos_token},
-                                                        {"eos_token", &c.eos_token}};
+  const std::pair<const char*, std::string*> roles[] = {
+      {"unk_token", &c.unk_token},   {"cls_token", &c.cls_token}, {"sep_token", &c.sep_token}, {"pad_token", &c.pad_token},
+      {"mask_token", &c.mask_token}, {"bos_token", &c.bos_token}, {"eos_token", &c.eos_token}};
   for (const auto& [key, field] : roles)
     if (special_token_name(obj, key, field) && named) named->push_back(key);
 }
@@ -119,8 +118,8 @@ std::vector<std::string> parse_vocab_txt(const TokenizerFile& f) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     size_t stop = end;
-    while (stop > pos && (text[stop - 1] == ' ' || text[stop - 1] == '\t' || text[stop - 1] == '\r' ||
-                          text[stop - 1] == '\v' || text[stop - 1] == '\f'))
+    while (stop > pos &&
+           (text[stop - 1] == ' ' || text[stop - 1] == '\t' || text[stop - 1] == '\r' || text[stop - 1] == '\v' || text[stop - 1] == '\f'))
       --stop;
     vocab.emplace_back(text, pos, stop - pos);
     pos = end + 1;
@@ -154,12 +153,16 @@ void read_tokenizer_config(const TokenizerSources& s, TokenizerConfig& c, bool b
 TokenizerSources read_tokenizer_sources(const std::string& path) {
   if (path.empty()) throw EngineError(ErrorCode::kModelNotFound, "tokenizer path is empty");
   if (!exists(path))
-    throw EngineError(ErrorCode::kModelNotFound, path + ": no such file or directory (expected tokenizer.json, vocab.txt or a model directory)");
+    throw EngineError(ErrorCode::kModelNotFound,
+                      path + ": no such file or directory (expected tokenizer.json, vocab.txt or a model directory)");
   std::string main;
   if (is_directory(path)) {
-    if (exists(join(path, "tokenizer.json"))) main = join(path, "tokenizer.json");
-    else if (exists(join(path, "vocab.txt"))) main = join(path, "vocab.txt");
-    else throw EngineError(ErrorCode::kModelNotFound, path + ": the directory has neither tokenizer.json nor vocab.txt");
+    if (exists(join(path, "tokenizer.json")))
+      main = join(path, "tokenizer.json");
+    else if (exists(join(path, "vocab.txt")))
+      main = join(path, "vocab.txt");
+    else
+      throw EngineError(ErrorCode::kModelNotFound, path + ": the directory has neither tokenizer.json nor vocab.txt");
   } else {
     main = path;
   }

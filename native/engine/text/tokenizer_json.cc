@@ -87,10 +87,14 @@ struct Reader {
   PrependScheme prepend_scheme(const json& obj, const std::string& where) const {
     std::string s = get_string(obj, "prepend_scheme", "always", where);
     PrependScheme scheme;
-    if (s == "always") scheme = PrependScheme::kAlways;
-    else if (s == "first") scheme = PrependScheme::kFirst;
-    else if (s == "never") scheme = PrependScheme::kNever;
-    else invalid(file, where + ": prepend_scheme \"" + s + "\" is not one of always, first, never");
+    if (s == "always")
+      scheme = PrependScheme::kAlways;
+    else if (s == "first")
+      scheme = PrependScheme::kFirst;
+    else if (s == "never")
+      scheme = PrependScheme::kNever;
+    else
+      invalid(file, where + ": prepend_scheme \"" + s + "\" is not one of always, first, never");
     // Older files: add_prefix_space; false must agree with prepend_scheme (Rust refuses otherwise).
     if (obj.contains("add_prefix_space") && obj["add_prefix_space"].is_boolean() && !obj["add_prefix_space"].get<bool>()) {
       if (scheme != PrependScheme::kNever && obj.contains("prepend_scheme"))
@@ -221,12 +225,14 @@ struct Reader {
           st.id = get_string(s, "id", it.key(), where);
           if (!s.contains("ids") || !s["ids"].is_array()) invalid(file, where + ": special token \"" + it.key() + "\" needs \"ids\"");
           for (const json& id : s["ids"]) {
-            if (!id.is_number_unsigned()) invalid(file, where + ": special token \"" + it.key() + "\" has an id that is not a non-negative integer");
+            if (!id.is_number_unsigned())
+              invalid(file, where + ": special token \"" + it.key() + "\" has an id that is not a non-negative integer");
             st.ids.push_back(id.get<int64_t>());
           }
           if (s.contains("tokens") && s["tokens"].is_array())
             for (const json& tok : s["tokens"]) st.tokens.push_back(tok.is_string() ? tok.get<std::string>() : std::string());
-          if (st.tokens.size() != st.ids.size()) invalid(file, where + ": special token \"" + it.key() + "\" has different numbers of ids and tokens");
+          if (st.tokens.size() != st.ids.size())
+            invalid(file, where + ": special token \"" + it.key() + "\" has different numbers of ids and tokens");
           specials.emplace(it.key(), std::move(st));
         }
       }
@@ -258,12 +264,14 @@ struct Reader {
     const std::string where = "decoder \"" + t + "\"";
     if (t == "WordPiece") return make_wordpiece_decoder(get_string(d, "prefix", "##", where), get_bool(d, "cleanup", true));
     if (t == "ByteLevel") return make_byte_level_decoder();
-    if (t == "Metaspace") return make_metaspace_decoder(utf8_of(get_char(d, "replacement", "\xE2\x96\x81", where)), prepend_scheme(d, where));
+    if (t == "Metaspace")
+      return make_metaspace_decoder(utf8_of(get_char(d, "replacement", "\xE2\x96\x81", where)), prepend_scheme(d, where));
     if (t == "BPEDecoder") return make_bpe_decoder(get_string(d, "suffix", "</w>", where));
     if (t == "Replace") return make_replace_decoder(pattern(d, where), get_string(d, "content", "", where));
     if (t == "ByteFallback") return make_byte_fallback_decoder();
     if (t == "Fuse") return make_fuse_decoder();
-    if (t == "Strip") return make_strip_decoder(get_char(d, "content", " ", where), get_size(d, "start", 0, where), get_size(d, "stop", 0, where));
+    if (t == "Strip")
+      return make_strip_decoder(get_char(d, "content", " ", where), get_size(d, "start", 0, where), get_size(d, "stop", 0, where));
     if (t == "Sequence") {
       if (!d.contains("decoders") || !d["decoders"].is_array()) invalid(file, where + ": \"decoders\" must be a list");
       std::vector<DecoderPtr> items;
@@ -276,13 +284,17 @@ struct Reader {
   ModelPtr model(const json& m, size_t added_count, ParsedTokenizerJson& out) const {
     std::string t = type_of(m);
     if (t.empty() && m.is_object()) {  // older files: recognised by their fields
-      if (m.contains("merges")) t = "BPE";
-      else if (m.contains("vocab") && m["vocab"].is_array()) t = "Unigram";
-      else if (m.contains("vocab")) t = "WordPiece";
+      if (m.contains("merges"))
+        t = "BPE";
+      else if (m.contains("vocab") && m["vocab"].is_array())
+        t = "Unigram";
+      else if (m.contains("vocab"))
+        t = "WordPiece";
     }
     const std::string where = "model \"" + t + "\"";
     if (t == "WordPiece") {
-      if (!m.contains("vocab") || !m["vocab"].is_object() || m["vocab"].empty()) invalid(file, where + ": \"vocab\" must be a non-empty object");
+      if (!m.contains("vocab") || !m["vocab"].is_object() || m["vocab"].empty())
+        invalid(file, where + ": \"vocab\" must be a non-empty object");
       const json& vocab = m["vocab"];
       size_t max_id = 0;
       for (auto it = vocab.begin(); it != vocab.end(); ++it) {
@@ -320,8 +332,8 @@ struct Reader {
         if (!it.value().is_number_unsigned()) invalid(file, "vocab entry \"" + it.key() + "\" has no non-negative integer id");
         const size_t id = it.value().get<size_t>();
         if (id >= limit)
-          invalid(file, "vocab ids go up to " + std::to_string(id) + " with " + std::to_string(vj.size()) + " entries; ids must stay below " +
-                            std::to_string(limit) + " (2 x entries + 1024, at most 2^24)");
+          invalid(file, "vocab ids go up to " + std::to_string(id) + " with " + std::to_string(vj.size()) +
+                            " entries; ids must stay below " + std::to_string(limit) + " (2 x entries + 1024, at most 2^24)");
         vocab.emplace_back(it.key(), static_cast<uint32_t>(id));
       }
       std::vector<std::pair<std::string, std::string>> merges;
@@ -440,8 +452,7 @@ ParsedTokenizerJson parse_tokenizer_json(const std::string& name, const std::str
   if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
     if (!j["added_tokens"].is_array()) invalid(name, "\"added_tokens\" must be an array");
     for (const json& t : j["added_tokens"]) {
-      if (!t.is_object() || !t.contains("content") || !t["content"].is_string())
-        invalid(name, "an added token needs a string \"content\"");
+      if (!t.is_object() || !t.contains("content") || !t["content"].is_string()) invalid(name, "an added token needs a string \"content\"");
       AddedTokenSpec a;
       a.content = t["content"].get<std::string>();
       if (unicode::find_invalid_utf8(a.content) != std::string_view::npos) invalid(name, "an added token is not valid UTF-8");
@@ -456,7 +467,8 @@ ParsedTokenizerJson parse_tokenizer_json(const std::string& name, const std::str
   if (!j.contains("model") || !j["model"].is_object()) invalid(name, "has no \"model\" object");
   out.parts.model = r.model(j["model"], out.added.size(), out);
   if (j.contains("normalizer") && !j["normalizer"].is_null()) out.parts.normalizer = r.normalizer(j["normalizer"], out, true);
-  if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null()) out.parts.pre_tokenizer = r.pre_tokenizer(j["pre_tokenizer"], out, true);
+  if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null())
+    out.parts.pre_tokenizer = r.pre_tokenizer(j["pre_tokenizer"], out, true);
   if (j.contains("post_processor") && !j["post_processor"].is_null()) out.parts.post_processor = r.post_processor(j["post_processor"]);
   if (j.contains("decoder") && !j["decoder"].is_null()) out.parts.decoder = r.decoder(j["decoder"]);
   return out;

@@ -115,8 +115,8 @@ uint8_t combining_class(char32_t cp) {
   if (cp < 0x300) return 0;
   if (props(cp) & kHasCombiningClass) {
     const auto* end = tables::kCombiningClass + tables::kCombiningClassCount;
-    const auto* it = std::lower_bound(tables::kCombiningClass, end, cp,
-                                      [](const tables::CombiningClass& e, char32_t c) { return e.cp < c; });
+    const auto* it =
+        std::lower_bound(tables::kCombiningClass, end, cp, [](const tables::CombiningClass& e, char32_t c) { return e.cp < c; });
     return it->ccc;
   }
   return static_cast<uint8_t>(utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class);
@@ -129,8 +129,7 @@ size_t nfd_char(char32_t cp, char32_t* out, size_t cap) {
   }
   int boundclass = UTF8PROC_BOUNDCLASS_START;
   static_assert(sizeof(utf8proc_int32_t) == sizeof(char32_t), "code point width");
-  const utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp),
-                                                     reinterpret_cast<utf8proc_int32_t*>(out),
+  const utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), reinterpret_cast<utf8proc_int32_t*>(out),
                                                      static_cast<utf8proc_ssize_t>(cap), UTF8PROC_DECOMPOSE, &boundclass);
   if (n <= 0 || static_cast<size_t>(n) > cap) {  // cannot happen for valid code points; keep the char
     out[0] = cp;
@@ -142,8 +141,7 @@ size_t nfd_char(char32_t cp, char32_t* out, size_t cap) {
 char32_t simple_lowercase(char32_t cp) {
   if (props(cp) & kHasLowercase) {
     const auto* end = tables::kLowercase + tables::kLowercaseCount;
-    const auto* it = std::lower_bound(tables::kLowercase, end, cp,
-                                      [](const tables::CodePointMap& e, char32_t c) { return e.from < c; });
+    const auto* it = std::lower_bound(tables::kLowercase, end, cp, [](const tables::CodePointMap& e, char32_t c) { return e.from < c; });
     return it->to;
   }
   return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)));
@@ -164,8 +162,8 @@ bool is_composition_excluded(char32_t cp) { return sorted_contains(tables::kNoCo
 char32_t grapheme_stand_in(char32_t cp) {
   if (tables::kGraphemeStandInCount == 0 || cp < tables::kGraphemeStandIns[0].from) return cp;
   const auto* end = tables::kGraphemeStandIns + tables::kGraphemeStandInCount;
-  const auto* it = std::lower_bound(tables::kGraphemeStandIns, end, cp,
-                                    [](const tables::CodePointMap& e, char32_t c) { return e.from < c; });
+  const auto* it =
+      std::lower_bound(tables::kGraphemeStandIns, end, cp, [](const tables::CodePointMap& e, char32_t c) { return e.from < c; });
   return it != end && it->from == cp ? it->to : cp;
 }
 

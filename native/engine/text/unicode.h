@@ -29,7 +29,7 @@ inline size_t decode_utf8(const unsigned char* s, size_t n, size_t i, char32_t* 
     if (i + 2 >= n) return 0;
     const unsigned char c1 = s[i + 1], c2 = s[i + 2];
     if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return 0;
-    if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
+    if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
     if (c == 0xED && c1 >= 0xA0) return 0;  // UTF-16 surrogate
     *out = (char32_t(c & 0x0F) << 12) | (char32_t(c1 & 0x3F) << 6) | (c2 & 0x3F);
     return 3;
@@ -38,7 +38,7 @@ inline size_t decode_utf8(const unsigned char* s, size_t n, size_t i, char32_t* 
     if (i + 3 >= n) return 0;
     const unsigned char c1 = s[i + 1], c2 = s[i + 2], c3 = s[i + 3];
     if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80 || (c3 & 0xC0) != 0x80) return 0;
-    if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
+    if (c == 0xF0 && c1 < 0x90) return 0;   // overlong
     if (c == 0xF4 && c1 >= 0x90) return 0;  // > U+10FFFF
     *out = (char32_t(c & 0x07) << 18) | (char32_t(c1 & 0x3F) << 12) | (char32_t(c2 & 0x3F) << 6) | (c3 & 0x3F);
     return 4;

@@ -168,8 +168,8 @@ size_t nfkd_char(char32_t cp, char32_t* out, size_t cap) {
   }
   int boundclass = UTF8PROC_BOUNDCLASS_START;
   const utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), reinterpret_cast<utf8proc_int32_t*>(out),
-                                                     static_cast<utf8proc_ssize_t>(cap), static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT),
-                                                     &boundclass);
+                                                     static_cast<utf8proc_ssize_t>(cap),
+                                                     static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT), &boundclass);
   if (n <= 0 || static_cast<size_t>(n) > cap) {
     out[0] = cp;
     return 1;
@@ -180,8 +180,7 @@ size_t nfkd_char(char32_t cp, char32_t* out, size_t cap) {
 char32_t compose_pair(char32_t a, char32_t b) {
   if (a >= kLBase && a < kLBase + kLCount && b >= kVBase && b < kVBase + kVCount)
     return kSBase + ((a - kLBase) * kVCount + (b - kVBase)) * kTCount;
-  if (a >= kSBase && a < kSBase + kSCount && (a - kSBase) % kTCount == 0 && b > kTBase && b < kTBase + kTCount)
-    return a + (b - kTBase);
+  if (a >= kSBase && a < kSBase + kSCount && (a - kSBase) % kTCount == 0 && b > kTBase && b < kTBase + kTCount) return a + (b - kTBase);
   // Every other composition pairs a starter with a combining mark or vowel sign, all >= U+0300: a
   // cheap filter before the table.
   if (b < 0x300) return 0;

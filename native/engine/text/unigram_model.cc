@@ -147,9 +147,12 @@ class Unigram : public Model {
         // A token's string is its vocabulary entry; a (fused) unk's is the text it covers; a byte
         // token's is "<0xXX>".
         const auto id = static_cast<size_t>(p.id);
-        if (byte_token_[id]) t.lead = t.trail = 0;
-        else if (o_.unk_id && id == *o_.unk_id) std::tie(t.lead, t.trail) = trim_counts_of(piece.substr(p.start, p.end - p.start));
-        else std::tie(t.lead, t.trail) = trims_[id];
+        if (byte_token_[id])
+          t.lead = t.trail = 0;
+        else if (o_.unk_id && id == *o_.unk_id)
+          std::tie(t.lead, t.trail) = trim_counts_of(piece.substr(p.start, p.end - p.start));
+        else
+          std::tie(t.lead, t.trail) = trims_[id];
       }
       out.push_back(t);
     }
@@ -187,7 +190,8 @@ class Unigram : public Model {
         Best& target = best[starts_at + mblen];
         const double candidate = unk_score + till_here;
         if (target.starts_at < 0 || candidate > target.score) {
-          if (!o_.unk_id) throw EngineError(ErrorCode::kInvalidArgument, "the text has a character the Unigram vocabulary lacks, and it has no unk_id");
+          if (!o_.unk_id)
+            throw EngineError(ErrorCode::kInvalidArgument, "the text has a character the Unigram vocabulary lacks, and it has no unk_id");
           target = Best{static_cast<int32_t>(*o_.unk_id), candidate, static_cast<int64_t>(starts_at)};
         }
       }
@@ -205,7 +209,8 @@ class Unigram : public Model {
       const size_t st = static_cast<size_t>(node.starts_at);
       const bool unk = o_.unk_id && static_cast<size_t>(node.id) == *o_.unk_id;
       if (unk) {
-        if (open_unk) ranges.back().first = st;
+        if (open_unk)
+          ranges.back().first = st;
         else {
           ranges.emplace_back(st, ends_at);
           fused.push_back(true);
@@ -235,7 +240,8 @@ class Unigram : public Model {
           continue;
         }
       }
-      if (!o_.unk_id) throw EngineError(ErrorCode::kInvalidArgument, "the text has a character the Unigram vocabulary lacks, and it has no unk_id");
+      if (!o_.unk_id)
+        throw EngineError(ErrorCode::kInvalidArgument, "the text has a character the Unigram vocabulary lacks, and it has no unk_id");
       result.push_back({static_cast<int32_t>(*o_.unk_id), static_cast<uint32_t>(b), static_cast<uint32_t>(e)});
     }
   }

@@ -22,9 +22,7 @@ size_t TokenTable::slot_for_insert(std::string_view key, uint64_t prefix, uint64
   for (size_t i = h & mask_;; i = (i + 1) & mask_) {
     const Slot& s = slots_[i];
     if (s.id < 0) return i;
-    if (s.prefix == prefix && s.len == key.size() &&
-        std::memcmp(arena_.data() + offsets_[i], key.data(), key.size()) == 0)
-      return i;
+    if (s.prefix == prefix && s.len == key.size() && std::memcmp(arena_.data() + offsets_[i], key.data(), key.size()) == 0) return i;
   }
 }
 

@@ -98,14 +98,10 @@ class Vocab {
   Vocab(std::vector<std::string> tokens, const std::string& continuing_prefix);
 
   int32_t find(std::string_view token) const { return all_.find(token); }
-  int32_t find_continuation(std::string_view suffix) const {
-    return prefix_.empty() ? all_.find(suffix) : continuation_.find(suffix);
-  }
+  int32_t find_continuation(std::string_view suffix) const { return prefix_.empty() ? all_.find(suffix) : continuation_.find(suffix); }
   // Longest token / continuation suffix in bytes: the matcher never tries a longer piece.
   size_t max_token_bytes() const { return all_.max_key_bytes(); }
-  size_t max_continuation_bytes() const {
-    return prefix_.empty() ? all_.max_key_bytes() : continuation_.max_key_bytes();
-  }
+  size_t max_continuation_bytes() const { return prefix_.empty() ? all_.max_key_bytes() : continuation_.max_key_bytes(); }
 
   size_t size() const { return tokens_.size(); }
   const std::string& token(size_t id) const { return tokens_[id]; }

@@ -75,7 +75,8 @@ TEST_CASE(maps_each_argument_to_the_parent_input_that_feeds_it) {
   auto m = parent(R"(
     def forward(self, input_ids, attention_mask):
         return (self.cls.forward(self.bert.forward(attention_mask, input_ids)),)
-  )", encoder(kMaskFirst), head());
+  )",
+                  encoder(kMaskFirst), head());
   const CallMap map = map_calls(m);
   CHECK_EQ(map.inputs.size(), size_t{2});
   CHECK_EQ(map.calls.size(), size_t{2});
@@ -107,7 +108,8 @@ TEST_CASE(a_tied_weight_passed_to_the_head_is_an_attribute) {
   auto m = parent(R"(
     def forward(self, input_ids, attention_mask):
         return self.cls.forward(self.bert.w, self.bert.forward(attention_mask, input_ids))
-  )", encoder(kMaskFirst), tied);
+  )",
+                  encoder(kMaskFirst), tied);
   const CallMap map = map_calls(m);
   CHECK(map.calls[1].args[0].kind == ValueSource::Kind::kAttribute);
   CHECK_EQ(map.calls[1].args[0].attribute, std::string("bert.w"));
@@ -127,7 +129,8 @@ TEST_CASE(an_argument_computed_in_forward_leaves_no_chain) {
   auto m = parent(R"(
     def forward(self, input_ids, attention_mask):
         return self.cls.forward(self.bert.forward(input_ids, attention_mask, torch.zeros_like(input_ids)))
-  )", enc, head());
+  )",
+                  enc, head());
   const CallMap map = map_calls(m);
   CHECK(map.calls[0].args[2].kind == ValueSource::Kind::kComputed);
   std::string why;
@@ -145,7 +148,8 @@ TEST_CASE(a_head_that_reads_the_inputs_is_not_a_row_wise_head) {
   auto m = parent(R"(
     def forward(self, input_ids, attention_mask):
         return self.cls.forward(self.bert.forward(attention_mask, input_ids), input_ids)
-  )", encoder(kMaskFirst), reads);
+  )",
+                  encoder(kMaskFirst), reads);
   std::string why;
   CHECK(!find_head_chain(map_calls(m), why).has_value());
   CHECK(why.find("takes forward's inputs") != std::string::npos);
@@ -185,7 +189,8 @@ TEST_CASE(tuple_elements_and_dict_answers) {
     def forward(self, input_ids, attention_mask):
         out = self.bert.forward(attention_mask, input_ids)
         return {"pooled": out[1], "logits": self.cls.forward(out[0])}
-  )", enc, head());
+  )",
+                  enc, head());
   const CallMap map = map_calls(m);
   CHECK(map.answer.kind == ValueSource::Kind::kCallOutput);
   CHECK_EQ(map.answer.call, 1);

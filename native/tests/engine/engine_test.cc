@@ -1,11 +1,11 @@
 // The whole C++ engine on real TorchScript fixtures (models/test, made by scripts/make_test_models.py):
 // loading and its refusals, fill-mask through prep thread + scheduler + runner, exactly-once completion,
 // and close() semantics. No Node involved.
+#include <sys/stat.h>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <set>
-#include <sys/stat.h>
 
 #include <torch/cuda.h>
 
@@ -25,13 +25,13 @@ bool have_fixtures() {
 }
 
 // A missing fixture is a failure, not a pass: scripts/test.sh makes them before ctest runs.
-#define REQUIRE_FIXTURES()                                                                                   \
-  do {                                                                                                       \
-    if (!have_fixtures()) {                                                                                  \
+#define REQUIRE_FIXTURES()                                                                                  \
+  do {                                                                                                      \
+    if (!have_fixtures()) {                                                                                 \
       std::fprintf(stderr, "  models/test/tiny is missing: run scripts/make_test_models.py models/test\n"); \
-      bert_test::failures()++;                                                                               \
-      return;                                                                                                \
-    }                                                                                                        \
+      bert_test::failures()++;                                                                              \
+      return;                                                                                               \
+    }                                                                                                       \
   } while (0)
 
 class CollectSink : public CompletionSink {
@@ -200,8 +200,10 @@ TEST_CASE(poison_request_is_isolated_in_its_batch) {
   engine->submit(std::move(batch));
   CHECK(sink.wait_for(9));
   for (auto& r : sink.results()) {
-    if (r->id == 8) CHECK(r->error && *r->error == ErrorCode::kInferenceFailed);
-    else CHECK(!r->error && !r->json.empty());
+    if (r->id == 8)
+      CHECK(r->error && *r->error == ErrorCode::kInferenceFailed);
+    else
+      CHECK(!r->error && !r->json.empty());
   }
   engine->close(true);
 }

@@ -112,8 +112,22 @@ TEST_CASE(rewritten_fixtures_answer_as_the_files_do) {
   if (!packed_linear_enabled()) return;
   c10::InferenceMode guard;
   // Scripted and traced files of every task, as make_test_models.py writes them.
-  const char* names[] = {"tiny", "traced", "mlm-traced", "embed", "embed-traced", "encoder", "classify", "classify-traced", "ner", "ner-traced", "rerank",
-                         "distilbert-mlm-traced", "roberta-mlm-traced", "electra-mlm-traced", "mpnet-mlm-traced", "xlmr-classify-traced"};
+  const char* names[] = {"tiny",
+                         "traced",
+                         "mlm-traced",
+                         "embed",
+                         "embed-traced",
+                         "encoder",
+                         "classify",
+                         "classify-traced",
+                         "ner",
+                         "ner-traced",
+                         "rerank",
+                         "distilbert-mlm-traced",
+                         "roberta-mlm-traced",
+                         "electra-mlm-traced",
+                         "mpnet-mlm-traced",
+                         "xlmr-classify-traced"};
   int fused = 0;
   for (const char* name : names) {
     const std::string path = std::string("models/test/") + name + "/model.pt";
@@ -129,7 +143,8 @@ TEST_CASE(rewritten_fixtures_answer_as_the_files_do) {
     CHECK(report.linear_layers > 0);
     fused += report.fused_gelu;
     // Batch 3 with distinct ids, a padded row and token types.
-    at::Tensor ids = torch::randint(1000, 5000, {3, 11}), mask = torch::ones({3, 11}, torch::kLong), types = torch::zeros({3, 11}, torch::kLong);
+    at::Tensor ids = torch::randint(1000, 5000, {3, 11}), mask = torch::ones({3, 11}, torch::kLong),
+               types = torch::zeros({3, 11}, torch::kLong);
     mask.index_put_({2, torch::indexing::Slice(6, 11)}, 0);
     types.index_put_({torch::indexing::Slice(), torch::indexing::Slice(7, 11)}, 1);
     const size_t inputs = as_is.get_method("forward").function().getSchema().arguments().size() - 1;

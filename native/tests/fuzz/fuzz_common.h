@@ -20,7 +20,7 @@ inline std::string shared_data(const std::string& name) {
 
 }  // namespace bert_fuzz
 
-#define FUZZ_CHECK(cond, detail) \
-  do {                           \
+#define FUZZ_CHECK(cond, detail)                 \
+  do {                                           \
     if (!(cond)) bert_fuzz::fail(#cond, detail); \
   } while (0)

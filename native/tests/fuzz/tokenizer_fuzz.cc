@@ -87,7 +87,6 @@ struct Tokenizers {
   }
 };
 
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -95,7 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   FUZZ_CHECK(valid, "invalid UTF-8 was accepted");
-  FUZZ_CHECK(e.ids.size() == e.offsets.size() && e.ids.size() == e.type_ids.size() && e.ids.size() == e.special_tokens_mask.size(), show(e));
+  FUZZ_CHECK(e.ids.size() == e.offsets.size() && e.ids.size() == e.type_ids.size() && e.ids.size() == e.special_tokens_mask.size(),
+             show(e));
   size_t special = 0;
   // (A pair's tokens index either text: bounded by the longer one.)
   const uint32_t len16 = pair ? std::max(utf16_length(text), utf16_length(second)) : utf16_length(text);
@@ -120,7 +121,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(kept.size() <= all.size(), show(e) + " / " + show(full));
     const size_t shift = left ? all.size() - kept.size() : 0;
     for (size_t i = 0; i < kept.size(); ++i)
-      FUZZ_CHECK(e.ids[kept[i]] == full.ids[all[i + shift]] && e.offsets[kept[i]] == full.offsets[all[i + shift]], show(e) + " / " + show(full));
+      FUZZ_CHECK(e.ids[kept[i]] == full.ids[all[i + shift]] && e.offsets[kept[i]] == full.offsets[all[i + shift]],
+                 show(e) + " / " + show(full));
     FUZZ_CHECK(e.truncated == (kept.size() < all.size()), show(e) + " / " + show(full));
   }
   if (t.describe().decoder == "ByteLevel" && !pair && max_length == 0 && text.find('<') == std::string_view::npos) {

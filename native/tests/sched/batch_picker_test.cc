@@ -18,8 +18,7 @@ using bert::BatchPicker;
 namespace {
 
 // Overhead 64 (BatchLimits' default) unless a test says otherwise: a batch costs 64 + longest x count.
-BatchLimits limits(size_t max_requests, size_t max_tokens, bool sorted, size_t window = 256,
-                   size_t overhead = 64) {
+BatchLimits limits(size_t max_requests, size_t max_tokens, bool sorted, size_t window = 256, size_t overhead = 64) {
   BatchLimits l;
   l.batch_overhead_tokens = overhead;
   l.max_requests = max_requests;
@@ -254,8 +253,8 @@ TEST_CASE(sorted_draining_pads_less_than_fifo_on_a_mixed_queue) {
   };
   const uint64_t fifo = drain(false), sorted = drain(true);
   const uint64_t real = std::accumulate(lengths.begin(), lengths.end(), uint64_t(0));
-  std::printf("  mixed queue: real %llu, padded fifo %llu, sorted %llu\n", (unsigned long long)real,
-              (unsigned long long)fifo, (unsigned long long)sorted);
+  std::printf("  mixed queue: real %llu, padded fifo %llu, sorted %llu\n", (unsigned long long)real, (unsigned long long)fifo,
+              (unsigned long long)sorted);
   CHECK(sorted * 10 < fifo * 7);
 }
 

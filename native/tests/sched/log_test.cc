@@ -8,8 +8,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>

@@ -50,9 +50,7 @@ struct BatchRecord {
   std::vector<uint64_t> ids;
   std::vector<size_t> lengths;
   Clock::time_point start;
-  size_t longest() const {
-    return lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end());
-  }
+  size_t longest() const { return lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end()); }
 };
 
 // Records every batch; answers each request with json "ok"; can sleep, hold batches until released,
@@ -60,11 +58,11 @@ struct BatchRecord {
 class FakeRunner : public BatchRunner {
  public:
   milliseconds sleep{0};
-  std::set<uint64_t> hold_ids;            // a batch holding one of these waits for release()
-  bool hold_all = false;                  // every batch waits for release()
-  std::set<uint64_t> throw_ids;           // std::runtime_error with a secret in what()
-  std::set<uint64_t> engine_error_ids;    // bert::EngineError with a user-facing message
-  bool answer_before_throw = false;       // fill the other requests' json before throwing
+  std::set<uint64_t> hold_ids;          // a batch holding one of these waits for release()
+  bool hold_all = false;                // every batch waits for release()
+  std::set<uint64_t> throw_ids;         // std::runtime_error with a secret in what()
+  std::set<uint64_t> engine_error_ids;  // bert::EngineError with a user-facing message
+  bool answer_before_throw = false;     // fill the other requests' json before throwing
   bool throw_on_worker_start = false;
 
   void on_worker_start(size_t) override {
@@ -185,8 +183,7 @@ class CollectingSink : public CompletionSink {
   std::vector<std::vector<uint64_t>> calls_;
 };
 
-SchedulerOptions opts(size_t workers, size_t max_requests, size_t max_tokens, milliseconds delay,
-                      bool sorted = true) {
+SchedulerOptions opts(size_t workers, size_t max_requests, size_t max_tokens, milliseconds delay, bool sorted = true) {
   SchedulerOptions o;
   o.workers = workers;
   o.max_batch_requests = max_requests;
@@ -198,9 +195,7 @@ SchedulerOptions opts(size_t workers, size_t max_requests, size_t max_tokens, mi
 
 bool ok(const RequestPtr& r) { return r && !r->error && r->json == "ok"; }
 bool failed_with(const RequestPtr& r, ErrorCode code) { return r && r->error && *r->error == code; }
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
+double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 double process_cpu_ms() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -333,7 +328,7 @@ TEST_CASE(deadline_wait_with_a_busy_worker_gathers_a_batch) {
   auto r2 = sink.get(2);
   CHECK(ok(r2));
   if (r2) CHECK(r2->timings.queue_us >= 295'000);  // waited for the deadline (a lower bound)
-  CHECK(!sink.get(1));                               // still held
+  CHECK(!sink.get(1));                             // still held
   runner.release();
   CHECK(sink.wait_for(4));
   CHECK(ok(sink.get(1)));
@@ -435,9 +430,8 @@ SchedulerStats run_mixed_workload(bool sorted) {
 TEST_CASE(length_sorting_cuts_padding_vs_fifo) {
   const SchedulerStats fifo = run_mixed_workload(false);
   const SchedulerStats sorted = run_mixed_workload(true);
-  std::printf("  real %llu tokens; padded: fifo %llu, sorted %llu\n",
-              (unsigned long long)fifo.real_tokens, (unsigned long long)fifo.padded_tokens,
-              (unsigned long long)sorted.padded_tokens);
+  std::printf("  real %llu tokens; padded: fifo %llu, sorted %llu\n", (unsigned long long)fifo.real_tokens,
+              (unsigned long long)fifo.padded_tokens, (unsigned long long)sorted.padded_tokens);
   CHECK_EQ(fifo.real_tokens, sorted.real_tokens);
   CHECK_EQ(fifo.requests_run, sorted.requests_run);
   CHECK(sorted.padded_tokens * 10 < fifo.padded_tokens * 7);  // at least 30% less padding
@@ -754,11 +748,16 @@ TEST_CASE(many_producers_every_request_completes_exactly_once) {
     auto it = counts.find(id);
     CHECK(it != counts.end() && it->second == 1);
     auto r = sink.get(id);
-    if (ok(r)) ok_count++;
-    else if (failed_with(r, ErrorCode::kCancelled)) cancelled++;
-    else if (failed_with(r, ErrorCode::kDeadlineExceeded)) expired++;
-    else if (failed_with(r, ErrorCode::kInputTooLong)) refused++;
-    else other++;
+    if (ok(r))
+      ok_count++;
+    else if (failed_with(r, ErrorCode::kCancelled))
+      cancelled++;
+    else if (failed_with(r, ErrorCode::kDeadlineExceeded))
+      expired++;
+    else if (failed_with(r, ErrorCode::kInputTooLong))
+      refused++;
+    else
+      other++;
   }
   CHECK_EQ(other, size_t(0));
   const auto st = s.stats();
@@ -767,8 +766,7 @@ TEST_CASE(many_producers_every_request_completes_exactly_once) {
   CHECK_EQ(st.dropped_cancelled, uint64_t(cancelled));
   CHECK_EQ(st.dropped_expired, uint64_t(expired));
   CHECK_EQ(st.refused_too_long, uint64_t(refused));
-  CHECK_EQ(st.requests_run + st.dropped_cancelled + st.dropped_expired + st.refused_too_long,
-           uint64_t(kTotal));
+  CHECK_EQ(st.requests_run + st.dropped_cancelled + st.dropped_expired + st.refused_too_long, uint64_t(kTotal));
   CHECK_EQ(st.batches_run, uint64_t(batches.size()));
   CHECK_EQ(st.in_flight, size_t(0));
   CHECK_EQ(st.queue_depth, size_t(0));
@@ -797,8 +795,8 @@ TEST_CASE(many_producers_every_request_completes_exactly_once) {
     CHECK(batch_sets.count(call));
   }
   CHECK_EQ(answer_calls, batches.size());
-  std::printf("  %zu ok, %zu cancelled, %zu expired, %zu refused; %zu batches, mean %.2f\n", ok_count,
-              cancelled, expired, refused, batches.size(), st.mean_batch_size());
+  std::printf("  %zu ok, %zu cancelled, %zu expired, %zu refused; %zu batches, mean %.2f\n", ok_count, cancelled, expired, refused,
+              batches.size(), st.mean_batch_size());
 }
 
 TEST_MAIN()

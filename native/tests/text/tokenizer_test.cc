@@ -9,8 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "check.h"
@@ -136,7 +136,9 @@ TEST_CASE(special_tokens_in_text_stay_whole) {
 TEST_CASE(offsets_are_utf16_indices_into_the_original) {
   auto tok = uncased();
   // "😀" is two UTF-16 units; "é" is one; U+200B is dropped but still occupies an index.
-  const std::string text = "\xF0\x9F\x98\x80 H\xC3\xA9llo, a\xE2\x80\x8B" "b [MASK]";
+  const std::string text =
+      "\xF0\x9F\x98\x80 H\xC3\xA9llo, a\xE2\x80\x8B"
+      "b [MASK]";
   const Encoding e = tok->encode(text);
   CHECK_EQ(join(tokens_of(*tok, e)), std::string("[CLS] [UNK] hello , ab [MASK] [SEP]"));
   const std::vector<std::pair<uint32_t, uint32_t>> expected = {{0, 0}, {0, 2}, {3, 8}, {8, 9}, {10, 13}, {14, 20}, {0, 0}};
@@ -330,8 +332,8 @@ TEST_CASE(unicode_predicates) {
   CHECK_EQ(nfd_char(0xAC00, buf, 8), size_t(2));  // Hangul syllable -> conjoining jamo
   CHECK_EQ(nfd_char(0xE9, buf, 8), size_t(2));
   CHECK_EQ(find_invalid_utf8("abc\xC3\xA9"), std::string_view::npos);
-  CHECK_EQ(find_invalid_utf8("ab\xC0\x80"), size_t(2));        // overlong
-  CHECK_EQ(find_invalid_utf8("\xED\xA0\x80"), size_t(0));      // surrogate
+  CHECK_EQ(find_invalid_utf8("ab\xC0\x80"), size_t(2));                // overlong
+  CHECK_EQ(find_invalid_utf8("\xED\xA0\x80"), size_t(0));              // surrogate
   CHECK_EQ(find_invalid_utf8("abcdefgh\xF4\x90\x80\x80"), size_t(8));  // > U+10FFFF
 }
 
@@ -348,9 +350,9 @@ TEST_CASE(unicode_tables_follow_hugging_face) {
   CHECK(!is_bert_punctuation(0x061D));  // ARABIC END OF TEXT MARK (Po since Unicode 14)
   CHECK(!is_bert_punctuation(0x2E52));  // Po since Unicode 13
   CHECK(is_bert_punctuation(0x00A1));
-  CHECK(!is_bert_control(0x0890));      // Cf since Unicode 14
+  CHECK(!is_bert_control(0x0890));  // Cf since Unicode 14
   CHECK(is_bert_control(0x00AD));
-  CHECK(!is_nonspacing_mark(0x0898));   // Mn since Unicode 14
+  CHECK(!is_nonspacing_mark(0x0898));  // Mn since Unicode 14
   CHECK(is_nonspacing_mark(0x0301));
   CHECK_EQ(combining_class(0x0898), uint8_t(0));
   CHECK_EQ(combining_class(0x0301), uint8_t(230));
@@ -378,12 +380,11 @@ TEST_CASE(errors_name_the_file_and_the_problem) {
   CHECK(msg.find("broken.json") != std::string::npos);
   // A component this build does not implement is refused at load, named, with the supported list.
   json j = json::parse(read_all(uncased_json()));
-  const std::pair<const char*, json> unsupported[] = {
-      {"model", {{"type", "WordLevel"}, {"vocab", {{"a", 0}}}, {"unk_token", "a"}}},
-      {"normalizer", {{"type", "Bogus"}}},
-      {"pre_tokenizer", {{"type", "UnicodeScripts"}}},
-      {"post_processor", {{"type", "Bogus"}}},
-      {"decoder", {{"type", "CTC"}}}};
+  const std::pair<const char*, json> unsupported[] = {{"model", {{"type", "WordLevel"}, {"vocab", {{"a", 0}}}, {"unk_token", "a"}}},
+                                                      {"normalizer", {{"type", "Bogus"}}},
+                                                      {"pre_tokenizer", {{"type", "UnicodeScripts"}}},
+                                                      {"post_processor", {{"type", "Bogus"}}},
+                                                      {"decoder", {{"type", "CTC"}}}};
   for (const auto& [section, value] : unsupported) {
     json k = j;
     k[section] = value;
@@ -443,8 +444,7 @@ TEST_CASE(sparse_vocab_ids_are_refused) {
   const std::string head = R"({"normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
     "model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "!": )";
   std::string message;
-  CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("tokenizer.json", head + "9184415}}}")); }, &message),
-           ErrorCode::kTokenizerInvalid);
+  CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("tokenizer.json", head + "9184415}}}")); }, &message), ErrorCode::kTokenizerInvalid);
   CHECK(message.find("vocab ids go up to 9184415 with 6 entries; ids must stay below 1036") != std::string::npos);
   // Holes up to the bound still load (ids are a mapping; a hole is never produced).
   auto tok = Tokenizer::load(d.write("holes.json", head + "1000}}}"));
@@ -460,7 +460,11 @@ TEST_CASE(post_processor_ids_beyond_the_vocabulary_are_refused) {
     "model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "a": 5}},
     "post_processor": )";
   std::string message;
-  CHECK_EQ(error_code_of([&] { Tokenizer::load(d.write("bert.json", head + R"({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 101]}})")); }, &message),
+  CHECK_EQ(error_code_of(
+               [&] {
+                 Tokenizer::load(d.write("bert.json", head + R"({"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 101]}})"));
+               },
+               &message),
            ErrorCode::kTokenizerInvalid);
   CHECK(message.find("the post-processor adds \"[CLS]\" as id 101, beyond the vocabulary's ids (0-5)") != std::string::npos);
   // A template's pair-only special token is checked too.

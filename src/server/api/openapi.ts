@@ -21,21 +21,30 @@ const error = (description: string) => ({ description, content: json({ $ref: '#/
 
 const INFERENCE_ERRORS = {
   400: error('The body is not valid JSON or UTF-8, is empty, or its framing is ambiguous.'),
-  413: error('The body is over --max-body-bytes, a list is over --max-client-batch-size, a text is over the token limit, or the answer would be over --max-answer-bytes.'),
+  413: error(
+    'The body is over --max-body-bytes, a list is over --max-client-batch-size, a text is over the token limit, or the answer would be over --max-answer-bytes.',
+  ),
   415: error('Content-Type is not application/json (raw text is accepted by POST / only), or the body is compressed or not UTF-8.'),
   422: error('The body does not match the schema (the message names the field), or the route does not fit the served model.'),
   429: error('--max-queue texts are already pending; retry after Retry-After seconds.'),
   503: error('The model is loading, or the server is draining.'),
-  504: error('The request\'s deadline (--request-timeout-ms) passed before it reached the model.'),
+  504: error("The request's deadline (--request-timeout-ms) passed before it reached the model."),
 };
 
 const operationId = (method: string, path: string) => `${method}${path.replace(/[^a-z0-9]+/gi, '_')}`;
 
 function inferenceOperation(r: InferenceRoute, f: OpenApiFacts): Record<string, unknown> {
   const content: Record<string, unknown> = json(r.request(f.maxClientBatchSize), r.example(f));
-  if (r.rawText) content['text/plain'] = { schema: { type: 'string' }, example: f.task === 'fill-mask' ? `Paris is the ${f.maskToken} of France.` : 'hello world' };
+  if (r.rawText)
+    content['text/plain'] = {
+      schema: { type: 'string' },
+      example: f.task === 'fill-mask' ? `Paris is the ${f.maskToken} of France.` : 'hello world',
+    };
   return {
-    summary: r.doc?.summary, description: r.doc?.description, tags: [r.doc?.tag ?? f.task], operationId: operationId('post', r.path),
+    summary: r.doc?.summary,
+    description: r.doc?.description,
+    tags: [r.doc?.tag ?? f.task],
+    operationId: operationId('post', r.path),
     requestBody: { required: true, content },
     responses: { 200: { description: 'The answer.', content: json(r.answer) }, ...INFERENCE_ERRORS },
   };
@@ -44,7 +53,10 @@ function inferenceOperation(r: InferenceRoute, f: OpenApiFacts): Record<string, 
 function statusOperation(r: StatusRoute): Record<string, unknown> {
   const content = Object.fromEntries(Object.entries(r.content ?? {}).map(([type, schema]) => [type, { schema }]));
   return {
-    summary: r.doc?.summary, description: r.doc?.description, tags: ['status'], operationId: operationId('get', r.path),
+    summary: r.doc?.summary,
+    description: r.doc?.description,
+    tags: ['status'],
+    operationId: operationId('get', r.path),
     responses: { 200: { description: 'OK', content }, ...(r.unavailable ? { 503: error(r.unavailable) } : {}) },
   };
 }
@@ -67,16 +79,19 @@ export function buildOpenApi(routes: readonly Route[], f: OpenApiFacts): Record<
     info: {
       title: 'bert-serve',
       version: f.version,
-      description: `This server serves ${f.modelId}, a ${f.task} model (${f.architecture}). This document lists the routes that work for it; `
-        + `routes of other tasks (${others.map((r) => r.path).join(', ') || 'none'}) answer 422 naming the served task. Lists hold at most ${f.maxClientBatchSize} inputs (--max-client-batch-size). `
-        + 'Errors are {"error", "error_type"}. See docs/http.md.',
+      description:
+        `This server serves ${f.modelId}, a ${f.task} model (${f.architecture}). This document lists the routes that work for it; ` +
+        `routes of other tasks (${others.map((r) => r.path).join(', ') || 'none'}) answer 422 naming the served task. Lists hold at most ${f.maxClientBatchSize} inputs (--max-client-batch-size). ` +
+        'Errors are {"error", "error_type"}. See docs/http.md.',
     },
     paths,
     components: { schemas: { Error: A.ERROR } },
   };
   if (f.auth) {
     const open = new Set(routes.filter((r) => r.open).map((r) => r.path));
-    (doc.components as Record<string, unknown>).securitySchemes = { bearer: { type: 'http', scheme: 'bearer', description: 'The --api-key.' } };
+    (doc.components as Record<string, unknown>).securitySchemes = {
+      bearer: { type: 'http', scheme: 'bearer', description: 'The --api-key.' },
+    };
     doc.security = [{ bearer: [] }];
     for (const [path, ops] of Object.entries(paths)) {
       for (const op of Object.values(ops) as Array<Record<string, unknown>>) {

@@ -7,12 +7,18 @@ export const number = { type: 'number' };
 export const integer = { type: 'integer' };
 export const string = { type: 'string' };
 export const list = (items: Schema, description?: string): Schema => ({ type: 'array', items, ...(description ? { description } : {}) });
-export const object = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema =>
-  ({ type: 'object', properties, required });
+export const object = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
+  type: 'object',
+  properties,
+  required,
+});
 
 export const ERROR = object({
   error: { type: 'string', description: 'What went wrong, for humans.' },
-  error_type: { type: 'string', description: 'validation, malformed, empty, unauthorized, payload_too_large, overloaded, unhealthy, timeout, ...' },
+  error_type: {
+    type: 'string',
+    description: 'validation, malformed, empty, unauthorized, payload_too_large, overloaded, unhealthy, timeout, ...',
+  },
 });
 
 export const prediction = object({ score: number, token: integer, token_str: string, sequence: string });
@@ -21,7 +27,13 @@ export const vector = list(number, 'One embedding.');
 export const entity = {
   ...object({ score: number, word: string, start: integer, end: integer }),
   properties: { entity: string, entity_group: string, index: integer, score: number, word: string, start: integer, end: integer },
-  description: 'aggregation_strategy none: {entity, score, index, word, start, end}; otherwise {entity_group, score, word, start, end}. Offsets are UTF-16 code units.',
+  description:
+    'aggregation_strategy none: {entity, score, index, word, start, end}; otherwise {entity_group, score, word, start, end}. Offsets are UTF-16 code units.',
 };
-export const token = object({ id: integer, text: string, special: { type: 'boolean' }, start: { type: ['integer', 'null'] }, stop: { type: ['integer', 'null'] } });
-
+export const token = object({
+  id: integer,
+  text: string,
+  special: { type: 'boolean' },
+  start: { type: ['integer', 'null'] },
+  stop: { type: ['integer', 'null'] },
+});

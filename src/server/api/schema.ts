@@ -26,9 +26,13 @@ export const TEXT_INPUT = { anyOf: [STRING, object({ text: STRING, text_pair: ST
 
 /** A text or a list of 1 to `limit` texts. */
 export function texts(limit: number, what: string): Schema {
-  return prop('a string or a non-empty list of strings', {
-    anyOf: [STRING, { type: 'array', items: STRING, minItems: 1, maxItems: limit }],
-  }, `${what}: a string, or a list of 1 to ${limit} strings (--max-client-batch-size; more is 413).`);
+  return prop(
+    'a string or a non-empty list of strings',
+    {
+      anyOf: [STRING, { type: 'array', items: STRING, minItems: 1, maxItems: limit }],
+    },
+    `${what}: a string, or a list of 1 to ${limit} strings (--max-client-batch-size; more is 413).`,
+  );
 }
 
 /** The Hugging Face Inference API's `parameters` object (every field optional; null is none). */

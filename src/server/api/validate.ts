@@ -60,7 +60,10 @@ export function explain(schema: Schema, check: ValidateFunction, body: unknown):
   const over = errors.find((e) => e.keyword === 'maxItems');
   if (over) {
     const n = (valueAt(body, pointer(over.instancePath)) as unknown[]).length;
-    return { status: 413, message: `${n} inputs is over the limit of ${over.params.limit as number} per request (--max-client-batch-size)` };
+    return {
+      status: 413,
+      message: `${n} inputs is over the limit of ${over.params.limit as number} per request (--max-client-batch-size)`,
+    };
   }
   const e = mostSpecific(errors);
   if (!e) return { status: 422, message: 'the request body does not match its schema' };
@@ -81,7 +84,10 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject | undefined {
   for (const e of errors) {
     const depth = pointer(e.instancePath).length + (e.keyword === 'required' ? 1 : 0);
     const score = depth * 2 + (e.keyword === 'type' || e.keyword === 'anyOf' ? 0 : 1);
-    if (score > bestScore) { best = e; bestScore = score; }
+    if (score > bestScore) {
+      best = e;
+      bestScore = score;
+    }
   }
   return best;
 }
@@ -89,7 +95,12 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject | undefined {
 /** The property the error is about (names from the root) and the schema node that describes it. */
 function fieldOf(schema: Schema, e: ErrorObject): { field: string[]; node: Schema } {
   // The schema path ends with the failing keyword: walk to the node that holds it.
-  const path = e.schemaPath.replace(/^#\/?/, '').split('/').filter((p) => p !== '').map(unescape).slice(0, -1);
+  const path = e.schemaPath
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter((p) => p !== '')
+    .map(unescape)
+    .slice(0, -1);
   let node: Schema = schema;
   let described: { field: string[]; node: Schema } = { field: [], node: schema };
   const props: string[] = [];

@@ -22,7 +22,12 @@ const CACHE = 'public, max-age=3600';
 
 function asset(path: string, body: () => Buffer, headers: Headers, doc?: StatusRoute['doc']): StatusRoute {
   return {
-    kind: 'status', method: 'GET', path, open: true, perModel: false, doc,
+    kind: 'status',
+    method: 'GET',
+    path,
+    open: true,
+    perModel: false,
+    doc,
     content: doc ? { 'text/html': { type: 'string' } } : undefined,
     handle: (_ctx, ex) => void ex.send(200, body(), headers),
   };
@@ -31,17 +36,30 @@ function asset(path: string, body: () => Buffer, headers: Headers, doc?: StatusR
 function file(path: string, name: string, type: string): StatusRoute {
   let bytes: Buffer | undefined;
   // Read on first request (the bundle is 1.5 MB), then kept.
-  return asset(path, () => (bytes ??= readFileSync(join(dist, name))), [['Content-Type', type], ['Cache-Control', CACHE]]);
+  return asset(path, () => (bytes ??= readFileSync(join(dist, name))), [
+    ['Content-Type', type],
+    ['Cache-Control', CACHE],
+  ]);
 }
 
 function text(path: string, s: string, type: string, doc?: StatusRoute['doc']): StatusRoute {
   const bytes = Buffer.from(s);
-  return asset(path, () => bytes, [['Content-Type', type], ['Cache-Control', 'no-cache']], doc);
+  return asset(
+    path,
+    () => bytes,
+    [
+      ['Content-Type', type],
+      ['Cache-Control', 'no-cache'],
+    ],
+    doc,
+  );
 }
 
 export const docsPage: readonly StatusRoute[] = [
-  text('/docs', PAGE, 'text/html; charset=utf-8',
-    { summary: 'API reference page', description: 'This document rendered by Swagger UI (served from the package, no CDN).' }),
+  text('/docs', PAGE, 'text/html; charset=utf-8', {
+    summary: 'API reference page',
+    description: 'This document rendered by Swagger UI (served from the package, no CDN).',
+  }),
   text('/docs/init.js', INIT, 'text/javascript; charset=utf-8'),
   file('/docs/swagger-ui.css', 'swagger-ui.css', 'text/css; charset=utf-8'),
   file('/docs/swagger-ui-bundle.js', 'swagger-ui-bundle.js', 'text/javascript; charset=utf-8'),

@@ -11,17 +11,30 @@ import type { InferenceRoute } from './route.js';
 const KEYS = ['normalize', 'dimensions', 'promptName'] as const;
 
 export const embed: InferenceRoute = {
-  kind: 'inference', method: 'POST', path: '/embed', tasks: ['feature-extraction'], open: false, perModel: true,
-  doc: { summary: 'Embeddings (text-embeddings-inference)', description: 'Pooled embeddings, one per input; normalized unless normalize is false.' },
-  request: (limit) => object({
-    inputs: texts(limit, 'Texts'),
-    ...httpFields(EMBED, KEYS),
-    ...httpFields(TRUNCATION, TRUNCATION_KEYS),
-    encoding_format: {
-      not: {}, description: 'Not accepted here: base64 is on POST /v1/embeddings.',
-      'x-message': 'POST /embed answers JSON numbers only; "encoding_format" (base64) is on POST /v1/embeddings',
-    },
-  }, ['inputs']),
+  kind: 'inference',
+  method: 'POST',
+  path: '/embed',
+  tasks: ['feature-extraction'],
+  open: false,
+  perModel: true,
+  doc: {
+    summary: 'Embeddings (text-embeddings-inference)',
+    description: 'Pooled embeddings, one per input; normalized unless normalize is false.',
+  },
+  request: (limit) =>
+    object(
+      {
+        inputs: texts(limit, 'Texts'),
+        ...httpFields(EMBED, KEYS),
+        ...httpFields(TRUNCATION, TRUNCATION_KEYS),
+        encoding_format: {
+          not: {},
+          description: 'Not accepted here: base64 is on POST /v1/embeddings.',
+          'x-message': 'POST /embed answers JSON numbers only; "encoding_format" (base64) is on POST /v1/embeddings',
+        },
+      },
+      ['inputs'],
+    ),
   example: () => ({ inputs: ['hello world'] }),
   answer: A.list(A.vector, 'One embedding per input.'),
   answerKind: 'pooled',

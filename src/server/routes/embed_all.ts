@@ -10,9 +10,15 @@ import type { InferenceRoute } from './route.js';
 const KEYS = ['promptName'] as const;
 
 export const embedAll: InferenceRoute = {
-  kind: 'inference', method: 'POST', path: '/embed_all', tasks: ['feature-extraction'], open: false, perModel: true,
-  doc: { summary: 'Every token\'s embedding (text-embeddings-inference)', description: 'Not pooled, not normalized.' },
-  request: (limit) => object({ inputs: texts(limit, 'Texts'), ...httpFields(TRUNCATION, TRUNCATION_KEYS), ...httpFields(EMBED, KEYS) }, ['inputs']),
+  kind: 'inference',
+  method: 'POST',
+  path: '/embed_all',
+  tasks: ['feature-extraction'],
+  open: false,
+  perModel: true,
+  doc: { summary: "Every token's embedding (text-embeddings-inference)", description: 'Not pooled, not normalized.' },
+  request: (limit) =>
+    object({ inputs: texts(limit, 'Texts'), ...httpFields(TRUNCATION, TRUNCATION_KEYS), ...httpFields(EMBED, KEYS) }, ['inputs']),
   example: () => ({ inputs: ['hello world'] }),
   answer: A.list(A.list(A.vector), 'Per input, one vector per token ([CLS] and [SEP] included).'),
   answerKind: 'all-tokens',

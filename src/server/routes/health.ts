@@ -3,7 +3,11 @@ import type { StatusRoute } from './route.js';
 import * as A from '../api/responses.js';
 
 export const health: StatusRoute = {
-  kind: 'status', method: 'GET', path: '/health', open: true, perModel: false,
+  kind: 'status',
+  method: 'GET',
+  path: '/health',
+  open: true,
+  perModel: false,
   doc: { summary: 'Liveness', description: '200 whenever the process serves HTTP.' },
   content: { 'application/json': A.object({ status: { const: 'ok' } }) },
   handle: (_ctx, ex) => void ex.sendJson(200, '{"status":"ok"}'),

@@ -9,11 +9,17 @@ type Own = Pick<InferenceRoute, 'request' | 'example' | 'answer' | 'answerKind' 
 
 export function hfRoot(task: Task, own: Own): InferenceRoute {
   return {
-    kind: 'inference', method: 'POST', path: '/', tasks: [task], open: false, perModel: true,
+    kind: 'inference',
+    method: 'POST',
+    path: '/',
+    tasks: [task],
+    open: false,
+    perModel: true,
     doc: {
       summary: `${task} (Hugging Face Inference API shape)`,
-      description: `The served task, ${task}, in the Hugging Face Inference API's shape, so that its clients work unchanged. `
-        + 'A body of any other Content-Type than application/json is one raw text with default parameters.',
+      description:
+        `The served task, ${task}, in the Hugging Face Inference API's shape, so that its clients work unchanged. ` +
+        'A body of any other Content-Type than application/json is one raw text with default parameters.',
       tag: task,
     },
     rawText: (text): Body => ({ inputs: text }),

@@ -29,8 +29,19 @@ const ROOT: Record<Task, InferenceRoute> = {
 };
 
 export const ROUTES: readonly Route[] = [
-  ...Object.values(ROOT), embed, embedAll, openaiEmbeddings, predict, rerank, tokenize,
-  health, ready, info, metrics, openapiJson, ...docsPage,
+  ...Object.values(ROOT),
+  embed,
+  embedAll,
+  openaiEmbeddings,
+  predict,
+  rerank,
+  tokenize,
+  health,
+  ready,
+  info,
+  metrics,
+  openapiJson,
+  ...docsPage,
 ];
 
 /** One path's routes by method (HEAD with GET), and its Allow header. */

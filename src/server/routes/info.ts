@@ -10,15 +10,28 @@ import * as A from '../api/responses.js';
 import type { StatusRoute } from './route.js';
 
 export const info: StatusRoute = {
-  kind: 'status', method: 'GET', path: '/info', open: false, perModel: true,
+  kind: 'status',
+  method: 'GET',
+  path: '/info',
+  open: false,
+  perModel: true,
   doc: { summary: 'Model, task, device and limits', description: '503 while the model loads.' },
   content: {
     'application/json': {
       ...A.object({
-        model_id: A.string, task: A.string, architecture: A.string, model_type: A.string, family: A.string, device: A.string, dtype: A.string,
-        max_input_length: A.integer, max_client_batch_size: A.integer, version: A.string,
+        model_id: A.string,
+        task: A.string,
+        architecture: A.string,
+        model_type: A.string,
+        family: A.string,
+        device: A.string,
+        dtype: A.string,
+        max_input_length: A.integer,
+        max_client_batch_size: A.integer,
+        version: A.string,
       }),
-      description: 'The model, its family (model_type, token types, where positions start), task (labels, pooling, prompts), device, dtype and limits.',
+      description:
+        'The model, its family (model_type, token types, where positions start), task (labels, pooling, prompts), device, dtype and limits.',
     },
   },
   unavailable: 'Not ready: the model is loading or the server is draining.',
@@ -51,7 +64,9 @@ export function buildInfo(engine: Engine, s: ServerFacts): string {
     ...i.taskInfo,
     head: i.headPath,
     head_path_id: i.pathId,
-    head_path_change: i.pathChange ? { from: i.pathChange.from, to: i.pathChange.to, since: i.pathChange.since, model_changed: i.pathChange.modelChanged } : null,
+    head_path_change: i.pathChange
+      ? { from: i.pathChange.from, to: i.pathChange.to, since: i.pathChange.since, model_changed: i.pathChange.modelChanged }
+      : null,
     forward_signature: i.forwardSignature,
     cpu_native_bf16: i.cpuNativeBf16,
     device: i.device,

@@ -2,7 +2,11 @@
 import type { StatusRoute } from './route.js';
 
 export const metrics: StatusRoute = {
-  kind: 'status', method: 'GET', path: '/metrics', open: false, perModel: false,
+  kind: 'status',
+  method: 'GET',
+  path: '/metrics',
+  open: false,
+  perModel: false,
   doc: { summary: 'Prometheus metrics', description: 'Prometheus text exposition format.' },
   content: { 'text/plain': { type: 'string' } },
   async handle(ctx, ex) {

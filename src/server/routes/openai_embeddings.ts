@@ -16,28 +16,43 @@ type Input = string | number[];
 const KEYS = ['encodingFormat', 'dimensions'] as const;
 
 export const openaiEmbeddings: InferenceRoute = {
-  kind: 'inference', method: 'POST', path: '/v1/embeddings', tasks: ['feature-extraction'], open: false, perModel: true,
-  doc: { summary: 'Embeddings (OpenAI)', description: 'OpenAI\'s embeddings API; normalized, as OpenAI\'s are.' },
-  request: (limit) => object({
-    input: prop('a string, a list of strings, a list of token ids or a list of lists of token ids', {
-      anyOf: [
-        STRING,
-        TOKEN_IDS,
-        { type: 'array', items: STRING, minItems: 1, maxItems: limit },
-        { type: 'array', items: TOKEN_IDS, minItems: 1, maxItems: limit },
-      ],
-    }, `A text, token ids (this model's vocabulary, without [CLS]/[SEP]), or a list of 1 to ${limit} of either.`),
-    model: prop('a string', STRING, 'Echoed in the answer (default: the model directory\'s name).'),
-    ...httpFields(EMBED, KEYS),
-  }, ['input']),
+  kind: 'inference',
+  method: 'POST',
+  path: '/v1/embeddings',
+  tasks: ['feature-extraction'],
+  open: false,
+  perModel: true,
+  doc: { summary: 'Embeddings (OpenAI)', description: "OpenAI's embeddings API; normalized, as OpenAI's are." },
+  request: (limit) =>
+    object(
+      {
+        input: prop(
+          'a string, a list of strings, a list of token ids or a list of lists of token ids',
+          {
+            anyOf: [
+              STRING,
+              TOKEN_IDS,
+              { type: 'array', items: STRING, minItems: 1, maxItems: limit },
+              { type: 'array', items: TOKEN_IDS, minItems: 1, maxItems: limit },
+            ],
+          },
+          `A text, token ids (this model's vocabulary, without [CLS]/[SEP]), or a list of 1 to ${limit} of either.`,
+        ),
+        model: prop('a string', STRING, "Echoed in the answer (default: the model directory's name)."),
+        ...httpFields(EMBED, KEYS),
+      },
+      ['input'],
+    ),
   example: (m) => ({ input: ['hello world'], model: m.modelId }),
   answer: A.object({
     object: { const: 'list' },
-    data: A.list(A.object({
-      object: { const: 'embedding' },
-      index: A.integer,
-      embedding: { anyOf: [A.list(A.number), A.string], description: 'Numbers, or base64 little-endian float32 bytes.' },
-    })),
+    data: A.list(
+      A.object({
+        object: { const: 'embedding' },
+        index: A.integer,
+        embedding: { anyOf: [A.list(A.number), A.string], description: 'Numbers, or base64 little-endian float32 bytes.' },
+      }),
+    ),
     model: A.string,
     usage: A.object({ prompt_tokens: A.integer, total_tokens: A.integer }),
   }),
@@ -50,15 +65,23 @@ export const openaiEmbeddings: InferenceRoute = {
     const bad = outOfVocabulary(inputs, engine.info.vocabSize);
     if (bad) {
       const field = single ? `input[${bad.at}]` : `input[${bad.input}][${bad.at}]`;
-      throw new BertServeError('ERR_INVALID_ARGUMENT', `token id ${bad.id} in "${field}" is not in the vocabulary (0..${engine.info.vocabSize - 1})`);
+      throw new BertServeError(
+        'ERR_INVALID_ARGUMENT',
+        `token id ${bad.id} in "${field}" is not in the vocabulary (0..${engine.info.vocabSize - 1})`,
+      );
     }
     const model = JSON.stringify((body.model as string | undefined) ?? engine.info.modelDir.split('/').pop());
     const options = { ...fromBody(EMBED, KEYS, body), truncate: false };
     return {
       texts: inputs.length,
-      run: async (o) => wrapAnswers(await Promise.all(engine.embedParts(inputs, { ...options, ...o })),
-        '{"object":"list","data":[', (i) => `{"object":"embedding","index":${i},"embedding":`, '}',
-        (tokens) => `],"model":${model},"usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}}`),
+      run: async (o) =>
+        wrapAnswers(
+          await Promise.all(engine.embedParts(inputs, { ...options, ...o })),
+          '{"object":"list","data":[',
+          (i) => `{"object":"embedding","index":${i},"embedding":`,
+          '}',
+          (tokens) => `],"model":${model},"usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}}`,
+        ),
     };
   },
 };

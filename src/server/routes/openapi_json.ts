@@ -9,7 +9,11 @@ import type { StatusRoute } from './route.js';
 const documents = new WeakMap<Engine, Buffer>();
 
 export const openapiJson: StatusRoute = {
-  kind: 'status', method: 'GET', path: '/openapi.json', open: true, perModel: true,
+  kind: 'status',
+  method: 'GET',
+  path: '/openapi.json',
+  open: true,
+  perModel: true,
   doc: { summary: 'This document', description: 'OpenAPI 3.1, generated from the schemas requests are validated with.' },
   content: { 'application/json': { type: 'object' } },
   unavailable: 'Not ready: the model is loading or the server is draining.',
@@ -21,10 +25,17 @@ export const openapiJson: StatusRoute = {
     }
     let doc = documents.get(engine);
     if (!doc) {
-      doc = Buffer.from(JSON.stringify(buildOpenApi(ctx.routes, {
-        ...modelFacts(engine), architecture: engine.info.architecture, version: packageVersion(),
-        maxClientBatchSize: ctx.config.maxClientBatchSize, auth: ctx.apiKeyRequired,
-      })));
+      doc = Buffer.from(
+        JSON.stringify(
+          buildOpenApi(ctx.routes, {
+            ...modelFacts(engine),
+            architecture: engine.info.architecture,
+            version: packageVersion(),
+            maxClientBatchSize: ctx.config.maxClientBatchSize,
+            auth: ctx.apiKeyRequired,
+          }),
+        ),
+      );
       documents.set(engine, doc);
     }
     ex.sendJson(200, doc);

@@ -23,22 +23,42 @@ function predictInputs(v: PredictInputs): { items: TextInput[]; single: boolean 
 }
 
 export const predict: InferenceRoute = {
-  kind: 'inference', method: 'POST', path: '/predict', tasks: ['text-classification'], open: false, perModel: true,
+  kind: 'inference',
+  method: 'POST',
+  path: '/predict',
+  tasks: ['text-classification'],
+  open: false,
+  perModel: true,
   doc: { summary: 'Classification (text-embeddings-inference)', description: 'Every label, best first.' },
-  request: (limit) => object({
-    inputs: prop('a string, a pair [a, b], or a list of strings and pairs', {
-      anyOf: [STRING, PAIR, { type: 'array', items: { anyOf: [STRING, PAIR] }, minItems: 1, maxItems: limit }],
-    }, `A text, a pair [a, b] (a list of exactly two strings is ONE pair, as TEI), or a list of 1 to ${limit} texts and pairs.`),
-    ...httpFields(RERANK, ['rawScores'], { rawScores: { doc: 'Answer the logits instead of softmax/sigmoid scores (default false).' } }),
-    ...httpFields(TRUNCATION, TRUNCATION_KEYS),
-  }, ['inputs']),
+  request: (limit) =>
+    object(
+      {
+        inputs: prop(
+          'a string, a pair [a, b], or a list of strings and pairs',
+          {
+            anyOf: [STRING, PAIR, { type: 'array', items: { anyOf: [STRING, PAIR] }, minItems: 1, maxItems: limit }],
+          },
+          `A text, a pair [a, b] (a list of exactly two strings is ONE pair, as TEI), or a list of 1 to ${limit} texts and pairs.`,
+        ),
+        ...httpFields(RERANK, ['rawScores'], {
+          rawScores: { doc: 'Answer the logits instead of softmax/sigmoid scores (default false).' },
+        }),
+        ...httpFields(TRUNCATION, TRUNCATION_KEYS),
+      },
+      ['inputs'],
+    ),
   example: () => ({ inputs: 'I love it' }),
-  answer: { description: 'One input: every label, best first. A batch: one such list per input.', anyOf: [A.list(A.label), A.list(A.list(A.label))] },
+  answer: {
+    description: 'One input: every label, best first. A batch: one such list per input.',
+    anyOf: [A.list(A.label), A.list(A.list(A.label))],
+  },
   answerKind: 'labels',
   plan(engine, body) {
     const { items, single } = predictInputs(body.inputs as PredictInputs);
     const options = {
-      ...fromBody(TRUNCATION, TRUNCATION_KEYS, body), topK: null, functionToApply: fromBody(RERANK, ['rawScores'], body).rawScores ? 'none' as const : undefined,
+      ...fromBody(TRUNCATION, TRUNCATION_KEYS, body),
+      topK: null,
+      functionToApply: fromBody(RERANK, ['rawScores'], body).rawScores ? ('none' as const) : undefined,
     };
     return {
       texts: items.length,

@@ -6,7 +6,11 @@ import type { StatusRoute } from './route.js';
 import * as A from '../api/responses.js';
 
 export const ready: StatusRoute = {
-  kind: 'status', method: 'GET', path: '/ready', open: true, perModel: true,
+  kind: 'status',
+  method: 'GET',
+  path: '/ready',
+  open: true,
+  perModel: true,
   doc: { summary: 'Readiness', description: '200 once the model is loaded and warmed, while not draining.' },
   content: { 'application/json': A.object({ status: { const: 'ready' } }) },
   unavailable: 'Not ready: the model is loading or the server is draining.',
@@ -17,7 +21,11 @@ export const ready: StatusRoute = {
     else if (!ctx.engine) ex.sendError(503, 'unhealthy', 'the model is loading');
     else if (running > limit) {
       ctx.logger.warn('model stalled', { runningBatchMs: Math.round(running), requestTimeoutMs: limit });
-      ex.sendError(503, 'unhealthy', `a batch has been running for ${(running / 1000).toFixed(1)} s, longer than the request timeout (${limit} ms): the model may hang`);
+      ex.sendError(
+        503,
+        'unhealthy',
+        `a batch has been running for ${(running / 1000).toFixed(1)} s, longer than the request timeout (${limit} ms): the model may hang`,
+      );
     } else ex.sendJson(200, '{"status":"ready"}');
   },
 };

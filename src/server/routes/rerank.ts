@@ -10,19 +10,36 @@ import * as A from '../api/responses.js';
 import type { InferenceRoute } from './route.js';
 
 export const rerank: InferenceRoute = {
-  kind: 'inference', method: 'POST', path: '/rerank', tasks: ['text-classification'], open: false, perModel: true,
-  doc: { summary: 'Reranking (text-embeddings-inference)', description: 'Scores each (query, text) pair with the cross-encoder; best first.' },
-  refuses: (m) => (m.labels.length === 1 ? undefined
-    : `POST /rerank needs a cross-encoder with one label; this model classifies into ${m.labels.length} labels (use POST /predict)`),
-  request: (limit) => object({
-    query: prop('a string', STRING, 'The query each text is scored against.'),
-    texts: texts(limit, 'Texts to rank'),
-    ...httpFields(RERANK, ['rawScores']),
-    return_text: prop('a boolean', NULLABLE_BOOL, 'Include each text in the answer (default false).'),
-    ...httpFields(TRUNCATION, TRUNCATION_KEYS),
-  }, ['query', 'texts']),
+  kind: 'inference',
+  method: 'POST',
+  path: '/rerank',
+  tasks: ['text-classification'],
+  open: false,
+  perModel: true,
+  doc: {
+    summary: 'Reranking (text-embeddings-inference)',
+    description: 'Scores each (query, text) pair with the cross-encoder; best first.',
+  },
+  refuses: (m) =>
+    m.labels.length === 1
+      ? undefined
+      : `POST /rerank needs a cross-encoder with one label; this model classifies into ${m.labels.length} labels (use POST /predict)`,
+  request: (limit) =>
+    object(
+      {
+        query: prop('a string', STRING, 'The query each text is scored against.'),
+        texts: texts(limit, 'Texts to rank'),
+        ...httpFields(RERANK, ['rawScores']),
+        return_text: prop('a boolean', NULLABLE_BOOL, 'Include each text in the answer (default false).'),
+        ...httpFields(TRUNCATION, TRUNCATION_KEYS),
+      },
+      ['query', 'texts'],
+    ),
   example: () => ({ query: 'what is paris', texts: ['paris is a city', 'bananas'] }),
-  answer: A.list({ ...A.object({ index: A.integer, score: A.number }), properties: { index: A.integer, score: A.number, text: A.string } }, 'Best first.'),
+  answer: A.list(
+    { ...A.object({ index: A.integer, score: A.number }), properties: { index: A.integer, score: A.number, text: A.string } },
+    'Best first.',
+  ),
   answerKind: 'labels',
   plan(engine, body) {
     const list = asList(body.texts);

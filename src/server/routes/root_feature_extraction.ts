@@ -14,24 +14,43 @@ import { hfRoot, params } from './hf_root.js';
 const KEYS = ['normalize', 'promptName'] as const;
 
 export const rootFeatureExtraction = hfRoot('feature-extraction', {
-  request: (limit) => object({
-    inputs: prop('a string, a non-empty list of strings, or {source_sentence, sentences}', {
-      anyOf: [
-        STRING,
-        { type: 'array', items: STRING, minItems: 1, maxItems: limit },
-        object({
-          source_sentence: prop('a string', STRING, 'The sentence the others are compared with.'),
-          sentences: prop('a string or a non-empty list of strings', {
-            anyOf: [STRING, { type: 'array', items: STRING, minItems: 1, maxItems: Math.max(1, limit - 1) }],
-          }, `Sentences to score against source_sentence (cosine similarity): 1 to ${Math.max(1, limit - 1)} (the source counts as one input).`),
-        }, ['source_sentence', 'sentences']),
-      ],
-    }, `A text (answers one embedding), a list of 1 to ${limit} texts (one embedding each), or {source_sentence, sentences} (sentence similarity: one cosine per sentence).`),
-    parameters: parameters({
-      ...httpFields(EMBED, KEYS, { normalize: { doc: 'L2-normalize (default: true when the model directory has a sentence-transformers Normalize module, else false).' } }),
-      ...httpFields(TRUNCATION, TRUNCATION_KEYS),
-    }),
-  }, ['inputs']),
+  request: (limit) =>
+    object(
+      {
+        inputs: prop(
+          'a string, a non-empty list of strings, or {source_sentence, sentences}',
+          {
+            anyOf: [
+              STRING,
+              { type: 'array', items: STRING, minItems: 1, maxItems: limit },
+              object(
+                {
+                  source_sentence: prop('a string', STRING, 'The sentence the others are compared with.'),
+                  sentences: prop(
+                    'a string or a non-empty list of strings',
+                    {
+                      anyOf: [STRING, { type: 'array', items: STRING, minItems: 1, maxItems: Math.max(1, limit - 1) }],
+                    },
+                    `Sentences to score against source_sentence (cosine similarity): 1 to ${Math.max(1, limit - 1)} (the source counts as one input).`,
+                  ),
+                },
+                ['source_sentence', 'sentences'],
+              ),
+            ],
+          },
+          `A text (answers one embedding), a list of 1 to ${limit} texts (one embedding each), or {source_sentence, sentences} (sentence similarity: one cosine per sentence).`,
+        ),
+        parameters: parameters({
+          ...httpFields(EMBED, KEYS, {
+            normalize: {
+              doc: 'L2-normalize (default: true when the model directory has a sentence-transformers Normalize module, else false).',
+            },
+          }),
+          ...httpFields(TRUNCATION, TRUNCATION_KEYS),
+        }),
+      },
+      ['inputs'],
+    ),
   example: () => ({ inputs: ['hello world', 'a second text'] }),
   answer: {
     description: 'A text: one embedding. A list: one embedding per text. Sentence similarity: one cosine per sentence.',
@@ -41,7 +60,9 @@ export const rootFeatureExtraction = hfRoot('feature-extraction', {
   plan(engine, body) {
     const given = fromBody(EMBED, KEYS, params(body));
     const options: EmbedOptions = {
-      ...given, ...fromBody(TRUNCATION, TRUNCATION_KEYS, params(body)), normalize: given.normalize ?? engine.info.taskInfo.normalize_module ?? false,
+      ...given,
+      ...fromBody(TRUNCATION, TRUNCATION_KEYS, params(body)),
+      normalize: given.normalize ?? engine.info.taskInfo.normalize_module ?? false,
     };
     const inputs = body.inputs as string | string[] | { source_sentence: string; sentences: string | string[] };
     if (typeof inputs === 'object' && !Array.isArray(inputs)) {
@@ -57,7 +78,8 @@ export const rootFeatureExtraction = hfRoot('feature-extraction', {
     const texts = asList(inputs);
     return {
       texts: texts.length,
-      run: (o) => (typeof inputs === 'string' ? engine.embedParts(texts, { ...options, ...o })[0] : engine.embedJson(texts, { ...options, ...o })),
+      run: (o) =>
+        typeof inputs === 'string' ? engine.embedParts(texts, { ...options, ...o })[0] : engine.embedJson(texts, { ...options, ...o }),
     };
   },
 });

@@ -13,13 +13,18 @@ import { hfRoot, params } from './hf_root.js';
 const KEYS = ['topK', 'targets'] as const;
 
 export const rootFillMask = hfRoot('fill-mask', {
-  request: (limit) => object({
-    inputs: texts(limit, 'Texts with one or more mask tokens'),
-    parameters: parameters({ ...httpFields(FILL_MASK, KEYS), ...httpFields(TRUNCATION, TRUNCATION_KEYS) }),
-  }, ['inputs']),
+  request: (limit) =>
+    object(
+      {
+        inputs: texts(limit, 'Texts with one or more mask tokens'),
+        parameters: parameters({ ...httpFields(FILL_MASK, KEYS), ...httpFields(TRUNCATION, TRUNCATION_KEYS) }),
+      },
+      ['inputs'],
+    ),
   example: (m) => ({ inputs: `Paris is the ${m.maskToken} of France.`, parameters: { top_k: 3 } }),
   answer: {
-    description: 'A text with one mask: its predictions, best first. Several masks: one list per mask. A list of inputs: one answer per input.',
+    description:
+      'A text with one mask: its predictions, best first. Several masks: one list per mask. A list of inputs: one answer per input.',
     anyOf: [A.list(A.prediction), A.list({ anyOf: [A.list(A.prediction), A.list(A.list(A.prediction))] })],
   },
   answerKind: 'fill-mask',

@@ -12,12 +12,20 @@ import { hfRoot, params } from './hf_root.js';
 const KEYS = ['topK', 'functionToApply'] as const;
 
 export const rootTextClassification = hfRoot('text-classification', {
-  request: (limit) => object({
-    inputs: prop('a string, {text, text_pair}, or a non-empty list of them', {
-      anyOf: [...TEXT_INPUT.anyOf, { type: 'array', items: TEXT_INPUT, minItems: 1, maxItems: limit }],
-    }, `A text, a pair {text, text_pair}, or a list of 1 to ${limit} of them (one list of labels per input).`),
-    parameters: parameters({ ...httpFields(CLASSIFY, KEYS), ...httpFields(TRUNCATION, TRUNCATION_KEYS) }),
-  }, ['inputs']),
+  request: (limit) =>
+    object(
+      {
+        inputs: prop(
+          'a string, {text, text_pair}, or a non-empty list of them',
+          {
+            anyOf: [...TEXT_INPUT.anyOf, { type: 'array', items: TEXT_INPUT, minItems: 1, maxItems: limit }],
+          },
+          `A text, a pair {text, text_pair}, or a list of 1 to ${limit} of them (one list of labels per input).`,
+        ),
+        parameters: parameters({ ...httpFields(CLASSIFY, KEYS), ...httpFields(TRUNCATION, TRUNCATION_KEYS) }),
+      },
+      ['inputs'],
+    ),
   example: () => ({ inputs: 'I love it', parameters: { top_k: null } }),
   answer: A.list(A.list(A.label), 'One list of labels per input, best first.'),
   answerKind: 'labels',

@@ -11,20 +11,33 @@ import { hfRoot, params } from './hf_root.js';
 const KEYS = ['aggregationStrategy', 'ignoreLabels'] as const;
 
 export const rootTokenClassification = hfRoot('token-classification', {
-  request: (limit) => object({
-    inputs: texts(limit, 'Texts'),
-    parameters: parameters({
-      ...httpFields(TOKEN_CLASSIFY, KEYS, { aggregationStrategy: { doc: 'How tokens become entities (default "simple", as the Inference API).' } }),
-      ...httpFields(TRUNCATION, TRUNCATION_KEYS),
-    }),
-  }, ['inputs']),
+  request: (limit) =>
+    object(
+      {
+        inputs: texts(limit, 'Texts'),
+        parameters: parameters({
+          ...httpFields(TOKEN_CLASSIFY, KEYS, {
+            aggregationStrategy: { doc: 'How tokens become entities (default "simple", as the Inference API).' },
+          }),
+          ...httpFields(TRUNCATION, TRUNCATION_KEYS),
+        }),
+      },
+      ['inputs'],
+    ),
   example: () => ({ inputs: 'Angela Merkel visited Paris', parameters: { aggregation_strategy: 'simple' } }),
-  answer: { description: 'A text: its entities. A list: one list of entities per text.', anyOf: [A.list(A.entity), A.list(A.list(A.entity))] },
+  answer: {
+    description: 'A text: its entities. A list: one list of entities per text.',
+    anyOf: [A.list(A.entity), A.list(A.list(A.entity))],
+  },
   answerKind: 'token-records',
   plan(engine, body) {
     const inputs = body.inputs as string | string[];
     const given = fromBody(TOKEN_CLASSIFY, KEYS, params(body));
-    const options = { ...given, ...fromBody(TRUNCATION, TRUNCATION_KEYS, params(body)), aggregationStrategy: given.aggregationStrategy ?? 'simple' as const };
+    const options = {
+      ...given,
+      ...fromBody(TRUNCATION, TRUNCATION_KEYS, params(body)),
+      aggregationStrategy: given.aggregationStrategy ?? ('simple' as const),
+    };
     return { texts: asList(inputs).length, run: (o) => engine.tokenClassifyJson(inputs, { ...options, ...o }) };
   },
 });

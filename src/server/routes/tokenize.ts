@@ -8,8 +8,17 @@ import * as A from '../api/responses.js';
 import type { InferenceRoute } from './route.js';
 
 export const tokenize: InferenceRoute = {
-  kind: 'inference', method: 'POST', path: '/tokenize', tasks: 'any', open: false, perModel: true,
-  doc: { summary: 'Tokens with ids and offsets', description: 'text-embeddings-inference\'s /tokenize; works for every model.', tag: 'tokenizer' },
+  kind: 'inference',
+  method: 'POST',
+  path: '/tokenize',
+  tasks: 'any',
+  open: false,
+  perModel: true,
+  doc: {
+    summary: 'Tokens with ids and offsets',
+    description: "text-embeddings-inference's /tokenize; works for every model.",
+    tag: 'tokenizer',
+  },
   request: (limit) => object({ inputs: texts(limit, 'Texts'), ...httpFields(TOKENIZE, ['addSpecialTokens']) }, ['inputs']),
   example: (m) => ({ inputs: `Hello ${m.maskToken} world!`, add_special_tokens: true }),
   answer: A.list(A.list(A.token), 'One list of tokens per input; start/stop are offsets into the input (null for special tokens).'),

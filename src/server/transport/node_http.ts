@@ -38,18 +38,21 @@ export class NodeHttpTransport implements Transport {
   #server: http.Server | undefined;
 
   listen(host: string, port: number, onRequest: (wire: Wire) => void): Promise<number> {
-    const server = (this.#server = http.createServer({
-      maxHeaderSize: MAX_HEADER_BYTES,
-      // Off (Node's default is 300 s for the whole request): a body is bounded by its rate instead
-      // (body_rate.ts, the same rule as on uWS), so a large one that keeps flowing is not cut.
-      requestTimeout: 0,
-      headersTimeout: IDLE_TIMEOUT_MS,
-      keepAliveTimeout: IDLE_TIMEOUT_MS,
-      connectionsCheckingInterval: CHECK_INTERVAL_MS,
-      noDelay: true,
-      // A request without Host is answered by the server in its JSON error shape (RequestHead.missingHost).
-      requireHostHeader: false,
-    }, (req, res) => onRequest(new NodeWire(req, res))));
+    const server = (this.#server = http.createServer(
+      {
+        maxHeaderSize: MAX_HEADER_BYTES,
+        // Off (Node's default is 300 s for the whole request): a body is bounded by its rate instead
+        // (body_rate.ts, the same rule as on uWS), so a large one that keeps flowing is not cut.
+        requestTimeout: 0,
+        headersTimeout: IDLE_TIMEOUT_MS,
+        keepAliveTimeout: IDLE_TIMEOUT_MS,
+        connectionsCheckingInterval: CHECK_INTERVAL_MS,
+        noDelay: true,
+        // A request without Host is answered by the server in its JSON error shape (RequestHead.missingHost).
+        requireHostHeader: false,
+      },
+      (req, res) => onRequest(new NodeWire(req, res)),
+    ));
     // No socket inactivity timeout: a request waiting for the engine is inactive, and is bounded by
     // --request-timeout-ms instead; a stalled answer by --send-timeout-ms.
     server.timeout = 0;
@@ -114,25 +117,41 @@ function answerClientError(err: NodeJS.ErrnoException & { reason?: string }, soc
     return;
   }
   const code = err.code ?? '';
-  let status = 400, type = 'malformed', message = 'malformed request';
+  let status = 400,
+    type = 'malformed',
+    message = 'malformed request';
   if (FRAMING_CODES.has(code)) message = `ambiguous request framing: ${err.reason ?? code}`;
-  else if (code === 'HPE_HEADER_OVERFLOW') { status = 431; type = 'request_header_fields_too_large'; message = `the request head is over ${MAX_HEADER_BYTES} bytes`; }
+  else if (code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    type = 'request_header_fields_too_large';
+    message = `the request head is over ${MAX_HEADER_BYTES} bytes`;
+  }
   // Headers not complete within IDLE_TIMEOUT_MS.
-  else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') { status = 408; type = 'timeout'; message = `the request head did not arrive within ${IDLE_TIMEOUT_MS} ms`; }
-  else if (err.reason) message = `malformed request: ${err.reason}`;
+  else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    type = 'timeout';
+    message = `the request head did not arrive within ${IDLE_TIMEOUT_MS} ms`;
+  } else if (err.reason) message = `malformed request: ${err.reason}`;
   const body = JSON.stringify({ error: message, error_type: type });
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-    + `Connection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
   // A client that does not read must not keep the socket: end() waits for the write to drain.
   socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
 }
 
 /** A CONNECT request (node:http hands it over as a raw socket, not as a request): 405, closed. */
 function answerConnect(req: IncomingMessage, socket: Socket): void {
-  const body = JSON.stringify({ error: `method CONNECT is not allowed on ${(req.url ?? '').slice(0, 200)}`, error_type: 'method_not_allowed' });
+  const body = JSON.stringify({
+    error: `method CONNECT is not allowed on ${(req.url ?? '').slice(0, 200)}`,
+    error_type: 'method_not_allowed',
+  });
   socket.on('error', noop);
-  socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-    + `Connection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
   socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
 }
 
@@ -230,7 +249,11 @@ class NodeWire implements Wire {
 
   end(status: number, headers: Headers, body: string | Uint8Array, bodyless: boolean, close: boolean): void {
     const res = this.#res;
-    res.writeHead(status, reasonPhrase(status), flatten(headers, typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, close));
+    res.writeHead(
+      status,
+      reasonPhrase(status),
+      flatten(headers, typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, close),
+    );
     if (bodyless) res.end();
     else res.end(body);
   }
@@ -258,8 +281,12 @@ class NodeWire implements Wire {
       progress();
       pump();
     });
-    res.once('finish', () => { if (!this.#aborted) finished(); });
-    res.once('close', () => { held = undefined; });
+    res.once('finish', () => {
+      if (!this.#aborted) finished();
+    });
+    res.once('close', () => {
+      held = undefined;
+    });
     pump();
     return false;
   }
@@ -285,5 +312,5 @@ function flatten(headers: Headers, length: number, close: boolean): string[] {
 
 /** A header as one string (the typings allow a list for headers node:http does not join). */
 function one(v: string | string[] | undefined): string {
-  return Array.isArray(v) ? v[0] ?? '' : v ?? '';
+  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
 }

