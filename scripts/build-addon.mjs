@@ -13,10 +13,12 @@
 // bounded by memory at ~1.5 GB per compile), BERT_SERVE_BUILD_TESTS=ON|OFF (C++ tests and bench
 // programs; default ON in a clone, where native/tests exists, OFF in an installed package),
 // BERT_SERVE_CCACHE=0 (do not compile through ccache even when it is installed).
-// With ccache on the PATH every compile goes through it, keyed on the sources and flags with
-// absolute paths made relative (CCACHE_BASEDIR=/, CCACHE_NOHASHDIR): a second checkout, a
-// worktree, or the package test's install from the tarball reuses the objects of the first build
-// instead of compiling libtorch-heavy files again (minutes each time on 2 cores).
+// With ccache on the PATH every compile goes through it, keyed on the sources and flags with the
+// paths inside the project made relative to it (CCACHE_BASEDIR=<project root>, CCACHE_NOHASHDIR):
+// a second checkout, a worktree, or the package test's install from the tarball (the same layout
+// under another directory) reuses the objects of the first build instead of compiling
+// libtorch-heavy files again (minutes each time on 2 cores). Paths outside the project (libtorch's
+// headers in /usr/include) stay absolute, so the depth of the checkout does not change the key.
 // Every line it prints starts with the seconds since it started, and the compiler's per-file lines
 // pass through, so a first build (minutes) is never silent.
 import { spawn, spawnSync } from 'node:child_process';
@@ -118,7 +120,7 @@ function jobs() {
 function run(cmd, args) {
   return new Promise((resolve) => {
     // CCACHE_*: see the header (ignored when the build does not use ccache).
-    const env = { CCACHE_BASEDIR: '/', CCACHE_NOHASHDIR: '1', ...process.env };
+    const env = { CCACHE_BASEDIR: root, CCACHE_NOHASHDIR: '1', ...process.env };
     const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
