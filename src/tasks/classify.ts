@@ -22,6 +22,16 @@ export const RERANK = {
   rawScores: boolean('raw_scores', { doc: 'Answer the logits instead of sigmoid scores (default false).', default: false, native: false }),
 };
 export type RerankParams = OptionsOf<typeof RERANK>;
+/** The options each route takes (see EMBED_ROUTES in embed.ts). */
+export const CLASSIFY_ROUTES = {
+  /** POST / (the Hugging Face Inference API's text-classification). */
+  root: ['topK', 'functionToApply'],
+} as const satisfies Record<string, ReadonlyArray<keyof typeof CLASSIFY>>;
+export const RERANK_ROUTES = {
+  /** POST /rerank and POST /predict (text-embeddings-inference). */
+  rerank: ['rawScores'],
+  predict: ['rawScores'],
+} as const satisfies Record<string, ReadonlyArray<keyof typeof RERANK>>;
 
 export interface ClassificationLabel {
   label: string;

@@ -19,6 +19,25 @@ export const EMBED = {
 };
 export type EmbedParams = OptionsOf<typeof EMBED>;
 
+/**
+ * The options each route takes, as the API it follows has them; a route reads its list from here, so
+ * putting a new option on a route is one word next to its declaration (docs/architecture.md).
+ */
+export const EMBED_ROUTES = {
+  /** POST /embed (text-embeddings-inference). */
+  embed: ['normalize', 'dimensions', 'promptName'],
+  /** POST /embed_all (text-embeddings-inference). */
+  embedAll: ['promptName'],
+  /** POST /v1/embeddings (OpenAI). */
+  openai: ['encodingFormat', 'dimensions'],
+  /**
+   * POST / (the Hugging Face Inference API's feature-extraction). Its parameters have no dimensions;
+   * taken here too, since that parameters object lets unknown names through and a cut asked for
+   * must not be ignored without a word.
+   */
+  root: ['normalize', 'dimensions', 'promptName'],
+} as const satisfies Record<string, ReadonlyArray<keyof typeof EMBED>>;
+
 /** The native head's options (the prompt is prepended by the caller: it is not among them). */
 export function embedParams(o: EmbedParams): string {
   return JSON.stringify(toWire(EMBED, resolve(EMBED, o)));

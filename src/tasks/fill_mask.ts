@@ -14,6 +14,11 @@ export const FILL_MASK = {
   ),
 };
 export type FillMaskParams = OptionsOf<typeof FILL_MASK>;
+/** The options each route takes (see EMBED_ROUTES in embed.ts). */
+export const FILL_MASK_ROUTES = {
+  /** POST / (the Hugging Face Inference API's fill-mask). */
+  root: ['topK', 'targets'],
+} as const satisfies Record<string, ReadonlyArray<keyof typeof FILL_MASK>>;
 
 export interface FillMaskPrediction {
   score: number;

@@ -17,6 +17,11 @@ export const TOKEN_CLASSIFY = {
   ),
 };
 export type TokenClassifyParams = OptionsOf<typeof TOKEN_CLASSIFY>;
+/** The options each route takes (see EMBED_ROUTES in embed.ts). */
+export const TOKEN_CLASSIFY_ROUTES = {
+  /** POST / (the Hugging Face Inference API's token-classification). */
+  root: ['aggregationStrategy', 'ignoreLabels'],
+} as const satisfies Record<string, ReadonlyArray<keyof typeof TOKEN_CLASSIFY>>;
 
 export interface TokenEntity {
   entity?: string;

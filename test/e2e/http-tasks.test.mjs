@@ -130,6 +130,62 @@ t.test('OpenAI /v1/embeddings: float and base64, token ids, usage', async (t) =>
   );
 });
 
+t.test('dimensions on POST /embed and POST /v1/embeddings: the first N values, re-normalized; 1..32 or 422 naming the bound', async (t) => {
+  const inputs = ['hello world', 'a b c'];
+  const full = (await postJson(port('embed'), '/embed', { inputs, normalize: false })).json;
+  t.equal(full[0].length, 32);
+  const firstN = (v, n) => {
+    const head = v.slice(0, n);
+    const norm = Math.hypot(...head);
+    return head.map((x) => x / norm);
+  };
+  const close = (a, b) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
+  for (const n of [1, 5, 32]) {
+    const tei = await postJson(port('embed'), '/embed', { inputs, dimensions: n });
+    t.equal(tei.status, 200, tei.text);
+    t.ok(
+      tei.json.every((v, i) => close(v, firstN(full[i], n))),
+      `/embed dimensions ${n}: the full vector's first ${n} values, re-normalized`,
+    );
+    const oa = await postJson(port('embed'), '/v1/embeddings', { input: inputs, dimensions: n });
+    t.equal(oa.status, 200, oa.text);
+    t.ok(
+      oa.json.data.every((d, i) => close(d.embedding, firstN(full[i], n))),
+      `/v1/embeddings dimensions ${n}: the same`,
+    );
+    const b64 = await postJson(port('embed'), '/v1/embeddings', { input: inputs, dimensions: n, encoding_format: 'base64' });
+    const bytes = Buffer.from(b64.json.data[1].embedding, 'base64');
+    t.ok(close(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)), firstN(full[1], n)), 'and in base64');
+  }
+  const client = new OpenAI({ baseURL: `${servers.embed.url}/v1`, apiKey: 'none' });
+  const viaClient = await client.embeddings.create({ model: 'm', input: inputs, dimensions: 8 });
+  t.ok(close(viaClient.data[0].embedding, firstN(full[0], 8)), "OpenAI's Node client with dimensions: 8");
+  for (const [path, body] of [
+    ['/embed', { inputs: 'a', dimensions: 33 }],
+    ['/v1/embeddings', { input: 'a', dimensions: 33 }],
+  ])
+    checkError(
+      t,
+      await postJson(port('embed'), path, body),
+      422,
+      /^Expected an integer between 1 and 32 \(this model's embedding size\) for dimensions but received number 33$/,
+    );
+  for (const [path, body] of [
+    ['/embed', { inputs: 'a', dimensions: 0 }],
+    ['/v1/embeddings', { input: 'a', dimensions: -1 }],
+    ['/v1/embeddings', { input: 'a', dimensions: 2.5 }],
+  ])
+    checkError(t, await postJson(port('embed'), path, body), 422, /dimensions/);
+  // POST / (the Hugging Face Inference API's shape) takes it in its parameters too: never ignored.
+  const root = await postJson(port('embed'), '/', { inputs, parameters: { dimensions: 8, normalize: true } });
+  t.equal(root.status, 200, root.text);
+  t.ok(
+    root.json.every((v, i) => close(v, firstN(full[i], 8))),
+    'POST / parameters.dimensions 8: the same',
+  );
+  checkError(t, await postJson(port('embed'), '/', { inputs: 'a', parameters: { dimensions: 33 } }), 422, /between 1 and 32/);
+});
+
 t.test('TEI /predict and /rerank', async (t) => {
   const single = await postJson(port('classify'), '/predict', { inputs: 'i love it' });
   t.equal(single.status, 200, single.text);

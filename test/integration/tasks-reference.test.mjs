@@ -51,10 +51,50 @@ for (const name of Object.keys(POOLING)) {
     });
     t.ok(worstCos >= 0.99999, `worst cosine ${worstCos}`);
     t.ok(worstAbs <= 1e-5, `worst abs diff ${worstAbs.toExponential(2)}`);
-    // normalize and dimensions: unit length after the cut.
-    const [n] = await engine.embed([texts[0]], { dimensions: 16 });
-    t.equal(n.length, 16);
-    t.ok(Math.abs(Math.hypot(...n) - 1) < 1e-5, 'normalized after truncation to 16 dimensions');
+    // dimensions (Matryoshka, as OpenAI's and TEI's): the reference's first N values, L2-normalized
+    // again when normalize is on (the default), as they are when it is off.
+    const some = texts.slice(0, 12);
+    for (const n of [1, 7, 16, vectors[0].length]) {
+      const cut = await engine.embed(some, { dimensions: n });
+      const raw = await engine.embed(some, { dimensions: n, normalize: false });
+      t.same(
+        [...cut, ...raw].map((v) => v.length),
+        Array(2 * some.length).fill(n),
+        `${n} dimensions`,
+      );
+      let worstCut = 0,
+        worstRaw = 0;
+      some.forEach((_, i) => {
+        const want = ref[i].embedding.slice(0, n);
+        const norm = Math.hypot(...want);
+        worstCut = Math.max(
+          worstCut,
+          maxAbs(
+            cut[i],
+            want.map((v) => v / norm),
+          ),
+        );
+        worstRaw = Math.max(worstRaw, maxAbs(raw[i], want));
+      });
+      t.ok(
+        worstCut <= 1e-5,
+        `dimensions ${n}: the reference's first ${n} values re-normalized (max abs diff ${worstCut.toExponential(2)})`,
+      );
+      t.ok(
+        worstRaw <= 1e-5,
+        `dimensions ${n}, normalize false: the reference's first ${n} values (max abs diff ${worstRaw.toExponential(2)})`,
+      );
+    }
+    const over = await engine.embed(['x'], { dimensions: vectors[0].length + 1 }).catch((e) => e);
+    t.equal(over.code, 'ERR_INVALID_ARGUMENT');
+    t.equal(
+      over.message,
+      `Expected an integer between 1 and ${vectors[0].length} (this model's embedding size) for dimensions but received number ${vectors[0].length + 1}`,
+    );
+    await t.rejects(engine.embed(['x'], { dimensions: 0 }), {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: /Expected a positive integer for dimensions/,
+    });
     // Pairs carry token types: the same as the reference with token_type_ids 1 on the second text.
     const pairs = corpus(20, 22).map((x, i) => ({ text: x, text_pair: texts[i] }));
     if (engine.info.forwardInputs === 3) {

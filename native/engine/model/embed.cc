@@ -191,11 +191,13 @@ void EmbedHead::prepare(Request& r) const {
   p->normalize = required_param<bool>(j, "normalize");
   p->all_tokens = required_param<bool>(j, "all_tokens");
   p->dimensions = param<int64_t>(j, "dimensions").value_or(0);
-  // Only the model knows its width: the one check the declarations (src/tasks/embed.ts) cannot make.
+  // Only the model knows its width: the one check the declarations (src/tasks/embed.ts) cannot make
+  // (they check >= 1). Worded as theirs are, with the bound this model sets.
   const int64_t dims = p->all_tokens ? hidden_ : pooled_dims_;
   if (p->dimensions > dims)
-    throw EngineError(ErrorCode::kInvalidArgument,
-                      "\"dimensions\" is " + std::to_string(p->dimensions) + " but the model's embeddings have " + std::to_string(dims));
+    throw EngineError(ErrorCode::kInvalidArgument, "Expected an integer between 1 and " + std::to_string(dims) +
+                                                       " (this model's embedding size) for dimensions but received number " +
+                                                       std::to_string(p->dimensions));
   p->base64 = required_param<std::string>(j, "encoding_format") == "base64";
   r.params = std::move(p);
 }

@@ -1,14 +1,14 @@
 // POST /embed, text-embeddings-inference's: {inputs: str | [str], normalize = true, dimensions,
 // prompt_name, truncate, truncation_direction} -> [[float, ...], ...] (one list per input), pooled,
 // normalized and serialized natively.
-import { EMBED } from '../../tasks/embed.js';
+import { EMBED, EMBED_ROUTES } from '../../tasks/embed.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import { fromBody, httpFields } from '../../tasks/option.js';
 import { asList, object, texts } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import type { InferenceRoute } from './route.js';
 
-const KEYS = ['normalize', 'dimensions', 'promptName'] as const;
+const KEYS = EMBED_ROUTES.embed;
 
 export const embed: InferenceRoute = {
   kind: 'inference',

@@ -1,13 +1,13 @@
 // POST /embed_all, text-embeddings-inference's: {inputs, prompt_name, truncate,
 // truncation_direction} -> [[[float, ...] per token], ...], not pooled, not normalized.
-import { EMBED } from '../../tasks/embed.js';
+import { EMBED, EMBED_ROUTES } from '../../tasks/embed.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import { fromBody, httpFields } from '../../tasks/option.js';
 import { asList, object, texts } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import type { InferenceRoute } from './route.js';
 
-const KEYS = ['promptName'] as const;
+const KEYS = EMBED_ROUTES.embedAll;
 
 export const embedAll: InferenceRoute = {
   kind: 'inference',

@@ -6,14 +6,14 @@
 // default). Embeddings are normalized, as OpenAI's are.
 import { wrapAnswers } from '../../answers.js';
 import { BertServeError } from '../../errors.js';
-import { EMBED } from '../../tasks/embed.js';
+import { EMBED, EMBED_ROUTES } from '../../tasks/embed.js';
 import { fromBody, httpFields } from '../../tasks/option.js';
 import { STRING, TOKEN_IDS, object, prop } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import type { InferenceRoute } from './route.js';
 
 type Input = string | number[];
-const KEYS = ['encodingFormat', 'dimensions'] as const;
+const KEYS = EMBED_ROUTES.openai;
 
 export const openaiEmbeddings: InferenceRoute = {
   kind: 'inference',

@@ -3,7 +3,7 @@
 // pairs; as TEI, a two-string list is ONE pair, a list of one or more than two strings a batch.
 // Every label, best first; a single input answers a flat list, a batch a list of lists.
 // raw_scores: the logits instead of softmax/sigmoid.
-import { RERANK } from '../../tasks/classify.js';
+import { RERANK, RERANK_ROUTES } from '../../tasks/classify.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import type { TextInput } from '../../tasks/inputs.js';
 import { fromBody, httpFields } from '../../tasks/option.js';
@@ -40,7 +40,7 @@ export const predict: InferenceRoute = {
           },
           `A text, a pair [a, b] (a list of exactly two strings is ONE pair, as TEI), or a list of 1 to ${limit} texts and pairs.`,
         ),
-        ...httpFields(RERANK, ['rawScores'], {
+        ...httpFields(RERANK, RERANK_ROUTES.predict, {
           rawScores: { doc: 'Answer the logits instead of softmax/sigmoid scores (default false).' },
         }),
         ...httpFields(TRUNCATION, TRUNCATION_KEYS),
@@ -58,7 +58,7 @@ export const predict: InferenceRoute = {
     const options = {
       ...fromBody(TRUNCATION, TRUNCATION_KEYS, body),
       topK: null,
-      functionToApply: fromBody(RERANK, ['rawScores'], body).rawScores ? ('none' as const) : undefined,
+      functionToApply: fromBody(RERANK, RERANK_ROUTES.predict, body).rawScores ? ('none' as const) : undefined,
     };
     return {
       texts: items.length,

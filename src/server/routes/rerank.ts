@@ -2,7 +2,7 @@
 // raw_scores = false, return_text = false, truncate, truncation_direction} -> [{index, score[, text]}]
 // best first.
 import { jsonAnswer } from '../../answers.js';
-import { RERANK, rankScores } from '../../tasks/classify.js';
+import { RERANK, RERANK_ROUTES, rankScores } from '../../tasks/classify.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import { fromBody, httpFields } from '../../tasks/option.js';
 import { NULLABLE_BOOL, STRING, asList, object, prop, texts } from '../api/schema.js';
@@ -29,7 +29,7 @@ export const rerank: InferenceRoute = {
       {
         query: prop('a string', STRING, 'The query each text is scored against.'),
         texts: texts(limit, 'Texts to rank'),
-        ...httpFields(RERANK, ['rawScores']),
+        ...httpFields(RERANK, RERANK_ROUTES.rerank),
         return_text: prop('a boolean', NULLABLE_BOOL, 'Include each text in the answer (default false).'),
         ...httpFields(TRUNCATION, TRUNCATION_KEYS),
       },
@@ -44,7 +44,7 @@ export const rerank: InferenceRoute = {
   plan(engine, body) {
     const list = asList(body.texts);
     const returnText = body.return_text === true;
-    const options = { ...fromBody(RERANK, ['rawScores'], body), ...fromBody(TRUNCATION, TRUNCATION_KEYS, body) };
+    const options = { ...fromBody(RERANK, RERANK_ROUTES.rerank, body), ...fromBody(TRUNCATION, TRUNCATION_KEYS, body) };
     return {
       texts: list.length,
       run: async (o) => {

@@ -1,17 +1,18 @@
 // POST / for feature-extraction: inputs str -> [float, ...]; [str] -> [[float, ...], ...];
 // {source_sentence, sentences} -> [cosine, ...] (sentence similarity). parameters: normalize
-// (default: the model's Normalize module, else false, as the Inference API), prompt_name,
-// truncate, truncation_direction.
+// (default: the model's Normalize module, else false, as the Inference API), dimensions (not in the
+// Inference API: taken so that it is not ignored, src/tasks/embed.ts), prompt_name, truncate,
+// truncation_direction.
 import type { EmbedOptions } from '../../engine.js';
 import { jsonAnswer } from '../../answers.js';
-import { EMBED } from '../../tasks/embed.js';
+import { EMBED, EMBED_ROUTES } from '../../tasks/embed.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import { fromBody, httpFields } from '../../tasks/option.js';
 import { STRING, asList, object, parameters, prop } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import { hfRoot, params } from './hf_root.js';
 
-const KEYS = ['normalize', 'promptName'] as const;
+const KEYS = EMBED_ROUTES.root;
 
 export const rootFeatureExtraction = hfRoot('feature-extraction', {
   request: (limit) =>

@@ -2,7 +2,7 @@
 // truncation_direction}}, or a raw text. The answer is the engine's natively serialized JSON,
 // written as it is; refused before the work when even the smallest possible answer is over
 // --max-answer-bytes (answer_size.ts).
-import { FILL_MASK } from '../../tasks/fill_mask.js';
+import { FILL_MASK, FILL_MASK_ROUTES } from '../../tasks/fill_mask.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import { fromBody, httpFields, resolve } from '../../tasks/option.js';
 import { asList, object, parameters, texts } from '../api/schema.js';
@@ -10,7 +10,7 @@ import * as A from '../api/responses.js';
 import { countOccurrences, estimateFillMaskAnswerBytes } from '../answer_size.js';
 import { hfRoot, params } from './hf_root.js';
 
-const KEYS = ['topK', 'targets'] as const;
+const KEYS = FILL_MASK_ROUTES.root;
 
 export const rootFillMask = hfRoot('fill-mask', {
   request: (limit) =>

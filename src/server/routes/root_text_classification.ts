@@ -1,7 +1,7 @@
 // POST / for text-classification: inputs str | {text, text_pair} | a list of them -> one list per
 // input of [{label, score}] best first. parameters: top_k (default 1; null: every label),
 // function_to_apply, truncate, truncation_direction.
-import { CLASSIFY } from '../../tasks/classify.js';
+import { CLASSIFY, CLASSIFY_ROUTES } from '../../tasks/classify.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import type { TextInput } from '../../tasks/inputs.js';
 import { fromBody, httpFields } from '../../tasks/option.js';
@@ -9,7 +9,7 @@ import { TEXT_INPUT, object, parameters, prop } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import { hfRoot, params } from './hf_root.js';
 
-const KEYS = ['topK', 'functionToApply'] as const;
+const KEYS = CLASSIFY_ROUTES.root;
 
 export const rootTextClassification = hfRoot('text-classification', {
   request: (limit) =>

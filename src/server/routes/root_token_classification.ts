@@ -1,14 +1,14 @@
 // POST / for token-classification: inputs str -> [entity, ...]; [str] -> one list per input.
 // parameters: aggregation_strategy (default "simple", as the Inference API; the library's and the
 // pipeline's default is "none"), ignore_labels, truncate, truncation_direction.
-import { TOKEN_CLASSIFY } from '../../tasks/token_classify.js';
+import { TOKEN_CLASSIFY, TOKEN_CLASSIFY_ROUTES } from '../../tasks/token_classify.js';
 import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import { fromBody, httpFields } from '../../tasks/option.js';
 import { asList, object, parameters, texts } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import { hfRoot, params } from './hf_root.js';
 
-const KEYS = ['aggregationStrategy', 'ignoreLabels'] as const;
+const KEYS = TOKEN_CLASSIFY_ROUTES.root;
 
 export const rootTokenClassification = hfRoot('token-classification', {
   request: (limit) =>
