@@ -557,6 +557,17 @@ function engineLimitBinary() {
   const src = statSync(join(ROOT, 'bench', 'engine_limit.cc')).mtimeMs;
   const fresh = cands.find((c) => existsSync(c) && statSync(c).mtimeMs >= src);
   if (fresh) return fresh;
+  // The addon's build directory already holds the engine's objects (and compiles through ccache):
+  // build the target there, which the default build leaves out (CMakeLists.txt).
+  if (existsSync(join(ROOT, 'build', 'CMakeCache.txt'))) {
+    log('building bench/engine_limit.cc in build/ (cmake --build build --target engine_limit)');
+    const r = spawnSync('cmake', ['--build', join(ROOT, 'build'), '--target', 'engine_limit'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { CCACHE_BASEDIR: ROOT, CCACHE_NOHASHDIR: '1', ...process.env },
+    });
+    if (r.status === 0 && existsSync(join(ROOT, 'build', 'engine_limit'))) return join(ROOT, 'build', 'engine_limit');
+  }
   log('building bench/engine_limit.cc into build-bench/ (cmake-js, target engine_limit)');
   const r = spawnSync(
     'npx',
