@@ -8,7 +8,13 @@
 //                               (a stand-in for the model competing with the JS thread for cores,
 //                               used by bench/goodput.js; unset: requests complete at once)
 // Deadlines are honoured when held requests are released (ERR_DEADLINE_EXCEEDED), as the native
-// scheduler does at dequeue. CommonJS so that an ESM test and binding.ts's require() share one
+// scheduler does at dequeue.
+// Why not the real addon: it has no hold/release hook (its queues are native), and its slow test
+// models (models/test slow, hanging) only spin for a time, so "the queue is full now" or "this
+// request is still waiting" would become a race with the machine's load instead of a state the test
+// sets. The tests that use this binding (test/unit admission, hostile-http, http-clients-413;
+// test/long/slow-upload) are about admission and the HTTP layer; the real addon's own admission
+// bound, cancels and deadlines are tested in test/integration/engine-api.test.mjs. CommonJS so that an ESM test and binding.ts's require() share one
 // module instance (and so one `control`).
 'use strict';
 
