@@ -10,11 +10,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
+import { startCli } from './lib/cli_server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
@@ -34,12 +34,6 @@ const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-goodput-'));
 const corpus = join(tmp, 'corpus.txt');
 writeFileSync(corpus, (await makeCorpus(500)).map((t) => t.text ?? t).join('\n') + '\n');
 
-const port = await new Promise((r) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => r(p));
-  });
-});
 const get = (path) =>
   new Promise((res, rej) =>
     http
@@ -49,30 +43,12 @@ const get = (path) =>
       })
       .on('error', rej),
   );
-const server = spawn(
-  process.execPath,
-  [
-    join(dist, 'cli.js'),
-    '--model',
-    model,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--log-level',
-    'warn',
-    '--max-queue',
-    '64',
-    '--request-timeout-ms',
-    '1000',
-  ],
-  { stdio: ['ignore', 'ignore', 'inherit'] },
-);
+const { port, stop } = await startCli(['--model', model, '--log-level', 'warn', '--max-queue', '64', '--request-timeout-ms', '1000'], {
+  dist,
+  stderr: 'inherit',
+  readyTimeoutMs: 120_000,
+});
 try {
-  for (let t0 = Date.now(); ; await sleep(100)) {
-    if (Date.now() - t0 > 120_000) throw new Error('server not ready in 120 s');
-    if ((await get('/ready').catch(() => 0)) === 200) break;
-  }
   const run = (rate) =>
     new Promise((res, rej) => {
       const p = spawn(
@@ -141,6 +117,6 @@ try {
     }),
   );
 } finally {
-  server.kill('SIGKILL');
+  await stop();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -11,14 +11,13 @@
 // Bounded: 127.0.0.1 only; transports x variants x rounds x (1 + factors) runs of `seconds`.
 //
 //   node bench/goodput_connections.js [--seconds 6] [--knee 64] [--factors 4,16] [--rounds 3]
-//        [--transports node,uws] [--variants default,no-waiting] [--model models/demo]
+//        [--transports node,uws] [--variants default,no-waiting] [--model models/demo] [--dist dist]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { ROOT as root, startCli } from './lib/cli_server.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
@@ -30,6 +29,7 @@ const rounds = Number(arg('rounds', 3));
 const transports = arg('transports', 'node,uws').split(',');
 const variants = arg('variants', 'default,no-waiting').split(',');
 const model = arg('model', join(root, 'models', 'demo'));
+const dist = resolve(arg('dist', join(root, 'dist')));
 const cannon = join(root, 'node_modules', '.bin', 'autocannon');
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 const log = (m) => process.stderr.write(`[goodput-connections] ${m}\n`);
@@ -43,16 +43,10 @@ function cpuSeconds(pid) {
 
 function startServer(transport, variant) {
   const extra = variant === 'no-waiting' ? ['--max-waiting', '0'] : [];
-  const proc = spawn(
-    process.execPath,
+  return startCli(
     [
-      join(root, 'dist', 'cli.js'),
       '--model',
       model,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
       '--log-format',
       'json',
       '--log-level',
@@ -67,22 +61,8 @@ function startServer(transport, variant) {
       '1000',
       ...extra,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { dist },
   );
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const onData = (d) => {
-      err += d;
-      const port = /"msg":"listening".*?"port":(\d+)/.exec(err)?.[1];
-      if (port && /"msg":"ready"/.test(err)) {
-        proc.stderr.off('data', onData);
-        proc.stderr.resume();
-        resolve({ proc, port: Number(port) });
-      }
-    };
-    proc.stderr.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bert-serve-goodput-'));
@@ -154,7 +134,7 @@ function run(port, connections, server) {
 const results = [];
 for (const transport of transports) {
   for (const variant of variants) {
-    const { proc, port } = await startServer(transport, variant);
+    const { proc, port, stop } = await startServer(transport, variant);
     try {
       await run(port, knee, proc); // warm-up
       // Rounds of (knee, 4x, 16x): each ratio is taken within its round, and the median round is
@@ -174,8 +154,7 @@ for (const transport of transports) {
       const median = [...perRound].sort((a, b) => worst(a) - worst(b))[Math.floor((perRound.length - 1) / 2)];
       for (const r of median) results.push({ transport, variant, ...r });
     } finally {
-      proc.kill('SIGKILL');
-      await new Promise((r) => proc.once('exit', r));
+      await stop();
     }
   }
 }
@@ -194,4 +173,4 @@ for (const r of results) {
     `| ${r.transport} | ${r.variant} | ${r.connections} | ${r.goodput} | ${r.ratio} | ${other} | ${r.p99ms} | ${r.loadgenCores} | ${r.serverCores} |`,
   );
 }
-console.log(JSON.stringify({ node: process.version, seconds, knee, factors, rounds, model, results }));
+console.log(JSON.stringify({ node: process.version, dist, seconds, knee, factors, rounds, model, results }));

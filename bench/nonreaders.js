@@ -7,14 +7,12 @@
 // Bounded: 127.0.0.1 only; the clients hang up after `seconds`.
 //
 //   node bench/nonreaders.js [--clients 200] [--budget-mib 256] [--seconds 40] [--transport node|uws]
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT as root, startCli } from './lib/cli_server.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
@@ -30,36 +28,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const rssBytes = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
-const proc = spawn(
-  process.execPath,
-  [
-    join(root, 'dist', 'cli.js'),
-    '--model',
-    model,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--log-format',
-    'json',
-    '--access-log-sample',
-    '0',
-    '--transport',
-    transport,
-    '--max-inflight-answer-bytes',
-    String(budget),
-  ],
-  { stdio: ['ignore', 'ignore', 'pipe'] },
-);
-const port = await new Promise((resolve, reject) => {
-  let err = '';
-  proc.stderr.on('data', (d) => {
-    if (err.length < 1e6) err += d;
-    const m = /"msg":"listening".*?"port":(\d+)/.exec(err);
-    if (m) resolve(Number(m[1]));
-  });
-  proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
-});
+const { proc, port, stop } = await startCli([
+  '--model',
+  model,
+  '--log-format',
+  'json',
+  '--access-log-sample',
+  '0',
+  '--transport',
+  transport,
+  '--max-inflight-answer-bytes',
+  String(budget),
+]);
 
 function post(body) {
   return new Promise((resolve, reject) => {
@@ -74,20 +54,6 @@ function post(body) {
     req.on('error', reject);
     req.end(body);
   });
-}
-
-for (let i = 0; ; i++) {
-  if (i > 600) throw new Error('server not ready');
-  const r = await new Promise((resolve) =>
-    http
-      .get({ host: '127.0.0.1', port, path: '/ready' }, (res) => {
-        res.resume();
-        resolve(res.statusCode);
-      })
-      .on('error', () => resolve(0)),
-  );
-  if (r === 200) break;
-  await sleep(100);
 }
 
 // Long single-token words: each prediction's "sequence" repeats the whole input.
@@ -172,7 +138,7 @@ const statuses = {};
 for (const m of metrics.matchAll(/^bert_serve_http_requests_total\{route="\/",method="POST",status="(\d+)"\} (\d+)/gm))
   statuses[m[1]] = Number(m[2]);
 const cut = Number(/^bert_serve_client_closed_total\{route="\/",stage="send"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
-proc.kill('SIGKILL');
+await stop();
 
 const mib = (b) => +(b / 1048576).toFixed(1);
 const result = {

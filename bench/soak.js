@@ -25,14 +25,13 @@
 // The server starts as users start it (bin/bert-serve, the engine's memory policy; BERT_SERVE_MALLOC as set).
 // Writes bench/results/<out>.md and .json (default soak-latest). It measures and reports; exit 1
 // only when the server died or an answer was wrong or unexpected.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { serverCommand } from './launch.js';
+import { startCli } from './lib/cli_server.js';
 import { growth, warmupEnd } from './soak_growth.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,14 +64,6 @@ function fail(msg) {
   process.exit(2);
 }
 
-const freePort = () =>
-  new Promise((res) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
@@ -132,18 +123,13 @@ const top = (answer) => {
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.rescore) return rescore(a.rescore);
-  const port = await freePort();
   const maxBodyBytes = 256 * 1024;
   const [cmd, env] = serverCommand(ROOT);
-  const server = spawn(
-    cmd,
+  const t0 = Date.now();
+  const { proc: server, port } = await startCli(
     [
       '--model',
       resolve(ROOT, a.model),
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
       '--log-level',
       'error',
       '--max-body-bytes',
@@ -153,20 +139,12 @@ async function main() {
       '--max-queue',
       '256',
     ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } },
+    { command: [cmd], env, stderr: 'inherit' },
   );
-  let exited = null;
+  let exited = server.exitCode === null ? null : { code: server.exitCode };
   server.on('exit', (code, signal) => {
     exited = { code, signal };
   });
-  const t0 = Date.now();
-  for (;;) {
-    if (exited) throw new Error(`server exited while starting: ${JSON.stringify(exited)}`);
-    if (Date.now() - t0 > 300_000) throw new Error('server not ready after 300 s');
-    const r = await send(port, { method: 'GET', path: '/ready', agent: false });
-    if (r.status === 200) break;
-    await sleep(100);
-  }
 
   const malloc = JSON.parse((await send(port, { method: 'GET', path: '/info', agent: false })).body).malloc;
 

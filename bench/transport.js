@@ -11,10 +11,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT as root, startCli } from './lib/cli_server.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 16);
 const rounds = Number(process.argv[4] ?? 2);
@@ -30,32 +29,7 @@ function cpuSeconds(pid) {
 }
 
 function startServer(transport) {
-  const proc = spawn(
-    process.execPath,
-    [
-      join(root, 'dist', 'cli.js'),
-      '--model',
-      model,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--log-format',
-      'json',
-      '--transport',
-      transport,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let err = '';
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const port = /"msg":"listening".*?"port":(\d+)/.exec(err)?.[1];
-      if (port && /"msg":"ready"/.test(err)) resolve({ proc, port: Number(port) });
-    });
-    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
+  return startCli(['--model', model, '--log-format', 'json', '--transport', transport]);
 }
 
 function load(url, extra) {
@@ -84,7 +58,7 @@ const REQUESTS = {
 const results = [];
 for (let round = 1; round <= rounds; round++) {
   for (const transport of ['uws', 'node']) {
-    const { proc, port } = await startServer(transport);
+    const { proc, port, stop } = await startServer(transport);
     try {
       for (const [name, make] of Object.entries(REQUESTS)) {
         const [url, extra] = make(port);
@@ -106,8 +80,7 @@ for (let round = 1; round <= rounds; round++) {
         console.error(JSON.stringify(results.at(-1)));
       }
     } finally {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+      await stop('SIGTERM');
     }
   }
 }
