@@ -7,7 +7,8 @@
 // goodput at 1,024 connections fell to 0.43x of what 64 connections got. A request that waits
 // costs nothing while it waits. At most --max-waiting requests wait; past that a request is refused
 // at once, as before: 429 when the queue is what is full, 503 + Retry-After when the memory budget
-// is. A waiting request that reaches its deadline gets 504, one whose client goes away is dropped.
+// is. A waiting request that reaches its deadline gets 504 (one sweep timer for all of them), one
+// whose client goes away is dropped.
 // First come, first served, until the wait grows long (pump(): then the newest first).
 //
 // The memory budget counts, per request, an upper bound of its answer's bytes from the moment it
@@ -37,8 +38,13 @@ interface Waiter {
   /** performance.now() when it started waiting, and when its deadline passes. */
   readonly since: number;
   readonly until: number;
-  timer: NodeJS.Timeout | undefined;
 }
+
+/**
+ * A waiter whose deadline is this close (ms) is expired by the sweep that finds it: Node's timers
+ * count whole milliseconds, so a sweep may run up to one early.
+ */
+const SWEEP_SLACK_MS = 1;
 
 export class Gate {
   readonly budgetBytes: number;
@@ -48,6 +54,13 @@ export class Gate {
   /** Texts admitted whose engine call has not been made yet (it follows in the same tick). */
   #granted = 0;
   #waiting: Waiter[] = [];
+  /**
+   * One timer for every waiter's deadline, armed for the earliest (#sweepAt), instead of one timer
+   * per waiter: under an overload a thousand requests wait, and arming and clearing a timer each
+   * was a visible share of the JS thread's work in the profile.
+   */
+  #sweep: NodeJS.Timeout | undefined;
+  #sweepAt = Infinity;
 
   constructor(budgetBytes: number, maxWaiting: number) {
     this.budgetBytes = budgetBytes;
@@ -88,9 +101,9 @@ export class Gate {
     if (count > engine.options.maxQueue || this.waitingFull) return refusal;
     return new Promise<Admission>((resolve) => {
       const now = performance.now();
-      const w: Waiter = { engine, count, bytes, resolve, since: now, until: now + deadlineMs, timer: undefined };
+      const w: Waiter = { engine, count, bytes, resolve, since: now, until: now + deadlineMs };
       this.#waiting.push(w);
-      if (Number.isFinite(deadlineMs)) w.timer = setTimeout(() => this.#leave(w, 'timeout'), deadlineMs);
+      if (w.until < this.#sweepAt) this.#arm(w.until, now);
       onGone(() => this.#leave(w, 'gone'));
     });
   }
@@ -134,7 +147,7 @@ export class Gate {
       if (!this.#fits(w.engine, w.count, w.bytes)) return;
       if (lifo) this.#waiting.pop();
       else this.#waiting.shift();
-      clearTimeout(w.timer);
+      if (this.#waiting.length === 0) this.#disarm();
       w.resolve(this.#grant(w.count, w.bytes));
     }
   }
@@ -143,9 +156,43 @@ export class Gate {
     const i = this.#waiting.indexOf(w);
     if (i < 0) return;
     this.#waiting.splice(i, 1);
-    clearTimeout(w.timer);
+    if (this.#waiting.length === 0) this.#disarm();
     w.resolve(why);
     if (i === 0 || i === this.#waiting.length) this.pump();
+  }
+
+  /** The sweep timer fires at `at` (performance.now() time). */
+  #arm(at: number, now: number): void {
+    if (this.#sweep) clearTimeout(this.#sweep);
+    this.#sweepAt = at;
+    this.#sweep = setTimeout(() => this.#expire(), Math.max(0, at - now));
+  }
+
+  #disarm(): void {
+    if (this.#sweep) clearTimeout(this.#sweep);
+    this.#sweep = undefined;
+    this.#sweepAt = Infinity;
+  }
+
+  /** The sweep: every waiter past its deadline leaves with 'timeout'; the timer is re-armed for the next. */
+  #expire(): void {
+    this.#sweep = undefined;
+    this.#sweepAt = Infinity;
+    const now = performance.now();
+    const expired: Waiter[] = [];
+    let next = Infinity;
+    this.#waiting = this.#waiting.filter((w) => {
+      if (w.until > now + SWEEP_SLACK_MS) {
+        next = Math.min(next, w.until);
+        return true;
+      }
+      expired.push(w);
+      return false;
+    });
+    if (next < Infinity) this.#arm(next, now);
+    for (const w of expired) w.resolve('timeout');
+    // Those that left may have been the oldest: whether pump() serves the newest first may change.
+    if (expired.length > 0) this.pump();
   }
 
   #queueFits(engine: QueueRoom, count: number): boolean {

@@ -11,7 +11,7 @@
 // through the Exchange, so nothing is written to a client that has gone. The one place where an
 // engine error becomes an HTTP answer is answerEngineError (through errors.ts HTTP_STATUS).
 // JS thread only.
-import { BertServeError, HTTP_STATUS, toBertServeError } from '../errors.js';
+import { HTTP_STATUS, toBertServeError } from '../errors.js';
 import type { Engine } from '../engine.js';
 import type { JsonAnswer } from '../answers.js';
 import { taskArchitecture } from '../tasks/task.js';
@@ -20,7 +20,7 @@ import type { RouteContext } from './context.js';
 import { servesTask, type Body, type InferenceRoute, type Job } from './routes/route.js';
 import { modelFacts } from './routes/facts.js';
 import { decodeUtf8, readBody } from './body.js';
-import { DRAINING, LOADING, MEMORY_FULL, queueFullRefusal, type Refusal } from './refusals.js';
+import { DRAINING, LOADING, MEMORY_FULL, deadlineRefusal, queueFullRefusal, type Refusal } from './refusals.js';
 import { answerTooLargeMessage, answerUpperBound } from './answer_size.js';
 import { BUILD_COPIES } from './gate.js';
 import { MAX_JSON_DEPTH, jsonDeeperThan } from './json_depth.js';
@@ -163,12 +163,7 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
   if (!checkAnswerEstimate(ctx, ex, job.minAnswerBytes ?? 0)) return undefined;
   const deadline = ctx.config.requestTimeoutMs;
   const remaining = () => (deadline > 0 ? deadline - ex.elapsedMs() : Infinity);
-  const expired = () =>
-    answerEngineError(
-      ctx,
-      ex,
-      new BertServeError('ERR_DEADLINE_EXCEEDED', `the request deadline of ${deadline} ms passed before inference`),
-    );
+  const expired = () => refuse(ex, deadlineRefusal(deadline, true));
   if (remaining() <= 0) return void expired();
   const upper = answerUpperBound({
     kind: route.answerKind,
@@ -210,17 +205,8 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
     ctx.gate.answered();
     if (ex.done) return undefined;
     // The engine counts from the hand-over; the client knows the server's deadline, from arrival.
-    const late = (e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED';
-    answerEngineError(
-      ctx,
-      ex,
-      late
-        ? new BertServeError(
-            'ERR_DEADLINE_EXCEEDED',
-            `the request deadline of ${ctx.config.requestTimeoutMs} ms (--request-timeout-ms) passed`,
-          )
-        : e,
-    );
+    if ((e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED') refuse(ex, deadlineRefusal(ctx.config.requestTimeoutMs, false));
+    else answerEngineError(ctx, ex, e);
     return undefined;
   }
   ctx.gate.answered();

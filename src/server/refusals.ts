@@ -1,4 +1,4 @@
-// Refusals written from bytes built once. Under overload most answers are 429/503, so each must
+// Refusals written from bytes built once. Under overload most answers are 429/503/504, so each must
 // cost the JS thread microseconds: no JSON building, no string formatting, no engine call. The
 // bodies carry no per-request numbers for that reason (the limits they name are fixed per server).
 import type { Headers } from './exchange.js';
@@ -38,6 +38,24 @@ export function queueFullRefusal(maxQueue: number): Refusal {
   if (!r) {
     r = refusal(429, 'overloaded', `the server is busy (--max-queue ${maxQueue} texts pending); retry later`, RETRY);
     queueFull.set(maxQueue, r);
+  }
+  return r;
+}
+
+const deadline = new Map<string, Refusal>();
+/**
+ * 504 for a request whose deadline (--request-timeout-ms `ms`) passed: while it waited for room
+ * (`beforeInference`), or in the engine. Under an overload these are hundreds a second.
+ */
+export function deadlineRefusal(ms: number, beforeInference: boolean): Refusal {
+  const key = `${ms}:${beforeInference}`;
+  let r = deadline.get(key);
+  if (!r) {
+    const message = beforeInference
+      ? `the request deadline of ${ms} ms passed before inference`
+      : `the request deadline of ${ms} ms (--request-timeout-ms) passed`;
+    r = refusal(504, 'timeout', message, PLAIN);
+    deadline.set(key, r);
   }
   return r;
 }

@@ -248,6 +248,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   }
 
   closeConnections(): void {
+    this.#accessLog.flush();
     this.#transport?.closeConnections();
     this.#transport = undefined;
   }
