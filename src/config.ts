@@ -466,7 +466,7 @@ export const OPTIONS = [
     metavar: 'FRACTION',
     doc:
       'Share of successful requests written to the access log ("request" lines at info: request_id, method, path, status, ms); ' +
-      'errors (status >= 400) and clients that went away are always written.',
+      'errors (status >= 400) and clients that went away are always written (overload answers, 429/503/504, past 20 a second as one count a second).',
     tune: 'Lower it (0.01, or 0) when thousands of requests a second make the log itself a cost.',
   },
   {

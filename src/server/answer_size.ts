@@ -33,11 +33,43 @@ export function estimateFillMaskAnswerBytes(texts: readonly string[], topK: numb
   return bytes;
 }
 
-export function answerTooLargeMessage(bytes: number, limit: number, estimated: boolean): string {
-  return (
-    `the answer would be ${estimated ? 'at least ' : ''}${bytes} bytes, over the limit of ${limit} bytes (--max-answer-bytes); ` +
-    'ask for fewer predictions (top_k), masks or inputs per request'
-  );
+/** What a fill-mask client can do about an answer over the limit (the default hint). */
+export const FILL_MASK_HINT = 'ask for fewer predictions (top_k), masks or inputs per request';
+/** What an /embed_all client can do about an answer over the limit. */
+export const ALL_TOKENS_HINT =
+  'send fewer or shorter inputs per request (or "truncate": true), or use POST /embed for one pooled vector per input';
+
+export function answerTooLargeMessage(bytes: number, limit: number, estimated: boolean, hint = FILL_MASK_HINT): string {
+  return `the answer would be ${estimated ? 'at least ' : ''}${bytes} bytes, over the limit of ${limit} bytes (--max-answer-bytes); ${hint}`;
+}
+
+/** A run of ASCII whitespace: every tokenizer served splits words there (and maybe elsewhere too). */
+const ASCII_SPACE = /[ \t\n\r]+/;
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+
+/**
+ * A LOWER bound of the tokens of `text`, without tokenizing (that is the engine's work, off this
+ * thread): each ASCII-whitespace-separated word holding a letter or a digit is at least one token
+ * in every tokenizer served (WordPiece, byte-level BPE, Unigram never join words across a space,
+ * and never drop a letter or a digit), capped at the tokens one text may have.
+ */
+export function minTokens(text: string, maxTokens: number): number {
+  let n = 0;
+  for (const word of text.split(ASCII_SPACE)) if (LETTER_OR_DIGIT.test(word) && ++n >= maxTokens) return maxTokens;
+  return n;
+}
+
+/**
+ * Lower bound of the /embed_all answer's bytes (one vector of `hiddenSize` numbers per token): at
+ * least minTokens() tokens per text, each vector at least two bytes a number ("0,", the shortest a
+ * float32 is written) plus its brackets. Real vectors take ~11 bytes a number, so what this refuses
+ * before the work is an answer at least ~5x over the limit on a real model; the exact size is
+ * checked again once the answer exists.
+ */
+export function estimateAllTokensAnswerBytes(texts: readonly string[], hiddenSize: number, maxTokens: number): number {
+  let tokens = 0;
+  for (const text of texts) tokens += minTokens(text, Math.max(1, maxTokens));
+  return tokens * (2 * hiddenSize + 1);
 }
 
 /**

@@ -144,10 +144,10 @@ function validate(ctx: RouteContext, ex: Exchange, route: InferenceRoute, body: 
  * 413 when an answer's estimated size (a lower bound, see answer_size.ts) is over
  * --max-answer-bytes: refused before the engine does the work. Returns true when within it.
  */
-export function checkAnswerEstimate(ctx: RouteContext, ex: Exchange, estimatedBytes: number): boolean {
+export function checkAnswerEstimate(ctx: RouteContext, ex: Exchange, estimatedBytes: number, hint?: string): boolean {
   const limit = ctx.config.maxAnswerBytes;
   if (estimatedBytes <= limit) return true;
-  ex.sendError(413, 'validation', answerTooLargeMessage(estimatedBytes, limit, true));
+  ex.sendError(413, 'validation', answerTooLargeMessage(estimatedBytes, limit, true, hint));
   return false;
 }
 
@@ -160,7 +160,7 @@ export function checkAnswerEstimate(ctx: RouteContext, ex: Exchange, estimatedBy
  * --max-answer-bytes. Returns the answer, or undefined when the request was answered otherwise.
  */
 async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: InferenceRoute, job: Job): Promise<JsonAnswer | undefined> {
-  if (!checkAnswerEstimate(ctx, ex, job.minAnswerBytes ?? 0)) return undefined;
+  if (!checkAnswerEstimate(ctx, ex, job.minAnswerBytes ?? 0, job.tooLargeHint)) return undefined;
   const deadline = ctx.config.requestTimeoutMs;
   const remaining = () => (deadline > 0 ? deadline - ex.elapsedMs() : Infinity);
   const expired = () => refuse(ex, deadlineRefusal(deadline, true));
@@ -218,7 +218,7 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
   ex.reservedBytes = held;
   if (answer.body.length > ctx.config.maxAnswerBytes) {
     // The estimate is a lower bound; this is the exact size. The Buffer is dropped unwritten.
-    ex.sendError(413, 'validation', answerTooLargeMessage(answer.body.length, ctx.config.maxAnswerBytes, false));
+    ex.sendError(413, 'validation', answerTooLargeMessage(answer.body.length, ctx.config.maxAnswerBytes, false, job.tooLargeHint));
     return undefined;
   }
   return answer;

@@ -5,10 +5,10 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { spawnServer, requireBuilt, testModel, until } from '../helpers/server.mjs';
-import { RawClient, head, metrics, postJson, postText } from '../helpers/http.mjs';
+import { RawClient, head, metrics, postJson, postText, request } from '../helpers/http.mjs';
 
 t.setTimeout(300_000);
-requireBuilt(testModel('tiny'));
+requireBuilt(testModel('tiny'), testModel('embed'));
 
 const MIB = 1024 * 1024;
 const LIMIT = 8 * MIB;
@@ -93,5 +93,45 @@ t.test('amplification refused, non-reading clients cut off, RSS bounded, others 
     s.logs.some((l) => l.level === 'error'),
     'no errors logged',
   );
+  t.equal((await s.stop()).code, 0, 'clean exit');
+});
+
+t.test('/embed_all: a vector per token, bounded before the work from the words; the exact size after', async (t) => {
+  const { estimateAllTokensAnswerBytes } = await import('../../dist/server/answer_size.js');
+  const LIMIT = 64 * 1024;
+  const s = await spawnServer(['--model', testModel('embed'), '--max-answer-bytes', String(LIMIT)], { t });
+  const hidden = JSON.parse((await request(s.port, { path: '/info' })).text).hidden_size;
+  // Words of the real vocabulary, with punctuation and digits between (each at least one token).
+  const WORDS = ['the', 'river', 'bank,', 'open', 'at', 'nine;', 'x1', 'museum', 'café', 'large', 'quiet', 'street.'];
+  const words = (n, k) => Array.from({ length: n }, (_, i) => WORDS[(i * 7 + k) % WORDS.length]).join(' ');
+  const run = () => metrics(s.port).then((m) => m.get('bert_serve_engine_requests_total'));
+
+  // Under the limit: answered, and the estimate is below the real answer's size.
+  const small = [words(40, 1)];
+  const ok = await postJson(s.port, '/embed_all', { inputs: small });
+  t.equal(ok.status, 200, ok.text.slice(0, 200));
+  const estimate = estimateAllTokensAnswerBytes(small, hidden, 512);
+  t.ok(estimate > 0 && estimate <= ok.bytes.length, `estimate ${estimate} <= real ${ok.bytes.length} bytes`);
+
+  // Far over: refused before the engine runs (its request count does not move).
+  const before = await run();
+  const huge = { inputs: Array.from({ length: 8 }, (_, k) => words(300, k)), truncate: true };
+  const t0 = performance.now();
+  const refused = await postJson(s.port, '/embed_all', huge);
+  const ms = performance.now() - t0;
+  t.equal(refused.status, 413, refused.text.slice(0, 200));
+  t.equal(refused.json.error_type, 'validation');
+  t.match(refused.json.error, /at least \d+ bytes, over the limit of 65536 bytes \(--max-answer-bytes\); send fewer or shorter inputs/);
+  t.match(refused.json.error, /POST \/embed for one pooled vector per input/);
+  t.equal(await run(), before, 'nothing reached the model');
+  t.comment(`refused in ${ms.toFixed(1)} ms`);
+
+  // Over, but under the lower bound: the exact size, after the work, with the same advice.
+  const middle = { inputs: Array.from({ length: 3 }, (_, k) => words(100, k)) };
+  t.ok(estimateAllTokensAnswerBytes(middle.inputs, hidden, 512) <= LIMIT, 'the estimate lets it through');
+  const late = await postJson(s.port, '/embed_all', middle);
+  t.equal(late.status, 413, late.text.slice(0, 200));
+  t.match(late.json.error, /^the answer would be \d+ bytes, over the limit of 65536 bytes \(--max-answer-bytes\); send fewer/);
+  t.equal((await postJson(s.port, '/embed_all', { inputs: ['still serving'] })).status, 200);
   t.equal((await s.stop()).code, 0, 'clean exit');
 });

@@ -50,3 +50,30 @@ t.test('checkAnswerEstimate: 413 before the engine runs when the estimate is ove
   t.equal(sent[0][1], 'validation');
   t.match(sent[0][2], /at least 1001 bytes, over the limit of 1000 bytes \(--max-answer-bytes\)/);
 });
+
+t.test("/embed_all's estimate: a lower bound of tokens for every tokenizer kind served, x the vector's least bytes", async (t) => {
+  const {
+    minTokens,
+    estimateAllTokensAnswerBytes,
+    answerTooLargeMessage: message,
+    ALL_TOKENS_HINT,
+  } = await import('../../dist/server/answer_size.js');
+  const { CORNERS, generator, loadKinds } = await import('../helpers/tokenizer-oracle.mjs');
+  const seed = (Date.now() ^ (process.pid << 16)) >>> 0;
+  t.comment(`seed ${seed}`);
+  const generate = generator(seed);
+  const texts = [...CORNERS, ...Array.from({ length: 200 }, generate), "hello, world! naïve café 東京 x1y2 ... don't", ' \t\n '];
+  const families = loadKinds().filter((k) => ['bert-uncased', 'bert-cased', 'roberta', 'xlm-roberta', 'mpnet'].includes(k.name));
+  t.equal(families.length, 5, 'WordPiece (uncased, cased), byte-level BPE, Unigram, MPNet');
+  for (const kind of families) {
+    const over = texts.filter((text) => minTokens(text, 1e9) > kind.ours.encode(text, { addSpecialTokens: false }).ids.length);
+    t.same(over, [], `${kind.name}: never more than the real tokens, on ${texts.length} texts`);
+  }
+  t.equal(minTokens('a b c d e', 3), 3, 'capped at the tokens one text may have');
+  t.equal(minTokens('... --- !!!', 100), 0, 'words without a letter or digit are not counted');
+  t.equal(estimateAllTokensAnswerBytes(['one two', 'three'], 4, 512), 3 * (2 * 4 + 1));
+  t.match(
+    message(10, 5, true, ALL_TOKENS_HINT),
+    /over the limit of 5 bytes \(--max-answer-bytes\); send fewer or shorter inputs.*POST \/embed/,
+  );
+});

@@ -6,6 +6,7 @@ import { fromBody, httpFields } from '../../tasks/option.js';
 import { asList, object, texts } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import type { InferenceRoute } from './route.js';
+import { ALL_TOKENS_HINT, estimateAllTokensAnswerBytes } from '../answer_size.js';
 
 const KEYS = EMBED_ROUTES.embedAll;
 
@@ -25,6 +26,13 @@ export const embedAll: InferenceRoute = {
   plan(engine, body) {
     const list = asList(body.inputs);
     const options = { ...fromBody(EMBED, KEYS, body), ...fromBody(TRUNCATION, TRUNCATION_KEYS, body) };
-    return { texts: list.length, run: (o) => engine.embedAllJson(list, { ...options, ...o }) };
+    // One vector per token: bounded before the work like fill-mask's product (answer_size.ts).
+    const maxTokens = engine.options.maxTokens || engine.info.maxPositionEmbeddings;
+    return {
+      texts: list.length,
+      minAnswerBytes: estimateAllTokensAnswerBytes(list, engine.info.hiddenSize, maxTokens),
+      tooLargeHint: ALL_TOKENS_HINT,
+      run: (o) => engine.embedAllJson(list, { ...options, ...o }),
+    };
   },
 };

@@ -30,6 +30,8 @@ export interface Job {
   texts: number;
   /** A LOWER bound of the answer's bytes, when it can be large (fill-mask): over --max-answer-bytes, 413 before the work. */
   minAnswerBytes?: number;
+  /** What the client can do when the answer is over --max-answer-bytes (answer_size.ts; default: fill-mask's). */
+  tooLargeHint?: string;
   /** Fill-mask: the predictions asked for, for the answer's upper bound (answer_size.ts). */
   predictions?: number;
   /** The engine call, with the client's abort signal and the deadline left. */
