@@ -330,3 +330,39 @@ t.test('requests node:http refuses before a route: answered in the JSON error sh
   t.ok(await stalled.waitClosed(), 'closed');
   t.equal(fake.submitted, 0, 'nothing reached the engine');
 });
+
+t.test("the gate's one sweep timer: each waiter leaves at its own deadline, never before, in deadline order", async (t) => {
+  const { Gate } = await import('../../dist/server/gate.js');
+  const gate = new Gate(1e9, 100);
+  const engine = { pending: 1, options: { maxQueue: 1 } }; // full: every request waits
+  const t0 = performance.now();
+  const left = [];
+  const wait = (name, deadlineMs, onGone = () => {}) =>
+    Promise.resolve(gate.admit(engine, 1, 0, deadlineMs, onGone)).then((a) => {
+      left.push({ name, a, ms: performance.now() - t0, deadlineMs });
+      return a;
+    });
+  // Out of deadline order on purpose: the sweep re-arms for the earliest, wherever it stands.
+  const late = wait('late', 90);
+  const early = wait('early', 30);
+  let hangUp;
+  const gone = wait('gone', 60, (fn) => (hangUp = fn));
+  const patient = wait('patient', Infinity);
+  t.equal(gate.waiting, 4);
+  hangUp();
+  t.equal(await gone, 'gone', 'a client that goes away leaves at once');
+  t.equal(await early, 'timeout');
+  t.equal(await late, 'timeout');
+  for (const w of left.filter((l) => l.a === 'timeout'))
+    t.ok(w.ms >= w.deadlineMs - 1, `${w.name} left after ${w.ms.toFixed(1)} ms, not before its ${w.deadlineMs} ms deadline`);
+  t.same(
+    left.map((l) => l.name),
+    ['gone', 'early', 'late'],
+    'in deadline order',
+  );
+  t.equal(gate.waiting, 1, 'the one without a deadline still waits');
+  engine.pending = 0;
+  gate.answered();
+  t.equal(await patient, 'go', 'and is admitted when room opens');
+  t.equal(gate.waiting, 0);
+});
