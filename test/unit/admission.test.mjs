@@ -366,3 +366,25 @@ t.test("the gate's one sweep timer: each waiter leaves at its own deadline, neve
   t.equal(await patient, 'go', 'and is admitted when room opens');
   t.equal(gate.waiting, 0);
 });
+
+t.test('access log under an overload: the first overload answers of a second get a line each, the rest one count', async (t) => {
+  const { AccessLog, OVERLOAD_LINES_PER_SECOND } = await import('../../dist/server/access_log.js');
+  const { Logger } = await import('../../dist/logger.js');
+  const lines = [];
+  const log = new AccessLog(new Logger({ level: 'info', format: 'json', write: (l) => lines.push(JSON.parse(l)) }), 0);
+  const ex = (i) => ({ requestId: `r${i}`, method: 'POST', url: '/', stage: 'engine' });
+  for (let i = 0; i < 50; i++) log.ended(ex(i), i % 2 ? 504 : 429, 1);
+  log.ended(ex('bad'), 422, 1);
+  log.ended(ex('ok'), 200, 1); // sampled out (0)
+  t.equal(lines.filter((l) => l.msg === 'request' && l.status >= 429).length, OVERLOAD_LINES_PER_SECOND, 'overload lines, up to the rate');
+  t.ok(
+    lines.some((l) => l.msg === 'request' && l.status === 422),
+    'other errors keep their line',
+  );
+  log.flush();
+  const summary = lines.filter((l) => l.msg === 'overload answers');
+  t.equal(summary.length, 1, 'one line for the rest');
+  t.same(summary[0].not_logged_one_by_one, { 429: 15, 504: 15 });
+  log.flush();
+  t.equal(lines.filter((l) => l.msg === 'overload answers').length, 1, 'nothing more to count');
+});
