@@ -78,7 +78,12 @@ async function main(argv: string[]): Promise<void> {
     await server.load();
   } catch (e) {
     const err = toBertServeError(e);
-    logger.error(`the model failed to load: [${err.code}] ${err.message}`, { model: config.model, code: err.code });
+    // With several models the message names the one that failed.
+    const several = config.models.length > 1 || config.modelRepository !== '';
+    logger.error(
+      `the model failed to load: [${err.code}] ${err.message}`,
+      several ? { code: err.code } : { model: config.model, code: err.code },
+    );
     process.exit(1);
   }
 }

@@ -40,6 +40,8 @@ export interface OptionSpec {
   metavar?: string;
   /** An option of the engine (Engine.load takes it too; the server hands it over as it is). */
   engine?: true;
+  /** The flag may be given several times (ResolvedConfig.models keeps every value; the option's own value is the first). */
+  repeatable?: true;
   /** One line: what it does. */
   doc: string;
   /** How to tune it (docs/configuration.md and --help). */
@@ -57,9 +59,34 @@ export const OPTIONS = [
     kind: 'string',
     default: DEMO_MODEL_DIR,
     defaultText: '<package>/models/demo',
-    metavar: 'DIR',
+    metavar: '[NAME=]DIR',
+    repeatable: true,
     doc: `Model directory: model.pt (TorchScript), config.json and vocab.txt (+ tokenizer_config.json) or tokenizer.json. Families (config.json model_type): ${FAMILIES.map((f) => f.name).join(', ')}, each with its masked-LM, encoder, sequence- and token-classification heads (docs/models.md); another model_type is refused at load with this list.`,
-    tune: 'Without it the small demo model made by `npm run setup` is served, and the log says so.',
+    tune:
+      'Repeat it to serve several models from one process (docs/http.md#several-models): NAME=DIR names one (letters, digits, ".", "_", "-"), ' +
+      'a bare DIR is named after the directory. Without it (and without --model-repository) the small demo model made by `npm run setup` ' +
+      'is served, and the log says so.',
+  },
+  {
+    key: 'modelRepository',
+    flag: 'model-repository',
+    env: ['BERT_SERVE_MODEL_REPOSITORY'],
+    kind: 'string',
+    default: '',
+    defaultText: 'none',
+    metavar: 'DIR',
+    doc: "A directory whose every subdirectory is a model directory, served under the subdirectory's name (beside any --model).",
+    tune: 'Subdirectories whose names start with "." are skipped. The server refuses to start, naming the model, when any of them fails to load.',
+  },
+  {
+    key: 'defaultModel',
+    flag: 'default-model',
+    env: ['BERT_SERVE_DEFAULT_MODEL'],
+    kind: 'string',
+    default: '',
+    defaultText: 'the first',
+    metavar: 'NAME',
+    doc: 'With several models: the one the unprefixed routes (POST /, /embed, /info ...) serve; the others answer under /models/NAME/... (default: the first --model, else the first repository entry by name).',
   },
   {
     key: 'port',
@@ -525,6 +552,8 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = ALL_OPTIONS.filter((o) => o
 export interface ResolvedConfig extends ServerConfig {
   /** True when no model was given and the demo model is used. */
   modelIsDefault: boolean;
+  /** Every --model given, in order (the environment variable gives one; none: []). */
+  models: string[];
   /** Where each value came from: "flag", "env:NAME" or "default". */
   sources: Record<keyof ServerConfig, string>;
 }
@@ -558,6 +587,7 @@ const BY_FLAG = new Map(ALL_OPTIONS.map((o) => [o.flag, o]));
  */
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, cpus: () => CpuBudget = cpuBudget): CliAction {
   const fromFlags = new Map<string, string | boolean>();
+  const repeated = new Map<string, string[]>();
   let printConfig = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -591,7 +621,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
         i++;
       }
     }
+    if (spec.repeatable && fromFlags.has(spec.key)) {
+      if (typeof value === 'string') repeated.get(spec.key)!.push(value);
+      continue;
+    }
     fromFlags.set(spec.key, value);
+    if (spec.repeatable && typeof value === 'string') repeated.set(spec.key, [value]);
   }
 
   const out: Record<string, unknown> = {};
@@ -624,7 +659,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   if (config.apiKey !== '' && config.apiKeyFile !== '') {
     throw new ConfigError(`--api-key (${sources.apiKey}) and --api-key-file (${sources.apiKeyFile}) are both set; give one`);
   }
-  const resolved: ResolvedConfig = { ...config, modelIsDefault: sources.model === 'default', sources };
+  for (const extra of repeated.get('model')?.slice(1) ?? []) convert(BY_FLAG.get('model')!, extra, '--model');
+  const models = repeated.get('model') ?? (sources.model === 'default' ? [] : [config.model]);
+  const modelIsDefault = sources.model === 'default' && config.modelRepository === '';
+  const resolved: ResolvedConfig = { ...config, modelIsDefault, models, sources };
   return printConfig ? { action: 'print-config', config: resolved } : { action: 'serve', config: resolved };
 }
 

@@ -11,6 +11,7 @@ import { BertServeError, invalidArgument, toBertServeError } from './errors.js';
 import { Logger, type LogFields } from './logger.js';
 import { Tokenizer } from './tokenizer.js';
 import { packageVersion } from './config.js';
+import { modelVersion } from './model_version.js';
 import { recordPath, type PathChange } from './path_history.js';
 import { resolveEngineOptions, toNativeOptions, type EngineOptions, type ResolvedEngineOptions } from './engine_options.js';
 import { decodeFloat32Base64, joinAnswers, parseAnswer, type JsonAnswer } from './answers.js';
@@ -71,10 +72,15 @@ export class Engine {
   readonly info: ModelInfo;
   readonly tokenizer: Tokenizer;
   readonly options: ResolvedEngineOptions;
+  /** The content hash of the model directory's files, taken at load (model_version.ts). */
+  readonly version: string;
+  /** When the load finished (ms since the epoch). */
+  readonly loadedAt = Date.now();
   readonly #bridge: EngineBridge;
 
-  private constructor(bridge: EngineBridge, info: NativeModelInfo, options: ResolvedEngineOptions) {
+  private constructor(bridge: EngineBridge, info: NativeModelInfo, options: ResolvedEngineOptions, version: string) {
     this.#bridge = bridge;
+    this.version = version;
     this.info = { ...info, taskInfo: JSON.parse(info.taskInfo) as TaskInfo };
     if (options.pathHistory && options.pathHistory !== 'off') {
       const { change, problem } = recordPath(options.pathHistory, info.modelDir, info.device, info.dtype, {
@@ -96,7 +102,16 @@ export class Engine {
       const opts = resolveEngineOptions(options);
       const logger = options.logger ?? new Logger();
       const bridge = new EngineBridge(loadBinding(), opts.maxQueue, (level, message, fields) => forwardLog(logger, level, message, fields));
-      return new Engine(bridge, await bridge.load(toNativeOptions(opts)), opts);
+      // The files are hashed while the native threads load them (streamed: the JS thread stays free).
+      const version = modelVersion(opts.model);
+      version.catch(() => undefined); // awaited below, after the load's own error if it has one
+      const info = await bridge.load(toNativeOptions(opts));
+      try {
+        return new Engine(bridge, info, opts, await version);
+      } catch (e) {
+        await bridge.close(false); // loaded, but its files could not be read whole: not served
+        throw e;
+      }
     } catch (e) {
       throw toBertServeError(e, stack);
     }

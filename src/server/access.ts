@@ -34,16 +34,17 @@ export class AccessControl {
 
   /**
    * Answers a CORS preflight (204) or a request without the key (401) for a known path whose
-   * methods are `allow`. Returns true when it answered.
+   * methods are `allow`; `path` is the declared one (without a /models/{name} prefix). Returns true
+   * when it answered.
    */
-  intercept(ex: Exchange, allow: string): boolean {
+  intercept(ex: Exchange, path: string, allow: string): boolean {
     if (ex.method === 'OPTIONS' && this.#cors.enabled && ex.preflightMethod !== '') {
       // Preflights never carry credentials: answered before the key is checked.
       ex.extraHeaders = [['x-request-id', ex.requestId]];
       ex.send(204, '', [['Allow', allow], ...this.#cors.preflight(ex.origin, allow)]);
       return true;
     }
-    if (this.#key && !this.#open.has(ex.url)) {
+    if (this.#key && !this.#open.has(path)) {
       const refusal = this.#key.check(ex.authorization, ex.authorizationRepeated);
       if (refusal) {
         ex.send(refusal.status, refusal.body, refusal.headers, refusal.close);

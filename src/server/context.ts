@@ -1,4 +1,5 @@
-// What routes and the request pipeline need from the server (implemented by Server).
+// What routes and the request pipeline need from the server: one RouteContext per served model
+// (served_model.ts), all sharing the server's configuration, logger, metrics and gate.
 import type { Engine } from '../engine.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -10,15 +11,33 @@ export interface RouteContext {
   readonly config: Readonly<ServerConfig>;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** The engine once loaded, else undefined. */
+  /** This model's name (the {name} of /models/{name}/...). */
+  readonly modelName: string;
+  /** This model's engine once every served model is loaded, else undefined. */
   readonly engine: Engine | undefined;
   readonly draining: boolean;
   /** /info body, built once after load. */
   readonly infoJson: string | undefined;
   /** --api-key is set (documented in /openapi.json). */
   readonly apiKeyRequired: boolean;
-  /** Queue room and the memory budget for answers (gate.ts). */
+  /** Queue room and the memory budget for answers (gate.ts), shared by the models. */
   readonly gate: Gate;
   /** The routes served (routes/index.ts), for the documents that describe them. */
   readonly routes: readonly Route[];
+  /** Every served model. */
+  readonly models: ServedModels;
+}
+
+export interface ServedModels {
+  /** The served names, in the order given. */
+  readonly names: readonly string[];
+  /** The model of the unprefixed routes. */
+  readonly defaultName: string;
+  /** A served model's context; undefined for a name not served. */
+  get(name: string): RouteContext | undefined;
+}
+
+/** The 404 for a model name not served, listing the served ones. */
+export function unknownModelMessage(name: string, models: ServedModels): string {
+  return `the model ${JSON.stringify(name)} is not served here; served: ${models.names.join(', ')}`;
 }

@@ -10,13 +10,16 @@
 // A stage that refuses answers through the Exchange and the request stops there; every answer goes
 // through the Exchange, so nothing is written to a client that has gone. The one place where an
 // engine error becomes an HTTP answer is answerEngineError (through errors.ts HTTP_STATUS).
+// The model is the one of the path (the router's `ctx`), except on a route that names it in the
+// body (OpenAI's `model`) when several are served and the path has no /models/{name}: that route
+// is admitted after validate, against the model its body names (404 for one not served).
 // JS thread only.
 import { HTTP_STATUS, toBertServeError } from '../errors.js';
 import type { Engine } from '../engine.js';
 import type { JsonAnswer } from '../answers.js';
 import { taskArchitecture } from '../tasks/task.js';
 import type { Exchange } from './exchange.js';
-import type { RouteContext } from './context.js';
+import { unknownModelMessage, type RouteContext } from './context.js';
 import { servesTask, type Body, type InferenceRoute, type Job } from './routes/route.js';
 import { modelFacts } from './routes/facts.js';
 import { decodeUtf8, readBody } from './body.js';
@@ -30,14 +33,25 @@ export function refuse(ex: Exchange, r: Refusal): void {
   ex.send(r.status, r.body, r.headers, r.close);
 }
 
-/** Runs `route` for the request of `ex`, stage by stage. */
-export async function serveInference(ctx: RouteContext, ex: Exchange, route: InferenceRoute): Promise<void> {
-  const engine = admit(ctx, ex, route);
-  if (!engine) return;
+/** Runs `route` for the request of `ex`, stage by stage; `prefixed`: the path named the model. */
+export async function serveInference(ctx: RouteContext, ex: Exchange, route: InferenceRoute, prefixed = false): Promise<void> {
+  // The model is named in the body: admitted once the body says which (below).
+  const field = prefixed || ctx.models.names.length < 2 ? undefined : route.modelField;
+  if (field !== undefined && ctx.draining) return void refuse(ex, DRAINING);
+  let engine = field === undefined ? admit(ctx, ex, route) : undefined;
+  if (field === undefined && !engine) return;
   const text = await read(ctx, ex, route);
   if (text === undefined) return;
   const body = parse(ex, route, text);
   if (!body || !validate(ctx, ex, route, body)) return;
+  if (field !== undefined) {
+    const name = body[field] as string | undefined;
+    const chosen = name === undefined ? ctx : ctx.models.get(name);
+    if (!chosen) return void ex.sendError(404, 'model_not_found', unknownModelMessage(String(name), ctx.models));
+    ctx = chosen;
+    engine = admit(ctx, ex, route);
+  }
+  if (!engine) return;
   let job: Job;
   try {
     job = route.plan(engine, body);
@@ -67,7 +81,7 @@ function admit(ctx: RouteContext, ex: Exchange, route: InferenceRoute): Engine |
       422,
       'validation',
       `${route.method} ${route.path} needs a ${wanted} model (${taskArchitecture(wanted, engine.info.architecture)}); ` +
-        `this server's model serves ${engine.task} (${engine.info.architecture})`,
+        `${ctx.models.names.length > 1 ? `the model "${ctx.modelName}"` : "this server's model"} serves ${engine.task} (${engine.info.architecture})`,
     );
     return undefined;
   }
@@ -234,6 +248,7 @@ function write(ctx: RouteContext, ex: Exchange, answer: JsonAnswer): void {
     ['x-queue-time', ms(t.queueUs / 1000)],
     ['x-inference-time', ms(t.inferenceUs / 1000)],
     ['x-total-time', ms(ex.elapsedMs())],
+    ['x-model-version', ctx.engine!.version],
   ]);
 }
 

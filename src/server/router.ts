@@ -4,26 +4,62 @@
 // (access.ts), the method (405 with Allow), and the route: a status route answers itself, an
 // inference route runs through the pipeline (pipeline.ts). Anything thrown on the way is a 500
 // (logged). The table derives from the route declarations (routes/index.ts). JS thread only.
+//
+// Several models: a path is either one of the table's, answered for the default model, or
+// /models/{name} followed by a path of a perModel declaration (nothing: POST /), answered for that
+// model (a name not served: 404 listing the served ones). Every route then runs against that
+// model's RouteContext (served_model.ts).
 import { toBertServeError } from '../errors.js';
 import { errorFields } from '../logger.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
 import type { AccessControl } from './access.js';
-import type { RouteContext } from './context.js';
+import { unknownModelMessage, type RouteContext, type ServedModels } from './context.js';
 import { pick, routeTable, type PathEntry } from './routes/index.js';
+import type { Route } from './routes/route.js';
 import { serveInference } from './pipeline.js';
 import type { Wire } from './transport/transport.js';
 
+/** What the router needs from the server. */
+export interface RouterHost extends ServedModels {
+  readonly defaultModel: RouteContext;
+  readonly routes: readonly Route[];
+  readonly logger: RouteContext['logger'];
+}
+
+const PREFIX = '/models/';
+
 export class Router {
-  readonly #ctx: RouteContext;
+  readonly #server: RouterHost;
   readonly #host: ExchangeHost;
   readonly #access: AccessControl;
   readonly #table: ReadonlyMap<string, PathEntry>;
+  /** The perModel declarations' paths, without the /models/{name} prefix. */
+  readonly #perModel: ReadonlyMap<string, PathEntry>;
 
-  constructor(ctx: RouteContext, host: ExchangeHost, access: AccessControl) {
-    this.#ctx = ctx;
+  constructor(server: RouterHost, host: ExchangeHost, access: AccessControl) {
+    this.#server = server;
     this.#host = host;
     this.#access = access;
-    this.#table = routeTable(ctx.routes);
+    this.#table = routeTable(server.routes);
+    this.#perModel = routeTable(server.routes.filter((r) => r.perModel));
+  }
+
+  /** The route table entry, the model and the declared path of `url`; a string: the 404's error_type and message. */
+  #resolve(url: string): { entry: PathEntry; ctx: RouteContext; path: string; prefixed: boolean } | { notFound: string; type: string } {
+    const entry = this.#table.get(url);
+    if (entry) return { entry, ctx: this.#server.defaultModel, path: url, prefixed: false };
+    if (url.startsWith(PREFIX)) {
+      const slash = url.indexOf('/', PREFIX.length);
+      const name = slash < 0 ? url.slice(PREFIX.length) : url.slice(PREFIX.length, slash);
+      const path = slash < 0 ? '/' : url.slice(slash);
+      const perModel = this.#perModel.get(path);
+      if (perModel && name !== '') {
+        const ctx = this.#server.get(decodeURIComponentSafe(name));
+        if (!ctx) return { notFound: unknownModelMessage(decodeURIComponentSafe(name), this.#server), type: 'model_not_found' };
+        return { entry: perModel, ctx, path, prefixed: true };
+      }
+    }
+    return { notFound: `no route for ${url}`, type: 'not_found' };
   }
 
   dispatch(wire: Wire): void {
@@ -39,13 +75,14 @@ export class Router {
         ex.sendError(400, 'malformed', `ambiguous request framing: ${ex.framingError}`, undefined, true);
         return;
       }
-      const entry = this.#table.get(ex.url);
-      if (!entry) {
-        ex.sendError(404, 'not_found', `no route for ${ex.method} ${ex.url}`);
+      const found = this.#resolve(ex.url);
+      if ('notFound' in found) {
+        ex.sendError(404, found.type, found.type === 'not_found' ? `no route for ${ex.method} ${ex.url}` : found.notFound);
         return;
       }
+      const { entry, ctx, path, prefixed } = found;
       ex.route = ex.url;
-      if (this.#access.intercept(ex, entry.allow)) return;
+      if (this.#access.intercept(ex, path, entry.allow)) return;
       const candidates = entry.methods.get(ex.method);
       if (!candidates) {
         ex.sendError(405, 'method_not_allowed', `method ${ex.method} is not allowed on ${ex.url}; allowed: ${entry.allow}`, [
@@ -53,8 +90,8 @@ export class Router {
         ]);
         return;
       }
-      const route = pick(candidates, this.#ctx.engine?.task);
-      const result = route.kind === 'inference' ? serveInference(this.#ctx, ex, route) : route.handle(this.#ctx, ex);
+      const route = pick(candidates, ctx.engine?.task);
+      const result = route.kind === 'inference' ? serveInference(ctx, ex, route, prefixed) : route.handle(ctx, ex);
       if (result) result.catch((e) => this.#unexpected(ex, e));
     } catch (e) {
       this.#unexpected(ex, e);
@@ -62,11 +99,20 @@ export class Router {
   }
 
   #unexpected(ex: Exchange, e: unknown): void {
-    const logger = this.#ctx.logger;
+    const logger = this.#server.logger;
     logger.error('unexpected error in a request handler', { route: ex.route, request_id: ex.requestId, ...errorFields(e) });
     if (!ex.done) {
       const err = toBertServeError(e);
       ex.sendError(500, 'backend', logger.enabled('debug') ? `internal server error: ${err.message}` : 'internal server error');
     }
+  }
+}
+
+/** A path segment percent-decoded, or as it is when it does not decode. */
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }

@@ -2,22 +2,27 @@
 // serves (routes/index.ts, dispatched by router.ts) and the lifecycle.
 //
 // Lifecycle: listen() opens the port (liveness answers at once, inference routes answer 503 while
-// the model loads), load() loads and warms the engine and only then reports ready, close() drains
-// (shutdown.ts). Threading: everything here runs on the JS thread; the engine does its work on its
-// own native threads and completes promises back on this thread. Ownership: the Server owns its
-// engine (loaded by it or handed to it) and closes it when it closes.
+// the models load), load() loads and warms every served model (model_specs.ts: --model,
+// --model-repository), one after the other, and only then reports ready; if one fails, the others
+// are closed again and load() rejects naming it. close() drains (shutdown.ts). Threading:
+// everything here runs on the JS thread; the engines do their work on their own native threads and
+// complete promises back on this thread. Ownership: the Server owns its engines (loaded by it or
+// handed to it) and closes them when it closes.
+import { basename } from 'node:path';
 import { Engine } from '../engine.js';
 import { BertServeError, toBertServeError } from '../errors.js';
-import { ENGINE_OPTIONS, defaultConfig, type ServerConfig } from '../config.js';
+import { DEMO_MODEL_DIR, ENGINE_OPTIONS, defaultConfig, type ServerConfig } from '../config.js';
 import type { EngineOptions } from '../engine_options.js';
 import { Logger } from '../logger.js';
 import { Metrics } from '../metrics.js';
 import { defaultPathHistory } from '../path_history.js';
 import type { Exchange, ExchangeHost } from './exchange.js';
-import type { RouteContext } from './context.js';
+import type { RouteContext, ServedModels } from './context.js';
 import { ROUTES, openPaths } from './routes/index.js';
 import type { Route } from './routes/route.js';
-import { buildInfo } from './routes/info.js';
+import type { ServerFacts } from './routes/info.js';
+import { planModels } from './model_specs.js';
+import { ServedModel, type ServerShared } from './served_model.js';
 import { Router } from './router.js';
 import { AccessControl } from './access.js';
 import { AccessLog } from './access_log.js';
@@ -33,31 +38,36 @@ export { ServerStartError } from './transport/transport.js';
 
 export interface ServerOptions extends Partial<ServerConfig> {
   logger?: Logger;
-  /** An engine already loaded; the server owns it from then on (and closes it on close()). */
+  /** An engine already loaded, served alone; the server owns it from then on (and closes it on close()). */
   engine?: Engine;
+  /** Several models: each `[NAME=]DIR`, as --model (beside --model-repository's); default: `model` alone. */
+  models?: readonly string[];
   /** Collect Node's default process metrics (default true). */
   defaultMetrics?: boolean;
 }
 
-export class Server implements ExchangeHost, RouteContext, Drainable {
+export class Server implements ExchangeHost, ServerShared, ServedModels, Drainable {
   readonly config: Readonly<ServerConfig>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly gate: Gate;
   readonly routes: readonly Route[] = ROUTES;
-  engine: Engine | undefined;
+  /** Every served model, by name, in the order given. */
+  readonly #models = new Map<string, ServedModel>();
+  readonly defaultName: string;
   /** The port listened on (resolved when --port 0), after listen(). */
   port = 0;
   /** Which HTTP transport serves ('uws' or 'node'), after listen(). */
   transport: Transport['kind'] | undefined;
   #transport: Transport | undefined;
-  #infoJson: string | undefined;
   #listening: Promise<number> | undefined;
   #draining = false;
   /** Exchanges started and not yet answered or aborted. */
   #open = new Set<Exchange>();
   #idleWaiters: Array<() => void> = [];
   #loading: Promise<Engine> | undefined;
+  /** Engines loaded so far by load() (all of them once it resolves), for closeEngine(). */
+  #loaded: Engine[] = [];
   #closing: Promise<DrainResult> | undefined;
   #engineClosed: Promise<void> | undefined;
   readonly #apiKeyRequired: boolean;
@@ -65,7 +75,7 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   readonly #accessLog: AccessLog;
 
   constructor(options: ServerOptions = {}) {
-    const { logger, engine, defaultMetrics, ...rest } = options;
+    const { logger, engine, defaultMetrics, models, ...rest } = options;
     const config = defaultConfig();
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (config as Record<string, unknown>)[k] = v;
     this.config = Object.freeze(config);
@@ -77,6 +87,13 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       throw new ServerStartError('ERR_API_KEY', (e as Error).message);
     }
     this.#apiKeyRequired = access.keyRequired;
+    // The --model option's value is a model of its own only when nothing else names one.
+    const given = models ?? (config.model !== DEMO_MODEL_DIR || config.modelRepository === '' ? [config.model] : []);
+    const plan = engine
+      ? { specs: [{ name: basename(engine.info.modelDir), dir: engine.info.modelDir }], defaultName: basename(engine.info.modelDir) }
+      : planModels(given, config.modelRepository, config.model, config.defaultModel);
+    for (const spec of plan.specs) this.#models.set(spec.name, new ServedModel(spec.name, spec.dir, this));
+    this.defaultName = plan.defaultName;
     this.#router = new Router(this, this, access);
     this.#accessLog = new AccessLog(this.logger, config.accessLogSample);
     const budget = config.maxInflightAnswerBytes || Math.floor(memoryLimit() * ANSWER_MEMORY_SHARE);
@@ -93,7 +110,40 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       },
       { defaultMetrics },
     );
-    if (engine) this.engine = engine;
+    if (engine) {
+      this.#models.get(this.defaultName)!.engine = engine;
+      this.#loaded = [engine];
+    }
+  }
+
+  // ---- ServedModels
+
+  get models(): ServedModels {
+    return this;
+  }
+  get names(): readonly string[] {
+    return [...this.#models.keys()];
+  }
+  get(name: string): ServedModel | undefined {
+    return this.#models.get(name);
+  }
+  /** The model of the unprefixed routes. */
+  get defaultModel(): RouteContext {
+    return this.#models.get(this.defaultName)!;
+  }
+  /** The default model's engine once every model is loaded. */
+  get engine(): Engine | undefined {
+    return this.#models.get(this.defaultName)!.engine;
+  }
+  /** /info's server facts, once the transport is known. */
+  get serverFacts(): ServerFacts | undefined {
+    if (!this.#transport) return undefined;
+    return {
+      config: this.config,
+      inflightAnswerBytes: this.gate.budgetBytes,
+      transport: this.transport,
+      transportImplementation: this.#transport.implementation,
+    };
   }
 
   get draining(): boolean {
@@ -138,66 +188,91 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
     return this.port;
   }
 
-  /** Loads and warms the model (once); resolves when the server is ready. Rejects with a coded BertServeError. */
+  /**
+   * Loads and warms every served model (once), one after the other; resolves with the default
+   * model's engine when all are ready. Rejects with a coded BertServeError naming the model that
+   * failed (the ones loaded before it are closed again).
+   */
   load(): Promise<Engine> {
     if (this.engine) return Promise.resolve(this.engine);
     if (!this.#loading && this.#draining) return Promise.reject(new BertServeError('ERR_CLOSED', 'the server is closed'));
-    if (!this.#loading) {
-      const c = this.config;
-      this.logger.info('loading model', { model: c.model, device: c.device, dtype: c.dtype });
-      const options: Record<string, unknown> = { logger: this.logger };
-      for (const o of ENGINE_OPTIONS) options[o.key] = c[o.key as keyof ServerConfig];
-      // The server keeps a path history unless told "off"; the library keeps one only when given a file.
-      options.pathHistory = c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory();
-      this.#loading = Engine.load(options as EngineOptions).then((engine) => {
-        this.engine = engine;
-        const i = engine.info;
-        this.logger.info('model loaded', {
-          model: i.modelDir,
-          task: i.task,
-          architecture: i.architecture,
-          device: i.device,
-          dtype: i.dtype,
-          workers: i.workers,
-          intraOpThreads: i.intraOpThreads,
-          blas: i.blas,
-          malloc: i.malloc,
-          torch: i.torchVersion,
-          head: i.headPath,
-          linear: i.linearKernel,
-          cpuNativeBf16: i.cpuNativeBf16,
-          vocabSize: i.vocabSize,
-          maxPositionEmbeddings: i.maxPositionEmbeddings,
-          batchOverheadTokens: i.batchOverheadTokens,
-          singleThreadMaxTokens: i.singleThreadMaxTokens,
-          loadMs: round(i.loadMs),
-          warmupMs: round(i.warmupMs),
-        });
-        if (i.pathChange) {
-          this.logger.warn('the model runs another way than at its last load', {
-            model: i.modelDir,
-            from: i.pathChange.from,
-            to: i.pathChange.to,
-            now: i.headPath,
-            lastLoad: i.pathChange.since,
-            modelChanged: i.pathChange.modelChanged,
-            previousVersion: i.pathChange.previousVersion,
-          });
-        }
-        if (i.pathHistoryProblem) this.logger.warn('path history not kept', { problem: i.pathHistoryProblem });
-        if (i.task === 'fill-mask' && !i.maskedPositionsFastPath) {
-          // hidden x vocab multiply-adds per token instead of per mask: for BERT-base about 23M per token,
-          // as much as a sixth of the encoder's own per-token work.
-          this.logger.warn('fill-mask runs the full forward', {
-            cost: `the vocabulary projection (${i.hiddenSize} x ${i.vocabSize}) runs at every token, not only at the mask rows`,
-            fix: 'export with scripts/export_hf.py, or trace a model whose bert and cls submodules are kept',
-          });
-        }
-        if (!this.#draining) this.logger.info('ready', { url: this.#transport ? this.url : undefined });
-        return engine;
+    this.#loading ??= this.#loadAll();
+    return this.#loading;
+  }
+
+  async #loadAll(): Promise<Engine> {
+    const models = [...this.#models.values()];
+    for (const m of models) {
+      try {
+        this.#loaded.push(await this.#loadOne(m));
+      } catch (e) {
+        const err = toBertServeError(e);
+        await Promise.all(this.#loaded.map((engine) => engine.close({ drain: false })));
+        this.#loaded = [];
+        if (models.length === 1) throw err;
+        throw new BertServeError(err.code, `model "${m.modelName}" (${m.dir}): ${err.message}`);
+      }
+    }
+    // All at once: no route sees a model before every one is ready.
+    models.forEach((m, i) => (m.engine = this.#loaded[i]));
+    if (!this.#draining) this.logger.info('ready', { url: this.#transport ? this.url : undefined, models: this.names });
+    return this.engine!;
+  }
+
+  async #loadOne(m: ServedModel): Promise<Engine> {
+    const c = this.config;
+    this.logger.info('loading model', { name: m.modelName, model: m.dir, device: c.device, dtype: c.dtype });
+    const options: Record<string, unknown> = { logger: this.logger };
+    for (const o of ENGINE_OPTIONS) options[o.key] = c[o.key as keyof ServerConfig];
+    options.model = m.dir;
+    // The server keeps a path history unless told "off"; the library keeps one only when given a file.
+    options.pathHistory = c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory();
+    const engine = await Engine.load(options as EngineOptions);
+    const i = engine.info;
+    this.logger.info('model loaded', {
+      name: m.modelName,
+      model: i.modelDir,
+      version: engine.version,
+      task: i.task,
+      architecture: i.architecture,
+      device: i.device,
+      dtype: i.dtype,
+      workers: i.workers,
+      intraOpThreads: i.intraOpThreads,
+      blas: i.blas,
+      malloc: i.malloc,
+      torch: i.torchVersion,
+      head: i.headPath,
+      linear: i.linearKernel,
+      cpuNativeBf16: i.cpuNativeBf16,
+      vocabSize: i.vocabSize,
+      maxPositionEmbeddings: i.maxPositionEmbeddings,
+      batchOverheadTokens: i.batchOverheadTokens,
+      singleThreadMaxTokens: i.singleThreadMaxTokens,
+      loadMs: round(i.loadMs),
+      warmupMs: round(i.warmupMs),
+    });
+    if (i.pathChange) {
+      this.logger.warn('the model runs another way than at its last load', {
+        model: i.modelDir,
+        from: i.pathChange.from,
+        to: i.pathChange.to,
+        now: i.headPath,
+        lastLoad: i.pathChange.since,
+        modelChanged: i.pathChange.modelChanged,
+        previousVersion: i.pathChange.previousVersion,
       });
     }
-    return this.#loading;
+    if (i.pathHistoryProblem) this.logger.warn('path history not kept', { problem: i.pathHistoryProblem });
+    if (i.task === 'fill-mask' && !i.maskedPositionsFastPath) {
+      // hidden x vocab multiply-adds per token instead of per mask: for BERT-base about 23M per token,
+      // as much as a sixth of the encoder's own per-token work.
+      this.logger.warn('fill-mask runs the full forward', {
+        cost: `the vocabulary projection (${i.hiddenSize} x ${i.vocabSize}) runs at every token, not only at the mask rows`,
+        fix: 'export with scripts/export_hf.py, or trace a model whose bert and cls submodules are kept',
+      });
+    }
+    return engine;
   }
 
   /** Drains and stops (see shutdown.ts). Resolves with the outcome; idempotent. */
@@ -226,15 +301,14 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
   closeEngine(drainQueued: boolean): Promise<void> {
     if (this.#engineClosed && drainQueued) return this.#engineClosed;
     const run = async () => {
-      let engine = this.engine;
-      if (!engine && this.#loading) {
+      if (this.#loading) {
         try {
-          engine = await this.#loading;
+          await this.#loading;
         } catch {
-          return;
-        } // failed to load: nothing to close
+          return; // failed to load: what had loaded is closed already
+        }
       }
-      if (engine) await engine.close({ drain: drainQueued });
+      await Promise.all(this.#loaded.map((engine) => engine.close({ drain: drainQueued })));
     };
     const p = run();
     this.#engineClosed ??= p;
@@ -275,19 +349,6 @@ export class Server implements ExchangeHost, RouteContext, Drainable {
       this.#idleWaiters = [];
       for (const w of waiters) w();
     }
-  }
-
-  /** /info body: built once, at the first request after the model loaded (the transport is known then). */
-  get infoJson(): string | undefined {
-    if (this.#infoJson === undefined && this.engine && this.#transport) {
-      this.#infoJson = buildInfo(this.engine, {
-        config: this.config,
-        inflightAnswerBytes: this.gate.budgetBytes,
-        transport: this.transport,
-        transportImplementation: this.#transport.implementation,
-      });
-    }
-    return this.#infoJson;
   }
 }
 

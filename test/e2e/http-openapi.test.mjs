@@ -19,7 +19,7 @@ for (const name of NAMES) servers[name] = await spawnServer(['--model', testMode
 const docs = {};
 for (const name of NAMES) docs[name] = (await request(servers[name].port, { path: '/openapi.json' })).json;
 
-const STATUS_ROUTES = ['GET /docs', 'GET /health', 'GET /info', 'GET /metrics', 'GET /openapi.json', 'GET /ready'];
+const STATUS_ROUTES = ['GET /docs', 'GET /health', 'GET /info', 'GET /metrics', 'GET /openapi.json', 'GET /ready', 'GET /v1/models'];
 const routes = (doc) =>
   Object.entries(doc.paths)
     .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))

@@ -3,13 +3,22 @@
 // write, their documentation. It describes the routes that work for the served model only (POST /
 // in its task's shape; /embed & co. for an embedding model, /predict for a classifier, /rerank for a
 // one-label cross-encoder); the routes of other tasks answer 422 naming the served task, as
-// info.description says. Built once per engine (routes/openapi_json.ts).
+// info.description says. With several models served, each one's perModel routes are listed too,
+// under /models/{name}/..., tagged with its name. Built once (routes/openapi_json.ts).
 import { servesTask, type InferenceRoute, type ModelFacts, type Route, type StatusRoute } from '../routes/route.js';
 import type { Schema } from './schema.js';
 import * as A from './responses.js';
 
-export interface OpenApiFacts extends ModelFacts {
+/** One served model as the document describes it. */
+export interface OpenApiModel extends ModelFacts {
+  /** Its name, the {name} of /models/{name}/... */
+  name: string;
   architecture: string;
+}
+
+export interface OpenApiFacts extends OpenApiModel {
+  /** Every served model (the default one included), listed under /models/{name}/... when there are several. */
+  models: readonly OpenApiModel[];
   version: string;
   maxClientBatchSize: number;
   /** --api-key is set: routes other than the open ones need `Authorization: Bearer`. */
@@ -33,8 +42,8 @@ const INFERENCE_ERRORS = {
 
 const operationId = (method: string, path: string) => `${method}${path.replace(/[^a-z0-9]+/gi, '_')}`;
 
-function inferenceOperation(r: InferenceRoute, f: OpenApiFacts): Record<string, unknown> {
-  const content: Record<string, unknown> = json(r.request(f.maxClientBatchSize), r.example(f));
+function inferenceOperation(r: InferenceRoute, f: ModelFacts, limit: number, path: string, tag?: string): Record<string, unknown> {
+  const content: Record<string, unknown> = json(r.request(limit), r.example(f));
   if (r.rawText)
     content['text/plain'] = {
       schema: { type: 'string' },
@@ -43,20 +52,20 @@ function inferenceOperation(r: InferenceRoute, f: OpenApiFacts): Record<string, 
   return {
     summary: r.doc?.summary,
     description: r.doc?.description,
-    tags: [r.doc?.tag ?? f.task],
-    operationId: operationId('post', r.path),
+    tags: [tag ?? r.doc?.tag ?? f.task],
+    operationId: operationId('post', path),
     requestBody: { required: true, content },
     responses: { 200: { description: 'The answer.', content: json(r.answer) }, ...INFERENCE_ERRORS },
   };
 }
 
-function statusOperation(r: StatusRoute): Record<string, unknown> {
+function statusOperation(r: StatusRoute, path: string, tag?: string): Record<string, unknown> {
   const content = Object.fromEntries(Object.entries(r.content ?? {}).map(([type, schema]) => [type, { schema }]));
   return {
     summary: r.doc?.summary,
     description: r.doc?.description,
-    tags: ['status'],
-    operationId: operationId('get', r.path),
+    tags: [tag ?? 'status'],
+    operationId: operationId('get', path),
     responses: { 200: { description: 'OK', content }, ...(r.unavailable ? { 503: error(r.unavailable) } : {}) },
   };
 }
@@ -69,9 +78,23 @@ function works(r: Route, f: ModelFacts): boolean {
 
 export function buildOpenApi(routes: readonly Route[], f: OpenApiFacts): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of routes) {
-    if (!works(r, f)) continue;
-    paths[r.path] = { [r.method.toLowerCase()]: r.kind === 'inference' ? inferenceOperation(r, f) : statusOperation(r) };
+  /** Each documented path's declaration path, for the open ones. */
+  const declared = new Map<string, string>();
+  const add = (r: Route, m: ModelFacts, path: string, tag?: string) => {
+    paths[path] = {
+      [r.method.toLowerCase()]:
+        r.kind === 'inference' ? inferenceOperation(r, m, f.maxClientBatchSize, path, tag) : statusOperation(r, path, tag),
+    };
+    declared.set(path, r.path);
+  };
+  for (const r of routes) if (works(r, f)) add(r, f, r.path);
+  const several = f.models.length > 1;
+  if (several) {
+    for (const m of f.models) {
+      for (const r of routes) {
+        if (r.perModel && works(r, m)) add(r, m, `/models/${m.name}${r.path === '/' ? '' : r.path}`, `model ${m.name}`);
+      }
+    }
   }
   const others = routes.filter((r): r is InferenceRoute => r.kind === 'inference' && r.path !== '/' && !servesTask(r, f.task));
   const doc: Record<string, unknown> = {
@@ -80,7 +103,11 @@ export function buildOpenApi(routes: readonly Route[], f: OpenApiFacts): Record<
       title: 'bert-serve',
       version: f.version,
       description:
-        `This server serves ${f.modelId}, a ${f.task} model (${f.architecture}). This document lists the routes that work for it; ` +
+        (several
+          ? `This server serves ${f.models.length} models: ${f.models.map((m) => `${m.name} (${m.task}, ${m.architecture})`).join(', ')}; ` +
+            `each one's routes are under /models/{name}/... (POST /models/{name}: its task's Hugging Face shape), and the unprefixed routes serve ${f.name}. `
+          : '') +
+        `This server serves ${f.modelId}, a ${f.task} model (${f.architecture}), on the unprefixed routes. This document lists the routes that work for it; ` +
         `routes of other tasks (${others.map((r) => r.path).join(', ') || 'none'}) answer 422 naming the served task. Lists hold at most ${f.maxClientBatchSize} inputs (--max-client-batch-size). ` +
         'Errors are {"error", "error_type"}. See docs/http.md.',
     },
@@ -95,7 +122,7 @@ export function buildOpenApi(routes: readonly Route[], f: OpenApiFacts): Record<
     doc.security = [{ bearer: [] }];
     for (const [path, ops] of Object.entries(paths)) {
       for (const op of Object.values(ops) as Array<Record<string, unknown>>) {
-        if (open.has(path)) op.security = [];
+        if (open.has(declared.get(path) ?? path)) op.security = [];
         else (op.responses as Record<string, unknown>)[401] = error('No or a wrong API key (Authorization: Bearer KEY).');
       }
     }

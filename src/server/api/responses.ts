@@ -6,6 +6,7 @@ import type { Schema } from './schema.js';
 export const number = { type: 'number' };
 export const integer = { type: 'integer' };
 export const string = { type: 'string' };
+export const boolean = { type: 'boolean' };
 export const list = (items: Schema, description?: string): Schema => ({ type: 'array', items, ...(description ? { description } : {}) });
 export const object = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
   type: 'object',

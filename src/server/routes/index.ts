@@ -10,6 +10,7 @@ import { rootTokenClassification } from './root_token_classification.js';
 import { embed } from './embed.js';
 import { embedAll } from './embed_all.js';
 import { openaiEmbeddings } from './openai_embeddings.js';
+import { openaiModels } from './openai_models.js';
 import { predict } from './predict.js';
 import { rerank } from './rerank.js';
 import { tokenize } from './tokenize.js';
@@ -33,6 +34,7 @@ export const ROUTES: readonly Route[] = [
   embed,
   embedAll,
   openaiEmbeddings,
+  openaiModels,
   predict,
   rerank,
   tokenize,

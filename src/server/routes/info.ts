@@ -7,6 +7,7 @@ import type { ServerConfig } from '../../config.js';
 import { packageVersion } from '../../config.js';
 import { TOKENIZER_COMPONENTS } from '../../tokenizer_components.js';
 import * as A from '../api/responses.js';
+import type { RouteContext } from '../context.js';
 import type { StatusRoute } from './route.js';
 
 export const info: StatusRoute = {
@@ -20,6 +21,9 @@ export const info: StatusRoute = {
     'application/json': {
       ...A.object({
         model_id: A.string,
+        model_name: A.string,
+        model_version: A.string,
+        models: A.list(A.object({ name: A.string, task: A.string, model_version: A.string, default: A.boolean }), 'Every served model.'),
         task: A.string,
         architecture: A.string,
         model_type: A.string,
@@ -50,11 +54,24 @@ export interface ServerFacts {
   transportImplementation: string | undefined;
 }
 
-export function buildInfo(engine: Engine, s: ServerFacts): string {
+/** Every served model: name, task, version and which one the unprefixed routes serve. */
+export function servedModelsList(
+  ctx: Pick<RouteContext, 'models'>,
+): Array<{ name: string; task: string | null; model_version: string | null; default: boolean }> {
+  return ctx.models.names.map((name) => {
+    const engine = ctx.models.get(name)?.engine;
+    return { name, task: engine?.task ?? null, model_version: engine?.version ?? null, default: name === ctx.models.defaultName };
+  });
+}
+
+export function buildInfo(engine: Engine, ctx: Pick<RouteContext, 'models' | 'modelName'>, s: ServerFacts): string {
   const i = engine.info;
   const c = s.config;
   return JSON.stringify({
     model_id: basename(i.modelDir),
+    model_name: ctx.modelName,
+    model_version: engine.version,
+    models: servedModelsList(ctx),
     task: i.task,
     architecture: i.architecture,
     model_type: i.modelType,

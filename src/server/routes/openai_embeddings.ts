@@ -22,7 +22,12 @@ export const openaiEmbeddings: InferenceRoute = {
   tasks: ['feature-extraction'],
   open: false,
   perModel: true,
-  doc: { summary: 'Embeddings (OpenAI)', description: "OpenAI's embeddings API; normalized, as OpenAI's are." },
+  modelField: 'model',
+  doc: {
+    summary: 'Embeddings (OpenAI)',
+    description:
+      "OpenAI's embeddings API; normalized, as OpenAI's are. With several models served, `model` picks one (404 for a name not served).",
+  },
   request: (limit) =>
     object(
       {
@@ -38,7 +43,11 @@ export const openaiEmbeddings: InferenceRoute = {
           },
           `A text, token ids (this model's vocabulary, without [CLS]/[SEP]), or a list of 1 to ${limit} of either.`,
         ),
-        model: prop('a string', STRING, "Echoed in the answer (default: the model directory's name)."),
+        model: prop(
+          'a string',
+          STRING,
+          "With several models served: the model's name (GET /v1/models lists them). Echoed in the answer (default: the model's name).",
+        ),
         ...httpFields(EMBED, KEYS),
       },
       ['input'],

@@ -1,8 +1,9 @@
-// GET /openapi.json: the OpenAPI 3.1 document of the served model's routes (api/openapi.ts, built
-// from the route declarations once per engine).
+// GET /openapi.json: the OpenAPI 3.1 document of the served models' routes (api/openapi.ts, built
+// from the route declarations once per model whose document is asked for).
 import type { Engine } from '../../engine.js';
 import { packageVersion } from '../../config.js';
-import { buildOpenApi } from '../api/openapi.js';
+import { buildOpenApi, type OpenApiModel } from '../api/openapi.js';
+import type { RouteContext } from '../context.js';
 import { modelFacts } from './facts.js';
 import type { StatusRoute } from './route.js';
 
@@ -28,8 +29,8 @@ export const openapiJson: StatusRoute = {
       doc = Buffer.from(
         JSON.stringify(
           buildOpenApi(ctx.routes, {
-            ...modelFacts(engine),
-            architecture: engine.info.architecture,
+            ...openApiModel(ctx.modelName, engine),
+            models: ctx.models.names.map((n) => openApiModel(n, (ctx.models.get(n) as RouteContext).engine!)),
             version: packageVersion(),
             maxClientBatchSize: ctx.config.maxClientBatchSize,
             auth: ctx.apiKeyRequired,
@@ -41,3 +42,7 @@ export const openapiJson: StatusRoute = {
     ex.sendJson(200, doc);
   },
 };
+
+function openApiModel(name: string, engine: Engine): OpenApiModel {
+  return { ...modelFacts(engine), name, architecture: engine.info.architecture };
+}

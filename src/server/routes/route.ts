@@ -67,6 +67,12 @@ export interface InferenceRoute extends Declared {
   readonly request: (limit: number) => Schema;
   /** An example body for the document. */
   readonly example: (model: ModelFacts) => unknown;
+  /**
+   * The body field that names the model (OpenAI's `model`): with several models served and no
+   * /models/{name} in the path, the request goes to the model it names (404 for one not served;
+   * absent: the default model). With one model, any name is taken and echoed.
+   */
+  readonly modelField?: string;
   /** Takes a body of any Content-Type but application/json as one raw text (the seed recipe's `curl -d`): the body it stands for. */
   readonly rawText?: (text: string) => Body;
   readonly answer: Schema;

@@ -1,0 +1,59 @@
+// One served model as the routes see it (a RouteContext): its name, directory, engine and /info
+// body; the configuration, logger, metrics, gate and draining state are the server's. Server.load()
+// sets every model's engine at once, after all of them loaded (a server is ready with all its
+// models or not at all). JS thread only.
+import type { Engine } from '../engine.js';
+import type { RouteContext, ServedModels } from './context.js';
+import { buildInfo, type ServerFacts } from './routes/info.js';
+
+/** What a ServedModel reads from its server. */
+export type ServerShared = Omit<RouteContext, 'modelName' | 'engine' | 'infoJson'> & {
+  /** /info's server facts, once the transport is known. */
+  readonly serverFacts: ServerFacts | undefined;
+};
+
+export class ServedModel implements RouteContext {
+  readonly modelName: string;
+  readonly dir: string;
+  engine: Engine | undefined;
+  readonly #server: ServerShared;
+  #infoJson: string | undefined;
+
+  constructor(name: string, dir: string, server: ServerShared) {
+    this.modelName = name;
+    this.dir = dir;
+    this.#server = server;
+  }
+
+  get config(): RouteContext['config'] {
+    return this.#server.config;
+  }
+  get logger(): RouteContext['logger'] {
+    return this.#server.logger;
+  }
+  get metrics(): RouteContext['metrics'] {
+    return this.#server.metrics;
+  }
+  get draining(): boolean {
+    return this.#server.draining;
+  }
+  get apiKeyRequired(): boolean {
+    return this.#server.apiKeyRequired;
+  }
+  get gate(): RouteContext['gate'] {
+    return this.#server.gate;
+  }
+  get routes(): RouteContext['routes'] {
+    return this.#server.routes;
+  }
+  get models(): ServedModels {
+    return this.#server.models;
+  }
+
+  /** /info body: built once, at the first request after the models loaded (the transport is known then). */
+  get infoJson(): string | undefined {
+    const facts = this.#server.serverFacts;
+    if (this.#infoJson === undefined && this.engine && facts) this.#infoJson = buildInfo(this.engine, this, facts);
+    return this.#infoJson;
+  }
+}
