@@ -12,6 +12,7 @@ import { Logger, type LogFields } from './logger.js';
 import { Tokenizer } from './tokenizer.js';
 import { packageVersion } from './config.js';
 import { modelVersion } from './model_version.js';
+import { ThreadBudget, nativeBudget } from './thread_budget.js';
 import { recordPath, type PathChange } from './path_history.js';
 import { resolveEngineOptions, toNativeOptions, type EngineOptions, type ResolvedEngineOptions } from './engine_options.js';
 import { decodeFloat32Base64, joinAnswers, parseAnswer, type JsonAnswer } from './answers.js';
@@ -74,13 +75,16 @@ export class Engine {
   readonly options: ResolvedEngineOptions;
   /** The content hash of the model directory's files, taken at load (model_version.ts). */
   readonly version: string;
+  /** The CPU threads it shares with other engines (Engine.load's threadBudget), if any. */
+  readonly threadBudget: ThreadBudget | undefined;
   /** When the load finished (ms since the epoch). */
   readonly loadedAt = Date.now();
   readonly #bridge: EngineBridge;
 
-  private constructor(bridge: EngineBridge, info: NativeModelInfo, options: ResolvedEngineOptions, version: string) {
+  private constructor(bridge: EngineBridge, info: NativeModelInfo, options: ResolvedEngineOptions, version: string, budget?: ThreadBudget) {
     this.#bridge = bridge;
     this.version = version;
+    this.threadBudget = budget;
     this.info = { ...info, taskInfo: JSON.parse(info.taskInfo) as TaskInfo };
     if (options.pathHistory && options.pathHistory !== 'off') {
       const { change, problem } = recordPath(options.pathHistory, info.modelDir, info.device, info.dtype, {
@@ -100,14 +104,16 @@ export class Engine {
     const stack = new Error();
     try {
       const opts = resolveEngineOptions(options);
+      const budget = options.threadBudget;
+      if (budget !== undefined && !(budget instanceof ThreadBudget)) throw invalidArgument('threadBudget', 'a ThreadBudget', budget);
       const logger = options.logger ?? new Logger();
       const bridge = new EngineBridge(loadBinding(), opts.maxQueue, (level, message, fields) => forwardLog(logger, level, message, fields));
       // The files are hashed while the native threads load them (streamed: the JS thread stays free).
       const version = modelVersion(opts.model);
       version.catch(() => undefined); // awaited below, after the load's own error if it has one
-      const info = await bridge.load(toNativeOptions(opts));
+      const info = await bridge.load({ ...toNativeOptions(opts), threadBudget: budget ? nativeBudget(budget) : null });
       try {
-        return new Engine(bridge, info, opts, await version);
+        return new Engine(bridge, info, opts, await version, budget);
       } catch (e) {
         await bridge.close(false); // loaded, but its files could not be read whole: not served
         throw e;

@@ -7,11 +7,14 @@ import { defaultIntraOpThreads } from './cpu_quota.js';
 import { invalidArgument } from './errors.js';
 import type { Logger } from './logger.js';
 import type { NativeEngineOptions } from './native/types.js';
+import type { ThreadBudget } from './thread_budget.js';
 
 /** The options Engine.load takes: a model directory, then any engine option of docs/configuration.md by its key. */
 export type EngineOptions = { model: string } & Partial<Omit<Pick<ServerConfig, EngineOptionKey>, 'model'>> & {
     /** Where the engine's own messages go (native warnings and errors); default: a Logger on stderr at info. */
     logger?: Logger;
+    /** CPU threads shared with the other engines loaded with the same budget (thread_budget.ts); default: none. */
+    threadBudget?: ThreadBudget;
   };
 
 /** Every engine option, checked, with its default where none was given (intraOpThreads resolved). */

@@ -2,6 +2,8 @@
 // embedding it in a program (startServer). Loading this module loads neither the native addon nor
 // uWebSockets.js; they load on first use.
 export { Engine } from './engine.js';
+export { ThreadBudget } from './thread_budget.js';
+export type { ThreadBudgetStats } from './thread_budget.js';
 export type {
   EngineOptions,
   FillMaskOptions,

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "addon/convert.h"
+#include "addon/thread_budget_wrap.h"
 #include "addon/tokenizer_wrap.h"
 #include "engine/block_cache.h"
 #include "engine/host_memory.h"
@@ -111,6 +112,12 @@ bert::EngineOptions parse_options(const Napi::Object& o) {
   e.warmup = flag(o, "warmup");
   e.jit_optimize = flag(o, "jitOptimize");
   e.pooling = str(o, "pooling");
+  // Optional, unlike the rest: an object, not a setting (null or undefined: none).
+  const Napi::Value budget = o.Get("threadBudget");
+  if (!budget.IsUndefined() && !budget.IsNull()) {
+    e.thread_budget = ThreadBudgetWrap::From(budget);
+    if (!e.thread_budget) throw make_error(o.Env(), "ERR_INVALID_ARGUMENT", "load(options): \"threadBudget\" must be a ThreadBudget");
+  }
   const double overhead = num(o, "batchOverheadTokens");  // 0: measured at warm-up
   if (overhead > 0) {
     e.scheduler.batch_overhead_tokens = static_cast<size_t>(overhead);
@@ -144,6 +151,7 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("forwardInputs", i.forward_inputs);
   o.Set("intraOpThreads", i.intra_op_threads);
   o.Set("workers", static_cast<double>(i.workers));
+  o.Set("threadBudget", i.thread_budget);
   o.Set("blas", i.blas);
   o.Set("malloc", i.malloc_policy);
   o.Set("torchVersion", i.torch_version);

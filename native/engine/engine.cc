@@ -135,6 +135,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   RunnerOptions ro;
   ro.workers = options.workers;
   ro.jit_optimize = options.jit_optimize;
+  ro.budget = options.thread_budget;
   ro.intra_op_threads = options.intra_op_threads > 0 ? options.intra_op_threads : std::max(1, cores / static_cast<int>(options.workers));
   // Padding is masked out; a tokenizer without a pad token pads with id 0.
   e->runner_ = std::make_unique<ModelRunner>(*e->model_, *e->head_, std::max<int64_t>(0, e->tokenizer_->pad_id()), ro);
@@ -167,6 +168,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   info.forward_inputs = e->model_->forward_inputs();
   info.intra_op_threads = ro.intra_op_threads;
   info.workers = options.workers;
+  info.thread_budget = options.thread_budget ? options.thread_budget->threads() : 0;
   info.blas = loaded_blas_library();
   info.malloc_policy = malloc_policy;
   info.torch_version = TORCH_VERSION;

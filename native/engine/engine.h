@@ -21,6 +21,7 @@
 #include "engine/model/task_head.h"
 #include "engine/model/task_registry.h"
 #include "engine/sched/scheduler.h"
+#include "engine/sched/thread_budget.h"
 #include "engine/text/tokenizer.h"
 
 namespace bert {
@@ -42,6 +43,8 @@ struct EngineOptions {
   // Time the model at two batch shapes during warm-up and set scheduler.batch_overhead_tokens from
   // them (the fixed cost of a batch in padded-token equivalents); off: use the given value.
   bool measure_batch_overhead = true;
+  // Shared with other engines: every batch leases its intra-op threads from it (thread_budget.h).
+  std::shared_ptr<ThreadBudget> thread_budget;
 };
 
 struct EngineInfo {
@@ -65,6 +68,7 @@ struct EngineInfo {
   int forward_inputs = 2;
   int intra_op_threads = 1;
   size_t workers = 1;
+  int thread_budget = 0;  // the shared budget's threads; 0: none
   double load_ms = 0, warmup_ms = 0;
   size_t batch_overhead_tokens = 0;     // what the scheduler uses (measured or given)
   size_t single_thread_max_tokens = 0;  // batches up to this many padded tokens run on one thread

@@ -83,6 +83,27 @@ export interface NativeEngineOptions {
   jitOptimize: boolean; // TorchScript optimizing executor (re-specializes per shape)
   batchOverheadTokens: number; // 0: measured at warm-up (see docs/batching.md)
   pooling: string; // embeddings: "" = from the model directory (else cls)
+  /** Not a setting but an object, so optional: the budget shared with other engines (null: none). */
+  threadBudget?: NativeThreadBudget | null;
+}
+
+export interface NativeThreadBudgetStats {
+  threads: number;
+  inUse: number;
+  /** Most threads leased at once since it was made. */
+  peakInUse: number;
+  /** Leases granted (one per batch run on a CPU). */
+  leases: number;
+  /** Leases that waited for threads or for their turn. */
+  waited: number;
+}
+
+export interface NativeThreadBudget {
+  stats(): NativeThreadBudgetStats;
+}
+
+export interface NativeThreadBudgetConstructor {
+  new (threads: number): NativeThreadBudget;
 }
 
 export interface NativeModelInfo {
@@ -109,6 +130,7 @@ export interface NativeModelInfo {
   forwardInputs: number; // 2 or 3 (token_type_ids)
   intraOpThreads: number;
   workers: number;
+  threadBudget: number; // the shared budget's threads; 0: none
   blas: string;
   malloc: string; // the memory policy in effect: the malloc (glibc or a preloaded jemalloc) and the tensor block cache
   torchVersion: string;
@@ -209,4 +231,5 @@ export interface NativeEngineConstructor {
 export interface NativeBinding {
   Tokenizer: NativeTokenizerConstructor;
   Engine: NativeEngineConstructor;
+  ThreadBudget: NativeThreadBudgetConstructor;
 }

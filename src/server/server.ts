@@ -22,6 +22,8 @@ import { ROUTES, openPaths } from './routes/index.js';
 import type { Route } from './routes/route.js';
 import type { ServerFacts } from './routes/info.js';
 import { planModels } from './model_specs.js';
+import { ThreadBudget } from '../thread_budget.js';
+import { cpuBudget } from '../cpu_quota.js';
 import { ServedModel, type ServerShared } from './served_model.js';
 import { Router } from './router.js';
 import { AccessControl } from './access.js';
@@ -202,9 +204,12 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
 
   async #loadAll(): Promise<Engine> {
     const models = [...this.#models.values()];
+    // Several models share the CPUs this process may use: no more intra-op threads run at once than
+    // that, however many models are busy (thread_budget.ts). One model keeps its threads to itself.
+    const budget = models.length > 1 && this.config.device === 'cpu' ? new ThreadBudget(cpuBudget().cpus) : undefined;
     for (const m of models) {
       try {
-        this.#loaded.push(await this.#loadOne(m));
+        this.#loaded.push(await this.#loadOne(m, budget));
       } catch (e) {
         const err = toBertServeError(e);
         await Promise.all(this.#loaded.map((engine) => engine.close({ drain: false })));
@@ -219,12 +224,13 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     return this.engine!;
   }
 
-  async #loadOne(m: ServedModel): Promise<Engine> {
+  async #loadOne(m: ServedModel, threadBudget: ThreadBudget | undefined): Promise<Engine> {
     const c = this.config;
     this.logger.info('loading model', { name: m.modelName, model: m.dir, device: c.device, dtype: c.dtype });
     const options: Record<string, unknown> = { logger: this.logger };
     for (const o of ENGINE_OPTIONS) options[o.key] = c[o.key as keyof ServerConfig];
     options.model = m.dir;
+    options.threadBudget = threadBudget;
     // The server keeps a path history unless told "off"; the library keeps one only when given a file.
     options.pathHistory = c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory();
     const engine = await Engine.load(options as EngineOptions);
@@ -239,6 +245,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
       dtype: i.dtype,
       workers: i.workers,
       intraOpThreads: i.intraOpThreads,
+      threadBudget: i.threadBudget,
       blas: i.blas,
       malloc: i.malloc,
       torch: i.torchVersion,

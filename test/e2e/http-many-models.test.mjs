@@ -55,6 +55,7 @@ t.test('GET /v1/models and /info list every served model with its version', asyn
   t.match(versions.embed, /^[0-9a-f]{16}$/);
   const info = (await request(port, { path: '/info' })).json;
   t.match(info, { model_name: 'rr', model_version: versions.rr, task: 'text-classification' }, 'unprefixed /info: the default model');
+  t.ok(info.thread_budget >= 1, `the models share one thread budget (${info.thread_budget} threads)`);
   t.same(
     info.models.map((m) => m.name),
     ['embed', 'rr', 'ner'],

@@ -66,18 +66,22 @@ void ModelRunner::run(size_t worker_index, std::vector<RequestPtr>& batch) {
 #if BERT_SERVE_CUDA
   if (model_.spec().device.is_cuda() && streams_->per_worker[worker_index]) {
     c10::cuda::CUDAStreamGuard guard(*streams_->per_worker[worker_index]);
-    run_on_stream(batch);
+    run_on_stream(batch, options_.budget.get());
     return;
   }
 #endif
-  run_on_stream(batch);
+  run_on_stream(batch, options_.budget.get());
 }
 
-void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch) {
+void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch, ThreadBudget* budget) {
   c10::InferenceMode inference;
+  size_t longest = 0;
+  for (const auto& r : batch) longest = std::max(longest, r->num_tokens());
+  // Held for the whole batch, the retries in halves included (they run on the same threads).
+  const ThreadLease lease(model_.spec().device.is_cuda() ? nullptr : budget, threads_for(longest * batch.size()));
   try {
     PaddedBatch padded = pad(batch);
-    use_threads(threads_for(static_cast<size_t>(padded.seq_len) * batch.size()));
+    use_threads(lease.granted());
     head_.run(model_, padded, batch);
     settle_non_finite(batch);
   } catch (const std::exception& e) {

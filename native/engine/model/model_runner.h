@@ -13,6 +13,7 @@
 #include "engine/model/model.h"
 #include "engine/model/task_head.h"
 #include "engine/sched/scheduler.h"
+#include "engine/sched/thread_budget.h"
 
 namespace bert {
 
@@ -22,6 +23,9 @@ struct RunnerOptions {
   // TorchScript's optimizing executor re-specializes per new input shape (seconds each); with
   // optimization off every shape runs the same plan. See docs/performance.md for the measurement.
   bool jit_optimize = false;
+  // Shared with other engines (thread_budget.h): each batch a worker runs leases its intra-op
+  // threads from it first. Null: none (this engine's threads are its own).
+  std::shared_ptr<ThreadBudget> budget;
 };
 
 class ModelRunner : public BatchRunner {
@@ -33,7 +37,8 @@ class ModelRunner : public BatchRunner {
   void on_worker_start(size_t worker_index) override;
   void run(size_t worker_index, std::vector<RequestPtr>& batch) override;
   // Runs a batch on the calling thread without the scheduler (warm-up, benchmarks).
-  void run_direct(std::vector<RequestPtr>& batch) { run_on_stream(batch); }
+  // Warm-up runs before the engine serves and leases nothing.
+  void run_direct(std::vector<RequestPtr>& batch) { run_on_stream(batch, nullptr); }
   // Batches of at most `tokens` padded tokens run on one intra-op thread (0: never). Below some size
   // an OpenMP team costs more than it saves: every operator wakes the other threads and waits for
   // them, and a lone request finds them asleep (Engine::calibrate_threads measures where). Set before
@@ -46,7 +51,7 @@ class ModelRunner : public BatchRunner {
   uint64_t non_finite_outputs() const { return non_finite_.load(std::memory_order_relaxed); }
 
  private:
-  void run_on_stream(std::vector<RequestPtr>& batch);
+  void run_on_stream(std::vector<RequestPtr>& batch, ThreadBudget* budget);
   void run_isolating(std::vector<RequestPtr>& batch);
   // After a batch: requests whose answers held NaN or Inf are run again alone when several failed
   // (an op that mixes rows, as int8 dynamic quantization's per-batch scale, spreads one row's NaN to

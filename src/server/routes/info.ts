@@ -106,6 +106,7 @@ export function buildInfo(engine: Engine, ctx: Pick<RouteContext, 'models' | 'mo
     request_timeout_ms: c.requestTimeoutMs,
     workers: i.workers,
     intra_op_threads: i.intraOpThreads,
+    thread_budget: i.threadBudget,
     batch_overhead_tokens: i.batchOverheadTokens,
     single_thread_max_tokens: i.singleThreadMaxTokens,
     linear_kernel: i.linearKernel,

@@ -1,0 +1,48 @@
+// ThreadBudget: CPU threads that several engines share (the library face of
+// native/engine/sched/thread_budget.h). Engines loaded with the same budget never run more intra-op
+// threads at once than it holds, however many of them are busy: each batch leases the threads it
+// will use (its engine's intraOpThreads, or 1 for a batch small enough to run on one thread) before
+// it runs and gives them back after, first asked first granted. An idle model holds none, so a
+// busy one gets every thread. Without a budget an engine's threads are its own (workers x
+// intraOpThreads), which is right for one model and oversubscribes the CPUs when several are busy.
+//
+//   const budget = new ThreadBudget();            // the CPUs this process may use (cgroup quota included)
+//   const embed = await Engine.load({ model: 'models/embed', threadBudget: budget });
+//   const ner = await Engine.load({ model: 'models/ner', threadBudget: budget });
+//
+// JS thread only (the native budget itself is used by the engines' worker threads).
+import { loadBinding } from './native/binding.js';
+import type { NativeThreadBudget, NativeThreadBudgetStats } from './native/types.js';
+import { cpuBudget } from './cpu_quota.js';
+import { invalidArgument, toBertServeError } from './errors.js';
+
+export type ThreadBudgetStats = NativeThreadBudgetStats;
+
+const natives = new WeakMap<ThreadBudget, NativeThreadBudget>();
+
+export class ThreadBudget {
+  /** The threads it holds. */
+  readonly threads: number;
+
+  /** `threads`: default the CPUs this process may use (os.availableParallelism(), within a cgroup CPU quota). */
+  constructor(threads: number = cpuBudget().cpus) {
+    if (!Number.isInteger(threads) || threads < 1 || threads > 4096)
+      throw invalidArgument('threads', 'an integer between 1 and 4096', threads);
+    this.threads = threads;
+    try {
+      natives.set(this, new (loadBinding().ThreadBudget)(threads));
+    } catch (e) {
+      throw toBertServeError(e);
+    }
+  }
+
+  /** Threads leased now, the most ever leased at once, leases granted and how many waited. */
+  stats(): ThreadBudgetStats {
+    return natives.get(this)!.stats();
+  }
+}
+
+/** The native budget of `budget` (Engine.load hands it to the addon). */
+export function nativeBudget(budget: ThreadBudget): NativeThreadBudget {
+  return natives.get(budget)!;
+}
