@@ -38,7 +38,7 @@ const auth = (key) => ({ authorization: `Bearer ${key}` });
 const FILE_KEY = auth('file-key-0123456789');
 
 t.test('--api-key-file: 401 without the key, with a wrong one or another scheme; 200 with it', async (t) => {
-  for (const path of ['/info', '/metrics']) {
+  for (const path of ['/info', '/metrics', '/models/tiny/info', '/v1/models']) {
     const r = await request(guarded.port, { path });
     t.equal(r.status, 401, `${path} without a key`);
     t.same(r.json, { error: 'this server needs an API key: send "Authorization: Bearer KEY"', error_type: 'unauthorized' });
@@ -68,7 +68,7 @@ t.test('the key from the environment (BERT_SERVE_API_KEY)', async (t) => {
 });
 
 t.test('probes and the API description stay open', async (t) => {
-  for (const path of ['/health', '/ready', '/openapi.json', '/docs', '/docs/init.js']) {
+  for (const path of ['/health', '/ready', '/openapi.json', '/docs', '/docs/init.js', '/models/tiny/ready', '/models/tiny/openapi.json']) {
     t.equal((await request(guarded.port, { path })).status, 200, path);
   }
   const doc = (await request(guarded.port, { path: '/openapi.json' })).json;
