@@ -1,9 +1,9 @@
 // The libFuzzer targets of native/tests/fuzz, briefly (docs/fuzzing.md): builds them with clang
 // (ASan + UBSan, no libtorch) into build-fuzz/, replays every input under
-// native/tests/fuzz/regressions/, then fuzzes each target for BERT_SERVE_FUZZ_SECONDS (default 15)
+// native/tests/fuzz/regressions/, then fuzzes each target for BERT_SERVE_FUZZ_SECONDS (default 8)
 // seconds. Any crash, sanitizer report or broken invariant fails the test; the input is left in
 // build-fuzz/artifacts/. Cost: the clang build (about a minute from scratch on 2 cores, seconds when
-// nothing changed) plus 6 x 15 s: BERT's tokenizer, the three tokenizer.json kinds, the file loader
+// nothing changed) plus 6 x 8 s: BERT's tokenizer, the three tokenizer.json kinds, the file loader
 // and the model config. Fails when clang or libFuzzer's runtime is missing.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const seconds = Number(process.env.BERT_SERVE_FUZZ_SECONDS ?? 15);
+const seconds = Number(process.env.BERT_SERVE_FUZZ_SECONDS ?? 8);
 t.setTimeout((300 + 6 * seconds) * 1000);
 
 const clang = ['clang++-14', 'clang++'].find((c) => spawnSync(c, ['--version']).status === 0);

@@ -1,9 +1,9 @@
 // Differential test, long run: our native tokenizer against Hugging Face's own Rust tokenizer (npm
 // `tokenizers`, the oracle) for every tokenizer kind, on
-//   - 10,000 generated strings per kind (TOKENIZER_FUZZ_COUNT; every Unicode plane, recent code
+//   - 4,000 generated strings per kind, a new seed each run (TOKENIZER_FUZZ_COUNT; every Unicode plane, recent code
 //     points, controls, whitespace runs, special tokens written in the text, long words, lone
 //     surrogates), plus fixed corner cases: ids, offsets and type ids with and without special
-//     tokens on all of them; pairs, truncation (right/left, single/pair) and decode on 2,000;
+//     tokens on all of them; pairs, truncation (right/left, single/pair) and decode on 1,000;
 //   - held-out real text: up to 40 translations per language from the system's gettext catalogs
 //     the XLM-R fixture was not trained on (Latin, Cyrillic, Greek, Arabic, Hebrew, Devanagari,
 //     Bengali, Tamil, Thai, Georgian, Armenian, Ethiopic, Khmer, CJK, Hangul, ...): every comparison;
@@ -17,7 +17,7 @@ import { CORNERS, compareKind, generator, heldOutText, loadKinds, reportMismatch
 import { rng } from '../../bench/corpus.js';
 
 t.setTimeout(1_800_000);
-const COUNT = Number(process.env.TOKENIZER_FUZZ_COUNT ?? 10000);
+const COUNT = Number(process.env.TOKENIZER_FUZZ_COUNT ?? 4000);
 const SEED =
   process.env.TOKENIZER_FUZZ_SEED !== undefined ? Number(process.env.TOKENIZER_FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 t.comment(`TOKENIZER_FUZZ_SEED=${SEED} TOKENIZER_FUZZ_COUNT=${COUNT}`);
@@ -59,7 +59,7 @@ for (const kind of kinds) {
       const started = Date.now();
       const all = [...CORNERS, ...generated];
       const single = await compareKind(kind, all, { single: true });
-      const rest = await compareKind(kind, all.slice(0, 2000), { pair: true, truncation: true, decode: true });
+      const rest = await compareKind(kind, all.slice(0, 1000), { pair: true, truncation: true, decode: true });
       const real = await compareKind(kind, held.texts);
       const skew = await compareKind(kind, probes, { single: true });
       for (const [what, r] of [
