@@ -54,9 +54,9 @@ export async function serveInference(ctx: RouteContext, ex: Exchange, route: Inf
   if (!engine) return;
   let job: Job;
   try {
-    job = route.plan(engine, body);
+    job = route.plan(engine, body, ctx.modelName);
   } catch (e) {
-    answerEngineError(ctx, ex, e);
+    answerEngineError(ctx, ex, e, route.invalidStatus);
     return;
   }
   const answer = await run(ctx, ex, engine, route, job);
@@ -141,16 +141,16 @@ function parse(ex: Exchange, route: InferenceRoute, text: string): Body | undefi
     return undefined;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    ex.sendError(422, 'validation', 'Expected a JSON object with "inputs" for the request body');
+    ex.sendError(route.invalidStatus ?? 422, 'validation', 'Expected a JSON object with "inputs" for the request body');
     return undefined;
   }
   return value as Body;
 }
 
-/** The route's schema: 422 naming the field, 413 for a list over --max-client-batch-size. */
+/** The route's schema: 422 (the route's invalidStatus) naming the field, 413 for a list over --max-client-batch-size. */
 function validate(ctx: RouteContext, ex: Exchange, route: InferenceRoute, body: Body): boolean {
   const invalid = validateBody(ctx.config.maxClientBatchSize, route, body);
-  if (invalid) ex.sendError(invalid.status, 'validation', invalid.message);
+  if (invalid) ex.sendError(invalid.status === 422 ? (route.invalidStatus ?? 422) : invalid.status, 'validation', invalid.message);
   return invalid === undefined;
 }
 
@@ -220,7 +220,7 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
     if (ex.done) return undefined;
     // The engine counts from the hand-over; the client knows the server's deadline, from arrival.
     if ((e as { code?: string }).code === 'ERR_DEADLINE_EXCEEDED') refuse(ex, deadlineRefusal(ctx.config.requestTimeoutMs, false));
-    else answerEngineError(ctx, ex, e);
+    else answerEngineError(ctx, ex, e, route.invalidStatus);
     return undefined;
   }
   ctx.gate.answered();
@@ -257,14 +257,16 @@ function ms(v: number): string {
 }
 
 /**
- * Answers an engine (or unexpected) error through HTTP_STATUS. 4xx messages are for users and
+ * Answers an engine (or unexpected) error through HTTP_STATUS (a 422 as the route's invalidStatus). 4xx messages are for users and
  * shown as they are; 5xx other than 503/504 are logged with their details and answered with a
  * generic message (details only with --log-level debug), except a non-finite output, whose message
  * says what the model produced (the engine logs those, rate-limited).
  */
-export function answerEngineError(ctx: RouteContext, ex: Exchange, e: unknown): void {
+export function answerEngineError(ctx: RouteContext, ex: Exchange, e: unknown, invalidStatus?: 400): void {
   const err = toBertServeError(e);
-  const { status, type } = HTTP_STATUS[err.code] ?? HTTP_STATUS.ERR_INTERNAL;
+  const mapped = HTTP_STATUS[err.code] ?? HTTP_STATUS.ERR_INTERNAL;
+  const { type } = mapped;
+  const status = mapped.status === 422 && invalidStatus !== undefined ? invalidStatus : mapped.status;
   if (status === 429) {
     refuse(ex, queueFullRefusal(ctx.engine?.options.maxQueue ?? 0));
     return;

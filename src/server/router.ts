@@ -9,13 +9,17 @@
 // /models/{name} followed by a path of a perModel declaration (nothing: POST /), answered for that
 // model (a name not served: 404 listing the served ones). Every route then runs against that
 // model's RouteContext (served_model.ts).
+//
+// A declaration may also name its model inside its own path, as `{name}` (the Open Inference
+// Protocol's /v2/models/{name}/infer): matched by what comes before and after the segment, answered
+// for that model the same way (an unknown name: the same 404).
 import { toBertServeError } from '../errors.js';
 import { errorFields } from '../logger.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
 import type { AccessControl } from './access.js';
 import { unknownModelMessage, type RouteContext, type ServedModels } from './context.js';
 import { pick, routeTable, type PathEntry } from './routes/index.js';
-import type { Route } from './routes/route.js';
+import { NAME, type Route } from './routes/route.js';
 import { serveInference } from './pipeline.js';
 import type { Wire } from './transport/transport.js';
 
@@ -35,12 +39,18 @@ export class Router {
   readonly #table: ReadonlyMap<string, PathEntry>;
   /** The perModel declarations' paths, without the /models/{name} prefix. */
   readonly #perModel: ReadonlyMap<string, PathEntry>;
+  /** The declarations whose path holds {name}: what comes before and after it, the declared path and its entry. */
+  readonly #named: ReadonlyArray<{ before: string; after: string; path: string; entry: PathEntry }>;
 
   constructor(server: RouterHost, host: ExchangeHost, access: AccessControl) {
     this.#server = server;
     this.#host = host;
     this.#access = access;
-    this.#table = routeTable(server.routes);
+    this.#table = routeTable(server.routes.filter((r) => !r.path.includes(NAME)));
+    this.#named = [...routeTable(server.routes.filter((r) => r.path.includes(NAME)))].map(([path, entry]) => {
+      const at = path.indexOf(NAME);
+      return { before: path.slice(0, at), after: path.slice(at + NAME.length), path, entry };
+    });
     this.#perModel = routeTable(server.routes.filter((r) => r.perModel));
   }
 
@@ -48,6 +58,14 @@ export class Router {
   #resolve(url: string): { entry: PathEntry; ctx: RouteContext; path: string; prefixed: boolean } | { notFound: string; type: string } {
     const entry = this.#table.get(url);
     if (entry) return { entry, ctx: this.#server.defaultModel, path: url, prefixed: false };
+    for (const n of this.#named) {
+      if (url.length <= n.before.length + n.after.length || !url.startsWith(n.before) || !url.endsWith(n.after)) continue;
+      const name = url.slice(n.before.length, url.length - n.after.length);
+      if (name.includes('/')) continue;
+      const ctx = this.#server.get(decodeURIComponentSafe(name));
+      if (!ctx) return { notFound: unknownModelMessage(decodeURIComponentSafe(name), this.#server), type: 'model_not_found' };
+      return { entry: n.entry, ctx, path: n.path, prefixed: true };
+    }
     if (url.startsWith(PREFIX)) {
       const slash = url.indexOf('/', PREFIX.length);
       const name = slash < 0 ? url.slice(PREFIX.length) : url.slice(PREFIX.length, slash);

@@ -4,8 +4,9 @@
 // in its task's shape; /embed & co. for an embedding model, /predict for a classifier, /rerank for a
 // one-label cross-encoder); the routes of other tasks answer 422 naming the served task, as
 // info.description says. With several models served, each one's perModel routes are listed too,
-// under /models/{name}/..., tagged with its name. Built once (routes/openapi_json.ts).
-import { servesTask, type InferenceRoute, type ModelFacts, type Route, type StatusRoute } from '../routes/route.js';
+// under /models/{name}/..., tagged with its name; a path that names its model (/v2/models/{name}/...)
+// is listed once per served model. Built once (routes/openapi_json.ts).
+import { NAME, servesTask, type InferenceRoute, type ModelFacts, type Route, type StatusRoute } from '../routes/route.js';
 import type { Schema } from './schema.js';
 import * as A from './responses.js';
 
@@ -87,7 +88,14 @@ export function buildOpenApi(routes: readonly Route[], f: OpenApiFacts): Record<
     };
     declared.set(path, r.path);
   };
-  for (const r of routes) if (works(r, f)) add(r, f, r.path);
+  for (const r of routes) {
+    if (!r.path.includes(NAME)) {
+      if (works(r, f)) add(r, f, r.path);
+      continue;
+    }
+    // A path that names its model (the Open Inference Protocol's): once per served model.
+    for (const m of f.models) if (works(r, m)) add(r, m, r.path.replace(NAME, m.name), r.doc?.tag);
+  }
   const several = f.models.length > 1;
   if (several) {
     for (const m of f.models) {
@@ -96,7 +104,9 @@ export function buildOpenApi(routes: readonly Route[], f: OpenApiFacts): Record<
       }
     }
   }
-  const others = routes.filter((r): r is InferenceRoute => r.kind === 'inference' && r.path !== '/' && !servesTask(r, f.task));
+  const others = routes.filter(
+    (r): r is InferenceRoute => r.kind === 'inference' && r.path !== '/' && !r.path.includes(NAME) && !servesTask(r, f.task),
+  );
   const doc: Record<string, unknown> = {
     openapi: '3.1.0',
     info: {

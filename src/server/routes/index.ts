@@ -20,6 +20,8 @@ import { info } from './info.js';
 import { metrics } from './metrics.js';
 import { openapiJson } from './openapi_json.js';
 import { docsPage } from './docs_page.js';
+import { oipLive, oipModel, oipModelReady, oipReady, oipServer } from './oip_status.js';
+import { oipInfer } from './oip_infer.js';
 
 /** POST / answers every task: a task without its declaration here fails to compile. */
 const ROOT: Record<Task, InferenceRoute> = {
@@ -44,6 +46,12 @@ export const ROUTES: readonly Route[] = [
   metrics,
   openapiJson,
   ...docsPage,
+  oipLive,
+  oipReady,
+  oipServer,
+  oipModel,
+  oipModelReady,
+  ...oipInfer,
 ];
 
 /** One path's routes by method (HEAD with GET), and its Allow header. */

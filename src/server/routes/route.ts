@@ -21,6 +21,9 @@ import type { AnswerKind } from '../answer_size.js';
 import type { Exchange } from '../exchange.js';
 import type { RouteContext } from '../context.js';
 
+/** In a declared path, the segment that names the served model (router.ts): /v2/models/{name}/infer. */
+export const NAME = '{name}';
+
 /** A validated request body (the route's schema holds; fields are read with the types the schema gives). */
 export type Body = Record<string, unknown>;
 
@@ -78,8 +81,14 @@ export interface InferenceRoute extends Declared {
   readonly answer: Schema;
   /** What the answer looks like, for its upper bound in the memory budget (answer_size.ts). */
   readonly answerKind: AnswerKind;
-  /** The Job for a validated body. May throw a BertServeError (answered through errors.ts HTTP_STATUS). */
-  readonly plan: (engine: Engine, body: Body) => Job;
+  /** The Job for a validated body, for the model served as `modelName`. May throw a BertServeError (answered through errors.ts HTTP_STATUS). */
+  readonly plan: (engine: Engine, body: Body, modelName: string) => Job;
+  /**
+   * The status of a request that parses but does not fit the schema, or that plan() refuses with
+   * ERR_INVALID_ARGUMENT (default 422, as the HF and TEI shapes; 400 where a protocol says so, as
+   * the Open Inference Protocol). A list over --max-client-batch-size stays 413.
+   */
+  readonly invalidStatus?: 400;
 }
 
 export interface StatusRoute extends Declared {
