@@ -38,7 +38,7 @@ const auth = (key) => ({ authorization: `Bearer ${key}` });
 const FILE_KEY = auth('file-key-0123456789');
 
 t.test('--api-key-file: 401 without the key, with a wrong one or another scheme; 200 with it', async (t) => {
-  for (const path of ['/info', '/metrics', '/models/tiny/info', '/v1/models']) {
+  for (const path of ['/info', '/metrics', '/models/tiny/info', '/v1/models', '/v2', '/v2/models/tiny']) {
     const r = await request(guarded.port, { path });
     t.equal(r.status, 401, `${path} without a key`);
     t.same(r.json, { error: 'this server needs an API key: send "Authorization: Bearer KEY"', error_type: 'unauthorized' });
@@ -60,6 +60,9 @@ t.test('--api-key-file: 401 without the key, with a wrong one or another scheme;
   }
   const ok = await postJson(guarded.port, '/', { inputs: 'a [MASK]' }, { authorization: 'bearer file-key-0123456789' });
   t.equal(ok.status, 200, 'the scheme is case-insensitive');
+  const infer = { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: ['a [MASK]'] }] };
+  t.equal((await postJson(guarded.port, '/v2/models/tiny/infer', infer)).status, 401, 'the Open Inference Protocol infer needs the key');
+  t.equal((await postJson(guarded.port, '/v2/models/tiny/infer', infer, FILE_KEY)).status, 200);
 });
 
 t.test('the key from the environment (BERT_SERVE_API_KEY)', async (t) => {
@@ -68,7 +71,18 @@ t.test('the key from the environment (BERT_SERVE_API_KEY)', async (t) => {
 });
 
 t.test('probes and the API description stay open', async (t) => {
-  for (const path of ['/health', '/ready', '/openapi.json', '/docs', '/docs/init.js', '/models/tiny/ready', '/models/tiny/openapi.json']) {
+  for (const path of [
+    '/health',
+    '/ready',
+    '/openapi.json',
+    '/docs',
+    '/docs/init.js',
+    '/models/tiny/ready',
+    '/models/tiny/openapi.json',
+    '/v2/health/live',
+    '/v2/health/ready',
+    '/v2/models/tiny/ready',
+  ]) {
     t.equal((await request(guarded.port, { path })).status, 200, path);
   }
   const doc = (await request(guarded.port, { path: '/openapi.json' })).json;
