@@ -226,3 +226,78 @@ t.test('Dockerfile: base image argument, non-root user, init, healthcheck, port'
   t.equal(pod.securityContext.runAsGroup, 10001);
   t.match(df, /useradd --uid 10001 --gid 10001/, "the Deployment runs as the image's user and group");
 });
+
+// deploy/kserve: bert-serve as a KServe custom runtime (Open Inference Protocol v2). Checked against
+// KServe's own CRD schemas (test/fixtures/kserve: the openAPIV3Schema of each CRD, as KServe
+// publishes it, README.md there), with unknown fields refused as the API server's strict field
+// validation does, and the contracts with the server: the arguments parse, the port, the probes.
+const kserveDir = join(root, 'deploy', 'kserve');
+const kserve = readdirSync(kserveDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((file) => readYaml(join(kserveDir, file)).map((obj) => ({ file, obj })));
+const kserveKind = (kind) => kserve.find((o) => o.obj.kind === kind).obj;
+const crdSchemas = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'kserve', 'crd-schemas.json'), 'utf8'));
+
+/** The fields of `value` that `schema` does not declare (paths), as strict field validation reports them. */
+function unknownFields(value, schema, path = '') {
+  if (Array.isArray(value)) return value.flatMap((v, i) => unknownFields(v, schema.items ?? {}, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  if (schema['x-kubernetes-preserve-unknown-fields'] || !schema.properties) return [];
+  return Object.entries(value).flatMap(([k, v]) =>
+    schema.properties[k] ? unknownFields(v, schema.properties[k], `${path}.${k}`) : schema.additionalProperties ? [] : [`${path}.${k}`],
+  );
+}
+
+t.test('deploy/kserve: a ClusterServingRuntime and an InferenceService valid against KServe’s CRD schemas', async (t) => {
+  const { default: Ajv } = await import('ajv');
+  // Kubernetes' own keywords (x-kubernetes-*) and formats (int32, int-or-string) are not JSON Schema's.
+  const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
+  t.same(kserve.map((o) => o.obj.kind).sort(), ['ClusterServingRuntime', 'InferenceService']);
+  for (const { file, obj } of kserve) {
+    const schema = crdSchemas[`${obj.apiVersion} ${obj.kind}`];
+    t.ok(schema, `${file}: a schema for ${obj.apiVersion} ${obj.kind}`);
+    const check = ajv.compile(schema);
+    t.ok(check(obj), `${file}: ${JSON.stringify(check.errors)}`);
+    t.same(unknownFields(obj, schema), [], `${file}: no unknown fields`);
+  }
+  // The checks do catch mistakes.
+  const bad = structuredClone(kserveKind('InferenceService'));
+  bad.spec.predictor.model.storageURI = bad.spec.predictor.model.storageUri;
+  t.same(unknownFields(bad, crdSchemas['serving.kserve.io/v1beta1 InferenceService']), ['.spec.predictor.model.storageURI']);
+  bad.spec.predictor.model.modelFormat = 'bert-serve';
+  t.notOk(ajv.compile(crdSchemas['serving.kserve.io/v1beta1 InferenceService'])(bad), 'a wrong type fails');
+});
+
+t.test('deploy/kserve: the runtime serves the InferenceService under its name, over the protocol, on its port', async (t) => {
+  const { parseCli } = await import(join(root, 'dist', 'config.js'));
+  const { ROUTES } = await import(join(root, 'dist', 'server', 'routes', 'index.js'));
+  const runtime = kserveKind('ClusterServingRuntime');
+  const isvc = kserveKind('InferenceService');
+  const { model } = isvc.spec.predictor;
+  t.equal(model.runtime, runtime.metadata.name);
+  t.equal(model.protocolVersion, 'v2');
+  t.ok(runtime.spec.protocolVersions.includes('v2'));
+  t.ok(
+    runtime.spec.supportedModelFormats.some((f) => f.name === model.modelFormat.name),
+    'the runtime supports the model format',
+  );
+  const [c] = runtime.spec.containers;
+  t.equal(c.name, 'kserve-container', 'the container KServe fills in');
+  // KServe replaces {{.Name}} with the InferenceService's name; the storage initializer mounts the model at /mnt/models.
+  const args = c.args.map((a) => a.replaceAll('{{.Name}}', isvc.metadata.name));
+  const envs = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+  const known = new Set(OPTIONS.flatMap((o) => o.env));
+  for (const name of Object.keys(envs)) t.ok(known.has(name), `${name} is read by the server`);
+  const parsed = parseCli(args, envs, () => ({ cpus: 2, schedulable: 2 }));
+  t.equal(parsed.action, 'serve');
+  t.same(parsed.config.models, [`${isvc.metadata.name}=/mnt/models`], 'served as /v2/models/<InferenceService name>');
+  t.equal(parsed.config.host, '0.0.0.0');
+  t.equal(parsed.config.port, c.ports[0].containerPort, 'the server listens on the container port');
+  const open = new Set(ROUTES.filter((r) => r.open && r.method === 'GET').map((r) => r.path));
+  for (const probe of ['readinessProbe', 'livenessProbe']) {
+    t.ok(open.has(c[probe].httpGet.path), `${probe} ${c[probe].httpGet.path} is an open route`);
+    t.equal(c[probe].httpGet.port, c.ports[0].containerPort);
+  }
+  t.equal(c.readinessProbe.httpGet.path, '/v2/health/ready');
+  t.equal(String(c.resources.limits.cpu), String(c.resources.requests.cpu), 'Guaranteed CPU, as the Deployment');
+});
