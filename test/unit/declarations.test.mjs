@@ -47,6 +47,9 @@ t.test('the table: every declared path, GET answered to HEAD, Allow from the met
     '/health',
     '/openapi.json',
     '/ready',
+    '/v2/health/live',
+    '/v2/health/ready',
+    '/v2/models/{name}/ready',
   ]);
 });
 
