@@ -20,6 +20,15 @@ const docs = {};
 for (const name of NAMES) docs[name] = (await request(servers[name].port, { path: '/openapi.json' })).json;
 
 const STATUS_ROUTES = ['GET /docs', 'GET /health', 'GET /info', 'GET /metrics', 'GET /openapi.json', 'GET /ready', 'GET /v1/models'];
+/** The Open Inference Protocol's routes, for the model served as `m`. */
+const oip = (m) => [
+  'GET /v2',
+  'GET /v2/health/live',
+  'GET /v2/health/ready',
+  `GET /v2/models/${m}`,
+  `GET /v2/models/${m}/ready`,
+  `POST /v2/models/${m}/infer`,
+];
 const routes = (doc) =>
   Object.entries(doc.paths)
     .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
@@ -27,18 +36,18 @@ const routes = (doc) =>
 
 t.test("OpenAPI 3.1 listing the served task's routes", async (t) => {
   for (const name of NAMES) t.equal(docs[name].openapi, '3.1.0', name);
-  t.same(routes(docs.tiny), ['POST /', 'POST /tokenize', ...STATUS_ROUTES].sort());
+  t.same(routes(docs.tiny), ['POST /', 'POST /tokenize', ...STATUS_ROUTES, ...oip('tiny')].sort());
   t.same(
     routes(docs.embed),
-    ['POST /', 'POST /embed', 'POST /embed_all', 'POST /tokenize', 'POST /v1/embeddings', ...STATUS_ROUTES].sort(),
+    ['POST /', 'POST /embed', 'POST /embed_all', 'POST /tokenize', 'POST /v1/embeddings', ...STATUS_ROUTES, ...oip('embed')].sort(),
   );
-  t.same(routes(docs.rerank), ['POST /', 'POST /predict', 'POST /rerank', 'POST /tokenize', ...STATUS_ROUTES].sort());
+  t.same(routes(docs.rerank), ['POST /', 'POST /predict', 'POST /rerank', 'POST /tokenize', ...STATUS_ROUTES, ...oip('rerank')].sort());
   t.same(
     routes(docs.classify),
-    ['POST /', 'POST /predict', 'POST /tokenize', ...STATUS_ROUTES].sort(),
+    ['POST /', 'POST /predict', 'POST /tokenize', ...STATUS_ROUTES, ...oip('classify')].sort(),
     'no /rerank for a 3-label classifier',
   );
-  t.same(routes(docs.ner), ['POST /', 'POST /tokenize', ...STATUS_ROUTES].sort());
+  t.same(routes(docs.ner), ['POST /', 'POST /tokenize', ...STATUS_ROUTES, ...oip('ner')].sort());
   t.match(docs.embed.info.description, /feature-extraction model .* routes of other tasks \(\/predict, \/rerank\) answer 422/);
   t.equal(docs.tiny.security, undefined, 'no key: no security requirement');
   t.ok(docs.tiny.paths['/'].post.requestBody.content['text/plain'], 'POST / takes raw text');
@@ -85,6 +94,36 @@ const CORPUS = [
   ['rerank', '/', { inputs: ['a', { text: 'b', text_pair: 'c' }], parameters: { top_k: null, function_to_apply: 'none' } }],
   ['rerank', '/', { inputs: { text_pair: 'c' } }],
   ['ner', '/', { inputs: 'angela merkel', parameters: { aggregation_strategy: 'first', ignore_labels: [] } }],
+  [
+    'tiny',
+    '/v2/models/tiny/infer',
+    { id: '1', inputs: [{ name: 'text', shape: [2], datatype: 'BYTES', data: ['a [MASK]', 'b [MASK]'] }], parameters: { top_k: 2 } },
+  ],
+  ['tiny', '/v2/models/tiny/infer', { inputs: [{ name: 'text', shape: [1], datatype: 'FP32', data: ['a [MASK]'] }] }],
+  ['tiny', '/v2/models/tiny/infer', { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: [1] }] }],
+  ['tiny', '/v2/models/tiny/infer', { inputs: [{ name: 'text', shape: [4], datatype: 'BYTES', data: ['a', 'b', 'c', 'd'] }] }],
+  [
+    'embed',
+    '/v2/models/embed/infer',
+    { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: ['a'] }], parameters: { normalize: false, dimensions: 4 } },
+  ],
+  [
+    'embed',
+    '/v2/models/embed/infer',
+    { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: ['a'] }], parameters: { dimensions: 1.5 } },
+  ],
+  ['embed', '/v2/models/embed/infer', { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES' }] }],
+  [
+    'classify',
+    '/v2/models/classify/infer',
+    { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: ['a'] }], outputs: [{ name: 'label' }] },
+  ],
+  ['classify', '/v2/models/classify/infer', { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: ['a'] }], outputs: [] }],
+  [
+    'ner',
+    '/v2/models/ner/infer',
+    { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: ['angela merkel'] }], parameters: { aggregation_strategy: 'first' } },
+  ],
   ['ner', '/', { inputs: ['a b'], parameters: { aggregation_strategy: 'none' } }],
   ['ner', '/', { inputs: 'a', parameters: { aggregation_strategy: 'all' } }],
   ['ner', '/', { inputs: 'a', parameters: { ignore_labels: [1] } }],
@@ -108,7 +147,7 @@ t.test("the document's request schemas are what the server enforces", async (t) 
     } else {
       invalid++;
       t.ok(
-        [413, 422].includes(r.status) && r.json?.error_type === 'validation',
+        [413, path.startsWith('/v2/') ? 400 : 422].includes(r.status) && r.json?.error_type === 'validation',
         `invalid by the document, refused: ${label} -> ${r.status} ${r.text}`,
       );
     }
@@ -123,6 +162,11 @@ t.test("real answers match the document's response schemas", async (t) => {
     ['tiny', '/tokenize', { inputs: 'a b' }],
     ['embed', '/', { inputs: 'a' }],
     ['embed', '/', { inputs: { source_sentence: 'a', sentences: ['b'] } }],
+    ...['tiny', 'embed', 'rerank', 'classify', 'ner'].map((m) => [
+      m,
+      `/v2/models/${m}/infer`,
+      { inputs: [{ name: 'text', shape: [2], datatype: 'BYTES', data: ['a [MASK]', 'b [MASK]'] }] },
+    ]),
     ['embed', '/embed', { inputs: ['a'] }],
     ['embed', '/embed_all', { inputs: 'a' }],
     ['embed', '/v1/embeddings', { input: ['a'], encoding_format: 'base64' }],
@@ -144,6 +188,11 @@ t.test("real answers match the document's response schemas", async (t) => {
     ['/health', 200],
     ['/ready', 200],
     ['/info', 200],
+    ['/v2', 200],
+    ['/v2/health/live', 200],
+    ['/v2/health/ready', 200],
+    ['/v2/models/tiny', 200],
+    ['/v2/models/tiny/ready', 200],
     ['/nope', 404],
   ]) {
     const r = await request(servers.tiny.port, { path });
