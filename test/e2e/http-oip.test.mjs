@@ -10,7 +10,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { modelVersion } from '../../dist/model_version.js';
 import { spawnServer, requireBuilt, testModel } from '../helpers/server.mjs';
-import { postJson, request } from '../helpers/http.mjs';
+import { postJson } from '../helpers/http.mjs';
 
 t.setTimeout(180_000);
 const MODELS = { embed: 'embed', clf: 'classify', ner: 'ner', mlm: 'mlm-traced' };
