@@ -1,6 +1,6 @@
 // A model that hangs: the hanging test model spins for seconds when its input holds "freeze". Its
 // request gets 504 at the request deadline (not when the forward ends), requests queued behind it
-// get 504 at theirs, /ready answers 503 naming the stall while the batch runs and 200 again once it
+// get 504 at theirs, /ready answers 503 naming the stall (/v2/health/ready 400) while the batch runs and 200 again once it
 // returns, the stall is in /metrics and the log, and the server answers normally afterwards.
 import t from 'tap';
 import { spawnServer, requireBuilt, testModel, until } from '../helpers/server.mjs';
@@ -45,6 +45,13 @@ t.test('a hung batch trips the request deadline and /ready; the server recovers'
   );
   t.ok(await s.waitLog((l) => l.level === 'warn' && l.msg === 'model stalled', 10_000), 'the stall is logged');
   t.equal((await request(s.port, { path: '/health' })).status, 200, 'liveness stays up: the process serves HTTP');
+  // The Open Inference Protocol's probes say the same, with its 4xx for "not ready".
+  for (const path of ['/v2/health/ready', '/v2/models/hanging/ready']) {
+    const r = await request(s.port, { path });
+    t.equal(r.status, 400, path);
+    t.match(r.json.error, /a batch has been running for [\d.]+ s/, `${path} names the stall`);
+  }
+  t.equal((await request(s.port, { path: '/v2/health/live' })).status, 200, 'the protocol liveness stays up');
 
   // The forward returns (the fixture's spin is finite): ready again, answers as before.
   await until(async () => (await request(s.port, { path: '/ready' })).status === 200, {

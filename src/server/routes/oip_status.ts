@@ -1,6 +1,7 @@
 // The Open Inference Protocol v2's (KServe v2, Triton, Seldon, MLServer) health and metadata routes:
 //   GET /v2/health/live          200 whenever the process serves HTTP (as /health)
-//   GET /v2/health/ready         200 once every served model is loaded and warmed, while not draining
+//   GET /v2/health/ready         200 once every served model is ready as /ready says (loaded and warmed,
+//                                not draining, no batch stalled past the request timeout)
 //   GET /v2/models/{name}/ready  the same for one model
 //   GET /v2                      server metadata: {name, version, extensions}
 //   GET /v2/models/{name}        model metadata: {name, versions, platform, inputs, outputs}
@@ -15,6 +16,7 @@ import * as A from '../api/responses.js';
 import type { RouteContext } from '../context.js';
 import type { Exchange } from '../exchange.js';
 import type { StatusRoute } from './route.js';
+import { notReady } from './ready.js';
 
 /** The platform name Triton gives a TorchScript model. */
 const PLATFORM = 'pytorch_libtorch';
@@ -81,8 +83,14 @@ function status(
   };
 }
 
-const notReady = (ctx: RouteContext): string | undefined =>
-  ctx.draining ? 'the server is shutting down' : !ctx.engine ? 'the models are loading' : undefined;
+/** Every model's readiness, as /ready and /models/{name}/ready decide it (a stalled batch included). */
+const allReady = (ctx: RouteContext): string | undefined => {
+  for (const name of ctx.models.names) {
+    const why = notReady(ctx.models.get(name)!);
+    if (why !== undefined) return ctx.models.names.length > 1 ? `the model "${name}": ${why}` : why;
+  }
+  return undefined;
+};
 
 export const oipLive = status(
   '/v2/health/live',
@@ -96,7 +104,7 @@ export const oipReady = status(
   'Readiness (Open Inference Protocol)',
   '200 once every served model is loaded and warmed, while not draining; 400 otherwise.',
   { ready: true },
-  notReady,
+  allReady,
 );
 export const oipModelReady = status(
   '/v2/models/{name}/ready',
