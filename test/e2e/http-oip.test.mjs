@@ -198,6 +198,9 @@ t.test('errors: {"error"} with the protocol statuses, the server serving on', as
   });
   t.equal(notJson.status, 400, 'not JSON');
   t.equal((await fetch(`${base}/v2/models/embed/infer`)).status, 405, 'GET on infer');
+  const versioned = await infer('embed/versions/1', inferBody(['a']));
+  t.equal(versioned.status, 404, 'versioned paths are not served');
+  t.match(versioned.json.error, /no route/);
   t.equal((await infer('embed', inferBody(['still serving']))).status, 200, 'the server serves on');
 });
 
