@@ -37,7 +37,23 @@ t.test('the page lists the routes and "Try it out" on POST /tokenize shows the a
     );
   t.same(
     [...paths].sort(),
-    ['GET /docs', 'GET /health', 'GET /info', 'GET /metrics', 'GET /openapi.json', 'GET /ready', 'POST /', 'POST /tokenize'],
+    [
+      'GET /docs',
+      'GET /health',
+      'GET /info',
+      'GET /metrics',
+      'GET /openapi.json',
+      'GET /ready',
+      'GET /v1/models',
+      'GET /v2',
+      'GET /v2/health/live',
+      'GET /v2/health/ready',
+      'GET /v2/models/tiny',
+      'GET /v2/models/tiny/ready',
+      'POST /',
+      'POST /tokenize',
+      'POST /v2/models/tiny/infer',
+    ],
     "the fill-mask server's routes",
   );
 
