@@ -28,6 +28,9 @@ function numbersOf(value, out = { numbers: 0, nulls: 0 }) {
   return out;
 }
 
+// One text as the Open Inference Protocol's BYTES input.
+const oipText = (text) => ({ name: 'text', shape: [1], datatype: 'BYTES', data: [text] });
+
 // Per route: the requests (made with a text), and where in the answer numbers must be.
 const ROUTES = [
   ['nonfinite-mlm', 'POST / raw text', (p, x) => postText(p, `${x} the [MASK] sat`)],
@@ -49,6 +52,17 @@ const ROUTES = [
   ],
   ['nonfinite-rerank', 'POST /rerank', (p, x) => postJson(p, '/rerank', { query: 'where to live', texts: [`${x} a small house`] })],
   ['nonfinite-rerank', 'POST /predict pair', (p, x) => postJson(p, '/predict', { inputs: [['where to live', `${x} a small house`]] })],
+  // The Open Inference Protocol's infer route: tensors of numbers.
+  [
+    'nonfinite-embed',
+    'POST /v2/models/{name}/infer',
+    (p, x) => postJson(p, '/v2/models/nonfinite-embed/infer', { inputs: [oipText(`${x} a small house`)] }),
+  ],
+  [
+    'nonfinite-classify',
+    'POST /v2/models/{name}/infer',
+    (p, x) => postJson(p, '/v2/models/nonfinite-classify/infer', { inputs: [oipText(`${x} what a day`)] }),
+  ],
   [
     'nonfinite-ner',
     'POST / token-classification',
@@ -75,6 +89,7 @@ for (const [name, route, send] of ROUTES) {
       ['infinity', inf, /NaN|\+Inf/],
     ]) {
       t.equal(r.status, 500, `${label}: ${r.text.slice(0, 300)}`);
+      // The same shape on every route, the Open Inference Protocol's included ({"error"} plus error_type).
       t.same(Object.keys(r.json ?? {}).sort(), ['error', 'error_type'], `${label}: the error shape`);
       t.equal(r.json?.error_type, 'non_finite_output', `${label}: error_type names the cause`);
       t.match(r.json?.error, new RegExp(`^model ${name} produced a non-finite value`), `${label}: names the model`);
