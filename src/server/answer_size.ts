@@ -33,6 +33,24 @@ export function estimateFillMaskAnswerBytes(texts: readonly string[], topK: numb
   return bytes;
 }
 
+/**
+ * A fill-mask request's costs, counted before the work by every route that asks for predictions:
+ * the answer's least bytes (above), and the predictions kept (at least one mask per text, each
+ * with top_k, at most the targets: --max-predictions counts these).
+ */
+export function fillMaskCosts(
+  texts: readonly string[],
+  topK: number,
+  maskToken: string,
+  targets?: number,
+): { minAnswerBytes: number; predictions: number } {
+  const k = targets !== undefined ? Math.min(topK, targets) : topK;
+  return {
+    minAnswerBytes: estimateFillMaskAnswerBytes(texts, topK, maskToken, targets),
+    predictions: texts.reduce((n, text) => n + Math.max(1, countOccurrences(text, maskToken)) * k, 0),
+  };
+}
+
 /** What a fill-mask client can do about an answer over the limit (the default hint). */
 export const FILL_MASK_HINT = 'ask for fewer predictions (top_k), masks or inputs per request';
 /** What an /embed_all client can do about an answer over the limit. */

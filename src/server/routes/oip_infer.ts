@@ -27,7 +27,7 @@ import type { Task } from '../../tasks/task.js';
 import { STRING, object, parameters, prop } from '../api/schema.js';
 import * as A from '../api/responses.js';
 import type { AnswerKind } from '../answer_size.js';
-import { countOccurrences, estimateFillMaskAnswerBytes } from '../answer_size.js';
+import { fillMaskCosts } from '../answer_size.js';
 import { INPUT, embeddingSize, outputsOf } from './oip_status.js';
 import { params } from './hf_root.js';
 import type { Body, InferenceRoute, Job } from './route.js';
@@ -160,16 +160,14 @@ const OWN: Record<Task, Own> = {
     example: { top_k: 3 },
     plan(engine, texts, p) {
       const options = { ...fromBody(FILL_MASK, FILL_MASK_ROUTES.root, p), ...fromBody(TRUNCATION, TRUNCATION_KEYS, p) };
-      // The answer's bounds, as POST / (root_fill_mask.ts).
+      // The answer's bounds, counted as on POST / (answer_size.ts fillMaskCosts).
       const topK = resolve(FILL_MASK, options).topK as number;
       const targets =
         options.targets === undefined ? undefined : (typeof options.targets === 'string' ? [options.targets] : options.targets).length;
       const mask = engine.tokenizer.info.specialTokens.mask ?? '[MASK]';
-      const k = targets !== undefined ? Math.min(topK, targets) : topK;
       return {
         texts: texts.length,
-        minAnswerBytes: estimateFillMaskAnswerBytes(texts, topK, mask, targets),
-        predictions: texts.reduce((n, text) => n + Math.max(1, countOccurrences(text, mask)) * k, 0),
+        ...fillMaskCosts(texts, topK, mask, targets),
         run: async (o) => {
           // A list of one text is answered with that text's answer (as Hugging Face does): `single`.
           const answer = await engine.fillMaskJson(texts, { ...options, ...o });

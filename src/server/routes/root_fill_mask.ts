@@ -7,7 +7,7 @@ import { TRUNCATION, TRUNCATION_KEYS } from '../../tasks/common.js';
 import { fromBody, httpFields, resolve } from '../../tasks/option.js';
 import { asList, object, parameters, texts } from '../api/schema.js';
 import * as A from '../api/responses.js';
-import { countOccurrences, estimateFillMaskAnswerBytes } from '../answer_size.js';
+import { fillMaskCosts } from '../answer_size.js';
 import { hfRoot, params } from './hf_root.js';
 
 const KEYS = FILL_MASK_ROUTES.root;
@@ -35,12 +35,9 @@ export const rootFillMask = hfRoot('fill-mask', {
     const topK = resolve(FILL_MASK, options).topK as number; // its default is FILL_MASK's
     const targets = options.targets === undefined ? undefined : asList(options.targets).length;
     const mask = engine.tokenizer.info.specialTokens.mask ?? '[MASK]';
-    // Predictions kept in the answer (top_k, at most the targets) at each mask: for the memory budget's upper bound.
-    const k = targets !== undefined ? Math.min(topK, targets) : topK;
     return {
       texts: list.length,
-      minAnswerBytes: estimateFillMaskAnswerBytes(list, topK, mask, targets),
-      predictions: list.reduce((n, text) => n + Math.max(1, countOccurrences(text, mask)) * k, 0),
+      ...fillMaskCosts(list, topK, mask, targets),
       run: (o) => engine.fillMaskJson(inputs, { ...options, ...o }),
     };
   },
