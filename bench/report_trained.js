@@ -19,6 +19,9 @@ const TARGETS = [
   ['classify', 'int8', 'label_agreement', 0.98, 'classifier label agreement'],
 ];
 
+/** Where the top-1 answers flipped: float32's largest own top-1/top-2 gap among them. */
+const flips = (gap) => (Number.isFinite(gap) ? `; largest float32 top-1/top-2 gap among the flips ${fx(gap, 4)}` : '');
+
 export function trainedTargets(T) {
   if (!T) return [];
   const out = [];
@@ -27,10 +30,19 @@ export function trainedTargets(T) {
     if (!row) continue;
     const v = row[key];
     const shown = key === 'min_cosine' ? fx(v, 5) : pct(v);
+    // A miss says by how much, and where the answers flipped: at float32's own near-ties or not.
+    const gap = row.fp32_gap_at_top1_disagreements ?? row.fp32_gap_at_disagreements;
+    const why =
+      Number.isFinite(v) && v < min && key !== 'min_cosine'
+        ? `; ${((min - v) * 100).toFixed(1)} points short` +
+          (Number.isFinite(gap) && key !== 'top5_set_agreement'
+            ? `; every top-1 flip where float32's own top-1/top-2 gap was <= ${fx(gap, 3)}`
+            : '')
+        : '';
     out.push({
       model: `trained/${model}`,
       target: `${variant}${row.emulated ? ' (emulated)' : ''}: ${label} >= ${key === 'min_cosine' ? min : pct(min)}`,
-      measured: `${shown} over ${row.masks ?? row.texts} held-out ${row.masks ? 'masks' : 'texts'}`,
+      measured: `${shown} over ${row.masks ?? row.texts} held-out ${row.masks ? 'masks' : 'texts'}${why}`,
       met: Number.isFinite(v) && v >= min,
     });
   }
@@ -64,7 +76,8 @@ export function trainedSection(T) {
         `${r.model} ${r.variant}`,
         `${r.masks} masks`,
         `float32 top-1 accuracy ${pct(r.fp32_top1_accuracy)}`,
-        `top-1 agreement ${pct(r.top1_agreement)}, identical top-5 sets ${pct(r.top5_set_agreement)}, float32's top-1 in the variant's top 5 ${pct(r.fp32_top1_in_top5)}`,
+        `top-1 agreement ${pct(r.top1_agreement)}, identical top-5 sets ${pct(r.top5_set_agreement)}, float32's top-1 in the variant's top 5 ${pct(r.fp32_top1_in_top5)}` +
+          flips(r.fp32_gap_at_top1_disagreements),
         fx(r.max_score_diff, 4),
       ]);
     else if (r.task === 'text-classification')
@@ -72,7 +85,7 @@ export function trainedSection(T) {
         `${r.model} ${r.variant}`,
         `${r.texts} texts`,
         `float32 accuracy ${pct(r.fp32_accuracy)}`,
-        `label agreement ${pct(r.label_agreement)}`,
+        `label agreement ${pct(r.label_agreement)}` + flips(r.fp32_gap_at_disagreements),
         fx(r.max_score_diff, 4),
       ]);
     else if (r.task === 'feature-extraction')
