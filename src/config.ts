@@ -22,6 +22,9 @@ export const DEMO_MODEL_DIR = join(packageRoot, 'models', 'demo');
 export const TRANSPORT_MODES = ['auto', 'uws', 'node'] as const;
 export type TransportMode = (typeof TRANSPORT_MODES)[number];
 
+/** --model-control: whether the repository routes may load and unload models (server/model_control.ts). */
+export const MODEL_CONTROL_MODES = ['none', 'explicit'] as const;
+
 type Kind = 'string' | 'int' | 'number' | 'boolean' | 'choice';
 
 export interface OptionSpec {
@@ -87,6 +90,21 @@ export const OPTIONS = [
     defaultText: 'the first',
     metavar: 'NAME',
     doc: 'With several models: the one the unprefixed routes (POST /, /embed, /info ...) serve; the others answer under /models/NAME/... (default: the first --model, else the first repository entry by name).',
+  },
+  {
+    key: 'modelControl',
+    flag: 'model-control',
+    env: ['BERT_SERVE_MODEL_CONTROL'],
+    kind: 'choice',
+    default: 'none',
+    choices: MODEL_CONTROL_MODES,
+    doc:
+      'explicit: clients may load, reload and unload models while the server runs, through the Open Inference Protocol\'s ' +
+      'repository routes (POST /v2/repository/models/NAME/load and /unload; docs/http.md#load-reload-and-unload-at-run-time). ' +
+      'none: those two routes answer 503 (as Triton does when model control is off); POST /v2/repository/index answers either way.',
+    tune:
+      'The models given at start-up still load at start-up. A load takes a directory inside --model-repository only. ' +
+      'Set --api-key with it: the routes are never open without the key when one is set.',
   },
   {
     key: 'port',

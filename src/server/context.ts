@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { ServerConfig } from '../config.js';
 import type { Gate } from './gate.js';
 import type { Route } from './routes/route.js';
+import type { ModelControl } from './model_control.js';
 
 export interface RouteContext {
   readonly config: Readonly<ServerConfig>;
@@ -35,6 +36,10 @@ export interface ServedModels {
   readonly defaultName: string;
   /** A served model's context; undefined for a name not served. */
   get(name: string): RouteContext | undefined;
+  /** Counts every change of the served models (a load, reload or unload): documents built from them are rebuilt when it moves. */
+  readonly generation: number;
+  /** Loads, reloads and unloads at run time (--model-control). */
+  readonly control: ModelControl;
 }
 
 /** The 404 for a model name not served, listing the served ones. */

@@ -73,6 +73,8 @@ export class Exchange {
   bodyBytes = 0;
   /** Bytes of the memory budget this request holds (gate.ts), given back when it ends. */
   reservedBytes = 0;
+  /** Lets go of the engine this request was admitted on (engine_holds.ts); called when the engine answered, and when the exchange ends. */
+  releaseEngine: (() => void) | undefined;
   aborted = false;
   /** An answer was decided: nothing else may be written (it may still be lingering or streaming). */
   finished = false;

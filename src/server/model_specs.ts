@@ -19,8 +19,8 @@ export interface ModelPlan {
   readonly defaultName: string;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const NAME_TEXT = 'up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const MODEL_NAME_TEXT = 'up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';
 
 function refuse(message: string): never {
   throw new ServerStartError('ERR_MODELS', message);
@@ -31,12 +31,12 @@ export function parseModelEntry(entry: string): ModelSpec {
   const eq = entry.indexOf('=');
   if (eq > 0 && !existsSync(entry)) {
     const name = entry.slice(0, eq);
-    if (!NAME.test(name)) refuse(`--model ${JSON.stringify(entry)}: the name ${JSON.stringify(name)} must be ${NAME_TEXT}`);
+    if (!MODEL_NAME.test(name)) refuse(`--model ${JSON.stringify(entry)}: the name ${JSON.stringify(name)} must be ${MODEL_NAME_TEXT}`);
     return { name, dir: entry.slice(eq + 1) };
   }
   const name = basename(resolve(entry));
-  if (!NAME.test(name)) {
-    refuse(`--model ${JSON.stringify(entry)}: the directory's name cannot name the model (${NAME_TEXT}); give --model NAME=${entry}`);
+  if (!MODEL_NAME.test(name)) {
+    refuse(`--model ${JSON.stringify(entry)}: the directory's name cannot name the model (${MODEL_NAME_TEXT}); give --model NAME=${entry}`);
   }
   return { name, dir: entry };
 }
@@ -53,8 +53,8 @@ export function repositoryEntries(repository: string): ModelSpec[] {
     .filter((n) => !n.startsWith('.') && statSync(join(repository, n), { throwIfNoEntry: false })?.isDirectory())
     .sort()
     .map((name) => {
-      if (!NAME.test(name))
-        refuse(`--model-repository ${repository}: the subdirectory ${JSON.stringify(name)} cannot name a model (${NAME_TEXT})`);
+      if (!MODEL_NAME.test(name))
+        refuse(`--model-repository ${repository}: the subdirectory ${JSON.stringify(name)} cannot name a model (${MODEL_NAME_TEXT})`);
       return { name, dir: join(repository, name) };
     });
   if (specs.length === 0) refuse(`--model-repository ${repository}: holds no model directory (each subdirectory is one model)`);

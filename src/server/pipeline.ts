@@ -28,6 +28,7 @@ import { answerTooLargeMessage, answerUpperBound } from './answer_size.js';
 import { BUILD_COPIES } from './gate.js';
 import { MAX_JSON_DEPTH, jsonDeeperThan } from './json_depth.js';
 import { validateBody } from './api/validate.js';
+import { hold } from './engine_holds.js';
 
 export function refuse(ex: Exchange, r: Refusal): void {
   ex.send(r.status, r.body, r.headers, r.close);
@@ -60,14 +61,15 @@ export async function serveInference(ctx: RouteContext, ex: Exchange, route: Inf
     return;
   }
   const answer = await run(ctx, ex, engine, route, job);
-  if (answer) write(ctx, ex, answer);
+  if (answer) write(ctx, ex, engine, answer);
 }
 
 /**
  * 503 unless the model is loaded and the server is not draining, and while the answers in flight
  * hold the memory budget; 429 when the engine's queue has no room for even one more text and no
  * request may wait for it (gate.ts; a list that does not fit whole is decided later, once its size
- * is known); 422 when the model's task is not one the route serves. Returns the engine when admitted.
+ * is known); 422 when the model's task is not one the route serves. Returns the engine when admitted,
+ * held for this request (engine_holds.ts) until it has answered.
  */
 function admit(ctx: RouteContext, ex: Exchange, route: InferenceRoute): Engine | undefined {
   const engine = ctx.engine;
@@ -90,6 +92,8 @@ function admit(ctx: RouteContext, ex: Exchange, route: InferenceRoute): Engine |
     ex.sendError(422, 'validation', why);
     return undefined;
   }
+  // A reload or unload closes this engine only once every request admitted on it is done.
+  ex.releaseEngine = hold(engine);
   return engine;
 }
 
@@ -216,6 +220,7 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
     }
     answer = await pending;
   } catch (e) {
+    ex.releaseEngine?.();
     ctx.gate.answered();
     if (ex.done) return undefined;
     // The engine counts from the hand-over; the client knows the server's deadline, from arrival.
@@ -223,6 +228,7 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
     else answerEngineError(ctx, ex, e, route.invalidStatus);
     return undefined;
   }
+  ex.releaseEngine?.();
   ctx.gate.answered();
   if (ex.done) return undefined; // the client went away after the model ran: nothing to write to
   // A list's answer was concatenated from one part per input, which stay in memory until V8's next
@@ -238,8 +244,8 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
   return answer;
 }
 
-/** The natively serialized answer as it is, with the timing headers (ms). */
-function write(ctx: RouteContext, ex: Exchange, answer: JsonAnswer): void {
+/** The natively serialized answer as it is, with the timing headers (ms) and the version of the engine that made it. */
+function write(ctx: RouteContext, ex: Exchange, engine: Engine, answer: JsonAnswer): void {
   ctx.metrics.observeTimings(ex.route, answer.timings);
   const t = answer.timings;
   ex.send(200, answer.body, [
@@ -248,7 +254,7 @@ function write(ctx: RouteContext, ex: Exchange, answer: JsonAnswer): void {
     ['x-queue-time', ms(t.queueUs / 1000)],
     ['x-inference-time', ms(t.inferenceUs / 1000)],
     ['x-total-time', ms(ex.elapsedMs())],
-    ['x-model-version', ctx.engine!.version],
+    ['x-model-version', engine.version],
   ]);
 }
 

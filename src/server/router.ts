@@ -12,7 +12,8 @@
 //
 // A declaration may also name its model inside its own path, as `{name}` (the Open Inference
 // Protocol's /v2/models/{name}/infer): matched by what comes before and after the segment, answered
-// for that model the same way (an unknown name: the same 404).
+// for that model the same way (an unknown name: the same 404), unless it declares anyModelName (the
+// model repository's load, whose model may not be served yet: the route reads the name itself).
 import { toBertServeError } from '../errors.js';
 import { errorFields } from '../logger.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
@@ -40,7 +41,7 @@ export class Router {
   /** The perModel declarations' paths, without the /models/{name} prefix. */
   readonly #perModel: ReadonlyMap<string, PathEntry>;
   /** The declarations whose path holds {name}: what comes before and after it, the declared path and its entry. */
-  readonly #named: ReadonlyArray<{ before: string; after: string; path: string; entry: PathEntry }>;
+  readonly #named: ReadonlyArray<{ before: string; after: string; path: string; entry: PathEntry; anyName: boolean }>;
 
   constructor(server: RouterHost, host: ExchangeHost, access: AccessControl) {
     this.#server = server;
@@ -49,7 +50,8 @@ export class Router {
     this.#table = routeTable(server.routes.filter((r) => !r.path.includes(NAME)));
     this.#named = [...routeTable(server.routes.filter((r) => r.path.includes(NAME)))].map(([path, entry]) => {
       const at = path.indexOf(NAME);
-      return { before: path.slice(0, at), after: path.slice(at + NAME.length), path, entry };
+      const anyName = [...entry.methods.values()].flat().some((r) => r.kind === 'status' && r.anyModelName === true);
+      return { before: path.slice(0, at), after: path.slice(at + NAME.length), path, entry, anyName };
     });
     this.#perModel = routeTable(server.routes.filter((r) => r.perModel));
   }
@@ -62,6 +64,7 @@ export class Router {
       if (url.length <= n.before.length + n.after.length || !url.startsWith(n.before) || !url.endsWith(n.after)) continue;
       const name = url.slice(n.before.length, url.length - n.after.length);
       if (name.includes('/')) continue;
+      if (n.anyName) return { entry: n.entry, ctx: this.#server.defaultModel, path: n.path, prefixed: true };
       const ctx = this.#server.get(decodeURIComponentSafe(name));
       if (!ctx) return { notFound: unknownModelMessage(decodeURIComponentSafe(name), this.#server), type: 'model_not_found' };
       return { entry: n.entry, ctx, path: n.path, prefixed: true };

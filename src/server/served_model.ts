@@ -1,7 +1,8 @@
 // One served model as the routes see it (a RouteContext): its name, directory, engine and /info
 // body; the configuration, logger, metrics, gate and draining state are the server's. Server.load()
 // sets every model's engine at once, after all of them loaded (a server is ready with all its
-// models or not at all). JS thread only.
+// models or not at all). A model loaded or reloaded at run time (model_control.ts) is a new
+// ServedModel that replaces the name's entry in one step. JS thread only.
 import type { Engine } from '../engine.js';
 import type { RouteContext, ServedModels } from './context.js';
 import { buildInfo, type ServerFacts } from './routes/info.js';
@@ -18,6 +19,8 @@ export class ServedModel implements RouteContext {
   engine: Engine | undefined;
   readonly #server: ServerShared;
   #infoJson: string | undefined;
+  /** The served models' generation #infoJson was built at (its "models" list names them). */
+  #infoGeneration = -1;
 
   constructor(name: string, dir: string, server: ServerShared) {
     this.modelName = name;
@@ -50,10 +53,14 @@ export class ServedModel implements RouteContext {
     return this.#server.models;
   }
 
-  /** /info body: built once, at the first request after the models loaded (the transport is known then). */
+  /** /info body: built at the first request after the models loaded (the transport is known then), again after a load or unload. */
   get infoJson(): string | undefined {
     const facts = this.#server.serverFacts;
-    if (this.#infoJson === undefined && this.engine && facts) this.#infoJson = buildInfo(this.engine, this, facts);
+    const generation = this.models.generation;
+    if ((this.#infoJson === undefined || this.#infoGeneration !== generation) && this.engine && facts) {
+      this.#infoJson = buildInfo(this.engine, this, facts);
+      this.#infoGeneration = generation;
+    }
     return this.#infoJson;
   }
 }

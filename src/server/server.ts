@@ -35,6 +35,7 @@ import { ServerStartError, type Transport } from './transport/transport.js';
 import { selectTransport } from './transport/select.js';
 import { BUILD_COPIES, Gate } from './gate.js';
 import { ANSWER_MEMORY_SHARE, memoryLimit } from '../memory_quota.js';
+import { ModelControl } from './model_control.js';
 
 export { ServerStartError } from './transport/transport.js';
 
@@ -68,8 +69,16 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
   #open = new Set<Exchange>();
   #idleWaiters: Array<() => void> = [];
   #loading: Promise<Engine> | undefined;
-  /** Engines loaded so far by load() (all of them once it resolves), for closeEngine(). */
+  /** Engines loaded so far by load() (all of them once it resolves). */
   #loaded: Engine[] = [];
+  /** Every engine open now: the served ones and those replaced or unloaded but not closed yet (closeEngine() closes them all). */
+  readonly #engines = new Set<Engine>();
+  /** The CPU threads the models share (several models, or --model-control explicit, on the CPU). */
+  #budget: ThreadBudget | undefined;
+  /** Counts every change of the served models (ServedModels.generation). */
+  generation = 0;
+  /** Run-time loads and unloads (model_control.ts). */
+  readonly control: ModelControl;
   #closing: Promise<DrainResult> | undefined;
   #engineClosed: Promise<void> | undefined;
   readonly #apiKeyRequired: boolean;
@@ -78,6 +87,8 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
 
   constructor(options: ServerOptions = {}) {
     const { logger, engine, defaultMetrics, models, ...rest } = options;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the model control host's getters read the server's private state
+    const server = this;
     const config = defaultConfig();
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (config as Record<string, unknown>)[k] = v;
     this.config = Object.freeze(config);
@@ -115,7 +126,46 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     if (engine) {
       this.#models.get(this.defaultName)!.engine = engine;
       this.#loaded = [engine];
+      this.#engines.add(engine);
     }
+    this.control = new ModelControl(
+      {
+        logger: this.logger,
+        get draining() {
+          return server.#draining;
+        },
+        defaultName: this.defaultName,
+        get names() {
+          return server.names;
+        },
+        served: (name) => {
+          const m = this.#models.get(name);
+          return m?.engine ? { engine: m.engine, dir: m.dir } : undefined;
+        },
+        loadEngine: (name, dir) => this.#loadOne(new ServedModel(name, dir, this), this.#budget),
+        install: (name, dir, loaded) => {
+          const old = this.#models.get(name)?.engine;
+          const m = new ServedModel(name, dir, this);
+          m.engine = loaded;
+          this.#models.set(name, m); // one step: requests admitted from now on run on `loaded`
+          this.generation++;
+          return old;
+        },
+        remove: (name) => {
+          const old = this.#models.get(name)?.engine;
+          if (this.#models.delete(name)) this.generation++;
+          return old;
+        },
+        closeEngine: (e) => this.#close(e, true),
+      },
+      config.modelControl,
+      config.modelRepository,
+    );
+  }
+
+  /** Closes `engine` (once; `drain`: its queued requests are answered first). */
+  #close(engine: Engine, drain: boolean): Promise<void> {
+    return engine.close({ drain }).finally(() => this.#engines.delete(engine));
   }
 
   // ---- ServedModels
@@ -206,13 +256,16 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     const models = [...this.#models.values()];
     // Several models share the CPUs this process may use: no more intra-op threads run at once than
     // that, however many models are busy (thread_budget.ts). One model keeps its threads to itself.
-    const budget = models.length > 1 && this.config.device === 'cpu' ? new ThreadBudget(cpuBudget().cpus) : undefined;
+    // Models loaded at run time (--model-control explicit) join the same budget.
+    const shared = models.length > 1 || this.control.enabled;
+    const budget = shared && this.config.device === 'cpu' ? new ThreadBudget(cpuBudget().cpus) : undefined;
+    this.#budget = budget;
     for (const m of models) {
       try {
         this.#loaded.push(await this.#loadOne(m, budget));
       } catch (e) {
         const err = toBertServeError(e);
-        await Promise.all(this.#loaded.map((engine) => engine.close({ drain: false })));
+        await Promise.all(this.#loaded.map((engine) => this.#close(engine, false)));
         this.#loaded = [];
         if (models.length === 1) throw err;
         throw new BertServeError(err.code, `model "${m.modelName}" (${m.dir}): ${err.message}`);
@@ -234,6 +287,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     // The server keeps a path history unless told "off"; the library keeps one only when given a file.
     options.pathHistory = c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory();
     const engine = await Engine.load(options as EngineOptions);
+    this.#engines.add(engine);
     const i = engine.info;
     this.logger.info('model loaded', {
       name: m.modelName,
@@ -315,7 +369,8 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
           return; // failed to load: what had loaded is closed already
         }
       }
-      await Promise.all(this.#loaded.map((engine) => engine.close({ drain: drainQueued })));
+      // The served engines and any that a reload or unload is still retiring.
+      await Promise.all([...this.#engines].map((engine) => this.#close(engine, drainQueued)));
     };
     const p = run();
     this.#engineClosed ??= p;
@@ -342,6 +397,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
 
   exchangeEnded(ex: Exchange, status: number | undefined): void {
     this.#open.delete(ex);
+    ex.releaseEngine?.();
     if (ex.reservedBytes > 0) {
       const bytes = ex.reservedBytes;
       ex.reservedBytes = 0;

@@ -4,8 +4,8 @@
 // routes; OpenAI's /v1/embeddings picking by `model`, /v1/models, /info, /openapi.json; the
 // x-model-version header against the content hash of the model's files; unknown names (404 listing
 // the served ones); routes a model's task lacks (422 naming the model); clients we did not write
-// (@huggingface/inference, OpenAI's Node client); and the refusal to start when one model of
-// several is bad, naming it.
+// (@huggingface/inference, OpenAI's Node client); the repository routes without model control; and
+// the refusal to start when one model of several is bad, naming it.
 import t from 'tap';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -183,6 +183,30 @@ const said = (r) =>
       }
     })
     .join('\n');
+
+t.test('without --model-control explicit: load and unload answer 503 (as Triton); the repository index answers', async (t) => {
+  for (const action of ['load', 'unload']) {
+    checkError(
+      t,
+      await postJson(port, `/v2/repository/models/embed/${action}`, {}),
+      503,
+      'unavailable',
+      /explicit model load \/ unload is not allowed: start the server with --model-control explicit/,
+    );
+  }
+  const index = await postJson(port, '/v2/repository/index', '');
+  t.equal(index.status, 200, index.text);
+  t.same(
+    index.json.map((m) => [m.name, m.version, m.state]),
+    [
+      ['embed', versions.embed, 'READY'],
+      ['rr', versions.rr, 'READY'],
+      ['ner', versions.ner, 'READY'],
+    ],
+  );
+  t.same((await request(port, { path: '/v2' })).json.extensions, [], 'GET /v2 lists no model_repository extension');
+  t.equal((await postJson(port, '/models/embed/embed', { inputs: 'x' })).status, 200, 'every model still serves');
+});
 
 t.test('one bad model among several: no start, naming it', async (t) => {
   const r = await runCli([

@@ -28,6 +28,7 @@ const oip = (m) => [
   `GET /v2/models/${m}`,
   `GET /v2/models/${m}/ready`,
   `POST /v2/models/${m}/infer`,
+  'POST /v2/repository/index', // load and unload are listed with --model-control explicit only
 ];
 const routes = (doc) =>
   Object.entries(doc.paths)

@@ -66,7 +66,8 @@ function statusOperation(r: StatusRoute, path: string, tag?: string): Record<str
     summary: r.doc?.summary,
     description: r.doc?.description,
     tags: [tag ?? 'status'],
-    operationId: operationId('get', path),
+    operationId: operationId(r.method.toLowerCase(), path),
+    ...(r.body ? { requestBody: { required: false, content: json(r.body) } } : {}),
     responses: { 200: { description: 'OK', content }, ...(r.unavailable ? { 503: error(r.unavailable) } : {}) },
   };
 }
@@ -89,7 +90,7 @@ export function buildOpenApi(routes: readonly Route[], f: OpenApiFacts): Record<
     declared.set(path, r.path);
   };
   for (const r of routes) {
-    if (!r.path.includes(NAME)) {
+    if (!r.path.includes(NAME) || (r.kind === 'status' && r.anyModelName)) {
       if (works(r, f)) add(r, f, r.path);
       continue;
     }

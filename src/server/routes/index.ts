@@ -22,6 +22,7 @@ import { openapiJson } from './openapi_json.js';
 import { docsPage } from './docs_page.js';
 import { oipLive, oipModel, oipModelReady, oipReady, oipServer } from './oip_status.js';
 import { oipInfer } from './oip_infer.js';
+import { oipRepository } from './oip_repository.js';
 
 /** POST / answers every task: a task without its declaration here fails to compile. */
 const ROOT: Record<Task, InferenceRoute> = {
@@ -52,6 +53,7 @@ export const ROUTES: readonly Route[] = [
   oipModel,
   oipModelReady,
   ...oipInfer,
+  ...oipRepository,
 ];
 
 /** One path's routes by method (HEAD with GET), and its Allow header. */

@@ -127,7 +127,12 @@ export const oipServer: StatusRoute = {
     tag: 'Open Inference Protocol v2',
   },
   content: { 'application/json': A.object({ name: A.string, version: A.string, extensions: A.list(A.string) }) },
-  handle: (_ctx, ex) => void ex.sendJson(200, JSON.stringify({ name: 'bert-serve', version: packageVersion(), extensions: [] })),
+  // model_repository: the repository routes (oip_repository.ts) load and unload models.
+  handle: (ctx, ex) =>
+    void ex.sendJson(
+      200,
+      JSON.stringify({ name: 'bert-serve', version: packageVersion(), extensions: ctx.models.control.enabled ? ['model_repository'] : [] }),
+    ),
 };
 
 export const oipModel: StatusRoute = {

@@ -7,7 +7,8 @@ import type { RouteContext } from '../context.js';
 import { modelFacts } from './facts.js';
 import type { StatusRoute } from './route.js';
 
-const documents = new WeakMap<Engine, Buffer>();
+/** Per engine, with the served models' generation it was built at (a load or unload changes the list). */
+const documents = new WeakMap<Engine, { generation: number; doc: Buffer }>();
 
 export const openapiJson: StatusRoute = {
   kind: 'status',
@@ -24,11 +25,13 @@ export const openapiJson: StatusRoute = {
       ex.sendError(503, 'unhealthy', 'the model is loading');
       return;
     }
-    let doc = documents.get(engine);
+    const generation = ctx.models.generation;
+    let doc = documents.get(engine)?.generation === generation ? documents.get(engine)!.doc : undefined;
     if (!doc) {
       doc = Buffer.from(
         JSON.stringify(
-          buildOpenApi(ctx.routes, {
+          // Load and unload (the routes whose {name} may name any model) work with --model-control explicit only.
+          buildOpenApi(ctx.models.control.enabled ? ctx.routes : ctx.routes.filter((r) => !(r.kind === 'status' && r.anyModelName)), {
             ...openApiModel(ctx.modelName, engine),
             models: ctx.models.names.map((n) => openApiModel(n, (ctx.models.get(n) as RouteContext).engine!)),
             version: packageVersion(),
@@ -37,7 +40,7 @@ export const openapiJson: StatusRoute = {
           }),
         ),
       );
-      documents.set(engine, doc);
+      documents.set(engine, { generation, doc });
     }
     ex.sendJson(200, doc);
   },

@@ -93,8 +93,15 @@ export interface InferenceRoute extends Declared {
 
 export interface StatusRoute extends Declared {
   readonly kind: 'status';
-  /** GET, answered to HEAD as well. */
-  readonly method: 'GET';
+  /** GET (answered to HEAD as well), or POST for a route that reads its own small body (the model repository's). */
+  readonly method: 'GET' | 'POST';
+  /**
+   * Its path's {name} may name a model that is not served (yet): the router does not answer 404
+   * for it, and the route reads the name itself (routes/oip_repository.ts: a load of a new model).
+   */
+  readonly anyModelName?: true;
+  /** A POST route's optional JSON body, for the document. */
+  readonly body?: Schema;
   /** The answer's content by media type, for the document. */
   readonly content?: Record<string, Schema>;
   /** 503 while the model loads (or while draining), for the document. */
