@@ -99,7 +99,7 @@ export const OPTIONS = [
     default: 'none',
     choices: MODEL_CONTROL_MODES,
     doc:
-      'explicit: clients may load, reload and unload models while the server runs, through the Open Inference Protocol\'s ' +
+      "explicit: clients may load, reload and unload models while the server runs, through the Open Inference Protocol's " +
       'repository routes (POST /v2/repository/models/NAME/load and /unload; docs/http.md#load-reload-and-unload-at-run-time). ' +
       'none: those two routes answer 503 (as Triton does when model control is off); POST /v2/repository/index answers either way.',
     tune:
@@ -344,6 +344,24 @@ export const OPTIONS = [
       "from the moment it is handed to the engine, then the answer's exact size until it is written or its client is gone. " +
       'A request that does not fit waits for room (see --max-waiting); arrivals while the budget is spent are refused with 503 and Retry-After.',
     tune: 'RSS stays within the idle RSS plus this (docs/http.md, "Every cost, bounded"). At least 3 x --max-answer-bytes is used.',
+  },
+  {
+    key: 'maxMemory',
+    flag: 'max-memory',
+    env: ['BERT_SERVE_MAX_MEMORY'],
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 2 ** 50,
+    defaultText: '0 (no limit)',
+    metavar: 'BYTES',
+    doc:
+      'Most resident memory the served models may hold together: a load (at start-up, or through POST /v2/repository/models/NAME/load) ' +
+      "that would take them over it is refused before it starts, naming the sizes. A model's memory is measured across its load; " +
+      'one not loaded yet is estimated from its files (docs/http.md#memory-per-model). During a reload the old and the new version both count.',
+    tune:
+      "Set it to what the models may use of the machine's or the container's memory, less the server's own (~250 MiB idle) and " +
+      '--max-inflight-answer-bytes. /info (memory_bytes) and /metrics (bert_serve_model_memory_bytes) show what each model holds.',
   },
   {
     key: 'maxWaiting',

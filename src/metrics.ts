@@ -30,6 +30,8 @@ export interface MetricsSource {
   /** Bytes of the answer memory budget held, and requests waiting for room (server/gate.ts). */
   answerBytes(): number;
   waiting(): number;
+  /** Each served model's resident memory (server/model_memory.ts), by name. */
+  modelMemory?(): ReadonlyArray<readonly [string, number]>;
 }
 
 export class Metrics {
@@ -150,6 +152,16 @@ export class Metrics {
       'Bytes of freed large tensors kept for reuse by the next batches',
       () => stats()?.tensorBytesCached ?? 0,
     );
+    new Gauge({
+      name: 'bert_serve_model_memory_bytes',
+      help: "Resident memory each served model's load added (weights, engine, warm-up buffers; docs/http.md#memory-per-model)",
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset(); // an unloaded model's series goes
+        for (const [model, bytes] of source.modelMemory?.() ?? []) this.set({ model }, bytes);
+      },
+    });
     // The rest of the native memory (tokenizer, answers, socket buffers, BLAS scratch, small tensors).
     gauge(
       'bert_serve_malloc_allocated_bytes',

@@ -40,6 +40,8 @@ export interface ServedModels {
   readonly generation: number;
   /** Loads, reloads and unloads at run time (--model-control). */
   readonly control: ModelControl;
+  /** The resident memory a served model's load added (model_memory.ts); undefined for a name not served. */
+  memoryOf(name: string): number | undefined;
 }
 
 /** The 404 for a model name not served, listing the served ones. */

@@ -24,6 +24,7 @@ import { toBertServeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MODEL_NAME, MODEL_NAME_TEXT } from './model_specs.js';
 import { whenUnheld } from './engine_holds.js';
+import { fullGc } from './full_gc.js';
 
 /** Operations that may wait for the one running (more: 429). */
 export const MAX_WAITING = 16;
@@ -65,6 +66,8 @@ export interface ControlHost {
   remove(name: string): Engine | undefined;
   /** Closes an engine (once) after the requests admitted on it are answered. */
   closeEngine(engine: Engine): Promise<void>;
+  /** Why loading `dir` as `name` would go over --max-memory (undefined: it fits). */
+  overMemory(name: string, dir: string): string | undefined;
 }
 
 export class ModelControl {
@@ -124,6 +127,9 @@ export class ModelControl {
     const h = this.#host;
     if (h.draining) throw new ControlError(503, 'unhealthy', 'the server is shutting down');
     const before = h.served(name);
+    // Checked before anything loads; during a reload the old version is resident too, and counted.
+    const over = h.overMemory(name, dir);
+    if (over !== undefined) throw new ControlError(507, 'insufficient_memory', over);
     if (!before) this.#states.set(name, { state: 'LOADING', reason: '' });
     let engine: Engine;
     try {
@@ -171,6 +177,9 @@ export class ModelControl {
   async #retire(engine: Engine): Promise<void> {
     await whenUnheld(engine);
     await this.#host.closeEngine(engine);
+    // Once this operation's frames (which still reference the engine) are gone: the native memory
+    // its JS objects hold is given back now (full_gc.ts).
+    setImmediate(fullGc);
   }
 
   #check(name: string): void {

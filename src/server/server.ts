@@ -36,6 +36,7 @@ import { selectTransport } from './transport/select.js';
 import { BUILD_COPIES, Gate } from './gate.js';
 import { ANSWER_MEMORY_SHARE, memoryLimit } from '../memory_quota.js';
 import { ModelControl } from './model_control.js';
+import { estimateModelBytes, overMemory, rssBytes } from './model_memory.js';
 
 export { ServerStartError } from './transport/transport.js';
 
@@ -75,6 +76,8 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
   readonly #engines = new Set<Engine>();
   /** The CPU threads the models share (several models, or --model-control explicit, on the CPU). */
   #budget: ThreadBudget | undefined;
+  /** The resident memory each engine's load added (model_memory.ts). */
+  readonly #memory = new WeakMap<Engine, number>();
   /** Counts every change of the served models (ServedModels.generation). */
   generation = 0;
   /** Run-time loads and unloads (model_control.ts). */
@@ -120,6 +123,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
         inFlight: () => this.#open.size,
         answerBytes: () => this.gate.usedBytes,
         waiting: () => this.gate.waiting,
+        modelMemory: () => this.names.flatMap((n) => (this.memoryOf(n) === undefined ? [] : [[n, this.memoryOf(n)!] as const])),
       },
       { defaultMetrics },
     );
@@ -157,10 +161,23 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
           return old;
         },
         closeEngine: (e) => this.#close(e, true),
+        overMemory: (name, dir) => this.#overMemory(name, dir),
       },
       config.modelControl,
       config.modelRepository,
     );
+  }
+
+  memoryOf(name: string): number | undefined {
+    const engine = this.#models.get(name)?.engine;
+    return engine && this.#memory.get(engine);
+  }
+
+  /** Why loading the model in `dir` as `name` would go over --max-memory (undefined: it fits); see model_memory.ts. */
+  #overMemory(name: string, dir: string): string | undefined {
+    const held = new Map<string, number>();
+    for (const [n, m] of this.#models) if (m.engine) held.set(n, this.#memory.get(m.engine) ?? 0);
+    return overMemory(this.config.maxMemory, name, estimateModelBytes(dir), held);
   }
 
   /** Closes `engine` (once; `drain`: its queued requests are answered first). */
@@ -260,8 +277,12 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     const shared = models.length > 1 || this.control.enabled;
     const budget = shared && this.config.device === 'cpu' ? new ThreadBudget(cpuBudget().cpus) : undefined;
     this.#budget = budget;
-    for (const m of models) {
+    for (const [i, m] of models.entries()) {
       try {
+        // The ones loaded so far count (they are not served yet, so #overMemory cannot see them).
+        const held = new Map(models.slice(0, i).map((p, j) => [p.modelName, this.#memory.get(this.#loaded[j]) ?? 0]));
+        const over = overMemory(this.config.maxMemory, m.modelName, estimateModelBytes(m.dir), held);
+        if (over !== undefined) throw new BertServeError('ERR_INVALID_ARGUMENT', over);
         this.#loaded.push(await this.#loadOne(m, budget));
       } catch (e) {
         const err = toBertServeError(e);
@@ -286,13 +307,17 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     options.threadBudget = threadBudget;
     // The server keeps a path history unless told "off"; the library keeps one only when given a file.
     options.pathHistory = c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory();
+    const rssBefore = rssBytes();
     const engine = await Engine.load(options as EngineOptions);
+    const memoryBytes = Math.max(0, rssBytes() - rssBefore);
+    this.#memory.set(engine, memoryBytes);
     this.#engines.add(engine);
     const i = engine.info;
     this.logger.info('model loaded', {
       name: m.modelName,
       model: i.modelDir,
       version: engine.version,
+      memoryBytes,
       task: i.task,
       architecture: i.architecture,
       device: i.device,

@@ -5,15 +5,16 @@
 // the old version (held busy by the hanging model's real forward: none fails, none is lost, each is
 // answered by the version that admitted it); a failed load that leaves the old version serving; a
 // path that escapes the repository (".." and a symbolic link); unload (then 404 listing the served);
-// the default model (409); and the API key. With model control off (503, the index still answers):
+// the default model (409); the API key; each model's memory in /info and /metrics; and --max-memory
+// refusing a load before it starts (at start-up and at run time), naming the sizes. With model control off (503, the index still answers):
 // test/e2e/http-many-models.test.mjs.
 import t from 'tap';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { modelVersion } from '../../dist/model_version.js';
-import { spawnServer, requireBuilt, testModel, until } from '../helpers/server.mjs';
-import { postJson, request } from '../helpers/http.mjs';
+import { runCli, spawnServer, requireBuilt, testModel, until } from '../helpers/server.mjs';
+import { metrics, postJson, request } from '../helpers/http.mjs';
 
 t.setTimeout(180_000);
 requireBuilt(testModel('embed'), testModel('distilbert-embed'), testModel('hanging'), testModel('tiny'));
@@ -31,9 +32,16 @@ cpSync(testModel('tiny'), join(repository, '.versions', 'tiny'), { recursive: tr
 mkdirSync(join(repository, '.versions', 'broken'));
 writeFileSync(join(repository, '.versions', 'broken', 'config.json'), '{"architectures": ["BertModel"]');
 symlinkSync(resolve(testModel('embed')), join(repository, '.escape'));
+// A model.pt of 100 GiB on paper (a sparse file: no disk used): estimated far over --max-memory.
+cpSync(testModel('embed'), join(repository, '.versions', 'huge'), { recursive: true });
+truncateSync(join(repository, '.versions', 'huge', 'model.pt'), 100 * 2 ** 30);
+const MAX_MEMORY = 8 * 2 ** 30;
 
 const server = await spawnServer(
-  ['--model-repository', repository, '--model-control', 'explicit', '--api-key', KEY, '--workers', '1', '--max-batch-requests', '1'],
+  [
+    ...['--model-repository', repository, '--model-control', 'explicit', '--api-key', KEY],
+    ...['--workers', '1', '--max-batch-requests', '1', '--max-memory', String(MAX_MEMORY)],
+  ],
   { t },
 );
 const port = server.port;
@@ -198,4 +206,44 @@ t.test('unload: 404 listing the served from then on; the default model stays', a
   checkError(t, await control('emb', 'unload'), 409, 'conflict', /default model/);
   t.equal((await embed('emb', ['x'])).status, 200, 'the default model serves on');
   t.equal((await control('late', 'load')).status, 200, 'an unloaded model loads again from the repository');
+});
+
+t.test("each model's memory: /info and /metrics, gone from /metrics once unloaded", async (t) => {
+  t.equal((await control('mem', 'load', { parameters: { path: '.versions/tiny' } })).status, 200);
+  const info = (await request(port, { path: '/models/mem/info', headers: auth })).json;
+  t.ok(info.memory_bytes > 0 && info.memory_bytes < 2 ** 30, `/info memory_bytes: ${info.memory_bytes}`);
+  t.same(
+    info.models.find((m) => m.name === 'mem'),
+    { name: 'mem', task: 'fill-mask', model_version: versions.tiny, default: false, memory_bytes: info.memory_bytes },
+  );
+  let m = await metrics(port, auth);
+  t.equal(m.get('bert_serve_model_memory_bytes', { model: 'mem' }), info.memory_bytes, '/metrics: the same figure, labelled by model');
+  t.ok(m.get('bert_serve_model_memory_bytes', { model: 'emb' }) > 0, 'every served model has its series');
+  t.equal((await control('mem', 'unload')).status, 200);
+  m = await metrics(port, auth);
+  t.notOk(
+    m.samples.some((s) => s.name === 'bert_serve_model_memory_bytes' && s.labels.model === 'mem'),
+    'no series for an unloaded model',
+  );
+});
+
+t.test('--max-memory: a load estimated over it is refused before it starts, naming the sizes', async (t) => {
+  const r = await control('huge', 'load', { parameters: { path: '.versions/huge' } });
+  checkError(
+    t,
+    r,
+    507,
+    'insufficient_memory',
+    /^loading "huge" \(estimated [\d.]+ MiB from its model\.pt\) would take the models' memory to [\d.]+ MiB, over --max-memory 8192\.0 MiB \(8589934592 bytes\); held now: [\d.]+ MiB \(emb [\d.]+ MiB, /,
+  );
+  t.notOk(
+    (await index()).some((m) => m.name === 'huge'),
+    'nothing was loaded, nothing is loading',
+  );
+  const start = await runCli(['--port', '0', '--host', '127.0.0.1', '--model', testModel('embed'), '--max-memory', '1048576']);
+  t.equal(start.code, 1, 'at start-up: exit 1');
+  t.match(
+    start.stderr + start.stdout,
+    /loading \\?"embed\\?" \(estimated [\d.]+ MiB from its model\.pt\) would take the models' memory to [\d.]+ MiB, over --max-memory 1\.0 MiB \(1048576 bytes\); held now: nothing/,
+  );
 });

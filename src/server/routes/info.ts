@@ -23,7 +23,11 @@ export const info: StatusRoute = {
         model_id: A.string,
         model_name: A.string,
         model_version: A.string,
-        models: A.list(A.object({ name: A.string, task: A.string, model_version: A.string, default: A.boolean }), 'Every served model.'),
+        memory_bytes: A.integer,
+        models: A.list(
+          A.object({ name: A.string, task: A.string, model_version: A.string, default: A.boolean, memory_bytes: A.integer }),
+          'Every served model.',
+        ),
         task: A.string,
         architecture: A.string,
         model_type: A.string,
@@ -57,10 +61,16 @@ export interface ServerFacts {
 /** Every served model: name, task, version and which one the unprefixed routes serve. */
 export function servedModelsList(
   ctx: Pick<RouteContext, 'models'>,
-): Array<{ name: string; task: string | null; model_version: string | null; default: boolean }> {
+): Array<{ name: string; task: string | null; model_version: string | null; default: boolean; memory_bytes: number | null }> {
   return ctx.models.names.map((name) => {
     const engine = ctx.models.get(name)?.engine;
-    return { name, task: engine?.task ?? null, model_version: engine?.version ?? null, default: name === ctx.models.defaultName };
+    return {
+      name,
+      task: engine?.task ?? null,
+      model_version: engine?.version ?? null,
+      default: name === ctx.models.defaultName,
+      memory_bytes: ctx.models.memoryOf(name) ?? null,
+    };
   });
 }
 
@@ -71,6 +81,8 @@ export function buildInfo(engine: Engine, ctx: Pick<RouteContext, 'models' | 'mo
     model_id: basename(i.modelDir),
     model_name: ctx.modelName,
     model_version: engine.version,
+    // Resident memory its load added (src/server/model_memory.ts; docs/http.md#memory-per-model).
+    memory_bytes: ctx.models.memoryOf(ctx.modelName) ?? null,
     models: servedModelsList(ctx),
     task: i.task,
     architecture: i.architecture,

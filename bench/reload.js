@@ -1,0 +1,190 @@
+// Reloads under load (docs/benchmarks.md, "Reloads under load"): the real server (bin/bert-serve,
+// as users start it) with --model-control explicit serves a small default model; the measured model
+// is loaded at run time as "m", a load generator keeps CONNECTIONS clients posting to
+// /models/m/embed, and the model is reloaded RELOADS times through POST
+// /v2/repository/models/m/load; then the generator stops and m is unloaded. Printed:
+//   - requests sent, answered 200, failed (any other status or a socket error) and lost (sent, never
+//     answered): failed and lost must be 0;
+//   - each reload's time (load + warm-up + the old version's last requests);
+//   - the server's RSS (/proc/PID/status VmRSS) before the first load and after the last unload,
+//     each once it has settled (SETTLE_S of idle: the engine's block cache unmaps blocks idle for
+//     10 s, and jemalloc returns dirty pages on a similar decay), and their ratio (target <= 1.05).
+// The "before" is taken after one warm-up cycle (load, serve, unload: what any first load costs once
+// and keeps, such as V8's heap and the allocator's metadata); that cycle's own growth is printed too.
+//
+//   node bench/reload.js [--model DIR] [--reloads 20] [--connections 4] [--settle-s 15] [--json FILE]
+// Default model: models/bench/embed (BERT-base; scripts/make_bench_models.py --only embed), else
+// models/test/embed. Bounded: every request has a 60 s timeout (a load or unload 600 s); the run
+// stops at the end of the reloads.
+import http from 'node:http';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, startCli } from './lib/cli_server.js';
+import { serverCommand } from './launch.js';
+
+const { values: opt } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    reloads: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '4' },
+    'settle-s': { type: 'string', default: '15' },
+    json: { type: 'string' },
+  },
+});
+const RELOADS = Number(opt.reloads);
+const CONNECTIONS = Number(opt.connections);
+const SETTLE_S = Number(opt['settle-s']);
+const bench = join(ROOT, 'models', 'bench', 'embed');
+const model = opt.model ?? (existsSync(join(bench, 'model.pt')) ? bench : join(ROOT, 'models', 'test', 'embed'));
+
+const repository = mkdtempSync(join(tmpdir(), 'bert-serve-reload-'));
+mkdirSync(join(repository, 'base'));
+cpSync(join(ROOT, 'models', 'test', 'embed'), join(repository, 'base'), { recursive: true });
+mkdirSync(join(repository, '.versions'));
+// A symbolic link would resolve outside the repository (refused); the files are copied (hf/ excluded).
+cpSync(model, join(repository, '.versions', 'm'), { recursive: true, filter: (src) => !src.startsWith(join(model, 'hf')) });
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS + 2 });
+function post(port, path, body, timeoutMs = 60_000) {
+  return new Promise((resolve) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString(), version: res.headers['x-model-version'] }),
+        );
+        res.on('error', (e) => resolve({ status: 0, text: e.message }));
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timed out after ${timeoutMs / 1000} s`)));
+    req.on('error', (e) => resolve({ status: 0, text: e.message }));
+    req.end(JSON.stringify(body));
+  });
+}
+
+const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** RSS once settled: after SETTLE_S of idle, the median of the last 2 s of samples. */
+async function settledRss(pid) {
+  const samples = [];
+  for (let t0 = Date.now(); Date.now() - t0 < SETTLE_S * 1000; await sleep(250)) samples.push(rssKiB(pid));
+  const last = samples.slice(-8).sort((a, b) => a - b);
+  return { now: samples[0], settled: last[Math.floor(last.length / 2)] };
+}
+
+/** CONNECTIONS clients posting until stop(); counts. */
+function loadGenerator(port) {
+  const counts = { sent: 0, ok: 0, failed: 0, versions: new Map(), failures: [] };
+  let running = true;
+  const texts = ['the quick brown fox jumps over the lazy dog', 'a short one', 'reloading a model while it serves requests'];
+  const client = async (c) => {
+    for (let i = 0; running; i++) {
+      counts.sent++;
+      const r = await post(port, '/models/m/embed', { inputs: [texts[(c + i) % texts.length]] });
+      if (r.status === 200) {
+        counts.ok++;
+        counts.versions.set(r.version, (counts.versions.get(r.version) ?? 0) + 1);
+      } else {
+        counts.failed++;
+        if (counts.failures.length < 5) counts.failures.push(`${r.status} ${r.text.slice(0, 200)}`);
+      }
+    }
+  };
+  const clients = Array.from({ length: CONNECTIONS }, (_, c) => client(c));
+  return {
+    counts,
+    async stop() {
+      running = false;
+      await Promise.all(clients);
+      return counts;
+    },
+  };
+}
+
+async function control(port, action, body = {}) {
+  const t0 = performance.now();
+  const r = await post(port, `/v2/repository/models/m/${action}`, body, 600_000); // a BERT-base load under load on 2 busy cores: tens of seconds
+  if (r.status !== 200) throw new Error(`${action}: ${r.status} ${r.text}`);
+  return { ms: performance.now() - t0, json: JSON.parse(r.text) };
+}
+
+const [cmd, env] = serverCommand(ROOT);
+const server = await startCli(['--model-repository', repository, '--model-control', 'explicit', '--log-level', 'warn'], {
+  command: [cmd],
+  env,
+});
+const pid = server.proc.pid;
+const port = server.port;
+try {
+  console.log(`reload bench: model ${model}, ${RELOADS} reloads, ${CONNECTIONS} connections, settle ${SETTLE_S} s; server PID ${pid}`);
+  const started = await settledRss(pid);
+  // Warm-up cycle: load, serve, unload.
+  await control(port, 'load', { parameters: { path: '.versions/m' } });
+  let gen = loadGenerator(port);
+  await sleep(3000);
+  const warm = await gen.stop();
+  await control(port, 'unload');
+  const before = await settledRss(pid);
+
+  // The measured run.
+  await control(port, 'load', { parameters: { path: '.versions/m' } });
+  const loaded = rssKiB(pid);
+  gen = loadGenerator(port);
+  await sleep(1000);
+  const reloads = [];
+  for (let i = 0; i < RELOADS; i++) {
+    reloads.push((await control(port, 'load')).ms);
+    console.log(`  reload ${i + 1}: ${Math.round(reloads.at(-1))} ms, ${gen.counts.ok} answered, ${gen.counts.failed} failed so far`);
+  }
+  await sleep(500);
+  const c = await gen.stop();
+  const unload = await control(port, 'unload');
+  const after = await settledRss(pid);
+
+  const lost = c.sent - c.ok - c.failed;
+  const ratio = after.settled / before.settled;
+  const ms = reloads.slice().sort((a, b) => a - b);
+  const result = {
+    model,
+    reloads: RELOADS,
+    connections: CONNECTIONS,
+    requests: { sent: c.sent, ok: c.ok, failed: c.failed, lost, failures: c.failures, byVersion: Object.fromEntries(c.versions) },
+    warmupRequests: { sent: warm.sent, ok: warm.ok, failed: warm.failed },
+    reloadMs: { median: ms[Math.floor(ms.length / 2)], max: ms.at(-1), all: reloads.map(Math.round) },
+    unloadMs: Math.round(unload.ms),
+    rssKiB: {
+      atStart: started.settled,
+      beforeFirstLoad: before.settled,
+      withModel: loaded,
+      afterLastUnload: after.now,
+      afterLastUnloadSettled: after.settled,
+    },
+    ratio,
+  };
+  const mib = (k) => `${(k / 1024).toFixed(1)} MiB`;
+  console.log(
+    `requests: ${c.sent} sent, ${c.ok} answered 200, ${c.failed} failed, ${lost} lost (warm-up cycle: ${warm.ok} of ${warm.sent} answered 200)`,
+  );
+  if (c.failures.length) console.log(`  failures: ${c.failures.join(' | ')}`);
+  console.log(
+    `reloads: median ${Math.round(result.reloadMs.median)} ms, max ${Math.round(result.reloadMs.max)} ms; unload ${result.unloadMs} ms`,
+  );
+  console.log(
+    `RSS: at start ${mib(started.settled)}, before the first load (after the warm-up cycle) ${mib(before.settled)}, with the model ${mib(loaded)}, ` +
+      `after the last unload ${mib(after.now)} at once, ${mib(after.settled)} settled`,
+  );
+  console.log(
+    `RSS after the last unload / before the first load: ${ratio.toFixed(4)} (${((ratio - 1) * 100).toFixed(2)}%; target within 5%)`,
+  );
+  if (opt.json) writeFileSync(opt.json, JSON.stringify(result, null, 2));
+  // A request failed or lost is a defect, not a measurement: the run exits 1. The RSS ratio is reported.
+  process.exitCode = c.failed === 0 && lost === 0 ? 0 : 1;
+} finally {
+  agent.destroy();
+  await server.stop('SIGTERM');
+  rmSync(repository, { recursive: true, force: true });
+}
