@@ -356,7 +356,7 @@ export const OPTIONS = [
     defaultText: '0 (no limit)',
     metavar: 'BYTES',
     doc:
-      'Most resident memory the served models may hold together: a load (at start-up, or through POST /v2/repository/models/NAME/load) ' +
+      'Most memory the served models may hold together: a load (at start-up, or through POST /v2/repository/models/NAME/load) ' +
       "that would take them over it is refused before it starts, naming the sizes. A model's memory is measured across its load; " +
       'one not loaded yet is estimated from its files (docs/http.md#memory-per-model). During a reload the old and the new version both count.',
     tune:

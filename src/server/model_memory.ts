@@ -1,25 +1,44 @@
 // How much memory each served model holds, and --max-memory's check before a load.
 //
-// Measured: the process's resident memory (RSS) after the model loaded and warmed, less before the
-// load began. Loads run one at a time (start-up loads one after the other; run-time loads are
-// serialized by model_control.ts), so the difference is that model's: its weights, its engine's
-// threads and buffers, its tokenizer, and the activations its warm-up left in the block cache for
-// the next batches (block_cache.h: unmapped after 10 s unused). Requests to other models while a
-// load runs move the figure by what they allocate meanwhile: it is a measurement, not an accounting.
+// Measured: the native memory in use after the model loaded and warmed, less before its load began:
+// the engine's large tensors in use (the block cache's bytes_in_use: weights and whatever else the
+// model keeps) plus what the process's malloc has handed out and not had back (tokenizer, small
+// tensors, threads' buffers). Both are process-wide counters (native/engine/block_cache.h,
+// host_memory.h), read through a native engine object that loads nothing. Not RSS: a reload's new
+// weights reuse the blocks the old version freed, which RSS does not see (a BERT-base reload
+// measured 1.7 MiB of RSS growth). Activations freed after the warm-up are cached for the next
+// batches of any model and not counted. Loads run one at a time (start-up loads one after the other;
+// run-time loads are serialized by model_control.ts), so the difference is that model's; batches
+// of other models running at either instant move it by their activations: it is a measurement,
+// not an accounting.
 //
-// Estimated, for a model not loaded yet: its model.pt's bytes x FILE_FACTOR + BASE_BYTES, fitted to
-// the measured figure of the test models (4 MB files) and BERT-base (440 MB) on this engine
-// (docs/http.md#memory-per-model has the figures). A bf16 or int8 model.pt is counted at its own size.
+// Estimated, for a model not loaded yet: its model.pt's bytes x FILE_FACTOR + BASE_BYTES, an upper
+// fit of what loads measured here (docs/http.md#memory-per-model has the table): the test models
+// (4 MiB files: 18-38 MiB), the demo model (17 MiB: 59 MiB), BERT-base float32 (418 MiB: 487 MiB)
+// and int8 (173 MiB: 269 MiB; quantized weights keep float scales beside them).
 // JS thread only.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadBinding } from '../native/binding.js';
 
 /** Resident memory per byte of model.pt once loaded and warmed. */
-export const FILE_FACTOR = 1.25;
-/** What any model costs besides its weights: engine threads, tokenizer, warm-up buffers. */
-export const BASE_BYTES = 24 * 1024 * 1024;
+export const FILE_FACTOR = 1.3;
+/** What any model costs besides its weights: tokenizer, engine threads' buffers, packed kernels. */
+export const BASE_BYTES = 48 * 1024 * 1024;
 
-export const rssBytes = (): number => process.memoryUsage.rss();
+/** The native memory in use now, process-wide (see the header). */
+export function nativeBytesInUse(): number {
+  const probe = new (loadBinding().Engine)(
+    () => undefined,
+    () => undefined,
+  );
+  try {
+    const s = probe.stats();
+    return s.tensorBytesInUse + s.mallocBytesAllocated;
+  } finally {
+    void probe.close(false); // never loaded: closes at once
+  }
+}
 
 /** The estimated resident memory of the model in `dir` (0 for model.pt missing: the load will say why). */
 export function estimateModelBytes(dir: string): number {

@@ -36,7 +36,7 @@ import { selectTransport } from './transport/select.js';
 import { BUILD_COPIES, Gate } from './gate.js';
 import { ANSWER_MEMORY_SHARE, memoryLimit } from '../memory_quota.js';
 import { ModelControl } from './model_control.js';
-import { estimateModelBytes, overMemory, rssBytes } from './model_memory.js';
+import { estimateModelBytes, nativeBytesInUse, overMemory } from './model_memory.js';
 
 export { ServerStartError } from './transport/transport.js';
 
@@ -307,9 +307,9 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     options.threadBudget = threadBudget;
     // The server keeps a path history unless told "off"; the library keeps one only when given a file.
     options.pathHistory = c.pathHistory === 'off' ? '' : c.pathHistory || defaultPathHistory();
-    const rssBefore = rssBytes();
+    const inUseBefore = nativeBytesInUse();
     const engine = await Engine.load(options as EngineOptions);
-    const memoryBytes = Math.max(0, rssBytes() - rssBefore);
+    const memoryBytes = Math.max(0, nativeBytesInUse() - inUseBefore);
     this.#memory.set(engine, memoryBytes);
     this.#engines.add(engine);
     const i = engine.info;
