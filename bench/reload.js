@@ -1,7 +1,7 @@
 // Reloads under load (docs/benchmarks.md, "Reloads under load"): the real server (bin/bert-serve,
 // as users start it) with --model-control explicit serves a small default model; the measured model
 // is loaded at run time as "m", a load generator keeps CONNECTIONS clients posting to
-// /models/m/embed, and the model is reloaded RELOADS times through POST
+// POST /models/m (its task's Hugging Face shape), and the model is reloaded RELOADS times through POST
 // /v2/repository/models/m/load; then the generator stops and m is unloaded. Printed:
 //   - requests sent, answered 200, failed (any other status or a socket error) and lost (sent, never
 //     answered): failed and lost must be 0;
@@ -66,6 +66,28 @@ function post(port, path, body, timeoutMs = 60_000) {
   });
 }
 
+/** Where the memory is (/metrics: the engine's process-wide gauges, Node's heap), in KiB: tensors in use and cached, malloc's allocated and resident, V8's heap, external buffers. */
+async function memoryParts(port) {
+  const text = await new Promise((resolve, reject) =>
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      })
+      .on('error', reject),
+  );
+  const read = (name) => Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1024);
+  return {
+    tensorsInUse: read('bert_serve_tensor_memory_in_use_bytes'),
+    tensorsCached: read('bert_serve_tensor_memory_cached_bytes'),
+    mallocAllocated: read('bert_serve_malloc_allocated_bytes'),
+    mallocResident: read('bert_serve_malloc_resident_bytes'),
+    v8HeapTotal: read('nodejs_heap_size_total_bytes'),
+    external: read('nodejs_external_memory_bytes'),
+  };
+}
+
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** RSS once settled: after SETTLE_S of idle, the median of the last 2 s of samples. */
@@ -76,15 +98,17 @@ async function settledRss(pid) {
   return { now: samples[0], settled: last[Math.floor(last.length / 2)] };
 }
 
-/** CONNECTIONS clients posting until stop(); counts. */
-function loadGenerator(port) {
+/** CONNECTIONS clients posting to POST /models/m (the model's task in the HF shape) until stop(); counts. */
+function loadGenerator(port, task) {
   const counts = { sent: 0, ok: 0, failed: 0, versions: new Map(), failures: [] };
   let running = true;
   const texts = ['the quick brown fox jumps over the lazy dog', 'a short one', 'reloading a model while it serves requests'];
+  // A fill-mask model needs a mask token: BERT's (the bench's and demo models').
+  const input = (i) => (task === 'fill-mask' ? `${texts[i % texts.length]} [MASK] .` : texts[i % texts.length]);
   const client = async (c) => {
     for (let i = 0; running; i++) {
       counts.sent++;
-      const r = await post(port, '/models/m/embed', { inputs: [texts[(c + i) % texts.length]] });
+      const r = await post(port, '/models/m', { inputs: input(c + i) });
       if (r.status === 200) {
         counts.ok++;
         counts.versions.set(r.version, (counts.versions.get(r.version) ?? 0) + 1);
@@ -124,16 +148,26 @@ try {
   const started = await settledRss(pid);
   // Warm-up cycle: load, serve, unload.
   await control(port, 'load', { parameters: { path: '.versions/m' } });
-  let gen = loadGenerator(port);
+  const task = await new Promise((resolve, reject) =>
+    http
+      .get({ host: '127.0.0.1', port, path: '/models/m/info' }, (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()).task));
+      })
+      .on('error', reject),
+  );
+  let gen = loadGenerator(port, task);
   await sleep(3000);
   const warm = await gen.stop();
   await control(port, 'unload');
   const before = await settledRss(pid);
+  const partsBefore = await memoryParts(port);
 
   // The measured run.
   await control(port, 'load', { parameters: { path: '.versions/m' } });
   const loaded = rssKiB(pid);
-  gen = loadGenerator(port);
+  gen = loadGenerator(port, task);
   await sleep(1000);
   const reloads = [];
   for (let i = 0; i < RELOADS; i++) {
@@ -144,6 +178,7 @@ try {
   const c = await gen.stop();
   const unload = await control(port, 'unload');
   const after = await settledRss(pid);
+  const partsAfter = await memoryParts(port);
 
   const lost = c.sent - c.ok - c.failed;
   const ratio = after.settled / before.settled;
@@ -164,6 +199,7 @@ try {
       afterLastUnloadSettled: after.settled,
     },
     ratio,
+    partsKiB: { before: partsBefore, after: partsAfter },
   };
   const mib = (k) => `${(k / 1024).toFixed(1)} MiB`;
   console.log(
@@ -177,6 +213,9 @@ try {
     `RSS: at start ${mib(started.settled)}, before the first load (after the warm-up cycle) ${mib(before.settled)}, with the model ${mib(loaded)}, ` +
       `after the last unload ${mib(after.now)} at once, ${mib(after.settled)} settled`,
   );
+  for (const k of Object.keys(partsBefore)) {
+    console.log(`  ${k}: ${mib(partsBefore[k])} before, ${mib(partsAfter[k])} after (${mib(partsAfter[k] - partsBefore[k])})`);
+  }
   console.log(
     `RSS after the last unload / before the first load: ${ratio.toFixed(4)} (${((ratio - 1) * 100).toFixed(2)}%; target within 5%)`,
   );
