@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command's body (after scripts/setup.sh): lint and format checks, test model fixtures, C++ engine tests (ctest),
-# then the JS tests (tap: unit, integration, e2e, then the long tier test/long), then the HTTP tests again on the uWebSockets.js
+# then the JS tests (tap: unit, integration, e2e, gpu and the long tier test/long, two files at a time, then the
+# timing-sensitive files one at a time), then the HTTP tests again on the uWebSockets.js
 # transport and on Node 22 and 24 (scripts/test-http.sh). GPU tests skip themselves without CUDA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,17 @@ stage "system packages for the tests (scripts/install-system-deps.sh --test)"
 # /docs browser test (test/e2e/http-docs-browser.test.mjs) needs chromium.
 bash scripts/install-system-deps.sh --test
 
+# Real tokenizers of every kind (RoBERTa BPE from GPT-2's files, an XLM-R Unigram trained here,
+# MPNet), for the tokenizer's differential and fuzz tests. Made in the background while lint and
+# the test models run (nothing there reads them): most of it is sentencepiece's Unigram training
+# (about 100 s). Its output is shown, and its failure fails the run, at the stage that waits for it.
+FIXTURES_LOG="$(mktemp)"
+FIXTURES_AT="$(date +%s)"
+# setsid: its own process group, so that an early exit stops it and the Python it runs.
+BERT_SERVE_PYTHON="$PY" setsid node scripts/make_tokenizer_fixtures.mjs models/test/tokenizers > "$FIXTURES_LOG" 2>&1 &
+FIXTURES_PID=$!
+trap 'stage_summary; kill -- "-$FIXTURES_PID" 2> /dev/null || true; rm -f "$FIXTURES_LOG"' EXIT
+
 stage "lint and format (scripts/lint.sh)"
 bash scripts/lint.sh
 
@@ -51,23 +63,45 @@ stage "making test models (models/test)"
 # The zoo: one model per way users save theirs, with the eager reference's answers (docs/models.md).
 stage "making the model zoo (models/zoo)"
 "$PY" scripts/make_zoo.py models/zoo >&2
-# Real tokenizers of every kind (RoBERTa BPE from GPT-2's files, an XLM-R Unigram trained here,
-# MPNet), for the tokenizer's differential and fuzz tests.
-stage "making tokenizer fixtures (models/test/tokenizers)"
-BERT_SERVE_PYTHON="$PY" node scripts/make_tokenizer_fixtures.mjs models/test/tokenizers >&2
+stage "tokenizer fixtures (models/test/tokenizers): waiting for the rest of the background run"
+fixtures_status=0
+wait "$FIXTURES_PID" || fixtures_status=$?
+cat "$FIXTURES_LOG" >&2
+echo "[tokenizer fixtures] made in $(($(stat -c %Y "$FIXTURES_LOG") - FIXTURES_AT)) s, in the background since the lint stage" >&2
+[ "$fixtures_status" = 0 ] || { echo "scripts/test.sh: making the tokenizer fixtures failed ($fixtures_status)" >&2; exit 1; }
 
 stage "C++ engine tests (ctest)"
 ctest --test-dir build --output-on-failure --timeout 600
 
-stage "JS tests (tap)"
-npx tap --disable-coverage --timeout 600 --jobs 1 "test/unit/*.test.mjs" "test/integration/*.test.mjs" "test/e2e/*.test.mjs" "test/gpu/*.test.mjs"
+# The JS tests of every tier (test/unit, integration, e2e, gpu, then the long tier test/long: runs
+# bounded by a fixed count or time budget each), in two tap runs. First two files at a time: most
+# files wait (on spawned servers, timeouts, queued batches, Python exports) more than they compute.
+# Then, one at a time, the files whose assertions ride on timing (SERIAL: deadlines, minimum upload
+# rates, drain and send timeouts, clients that never read), so a neighbour's load cannot fail them.
+# docs/testing.md has the times of both.
+SERIAL=(
+  test/unit/admission.test.mjs          # queue deadlines; a stalled head waited out to its 10 s bound
+  test/unit/hostile-http.test.mjs       # a body under the minimum upload rate gets 408
+  test/e2e/http-admission.test.mjs      # 429/503/504 at their deadlines, hang-ups mid-inference
+  test/e2e/http-hanging.test.mjs        # a hung batch trips a 400 ms request deadline
+  test/e2e/http-answer-size.test.mjs    # non-reading clients cut off at --send-timeout-ms
+  test/e2e/cli-shutdown.test.mjs        # drain on SIGTERM within the drain timeout
+  test/long/nonreaders.test.mjs         # clients that never read, against the send timeout
+  test/long/slow-upload.test.mjs        # slow uploads against the minimum rate
+)
+PARALLEL=()
+for f in test/unit/*.test.mjs test/integration/*.test.mjs test/e2e/*.test.mjs test/gpu/*.test.mjs test/long/*.test.mjs; do
+  [[ " ${SERIAL[*]} " == *" $f "* ]] || PARALLEL+=("$f")
+done
+for f in "${SERIAL[@]}"; do
+  [ -f "$f" ] || { echo "scripts/test.sh: $f (in SERIAL) is missing" >&2; exit 1; }
+done
 
-# The long tier: runs bounded by a fixed count or time budget each (large differential runs,
-# generated models, fuzzing), kept apart so the quicker tiers stay quick to run on their own.
-if compgen -G "test/long/*.test.mjs" > /dev/null; then
-  stage "long tier (tap, test/long)"
-  npx tap --disable-coverage --timeout 900 --jobs 1 "test/long/*.test.mjs"
-fi
+stage "JS tests, two files at a time (tap --jobs 2: ${#PARALLEL[@]} files of test/unit, integration, e2e, gpu, long)"
+npx tap --disable-coverage --timeout 900 --jobs 2 "${PARALLEL[@]}"
+
+stage "JS tests, one file at a time (tap --jobs 1: the ${#SERIAL[@]} timing-sensitive files)"
+npx tap --disable-coverage --timeout 900 --jobs 1 "${SERIAL[@]}"
 
 stage "HTTP tests on uWebSockets.js (Node 20) and on Node 22 and 24 (scripts/test-http.sh)"
 bash scripts/test-http.sh
