@@ -86,6 +86,7 @@ SERIAL=(
   test/e2e/http-hanging.test.mjs        # a hung batch trips a 400 ms request deadline
   test/e2e/http-answer-size.test.mjs    # non-reading clients cut off at --send-timeout-ms
   test/e2e/cli-shutdown.test.mjs        # drain on SIGTERM within the drain timeout
+  test/e2e/http-model-control.test.mjs  # a reload switches while a hung request still holds the old version
   test/long/nonreaders.test.mjs         # clients that never read, against the send timeout
   test/long/slow-upload.test.mjs        # slow uploads against the minimum rate
 )
