@@ -1,5 +1,5 @@
 // What routes and the request pipeline need from the server: one RouteContext per served model
-// (served_model.ts), all sharing the server's configuration, logger, metrics and gate.
+// (served_model.ts), all sharing the server's configuration, logger and metrics; each with its own gate.
 import type { Engine } from '../engine.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -21,7 +21,7 @@ export interface RouteContext {
   readonly infoJson: string | undefined;
   /** --api-key is set (documented in /openapi.json). */
   readonly apiKeyRequired: boolean;
-  /** Queue room and the memory budget for answers (gate.ts), shared by the models. */
+  /** This model's queue room and waiting room, and the memory budget for answers that the models share (gate.ts). */
   readonly gate: Gate;
   /** The routes served (routes/index.ts), for the documents that describe them. */
   readonly routes: readonly Route[];

@@ -19,6 +19,7 @@ import { parseFraming } from './framing.js';
 import { discardBody } from './linger.js';
 import { streamAnswer, STREAM_THRESHOLD_BYTES } from './send_stream.js';
 import type { Headers, Wire } from './transport/transport.js';
+import type { Gate } from './gate.js';
 
 export type { Headers } from './transport/transport.js';
 
@@ -71,10 +72,11 @@ export class Exchange {
   bodyConsumed = false;
   /** Bytes of the request body read (body.ts). */
   bodyBytes = 0;
-  /** Bytes of the memory budget this request holds (gate.ts), given back when it ends. */
+  /** Bytes of the memory budget this request holds (gate.ts), given back to `reservedBy` when it ends. */
   reservedBytes = 0;
   /** Lets go of the engine this request was admitted on (engine_holds.ts); called when the engine answered, and when the exchange ends. */
   releaseEngine: (() => void) | undefined;
+  reservedBy: Gate | undefined;
   aborted = false;
   /** An answer was decided: nothing else may be written (it may still be lingering or streaming). */
   finished = false;

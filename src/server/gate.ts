@@ -1,5 +1,9 @@
-// The admission gate between a parsed request and the engine: room in the engine's queue
-// (--max-queue texts) and room in the memory budget for answers (--max-inflight-answer-bytes).
+// The admission gate between a parsed request and one model's engine: room in that engine's queue
+// (--max-queue texts) and room in the process's memory budget for answers
+// (--max-inflight-answer-bytes, answer_memory.ts). Each served model has its own gate, so its own
+// waiting room (--max-waiting requests) and its own queue bound: a flood on one model fills that
+// model's queue and waiting room and is refused there, while another model's requests are admitted
+// as if it were alone (only the memory budget is the process's, with a floor per model).
 //
 // Why a request may wait here instead of being refused at once: a refusal is cheap, but a client
 // that is refused at once sends its next request at once, and with enough connections the
@@ -18,6 +22,7 @@
 // collection), until the last byte is written or the client is gone. Requests that arrive while the
 // budget is spent are refused (503) before their body is read. JS thread only.
 import { performance } from 'node:perf_hooks';
+import type { AnswerMemory, MemoryHolder } from './answer_memory.js';
 
 /** Copies of an answer that exist at once while it is built (native string, Buffer, concatenation). */
 export const BUILD_COPIES = 3;
@@ -46,11 +51,11 @@ interface Waiter {
  */
 const SWEEP_SLACK_MS = 1;
 
-export class Gate {
-  readonly budgetBytes: number;
+export class Gate implements MemoryHolder {
+  readonly memory: AnswerMemory;
   readonly maxWaiting: number;
-  /** Bytes reserved by requests in the engine or being written. */
-  #used = 0;
+  /** Bytes of the memory budget reserved by this model's requests in the engine or being written. */
+  #held = 0;
   /** Texts admitted whose engine call has not been made yet (it follows in the same tick). */
   #granted = 0;
   #waiting: Waiter[] = [];
@@ -62,20 +67,21 @@ export class Gate {
   #sweep: NodeJS.Timeout | undefined;
   #sweepAt = Infinity;
 
-  constructor(budgetBytes: number, maxWaiting: number) {
-    this.budgetBytes = budgetBytes;
+  constructor(memory: AnswerMemory, maxWaiting: number) {
+    this.memory = memory;
     this.maxWaiting = maxWaiting;
+    memory.join(this);
   }
 
-  get usedBytes(): number {
-    return this.#used;
+  get heldBytes(): number {
+    return this.#held;
   }
   get waiting(): number {
     return this.#waiting.length;
   }
-  /** The budget is spent: a new request is refused (503) before its body is read. */
+  /** The budget is spent for this model: a new request is refused (503) before its body is read. */
   get overBudget(): boolean {
-    return this.#used >= this.budgetBytes;
+    return this.memory.full(this);
   }
   /** No request could wait now: arrivals that find the queue full are refused (429) at once. */
   get waitingFull(): boolean {
@@ -115,15 +121,15 @@ export class Gate {
 
   /** Replaces a reservation by another (the exact answer size once it exists). */
   resize(from: number, to: number): void {
-    this.#used += to - from;
-    if (to < from) this.pump();
+    this.#held += to - from;
+    this.memory.add(to - from);
   }
 
   /** Gives back a reservation (the answer is written, or its client is gone). */
   release(bytes: number): void {
     if (bytes === 0) return;
-    this.#used -= bytes;
-    this.pump();
+    this.#held -= bytes;
+    this.memory.add(-bytes);
   }
 
   /** The engine answered (or failed) a request: its queue room goes to the waiting. */
@@ -200,13 +206,13 @@ export class Gate {
   }
 
   #fits(engine: QueueRoom, count: number, bytes: number): boolean {
-    // A request larger than what is left of the budget still runs when nothing else holds any.
-    return this.#queueFits(engine, count) && (this.#used + bytes <= this.budgetBytes || this.#used === 0);
+    return this.#queueFits(engine, count) && this.memory.fits(this, bytes);
   }
 
   #grant(count: number, bytes: number): 'go' {
     this.#granted += count;
-    this.#used += bytes;
+    this.#held += bytes;
+    this.memory.add(bytes);
     return 'go';
   }
 }

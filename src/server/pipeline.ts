@@ -209,6 +209,7 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
       break;
   }
   ex.reservedBytes = reserve; // given back when the exchange ends (Server.exchangeEnded)
+  ex.reservedBy = ctx.gate;
   let answer: JsonAnswer;
   try {
     const left = remaining();

@@ -1,14 +1,19 @@
-// One served model as the routes see it (a RouteContext): its name, directory, engine and /info
-// body; the configuration, logger, metrics, gate and draining state are the server's. Server.load()
+// One served model as the routes see it (a RouteContext): its name, directory, engine, admission
+// gate (its own queue bound and waiting room: gate.ts) and /info body; the configuration, logger,
+// metrics, memory budget for answers and draining state are the server's. Server.load()
 // sets every model's engine at once, after all of them loaded (a server is ready with all its
 // models or not at all). A model loaded or reloaded at run time (model_control.ts) is a new
 // ServedModel that replaces the name's entry in one step. JS thread only.
 import type { Engine } from '../engine.js';
 import type { RouteContext, ServedModels } from './context.js';
+import type { AnswerMemory } from './answer_memory.js';
+import { Gate } from './gate.js';
 import { buildInfo, type ServerFacts } from './routes/info.js';
 
 /** What a ServedModel reads from its server. */
-export type ServerShared = Omit<RouteContext, 'modelName' | 'engine' | 'infoJson'> & {
+export type ServerShared = Omit<RouteContext, 'modelName' | 'engine' | 'infoJson' | 'gate'> & {
+  /** The process's memory budget for answers, which every model's gate shares. */
+  readonly memory: AnswerMemory;
   /** /info's server facts, once the transport is known. */
   readonly serverFacts: ServerFacts | undefined;
 };
@@ -17,15 +22,18 @@ export class ServedModel implements RouteContext {
   readonly modelName: string;
   readonly dir: string;
   engine: Engine | undefined;
+  readonly gate: Gate;
   readonly #server: ServerShared;
   #infoJson: string | undefined;
   /** The served models' generation #infoJson was built at (its "models" list names them). */
   #infoGeneration = -1;
 
-  constructor(name: string, dir: string, server: ServerShared) {
+  /** `gate`: the gate of the version this one replaces (a reload), else a new one. */
+  constructor(name: string, dir: string, server: ServerShared, gate?: Gate) {
     this.modelName = name;
     this.dir = dir;
     this.#server = server;
+    this.gate = gate ?? new Gate(server.memory, server.config.maxWaiting);
   }
 
   get config(): RouteContext['config'] {
@@ -42,9 +50,6 @@ export class ServedModel implements RouteContext {
   }
   get apiKeyRequired(): boolean {
     return this.#server.apiKeyRequired;
-  }
-  get gate(): RouteContext['gate'] {
-    return this.#server.gate;
   }
   get routes(): RouteContext['routes'] {
     return this.#server.routes;

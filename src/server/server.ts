@@ -33,7 +33,8 @@ import { validators } from './api/validate.js';
 import { FORCED_STOP_GRACE_MS, drain, forceStop, type DrainResult, type Drainable } from './shutdown.js';
 import { ServerStartError, type Transport } from './transport/transport.js';
 import { selectTransport } from './transport/select.js';
-import { BUILD_COPIES, Gate } from './gate.js';
+import { BUILD_COPIES } from './gate.js';
+import { AnswerMemory } from './answer_memory.js';
 import { ANSWER_MEMORY_SHARE, memoryLimit } from '../memory_quota.js';
 import { ModelControl } from './model_control.js';
 import { estimateModelBytes, nativeBytesInUse, overMemory } from './model_memory.js';
@@ -54,7 +55,8 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
   readonly config: Readonly<ServerConfig>;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly gate: Gate;
+  /** The memory budget for answers, shared by every model's gate (answer_memory.ts). */
+  readonly memory: AnswerMemory;
   readonly routes: readonly Route[] = ROUTES;
   /** Every served model, by name, in the order given. */
   readonly #models = new Map<string, ServedModel>();
@@ -108,12 +110,12 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     const plan = engine
       ? { specs: [{ name: basename(engine.info.modelDir), dir: engine.info.modelDir }], defaultName: basename(engine.info.modelDir) }
       : planModels(given, config.modelRepository, config.model, config.defaultModel);
+    const budget = config.maxInflightAnswerBytes || Math.floor(memoryLimit() * ANSWER_MEMORY_SHARE);
+    this.memory = new AnswerMemory(Math.max(budget, BUILD_COPIES * config.maxAnswerBytes));
     for (const spec of plan.specs) this.#models.set(spec.name, new ServedModel(spec.name, spec.dir, this));
     this.defaultName = plan.defaultName;
     this.#router = new Router(this, this, access);
     this.#accessLog = new AccessLog(this.logger, config.accessLogSample);
-    const budget = config.maxInflightAnswerBytes || Math.floor(memoryLimit() * ANSWER_MEMORY_SHARE);
-    this.gate = new Gate(Math.max(budget, BUILD_COPIES * config.maxAnswerBytes), config.maxWaiting);
     validators(config.maxClientBatchSize); // compiled now rather than on the first request
     this.metrics = new Metrics(
       {
@@ -121,8 +123,8 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
         ready: () => this.ready,
         draining: () => this.#draining,
         inFlight: () => this.#open.size,
-        answerBytes: () => this.gate.usedBytes,
-        waiting: () => this.gate.waiting,
+        answerBytes: () => this.memory.usedBytes,
+        waiting: () => this.waiting,
         modelMemory: () => this.names.flatMap((n) => (this.memoryOf(n) === undefined ? [] : [[n, this.memoryOf(n)!] as const])),
       },
       { defaultMetrics },
@@ -146,19 +148,25 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
           const m = this.#models.get(name);
           return m?.engine ? { engine: m.engine, dir: m.dir } : undefined;
         },
-        loadEngine: (name, dir) => this.#loadOne(new ServedModel(name, dir, this), this.#budget),
+        loadEngine: (name, dir) => this.#loadOne({ modelName: name, dir }, this.#budget),
         install: (name, dir, loaded) => {
-          const old = this.#models.get(name)?.engine;
-          const m = new ServedModel(name, dir, this);
+          const served = this.#models.get(name);
+          const old = served?.engine;
+          // A reload keeps the name's gate: its admission bounds are the model's, whichever weights answer.
+          const m = new ServedModel(name, dir, this, served?.gate);
           m.engine = loaded;
           this.#models.set(name, m); // one step: requests admitted from now on run on `loaded`
           this.generation++;
           return old;
         },
         remove: (name) => {
-          const old = this.#models.get(name)?.engine;
-          if (this.#models.delete(name)) this.generation++;
-          return old;
+          const served = this.#models.get(name);
+          if (served) {
+            this.#models.delete(name);
+            this.memory.leave(served.gate); // its floor of the answer memory goes to the others
+            this.generation++;
+          }
+          return served?.engine;
         },
         closeEngine: (e) => this.#close(e, true),
         overMemory: (name, dir) => this.#overMemory(name, dir),
@@ -204,12 +212,18 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
   get engine(): Engine | undefined {
     return this.#models.get(this.defaultName)!.engine;
   }
+  /** Requests waiting for room, all models together (gate.ts). */
+  get waiting(): number {
+    let n = 0;
+    for (const m of this.#models.values()) n += m.gate.waiting;
+    return n;
+  }
   /** /info's server facts, once the transport is known. */
   get serverFacts(): ServerFacts | undefined {
     if (!this.#transport) return undefined;
     return {
       config: this.config,
-      inflightAnswerBytes: this.gate.budgetBytes,
+      inflightAnswerBytes: this.memory.budgetBytes,
       transport: this.transport,
       transportImplementation: this.#transport.implementation,
     };
@@ -298,7 +312,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     return this.engine!;
   }
 
-  async #loadOne(m: ServedModel, threadBudget: ThreadBudget | undefined): Promise<Engine> {
+  async #loadOne(m: Pick<ServedModel, 'modelName' | 'dir'>, threadBudget: ThreadBudget | undefined): Promise<Engine> {
     const c = this.config;
     this.logger.info('loading model', { name: m.modelName, model: m.dir, device: c.device, dtype: c.dtype });
     const options: Record<string, unknown> = { logger: this.logger };
@@ -426,7 +440,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     if (ex.reservedBytes > 0) {
       const bytes = ex.reservedBytes;
       ex.reservedBytes = 0;
-      this.gate.release(bytes);
+      ex.reservedBy?.release(bytes);
     }
     const seconds = ex.elapsedMs() / 1000;
     if (status !== undefined) this.metrics.observeRequest(ex.route, ex.method, status, seconds);

@@ -54,9 +54,9 @@ t.test('a full queue: requests wait for room, first come first served; past --ma
     b = postText(s.port, 'b [MASK]');
   await until(() => fake.held.length === 2, { what: 'two held requests' });
   const c = postText(s.port, 'c [MASK]');
-  await until(() => s.gate.waiting === 1, { what: 'c waiting' });
+  await until(() => s.waiting === 1, { what: 'c waiting' });
   const d = postText(s.port, 'd [MASK]');
-  await until(() => s.gate.waiting === 2, { what: 'd waiting' });
+  await until(() => s.waiting === 2, { what: 'd waiting' });
   const refused = await postText(s.port, 'e [MASK]');
   t.equal(refused.status, 429, 'the waiting room is full: refused at once');
   t.equal((await metrics(s.port)).get('bert_serve_waiting_requests'), 2, '/metrics shows the waiting requests');
@@ -74,8 +74,8 @@ t.test('a full queue: requests wait for room, first come first served; past --ma
   fake.release();
   t.equal((await c).status, 200);
   t.equal((await d).status, 200);
-  t.equal(s.gate.waiting, 0);
-  t.equal(s.gate.usedBytes, 0, 'every reservation given back');
+  t.equal(s.waiting, 0);
+  t.equal(s.memory.usedBytes, 0, 'every reservation given back');
 });
 
 t.test('a waiting request: 504 at its deadline, dropped when its client goes away', async (t) => {
@@ -87,9 +87,9 @@ t.test('a waiting request: 504 at its deadline, dropped when its client goes awa
   const waiting = postText(s.port, 'b [MASK]');
   const c = await RawClient.connect(s.port);
   await c.send(post('c [MASK]'));
-  await until(() => s.gate.waiting === 2, { what: 'b and c waiting' });
+  await until(() => s.waiting === 2, { what: 'b and c waiting' });
   c.destroy();
-  await until(() => s.gate.waiting === 1, { what: 'c dropped when its client went away' });
+  await until(() => s.waiting === 1, { what: 'c dropped when its client went away' });
   const r = await waiting;
   t.equal(r.status, 504, r.text);
   t.equal(r.json.error_type, 'timeout');
@@ -104,11 +104,11 @@ t.test('once the oldest waiting request has used half its deadline, the newest i
   const a = s.engine.fillMaskJson('a [MASK]'); // holds the queue's one place, with no deadline
   await until(() => fake.held.length === 1, { what: 'a held' });
   const old = postText(s.port, 'old [MASK]');
-  await until(() => s.gate.waiting === 1, { what: 'old waiting' });
+  await until(() => s.waiting === 1, { what: 'old waiting' });
   const t0 = Date.now();
   await until(() => Date.now() - t0 > 1100, { what: "more than half of old's 2 s deadline to pass" });
   const young = postText(s.port, 'young [MASK]');
-  await until(() => s.gate.waiting === 2, { what: 'young waiting' });
+  await until(() => s.waiting === 2, { what: 'young waiting' });
   fake.release(1);
   await a;
   await until(() => fake.held.length === 1, { what: 'one admitted' });
@@ -333,7 +333,8 @@ t.test('requests node:http refuses before a route: answered in the JSON error sh
 
 t.test("the gate's one sweep timer: each waiter leaves at its own deadline, never before, in deadline order", async (t) => {
   const { Gate } = await import('../../dist/server/gate.js');
-  const gate = new Gate(1e9, 100);
+  const { AnswerMemory } = await import('../../dist/server/answer_memory.js');
+  const gate = new Gate(new AnswerMemory(1e9), 100);
   const engine = { pending: 1, options: { maxQueue: 1 } }; // full: every request waits
   const t0 = performance.now();
   const left = [];
@@ -387,4 +388,28 @@ t.test('access log under an overload: the first overload answers of a second get
   t.same(summary[0].not_logged_one_by_one, { 429: 15, 504: 15 });
   log.flush();
   t.equal(lines.filter((l) => l.msg === 'overload answers').length, 1, 'nothing more to count');
+});
+
+t.test("two models' gates share the memory budget, each keeping a floor the other cannot take", async (t) => {
+  const { Gate } = await import('../../dist/server/gate.js');
+  const { AnswerMemory } = await import('../../dist/server/answer_memory.js');
+  const memory = new AnswerMemory(1000);
+  const a = new Gate(memory, 10);
+  const b = new Gate(memory, 10);
+  t.equal(memory.floorBytes, 250, 'budget / (2 x models)');
+  const room = { pending: 0, options: { maxQueue: 100 } };
+  const never = () => {};
+  for (let i = 0; i < 3; i++) t.equal(a.admit(room, 1, 250, Infinity, never), 'go', `a's reservation ${i + 1} of 250 bytes`);
+  t.equal(a.heldBytes, 750);
+  const late = a.admit(room, 1, 1, Infinity, never);
+  t.not(late, 'go', "a past budget - b's floor waits");
+  t.ok(a.overBudget, 'a is over its budget: its next arrivals are refused before their body is read');
+  t.notOk(b.overBudget, 'b is not');
+  t.equal(b.admit(room, 1, 250, Infinity, never), 'go', "b's floor is there at once");
+  t.equal(memory.usedBytes, 1000);
+  b.release(250);
+  t.equal(a.waiting, 1, "b's bytes given back are still its floor: a keeps waiting");
+  a.release(250);
+  t.equal(await late, 'go', 'a waiter is admitted when its own model gives bytes back');
+  t.equal(a.heldBytes, 501);
 });

@@ -126,11 +126,11 @@ t.test('more header lines than uWS keeps (48): answered on node:http; uWS closes
 t.test('the memory budget for answers: arrivals while it is spent get 503 + Retry-After before their body is read', async (t) => {
   // --max-answer-bytes 1024: each request reserves at most 3 x 1024 bytes, the smallest budget.
   const s = await startFakeServer(t, { maxAnswerBytes: 1024, maxInflightAnswerBytes: 3072 });
-  t.equal(s.gate.budgetBytes, 3072);
+  t.equal(s.memory.budgetBytes, 3072);
   fake.hold = true;
   const a = postJson(s.port, '/', { inputs: 'a [MASK]' });
   await until(() => fake.held.length === 1, { what: 'a held' });
-  t.equal(s.gate.usedBytes, 3072, 'a holds the whole budget while its answer is built');
+  t.equal(s.memory.usedBytes, 3072, 'a holds the whole budget while its answer is built');
   const b = await postJson(s.port, '/', { inputs: 'b [MASK]' });
   t.equal(b.status, 503);
   t.equal(b.headers['retry-after'], '1');
@@ -140,7 +140,7 @@ t.test('the memory budget for answers: arrivals while it is spent get 503 + Retr
   fake.hold = false;
   fake.release();
   t.equal((await a).status, 200);
-  await until(() => s.gate.usedBytes === 0, { what: 'the budget given back' });
+  await until(() => s.memory.usedBytes === 0, { what: 'the budget given back' });
   t.equal((await postJson(s.port, '/', { inputs: 'c [MASK]' })).status, 200, 'served again');
 });
 
