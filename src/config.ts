@@ -267,6 +267,25 @@ export const OPTIONS = [
     tune: 'Larger values make fewer, fuller batches; smaller values make batches of closer lengths. See docs/batching.md.',
   },
   {
+    key: 'fairBatchTokens',
+    engine: true,
+    flag: 'fair-batch-tokens',
+    env: ['BERT_SERVE_FAIR_BATCH_TOKENS'],
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 1 << 24,
+    defaultText: '0 (4 x the batch overhead)',
+    metavar: 'N',
+    doc:
+      'With several models on CPU (they share one thread budget): the most padded tokens in one batch of a model while another model is active ' +
+      '(leased threads in the last second). A batch holds its threads until it ends, so this bounds how long another model waits. ' +
+      '0 = 4 x --batch-overhead-tokens, which keeps about 0.8 of a busy model\'s throughput by the batch cost model.',
+    tune:
+      'Smaller values shorten the other models\' waits (latency) at the cost of the busy model\'s throughput; --max-batch-tokens turns the cap off. ' +
+      'See docs/architecture.md (threads and queues) and bench/fairness.js.',
+  },
+  {
     key: 'jitOptimize',
     engine: true,
     flag: 'jit-optimize',

@@ -83,6 +83,7 @@ export function toNativeOptions(o: ResolvedEngineOptions): NativeEngineOptions {
     warmup: o.warmup,
     jitOptimize: o.jitOptimize,
     batchOverheadTokens: o.batchOverheadTokens,
+    fairBatchTokens: o.fairBatchTokens,
     // 'auto': from the model directory (sentence-transformers' pooling config), else cls.
     pooling: o.pooling === 'auto' ? '' : o.pooling,
   };

@@ -112,6 +112,7 @@ bert::EngineOptions parse_options(const Napi::Object& o) {
   e.warmup = flag(o, "warmup");
   e.jit_optimize = flag(o, "jitOptimize");
   e.pooling = str(o, "pooling");
+  e.fair_batch_tokens = static_cast<size_t>(num(o, "fairBatchTokens"));
   // Optional, unlike the rest: an object, not a setting (null or undefined: none).
   const Napi::Value budget = o.Get("threadBudget");
   if (!budget.IsUndefined() && !budget.IsNull()) {
@@ -159,6 +160,7 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("warmupMs", i.warmup_ms);
   o.Set("batchOverheadTokens", static_cast<double>(i.batch_overhead_tokens));
   o.Set("singleThreadMaxTokens", static_cast<double>(i.single_thread_max_tokens));
+  o.Set("fairBatchTokens", static_cast<double>(i.fair_batch_tokens));
   return o;
 }
 

@@ -39,6 +39,8 @@ Napi::Value ThreadBudgetWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("peakInUse", s.peak_in_use);
   o.Set("leases", static_cast<double>(s.leases));
   o.Set("waited", static_cast<double>(s.waited));
+  o.Set("waiting", s.waiting);
+  o.Set("flows", s.flows);
   return o;
 }
 

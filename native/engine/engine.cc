@@ -136,6 +136,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   ro.workers = options.workers;
   ro.jit_optimize = options.jit_optimize;
   ro.budget = options.thread_budget;
+  ro.fair_batch_tokens = options.fair_batch_tokens;
   ro.intra_op_threads = options.intra_op_threads > 0 ? options.intra_op_threads : std::max(1, cores / static_cast<int>(options.workers));
   // Padding is masked out; a tokenizer without a pad token pads with id 0.
   e->runner_ = std::make_unique<ModelRunner>(*e->model_, *e->head_, std::max<int64_t>(0, e->tokenizer_->pad_id()), ro);
@@ -184,6 +185,11 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
     info.warmup_ms = ms_since(tw);
   }
   info.batch_overhead_tokens = e->options_.scheduler.batch_overhead_tokens;
+  e->runner_->set_batch_overhead_tokens(info.batch_overhead_tokens);
+  if (options.thread_budget) {
+    info.fair_batch_tokens = std::min(e->options_.scheduler.max_batch_tokens,
+                                      options.fair_batch_tokens ? options.fair_batch_tokens : 4 * std::max<size_t>(info.batch_overhead_tokens, 1));
+  }
   e->scheduler_ = std::make_unique<Scheduler>(e->options_.scheduler, *e->runner_, *e->sink_);
   e->scheduler_->start();
   // The prep thread reports through the loading thread's log sink (log.h), as the workers do.

@@ -45,6 +45,9 @@ struct EngineOptions {
   bool measure_batch_overhead = true;
   // Shared with other engines: every batch leases its intra-op threads from it (thread_budget.h).
   std::shared_ptr<ThreadBudget> thread_budget;
+  // With a thread budget: padded tokens per batch while another engine on it is active (0: 4 x the
+  // batch overhead; RunnerOptions::fair_batch_tokens).
+  size_t fair_batch_tokens = 0;
 };
 
 struct EngineInfo {
@@ -72,6 +75,7 @@ struct EngineInfo {
   double load_ms = 0, warmup_ms = 0;
   size_t batch_overhead_tokens = 0;     // what the scheduler uses (measured or given)
   size_t single_thread_max_tokens = 0;  // batches up to this many padded tokens run on one thread
+  size_t fair_batch_tokens = 0;         // the batch cap while other engines on the budget are active; 0: none
 };
 
 struct EngineStats {

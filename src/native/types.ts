@@ -82,6 +82,7 @@ export interface NativeEngineOptions {
   warmup: boolean;
   jitOptimize: boolean; // TorchScript optimizing executor (re-specializes per shape)
   batchOverheadTokens: number; // 0: measured at warm-up (see docs/batching.md)
+  fairBatchTokens: number; // with a thread budget: the batch cap while other engines are active; 0 = 4 x batch overhead
   pooling: string; // embeddings: "" = from the model directory (else cls)
   /** Not a setting but an object, so optional: the budget shared with other engines (null: none). */
   threadBudget?: NativeThreadBudget | null;
@@ -96,6 +97,10 @@ export interface NativeThreadBudgetStats {
   leases: number;
   /** Leases that waited for threads or for their turn. */
   waited: number;
+  /** Leases waiting now. */
+  waiting: number;
+  /** Engines sharing it now (one flow each in the fair order). */
+  flows: number;
 }
 
 export interface NativeThreadBudget {
@@ -138,6 +143,7 @@ export interface NativeModelInfo {
   warmupMs: number;
   batchOverheadTokens: number; // per-batch cost the length-sorted picker weighs padding against
   singleThreadMaxTokens: number; // batches up to this many padded tokens run on one intra-op thread (measured at warm-up)
+  fairBatchTokens: number; // padded tokens per batch while another engine on the thread budget is active; 0: no budget
 }
 
 export interface NativeStats {

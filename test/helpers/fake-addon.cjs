@@ -160,6 +160,7 @@ class FakeEngine {
       loadMs: 0,
       warmupMs: 0,
       batchOverheadTokens: 64,
+      fairBatchTokens: 0,
     };
   }
 

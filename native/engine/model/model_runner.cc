@@ -28,9 +28,18 @@ ModelRunner::ModelRunner(Model& model, const TaskHead& head, int64_t pad_id, Run
 #if BERT_SERVE_CUDA
   streams_->per_worker.resize(options_.workers);
 #endif
+  if (options_.budget) flow_ = options_.budget->join();
 }
 
-ModelRunner::~ModelRunner() = default;
+ModelRunner::~ModelRunner() {
+  if (options_.budget) options_.budget->leave(flow_);
+}
+
+size_t ModelRunner::batch_token_cap() const {
+  if (!options_.budget || model_.spec().device.is_cuda()) return 0;
+  if (!options_.budget->others_active(flow_, ThreadBudget::Clock::now())) return 0;
+  return options_.fair_batch_tokens ? options_.fair_batch_tokens : 4 * std::max<size_t>(batch_overhead_tokens_, 1);
+}
 
 namespace {
 // The calling thread's intra-op thread count (OpenMP's is per thread), changed only when it differs.
@@ -78,7 +87,9 @@ void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch, ThreadBudget* bu
   size_t longest = 0;
   for (const auto& r : batch) longest = std::max(longest, r->num_tokens());
   // Held for the whole batch, the retries in halves included (they run on the same threads).
-  const ThreadLease lease(model_.spec().device.is_cuda() ? nullptr : budget, threads_for(longest * batch.size()));
+  // The lease's tokens of work: what the batch costs by the cost model (overhead + padded tokens).
+  const size_t padded = longest * batch.size();
+  const ThreadLease lease(model_.spec().device.is_cuda() ? nullptr : budget, flow_, threads_for(padded), batch_overhead_tokens_ + padded);
   try {
     PaddedBatch padded = pad(batch);
     use_threads(lease.granted());

@@ -24,8 +24,11 @@ struct RunnerOptions {
   // optimization off every shape runs the same plan. See docs/performance.md for the measurement.
   bool jit_optimize = false;
   // Shared with other engines (thread_budget.h): each batch a worker runs leases its intra-op
-  // threads from it first. Null: none (this engine's threads are its own).
+  // threads from it first, as this engine's flow. Null: none (this engine's threads are its own).
   std::shared_ptr<ThreadBudget> budget;
+  // Padded tokens a batch may hold while another engine on the budget is active (0: 4 x the batch
+  // overhead in tokens; see batch_token_cap()).
+  size_t fair_batch_tokens = 0;
 };
 
 class ModelRunner : public BatchRunner {
@@ -47,6 +50,16 @@ class ModelRunner : public BatchRunner {
   size_t single_thread_max_tokens() const { return single_thread_max_tokens_; }
   // The intra-op threads a batch of `padded_tokens` gets; applied to the calling thread per batch.
   int threads_for(size_t padded_tokens) const;
+  // The batch's fixed cost in padded-token equivalents (Engine::measure_batch_overhead): part of a
+  // lease's tokens of work, and the unit of the default fair batch cap. Set before the workers start.
+  void set_batch_overhead_tokens(size_t tokens) { batch_overhead_tokens_ = tokens; }
+  // While another engine on the thread budget is active (ThreadBudget::others_active), the padded
+  // tokens this engine's next batch may hold; 0 otherwise (no cap beyond max_batch_tokens). Why:
+  // a batch holds its threads until it ends, so the batch a busy model is running is what another
+  // model's request waits for; the cap bounds that wait. Its default, 4 x the batch overhead, keeps
+  // a capped batch's cost per token within 1.25x of an unbounded one's by the cost model
+  // (overhead + tokens), so the busy model keeps about 0.8 of its throughput.
+  size_t batch_token_cap() const override;
   // Requests failed with kNonFiniteOutput since start (for /metrics).
   uint64_t non_finite_outputs() const { return non_finite_.load(std::memory_order_relaxed); }
 
@@ -63,7 +76,9 @@ class ModelRunner : public BatchRunner {
   const TaskHead& head_;
   int64_t pad_id_;
   RunnerOptions options_;
+  int flow_ = -1;  // this engine's flow on options_.budget (joined at construction, left at destruction)
   size_t single_thread_max_tokens_ = 0;
+  size_t batch_overhead_tokens_ = 0;
   std::atomic<uint64_t> non_finite_{0};
   std::mutex log_mu_;
   Clock::time_point last_log_{};

@@ -10,24 +10,25 @@ BatchPicker::BatchPicker(BatchLimits limits) : limits_(limits) {
   order_.reserve(window_);
 }
 
-BatchPick BatchPicker::pick(const std::vector<size_t>& lengths, std::vector<size_t>& chosen) {
+BatchPick BatchPicker::pick(const std::vector<size_t>& lengths, std::vector<size_t>& chosen, size_t token_cap) {
   chosen.clear();
   const size_t n = std::min(lengths.size(), window_);
   if (n == 0) return {};
-  BatchPick p = limits_.sort_by_length ? pick_sorted(lengths, n, chosen) : pick_fifo(lengths, n, chosen);
+  const size_t max_tokens = token_cap > 0 ? std::min(token_cap, limits_.max_tokens) : limits_.max_tokens;
+  BatchPick p = limits_.sort_by_length ? pick_sorted(lengths, n, max_tokens, chosen) : pick_fifo(lengths, n, max_tokens, chosen);
   // Nothing more can join when even a request no longer than the current longest would break the
   // budget.
-  if (p.count >= limits_.max_requests || uint64_t(p.max_len) * (p.count + 1) > limits_.max_tokens) {
+  if (p.count >= limits_.max_requests || uint64_t(p.max_len) * (p.count + 1) > max_tokens) {
     p.full = true;
   }
   return p;
 }
 
-BatchPick BatchPicker::pick_fifo(const std::vector<size_t>& lengths, size_t n, std::vector<size_t>& chosen) const {
+BatchPick BatchPicker::pick_fifo(const std::vector<size_t>& lengths, size_t n, size_t max_tokens, std::vector<size_t>& chosen) const {
   BatchPick p;
   for (size_t i = 0; i < n && p.count < limits_.max_requests; ++i) {
     const size_t m = std::max(p.max_len, lengths[i]);
-    if (i > 0 && uint64_t(m) * (p.count + 1) > limits_.max_tokens) {
+    if (i > 0 && uint64_t(m) * (p.count + 1) > max_tokens) {
       p.full = true;  // a queued request does not fit: no overtaking, the batch ends here
       break;
     }
@@ -39,7 +40,7 @@ BatchPick BatchPicker::pick_fifo(const std::vector<size_t>& lengths, size_t n, s
   return p;
 }
 
-BatchPick BatchPicker::pick_sorted(const std::vector<size_t>& lengths, size_t n, std::vector<size_t>& chosen) {
+BatchPick BatchPicker::pick_sorted(const std::vector<size_t>& lengths, size_t n, size_t max_tokens, std::vector<size_t>& chosen) {
   order_.resize(n);
   for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(i);
   // By length, the older first among equals: a run cut between equal lengths leaves the younger ones
@@ -59,7 +60,7 @@ BatchPick BatchPicker::pick_sorted(const std::vector<size_t>& lengths, size_t n,
     for (size_t j = i + 1; j <= max_j; ++j) {
       const uint64_t padded = uint64_t(lengths[order_[j - 1]]) * (j - i);
       // A lone request is always allowed (the scheduler refuses over-budget ones at enqueue).
-      if (j > i + 1 && padded > limits_.max_tokens) break;
+      if (j > i + 1 && padded > max_tokens) break;
       const uint64_t cost = overhead + padded + best_[j];
       if (cost <= best) {
         best = cost;

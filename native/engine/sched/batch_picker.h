@@ -60,12 +60,14 @@ class BatchPicker {
 
   // `lengths`: token counts of the window, oldest first (only the first window() are looked at).
   // Writes the chosen indices into `chosen`, ascending (= queue order). The oldest is taken even if
-  // it alone breaks the budget (the scheduler refuses such requests at enqueue).
-  BatchPick pick(const std::vector<size_t>& lengths, std::vector<size_t>& chosen);
+  // it alone breaks the budget (the scheduler refuses such requests at enqueue). `token_cap`, when
+  // non-zero and below max_tokens, is the padded budget of this pick instead (the oldest still runs,
+  // alone if it is longer).
+  BatchPick pick(const std::vector<size_t>& lengths, std::vector<size_t>& chosen, size_t token_cap = 0);
 
  private:
-  BatchPick pick_fifo(const std::vector<size_t>& lengths, size_t n, std::vector<size_t>& chosen) const;
-  BatchPick pick_sorted(const std::vector<size_t>& lengths, size_t n, std::vector<size_t>& chosen);
+  BatchPick pick_fifo(const std::vector<size_t>& lengths, size_t n, size_t max_tokens, std::vector<size_t>& chosen) const;
+  BatchPick pick_sorted(const std::vector<size_t>& lengths, size_t n, size_t max_tokens, std::vector<size_t>& chosen);
 
   BatchLimits limits_;
   size_t window_;

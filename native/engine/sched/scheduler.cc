@@ -269,7 +269,7 @@ bool Scheduler::take_batch(size_t index, std::unique_lock<std::mutex>& lock, std
       continue;
     }
 
-    const BatchPick pick = picker_.pick(lengths_, chosen_);
+    const BatchPick pick = picker_.pick(lengths_, chosen_, runner_.batch_token_cap());
     const auto deadline = add_saturating(queue_[0]->queued, options_.max_delay);
     // Start now when: closing (drain: no point in waiting), the batch cannot grow, the model is idle
     // (no other worker busy: waiting would only add latency), or the oldest request waited max_delay.

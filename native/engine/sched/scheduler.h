@@ -21,7 +21,10 @@
 //    window (batch overhead + padded tokens) is least; the oldest request is always in the next
 //    batch, so nothing starves; the exact rule is in batch_picker.h;
 //  - cancelled requests and requests whose own deadline has passed are dropped before they run and
-//    completed with kCancelled / kDeadlineExceeded.
+//    completed with kCancelled / kDeadlineExceeded;
+//  - the runner may cap the padded tokens of the next batch below max_batch_tokens
+//    (BatchRunner::batch_token_cap: while other models share the thread budget); a capped batch
+//    counts as full (it starts at once) and a request longer than the cap still runs, alone.
 #pragma once
 #include <array>
 #include <chrono>
@@ -62,6 +65,9 @@ class BatchRunner {
   // intra-op threads, CUDA stream).
   virtual void on_worker_start(size_t /*worker_index*/) {}
   virtual void run(size_t worker_index, std::vector<RequestPtr>& batch) = 0;
+  // The padded tokens the next batch may hold now, below max_batch_tokens (0: no cap). Asked each
+  // time a batch is picked, under the scheduler's mutex (so it must not call into the scheduler).
+  virtual size_t batch_token_cap() const { return 0; }
 };
 
 struct SchedulerStats {

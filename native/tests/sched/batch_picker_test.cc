@@ -260,6 +260,24 @@ TEST_CASE(sorted_draining_pads_less_than_fifo_on_a_mixed_queue) {
 
 // --- RingQueue ---
 
+TEST_CASE(a_token_cap_bounds_this_pick_only_and_the_oldest_still_runs) {
+  for (bool sorted : {false, true}) {
+    BatchPicker p(limits(32, 1000, sorted));
+    std::vector<size_t> chosen;
+    const V eight(8, 10);
+    BatchPick r = p.pick(eight, chosen, 40);  // the cap (another model is active): 4 x 10 tokens
+    CHECK_EQ(r.count, size_t(4));
+    CHECK(chosen == V({0, 1, 2, 3}));
+    CHECK(r.full);  // requests were left: start now
+    r = p.pick(eight, chosen, 0);  // no cap: the whole window
+    CHECK_EQ(r.count, size_t(8));
+    r = p.pick(eight, chosen, 5000);  // a cap above max_tokens is max_tokens
+    CHECK_EQ(r.count, size_t(8));
+    r = p.pick({50, 10}, chosen, 40);  // the oldest is longer than the cap: it runs, alone
+    CHECK(chosen == V({0}));
+  }
+}
+
 TEST_CASE(ring_queue_is_fifo_across_growth_and_wraparound) {
   bert::RingQueue<std::shared_ptr<int>> q;
   int next_in = 0, next_out = 0;

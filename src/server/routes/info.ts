@@ -121,6 +121,7 @@ export function buildInfo(engine: Engine, ctx: Pick<RouteContext, 'models' | 'mo
     thread_budget: i.threadBudget,
     batch_overhead_tokens: i.batchOverheadTokens,
     single_thread_max_tokens: i.singleThreadMaxTokens,
+    fair_batch_tokens: i.fairBatchTokens,
     linear_kernel: i.linearKernel,
     blas: i.blas,
     malloc: i.malloc,
