@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// Fair sharing between models in one process (issue 23, point 2): model A flooded, model B on light
+// traffic, one server serving both (--model a=DIR --model b=DIR; they share one thread budget).
+//
+//   node bench/fairness.js [--dist DIR] [--a DIR] [--b DIR] [--seconds S] [--rounds N]
+//                          [--b-rate R] [--capacity C] [--variants fair,uncapped]
+//
+// Per server variant (default: `fair`, the defaults, and `uncapped`, --fair-batch-tokens equal to
+// --max-batch-tokens: the same fair lease order without the batch cap), on a fresh server with
+// --max-queue 64 --request-timeout-ms 1000 (as bench/goodput.js: goodput is answers within the
+// deadline):
+//   capacity  A's capacity alone: the 200/s it answers when offered far more (8x a first probe's
+//             answered rate), measured once (or --capacity C);
+// then `rounds` rounds, the variants interleaved (A, B, A, B, ...: the machine is shared, so a
+// ratio is taken within its round and the medians are reported), each round on each variant:
+//   B alone   B offered --b-rate/s (default 20, Poisson: about one request at a time), A idle;
+//   A alone   A offered 4x its capacity, B idle;
+//   shared    both at once, as offered alone.
+// Printed: B's p99 shared / alone (target <= 2) and A's goodput shared / alone (target >= 0.8), per
+// round and as medians, with the load average before and after. Bounded: every run is `seconds`
+// long (default 5) after 1 s of warm-up; open loop (bench/loadgen.js), so the offered load does not
+// slow down when the server does.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeCorpus } from './corpus.js';
+import { startCli } from './lib/cli_server.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const dist = resolve(arg('dist', join(ROOT, 'dist')));
+const modelA = resolve(arg('a', join(ROOT, 'models', 'demo')));
+const modelB = resolve(arg('b', join(ROOT, 'models', 'demo')));
+const seconds = Number(arg('seconds', 5));
+const rounds = Number(arg('rounds', 3));
+const bRate = Number(arg('b-rate', 20));
+const variants = arg('variants', 'fair,uncapped').split(',');
+let capacity = arg('capacity') ? Number(arg('capacity')) : undefined;
+const log = (m) => process.stderr.write(`[fairness] ${m}\n`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const r3 = (x) => Math.round(x * 1000) / 1000;
+
+const VARIANT_FLAGS = { fair: [], uncapped: ['--fair-batch-tokens', '16384', '--max-batch-tokens', '16384'] };
+for (const v of variants) if (!VARIANT_FLAGS[v]) throw new Error(`unknown variant ${v} (known: ${Object.keys(VARIANT_FLAGS).join(', ')})`);
+
+const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-fairness-'));
+const corpus = join(tmp, 'corpus.txt');
+writeFileSync(corpus, (await makeCorpus(500)).map((t) => t.text ?? t).join('\n') + '\n');
+
+/** One open-loop run of bench/loadgen.js against `path`; resolves with its summary. */
+function load(port, path, rate, seed) {
+  return new Promise((res, rej) => {
+    const p = spawn(
+      process.execPath,
+      [join(ROOT, 'bench', 'loadgen.js'), JSON.stringify({ port, path, rate, duration: seconds, warmup: 1, corpus, timeoutMs: 10_000, seed })],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`loadgen exited ${code}`))));
+  });
+}
+const p99 = (r) => r.latency_ok_from_schedule?.p99 ?? NaN;
+
+const servers = {};
+try {
+  for (const v of variants) {
+    servers[v] = await startCli(
+      ['--model', `a=${modelA}`, '--model', `b=${modelB}`, '--log-level', 'warn', '--max-queue', '64', '--request-timeout-ms', '1000', ...VARIANT_FLAGS[v]],
+      { dist, readyTimeoutMs: 120_000 },
+    );
+  }
+  const loadBefore = os.loadavg();
+  if (capacity === undefined) {
+    const first = servers[variants[0]];
+    const probe = await load(first.port, '/models/a', 400, 1);
+    const flood = await load(first.port, '/models/a', Math.max(400, Math.round(8 * probe.ok_rate)), 2);
+    capacity = Math.round(flood.ok_rate);
+    log(`A's capacity alone: ${capacity}/s (answered 200 when offered ${Math.max(400, Math.round(8 * probe.ok_rate))}/s)`);
+  }
+  const aRate = 4 * capacity;
+  const results = Object.fromEntries(variants.map((v) => [v, []]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const v of variants) {
+      const { port } = servers[v];
+      const seed = round * 10;
+      const bAlone = await load(port, '/models/b', bRate, seed + 1);
+      const aAlone = await load(port, '/models/a', aRate, seed + 2);
+      const [aShared, bShared] = await Promise.all([load(port, '/models/a', aRate, seed + 2), load(port, '/models/b', bRate, seed + 1)]);
+      const r = {
+        round,
+        bP99AloneMs: p99(bAlone),
+        bP99SharedMs: p99(bShared),
+        bP99Ratio: r3(p99(bShared) / p99(bAlone)),
+        bRefusedShared: bShared.recorded - bShared.ok,
+        aGoodputAlone: r3(aAlone.ok_rate),
+        aGoodputShared: r3(aShared.ok_rate),
+        aGoodputRatio: r3(aShared.ok_rate / aAlone.ok_rate),
+        aStatusShared: aShared.status,
+      };
+      results[v].push(r);
+      log(
+        `round ${round} ${v}: B p99 ${r.bP99AloneMs} -> ${r.bP99SharedMs} ms (${r.bP99Ratio}x, ${r.bRefusedShared} not 200); ` +
+          `A goodput ${r.aGoodputAlone} -> ${r.aGoodputShared}/s (${r.aGoodputRatio}x)`,
+      );
+    }
+  }
+  const summary = Object.fromEntries(
+    variants.map((v) => {
+      const rs = results[v];
+      return [
+        v,
+        {
+          bP99AloneMs: median(rs.map((r) => r.bP99AloneMs)),
+          bP99SharedMs: median(rs.map((r) => r.bP99SharedMs)),
+          bP99Ratio: median(rs.map((r) => r.bP99Ratio)),
+          aGoodputRatio: median(rs.map((r) => r.aGoodputRatio)),
+          bNot200Shared: rs.reduce((n, r) => n + r.bRefusedShared, 0),
+        },
+      ];
+    }),
+  );
+  for (const [v, s] of Object.entries(summary)) {
+    log(
+      `${v} (median of ${rounds}): B p99 ${s.bP99AloneMs} -> ${s.bP99SharedMs} ms = ${s.bP99Ratio}x (target <= 2); ` +
+        `A goodput ${s.aGoodputRatio}x (target >= 0.8); B answers not 200 while shared: ${s.bNot200Shared}`,
+    );
+  }
+  console.log(
+    JSON.stringify({ modelA, modelB, seconds, rounds, bRate, capacity, aRate, loadBefore, loadAfter: os.loadavg(), summary, results }),
+  );
+} finally {
+  for (const s of Object.values(servers)) await s.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}
