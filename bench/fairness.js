@@ -3,10 +3,11 @@
 // traffic, one server serving both (--model a=DIR --model b=DIR; they share one thread budget).
 //
 //   node bench/fairness.js [--dist DIR] [--a DIR] [--b DIR] [--seconds S] [--rounds N]
-//                          [--b-rate R] [--capacity C] [--variants fair,uncapped]
+//                          [--b-rate R] [--capacity C] [--variants fair,uncapped,cap:N]
 //
-// Per server variant (default: `fair`, the defaults, and `uncapped`, --fair-batch-tokens equal to
-// --max-batch-tokens: the same fair lease order without the batch cap), on a fresh server with
+// Per server variant (default: `fair`, the defaults; `uncapped`, --fair-batch-tokens equal to
+// --max-batch-tokens: the same fair lease order without the batch cap; `cap:N`, --fair-batch-tokens
+// N), on a fresh server with
 // --max-queue 64 --request-timeout-ms 1000 (as bench/goodput.js: goodput is answers within the
 // deadline):
 //   capacity  A's capacity alone: the 200/s it answers when offered far more (8x a first probe's
@@ -17,7 +18,9 @@
 //   A alone   A offered 4x its capacity, B idle;
 //   shared    both at once, as offered alone.
 // Printed: B's p99 shared / alone (target <= 2) and A's goodput shared / alone (target >= 0.8), per
-// round and as medians, with the load average before and after. Bounded: every run is `seconds`
+// round and as medians, with the load average before and after. B's p99 is the client's (from the
+// scheduled send to the answer); its server-side part (x-total-time: arrival to answer written,
+// so without the client's and the kernel's share) is printed beside it. Bounded: every run is `seconds`
 // long (default 5) after 1 s of warm-up; open loop (bench/loadgen.js), so the offered load does not
 // slow down when the server does.
 import { spawn } from 'node:child_process';
@@ -48,8 +51,13 @@ const median = (xs) => {
 };
 const r3 = (x) => Math.round(x * 1000) / 1000;
 
-const VARIANT_FLAGS = { fair: [], uncapped: ['--fair-batch-tokens', '16384', '--max-batch-tokens', '16384'] };
-for (const v of variants) if (!VARIANT_FLAGS[v]) throw new Error(`unknown variant ${v} (known: ${Object.keys(VARIANT_FLAGS).join(', ')})`);
+const variantFlags = (v) => {
+  if (v === 'fair') return [];
+  if (v === 'uncapped') return ['--fair-batch-tokens', '16384', '--max-batch-tokens', '16384'];
+  if (/^cap:\d+$/.test(v)) return ['--fair-batch-tokens', v.slice(4)];
+  throw new Error(`unknown variant ${v} (known: fair, uncapped, cap:N)`);
+};
+for (const v of variants) variantFlags(v);
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-fairness-'));
 const corpus = join(tmp, 'corpus.txt');
@@ -69,12 +77,13 @@ function load(port, path, rate, seed) {
   });
 }
 const p99 = (r) => r.latency_ok_from_schedule?.p99 ?? NaN;
+const serverP99 = (r) => r.server_timing_ms?.total?.p99 ?? NaN;
 
 const servers = {};
 try {
   for (const v of variants) {
     servers[v] = await startCli(
-      ['--model', `a=${modelA}`, '--model', `b=${modelB}`, '--log-level', 'warn', '--max-queue', '64', '--request-timeout-ms', '1000', ...VARIANT_FLAGS[v]],
+      ['--model', `a=${modelA}`, '--model', `b=${modelB}`, '--log-level', 'warn', '--max-queue', '64', '--request-timeout-ms', '1000', ...variantFlags(v)],
       { dist, readyTimeoutMs: 120_000 },
     );
   }
@@ -100,6 +109,8 @@ try {
         bP99AloneMs: p99(bAlone),
         bP99SharedMs: p99(bShared),
         bP99Ratio: r3(p99(bShared) / p99(bAlone)),
+        bServerP99AloneMs: serverP99(bAlone),
+        bServerP99SharedMs: serverP99(bShared),
         bRefusedShared: bShared.recorded - bShared.ok,
         aGoodputAlone: r3(aAlone.ok_rate),
         aGoodputShared: r3(aShared.ok_rate),
@@ -108,7 +119,8 @@ try {
       };
       results[v].push(r);
       log(
-        `round ${round} ${v}: B p99 ${r.bP99AloneMs} -> ${r.bP99SharedMs} ms (${r.bP99Ratio}x, ${r.bRefusedShared} not 200); ` +
+        `round ${round} ${v}: B p99 ${r.bP99AloneMs} -> ${r.bP99SharedMs} ms (${r.bP99Ratio}x, ${r.bRefusedShared} not 200; ` +
+          `server-side ${r.bServerP99AloneMs} -> ${r.bServerP99SharedMs} ms); ` +
           `A goodput ${r.aGoodputAlone} -> ${r.aGoodputShared}/s (${r.aGoodputRatio}x)`,
       );
     }
@@ -122,6 +134,10 @@ try {
           bP99AloneMs: median(rs.map((r) => r.bP99AloneMs)),
           bP99SharedMs: median(rs.map((r) => r.bP99SharedMs)),
           bP99Ratio: median(rs.map((r) => r.bP99Ratio)),
+          bServerP99AloneMs: median(rs.map((r) => r.bServerP99AloneMs)),
+          bServerP99SharedMs: median(rs.map((r) => r.bServerP99SharedMs)),
+          aGoodputAlone: median(rs.map((r) => r.aGoodputAlone)),
+          aGoodputShared: median(rs.map((r) => r.aGoodputShared)),
           aGoodputRatio: median(rs.map((r) => r.aGoodputRatio)),
           bNot200Shared: rs.reduce((n, r) => n + r.bRefusedShared, 0),
         },
@@ -130,8 +146,9 @@ try {
   );
   for (const [v, s] of Object.entries(summary)) {
     log(
-      `${v} (median of ${rounds}): B p99 ${s.bP99AloneMs} -> ${s.bP99SharedMs} ms = ${s.bP99Ratio}x (target <= 2); ` +
-        `A goodput ${s.aGoodputRatio}x (target >= 0.8); B answers not 200 while shared: ${s.bNot200Shared}`,
+      `${v} (median of ${rounds}): B p99 ${s.bP99AloneMs} -> ${s.bP99SharedMs} ms = ${s.bP99Ratio}x (target <= 2; server-side ` +
+        `${s.bServerP99AloneMs} -> ${s.bServerP99SharedMs} ms); A goodput ${s.aGoodputAlone} -> ${s.aGoodputShared}/s = ${s.aGoodputRatio}x ` +
+        `(target >= 0.8); B answers not 200 while shared: ${s.bNot200Shared}`,
     );
   }
   console.log(

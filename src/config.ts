@@ -305,7 +305,7 @@ export const OPTIONS = [
     min: 1,
     max: 1 << 24,
     metavar: 'N',
-    doc: 'Most texts accepted and not yet answered (queued or running). Past it requests are refused with 429 and Retry-After.',
+    doc: 'Most texts accepted and not yet answered (queued or running), per served model. Past it requests are refused with 429 and Retry-After.',
     tune: 'About (throughput x acceptable queueing delay). Too large only lets latency grow; too small refuses bursts.',
   },
   {
@@ -361,7 +361,8 @@ export const OPTIONS = [
     doc:
       "Memory budget for answers across requests: each request holds an upper bound of its answer's bytes (x3 while it is built) " +
       "from the moment it is handed to the engine, then the answer's exact size until it is written or its client is gone. " +
-      'A request that does not fit waits for room (see --max-waiting); arrivals while the budget is spent are refused with 503 and Retry-After.',
+      'A request that does not fit waits for room (see --max-waiting); arrivals while the budget is spent are refused with 503 and Retry-After. ' +
+      'One budget for the process; with several models each keeps a floor of budget / (2 x models) that the others cannot take.',
     tune: 'RSS stays within the idle RSS plus this (docs/http.md, "Every cost, bounded"). At least 3 x --max-answer-bytes is used.',
   },
   {
@@ -392,7 +393,7 @@ export const OPTIONS = [
     max: 1 << 24,
     metavar: 'N',
     doc:
-      'Requests that may wait, parsed, for room in the queue (--max-queue) or the memory budget, until their deadline (then 504); ' +
+      'Requests that may wait, parsed, for room in the queue (--max-queue) or the memory budget, until their deadline (then 504), per served model; ' +
       'past it a request is refused at once (429 for the queue, 503 for memory). 0: never wait (every full queue is 429).',
     tune:
       'Waiting instead of a refusal keeps clients that retry at once from flooding the server; each waiting request holds its body. ' +
