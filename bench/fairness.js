@@ -4,7 +4,12 @@
 //
 //   node bench/fairness.js [--dist DIR] [--a DIR] [--b DIR] [--seconds S] [--rounds N]
 //                          [--b-rate R] [--capacity C] [--variants fair,uncapped,cap:N]
+//                          [--a-min-words W]
 //
+// Texts: bench/corpus.js's (lengths as users send them, median 20 words); A gets those of at least
+// --a-min-words words (default 0: all), so that its batches can be made long: then A's capacity in
+// requests/s is lower and the HTTP front end's share of the work smaller, and what B waits for is
+// mostly A's batches.
 // Per server variant (default: `fair`, the defaults; `uncapped`, --fair-batch-tokens equal to
 // --max-batch-tokens: the same fair lease order without the batch cap; `cap:N`, --fair-batch-tokens
 // N), on a fresh server with
@@ -60,11 +65,17 @@ const variantFlags = (v) => {
 for (const v of variants) variantFlags(v);
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-fairness-'));
-const corpus = join(tmp, 'corpus.txt');
-writeFileSync(corpus, (await makeCorpus(500)).map((t) => t.text ?? t).join('\n') + '\n');
+const aMinWords = Number(arg('a-min-words', 0));
+const texts = (await makeCorpus(2000)).map((t) => t.text ?? t);
+const corpusB = join(tmp, 'corpus-b.txt');
+const corpusA = join(tmp, 'corpus-a.txt');
+writeFileSync(corpusB, texts.slice(0, 500).join('\n') + '\n');
+const textsA = texts.filter((t) => t.split(/\s+/).length >= aMinWords).slice(0, 500);
+writeFileSync(corpusA, textsA.join('\n') + '\n');
 
 /** One open-loop run of bench/loadgen.js against `path`; resolves with its summary. */
 function load(port, path, rate, seed) {
+  const corpus = path === '/models/a' ? corpusA : corpusB;
   return new Promise((res, rej) => {
     const p = spawn(
       process.execPath,
@@ -152,7 +163,7 @@ try {
     );
   }
   console.log(
-    JSON.stringify({ modelA, modelB, seconds, rounds, bRate, capacity, aRate, loadBefore, loadAfter: os.loadavg(), summary, results }),
+    JSON.stringify({ modelA, modelB, seconds, rounds, bRate, aMinWords, aTexts: textsA.length, capacity, aRate, loadBefore, loadAfter: os.loadavg(), summary, results }),
   );
 } finally {
   for (const s of Object.values(servers)) await s.stop();

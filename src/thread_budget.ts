@@ -2,8 +2,11 @@
 // native/engine/sched/thread_budget.h). Engines loaded with the same budget never run more intra-op
 // threads at once than it holds, however many of them are busy: each batch leases the threads it
 // will use (its engine's intraOpThreads, or 1 for a batch small enough to run on one thread) before
-// it runs and gives them back after, first asked first granted. An idle model holds none, so a
-// busy one gets every thread. Without a budget an engine's threads are its own (workers x
+// it runs and gives them back after, in a fair order by tokens of work (start-time fair queueing
+// over the engines: the one that consumed fewer tokens goes first), and while another engine is
+// active an engine's batches are capped (fairBatchTokens), so a flood on one model cannot make
+// another wait long. An idle model holds none, so a busy one gets every thread. The design and its
+// why: docs/architecture.md (threads and queues). Without a budget an engine's threads are its own (workers x
 // intraOpThreads), which is right for one model and oversubscribes the CPUs when several are busy.
 //
 //   const budget = new ThreadBudget();            // the CPUs this process may use (cgroup quota included)
@@ -36,7 +39,7 @@ export class ThreadBudget {
     }
   }
 
-  /** Threads leased now, the most ever leased at once, leases granted and how many waited. */
+  /** Threads leased now, the most ever leased at once, leases granted, how many waited, waiting now, engines sharing it. */
   stats(): ThreadBudgetStats {
     return natives.get(this)!.stats();
   }

@@ -64,6 +64,9 @@ class FakeRunner : public BatchRunner {
   std::set<uint64_t> engine_error_ids;  // bert::EngineError with a user-facing message
   bool answer_before_throw = false;     // fill the other requests' json before throwing
   bool throw_on_worker_start = false;
+  std::atomic<size_t> token_cap{0};  // what batch_token_cap() answers (another model active: the cap)
+
+  size_t batch_token_cap() const override { return token_cap.load(); }
 
   void on_worker_start(size_t) override {
     if (throw_on_worker_start) throw std::runtime_error("worker setup exploded");
@@ -221,6 +224,31 @@ TEST_CASE(batches_bounded_by_max_requests) {
   CHECK_EQ(batches.size(), size_t(4));  // 1, then 4 + 4 + 2
   for (auto& b : batches) CHECK(b.ids.size() <= 4);
   for (uint64_t id = 0; id <= 10; ++id) CHECK(ok(sink.get(id)));
+}
+
+TEST_CASE(the_runners_token_cap_bounds_the_batches_taken_while_it_holds) {
+  FakeRunner runner;
+  runner.hold_ids = {0};
+  CollectingSink sink;
+  Scheduler s(opts(1, 32, 1000, 1000ms), runner, sink);
+  s.start();
+  s.enqueue(batch_of({{0, 1}}));
+  CHECK(runner.wait_entered(1));
+  // Another model became active: batches of at most 30 padded tokens (3 x 10) from now on.
+  runner.token_cap = 30;
+  std::vector<RequestPtr> v;
+  for (uint64_t id = 1; id <= 12; ++id) v.push_back(make_request(id, 10));
+  v.push_back(make_request(13, 50));  // longer than the cap: it still runs, alone
+  s.enqueue(std::move(v));
+  runner.release();
+  CHECK(sink.wait_for(14));
+  const auto batches = runner.batches();
+  for (size_t i = 1; i < batches.size(); ++i) {
+    const auto& b = batches[i];
+    CHECK(b.longest() * b.ids.size() <= 30 || b.ids.size() == 1);
+  }
+  CHECK(batches.size() >= 1 + 4 + 1);  // the held one, 12 x 10 by threes, the long one
+  for (uint64_t id = 0; id <= 13; ++id) CHECK(ok(sink.get(id)));
 }
 
 TEST_CASE(batches_bounded_by_padded_token_budget) {
