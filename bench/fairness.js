@@ -79,7 +79,10 @@ function load(port, path, rate, seed) {
   return new Promise((res, rej) => {
     const p = spawn(
       process.execPath,
-      [join(ROOT, 'bench', 'loadgen.js'), JSON.stringify({ port, path, rate, duration: seconds, warmup: 1, corpus, timeoutMs: 10_000, seed })],
+      [
+        join(ROOT, 'bench', 'loadgen.js'),
+        JSON.stringify({ port, path, rate, duration: seconds, warmup: 1, corpus, timeoutMs: 10_000, seed }),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -94,7 +97,19 @@ const servers = {};
 try {
   for (const v of variants) {
     servers[v] = await startCli(
-      ['--model', `a=${modelA}`, '--model', `b=${modelB}`, '--log-level', 'warn', '--max-queue', '64', '--request-timeout-ms', '1000', ...variantFlags(v)],
+      [
+        '--model',
+        `a=${modelA}`,
+        '--model',
+        `b=${modelB}`,
+        '--log-level',
+        'warn',
+        '--max-queue',
+        '64',
+        '--request-timeout-ms',
+        '1000',
+        ...variantFlags(v),
+      ],
       { dist, readyTimeoutMs: 120_000 },
     );
   }
@@ -163,7 +178,21 @@ try {
     );
   }
   console.log(
-    JSON.stringify({ modelA, modelB, seconds, rounds, bRate, aMinWords, aTexts: textsA.length, capacity, aRate, loadBefore, loadAfter: os.loadavg(), summary, results }),
+    JSON.stringify({
+      modelA,
+      modelB,
+      seconds,
+      rounds,
+      bRate,
+      aMinWords,
+      aTexts: textsA.length,
+      capacity,
+      aRate,
+      loadBefore,
+      loadAfter: os.loadavg(),
+      summary,
+      results,
+    }),
   );
 } finally {
   for (const s of Object.values(servers)) await s.stop();

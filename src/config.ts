@@ -280,9 +280,9 @@ export const OPTIONS = [
     doc:
       'With several models on CPU (they share one thread budget): the most padded tokens in one batch of a model while another model is active ' +
       '(leased threads in the last second). A batch holds its threads until it ends, so this bounds how long another model waits. ' +
-      '0 = 4 x --batch-overhead-tokens, which keeps about 0.8 of a busy model\'s throughput by the batch cost model.',
+      "0 = 4 x --batch-overhead-tokens, which keeps about 0.8 of a busy model's throughput by the batch cost model.",
     tune:
-      'Smaller values shorten the other models\' waits (latency) at the cost of the busy model\'s throughput; --max-batch-tokens turns the cap off. ' +
+      "Smaller values shorten the other models' waits (latency) at the cost of the busy model's throughput; --max-batch-tokens turns the cap off. " +
       'See docs/architecture.md (threads and queues) and bench/fairness.js.',
   },
   {

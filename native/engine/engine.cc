@@ -187,8 +187,9 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   info.batch_overhead_tokens = e->options_.scheduler.batch_overhead_tokens;
   e->runner_->set_batch_overhead_tokens(info.batch_overhead_tokens);
   if (options.thread_budget) {
-    info.fair_batch_tokens = std::min(e->options_.scheduler.max_batch_tokens,
-                                      options.fair_batch_tokens ? options.fair_batch_tokens : 4 * std::max<size_t>(info.batch_overhead_tokens, 1));
+    info.fair_batch_tokens =
+        std::min(e->options_.scheduler.max_batch_tokens,
+                 options.fair_batch_tokens ? options.fair_batch_tokens : 4 * std::max<size_t>(info.batch_overhead_tokens, 1));
   }
   e->scheduler_ = std::make_unique<Scheduler>(e->options_.scheduler, *e->runner_, *e->sink_);
   e->scheduler_->start();

@@ -17,13 +17,17 @@ const server = await spawnServer(
   { t },
 );
 const port = server.port;
-const post = (model, text) => request(port, { method: 'POST', path: `/models/${model}`, body: text, headers: { 'content-type': 'text/plain' } });
+const post = (model, text) =>
+  request(port, { method: 'POST', path: `/models/${model}`, body: text, headers: { 'content-type': 'text/plain' } });
 
 t.test('/info: both models on one thread budget, with the batch cap that applies while the other is active', async (t) => {
   for (const name of ['a', 'b']) {
     const info = (await request(port, { path: `/models/${name}/info` })).json;
     t.ok(info.thread_budget >= 1, `${name}: thread budget ${info.thread_budget}`);
-    t.ok(info.fair_batch_tokens >= 1 && info.fair_batch_tokens <= info.max_batch_tokens, `${name}: fair_batch_tokens ${info.fair_batch_tokens}`);
+    t.ok(
+      info.fair_batch_tokens >= 1 && info.fair_batch_tokens <= info.max_batch_tokens,
+      `${name}: fair_batch_tokens ${info.fair_batch_tokens}`,
+    );
     t.equal(info.max_concurrent_requests, 2);
     t.equal(info.max_waiting, 2);
   }

@@ -268,7 +268,7 @@ TEST_CASE(a_token_cap_bounds_this_pick_only_and_the_oldest_still_runs) {
     BatchPick r = p.pick(eight, chosen, 40);  // the cap (another model is active): 4 x 10 tokens
     CHECK_EQ(r.count, size_t(4));
     CHECK(chosen == V({0, 1, 2, 3}));
-    CHECK(r.full);  // requests were left: start now
+    CHECK(r.full);                 // requests were left: start now
     r = p.pick(eight, chosen, 0);  // no cap: the whole window
     CHECK_EQ(r.count, size_t(8));
     r = p.pick(eight, chosen, 5000);  // a cap above max_tokens is max_tokens

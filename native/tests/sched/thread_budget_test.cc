@@ -200,7 +200,7 @@ TEST_CASE(others_active_sees_the_other_flows_leases_and_forgets_them_after_the_w
   const auto now = ThreadBudget::Clock::now();
   CHECK(!b.others_active(f, now));  // g never leased
   const int n = b.acquire(g, 1, 10);
-  CHECK(b.others_active(f, ThreadBudget::Clock::now()));  // g holds a lease
+  CHECK(b.others_active(f, ThreadBudget::Clock::now()));   // g holds a lease
   CHECK(!b.others_active(g, ThreadBudget::Clock::now()));  // its own lease does not count
   b.release(g, n);
   const auto after = ThreadBudget::Clock::now();
