@@ -412,4 +412,9 @@ t.test("two models' gates share the memory budget, each keeping a floor the othe
   a.release(250);
   t.equal(await late, 'go', 'a waiter is admitted when its own model gives bytes back');
   t.equal(a.heldBytes, 501);
+  const more = a.admit(room, 1, 400, Infinity, never);
+  t.not(more, 'go', "b's floor still kept");
+  memory.leave(b);
+  t.equal(memory.floorBytes, 0, 'one model left: no floor');
+  t.equal(await more, 'go', "b no longer served: its floor goes to a's waiters at once");
 });
