@@ -92,6 +92,8 @@ function load(port, path, rate, seed) {
 }
 const p99 = (r) => r.latency_ok_from_schedule?.p99 ?? NaN;
 const serverP99 = (r) => r.server_timing_ms?.total?.p99 ?? NaN;
+/** Where B's time went on the server, p99 of each part (ms): in the engine's queue, in the model (its thread lease included). */
+const parts = (r) => ({ queue: r.server_timing_ms?.queue?.p99 ?? NaN, inference: r.server_timing_ms?.inference?.p99 ?? NaN });
 
 const servers = {};
 try {
@@ -137,6 +139,8 @@ try {
         bP99Ratio: r3(p99(bShared) / p99(bAlone)),
         bServerP99AloneMs: serverP99(bAlone),
         bServerP99SharedMs: serverP99(bShared),
+        bPartsAlone: parts(bAlone),
+        bPartsShared: parts(bShared),
         bRefusedShared: bShared.recorded - bShared.ok,
         aGoodputAlone: r3(aAlone.ok_rate),
         aGoodputShared: r3(aShared.ok_rate),
@@ -146,7 +150,8 @@ try {
       results[v].push(r);
       log(
         `round ${round} ${v}: B p99 ${r.bP99AloneMs} -> ${r.bP99SharedMs} ms (${r.bP99Ratio}x, ${r.bRefusedShared} not 200; ` +
-          `server-side ${r.bServerP99AloneMs} -> ${r.bServerP99SharedMs} ms); ` +
+          `server-side ${r.bServerP99AloneMs} -> ${r.bServerP99SharedMs} ms, of which engine queue ${r.bPartsAlone.queue} -> ` +
+          `${r.bPartsShared.queue} ms and inference ${r.bPartsAlone.inference} -> ${r.bPartsShared.inference} ms); ` +
           `A goodput ${r.aGoodputAlone} -> ${r.aGoodputShared}/s (${r.aGoodputRatio}x)`,
       );
     }
@@ -162,6 +167,10 @@ try {
           bP99Ratio: median(rs.map((r) => r.bP99Ratio)),
           bServerP99AloneMs: median(rs.map((r) => r.bServerP99AloneMs)),
           bServerP99SharedMs: median(rs.map((r) => r.bServerP99SharedMs)),
+          bQueueP99AloneMs: median(rs.map((r) => r.bPartsAlone.queue)),
+          bQueueP99SharedMs: median(rs.map((r) => r.bPartsShared.queue)),
+          bInferenceP99AloneMs: median(rs.map((r) => r.bPartsAlone.inference)),
+          bInferenceP99SharedMs: median(rs.map((r) => r.bPartsShared.inference)),
           aGoodputAlone: median(rs.map((r) => r.aGoodputAlone)),
           aGoodputShared: median(rs.map((r) => r.aGoodputShared)),
           aGoodputRatio: median(rs.map((r) => r.aGoodputRatio)),
@@ -173,7 +182,8 @@ try {
   for (const [v, s] of Object.entries(summary)) {
     log(
       `${v} (median of ${rounds}): B p99 ${s.bP99AloneMs} -> ${s.bP99SharedMs} ms = ${s.bP99Ratio}x (target <= 2; server-side ` +
-        `${s.bServerP99AloneMs} -> ${s.bServerP99SharedMs} ms); A goodput ${s.aGoodputAlone} -> ${s.aGoodputShared}/s = ${s.aGoodputRatio}x ` +
+        `${s.bServerP99AloneMs} -> ${s.bServerP99SharedMs} ms; engine queue ${s.bQueueP99AloneMs} -> ${s.bQueueP99SharedMs} ms, ` +
+        `inference ${s.bInferenceP99AloneMs} -> ${s.bInferenceP99SharedMs} ms); A goodput ${s.aGoodputAlone} -> ${s.aGoodputShared}/s = ${s.aGoodputRatio}x ` +
         `(target >= 0.8); B answers not 200 while shared: ${s.bNot200Shared}`,
     );
   }
