@@ -87,6 +87,7 @@ SERIAL=(
   test/e2e/http-answer-size.test.mjs    # non-reading clients cut off at --send-timeout-ms
   test/e2e/cli-shutdown.test.mjs        # drain on SIGTERM within the drain timeout
   test/e2e/http-model-control.test.mjs  # a reload switches while a hung request still holds the old version
+  test/e2e/http-fair-sharing.test.mjs   # a flood on one model (two cores of it) beside the other's requests
   test/long/nonreaders.test.mjs         # clients that never read, against the send timeout
   test/long/slow-upload.test.mjs        # slow uploads against the minimum rate
 )
