@@ -53,6 +53,9 @@ t.test('the page lists the routes and "Try it out" on POST /tokenize shows the a
       'POST /',
       'POST /tokenize',
       'POST /v2/models/tiny/infer',
+      // The repository index answers with model control off too, as Triton's does; load and unload
+      // are listed only when it is on.
+      'POST /v2/repository/index',
     ],
     "the fill-mask server's routes",
   );
