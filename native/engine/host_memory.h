@@ -33,4 +33,10 @@ struct MallocStats {
 };
 MallocStats malloc_stats();
 
+// Gives malloc's free pages back to the kernel now, for after a model was unloaded or replaced
+// (src/server/full_gc.ts): jemalloc purges every arena, glibc trims every arena. Neither would do it
+// by itself on an idle server. Costs a few milliseconds on the calling thread, so not per batch.
+// Returns what ran ("jemalloc purge", "malloc_trim"), "" when nothing could. Thread-safe.
+std::string release_free_memory();
+
 }  // namespace bert

@@ -238,4 +238,9 @@ export interface NativeBinding {
   Tokenizer: NativeTokenizerConstructor;
   Engine: NativeEngineConstructor;
   ThreadBudget: NativeThreadBudgetConstructor;
+  /**
+   * Gives malloc's free pages back to the kernel now (native/engine/host_memory.h): after a model
+   * unload, not per request. Returns what ran ("jemalloc purge", "malloc_trim"), '' when nothing could.
+   */
+  releaseFreeMemory(): string;
 }

@@ -267,4 +267,10 @@ const SUPPORTED = {
   postProcessors: ['TemplateProcessing'],
   decoders: ['WordPiece'],
 };
-module.exports = { Tokenizer: { load: () => new FakeTokenizer(), supportedComponents: () => SUPPORTED }, Engine: FakeEngine, control };
+module.exports = {
+  Tokenizer: { load: () => new FakeTokenizer(), supportedComponents: () => SUPPORTED },
+  Engine: FakeEngine,
+  // Holds no native memory: nothing to give back ('' is the addon's "nothing could").
+  releaseFreeMemory: () => '',
+  control,
+};
