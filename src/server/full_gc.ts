@@ -7,9 +7,10 @@
 // malloc's: jemalloc (bin/bert-serve preloads it) returns pages only as it decays them, and decays
 // only when something allocates; glibc keeps up to its 64 MiB trim threshold. So the release comes
 // next, one turn later, after the finalizers the collection queued (Node runs N-API finalizers
-// from setImmediate): 20 demo reloads went from +10-14% RSS to the figure in docs/benchmarks.md,
-// "Reloads under load". The collection pauses the JS thread for milliseconds, the purge for about
-// as long; loads and unloads are rare. JS thread only.
+// from setImmediate): after 20 demo reloads under load jemalloc held +1-3 MiB instead of +6-22 MiB
+// (docs/benchmarks.md, "Reloads under load"; what RSS keeps now is V8's grown young generation).
+// The collection pauses the JS thread for milliseconds, the purge for about as long; loads and
+// unloads are rare. JS thread only.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadBinding } from '../native/binding.js';
