@@ -41,8 +41,16 @@ async function startProxy(t, cmd, args, port) {
   proc.stderr.on('data', (d) => {
     stderr += d;
   });
-  t.teardown(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
+  // SIGTERM first: nginx's master then stops its worker and exits (a SIGKILLed master leaves its
+  // worker running, orphaned); SIGKILL only if it has not exited within 10 s.
+  t.teardown(async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGTERM');
+    let timer;
+    const late = new Promise((resolve) => (timer = setTimeout(() => resolve('late'), 10_000)));
+    if ((await Promise.race([exited, late])) === 'late') proc.kill('SIGKILL');
+    clearTimeout(timer);
   });
   await until(
     () =>
