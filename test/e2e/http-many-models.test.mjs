@@ -15,7 +15,7 @@ import OpenAI from 'openai';
 import { Engine } from '../../dist/index.js';
 import { modelVersion } from '../../dist/model_version.js';
 import { runCli, spawnServer, requireBuilt, testModel } from '../helpers/server.mjs';
-import { postJson, request } from '../helpers/http.mjs';
+import { checkError, postJson, request } from '../helpers/http.mjs';
 
 t.setTimeout(240_000);
 requireBuilt(testModel('embed'), testModel('rerank'), testModel('ner'), testModel('bad-config'));
@@ -33,13 +33,6 @@ const versions = {
   rr: await modelVersion(testModel('rerank')),
   ner: await modelVersion(testModel('ner')),
 };
-
-function checkError(t, r, status, type, pattern) {
-  t.equal(r.status, status, `status ${status}: ${r.text}`);
-  t.same(Object.keys(r.json ?? {}).sort(), ['error', 'error_type'], 'error shape');
-  t.equal(r.json?.error_type, type);
-  if (pattern) t.match(r.json?.error, pattern);
-}
 
 t.test('GET /v1/models and /info list every served model with its version', async (t) => {
   const list = (await request(port, { path: '/v1/models' })).json;

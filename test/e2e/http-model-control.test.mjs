@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { modelVersion } from '../../dist/model_version.js';
 import { runCli, spawnServer, requireBuilt, testModel, until } from '../helpers/server.mjs';
-import { metrics, postJson, request } from '../helpers/http.mjs';
+import { checkError, metrics, postJson, request } from '../helpers/http.mjs';
 
 t.setTimeout(180_000);
 requireBuilt(testModel('embed'), testModel('distilbert-embed'), testModel('hanging'), testModel('tiny'));
@@ -56,13 +56,6 @@ const control = (name, action, body) => postJson(port, `/v2/repository/models/${
 const index = async () => (await postJson(port, '/v2/repository/index', {}, auth)).json;
 const embed = (name, inputs) => postJson(port, `/models/${name}/embed`, { inputs }, auth);
 const served = async () => (await request(port, { path: '/v1/models', headers: auth })).json.data.map((m) => [m.id, m.model_version]);
-
-function checkError(t, r, status, type, pattern) {
-  t.equal(r.status, status, `status ${status}: ${r.text}`);
-  t.same(Object.keys(r.json ?? {}).sort(), ['error', 'error_type'], 'error shape');
-  t.equal(r.json?.error_type, type);
-  if (pattern) t.match(r.json?.error, pattern);
-}
 
 t.test('the repository routes need the API key', async (t) => {
   checkError(t, await postJson(port, '/v2/repository/index', {}), 401, 'unauthorized');

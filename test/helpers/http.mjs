@@ -34,6 +34,14 @@ export function request(port, { method = 'GET', path = '/', headers = {}, body, 
   });
 }
 
+/** Asserts an error answer: the status, the `{error, error_type}` shape, the type, and the message when a pattern is given. */
+export function checkError(t, r, status, type, pattern) {
+  t.equal(r.status, status, `status ${status}: ${r.text}`);
+  t.same(Object.keys(r.json ?? {}).sort(), ['error', 'error_type'], 'error shape');
+  t.equal(r.json?.error_type, type);
+  if (pattern) t.match(r.json?.error, pattern);
+}
+
 export const postText = (port, text, headers = {}) =>
   request(port, { method: 'POST', path: '/', body: text, headers: { 'content-type': 'text/plain', ...headers } });
 export const postJson = (port, path, value, headers = {}) =>
