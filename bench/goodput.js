@@ -15,12 +15,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { startCli } from './lib/cli_server.js';
+import { arg } from './lib/args.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const dist = resolve(arg('dist', join(ROOT, 'dist')));
 const model = resolve(arg('model', join(ROOT, 'models', 'demo')));
 const seconds = Number(arg('seconds', 4));

@@ -17,11 +17,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT as root, startCli } from './lib/cli_server.js';
+import { arg } from './lib/args.js';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const seconds = Number(arg('seconds', 6));
 const knee = Number(arg('knee', 64));
 const factors = arg('factors', '4,16').split(',').map(Number);

@@ -8,12 +8,9 @@
 // Prints one JSON line: threads, gap, the calibrated single_thread_max_tokens, p50s in ms.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg } from './lib/args.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const { Engine } = await import(join(ROOT, 'dist', 'index.js'));
 const threads = Number(arg('threads', 2)),
   gapMs = Number(arg('gap-ms', 2)),

@@ -12,11 +12,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { ROOT as root, startCli } from './lib/cli_server.js';
+import { arg } from './lib/args.js';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const clients = Number(arg('clients', 200));
 const budget = Number(arg('budget-mib', 256)) * 1024 * 1024;
 const seconds = Number(arg('seconds', 40));
