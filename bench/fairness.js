@@ -12,7 +12,12 @@
 // mostly A's batches.
 // Per server variant (default: `fair`, the defaults; `uncapped`, --fair-batch-tokens equal to
 // --max-batch-tokens: the same fair lease order without the batch cap; `cap:N`, --fair-batch-tokens
-// N), on a fresh server with
+// N; `uws`, --transport uws (whose refusals cost the JS thread less); `no-waiting`, --max-waiting 0
+// (A's excess refused with 429 at once instead of waiting for room until its 504); joined with `+`,
+// and what the bench does around the server: `gen-nice`, A's load generator at nice
+// 19, so that the CPU it takes on this machine goes to the server first; `js-nice:N`, the server's
+// JS thread (its main thread only: the engine threads, started at load, keep nice 0) reniced to N
+// once ready, so that its HTTP work for A's flood yields to the engine threads), on a fresh server with
 // --max-queue 64 --request-timeout-ms 1000 (as bench/goodput.js: goodput is answers within the
 // deadline):
 //   capacity  A's capacity alone: the 200/s it answers when offered far more (8x a first probe's
@@ -28,7 +33,7 @@
 // so without the client's and the kernel's share) is printed beside it. Bounded: every run is `seconds`
 // long (default 5) after 1 s of warm-up; open loop (bench/loadgen.js), so the offered load does not
 // slow down when the server does.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -53,13 +58,22 @@ const median = (xs) => {
 };
 const r3 = (x) => Math.round(x * 1000) / 1000;
 
-const variantFlags = (v) => {
-  if (v === 'fair') return [];
-  if (v === 'uncapped') return ['--fair-batch-tokens', '16384', '--max-batch-tokens', '16384'];
-  if (/^cap:\d+$/.test(v)) return ['--fair-batch-tokens', v.slice(4)];
-  throw new Error(`unknown variant ${v} (known: fair, uncapped, cap:N)`);
+/** A variant's server flags, A's load generator's nice and the server JS thread's nice. */
+const variantOf = (v) => {
+  const out = { flags: [], genNice: 0, jsNice: 0 };
+  for (const part of v.split('+')) {
+    if (part === 'fair') continue;
+    else if (part === 'uncapped') out.flags.push('--fair-batch-tokens', '16384', '--max-batch-tokens', '16384');
+    else if (/^cap:\d+$/.test(part)) out.flags.push('--fair-batch-tokens', part.slice(4));
+    else if (part === 'uws') out.flags.push('--transport', 'uws');
+    else if (part === 'no-waiting') out.flags.push('--max-waiting', '0');
+    else if (part === 'gen-nice') out.genNice = 19;
+    else if (/^js-nice:\d+$/.test(part)) out.jsNice = Number(part.slice(8));
+    else throw new Error(`unknown variant ${v} (known, joined with +: fair, uncapped, cap:N, uws, no-waiting, gen-nice, js-nice:N)`);
+  }
+  return out;
 };
-for (const v of variants) variantFlags(v);
+for (const v of variants) variantOf(v);
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'bert-serve-fairness-'));
 const aMinWords = Number(arg('a-min-words', 0));
@@ -70,18 +84,17 @@ writeFileSync(corpusB, texts.slice(0, 500).join('\n') + '\n');
 const textsA = texts.filter((t) => t.split(/\s+/).length >= aMinWords).slice(0, 500);
 writeFileSync(corpusA, textsA.join('\n') + '\n');
 
-/** One open-loop run of bench/loadgen.js against `path`; resolves with its summary. */
-function load(port, path, rate, seed) {
+/** One open-loop run of bench/loadgen.js against `path` (at `nice` when > 0); resolves with its summary. */
+function load(port, path, rate, seed, nice = 0) {
   const corpus = path === '/models/a' ? corpusA : corpusB;
   return new Promise((res, rej) => {
-    const p = spawn(
+    const argv = [
       process.execPath,
-      [
-        join(ROOT, 'bench', 'loadgen.js'),
-        JSON.stringify({ port, path, rate, duration: seconds, warmup: 1, corpus, timeoutMs: 10_000, seed }),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+      join(ROOT, 'bench', 'loadgen.js'),
+      JSON.stringify({ port, path, rate, duration: seconds, warmup: 1, corpus, timeoutMs: 10_000, seed }),
+    ];
+    const [cmd, ...args] = nice > 0 ? ['nice', '-n', String(nice), ...argv] : argv;
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`loadgen exited ${code}`))));
@@ -107,10 +120,14 @@ try {
         '64',
         '--request-timeout-ms',
         '1000',
-        ...variantFlags(v),
+        ...variantOf(v).flags,
       ],
       { dist, readyTimeoutMs: 120_000 },
     );
+    // setpriority on the PID moves its main thread only (Linux nice is per thread); the engine threads
+    // were started at load, before this, with nice 0.
+    const { jsNice } = variantOf(v);
+    if (jsNice > 0) execFileSync('renice', ['-n', String(jsNice), '-p', String(servers[v].proc.pid)], { stdio: 'ignore' });
   }
   const loadBefore = os.loadavg();
   if (capacity === undefined) {
@@ -125,10 +142,15 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const v of variants) {
       const { port } = servers[v];
+      const { genNice } = variantOf(v);
       const seed = round * 10;
       const bAlone = await load(port, '/models/b', bRate, seed + 1);
-      const aAlone = await load(port, '/models/a', aRate, seed + 2);
-      const [aShared, bShared] = await Promise.all([load(port, '/models/a', aRate, seed + 2), load(port, '/models/b', bRate, seed + 1)]);
+      const aAlone = await load(port, '/models/a', aRate, seed + 2, genNice);
+      const loadStart = os.loadavg()[0];
+      const [aShared, bShared] = await Promise.all([
+        load(port, '/models/a', aRate, seed + 2, genNice),
+        load(port, '/models/b', bRate, seed + 1),
+      ]);
       const r = {
         round,
         bP99AloneMs: p99(bAlone),
@@ -143,13 +165,15 @@ try {
         aGoodputShared: r3(aShared.ok_rate),
         aGoodputRatio: r3(aShared.ok_rate / aAlone.ok_rate),
         aStatusShared: aShared.status,
+        aLoadgenCpuSShared: aShared.client_cpu_s,
+        load1: loadStart,
       };
       results[v].push(r);
       log(
         `round ${round} ${v}: B p99 ${r.bP99AloneMs} -> ${r.bP99SharedMs} ms (${r.bP99Ratio}x, ${r.bRefusedShared} not 200; ` +
           `server-side ${r.bServerP99AloneMs} -> ${r.bServerP99SharedMs} ms, of which engine queue ${r.bPartsAlone.queue} -> ` +
           `${r.bPartsShared.queue} ms and inference ${r.bPartsAlone.inference} -> ${r.bPartsShared.inference} ms); ` +
-          `A goodput ${r.aGoodputAlone} -> ${r.aGoodputShared}/s (${r.aGoodputRatio}x)`,
+          `A goodput ${r.aGoodputAlone} -> ${r.aGoodputShared}/s (${r.aGoodputRatio}x); load average ${r.load1.toFixed(2)}`,
       );
     }
   }

@@ -12,6 +12,7 @@
 //
 //   node bench/goodput_connections.js [--seconds 6] [--knee 64] [--factors 4,16] [--rounds 3]
 //        [--transports node,uws] [--variants default,no-waiting] [--model models/demo] [--dist dist]
+//        [--node-options OPTS]   (NODE_OPTIONS for the server only, e.g. --max-semi-space-size=4)
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ const transports = arg('transports', 'node,uws').split(',');
 const variants = arg('variants', 'default,no-waiting').split(',');
 const model = arg('model', join(root, 'models', 'demo'));
 const dist = resolve(arg('dist', join(root, 'dist')));
+const nodeOptions = arg('node-options');
 const cannon = join(root, 'node_modules', '.bin', 'autocannon');
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 const log = (m) => process.stderr.write(`[goodput-connections] ${m}\n`);
@@ -58,7 +60,7 @@ function startServer(transport, variant) {
       '1000',
       ...extra,
     ],
-    { dist },
+    { dist, env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {} },
   );
 }
 
@@ -170,4 +172,4 @@ for (const r of results) {
     `| ${r.transport} | ${r.variant} | ${r.connections} | ${r.goodput} | ${r.ratio} | ${other} | ${r.p99ms} | ${r.loadgenCores} | ${r.serverCores} |`,
   );
 }
-console.log(JSON.stringify({ node: process.version, dist, seconds, knee, factors, rounds, model, results }));
+console.log(JSON.stringify({ node: process.version, dist, nodeOptions, seconds, knee, factors, rounds, model, results }));
