@@ -28,13 +28,15 @@
 //   A alone   A offered 4x its capacity, B idle;
 //   shared    both at once, as offered alone.
 // Printed: B's p99 shared / alone (target <= 2) and A's goodput shared / alone (target >= 0.8), per
-// round and as medians, with the load average before and after. B's p99 is the client's (from the
+// round and as medians, with the load average before and after and at each shared run, and the
+// cores (CPU seconds per second, /proc) A's load generator, the server's JS thread and the server's
+// other threads used while shared. B's p99 is the client's (from the
 // scheduled send to the answer); its server-side part (x-total-time: arrival to answer written,
 // so without the client's and the kernel's share) is printed beside it. Bounded: every run is `seconds`
 // long (default 5) after 1 s of warm-up; open loop (bench/loadgen.js), so the offered load does not
 // slow down when the server does.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +102,22 @@ function load(port, path, rate, seed, nice = 0) {
     p.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`loadgen exited ${code}`))));
   });
 }
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+/** CPU seconds the server has used (/proc/PID/task/TID/stat), its JS thread (TID = PID) apart from the rest (engine, libuv, V8's helpers). */
+function serverCpu(pid) {
+  const cpu = { js: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    cpu[tid === String(pid) ? 'js' : 'other'] += (Number(f[11]) + Number(f[12])) / TICKS;
+  }
+  return cpu;
+}
 const p99 = (r) => r.latency_ok_from_schedule?.p99 ?? NaN;
 const serverP99 = (r) => r.server_timing_ms?.total?.p99 ?? NaN;
 /** Where B's time went on the server, p99 of each part (ms): in the engine's queue, in the model (its thread lease included). */
@@ -147,10 +165,20 @@ try {
       const bAlone = await load(port, '/models/b', bRate, seed + 1);
       const aAlone = await load(port, '/models/a', aRate, seed + 2, genNice);
       const loadStart = os.loadavg()[0];
+      const cpu0 = serverCpu(servers[v].proc.pid);
+      const t0 = performance.now();
       const [aShared, bShared] = await Promise.all([
         load(port, '/models/a', aRate, seed + 2, genNice),
         load(port, '/models/b', bRate, seed + 1),
       ]);
+      const wall = (performance.now() - t0) / 1000;
+      const cpu1 = serverCpu(servers[v].proc.pid);
+      // Cores each part used while shared: who took the CPU from B's batches.
+      const cores = {
+        loadgenA: r3(aShared.client_cpu_s / wall),
+        serverJs: r3((cpu1.js - cpu0.js) / wall),
+        serverOther: r3((cpu1.other - cpu0.other) / wall),
+      };
       const r = {
         round,
         bP99AloneMs: p99(bAlone),
@@ -165,7 +193,7 @@ try {
         aGoodputShared: r3(aShared.ok_rate),
         aGoodputRatio: r3(aShared.ok_rate / aAlone.ok_rate),
         aStatusShared: aShared.status,
-        aLoadgenCpuSShared: aShared.client_cpu_s,
+        coresShared: cores,
         load1: loadStart,
       };
       results[v].push(r);
@@ -173,7 +201,8 @@ try {
         `round ${round} ${v}: B p99 ${r.bP99AloneMs} -> ${r.bP99SharedMs} ms (${r.bP99Ratio}x, ${r.bRefusedShared} not 200; ` +
           `server-side ${r.bServerP99AloneMs} -> ${r.bServerP99SharedMs} ms, of which engine queue ${r.bPartsAlone.queue} -> ` +
           `${r.bPartsShared.queue} ms and inference ${r.bPartsAlone.inference} -> ${r.bPartsShared.inference} ms); ` +
-          `A goodput ${r.aGoodputAlone} -> ${r.aGoodputShared}/s (${r.aGoodputRatio}x); load average ${r.load1.toFixed(2)}`,
+          `A goodput ${r.aGoodputAlone} -> ${r.aGoodputShared}/s (${r.aGoodputRatio}x); cores while shared: A's load generator ` +
+          `${cores.loadgenA}, server JS thread ${cores.serverJs}, server's other threads ${cores.serverOther}; load average ${r.load1.toFixed(2)}`,
       );
     }
   }
@@ -196,6 +225,7 @@ try {
           aGoodputShared: median(rs.map((r) => r.aGoodputShared)),
           aGoodputRatio: median(rs.map((r) => r.aGoodputRatio)),
           bNot200Shared: rs.reduce((n, r) => n + r.bRefusedShared, 0),
+          coresShared: Object.fromEntries(['loadgenA', 'serverJs', 'serverOther'].map((k) => [k, median(rs.map((r) => r.coresShared[k]))])),
         },
       ];
     }),
@@ -205,7 +235,8 @@ try {
       `${v} (median of ${rounds}): B p99 ${s.bP99AloneMs} -> ${s.bP99SharedMs} ms = ${s.bP99Ratio}x (target <= 2; server-side ` +
         `${s.bServerP99AloneMs} -> ${s.bServerP99SharedMs} ms; engine queue ${s.bQueueP99AloneMs} -> ${s.bQueueP99SharedMs} ms, ` +
         `inference ${s.bInferenceP99AloneMs} -> ${s.bInferenceP99SharedMs} ms); A goodput ${s.aGoodputAlone} -> ${s.aGoodputShared}/s = ${s.aGoodputRatio}x ` +
-        `(target >= 0.8); B answers not 200 while shared: ${s.bNot200Shared}`,
+        `(target >= 0.8); B answers not 200 while shared: ${s.bNot200Shared}; cores while shared: A's load generator ` +
+        `${s.coresShared.loadgenA}, server JS thread ${s.coresShared.serverJs}, other server threads ${s.coresShared.serverOther}`,
     );
   }
   console.log(

@@ -216,7 +216,9 @@ try {
     reloads.push((await control(port, 'load')).ms);
     console.log(`  reload ${i + 1}: ${Math.round(reloads.at(-1))} ms, ${gen.counts.ok} answered, ${gen.counts.failed} failed so far`);
   }
-  await sleep(2000); // the replaced version's last requests and its collection (model_control.ts)
+  // The replaced version's last requests and its collection (model_control.ts), and the engine's block
+  // cache, which keeps the blocks the traffic no longer asks for (the old version's) 10 s before it unmaps them.
+  await sleep(12_000);
   const underLoadAfter = await rssUnderLoad(pid);
   const partsUnderLoadAfter = await memoryParts(port);
   const c = await gen.stop();
@@ -288,7 +290,10 @@ try {
   console.log(
     `RSS after the last unload / before the first load: ${pct(ratio)} against the short baseline, ${pct(ratioFair)} against ` +
       `the fair one; under load, after the last reload / before the first: ${pct(ratioUnderLoad)} (target within 5%; ` +
-      `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`,
+      `load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')})`,
   );
   if (opt.json) writeFileSync(opt.json, JSON.stringify(result, null, 2));
   // A request failed or lost is a defect, not a measurement: the run exits 1. The RSS ratio is reported.

@@ -46,10 +46,7 @@ async function run(call) {
 
 const MiB = 1 << 20;
 // Both at once (each mostly waits): the wall time of one.
-const [withIdle, without] = await Promise.all([
-  run('fullGc(6000);'),
-  run("setFlagsFromString('--expose-gc'); runInNewContext('gc')();"),
-]);
+const [withIdle, without] = await Promise.all([run('fullGc(6000);'), run("setFlagsFromString('--expose-gc'); runInNewContext('gc')();")]);
 
 t.test('the idle collection gives the grown young generation back', async (t) => {
   const r = withIdle;
