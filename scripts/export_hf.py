@@ -12,7 +12,8 @@ Families (config.json model_type; docs/models.md): bert, distilbert, roberta, xl
 electra, mpnet. Architectures, with the family's prefix (Bert, DistilBert, Roberta, XLMRoberta,
 Electra, MPNet): <Family>ForMaskedLM (fill-mask), <Family>Model (embeddings),
 <Family>ForSequenceClassification (classification; rerank with one label),
-<Family>ForTokenClassification (token classification); BertForPreTraining exports as
+<Family>ForTokenClassification (token classification), <Family>ForQuestionAnswering (extractive
+question answering); BertForPreTraining exports as
 BertForMaskedLM, ElectraForPreTraining (the discriminator) as ElectraModel.
 A sentence-transformers directory (modules.json; weights without the family prefix) exports as
 the family's encoder (BertModel, MPNetModel, ...); OUT_DIR also gets modules.json, the Pooling module's config.json at the same relative
@@ -28,7 +29,7 @@ saying exporter, dtype and preferred signature) and the tokenizer files, copied.
 BertForMaskedLM's model.pt has forward(input_ids, attention_mask, token_type_ids) -> [b, s, vocab]
 and fill_mask_logits(..., mask_index) -> [m, vocab]; BertModel's forward -> [b, s, hidden];
 BertForSequenceClassification's forward -> [b, labels]; BertForTokenClassification's forward
--> [b, s, labels]. The other families' alike, except that DistilBERT and MPNet have no token
+-> [b, s, labels]; BertForQuestionAnswering's forward -> [b, s, 2] (start and end logits). The other families' alike, except that DistilBERT and MPNet have no token
 types: forward(input_ids, attention_mask) and fill_mask_logits(input_ids, attention_mask,
 mask_index).
 

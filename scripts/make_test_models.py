@@ -47,6 +47,11 @@ Other tasks (hidden 32, 1 layer, each task its own seeded weights, shared by its
                   no pooling config
   classify-traced classify's weights traced: -> (logits,) [b, 3]
   ner-traced      ner's weights traced: -> (logits,) [b, s, 9]
+  qa              BertForQuestionAnswering (extractive question answering); forward -> start and
+                  end logits [b, s, 2]; the best span varies with the input
+  qa-traced       qa's weights traced as HF's torchscript=True gives it, with token_type_ids (a
+                  pair's second text has type 1): forward(input_ids, attention_mask,
+                  token_type_ids) -> (start_logits, end_logits), each [b, s]
   int8            tiny exported with --quantize int8 (fill_mask_logits kept)
   classify-int8   classify exported with --quantize int8
 BERT's relatives (bert/family_fixture_dirs.py: hidden 32, 2 layers, each family and head its own
@@ -116,6 +121,8 @@ FIXTURES: Dict[str, tuple] = {
     "embed-traced-nopooler": (_VALID, "ok; task embeddings (cls)"),
     "classify-traced": (_VALID, "ok; task text-classification"),
     "ner-traced": (_VALID, "ok; task token-classification"),
+    "qa": (_VALID, "ok; task question-answering"),
+    "qa-traced": (_VALID, "ok; task question-answering"),
     "int8": (_VALID, "ok; task fill-mask, int8 (CPU only)"),
     "classify-int8": (_VALID, "ok; task text-classification, int8 (CPU only)"),
     "nonfinite-mlm": (_VALID, "ok; ERR_NON_FINITE_OUTPUT for texts holding 'nan' or 'infinity'"),

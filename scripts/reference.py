@@ -29,6 +29,16 @@ process can answer for many models.
       | average | max; ignore_labels default ["O"]. Entities: {"entity", "score", "index", "word",
       "start", "end"} for none, {"entity_group", "score", "word", "start", "end"} otherwise.
   {"task": "fill_mask", "ids": [...], "top_k": 5} -> reference_fill_mask.py's answer.
+  {"task": "qa", "ids": [...], "token_type_ids"?, "context": str, "offsets": [[start, end], ...],
+   "context_tokens": [first, last], "cls_id": int, "top_k": K?, "max_answer_len": L?,
+   "handle_impossible_answer": bool?, "align_to_words": bool?}
+      -> {"start_logits": [...], "end_logits": [...], "answer": ...}: transformers'
+      QuestionAnsweringPipeline (select_starts_ends, decode_spans, postprocess) on the model's
+      start and end logits, in numpy float32 as there. context_tokens: the context's tokens
+      (inclusive), the pipeline's sequence_ids() == 1; offsets are UTF-16 code-unit indices into
+      context. align_to_words (default true) widens a span to whole words of BERT's
+      pre-tokenizer (runs split at whitespace and punctuation, each CJK character a word), as
+      the fast tokenizer's word ids do for a WordPiece model. K default 1, L default 15.
 classify and token_classify also take "logits" ([labels] / [[labels] per id]): then the model is
 not run and only the post-processing is checked (for example on the engine's own logits).
 The task must fit config.json's architecture (embed: an encoder such as BertModel, or any
@@ -43,6 +53,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,7 +74,8 @@ from reference_fill_mask import answer as fill_mask_answer, mask_id_of  # noqa: 
 
 # request task -> the architecture task it needs
 TASKS = {"embed": "embeddings", "embed_all": "embeddings", "classify": "classification",
-         "token_classify": "token-classification", "fill_mask": "fill-mask"}
+         "token_classify": "token-classification", "fill_mask": "fill-mask",
+         "qa": "question-answering"}
 POOLINGS = [name for _, name in POOLING_MODES]
 
 
@@ -213,6 +225,84 @@ def token_classify(ref: Reference, req: Dict) -> Dict:
         strategy, ["O"] if ignore is None else list(ignore))}
 
 
+# ---- question answering (transformers' QuestionAnsweringPipeline) ----
+
+def _bert_words(text: str) -> List[tuple]:
+    """BERT's pre-tokenizer words of text as (start, end) code-point spans."""
+    def alone(c: str) -> bool:  # punctuation or a CJK ideograph: a word by itself
+        o = ord(c)
+        return (33 <= o <= 47 or 58 <= o <= 64 or 91 <= o <= 96 or 123 <= o <= 126
+                or unicodedata.category(c).startswith("P") or 0x4E00 <= o <= 0x9FFF
+                or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FA1F or 0xF900 <= o <= 0xFAFF)
+    words, start = [], None
+    for i, c in enumerate(text):
+        if c.isspace() or alone(c):
+            if start is not None:
+                words.append((start, i))
+                start = None
+            if alone(c):
+                words.append((i, i + 1))
+        elif start is None:
+            start = i
+    if start is not None:
+        words.append((start, len(text)))
+    return words
+
+
+def qa(ref: Reference, req: Dict) -> Dict:
+    ids, context = req["ids"], req["context"]
+    if not isinstance(context, str) or len(req.get("offsets") or []) != len(ids):
+        raise InputError("qa needs context (a string) and offsets as long as ids")
+    first, last = (int(x) for x in req["context_tokens"])
+    logits = np.array(ref.run(ids, req.get("token_type_ids")).tolist(), dtype=np.float32)
+    if logits.shape != (len(ids), 2):
+        raise InputError(f"the model answers {list(logits.shape)}; expected [{len(ids)}, 2]")
+    top_k, max_len = int(req.get("top_k", 1)), int(req.get("max_answer_len", 15))
+    impossible = bool(req.get("handle_impossible_answer", False))
+    # preprocess: p_mask 1 off the context, the cls token unmasked
+    p_mask = np.array([0 if first <= i <= last else 1 for i in range(len(ids))])
+    p_mask[np.array(ids) == int(req["cls_id"])] = 0
+    # select_starts_ends (attention_mask all ones: no padding here)
+    undesired = np.abs(p_mask - 1)
+    start = np.where(undesired == 0, np.float32(-10000.0), logits[None, :, 0])
+    end = np.where(undesired == 0, np.float32(-10000.0), logits[None, :, 1])
+    start = np.exp(start - start.max(axis=-1, keepdims=True))
+    start = start / start.sum()
+    end = np.exp(end - end.max(axis=-1, keepdims=True))
+    end = end / end.sum()
+    min_null_score = 1000000.0
+    if impossible:
+        min_null_score = min(min_null_score, float(start[0, 0] * end[0, 0]))
+    start[0, 0] = end[0, 0] = 0.0
+    # decode_spans (a stable sort for the top k: ties in (s, e) order)
+    candidates = np.tril(np.triu(np.matmul(start[:, :, None], end[:, None, :])), max_len - 1)
+    flat = candidates.flatten()
+    order = np.argsort(-flat, kind="stable")[:top_k]
+    starts, ends = np.unravel_index(order, candidates.shape)[1:]
+    keep = np.isin(starts, undesired.nonzero()) & np.isin(ends, undesired.nonzero())
+    starts, ends = starts[keep], ends[keep]
+    units = context.encode("utf-16-le")
+    # UTF-16 offset of each code point (and of the end), for the words' spans
+    u16 = [0]
+    for c in context:
+        u16.append(u16[-1] + (2 if ord(c) > 0xFFFF else 1))
+    words = [(u16[a], u16[b]) for a, b in _bert_words(context)]
+    answers = []
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        a, b = req["offsets"][s][0], req["offsets"][e][1]
+        # A token outside the context has no word ([CLS]): the pipeline falls back to offsets.
+        if req.get("align_to_words", True) and first <= s <= last and first <= e <= last:
+            a = next(w[0] for w in words if w[0] <= a < w[1])
+            b = next(w[1] for w in words if w[0] < b <= w[1])
+        answers.append({"score": float(candidates[0, s, e]), "start": a, "end": b,
+                        "answer": units[2 * a:2 * b].decode("utf-16-le")})
+    if impossible:
+        answers.append({"score": min_null_score, "start": 0, "end": 0, "answer": ""})
+    answers = sorted(answers, key=lambda x: x["score"], reverse=True)[:top_k]
+    return {"start_logits": logits[:, 0].tolist(), "end_logits": logits[:, 1].tolist(),
+            "answer": answers[0] if len(answers) == 1 else answers}
+
+
 # ---- the line loop ----
 
 def parse(line: str) -> Dict:
@@ -248,6 +338,8 @@ def answer(ref: Reference, req: Dict) -> Dict:
         return classify(ref, req)
     if req["task"] == "token_classify":
         return token_classify(ref, req)
+    if req["task"] == "qa":
+        return qa(ref, req)
     top_k = int(req.get("top_k", 5))
     if top_k < 1:
         raise InputError("top_k must be >= 1")

@@ -64,7 +64,7 @@ export const OPTIONS = [
     defaultText: '<package>/models/demo',
     metavar: '[NAME=]DIR',
     repeatable: true,
-    doc: `Model directory: model.pt (TorchScript), config.json and vocab.txt (+ tokenizer_config.json) or tokenizer.json. Families (config.json model_type): ${FAMILIES.map((f) => f.name).join(', ')}, each with its masked-LM, encoder, sequence- and token-classification heads (docs/models.md); another model_type is refused at load with this list.`,
+    doc: `Model directory: model.pt (TorchScript), config.json and vocab.txt (+ tokenizer_config.json) or tokenizer.json. Families (config.json model_type): ${FAMILIES.map((f) => f.name).join(', ')}, each with its masked-LM, encoder, sequence- and token-classification and question-answering heads (docs/models.md); another model_type is refused at load with this list.`,
     tune:
       'Repeat it to serve several models from one process (docs/http.md#several-models): NAME=DIR names one (letters, digits, ".", "_", "-"), ' +
       'a bare DIR is named after the directory. Without it (and without --model-repository) the small demo model made by `npm run setup` ' +
@@ -808,7 +808,8 @@ export function renderHelp(): string {
   lines.push('');
   lines.push(`Model families (config.json model_type): ${familiesText()};`);
   lines.push('each as <Family>ForMaskedLM (fill-mask), <Family>Model (embeddings), <Family>ForSequenceClassification');
-  lines.push('(classification, rerank) and <Family>ForTokenClassification (NER). See docs/models.md.');
+  lines.push('(classification, rerank), <Family>ForTokenClassification (NER) and <Family>ForQuestionAnswering');
+  lines.push('(extractive question answering). See docs/models.md.');
   lines.push('Docs: docs/configuration.md, docs/http.md, docs/models.md, docs/tokenizer.md');
   return lines.join('\n') + '\n';
 }

@@ -32,6 +32,13 @@ import {
 } from './tasks/classify.js';
 import { tokenClassifyParams, type TokenClassifyParams, type TokenEntity } from './tasks/token_classify.js';
 import { tokenizeFlags, type TokenInfo, type TokenizeParams } from './tasks/tokenize.js';
+import {
+  questionAnsweringParams,
+  questionItems,
+  type QuestionAnswer,
+  type QuestionAnsweringInput,
+  type QuestionAnsweringParams,
+} from './tasks/question_answering.js';
 
 export type { EngineOptions } from './engine_options.js';
 
@@ -43,6 +50,8 @@ export interface ClassifyOptions extends RequestOptions, ClassifyParams, Truncat
 export interface TokenClassifyOptions extends RequestOptions, TokenClassifyParams, TruncationOptions {}
 export interface RerankOptions extends RequestOptions, RerankParams, TruncationOptions {}
 export interface TokenizeOptions extends RequestOptions, TokenizeParams {}
+/** No truncation options: a context is never cut (an input over the token limit is refused, ERR_INPUT_TOO_LONG). */
+export interface QuestionAnsweringOptions extends RequestOptions, QuestionAnsweringParams {}
 
 export type ModelInfo = Omit<NativeModelInfo, 'taskInfo'> & {
   /** Task facts: labels (classification), pooling and prompts (embeddings), head_path (fill-mask). */
@@ -256,6 +265,41 @@ export class Engine {
     });
   }
 
+  // ---- question answering
+
+  /**
+   * Extractive question answering with the Hugging Face pipeline's answer: for one {question, context},
+   * the best answer (a list when topK > 1 finds several); for a list, one such answer per pair.
+   */
+  async questionAnswering(input: QuestionAnsweringInput, options?: QuestionAnsweringOptions): Promise<QuestionAnswer | QuestionAnswer[]>;
+  async questionAnswering(
+    input: QuestionAnsweringInput[],
+    options?: QuestionAnsweringOptions,
+  ): Promise<Array<QuestionAnswer | QuestionAnswer[]>>;
+  async questionAnswering(
+    input: QuestionAnsweringInput | QuestionAnsweringInput[],
+    options: QuestionAnsweringOptions = {},
+  ): Promise<unknown> {
+    return parseAnswer(await this.questionAnsweringJson(input, options));
+  }
+
+  /** Question answering as JSON bytes: the answer (or list) for one pair, a list of them for a list. */
+  questionAnsweringJson(
+    input: QuestionAnsweringInput | QuestionAnsweringInput[],
+    options: QuestionAnsweringOptions = {},
+  ): Promise<JsonAnswer> {
+    return this.#call('question-answering', () => {
+      const items = questionItems(input);
+      // Never truncated, whatever the engine's truncate: a cut context would answer from what is left.
+      const parts = this.#submit(items, questionAnsweringParams(options), { ...options, truncate: false }).map((p) =>
+        p.catch((e: unknown) => {
+          throw tooLongContext(e);
+        }),
+      );
+      return Array.isArray(input) ? joinAnswers(parts) : parts[0];
+    });
+  }
+
   // ---- tokenizer
 
   /** Tokenizes on the engine's threads (not the JS thread). */
@@ -327,6 +371,16 @@ export class Engine {
   #submit(items: Item[], params: string, options: RequestOptions & TruncationOptions): Promise<JsonAnswer>[] {
     return this.#bridge.submit(items, params, truncationFlags(options, this.options.truncate), options);
   }
+}
+
+/** ERR_INPUT_TOO_LONG for a question and its context says what to do (the native message suggests truncation). */
+function tooLongContext(e: unknown): unknown {
+  if (!(e instanceof BertServeError) || e.code !== 'ERR_INPUT_TOO_LONG') return e;
+  const what = e.message.replace(/ \(ask for truncation, or send less text\)$/, '');
+  return new BertServeError(
+    'ERR_INPUT_TOO_LONG',
+    `the question and its context: ${what}; question answering does not cut or split a context: send a shorter one`,
+  );
 }
 
 /** A native message, through the JS logger (one format for every line the process writes). */

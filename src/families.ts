@@ -6,7 +6,7 @@ export interface Family {
   /** config.json's model_type. */
   modelType: string;
   name: string;
-  /** transformers' class-name prefix: <prefix>ForMaskedLM, <prefix>Model, <prefix>ForSequenceClassification, <prefix>ForTokenClassification. */
+  /** transformers' class-name prefix: <prefix>ForMaskedLM, <prefix>Model, <prefix>For{Sequence,Token}Classification, <prefix>ForQuestionAnswering. */
   prefix: string;
 }
 

@@ -13,6 +13,7 @@ export type {
   RerankOptions,
   TokenClassifyOptions,
   TokenizeOptions,
+  QuestionAnsweringOptions,
   ModelInfo,
   TaskInfo,
   EngineStats,
@@ -29,6 +30,7 @@ export type { EmbedParams } from './tasks/embed.js';
 export type { ClassifyParams, RerankParams, ClassificationLabel, RerankResult } from './tasks/classify.js';
 export type { TokenClassifyParams, TokenEntity, AggregationStrategy } from './tasks/token_classify.js';
 export type { TokenizeParams, TokenInfo } from './tasks/tokenize.js';
+export type { QuestionAnsweringParams, QuestionAnsweringInput, QuestionAnswer } from './tasks/question_answering.js';
 export { Tokenizer } from './tokenizer.js';
 export { BertServeError, HTTP_STATUS } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -3,13 +3,14 @@
 Imported by make_test_models.py; not run by itself. Each class documents the behaviour a test
 relies on. TorchScript compiles from this file's source, so keep it importable.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-from .modeling import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
-                       BertForTokenClassification, BertModel, mask_fill_value)
+from .modeling import (BertConfig, BertForMaskedLM, BertForQuestionAnswering,
+                       BertForSequenceClassification, BertForTokenClassification, BertModel,
+                       mask_fill_value)
 
 
 class TracedMaskedLM(nn.Module):
@@ -37,8 +38,8 @@ class HFBertModel(nn.Module):
     state-dict keys are BertModel's (embeddings, encoder, pooler). The attention mask is extended
     as transformers 4.x does it for a float32 model: converted to float32 and scaled by
     finfo(float32).min, so the trace bakes both as constants, as users' traced files have them.
-    token_type_ids is not an input: HF then slices its zero buffer embeddings.token_type_ids
-    (a buffer, so the trace follows the module to another device).
+    Traced without token_type_ids, HF slices its zero buffer embeddings.token_type_ids (a buffer,
+    so the trace follows the module to another device).
     """
 
     def __init__(self, bert: BertModel) -> None:
@@ -51,9 +52,11 @@ class HFBertModel(nn.Module):
         self.encoder = bert.encoder
         self.pooler = getattr(bert, "pooler", None)
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor, ...]:
-        token_type_ids = self.embeddings.token_type_ids[:, :input_ids.size(1)].expand(
-            input_ids.size(0), input_ids.size(1))
+    def forward(self, input_ids: Tensor, attention_mask: Tensor,
+                token_type_ids: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
+        if token_type_ids is None:
+            token_type_ids = self.embeddings.token_type_ids[:, :input_ids.size(1)].expand(
+                input_ids.size(0), input_ids.size(1))
         embedding_output = self.embeddings(input_ids, token_type_ids)
         extended = attention_mask[:, None, None, :].to(torch.float32)
         extended = (1.0 - extended) * torch.finfo(torch.float32).min
@@ -97,6 +100,22 @@ class HFTracedTokenClassification(nn.Module):
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
         return (self.classifier(self.bert(input_ids, attention_mask)[0]),)
+
+
+class HFTracedQuestionAnswering(nn.Module):
+    """HF BertForQuestionAnswering traced with token_type_ids (as for any pair input): bert (no
+    pooler), qa_outputs; -> (start_logits, end_logits), each [b, s], as transformers splits them."""
+
+    def __init__(self, model: BertForQuestionAnswering) -> None:
+        super().__init__()
+        self.bert = HFBertModel(model.bert)
+        self.qa_outputs = model.qa_outputs
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor,
+                token_type_ids: Tensor) -> Tuple[Tensor, Tensor]:
+        logits = self.qa_outputs(self.bert(input_ids, attention_mask, token_type_ids)[0])
+        start, end = logits.split(1, dim=-1)
+        return (start.squeeze(-1).contiguous(), end.squeeze(-1).contiguous())
 
 
 class SlowMaskedLM(BertForMaskedLM):

@@ -319,6 +319,20 @@ class BertForTokenClassification(nn.Module):
         return self.classifier(self.bert(input_ids, attention_mask, token_type_ids))
 
 
+class BertForQuestionAnswering(nn.Module):
+    """Extractive question answering. forward -> logits [batch, seq, 2]: qa_outputs' start and end
+    logits per token, not yet split (transformers splits them into start_logits, end_logits).
+    No pooler, as HF."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
+        return self.qa_outputs(self.bert(input_ids, attention_mask, token_type_ids))
+
+
 class Architecture:
     """What the exporter needs to know about one HF architecture name (of any family: the
     keyword arguments default to BERT's facts; bert/families/ gives the others')."""
@@ -359,6 +373,8 @@ ARCHITECTURES: Dict[str, Architecture] = {
                      BertForSequenceClassification, "forward", "bert.", ["cls."]),
         Architecture("BertForTokenClassification", "token-classification",
                      BertForTokenClassification, "forward", "bert.", ["bert.pooler.", "cls."]),
+        Architecture("BertForQuestionAnswering", "question-answering",
+                     BertForQuestionAnswering, "forward", "bert.", ["bert.pooler.", "cls."]),
     ]
 }
 

@@ -16,10 +16,11 @@ import torch
 import vocab  # scripts/vocab.py; the caller has scripts/ on sys.path
 from . import fixtures, synthetic
 from .fixture_dirs import TINY, Log, exported, tiny_config, tiny_mlm, write_dir
-from .modeling import (BertConfig, BertForSequenceClassification, BertForTokenClassification,
-                       BertModel)
+from .modeling import (BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
+                       BertForTokenClassification, BertModel)
 
 EMBED_SEED, CLASSIFY_SEED, MULTI_SEED, RERANK_SEED, NER_SEED = 2001, 2002, 2003, 2004, 2005
+QA_SEED, QA_SCALE = 2006, 4.0
 SENTIMENT = ["negative", "neutral", "positive"]
 TOPICS = ["sports", "politics", "science", "arts"]
 NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"]
@@ -127,6 +128,20 @@ def ner_model() -> Tuple[BertForTokenClassification, Dict]:
     return model, config
 
 
+@torch.no_grad()
+def qa_model() -> Tuple[BertForQuestionAnswering, Dict]:
+    """Start and end logits whose best tokens differ between CHECK_SENTENCES (else it fails
+    loudly): qa_outputs is scaled up so that the softmax over a context is peaked, as a trained
+    model's is, and the best span is not the same token everywhere."""
+    config = tiny_config("BertForQuestionAnswering")
+    model = seeded(BertForQuestionAnswering, config, QA_SEED)
+    model.qa_outputs.weight.mul_(QA_SCALE)
+    best = {(int(l[1:-1, 0].argmax()), int(l[1:-1, 1].argmax())) for l in _check_logits(model)}
+    if len(best) < 4:
+        raise RuntimeError(f"qa fixture: best (start, end) tokens {sorted(best)} barely vary; "
+                           "change QA_SCALE / QA_SEED")
+    return model, config
+
 
 def write_st_files(d: str, pooling: Optional[Dict] = None, pooling_dir: str = "1_Pooling") -> None:
     """sentence-transformers' files: modules.json, the Pooling config, the prompts."""
@@ -190,22 +205,26 @@ def make_classify_int8(d: str, log: Log) -> Dict:
 
 
 @torch.no_grad()
-def user_trace(d: str, wrapper: torch.nn.Module, eager: torch.nn.Module, config: Dict) -> Dict:
-    """torch.jit.trace(wrapper, (input_ids, attention_mask)) as users do, checked against the
-    eager module on a padded batch, written with a config that has no bert_serve block."""
+def user_trace(d: str, wrapper: torch.nn.Module, eager: torch.nn.Module, config: Dict,
+               token_types: bool = False, answer: Callable = lambda out: out[0]) -> Dict:
+    """torch.jit.trace(wrapper, (input_ids, attention_mask[, token_type_ids])) as users do,
+    checked against the eager module on a padded batch (answer: the traced output as the eager
+    module's), written with a config that has no bert_serve block."""
     ids = torch.tensor([[101, 2198, 3044, 3268, 1999, 3000, 1012, 102]])
-    traced = torch.jit.trace(wrapper.eval(), (ids, torch.ones_like(ids)))
+    types = (torch.zeros_like(ids),) if token_types else ()
+    traced = torch.jit.trace(wrapper.eval(), (ids, torch.ones_like(ids)) + types)
     batch = [check_ids()[0], check_ids()[1]]
     n = max(len(b) for b in batch)
     t = torch.tensor([b + [0] * (n - len(b)) for b in batch])
     am = (t != 0).long()
-    want, got = eager(t, am, torch.zeros_like(t)), traced(t, am)[0]
+    types = (torch.zeros_like(t),) if token_types else ()
+    want, got = eager(t, am, torch.zeros_like(t)), answer(traced(t, am, *types))
     diff = (want - got).abs()
     diff = diff * am[..., None] if diff.dim() == 3 else diff
     if float(diff.max()) > 1e-5:
         raise RuntimeError(f"{d}: the trace differs from the eager module by {float(diff.max())}")
     write_dir(d, config, traced)
-    return {"outputs": len(traced(t, am)), "max_abs_diff": float(diff.max())}
+    return {"outputs": len(traced(t, am, *types)), "max_abs_diff": float(diff.max())}
 
 
 def make_mlm_traced(d: str, log: Log) -> Dict:
@@ -236,6 +255,17 @@ def make_classify_traced(d: str, log: Log) -> Dict:
 def make_ner_traced(d: str, log: Log) -> Dict:
     model, config = ner_model()
     return user_trace(d, fixtures.HFTracedTokenClassification(model), model, config)
+
+
+def make_qa(d: str, log: Log) -> Dict:
+    model, config = qa_model()
+    return exported(d, model, config, log)
+
+
+def make_qa_traced(d: str, log: Log) -> Dict:
+    model, config = qa_model()
+    return user_trace(d, fixtures.HFTracedQuestionAnswering(model), model, config, token_types=True,
+                      answer=lambda out: torch.stack(out, -1))
 
 
 # The words that make the non-finite fixtures' output NaN or +Inf for the rows holding them.
@@ -293,5 +323,5 @@ BUILDERS: Dict[str, Callable[[str, Log], Dict]] = {
     "ner-traced": make_ner_traced, "int8": make_int8, "classify-int8": make_classify_int8,
     "nonfinite-mlm": make_nonfinite_mlm, "nonfinite-embed": make_nonfinite_embed,
     "nonfinite-classify": make_nonfinite_classify, "nonfinite-rerank": make_nonfinite_rerank,
-    "nonfinite-ner": make_nonfinite_ner,
+    "nonfinite-ner": make_nonfinite_ner, "qa": make_qa, "qa-traced": make_qa_traced,
 }

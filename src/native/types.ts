@@ -113,7 +113,7 @@ export interface NativeThreadBudgetConstructor {
 
 export interface NativeModelInfo {
   modelDir: string;
-  task: string; // "fill-mask" | "feature-extraction" | "text-classification" | "token-classification"
+  task: string; // "fill-mask" | "feature-extraction" | "text-classification" | "token-classification" | "question-answering"
   architecture: string;
   modelType: string; // config.json's model_type: the family ("bert", "roberta", "mpnet", ...)
   family: string; // its name ("BERT", "RoBERTa", ...)

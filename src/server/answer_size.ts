@@ -94,9 +94,10 @@ export function estimateAllTokensAnswerBytes(texts: readonly string[], hiddenSiz
  * The shapes answers take, for their upper bound: a route declares its own (routes/route.ts).
  * pooled: one vector per text; all-tokens: a vector per token; token-records: a record per token
  * with its text (/tokenize, NER); labels: labels and scores per text (classification, rerank, which
- * may repeat the texts); fill-mask: predictions, each repeating the decoded input.
+ * may repeat the texts); fill-mask: predictions, each repeating the decoded input; spans: answers
+ * (question answering), each a part of its context.
  */
-export type AnswerKind = 'pooled' | 'all-tokens' | 'token-records' | 'labels' | 'fill-mask';
+export type AnswerKind = 'pooled' | 'all-tokens' | 'token-records' | 'labels' | 'fill-mask' | 'spans';
 
 /** What an upper bound of an answer's size is computed from (answerUpperBound). */
 export interface AnswerShape {
@@ -104,7 +105,7 @@ export interface AnswerShape {
   /** Texts in the request, and the request body's bytes (every text is shorter). */
   texts: number;
   bodyBytes: number;
-  /** Fill-mask: predictions asked for (masks x top_k, or x targets, over the inputs). */
+  /** Fill-mask: predictions asked for (masks x top_k, or x targets, over the inputs); question answering: answers. */
   predictions?: number;
   hiddenSize: number;
   labels: readonly string[];
@@ -137,6 +138,9 @@ export function answerUpperBound(s: AnswerShape): number {
       return tokens * (s.hiddenSize * NUMBER_BYTES + 4) + 4 * s.texts + 256;
     case 'pooled':
       return s.texts * (s.hiddenSize * NUMBER_BYTES + 128) + 256;
+    case 'spans':
+      // Each answer: the numbers and keys, and at most its whole context.
+      return (s.predictions ?? 0) * (128 + text) + 4 * s.texts;
     case 'labels':
       return s.texts * (Math.max(1, s.labels.length) * (label + 64) + 8) + text + 256;
   }

@@ -8,6 +8,7 @@ export const TASKS = {
   'feature-extraction': 'Model',
   'text-classification': 'ForSequenceClassification',
   'token-classification': 'ForTokenClassification',
+  'question-answering': 'ForQuestionAnswering',
 } as const;
 export type Task = keyof typeof TASKS;
 export const TASK_NAMES = Object.keys(TASKS) as Task[];

@@ -12,7 +12,7 @@ import { FAMILIES } from '../../dist/families.js';
 import { renderHelp } from '../../dist/config.js';
 import { python, root } from './fixtures.mjs';
 
-const HEADS = ['ForMaskedLM', 'Model', 'ForSequenceClassification', 'ForTokenClassification'];
+const HEADS = ['ForMaskedLM', 'Model', 'ForSequenceClassification', 'ForTokenClassification', 'ForQuestionAnswering'];
 
 const res = spawnSync(
   python,
@@ -50,7 +50,7 @@ t.test('the exporter and --help know the same families, in the same order', asyn
     t.same(
       f.architectures,
       HEADS.map((h) => f.prefix + h),
-      `${f.name}: the four heads`,
+      `${f.name}: the five heads`,
     );
   const help = renderHelp();
   for (const f of FAMILIES) t.match(help, `${f.name} (${f.modelType})`, `--help lists ${f.name}`);

@@ -8,12 +8,16 @@ import { join } from 'node:path';
 import { Engine } from '../../dist/engine.js';
 import { testModel, root } from './fixtures.mjs';
 
-// A model of an architecture no task serves: tiny's files under another architecture name.
-const unserved = mkdtempSync(join(tmpdir(), 'bert-serve-unserved-'));
-t.teardown(() => rmSync(unserved, { recursive: true, force: true }));
-cpSync(testModel('tiny'), unserved, { recursive: true });
-const config = JSON.parse(readFileSync(join(unserved, 'config.json'), 'utf8'));
-writeFileSync(join(unserved, 'config.json'), JSON.stringify({ ...config, architectures: ['BertForQuestionAnswering'] }));
+// tiny's files (a masked LM) under another architecture name: one no task serves, and one whose
+// head the masked LM's output does not fit.
+function relabeled(architecture) {
+  const dir = mkdtempSync(join(tmpdir(), 'bert-serve-relabeled-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(testModel('tiny'), dir, { recursive: true });
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: [architecture] }));
+  return dir;
+}
 
 const refused = [
   ['no such directory', join(root, 'models', 'test', 'does-not-exist'), 'ERR_MODEL_NOT_FOUND', /config\.json/],
@@ -35,9 +39,15 @@ const refused = [
   ['config.json that is not JSON', testModel('bad-config'), 'ERR_CONFIG_INVALID', /config\.json: not valid JSON/],
   [
     'an architecture not served',
-    unserved,
+    relabeled('BertForMultipleChoice'),
     'ERR_MODEL_INVALID',
-    /architecture "BertForQuestionAnswering" is not served \(supported for BERT: BertForMaskedLM, BertModel, BertForSequenceClassification, BertForTokenClassification\)/,
+    /architecture "BertForMultipleChoice" is not served \(supported for BERT: BertForMaskedLM, BertModel, BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering\)/,
+  ],
+  [
+    'a question-answering model whose forward gives no start and end logits',
+    relabeled('BertForQuestionAnswering'),
+    'ERR_MODEL_INVALID',
+    /forward returned \[3, 16, 30522\] for a \[3, 16\] input; a BertForQuestionAnswering must return start and end logits/,
   ],
 ];
 

@@ -13,6 +13,7 @@ import { EMBED, embedParams } from '../../dist/tasks/embed.js';
 import { CLASSIFY, RERANK, classifyParams } from '../../dist/tasks/classify.js';
 import { TOKEN_CLASSIFY, tokenClassifyParams } from '../../dist/tasks/token_classify.js';
 import { TOKENIZE } from '../../dist/tasks/tokenize.js';
+import { QUESTION_ANSWERING, questionAnsweringParams } from '../../dist/tasks/question_answering.js';
 import { TRUNCATION } from '../../dist/tasks/common.js';
 import { resolve, toWire, httpFields } from '../../dist/tasks/option.js';
 
@@ -98,7 +99,7 @@ const VALUES = [
   {},
   { a: 1 },
 ];
-const SETS = { FILL_MASK, EMBED, CLASSIFY, RERANK, TOKEN_CLASSIFY, TOKENIZE, TRUNCATION };
+const SETS = { FILL_MASK, EMBED, CLASSIFY, RERANK, TOKEN_CLASSIFY, QUESTION_ANSWERING, TOKENIZE, TRUNCATION };
 
 t.test('every option: its HTTP field accepts exactly what the library accepts', async (t) => {
   const ajv = new Ajv2020({ strict: true });
@@ -146,6 +147,12 @@ t.test('resolve fills every default; the canonical JSON has every native option 
   );
   t.same(JSON.parse(classifyParams({ topK: null })), { top_k: null, function_to_apply: null, score_only: false });
   t.same(JSON.parse(tokenClassifyParams({})), { aggregation_strategy: 'none', ignore_labels: ['O'] });
+  t.same(JSON.parse(questionAnsweringParams({})), {
+    top_k: 1,
+    max_answer_len: 15,
+    handle_impossible_answer: false,
+    align_to_words: true,
+  });
   t.same(
     resolve(TRUNCATION, { truncationDirection: 'Left' }),
     { truncate: undefined, truncationDirection: 'left' },

@@ -407,6 +407,8 @@ torch::Tensor Model::answer_of(const c10::IValue& value) const {
   return out.toTensor();
 }
 
-torch::Tensor Model::forward(const PaddedBatch& b) { return answer_of(module_.get_method("forward")(forward_args(b))); }
+c10::IValue Model::forward_value(const PaddedBatch& b) { return module_.get_method("forward")(forward_args(b)); }
+
+torch::Tensor Model::forward(const PaddedBatch& b) { return answer_of(forward_value(b)); }
 
 }  // namespace bert

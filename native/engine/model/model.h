@@ -47,6 +47,9 @@ class Model {
   // (answer_key: a tensor, a tuple's first element, a dict's logits / last_hidden_state). Throws
   // kModelInvalid when that is not a tensor.
   torch::Tensor forward(const PaddedBatch& batch);
+  // forward's whole output, for a head that answers from more than one element (question answering:
+  // transformers' (start_logits, end_logits) tuple).
+  c10::IValue forward_value(const PaddedBatch& batch);
   // What forward is called with for `batch`, in its parameter order (for submodules called with
   // the same values, see call_map.h).
   std::vector<c10::IValue> forward_args(const PaddedBatch& batch) const;

@@ -14,6 +14,7 @@ const char* task_name(Task t) {
     case Task::kEmbeddings: return "feature-extraction";
     case Task::kClassification: return "text-classification";
     case Task::kTokenClassification: return "token-classification";
+    case Task::kQuestionAnswering: return "question-answering";
   }
   return "unknown";
 }
@@ -21,7 +22,7 @@ const char* task_name(Task t) {
 namespace {
 
 // The families served (scripts/bert/families/catalog.py holds the same facts for the exporter; a test
-// compares the two). Every family has the four heads of kHeads, named <prefix><suffix> as in
+// compares the two). Every family has the five heads of kHeads, named <prefix><suffix> as in
 // transformers.
 struct Family {
   const char* model_type;
@@ -52,6 +53,7 @@ const Head kHeads[] = {
     {"Model", Task::kEmbeddings},
     {"ForSequenceClassification", Task::kClassification},
     {"ForTokenClassification", Task::kTokenClassification},
+    {"ForQuestionAnswering", Task::kQuestionAnswering},
 };
 
 const Family* find_family(const std::string& model_type) {

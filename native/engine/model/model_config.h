@@ -8,7 +8,7 @@ namespace bert {
 
 // What the served model answers; chosen by config.json's architecture (kFamilies x kHeads in
 // model_config.cc, per family); task_registry.cc maps it to its head.
-enum class Task { kFillMask, kEmbeddings, kClassification, kTokenClassification };
+enum class Task { kFillMask, kEmbeddings, kClassification, kTokenClassification, kQuestionAnswering };
 
 struct ModelConfig {
   std::string architecture;  // e.g. "BertForMaskedLM"

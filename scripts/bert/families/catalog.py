@@ -6,7 +6,8 @@ native/engine/model/model_config.cc holds the same table for the engine (a test 
 
 A family is a config.json "model_type". Per family:
   architectures  HF class name -> task, for every head the family has among fill-mask,
-                 feature extraction, sequence classification and token classification
+                 feature extraction, sequence classification, token classification and
+                 extractive question answering
   encoder        the architecture a sentence-transformers directory of that family exports as
   token_types    whether its models take token_type_ids (DistilBERT and MPNet have no input for
                  them; RoBERTa and XLM-R take one, with type_vocab_size 1: always zero)
@@ -19,6 +20,7 @@ from typing import Dict, List, NamedTuple, Optional
 
 FILL_MASK, EMBEDDINGS = "fill-mask", "embeddings"
 CLASSIFICATION, TOKEN_CLASSIFICATION = "classification", "token-classification"
+QUESTION_ANSWERING = "question-answering"
 
 
 class Family(NamedTuple):
@@ -36,7 +38,8 @@ def _family(model_type: str, name: str, prefix: str, token_types: bool, position
             tokenizer: str, model: str = "Model") -> Family:
     archs = {f"{prefix}ForMaskedLM": FILL_MASK, f"{prefix}{model}": EMBEDDINGS,
              f"{prefix}ForSequenceClassification": CLASSIFICATION,
-             f"{prefix}ForTokenClassification": TOKEN_CLASSIFICATION}
+             f"{prefix}ForTokenClassification": TOKEN_CLASSIFICATION,
+             f"{prefix}ForQuestionAnswering": QUESTION_ANSWERING}
     return Family(model_type, name, prefix, f"{prefix}{model}", archs, token_types, positions,
                   tokenizer)
 

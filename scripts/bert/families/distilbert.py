@@ -166,6 +166,16 @@ class DistilBertForTokenClassification(nn.Module):
         return self.classifier(self.distilbert(input_ids, attention_mask))
 
 
+class DistilBertForQuestionAnswering(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.distilbert = DistilBertModel(config)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        return self.qa_outputs(self.distilbert(input_ids, attention_mask))
+
+
 _COMMON = dict(model_type="distilbert", model_prefix="distilbert.", forward_inputs=2,
                config_from=distilbert_config)
 _HEADS = ["vocab_transform.", "vocab_layer_norm.", "vocab_projector."]
@@ -180,4 +190,6 @@ ARCHITECTURES: List[Architecture] = [
                  DistilBertForSequenceClassification, "forward", "distilbert.", _HEADS, **_COMMON),
     Architecture("DistilBertForTokenClassification", "token-classification",
                  DistilBertForTokenClassification, "forward", "distilbert.", _HEADS, **_COMMON),
+    Architecture("DistilBertForQuestionAnswering", "question-answering",
+                 DistilBertForQuestionAnswering, "forward", "distilbert.", _HEADS, **_COMMON),
 ]

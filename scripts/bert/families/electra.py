@@ -93,6 +93,16 @@ class ElectraForTokenClassification(nn.Module):
         return self.classifier(self.electra(input_ids, attention_mask, token_type_ids))
 
 
+class ElectraForQuestionAnswering(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.electra = ElectraModel(config)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
+        return self.qa_outputs(self.electra(input_ids, attention_mask, token_type_ids))
+
+
 _COMMON = dict(model_type="electra", model_prefix="electra.", config_from=electra_config)
 _HEADS = ["generator_predictions.", "generator_lm_head.", "discriminator_predictions."]
 ARCHITECTURES: List[Architecture] = [
@@ -105,4 +115,6 @@ ARCHITECTURES: List[Architecture] = [
                  ElectraForSequenceClassification, "forward", "electra.", _HEADS, **_COMMON),
     Architecture("ElectraForTokenClassification", "token-classification",
                  ElectraForTokenClassification, "forward", "electra.", _HEADS, **_COMMON),
+    Architecture("ElectraForQuestionAnswering", "question-answering",
+                 ElectraForQuestionAnswering, "forward", "electra.", _HEADS, **_COMMON),
 ]

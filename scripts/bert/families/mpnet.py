@@ -189,6 +189,16 @@ class MPNetForTokenClassification(nn.Module):
         return self.classifier(self.mpnet(input_ids, attention_mask))
 
 
+class MPNetForQuestionAnswering(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.mpnet = MPNetModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        return self.qa_outputs(self.mpnet(input_ids, attention_mask))
+
+
 _COMMON = dict(model_type="mpnet", model_prefix="mpnet.", forward_inputs=2,
                config_from=mpnet_config)
 ARCHITECTURES: List[Architecture] = [
@@ -202,5 +212,8 @@ ARCHITECTURES: List[Architecture] = [
                  ["mpnet.pooler.", "lm_head."], **_COMMON),
     Architecture("MPNetForTokenClassification", "token-classification",
                  MPNetForTokenClassification, "forward", "mpnet.", ["mpnet.pooler.", "lm_head."],
+                 **_COMMON),
+    Architecture("MPNetForQuestionAnswering", "question-answering",
+                 MPNetForQuestionAnswering, "forward", "mpnet.", ["mpnet.pooler.", "lm_head."],
                  **_COMMON),
 ]

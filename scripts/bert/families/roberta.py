@@ -92,8 +92,18 @@ class RobertaForTokenClassification(nn.Module):
         return self.classifier(self.roberta(input_ids, attention_mask, token_type_ids))
 
 
+class RobertaForQuestionAnswering(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.roberta = RobertaModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
+        return self.qa_outputs(self.roberta(input_ids, attention_mask, token_type_ids))
+
+
 def architectures(prefix: str, model_type: str) -> List[Architecture]:
-    """The four heads under transformers' class names for `prefix` (Roberta, XLMRoberta)."""
+    """The five heads under transformers' class names for `prefix` (Roberta, XLMRoberta)."""
     common = dict(model_type=model_type, model_prefix="roberta.", config_from=roberta_config)
     return [
         Architecture(f"{prefix}ForMaskedLM", "fill-mask", RobertaForMaskedLM, "fill_mask_logits",
@@ -108,6 +118,9 @@ def architectures(prefix: str, model_type: str) -> List[Architecture]:
                      ["roberta.pooler.", "lm_head."], **common),
         Architecture(f"{prefix}ForTokenClassification", "token-classification",
                      RobertaForTokenClassification, "forward", "roberta.",
+                     ["roberta.pooler.", "lm_head."], **common),
+        Architecture(f"{prefix}ForQuestionAnswering", "question-answering",
+                     RobertaForQuestionAnswering, "forward", "roberta.",
                      ["roberta.pooler.", "lm_head."], **common),
     ]
 

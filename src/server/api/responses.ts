@@ -31,6 +31,10 @@ export const entity = {
   description:
     'aggregation_strategy none: {entity, score, index, word, start, end}; otherwise {entity_group, score, word, start, end}. Offsets are UTF-16 code units.',
 };
+export const answer = {
+  ...object({ score: number, start: integer, end: integer, answer: string }),
+  description: 'An answer: context.slice(start, end), offsets in UTF-16 code units; the null answer is "" at 0..0.',
+};
 export const token = object({
   id: integer,
   text: string,

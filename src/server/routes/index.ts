@@ -7,6 +7,7 @@ import { rootFillMask } from './root_fill_mask.js';
 import { rootFeatureExtraction } from './root_feature_extraction.js';
 import { rootTextClassification } from './root_text_classification.js';
 import { rootTokenClassification } from './root_token_classification.js';
+import { rootQuestionAnswering } from './root_question_answering.js';
 import { embed } from './embed.js';
 import { embedAll } from './embed_all.js';
 import { openaiEmbeddings } from './openai_embeddings.js';
@@ -30,6 +31,7 @@ const ROOT: Record<Task, InferenceRoute> = {
   'feature-extraction': rootFeatureExtraction,
   'text-classification': rootTextClassification,
   'token-classification': rootTokenClassification,
+  'question-answering': rootQuestionAnswering,
 };
 
 export const ROUTES: readonly Route[] = [

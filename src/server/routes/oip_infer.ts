@@ -69,7 +69,13 @@ const asStrings = (a: JsonAnswer, single: boolean): string => {
 
 const truncation = () => httpFields(TRUNCATION, TRUNCATION_KEYS);
 
-const OWN: Record<Task, Own> = {
+/**
+ * The tasks served over the protocol: every one whose request is texts. Question answering is not
+ * (a question needs its context: two texts per element); its model answers this route with 422.
+ */
+type OipTask = Exclude<Task, 'question-answering'>;
+
+const OWN: Record<OipTask, Own> = {
   'feature-extraction': {
     parameters: { ...httpFields(EMBED, EMBED_ROUTES.embed), ...truncation() },
     answerKind: 'pooled',
@@ -213,7 +219,7 @@ function selected(body: Body, all: readonly string[]): string[] {
   return asked.map((o) => o.name);
 }
 
-function request(task: Task, limit: number): Schema {
+function request(task: OipTask, limit: number): Schema {
   const tensorParams = { type: 'object', description: 'Ignored.' };
   return object(
     {
@@ -261,7 +267,7 @@ function request(task: Task, limit: number): Schema {
 
 const TENSOR_OUT = A.object({ name: A.string, shape: A.list(A.integer), datatype: A.string, data: A.list({}) });
 
-function declaration(task: Task): InferenceRoute {
+function declaration(task: OipTask): InferenceRoute {
   const own = OWN[task];
   return {
     kind: 'inference',

@@ -44,6 +44,9 @@ export function outputsOf(task: Task, engine: Pick<Engine, 'info'>): TensorMeta[
       return [{ name: 'entities', datatype: 'BYTES', shape: [-1] }];
     case 'fill-mask':
       return [{ name: 'predictions', datatype: 'BYTES', shape: [-1] }];
+    case 'question-answering':
+      // Not served over the protocol: its infer takes one text per element, a question needs a context too.
+      return [];
   }
 }
 

@@ -35,7 +35,7 @@ export interface Job {
   minAnswerBytes?: number;
   /** What the client can do when the answer is over --max-answer-bytes (answer_size.ts; default: fill-mask's). */
   tooLargeHint?: string;
-  /** Fill-mask: the predictions asked for, for the answer's upper bound (answer_size.ts). */
+  /** Fill-mask: the predictions asked for; question answering: the answers. For the answer's upper bound (answer_size.ts). */
   predictions?: number;
   /** The engine call, with the client's abort signal and the deadline left. */
   run: (options: RequestOptions) => Promise<JsonAnswer>;
