@@ -10,7 +10,8 @@
 // widens it through the fast tokenizer's word ids (byte-level BPE and Unigram spans are not: their
 // words are the pre-tokenizer's, which the encoding does not keep). Unlike the pipeline, a span
 // never starts or ends at [CLS]: where the context has fewer spans than top_k, the pipeline fills
-// the list with spans of score 0 that may (its argpartition decides), and this answers fewer.
+// its list with spans of score 0 starting at [CLS] (its argpartition decides which); this answers
+// fewer.
 //
 // The model's output: [batch, seq, 2] (the qa_outputs layer, as our exporter writes it), or
 // transformers' (start_logits, end_logits) tuple of [batch, seq] (a trace with torchscript=True).
