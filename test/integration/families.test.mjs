@@ -97,12 +97,12 @@ t.test('an architecture of another family than model_type is refused, naming bot
   t.equal(err.code, 'ERR_CONFIG_INVALID', err.message);
   t.match(
     err.message,
-    /architecture "BertForMaskedLM" is a BERT class but model_type is "roberta" \(RoBERTa: RobertaForMaskedLM, RobertaModel, RobertaForSequenceClassification, RobertaForTokenClassification\)/,
+    /architecture "BertForMaskedLM" is a BERT class but model_type is "roberta" \(RoBERTa: RobertaForMaskedLM, RobertaModel, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaForQuestionAnswering\)/,
   );
-  const other = variant(t, (c) => ({ ...c, architectures: ['RobertaForQuestionAnswering'] }));
+  const other = variant(t, (c) => ({ ...c, architectures: ['RobertaForMultipleChoice'] }));
   const e2 = await Engine.load({ model: other, warmup: false }).catch((e) => e);
   t.equal(e2.code, 'ERR_MODEL_INVALID');
-  t.match(e2.message, /architecture "RobertaForQuestionAnswering" is not served \(supported for RoBERTa: RobertaForMaskedLM, RobertaModel/);
+  t.match(e2.message, /architecture "RobertaForMultipleChoice" is not served \(supported for RoBERTa: RobertaForMaskedLM, RobertaModel/);
 });
 
 t.test('positions from padding_idx + 1 leave max_position_embeddings - padding_idx - 1 tokens', async (t) => {
