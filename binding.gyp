@@ -24,7 +24,9 @@
       # (without -fexceptions node-addon-api stops at an #error).
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fvisibility=hidden"],
+      # -fopenmp: libtorch's at::parallel_for (an inline template) runs serially in files compiled
+      # without it; kernels/packed_linear_op.cc stops at an #error then (CMakeLists.txt says more).
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fvisibility=hidden", "-fopenmp"],
       "libraries": [
         "-L<!(node scripts/torch-paths.cjs libdir)",
         "-Wl,--no-as-needed",
@@ -33,6 +35,7 @@
         "-lutf8proc",
         "-lonig",
         "-ldl",
+        "-fopenmp",
         "-Wl,-rpath,<!(node scripts/torch-paths.cjs libdir)"
       ]
     }

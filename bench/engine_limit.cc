@@ -44,6 +44,7 @@
 // sets PASSIVE (as the engine's loader does) and re-executes itself.
 #include "engine/engine.h"
 #include "engine/host_memory.h"
+#include "engine/kernels/packed_linear_op.h"
 #include "engine/model/graph_opt.h"
 #include "engine/sched/batch_picker.h"
 
@@ -468,7 +469,9 @@ int main(int argc, char** argv) {
               << ",\"has_fill_mask_logits\":" << (runner.has_fast() ? "true" : "false")
               << ",\"forward_inputs\":" << runner.forward_inputs() << ",\"jit_optimize\":" << (o.jit_optimize ? "true" : "false")
               << ",\"vocab_size\":" << vocab << ",\"load_ms\":" << load_ms << ",\"dtype\":" << json_str(o.dtype)
-              << ",\"quantized_engine\":" << json_str(qengine) << ",\"linear_kernel\":" << json_str(linear_kernel) << "}" << std::endl;
+              << ",\"quantized_engine\":" << json_str(qengine) << ",\"linear_kernel\":" << json_str(linear_kernel)
+              // The threads the packed layers really run on (1 when the build left them serial).
+              << ",\"packed_linear_threads\":" << bert::kernels::parallel_threads_used(threads) << "}" << std::endl;
 
     if (o.shapes) {
       for (int64_t seq : o.seqs) {

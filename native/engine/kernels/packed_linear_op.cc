@@ -2,8 +2,17 @@
 
 #include <ATen/Parallel.h>
 
+// ATen's OpenMP at::parallel_for is inline: compiled without OpenMP it silently runs serially
+// (CMakeLists.txt gives this file the flag).
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+#error "packed_linear_op.cc must be compiled with OpenMP (-fopenmp): libtorch's at::parallel_for would run on one thread"
+#endif
+
 #include <cstdint>
+#include <mutex>
+#include <set>
 #include <stdexcept>
+#include <thread>
 
 namespace bert::kernels {
 
@@ -47,6 +56,16 @@ at::Tensor packed_linear(const at::Tensor& input, const c10::intrusive_ptr<Packe
   const int64_t grain = std::max<int64_t>(1, (int64_t{2} << 20) / std::max<int64_t>(1, per_panel));
   at::parallel_for(0, panels(n), grain, [&](int64_t begin, int64_t end) { gemm(xp, k, m, pp, n, k, act, yp, n, begin, end); });
   return y;
+}
+
+int parallel_threads_used(int64_t chunks) {
+  std::mutex mu;
+  std::set<std::thread::id> seen;
+  at::parallel_for(0, chunks, 1, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.insert(std::this_thread::get_id());
+  });
+  return static_cast<int>(seen.size());
 }
 
 namespace {

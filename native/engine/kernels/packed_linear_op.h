@@ -28,4 +28,9 @@ c10::TypePtr packed_linear_weights_type();
 
 at::Tensor packed_linear(const at::Tensor& input, const c10::intrusive_ptr<PackedLinearWeights>& weights, int64_t activation);
 
+// How many distinct threads the op's own at::parallel_for runs `chunks` chunks on, on the calling
+// thread's intra-op setting: 1 where the op was built serial (without OpenMP, see the .cc), else
+// min(chunks, at::get_num_threads()). engine_limit reports it; a test holds it.
+int parallel_threads_used(int64_t chunks);
+
 }  // namespace bert::kernels

@@ -99,6 +99,13 @@ TEST_CASE(op_takes_batched_and_strided_inputs_and_splits_over_threads) {
   at::Tensor one = kernels::packed_linear(x, packed, 0);
   at::set_num_threads(before);
   CHECK(at::equal(one, y));  // each output is computed by one thread either way: same bits
+  // And the split really happens: the op's at::parallel_for reaches a second thread (it ran serial
+  // when the file was built without OpenMP).
+  at::set_num_threads(2);
+  CHECK(kernels::parallel_threads_used(6) == 2);
+  at::set_num_threads(1);
+  CHECK(kernels::parallel_threads_used(6) == 1);
+  at::set_num_threads(before);
   bool threw = false;
   try {
     kernels::packed_linear(torch::randn({2, 63}), packed, 0);
