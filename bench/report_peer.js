@@ -118,7 +118,10 @@ export function peerSection(P) {
   L.push(
     `BERT-base-sized embedding model \`${P.dir}\` (scripts/make_bench_models.py), the same checkpoint exported to \`${P.onnx}\` ` +
       `(scripts/make_bench_onnx.py: torch.onnx.export, opset 14), ${P.ort?.info?.threads ?? '?'} intra-op threads each. ONNX Runtime: onnxruntime-node ` +
-      `${P.ort?.info?.onnxruntime ?? '?'} (CPU, its default graph optimizations and spinning thread pool). bert-serve: ${P.limit?.info?.linear_kernel ?? P.engine?.info?.linearKernel ?? '?'}.`,
+      `${P.ort?.info?.onnxruntime ?? '?'} (CPU, its default graph optimizations and spinning thread pool). bert-serve: ${P.limit?.info?.linear_kernel ?? P.engine?.info?.linearKernel ?? '?'}` +
+      // The threads the packed layers' split really reached (1 when the build left them serial).
+      (P.limit?.info?.packed_linear_threads ? `, split over ${P.limit.info.packed_linear_threads} thread(s)` : '') +
+      '.',
     '',
   );
   const a = P.ort?.agreement;
