@@ -55,10 +55,14 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) usage(a + " needs a value");
     const std::string v = argv[++i];
-    if (a == "--threads") threads = std::atoi(v.c_str());
-    else if (a == "--rounds") rounds = std::atoi(v.c_str());
-    else if (a == "--rows") rows = parse_list(v);
-    else usage("unknown option " + a);
+    if (a == "--threads")
+      threads = std::atoi(v.c_str());
+    else if (a == "--rounds")
+      rounds = std::atoi(v.c_str());
+    else if (a == "--rows")
+      rows = parse_list(v);
+    else
+      usage("unknown option " + a);
   }
   if (threads < 1 || rounds < 1) usage("--threads and --rounds must be >= 1");
   if (!bert::kernels::packed_gemm_supported()) usage("this CPU lacks AVX2/FMA: the engine keeps libtorch's linear layers");
