@@ -5,7 +5,9 @@
 //                          [--corpus HELDOUT.jsonl]
 //
 // DIR is a float32 model directory (scripts/export_hf.py). Variants:
-//   bf16: the same DIR loaded with dtype 'bfloat16' (the engine converts the weights at load);
+//   bf16: the same DIR loaded with dtype 'bfloat16' (the engine converts the weights at load, keeping
+//     LayerNorms, residual sums and the head float32: native/engine/model/mixed_precision.h);
+//   bf16-throughout: the same with every tensor converted (BERT_SERVE_MIXED_BF16=0), for comparison;
 //   int8: --int8 DIR, default DIR-int8 (export_hf.py --quantize int8 of the same checkpoint).
 // Each engine (float32 first) answers the same fixed corpus, every text submitted at once (so the
 // batches are formed alike), and the answers are compared with float32's:
@@ -68,9 +70,16 @@ const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 const r = (x, d = 4) => (x === null || x === undefined ? null : Number(x.toFixed(d)));
 
 /** Every answer of one engine on the corpus. */
-async function answers(Engine, dir, dtype, corpus) {
+async function answers(Engine, dir, dtype, corpus, env = {}) {
   // truncate: held-out texts (--corpus) may be longer than a small model's 128 positions.
-  const engine = await Engine.load({ model: dir, dtype, maxQueue: 1 << 16, truncate: true });
+  // env: switches the engine reads at load only.
+  Object.assign(process.env, env);
+  let engine;
+  try {
+    engine = await Engine.load({ model: dir, dtype, maxQueue: 1 << 16, truncate: true });
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+  }
   try {
     const t0 = performance.now();
     let out;
@@ -250,13 +259,17 @@ async function main() {
   const fp32Accuracy = taskAccuracy(task, ref.out, task === 'feature-extraction' ? null : items);
   const rows = [];
   for (const v of o.variants) {
-    const [dir, dtype] = v === 'bf16' ? [o.model, 'bfloat16'] : v === 'int8' ? [o.int8, 'float32'] : [null, null];
-    if (!dir) throw new Error(`unknown variant ${v} (bf16, int8)`);
+    const [dir, dtype, env] = {
+      bf16: [o.model, 'bfloat16'],
+      'bf16-throughout': [o.model, 'bfloat16', { BERT_SERVE_MIXED_BF16: '0' }],
+      int8: [o.int8, 'float32'],
+    }[v] ?? [null];
+    if (!dir) throw new Error(`unknown variant ${v} (bf16, bf16-throughout, int8)`);
     if (!existsSync(join(dir, 'model.pt'))) {
       emit({ type: 'skipped', variant: v, reason: `${dir}/model.pt not found` });
       continue;
     }
-    const got = await answers(Engine, dir, dtype, corpus);
+    const got = await answers(Engine, dir, dtype, corpus, env);
     const row = {
       type: 'accuracy',
       model: basename(o.model),
@@ -266,7 +279,7 @@ async function main() {
       seed: o.seed,
       fp32_seconds: r(ref.seconds, 2),
       variant_seconds: r(got.seconds, 2),
-      ...(v === 'bf16' && !got.nativeBf16 ? { emulated: true } : {}),
+      ...(dtype === 'bfloat16' && !got.nativeBf16 ? { emulated: true } : {}),
       ...fp32Accuracy,
       ...COMPARE[task](ref.out, got.out),
     };

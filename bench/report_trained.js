@@ -58,11 +58,12 @@ export function trainedSection(T) {
       `vocabulary ${t.vocabulary}, trained for ${t.mlm_training.steps} steps on ${t.corpus.training_tokens} tokens of real English (Python's and Perl's documentation, license texts); ` +
       `on ${t.mlm_held_out.texts} held-out masked words its float32 top-1 accuracy is ${pct(t.mlm_held_out.top1_accuracy)} (top-5 ${pct(t.mlm_held_out.top5_accuracy)}, median gap between its two best probabilities ${fx(t.mlm_held_out.median_top1_top2_probability_gap, 3)}); ` +
       `a ${t.classifier.labels.length}-label topic classifier fine-tuned from it (${t.classifier.labels.join(', ')}) is right on ${pct(t.classifier.held_out.accuracy)} of ${t.classifier.held_out.texts} held-out texts; ` +
-      "the embedding model is the masked LM's encoder with mean pooling. Every text below is held out. bf16 is the float32 directory converted at load" +
+      "the embedding model is the masked LM's encoder with mean pooling. Every text below is held out. bf16 is the float32 directory converted at load, " +
+      'keeping the LayerNorms (weights and statistics), the residual sums and the head float32; bf16-throughout converts every tensor (`BERT_SERVE_MIXED_BF16=0`), for comparison' +
       (T.rows.some((r) => r.emulated)
         ? " (**emulated**: this CPU has no bf16 instructions; libtorch's generic kernels computed in float32 and rounded each result to bf16, where a CPU with bf16 instructions runs its own kernels, whose results may differ slightly)"
         : '') +
-      '; int8 is export_hf.py --quantize int8 of the same checkpoint.',
+      "; int8 is export_hf.py --quantize int8 of the same checkpoint (the encoder's linear layers; the heads and pooler stay float32).",
     '',
   );
   const rows = [];

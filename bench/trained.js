@@ -2,8 +2,9 @@
 // are peaked (random weights give flat ones, so agreement on them says little). The checkpoints are
 // in test/data/trained (made by scripts/make_trained_models.py and committed: a
 // 4-layer masked LM trained on Python's and Perl's documentation and the license texts, and a
-// topic classifier fine-tuned from it); scripts/export_trained_models.py exports them to models/trained (float32 and int8; bf16 is
-// the float32 directory loaded in bf16, emulated where the CPU has no bf16 instructions). Each
+// topic classifier fine-tuned from it); scripts/export_trained_models.py exports them to models/trained (float32 and int8, the
+// encoder's linear layers quantized; bf16 is the float32 directory loaded in bf16, emulated where the CPU has no bf16
+// instructions, with LayerNorms, residual sums and the head float32, and bf16-throughout the same with every tensor bf16). Each
 // model answers its held-out texts (test/data/trained/*/heldout-*.jsonl, never seen in training)
 // through bench/accuracy.js. bench/report_trained.js renders the rows and the targets.
 import { spawnSync } from 'node:child_process';
@@ -38,7 +39,12 @@ export async function trainedStage(ctx, P, fail) {
     try {
       const lines = await ctx.runJsonLines(
         process.execPath,
-        [join(ctx.root, 'bench', 'accuracy.js'), '--model', `models/trained/${m.name}`, '--corpus', m.corpus, '--n', String(n)],
+        // bf16-throughout (every tensor in bf16) beside bf16 shows what keeping LayerNorms, residual sums and the head float32 buys.
+        [
+          join(ctx.root, 'bench', 'accuracy.js'),
+          ...['--model', `models/trained/${m.name}`, '--corpus', m.corpus, '--n', String(n)],
+          ...['--variants', 'bf16,bf16-throughout,int8'],
+        ],
         { label: `accuracy trained ${m.name}`, env: { OMP_WAIT_POLICY: 'PASSIVE' }, timeoutMs: 1_800_000 },
       );
       out.rows.push(...lines.filter((l) => l.type === 'accuracy' || l.type === 'skipped'));

@@ -33,11 +33,14 @@ BertForSequenceClassification's forward -> [b, labels]; BertForTokenClassificati
 types: forward(input_ids, attention_mask) and fill_mask_logits(input_ids, attention_mask,
 mask_index).
 
---quantize int8: every nn.Linear dynamically quantized (int8 weights, activations quantized at
-run time; torch.ao.quantization.quantize_dynamic) on the first quantized engine this torch has
-of onednn, fbgemm, x86, qnnpack, then scripted (fill_mask_logits kept). config.json's bert_serve
-block records "quantization": "int8-dynamic" and "quantized_engine": the loader must set that
-engine before loading (the weights are repacked for the current engine). CPU only; float32
+--quantize int8: the encoder's nn.Linear layers dynamically quantized (int8 weights, activations
+quantized at run time; torch.ao.quantization.quantize_dynamic) on the first quantized engine this
+torch has of onednn, fbgemm, x86, qnnpack, then scripted (fill_mask_logits kept). The heads (the
+masked LM's transform and vocabulary projection, the pooler, a classifier) stay float32: they
+decide the answer and cost little. config.json's bert_serve block records "quantization":
+"int8-dynamic", "quantized_engine" (the loader must set that engine before loading: the weights
+are repacked for the current engine), "int8_linear_layers" (how many) and
+"float32_linear_layers" (the names of those kept). CPU only; float32
 activations, so not with --dtype float16/bfloat16. It is checked against the float32 eager
 module with a loose tolerance (max abs diff <= 0.25 x the largest fp32 output, since each
 activation tensor gets one 8-bit scale, taken over the whole batch), and the top-1 agreement

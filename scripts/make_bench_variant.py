@@ -4,7 +4,7 @@ Usage: "${BERT_SERVE_PYTHON:-/usr/bin/python3}" scripts/make_bench_variant.py SR
 
 SRC_DIR is a directory made by make_demo_model.py (it keeps the Hugging Face checkpoint in
 SRC_DIR/hf); OUT_DIR gets the same weights as
-  int8      export_hf's --quantize int8 of SRC_DIR/hf (every Linear dynamically quantized; the
+  int8      export_hf's --quantize int8 of SRC_DIR/hf (the encoder's Linear layers quantized; the
             engine and engine_limit load it with its quantized engine);
   hf-trace  torch.jit.trace of the checkpoint as Hugging Face's BertForMaskedLM traces with
             torchscript=True: forward(input_ids, attention_mask) -> (logits,), submodules bert

@@ -147,6 +147,7 @@ Napi::Object info_object(Napi::Env env, const bert::EngineInfo& i) {
   o.Set("pathId", i.path_id);
   o.Set("forwardSignature", i.forward_signature);
   o.Set("linearKernel", i.linear_kernel);
+  o.Set("precision", i.precision);
   o.Set("cpuNativeBf16", i.cpu_native_bf16);
   o.Set("taskInfo", "{" + i.head_info_json + "}");
   o.Set("forwardInputs", i.forward_inputs);

@@ -163,6 +163,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options, CompletionSin
   info.path_id = e->head_->path_id();
   info.forward_signature = e->model_->signature();
   info.linear_kernel = e->model_->linear_kernel();
+  info.precision = e->model_->precision();
   info.cpu_native_bf16 = cpu_has_native_bf16();
   info.head_info_json = e->head_->info_json();
   info.masked_fast_path = config.task == Task::kFillMask && info.path_id != "full_forward";

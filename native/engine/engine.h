@@ -66,6 +66,7 @@ struct EngineInfo {
   std::string path_id;            // the same as a stable identifier (TaskHead::path_id)
   std::string forward_signature;  // forward's parameters as the engine fills them (Model::signature)
   std::string linear_kernel;      // how the linear layers run, in words (model/graph_opt.h)
+  std::string precision;          // what runs in which dtype, in words (model/mixed_precision.h for bf16)
   std::string head_info_json;     // task facts (labels, pooling, ...) as JSON object members
   bool cpu_native_bf16 = false;   // AVX512-BF16 or AMX: --dtype bfloat16 is allowed (and fast) on cpu
   int forward_inputs = 2;

@@ -73,12 +73,38 @@ def pick_quantized_engine(supported: List[str]) -> str:
                           f"{', '.join(QUANTIZED_ENGINES)})")
 
 
-def quantize_int8(module: torch.nn.Module, engine: str) -> torch.nn.Module:
-    """A copy of module with every nn.Linear dynamically quantized to int8 (weights int8 per
-    tensor, activations quantized at run time). The loader must use the same engine: the weights
-    are repacked for the current engine when model.pt is loaded."""
+# The parts of a model whose linear layers int8 quantizes: the transformer layers (BERT, RoBERTa,
+# XLM-R, ELECTRA and MPNet keep them under `encoder`, DistilBERT under `transformer`), where nearly all
+# of the compute is. What decides the answer from the last hidden state stays float32: the masked LM's
+# transform and vocabulary projection (the engine runs it on the mask rows only, so it costs little),
+# the pooler, a classifier, ELECTRA's embeddings_project. Quantizing those too cost the trained masked
+# LM 2-3 points of top-1 agreement with float32 (docs/benchmarks.md, "Reduced precision on trained
+# models") for no measurable speed.
+INT8_PARTS = ("encoder", "transformer")
+
+
+def int8_linear_layers(module: torch.nn.Module) -> Tuple[List[str], List[str]]:
+    """The names of module's nn.Linear layers: (quantized by --quantize int8, kept float32)."""
+    quantized: List[str] = []
+    kept: List[str] = []
+    for name, m in module.named_modules():
+        if isinstance(m, torch.nn.Linear):
+            (quantized if set(name.split(".")) & set(INT8_PARTS) else kept).append(name)
+    return quantized, kept
+
+
+def quantize_int8(module: torch.nn.Module, engine: str) -> Tuple[torch.nn.Module, List[str], List[str]]:
+    """A copy of module with the encoder's nn.Linear layers dynamically quantized to int8 (weights
+    int8 per tensor, activations quantized at run time), and the two lists of int8_linear_layers.
+    The loader must use the same engine: the weights are repacked for the current engine when
+    model.pt is loaded."""
+    quantized, kept = int8_linear_layers(module)
+    if not quantized:
+        raise CheckpointError("--quantize int8: the model has no linear layer inside an encoder "
+                              f"({' or '.join(INT8_PARTS)} submodule) to quantize")
     torch.backends.quantized.engine = engine
-    return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
+    q = torch.ao.quantization.quantize_dynamic(module, set(quantized), dtype=torch.qint8)
+    return q, quantized, kept
 
 
 def to_torchscript(module: torch.nn.Module, trace: bool,
@@ -260,8 +286,10 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
     module = loaded.module.requires_grad_(False)
     if dtype != "float32":
         module = copy.deepcopy(module).to(DTYPES[dtype])  # deepcopy keeps the tied weights tied
+    int8_quantized: List[str] = []
+    int8_kept: List[str] = []
     if engine is not None:
-        module = quantize_int8(module, engine)
+        module, int8_quantized, int8_kept = quantize_int8(module, engine)
     example = example_inputs(vocab, vocab_size, batch=2, seq=12, seed=0,
                              type_vocab_size=type_vocab_size)
     progress(f"converting to TorchScript ({'trace' if trace else 'script'}, {dtype})")
@@ -304,7 +332,9 @@ def export(src_dir: str, out_dir: str, dtype: str = "float32", trace: bool = Fal
         "verify": {k: float(_fmt(k, v)) for k, v in stats.items()},
     }
     if engine is not None:
-        config["bert_serve"].update(quantization="int8-dynamic", quantized_engine=engine)
+        config["bert_serve"].update(quantization="int8-dynamic", quantized_engine=engine,
+                                    int8_linear_layers=len(int8_quantized),
+                                    float32_linear_layers=int8_kept)
     if st is not None:
         config["bert_serve"]["sentence_transformers"] = {
             "pooling_config": st["pooling_config"], "pooling": "+".join(st["pooling"]) or None,

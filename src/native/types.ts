@@ -130,6 +130,7 @@ export interface NativeModelInfo {
   pathId: string; // the same as an identifier: full_forward, fill_mask_logits, encoder_then_head
   forwardSignature: string; // forward's parameters as the engine fills them, e.g. "forward(attention_mask, input_ids)"
   linearKernel: string; // how the linear layers run: packed for the CPU at load, or libtorch's
+  precision: string; // what runs in which dtype: "float32", or bfloat16 with float32 LayerNorms, residual sums and head
   cpuNativeBf16: boolean; // AVX512-BF16 or AMX: bfloat16 is allowed on cpu
   taskInfo: string; // JSON object: labels, pooling, prompts, head_path, ... per task
   forwardInputs: number; // 2 or 3 (token_type_ids)

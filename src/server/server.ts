@@ -344,6 +344,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
       torch: i.torchVersion,
       head: i.headPath,
       linear: i.linearKernel,
+      precision: i.precision,
       cpuNativeBf16: i.cpuNativeBf16,
       vocabSize: i.vocabSize,
       maxPositionEmbeddings: i.maxPositionEmbeddings,

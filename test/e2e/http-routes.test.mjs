@@ -147,6 +147,7 @@ t.test('GET /health, /ready, /info, /metrics; HEAD', async (t) => {
     task: 'fill-mask',
     device: 'cpu',
     dtype: 'float32',
+    precision: 'float32',
     max_input_length: MAX_TOKENS,
     max_body_bytes: MAX_BODY,
     max_client_batch_size: 4,

@@ -346,6 +346,11 @@ t.test('make_test_models: task fixtures export, round-trip and trace as users do
     t.match(cfg(n).bert_serve, { quantization: 'int8-dynamic', quantized_engine: /^(onednn|fbgemm|x86|qnnpack)$/, dtype: 'float32' });
     t.ok(cfg(n).bert_serve.verify.top1_agreement >= 0.5, `${n}: top-1 agreement ${cfg(n).bert_serve.verify.top1_agreement}`);
   }
+  t.same(
+    cfg('classify-int8').bert_serve.float32_linear_layers,
+    ['bert.pooler.dense', 'classifier'],
+    'classify-int8: the pooler and classifier stay float32',
+  );
   for (const n of ['mlm-traced', 'embed-traced', 'embed-traced-nopooler', 'classify-traced', 'ner-traced']) {
     t.notOk('bert_serve' in cfg(n), `${n}: a user's config, no bert_serve block`);
   }
@@ -568,17 +573,29 @@ from bert.export import pick_quantized_engine
 from bert.layout import CheckpointError
 m = torch.jit.load(sys.argv[1] + "/model.pt")
 names = [n for n, _ in m.named_modules() if n.endswith("._packed_params")]
+packed = [n[: -len("._packed_params")] for n in names]
+kept = [n for n, s in m.named_modules() if s.original_name == "Linear" and n not in packed]
 msgs = []
 for supported in ([], ["none"], ["qnnpack", "none"]):
     try:
         msgs.append(pick_quantized_engine(supported))
     except CheckpointError as e:
         msgs.append(str(e))
-print(json.dumps({"packed": len(names), "fill": hasattr(m, "fill_mask_logits"), "msgs": msgs}))
+print(json.dumps({"packed": packed, "kept": kept, "fill": hasattr(m, "fill_mask_logits"), "msgs": msgs}))
 `,
     out,
   );
-  t.ok(r.packed >= 7, `quantized Linear layers in model.pt: ${r.packed}`);
+  // The encoder's linear layers are int8; the masked LM's head (transform and vocabulary projection)
+  // stays float32, and config.json says which.
+  const bs = json(join(out, 'config.json')).bert_serve;
+  t.ok(r.packed.length >= 6, `quantized Linear layers in model.pt: ${r.packed.length}`);
+  t.ok(
+    r.packed.every((n) => n.startsWith('bert.encoder.layer.')),
+    `only the encoder's: ${r.packed.join(', ')}`,
+  );
+  t.same(r.kept, ['cls.predictions.transform.dense', 'cls.predictions.decoder'], 'the head stays float32');
+  t.equal(bs.int8_linear_layers, r.packed.length);
+  t.same(bs.float32_linear_layers, r.kept);
   t.ok(r.fill, 'fill_mask_logits kept');
   t.match(r.msgs[0], /--quantize int8: this torch has no quantized engine \(supported: none; needs one of onednn, fbgemm, x86, qnnpack\)/);
   t.match(r.msgs[1], /no quantized engine/);
@@ -590,6 +607,12 @@ print(json.dumps({"packed": len(names), "fill": hasattr(m, "fill_mask_logits"), 
   const cos = Number(enc.stdout.match(/min_cosine ([0-9.]+)/)?.[1]);
   t.ok(cos > 0.99 && cos < 1, `int8 encoder: min cosine ${cos}`);
   t.ok(existsSync(join(tmp, 'embed-int8', '1_Pooling', 'config.json')));
+  const encBs = json(join(tmp, 'embed-int8', 'config.json')).bert_serve;
+  t.ok(encBs.int8_linear_layers >= 6, `int8 encoder: ${encBs.int8_linear_layers} quantized linear layers`);
+  t.ok(
+    encBs.float32_linear_layers.every((n) => !n.split('.').includes('encoder')),
+    `int8 encoder: float32 outside the encoder only (${encBs.float32_linear_layers.join(', ') || 'none'})`,
+  );
 
   const refusals = [
     [

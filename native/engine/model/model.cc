@@ -16,6 +16,7 @@
 #include "engine/errors.h"
 #include "engine/log.h"
 #include "engine/model/graph_opt.h"
+#include "engine/model/mixed_precision.h"
 
 namespace bert {
 namespace {
@@ -227,15 +228,19 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
       break;
     }
   }
+  // In bf16, what decides the answer stays float32 (mixed_precision.h): chosen before the conversion.
+  const bool bf16 = spec_.dtype == torch::kBFloat16 && config.quantized_engine.empty();
+  const bool mixed = bf16 && mixed_bf16_enabled();
+  const Float32Plan keep = mixed ? plan_float32(module_, head_parts()) : Float32Plan{};
   try {
     module_.to(spec_.device);
     // Only floating-point state changes dtype: integer buffers (position_ids) must stay int64, which
     // Module::to(device, dtype) would not respect.
     if (spec_.dtype != stored) {
       for (auto t : module_.parameters())
-        if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
+        if (t.is_floating_point()) t.set_data(t.to(keep.keeps(t) ? torch::kFloat : spec_.dtype));
       for (auto t : module_.buffers())
-        if (t.is_floating_point()) t.set_data(t.to(spec_.dtype));
+        if (t.is_floating_point()) t.set_data(t.to(keep.keeps(t) ? torch::kFloat : spec_.dtype));
       if (stored != torch::kFloat)
         log_event(LogLevel::kInfo, "weights converted to the served dtype",
                   {{"model", path_}, {"stored", c10::toString(stored)}, {"dtype", spec_.dtype_name()}});
@@ -251,6 +256,16 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
   } catch (const std::exception& e) {
     throw EngineError(ErrorCode::kModelInvalid, path_ + ": could not move the module to " + spec_.device_name() + "/" + spec_.dtype_name());
   }
+  if (mixed) {
+    precision_ = describe_mixed_precision(keep, insert_float32_casts(module_));
+    log_event(LogLevel::kInfo, "bfloat16 with float32 LayerNorms, residual sums and head", {{"model", path_}, {"precision", precision_}});
+  } else if (bf16) {
+    precision_ = "bfloat16 throughout (BERT_SERVE_MIXED_BF16=0)";
+  } else if (!config.quantized_engine.empty()) {
+    precision_ = "int8 linear layers as config.json's bert_serve block lists them (dynamic quantization), float32 elsewhere";
+  } else {
+    precision_ = spec_.dtype_name();
+  }
   // Load-time graph rewriting (graph_opt.h): float32 linear layers on the CPU with packed weights.
   // clone(inplace): new types and graphs, the same weight tensors (nothing copied), so the first
   // probe can compare the rewritten module with the file's (settle_rewrite).
@@ -262,6 +277,24 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
     else
       as_loaded_.reset();
   }
+}
+
+// The submodules after the encoder in forward's chain of calls (call_map.h), "cls" or "classifier",
+// and the attributes forward hands them. An embedding model's answer is the encoder's own output: no head.
+HeadParts Model::head_parts() const {
+  HeadParts out;
+  if (config_.task == Task::kEmbeddings) return out;
+  std::string why;
+  const CallMap map = map_calls(module_);
+  const auto chain = find_head_chain(map, why);
+  if (!chain) return out;
+  for (int c : chain->head) {
+    const SubmoduleCall& call = map.calls[static_cast<size_t>(c)];
+    out.submodules.push_back(call.path);
+    for (const ValueSource& a : call.args)
+      if (a.kind == ValueSource::Kind::kAttribute && a.value.isTensor()) out.arguments.push_back(a.value.toTensor());
+  }
+  return out;
 }
 
 torch::Tensor Model::forward_as_loaded(const PaddedBatch& batch) {

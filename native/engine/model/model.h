@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/model/call_map.h"
+#include "engine/model/mixed_precision.h"
 #include "engine/model/model_config.h"
 
 namespace bert {
@@ -81,11 +82,14 @@ class Model {
   bool rewrite_unsettled() const { return as_loaded_.has_value(); }
   torch::Tensor forward_as_loaded(const PaddedBatch& batch);
   void settle_rewrite(const std::string& diff);
+  // What runs in which precision, in words (mixed_precision.h for bf16), for the startup log and /info.
+  const std::string& precision() const { return precision_; }
   // Appended to "forward failed" messages: what to do when a dtype conversion is the likely cause.
   std::string failure_hint() const;
 
  private:
   void map_forward_parameters(const torch::jit::Method& forward);
+  HeadParts head_parts() const;
 
   std::string path_, name_;
   ModelConfig config_;
@@ -98,6 +102,7 @@ class Model {
   std::vector<std::string> params_;
   int forward_inputs_ = 2;
   std::string linear_kernel_ = "libtorch linear layers";
+  std::string precision_;
   std::optional<torch::jit::Module> as_loaded_;  // until settle_rewrite: the graphs as the file had them
 };
 

@@ -123,6 +123,7 @@ export function buildInfo(engine: Engine, ctx: Pick<RouteContext, 'models' | 'mo
     single_thread_max_tokens: i.singleThreadMaxTokens,
     fair_batch_tokens: i.fairBatchTokens,
     linear_kernel: i.linearKernel,
+    precision: i.precision,
     blas: i.blas,
     malloc: i.malloc,
     torch_version: i.torchVersion,
