@@ -38,7 +38,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { startCli } from './lib/cli_server.js';
@@ -241,8 +241,9 @@ try {
   }
   console.log(
     JSON.stringify({
-      modelA,
-      modelB,
+      // Relative to the repository, so a saved result names no path of the machine it ran on.
+      modelA: relative(ROOT, modelA),
+      modelB: relative(ROOT, modelB),
       seconds,
       rounds,
       bRate,
