@@ -3,7 +3,7 @@
 // traffic, one server serving both (--model a=DIR --model b=DIR; they share one thread budget).
 //
 //   node bench/fairness.js [--dist DIR] [--a DIR] [--b DIR] [--seconds S] [--rounds N]
-//                          [--b-rate R] [--capacity C] [--variants fair,uncapped,cap:N]
+//                          [--b-rate R] [--capacity C] [--variants fair,uncapped,cap:N,...]
 //                          [--a-min-words W]
 //
 // Texts: bench/corpus.js's (lengths as users send them, median 20 words); A gets those of at least
@@ -17,7 +17,11 @@
 // and what the bench does around the server: `gen-nice`, A's load generator at nice
 // 19, so that the CPU it takes on this machine goes to the server first; `js-nice:N`, the server's
 // JS thread (its main thread only: the engine threads, started at load, keep nice 0) reniced to N
-// once ready, so that its HTTP work for A's flood yields to the engine threads), on a fresh server with
+// once ready, so that its HTTP work for A's flood yields to the engine threads); `engine-nice:N`, every
+// other thread of the server (the engine's workers and their OpenMP teams, started at load; also
+// libuv's and V8's helpers, which do little here) reniced to N once ready (N < 0 needs root), the
+// same split from the other side: the engine threads ahead of the JS thread and of the load
+// generators, which keep nice 0), on a fresh server with
 // --max-queue 64 --request-timeout-ms 1000 (as bench/goodput.js: goodput is answers within the
 // deadline):
 //   capacity  A's capacity alone: the 200/s it answers when offered far more (8x a first probe's
@@ -32,17 +36,21 @@
 // cores (CPU seconds per second, /proc) A's load generator, the server's JS thread and the server's
 // other threads used while shared. B's p99 is the client's (from the
 // scheduled send to the answer); its server-side part (x-total-time: arrival to answer written,
-// so without the client's and the kernel's share) is printed beside it. Bounded: every run is `seconds`
+// so without the client's and the kernel's share) is printed beside it, and its parts: the engine queue,
+// the wait for the shared threads (x-thread-wait-time: the A batches B's batch waited behind, and how
+// many of B's answers waited >= 1 ms at all) and the inference (B's own forward, after the wait).
+// Bounded: every run is `seconds`
 // long (default 5) after 1 s of warm-up; open loop (bench/loadgen.js), so the offered load does not
 // slow down when the server does.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCorpus } from './corpus.js';
 import { startCli } from './lib/cli_server.js';
 import { arg } from './lib/args.js';
+import { statCpuSeconds } from './lib/proc_cpu.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = resolve(arg('dist', join(ROOT, 'dist')));
@@ -62,7 +70,7 @@ const r3 = (x) => Math.round(x * 1000) / 1000;
 
 /** A variant's server flags, A's load generator's nice and the server JS thread's nice. */
 const variantOf = (v) => {
-  const out = { flags: [], genNice: 0, jsNice: 0 };
+  const out = { flags: [], genNice: 0, jsNice: 0, engineNice: 0 };
   for (const part of v.split('+')) {
     if (part === 'fair') continue;
     else if (part === 'uncapped') out.flags.push('--fair-batch-tokens', '16384', '--max-batch-tokens', '16384');
@@ -71,7 +79,11 @@ const variantOf = (v) => {
     else if (part === 'no-waiting') out.flags.push('--max-waiting', '0');
     else if (part === 'gen-nice') out.genNice = 19;
     else if (/^js-nice:\d+$/.test(part)) out.jsNice = Number(part.slice(8));
-    else throw new Error(`unknown variant ${v} (known, joined with +: fair, uncapped, cap:N, uws, no-waiting, gen-nice, js-nice:N)`);
+    else if (/^engine-nice:-?\d+$/.test(part)) out.engineNice = Number(part.slice(12));
+    else
+      throw new Error(
+        `unknown variant ${v} (known, joined with +: fair, uncapped, cap:N, uws, no-waiting, gen-nice, js-nice:N, engine-nice:N)`,
+      );
   }
   return out;
 };
@@ -102,26 +114,32 @@ function load(port, path, rate, seed, nice = 0) {
     p.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`loadgen exited ${code}`))));
   });
 }
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 /** CPU seconds the server has used (/proc/PID/task/TID/stat), its JS thread (TID = PID) apart from the rest (engine, libuv, V8's helpers). */
 function serverCpu(pid) {
   const cpu = { js: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat;
     try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      cpu[tid === String(pid) ? 'js' : 'other'] += statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
     } catch {
-      continue; // a thread that ended meanwhile
+      // a thread that ended meanwhile
     }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    cpu[tid === String(pid) ? 'js' : 'other'] += (Number(f[11]) + Number(f[12])) / TICKS;
   }
   return cpu;
 }
 const p99 = (r) => r.latency_ok_from_schedule?.p99 ?? NaN;
 const serverP99 = (r) => r.server_timing_ms?.total?.p99 ?? NaN;
-/** Where B's time went on the server, p99 of each part (ms): in the engine's queue, in the model (its thread lease included). */
-const parts = (r) => ({ queue: r.server_timing_ms?.queue?.p99 ?? NaN, inference: r.server_timing_ms?.inference?.p99 ?? NaN });
+/**
+ * Where B's time went on the server, p99 of each part (ms): in the engine's queue, waiting for the
+ * shared threads (and its median, and how many answers waited >= 1 ms), in the model.
+ */
+const parts = (r) => ({
+  queue: r.server_timing_ms?.queue?.p99 ?? NaN,
+  threadWait: r.server_timing_ms?.thread_wait?.p99 ?? NaN,
+  threadWaitP50: r.server_timing_ms?.thread_wait?.p50 ?? NaN,
+  threadWaited: r.thread_waited ?? NaN,
+  answered: r.ok,
+  inference: r.server_timing_ms?.inference?.p99 ?? NaN,
+});
 
 const servers = {};
 try {
@@ -144,8 +162,13 @@ try {
     );
     // setpriority on the PID moves its main thread only (Linux nice is per thread); the engine threads
     // were started at load, before this, with nice 0.
-    const { jsNice } = variantOf(v);
-    if (jsNice > 0) execFileSync('renice', ['-n', String(jsNice), '-p', String(servers[v].proc.pid)], { stdio: 'ignore' });
+    const { jsNice, engineNice } = variantOf(v);
+    const { pid } = servers[v].proc;
+    if (jsNice > 0) execFileSync('renice', ['-n', String(jsNice), '-p', String(pid)], { stdio: 'ignore' });
+    if (engineNice !== 0) {
+      const others = readdirSync(`/proc/${pid}/task`).filter((tid) => tid !== String(pid));
+      execFileSync('renice', ['-n', String(engineNice), '-p', ...others], { stdio: 'ignore' });
+    }
   }
   const loadBefore = os.loadavg();
   if (capacity === undefined) {
@@ -200,7 +223,9 @@ try {
       log(
         `round ${round} ${v}: B p99 ${r.bP99AloneMs} -> ${r.bP99SharedMs} ms (${r.bP99Ratio}x, ${r.bRefusedShared} not 200; ` +
           `server-side ${r.bServerP99AloneMs} -> ${r.bServerP99SharedMs} ms, of which engine queue ${r.bPartsAlone.queue} -> ` +
-          `${r.bPartsShared.queue} ms and inference ${r.bPartsAlone.inference} -> ${r.bPartsShared.inference} ms); ` +
+          `${r.bPartsShared.queue} ms, thread wait ${r.bPartsAlone.threadWait} -> ${r.bPartsShared.threadWait} ms (median ` +
+          `${r.bPartsShared.threadWaitP50} ms; ${r.bPartsShared.threadWaited} of ${r.bPartsShared.answered} answers waited >= 1 ms) ` +
+          `and inference ${r.bPartsAlone.inference} -> ${r.bPartsShared.inference} ms); ` +
           `A goodput ${r.aGoodputAlone} -> ${r.aGoodputShared}/s (${r.aGoodputRatio}x); cores while shared: A's load generator ` +
           `${cores.loadgenA}, server JS thread ${cores.serverJs}, server's other threads ${cores.serverOther}; load average ${r.load1.toFixed(2)}`,
       );
@@ -219,6 +244,11 @@ try {
           bServerP99SharedMs: median(rs.map((r) => r.bServerP99SharedMs)),
           bQueueP99AloneMs: median(rs.map((r) => r.bPartsAlone.queue)),
           bQueueP99SharedMs: median(rs.map((r) => r.bPartsShared.queue)),
+          bThreadWaitP99AloneMs: median(rs.map((r) => r.bPartsAlone.threadWait)),
+          bThreadWaitP99SharedMs: median(rs.map((r) => r.bPartsShared.threadWait)),
+          bThreadWaitP50SharedMs: median(rs.map((r) => r.bPartsShared.threadWaitP50)),
+          bThreadWaitedShared: rs.reduce((n, r) => n + r.bPartsShared.threadWaited, 0),
+          bAnsweredShared: rs.reduce((n, r) => n + r.bPartsShared.answered, 0),
           bInferenceP99AloneMs: median(rs.map((r) => r.bPartsAlone.inference)),
           bInferenceP99SharedMs: median(rs.map((r) => r.bPartsShared.inference)),
           aGoodputAlone: median(rs.map((r) => r.aGoodputAlone)),
@@ -234,6 +264,8 @@ try {
     log(
       `${v} (median of ${rounds}): B p99 ${s.bP99AloneMs} -> ${s.bP99SharedMs} ms = ${s.bP99Ratio}x (target <= 2; server-side ` +
         `${s.bServerP99AloneMs} -> ${s.bServerP99SharedMs} ms; engine queue ${s.bQueueP99AloneMs} -> ${s.bQueueP99SharedMs} ms, ` +
+        `thread wait ${s.bThreadWaitP99AloneMs} -> ${s.bThreadWaitP99SharedMs} ms (median ${s.bThreadWaitP50SharedMs} ms; ` +
+        `${s.bThreadWaitedShared} of ${s.bAnsweredShared} answers waited >= 1 ms), ` +
         `inference ${s.bInferenceP99AloneMs} -> ${s.bInferenceP99SharedMs} ms); A goodput ${s.aGoodputAlone} -> ${s.aGoodputShared}/s = ${s.aGoodputRatio}x ` +
         `(target >= 0.8); B answers not 200 while shared: ${s.bNot200Shared}; cores while shared: A's load generator ` +
         `${s.coresShared.loadgenA}, server JS thread ${s.coresShared.serverJs}, other server threads ${s.coresShared.serverOther}`,

@@ -13,12 +13,14 @@
 //   node bench/goodput_connections.js [--seconds 6] [--knee 64] [--factors 4,16] [--rounds 3]
 //        [--transports node,uws] [--variants default,no-waiting] [--model models/demo] [--dist dist]
 //        [--node-options OPTS]   (NODE_OPTIONS for the server only, e.g. --max-semi-space-size=4)
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT as root, startCli } from './lib/cli_server.js';
 import { arg } from './lib/args.js';
+import { AUTOCANNON, autocannonArgs } from './lib/autocannon.js';
+import { cpuSeconds } from './lib/proc_cpu.js';
 
 const seconds = Number(arg('seconds', 6));
 const knee = Number(arg('knee', 64));
@@ -29,16 +31,7 @@ const variants = arg('variants', 'default,no-waiting').split(',');
 const model = arg('model', join(root, 'models', 'demo'));
 const dist = resolve(arg('dist', join(root, 'dist')));
 const nodeOptions = arg('node-options');
-const cannon = join(root, 'node_modules', '.bin', 'autocannon');
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 const log = (m) => process.stderr.write(`[goodput-connections] ${m}\n`);
-
-/** CPU seconds (user + system) a process has used, from /proc/PID/stat. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS;
-}
 
 function startServer(transport, variant) {
   const extra = variant === 'no-waiting' ? ['--max-waiting', '0'] : [];
@@ -74,26 +67,7 @@ function run(port, connections, server) {
   return new Promise((resolve, reject) => {
     const cpuServer0 = cpuSeconds(server.pid);
     const t0 = process.hrtime.bigint();
-    const p = spawn(
-      cannon,
-      [
-        '-j',
-        '-c',
-        String(connections),
-        '-d',
-        String(seconds),
-        '-t',
-        '10',
-        '-m',
-        'POST',
-        '-H',
-        'content-type=text/plain',
-        '-i',
-        bodyFile,
-        `http://127.0.0.1:${port}/`,
-      ],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+    const p = spawn(AUTOCANNON, autocannonArgs(port, bodyFile, { connections, seconds }), { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     let cpuClient = 0;
     // The client's CPU is read just before it exits (after that /proc has no entry for it).

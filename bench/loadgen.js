@@ -13,7 +13,8 @@
 // wait for a connection). Only requests scheduled inside the measured window (after `warmup`
 // seconds, for `duration` seconds) are counted. Answers are split by status, so refusals (429/503)
 // and accepted requests get separate latency percentiles, and the server's timing headers
-// (x-tokenization-time, x-queue-time, x-inference-time, x-total-time, in ms) are summarized for 2xx answers.
+// (x-tokenization-time, x-queue-time, x-thread-wait-time, x-inference-time, x-total-time, in ms) are
+// summarized for 2xx answers.
 //
 // Prints one JSON object on stdout. Bodies: one per line of `corpus`, used in order, round robin,
 // sent as text/plain to POST `path` (default /).
@@ -65,6 +66,7 @@ const rec = {
   lag: [], // ms, write time - scheduled time
   tok: [],
   queue: [],
+  wait: [],
   inf: [],
   total: [], // timing headers of 2xx answers (ms)
 };
@@ -85,6 +87,7 @@ function record(req, status, tEnd, hdr) {
   if (status >= 200 && status < 300 && hdr) {
     if (hdr.tok !== undefined) rec.tok.push(hdr.tok);
     if (hdr.queue !== undefined) rec.queue.push(hdr.queue);
+    if (hdr.wait !== undefined) rec.wait.push(hdr.wait);
     if (hdr.inf !== undefined) rec.inf.push(hdr.inf);
     if (hdr.total !== undefined) rec.total.push(hdr.total);
   }
@@ -204,6 +207,7 @@ function parseResponse(buf) {
     else if (k === 'connection' && /close/i.test(v)) close = true;
     else if (k === 'x-tokenization-time') hdr.tok = headerMs(v);
     else if (k === 'x-queue-time') hdr.queue = headerMs(v);
+    else if (k === 'x-thread-wait-time') hdr.wait = headerMs(v);
     else if (k === 'x-inference-time') hdr.inf = headerMs(v);
     else if (k === 'x-total-time') hdr.total = headerMs(v);
   }
@@ -350,7 +354,15 @@ function summarize(cpu, wall) {
     latency_refused_from_schedule: stats(sel(rec.latIntended, refused)),
     latency_all: stats(sel(rec.latSent, (s) => s > 0)),
     send_lag: stats(rec.lag),
-    server_timing_ms: { tokenization: stats(rec.tok), queue: stats(rec.queue), inference: stats(rec.inf), total: stats(rec.total) },
+    server_timing_ms: {
+      tokenization: stats(rec.tok),
+      queue: stats(rec.queue),
+      thread_wait: stats(rec.wait),
+      inference: stats(rec.inf),
+      total: stats(rec.total),
+    },
+    // Answers whose batch waited >= 1 ms for threads another model's batch held (several models).
+    thread_waited: rec.wait.filter((w) => w >= 1).length,
     connections_opened: opened,
     max_busy_connections: maxBusy,
     max_client_backlog: maxBacklog,

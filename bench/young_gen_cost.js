@@ -7,22 +7,18 @@
 // do not depend on the machine's load, their times and the CPU do.
 //
 //   node bench/young_gen_cost.js [--count 4000] [--rounds 3] [--variants ,--max-semi-space-size=4]
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arg } from './lib/args.js';
+import { AUTOCANNON, autocannonArgs } from './lib/autocannon.js';
 import { ROOT, startCli } from './lib/cli_server.js';
+import { cpuSeconds } from './lib/proc_cpu.js';
 
 const COUNT = Number(arg('count', 4000));
 const ROUNDS = Number(arg('rounds', 3));
 const variants = arg('variants', ',--max-semi-space-size=4').split(',');
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const cpuSeconds = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS;
-};
 async function gc(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const read = (what, kind) =>
@@ -34,26 +30,7 @@ const body = join(dir, 'body.txt');
 writeFileSync(body, 'test [MASK]');
 const cannon = (port) =>
   new Promise((resolve, reject) => {
-    const p = spawn(
-      join(ROOT, 'node_modules', '.bin', 'autocannon'),
-      [
-        '-j',
-        '-c',
-        '16',
-        '-a',
-        String(COUNT),
-        '-t',
-        '10',
-        '-m',
-        'POST',
-        '-H',
-        'content-type=text/plain',
-        '-i',
-        body,
-        `http://127.0.0.1:${port}/`,
-      ],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+    const p = spawn(AUTOCANNON, autocannonArgs(port, body, { connections: 16, count: COUNT }), { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon exited ${code}`))));

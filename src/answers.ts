@@ -5,6 +5,8 @@
 export interface Timings {
   tokenizeUs: number;
   queueUs: number;
+  /** The batch's wait for the CPU threads other models' batches held (a shared thread budget); not in inferenceUs. */
+  threadWaitUs: number;
   inferenceUs: number;
 }
 
@@ -22,12 +24,13 @@ export function parseAnswer(a: JsonAnswer): unknown {
 
 /** The slowest part's timings (the parts ran concurrently) and the tokens of all. */
 function combine(answers: readonly JsonAnswer[]): { timings: Timings; tokens: number } {
-  const timings: Timings = { tokenizeUs: 0, queueUs: 0, inferenceUs: 0 };
+  const timings: Timings = { tokenizeUs: 0, queueUs: 0, threadWaitUs: 0, inferenceUs: 0 };
   let tokens = 0;
   for (const a of answers) {
     tokens += a.tokens;
     timings.tokenizeUs = Math.max(timings.tokenizeUs, a.timings.tokenizeUs);
     timings.queueUs = Math.max(timings.queueUs, a.timings.queueUs);
+    timings.threadWaitUs = Math.max(timings.threadWaitUs, a.timings.threadWaitUs);
     timings.inferenceUs = Math.max(timings.inferenceUs, a.timings.inferenceUs);
   }
   return { timings, tokens };

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineStats } from './engine.js';
 import type { Timings } from './answers.js';
+import type { ThreadBudgetStats } from './thread_budget.js';
 import type { NativeHistogram } from './native/types.js';
 
 /** How long the rendered process metrics are reused. */
@@ -32,6 +33,8 @@ export interface MetricsSource {
   waiting(): number;
   /** Each served model's resident memory (server/model_memory.ts), by name. */
   modelMemory?(): ReadonlyArray<readonly [string, number]>;
+  /** The thread budget the served models share, when several do (thread_budget.ts). */
+  threadBudget?(): ThreadBudgetStats | undefined;
 }
 
 export class Metrics {
@@ -45,6 +48,7 @@ export class Metrics {
   readonly #duration: Histogram<'route'>;
   readonly #tokenization: Histogram<'route'>;
   readonly #queue: Histogram<'route'>;
+  readonly #threadWait: Histogram<'route'>;
   readonly #inference: Histogram<'route'>;
   readonly #clientClosed: Counter<'route' | 'stage'>;
   /** source.stats(), taken once per scrape. */
@@ -75,6 +79,13 @@ export class Metrics {
     this.#queue = new Histogram({
       name: 'bert_serve_queue_duration_seconds',
       help: 'Time waiting for a batch per successful request',
+      labelNames: ['route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#threadWait = new Histogram({
+      name: 'bert_serve_thread_wait_duration_seconds',
+      help: "Time a successful request's batch waited for the CPU threads other models' batches held (several models on one thread budget)",
       labelNames: ['route'],
       buckets: LATENCY_BUCKETS,
       registers,
@@ -139,6 +150,18 @@ export class Metrics {
       'bert_serve_running_batch_seconds',
       'How long the longest-running batch has been running (0 when idle); a hung model keeps growing it',
       () => (stats()?.runningBatchMs ?? 0) / 1000,
+    );
+    // Several models on one thread budget: a batch that waits for another model's batch shows here
+    // (and in x-thread-wait-time), not as a slower forward.
+    gauge(
+      'bert_serve_thread_budget_in_use',
+      'Threads of the shared thread budget leased by running batches (several models)',
+      () => source.threadBudget?.()?.inUse,
+    );
+    gauge(
+      'bert_serve_thread_budget_waiting',
+      "Batches waiting now for threads other models' batches hold (several models)",
+      () => source.threadBudget?.()?.waiting,
     );
     // Where the model's memory is: weights and live activations, and freed activations kept for the
     // next batch (unmapped after 10 s unused); docs/performance.md, "The allocator".
@@ -221,6 +244,17 @@ export class Metrics {
       "Requests failed because the model's output they are answered from held NaN or Inf (error_type non_finite_output)",
       (s) => s.nonFiniteOutputs,
     );
+    let waitedLast = 0;
+    new Counter({
+      name: 'bert_serve_thread_budget_waits_total',
+      help: "Batches that waited for threads other models' batches held, or for their turn (several models)",
+      registers,
+      collect() {
+        const v = source.threadBudget?.()?.waited ?? 0;
+        if (v > waitedLast) this.inc(v - waitedLast);
+        waitedLast = Math.max(waitedLast, v);
+      },
+    });
     total('bert_serve_padded_tokens_total', 'Padded tokens run through the model (batch length x texts)', (s) => s.paddedTokens);
 
     if (options.defaultMetrics ?? true) {
@@ -241,6 +275,7 @@ export class Metrics {
   observeTimings(route: string, t: Timings): void {
     this.#tokenization.observe({ route }, t.tokenizeUs / 1e6);
     this.#queue.observe({ route }, t.queueUs / 1e6);
+    this.#threadWait.observe({ route }, t.threadWaitUs / 1e6);
     this.#inference.observe({ route }, t.inferenceUs / 1e6);
   }
 

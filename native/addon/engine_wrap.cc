@@ -69,6 +69,10 @@ class EngineWrap::Log : public bert::LogSink {
 
 namespace {
 
+// Per request in a batch's completion: tokenize, queue, inference, tokens, thread wait (the order of
+// NativeCompletion in src/native/types.ts).
+constexpr size_t kTimingFields = 5;
+
 // The options object is complete (src/engine_options.ts resolves every field; the defaults live in
 // src/config.ts): a missing or mistyped field is a bug on the JS side, refused here by name.
 Napi::Value field(const Napi::Object& o, const char* key, bool ok(const Napi::Value&), const char* what) {
@@ -474,7 +478,7 @@ void EngineWrap::HandleBatch(Napi::Env env, Napi::Function callback, Message& ms
   auto ids = Napi::Float64Array::New(env, n);
   auto codes = Napi::Array::New(env, n);
   auto payloads = Napi::Array::New(env, n);
-  auto timings = Napi::Float64Array::New(env, 4 * n);
+  auto timings = Napi::Float64Array::New(env, kTimingFields * n);
   for (size_t i = 0; i < n; ++i) {
     const bert::Request& r = *msg.batch[i];
     ids[i] = static_cast<double>(r.id);
@@ -485,10 +489,12 @@ void EngineWrap::HandleBatch(Napi::Env env, Napi::Function callback, Message& ms
       codes.Set(static_cast<uint32_t>(i), "");
       payloads.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, r.json.data(), r.json.size()));
     }
-    timings[4 * i] = r.timings.tokenize_us;
-    timings[4 * i + 1] = r.timings.queue_us;
-    timings[4 * i + 2] = r.timings.inference_us;
-    timings[4 * i + 3] = static_cast<double>(r.num_tokens());
+    double* t = timings.Data() + kTimingFields * i;
+    t[0] = r.timings.tokenize_us;
+    t[1] = r.timings.queue_us;
+    t[2] = r.timings.inference_us;
+    t[3] = static_cast<double>(r.num_tokens());
+    t[4] = r.timings.thread_wait_us;
   }
   outstanding_ = outstanding_ >= n ? outstanding_ - n : 0;
   UpdateRef(env);

@@ -20,7 +20,7 @@ import type {
   NativeStats,
   NativeTokenizer,
 } from './types.js';
-import { NativeTaskKind } from './types.js';
+import { NativeTaskKind, TIMING_FIELDS } from './types.js';
 
 interface Pending {
   resolve: (a: JsonAnswer) => void;
@@ -183,8 +183,8 @@ export class EngineBridge {
   /** The native completion: once per finished batch. */
   #complete(ids: Float64Array, codes: string[], payloads: Array<Buffer | string>, timings: Float64Array): void {
     for (let i = 0; i < ids.length; i++) {
-      const t: Timings = { tokenizeUs: timings[4 * i], queueUs: timings[4 * i + 1], inferenceUs: timings[4 * i + 2] };
-      this.#settle(ids[i], codes[i], payloads[i], t, timings[4 * i + 3]);
+      const [tokenizeUs, queueUs, inferenceUs, tokens, threadWaitUs] = timings.subarray(TIMING_FIELDS * i, TIMING_FIELDS * (i + 1));
+      this.#settle(ids[i], codes[i], payloads[i], { tokenizeUs, queueUs, threadWaitUs, inferenceUs }, tokens);
     }
   }
 
@@ -193,7 +193,7 @@ export class EngineBridge {
     if (!p) return; // cancelled earlier: already answered
     this.#pending.delete(id);
     if (code === '') {
-      p.resolve({ body: payload as Buffer, timings: timings ?? { tokenizeUs: 0, queueUs: 0, inferenceUs: 0 }, tokens });
+      p.resolve({ body: payload as Buffer, timings: timings ?? { tokenizeUs: 0, queueUs: 0, threadWaitUs: 0, inferenceUs: 0 }, tokens });
     } else {
       const err = Object.assign(new Error(typeof payload === 'string' ? payload : 'request failed'), { code });
       p.reject(toBertServeError(err, p.stack));

@@ -196,8 +196,11 @@ export type NativeLog = (level: string, message: string, fields: string) => void
 /**
  * Called once per finished batch (one hop). Arrays are parallel, one entry per request:
  * ids, error codes ('' when ok), payloads (JSON bytes when ok, error message when not),
- * timings as [tokenize_us, queue_us, inference_us, tokens] per request (tokens: the encoded length).
+ * timings as [tokenize_us, queue_us, inference_us, tokens, thread_wait_us] per request (tokens: the
+ * encoded length; thread_wait_us: the batch's wait for the shared thread budget, not in inference_us).
  */
+/** Numbers per request in NativeCompletion's `timings`. */
+export const TIMING_FIELDS = 5;
 export type NativeCompletion = (ids: Float64Array, codes: string[], payloads: Array<Buffer | string>, timings: Float64Array) => void;
 
 /** Request flags (engine_wrap.cc Submit): bit 0 add [CLS]/[SEP] (tokenize); bits 1-2 truncation (1 none, 2 right, 3 left). */

@@ -6,7 +6,7 @@
 import type { Headers } from './exchange.js';
 
 /** Headers a page's script may read: the request id, the timing headers and Retry-After. */
-const EXPOSE = 'x-request-id, x-tokenization-time, x-queue-time, x-inference-time, x-total-time, retry-after';
+const EXPOSE = 'x-request-id, x-tokenization-time, x-queue-time, x-thread-wait-time, x-inference-time, x-total-time, retry-after';
 /** Request headers a page may send beyond the CORS-safelisted ones. */
 const ALLOW_HEADERS = 'authorization, content-type, x-request-id';
 /** How long browsers may cache a preflight answer (seconds). */

@@ -253,6 +253,7 @@ function write(ctx: RouteContext, ex: Exchange, engine: Engine, answer: JsonAnsw
     ['Content-Type', 'application/json'],
     ['x-tokenization-time', ms(t.tokenizeUs / 1000)],
     ['x-queue-time', ms(t.queueUs / 1000)],
+    ['x-thread-wait-time', ms(t.threadWaitUs / 1000)],
     ['x-inference-time', ms(t.inferenceUs / 1000)],
     ['x-total-time', ms(ex.elapsedMs())],
     ['x-model-version', engine.version],

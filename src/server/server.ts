@@ -126,6 +126,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
         answerBytes: () => this.memory.usedBytes,
         waiting: () => this.waiting,
         modelMemory: () => this.names.flatMap((n) => (this.memoryOf(n) === undefined ? [] : [[n, this.memoryOf(n)!] as const])),
+        threadBudget: () => this.#budget?.stats(),
       },
       { defaultMetrics },
     );

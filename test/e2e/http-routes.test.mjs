@@ -59,9 +59,10 @@ t.test('POST / raw text: timing headers, content type, same answer for any non-J
   const r = await postText(port, 'paris is the [MASK] of france.');
   t.equal(r.status, 200, r.text);
   t.match(r.headers['content-type'], /^application\/json/);
-  for (const h of ['x-tokenization-time', 'x-queue-time', 'x-inference-time', 'x-total-time']) {
+  for (const h of ['x-tokenization-time', 'x-queue-time', 'x-thread-wait-time', 'x-inference-time', 'x-total-time']) {
     t.match(r.headers[h], /^\d+(\.\d+)?$/, `${h} in ms`);
   }
+  t.equal(r.headers['x-thread-wait-time'], '0.000', 'one model: no thread budget to wait for');
   t.ok(Number(r.headers['x-total-time']) >= Number(r.headers['x-inference-time']), 'total >= inference');
   checkPredictions(t, r.json);
   const noType = await request(port, { method: 'POST', path: '/', body: 'paris is the [MASK] of france.' });

@@ -227,7 +227,7 @@ class FakeEngine {
     const ids = new Float64Array(rs.length),
       codes = [],
       payloads = [],
-      timings = new Float64Array(rs.length * 4);
+      timings = new Float64Array(rs.length * 5); // src/native/types.ts TIMING_FIELDS
     rs.forEach((r, i) => {
       ids[i] = r.id;
       const [code, payload] = decide(r);

@@ -89,7 +89,15 @@ void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch, ThreadBudget* bu
   // Held for the whole batch, the retries in halves included (they run on the same threads).
   // The lease's tokens of work: what the batch costs by the cost model (overhead + padded tokens).
   const size_t padded = longest * batch.size();
-  const ThreadLease lease(model_.spec().device.is_cuda() ? nullptr : budget, flow_, threads_for(padded), batch_overhead_tokens_ + padded);
+  ThreadBudget* const leasing = model_.spec().device.is_cuda() ? nullptr : budget;
+  const auto asked = Clock::now();
+  const ThreadLease lease(leasing, flow_, threads_for(padded), batch_overhead_tokens_ + padded);
+  // Told apart from the forward (Scheduler::run_batch subtracts it from the inference time): "this
+  // model waited behind another model's batch" and "this model's batch ran slower" have other causes.
+  if (leasing) {
+    const double waited = std::chrono::duration<double, std::micro>(Clock::now() - asked).count();
+    for (auto& r : batch) r->timings.thread_wait_us = waited;
+  }
   try {
     PaddedBatch padded = pad(batch);
     use_threads(lease.granted());

@@ -33,9 +33,12 @@ struct HeadParams {
 enum class Truncation { kDefault, kNone, kRight, kLeft };
 
 struct RequestTimings {
-  double tokenize_us = 0;   // prep thread: tokenization + validation
-  double queue_us = 0;      // from queued to batch start
-  double inference_us = 0;  // batch forward + post-processing (shared by the batch)
+  double tokenize_us = 0;  // prep thread: tokenization + validation
+  double queue_us = 0;     // from queued to batch start
+  // From batch start to its CPU threads leased from the thread budget that several models share
+  // (thread_budget.h): the other models' batches it waited behind. 0 without a budget.
+  double thread_wait_us = 0;
+  double inference_us = 0;  // batch forward + post-processing, after the thread wait (shared by the batch)
 };
 
 struct Request {

@@ -350,7 +350,7 @@ void Scheduler::run_batch(size_t index, std::vector<RequestPtr>& batch) {
   }
   for (auto& r : batch) {
     if (!r) continue;
-    r->timings.inference_us = inference_us;
+    r->timings.inference_us = std::max(0.0, inference_us - r->timings.thread_wait_us);
     if (kind && !finished(*r)) {
       r->fail(ErrorCode::kInferenceFailed, engine_error ? detail : std::string(kInferenceFailedMessage));
     }
