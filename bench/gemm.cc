@@ -1,12 +1,13 @@
 // gemm: the packed float32 linear layer (kernels/packed_linear_op.h) against libtorch's own
-// at::linear (OpenBLAS) on the same operands, BERT-base's three linear shapes at several row counts.
-// The two alternate within each round (A, B, A, B ...) and each keeps its best round, so a loaded
-// machine disturbs both alike; CPU time (the whole process's, so a second intra-op thread counts)
+// at::linear (OpenBLAS) and against oneDNN's linear (libtorch's MKL-DNN, weights reordered once) on
+// the same operands, BERT-base's three linear shapes at several row counts and thread counts.
+// The three alternate within each round (A, B, C, A, B, C ...) and each keeps its best round, so a
+// loaded machine disturbs them alike; CPU time (the whole process's, so a second intra-op thread counts)
 // is the measure that holds under load, wall time the one a quiet machine shows.
 //
-// Usage: gemm [--threads N] [--rounds R] [--rows 1,16,128,512,4096]
-// Prints one JSON line per shape: GFLOP/s by CPU and by wall time for each, and packed / libtorch
-// (CPU time ratio; > 1: the packed layer is faster).
+// Usage: gemm [--threads 1,2] [--rounds R] [--rows 1,16,128,512,4096]
+// Prints one JSON line per shape and thread count: GFLOP/s by CPU and by wall time for each, and
+// packed / libtorch, packed / oneDNN (CPU time ratios; > 1: the packed layer is faster).
 #include <ATen/Parallel.h>
 #include <time.h>
 #include <torch/torch.h>
@@ -30,17 +31,17 @@ double clock_s(clockid_t id) {
 }
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "gemm: %s\nusage: gemm [--threads N] [--rounds R] [--rows 1,16,128,512,4096]\n", why.c_str());
+  std::fprintf(stderr, "gemm: %s\nusage: gemm [--threads 1,2] [--rounds R] [--rows 1,16,128,512,4096]\n", why.c_str());
   std::exit(2);
 }
 
-std::vector<int64_t> parse_list(const std::string& s) {
+std::vector<int64_t> parse_list(const std::string& flag, const std::string& s) {
   std::vector<int64_t> out;
   std::stringstream in(s);
   for (std::string item; std::getline(in, item, ',');) {
     char* end = nullptr;
     const long long v = std::strtoll(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v <= 0) usage("--rows: positive integers separated by commas, got " + s);
+    if (item.empty() || *end != '\0' || v <= 0) usage(flag + ": positive integers separated by commas, got " + s);
     out.push_back(v);
   }
   return out;
@@ -49,24 +50,23 @@ std::vector<int64_t> parse_list(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 1, rounds = 5;
-  std::vector<int64_t> rows = {1, 16, 128, 512, 4096};
+  int rounds = 5;
+  std::vector<int64_t> rows = {1, 16, 128, 512, 4096}, thread_counts = {1, 2};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) usage(a + " needs a value");
     const std::string v = argv[++i];
     if (a == "--threads")
-      threads = std::atoi(v.c_str());
+      thread_counts = parse_list(a, v);
     else if (a == "--rounds")
       rounds = std::atoi(v.c_str());
     else if (a == "--rows")
-      rows = parse_list(v);
+      rows = parse_list(a, v);
     else
       usage("unknown option " + a);
   }
-  if (threads < 1 || rounds < 1) usage("--threads and --rounds must be >= 1");
+  if (rounds < 1) usage("--rounds must be >= 1");
   if (!bert::kernels::packed_gemm_supported()) usage("this CPU lacks AVX2/FMA: the engine keeps libtorch's linear layers");
-  at::set_num_threads(threads);
   c10::InferenceMode inference;
   torch::manual_seed(1);
   const int64_t shapes[][2] = {{768, 768}, {3072, 768}, {768, 3072}};  // {out, in}
@@ -74,27 +74,41 @@ int main(int argc, char** argv) {
     const int64_t n = s[0], k = s[1];
     const at::Tensor w = torch::randn({n, k}) / 32, b = torch::randn({n});
     const auto packed = c10::make_intrusive<bert::kernels::PackedLinearWeights>(w, b);
+    // oneDNN (libtorch's MKL-DNN) with its weights reordered once, as the packed ones are; the
+    // input's and output's conversions to and from its layout are paid per call, as a model would.
+    const at::Tensor w_onednn = w.to_mkldnn(), b_onednn = b.to_mkldnn();
     for (const int64_t m : rows) {
-      const at::Tensor x = torch::randn({m, k});
-      const double flop = 2.0 * static_cast<double>(m * n * k);
-      const int reps = std::max(3, static_cast<int>(2e9 / flop));  // ~2 GFLOP per timed stretch
-      double cpu[2] = {1e30, 1e30}, wall[2] = {1e30, 1e30};
-      for (int r = 0; r < rounds; ++r) {
-        for (int method = 0; method < 2; ++method) {
-          const double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
-          for (int i = 0; i < reps; ++i) {
-            const at::Tensor y = method == 0 ? bert::kernels::packed_linear(x, packed, 0) : at::linear(x, w, b);
+      for (const int64_t threads : thread_counts) {
+        at::set_num_threads(static_cast<int>(threads));
+        const at::Tensor x = torch::randn({m, k});
+        const double flop = 2.0 * static_cast<double>(m * n * k);
+        const int reps = std::max(3, static_cast<int>(2e9 / flop));  // ~2 GFLOP per timed stretch
+        constexpr int kMethods = 3;
+        const auto run = [&](int method) {
+          if (method == 0) return bert::kernels::packed_linear(x, packed, 0);
+          if (method == 1) return at::linear(x, w, b);
+          return at::mkldnn_linear(x.to_mkldnn(), w_onednn, b_onednn).to_dense();
+        };
+        double cpu[kMethods], wall[kMethods];
+        std::fill(cpu, cpu + kMethods, 1e30);
+        std::fill(wall, wall + kMethods, 1e30);
+        for (int r = 0; r < rounds; ++r) {
+          for (int method = 0; method < kMethods; ++method) {
+            const double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
+            for (int i = 0; i < reps; ++i) run(method);
+            cpu[method] = std::min(cpu[method], (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / reps);
+            wall[method] = std::min(wall[method], (clock_s(CLOCK_MONOTONIC) - w0) / reps);
           }
-          cpu[method] = std::min(cpu[method], (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / reps);
-          wall[method] = std::min(wall[method], (clock_s(CLOCK_MONOTONIC) - w0) / reps);
         }
+        std::printf(
+            "{\"m\":%lld,\"n\":%lld,\"k\":%lld,\"threads\":%d,\"packed_gflops_cpu\":%.1f,\"packed_gflops_wall\":%.1f,"
+            "\"libtorch_gflops_cpu\":%.1f,\"libtorch_gflops_wall\":%.1f,\"onednn_gflops_cpu\":%.1f,\"onednn_gflops_wall\":%.1f,"
+            "\"packed_over_libtorch_cpu\":%.3f,\"packed_over_onednn_cpu\":%.3f}\n",
+            static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), static_cast<int>(threads),
+            flop / cpu[0] * 1e-9, flop / wall[0] * 1e-9, flop / cpu[1] * 1e-9, flop / wall[1] * 1e-9, flop / cpu[2] * 1e-9,
+            flop / wall[2] * 1e-9, cpu[1] / cpu[0], cpu[2] / cpu[0]);
+        std::fflush(stdout);
       }
-      std::printf(
-          "{\"m\":%lld,\"n\":%lld,\"k\":%lld,\"threads\":%d,\"packed_gflops_cpu\":%.1f,\"packed_gflops_wall\":%.1f,"
-          "\"libtorch_gflops_cpu\":%.1f,\"libtorch_gflops_wall\":%.1f,\"packed_over_libtorch_cpu\":%.3f}\n",
-          static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), threads, flop / cpu[0] * 1e-9,
-          flop / wall[0] * 1e-9, flop / cpu[1] * 1e-9, flop / wall[1] * 1e-9, cpu[1] / cpu[0]);
-      std::fflush(stdout);
     }
   }
   return 0;

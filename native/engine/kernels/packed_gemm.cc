@@ -10,13 +10,14 @@
 namespace bert::kernels {
 namespace {
 
-// Cache blocking: a kKc x 16 slice of a panel (16 KiB) stays in L1 while every 6-row group of a
-// kMc-row block of x (144 KiB, packed) is multiplied by it from L2, where that block's outputs also
-// stay across k-blocks. Each kMc-row block streams the weights once more, so kMc is as large as L2
-// allows: up to 144 rows (batch 1 of up to 144 tokens) read the weights from memory once per call.
+// Cache blocking (this CPU: 32 KiB L1d, 512 KiB L2 per core): a kKc x 16 slice of a panel (16 KiB)
+// stays in L1 next to the 6-row group of x being multiplied by it (6 KiB), while the whole kMc-row
+// block of x (144 KiB, packed) stays in L2. Each kMc-row block streams the weights once more, so kMc
+// is as large as L2 allows next to the outputs the block adds to: up to 144 rows (batch 1 of up to
+// 144 tokens) read the weights from memory once per call. These are BLIS's sizes for AVX2 Zen cores.
 constexpr int64_t kKc = 256;
-constexpr int64_t kMc = 144;
-constexpr int kRows = 6;
+constexpr int64_t kMc = kRowBlock;
+constexpr int kRows = static_cast<int>(kRowGroup);
 constexpr int64_t kPrefetchK = 64;  // k steps (64-byte lines) ahead
 
 }  // namespace
@@ -142,15 +143,43 @@ inline void block_rows(int rows, int64_t kc, const float* a, const float* b, flo
 
 // x[ic .. ic+mc, pc .. pc+kc] into groups of kRows rows (the last may have fewer), each k-major, so
 // the kernel reads one sequential stream instead of six rows a power of two apart (which share
-// cache sets).
+// cache sets). Whole groups go 8 k at a time through an in-register transpose: the scalar strided
+// copy it replaces cost ~3 cycles a float, as much as 12-25% of the multiply at n = 768 on two
+// threads (each thread packs the x block it multiplies; docs/performance.md).
 void pack_rows(const float* x, int64_t lda, int64_t mc, int64_t kc, float* out) {
+  const __m256 zero = _mm256_setzero_ps();
   for (int64_t g = 0; g < mc; g += kRows) {
     const int64_t rows = mc - g < kRows ? mc - g : kRows;
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* src = x + (g + r) * lda;
-      float* dst = out + g * kc + r;
-      for (int64_t k = 0; k < kc; ++k) dst[k * rows] = src[k];
+    const float* src = x + g * lda;
+    float* dst = out + g * kc;
+    int64_t k = 0;
+    if (rows == kRows) {
+      for (; k + 8 <= kc; k += 8) {
+        const float* s = src + k;
+        const __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lda), r2 = _mm256_loadu_ps(s + 2 * lda);
+        const __m256 r3 = _mm256_loadu_ps(s + 3 * lda), r4 = _mm256_loadu_ps(s + 4 * lda), r5 = _mm256_loadu_ps(s + 5 * lda);
+        // Within each 128-bit half (k 0-3 | k 4-7): t0 = r0k0 r1k0 r0k1 r1k1, t1 = the same for k2, k3...
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        // ... then rows 0-3 of one k (q*) and rows 4-5 of it (h*), per half: k0 | k4, k1 | k5, ...
+        const __m256 q0 = _mm256_shuffle_ps(t0, t2, 0x44), q1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 q2 = _mm256_shuffle_ps(t1, t3, 0x44), q3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 h0 = _mm256_shuffle_ps(t4, zero, 0x44), h1 = _mm256_shuffle_ps(t4, zero, 0xEE);
+        const __m256 h2 = _mm256_shuffle_ps(t5, zero, 0x44), h3 = _mm256_shuffle_ps(t5, zero, 0xEE);
+        const __m256 q[4] = {q0, q1, q2, q3}, h[4] = {h0, h1, h2, h3};
+        float* d = dst + k * kRows;
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+          _mm_storeu_ps(d + j * kRows, _mm256_castps256_ps128(q[j]));
+          _mm_storel_pi(reinterpret_cast<__m64*>(d + j * kRows + 4), _mm256_castps256_ps128(h[j]));
+          _mm_storeu_ps(d + (j + 4) * kRows, _mm256_extractf128_ps(q[j], 1));
+          _mm_storel_pi(reinterpret_cast<__m64*>(d + (j + 4) * kRows + 4), _mm256_extractf128_ps(h[j], 1));
+        }
+      }
     }
+    for (; k < kc; ++k)
+      for (int64_t r = 0; r < rows; ++r) dst[k * rows + r] = src[r * lda + k];
   }
 }
 
@@ -194,7 +223,7 @@ void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int6
 
 void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
           int64_t panel_begin, int64_t panel_end) {
-  // The packed block of x, one per thread for the thread's life (192 KiB: too large for the stacks
+  // The packed block of x, one per thread for the thread's life (144 KiB: too large for the stacks
   // of OpenMP's team threads).
   struct Free {
     void operator()(float* p) const { std::free(p); }

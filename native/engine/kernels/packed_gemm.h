@@ -12,8 +12,10 @@
 // padded to a whole number of panels. A 6 x 16 block of outputs is 12 AVX2 registers, fed by one
 // broadcast of x and two loads of the panel per k (6 rows x 16 columns, the usual AVX2 shape).
 //
-// Threading: gemm() computes the panels [panel_begin, panel_end) on the calling thread; the caller
-// splits panels across threads (linear_op.cc). Packed buffers are read only.
+// Threading: gemm() computes the panels [panel_begin, panel_end) of the m rows it is given on the
+// calling thread; the caller splits panels or rows across threads (packed_linear_op.cc). Each
+// output is summed in the same order whichever thread computes it and whichever rows share its
+// call, so every split gives the same bits. Packed buffers are read only.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +23,10 @@
 namespace bert::kernels {
 
 constexpr int64_t kPanel = 16;
+// Rows of x multiplied per register block, and per cache block (the x block one call packs at a
+// time). A thread that computes whole row blocks of its own packs only its own rows.
+constexpr int64_t kRowGroup = 6;
+constexpr int64_t kRowBlock = 144;
 
 enum class Activation : int64_t {
   kNone = 0,

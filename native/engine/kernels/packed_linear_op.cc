@@ -8,6 +8,7 @@
 #error "packed_linear_op.cc must be compiled with OpenMP (-fopenmp): libtorch's at::parallel_for would run on one thread"
 #endif
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -50,8 +51,22 @@ at::Tensor packed_linear(const at::Tensor& input, const c10::intrusive_ptr<Packe
   float* yp = y.data_ptr<float>();
   const int64_t n = w->n, k = w->k;
   const Activation act = static_cast<Activation>(activation);
-  // Output panels split over the intra-op threads; a share of less than ~2 MFLOP runs on fewer
-  // threads, where waking another one costs more than it saves.
+  // Two ways to share the work among the intra-op threads, the same bits either way (each output is
+  // summed in one order whoever computes it). Up to two row blocks, the output panels: each thread
+  // streams its own part of the weights once (at batch 1 the weights are the cost) but packs the
+  // whole of x. From two row blocks on, whole row blocks: each thread packs only its own rows and
+  // the weights are streamed once per row block either way.
+  const int64_t threads = at::get_num_threads();
+  if (threads > 1 && m >= 2 * kRowBlock) {
+    const int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
+    at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+      const int64_t row = begin * kRowBlock, rows = std::min(m, end * kRowBlock) - row;
+      gemm(xp + row * k, k, rows, pp, n, k, act, yp + row * n, n, 0, panels(n));
+    });
+    return y;
+  }
+  // A share of less than ~2 MFLOP runs on fewer threads, where waking another one costs more than it
+  // saves.
   const int64_t per_panel = 2 * m * k * kPanel;
   const int64_t grain = std::max<int64_t>(1, (int64_t{2} << 20) / std::max<int64_t>(1, per_panel));
   at::parallel_for(0, panels(n), grain, [&](int64_t begin, int64_t end) { gemm(xp, k, m, pp, n, k, act, yp, n, begin, end); });

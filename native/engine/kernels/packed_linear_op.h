@@ -3,8 +3,9 @@
 // (then GELU when activation is 1) on float32 CPU tensors, computed by kernels/packed_gemm.h with the
 // weights packed once. model/graph_opt.cc substitutes it for linear layers at load.
 //
-// Threading: the op splits the output columns over the calling thread's intra-op threads
-// (at::parallel_for); the weights object is immutable after construction and shared by every call.
+// Threading: the op splits the output columns (up to two row blocks of x) or the row blocks over the
+// calling thread's intra-op threads (at::parallel_for); the weights object is immutable after
+// construction and shared by every call.
 #pragma once
 #include <torch/custom_class.h>
 #include <torch/script.h>

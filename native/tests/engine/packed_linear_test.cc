@@ -1,7 +1,8 @@
 // The packed linear kernel (kernels/packed_gemm.h), its TorchScript operator and the load-time graph
 // rewriting (model/graph_opt.h) against libtorch's own linear layers: shapes the kernel's blocking
 // does not divide (rows not a multiple of 6, columns not a multiple of 16, k across a cache block),
-// GELU in the epilogue, and every fixture of models/test rewritten and compared with the file as it
+// GELU in the epilogue, the same bits whichever way the op splits the work over threads (output
+// panels or row blocks) and whichever rows share a call, and every fixture of models/test rewritten and compared with the file as it
 // was on a padded batch with token types; the load-time probe that settles the rewriting in the
 // engine (Model::settle_rewrite).
 #include <ATen/Parallel.h>
@@ -49,7 +50,7 @@ TEST_CASE(kernel_matches_linear_on_ragged_shapes) {
   }
   c10::InferenceMode guard;
   torch::manual_seed(7);
-  for (int64_t m : {1, 5, 6, 7, 16, 77, 150}) {
+  for (int64_t m : {1, 5, 6, 7, 16, 77, 150, 301}) {
     for (int64_t n : {1, 15, 16, 17, 48, 100}) {
       for (int64_t k : {1, 7, 255, 256, 257, 600}) {
         for (bool with_bias : {true, false}) {
@@ -113,6 +114,32 @@ TEST_CASE(op_takes_batched_and_strided_inputs_and_splits_over_threads) {
     threw = true;
   }
   CHECK(threw);
+}
+
+TEST_CASE(row_and_panel_splits_give_the_same_bits_at_any_batch) {
+  if (!kernels::packed_gemm_supported()) return;
+  c10::InferenceMode guard;
+  torch::manual_seed(11);
+  // From two row blocks on the op splits rows over the threads instead of output panels: the
+  // answer must not move by a bit with the split, the thread count, or the rows that share the call
+  // (batch invariance), on both sides of the switch and with rows left over.
+  const int64_t k = 300, n = 70;
+  at::Tensor w = torch::randn({n, k}) / 16, b = torch::randn({n});
+  auto packed = c10::make_intrusive<kernels::PackedLinearWeights>(w, b);
+  at::Tensor x = torch::randn({2 * kernels::kRowBlock + 13, k});
+  const int before = at::get_num_threads();
+  for (int64_t m : {2 * kernels::kRowBlock - 1, 2 * kernels::kRowBlock, 2 * kernels::kRowBlock + 13}) {
+    at::Tensor xm = x.narrow(0, 0, m);
+    at::set_num_threads(2);
+    at::Tensor two = kernels::packed_linear(xm, packed, 1);
+    at::set_num_threads(1);
+    at::Tensor one = kernels::packed_linear(xm, packed, 1);
+    CHECK(at::equal(one, two));
+    CHECK(close(two, at::gelu(at::linear(xm, w, b)), 1e-5));
+    for (int64_t row : {int64_t{0}, kernels::kRowBlock - 1, kernels::kRowBlock, m - 1})
+      CHECK(at::equal(kernels::packed_linear(xm.narrow(0, row, 1), packed, 1), two.narrow(0, row, 1)));
+  }
+  at::set_num_threads(before);
 }
 
 TEST_CASE(rewritten_fixtures_answer_as_the_files_do) {
