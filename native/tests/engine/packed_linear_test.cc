@@ -136,7 +136,7 @@ TEST_CASE(row_and_panel_splits_give_the_same_bits_at_any_batch) {
     at::Tensor one = kernels::packed_linear(xm, packed, 1);
     CHECK(at::equal(one, two));
     CHECK(close(two, at::gelu(at::linear(xm, w, b)), 1e-5));
-    for (int64_t row : {int64_t{0}, kernels::kRowBlock - 1, kernels::kRowBlock, m - 1})
+    for (int64_t row : {int64_t{0}, kernels::kRowBlock - 1, kernels::kRowBlock, m / 2 - 1, m / 2, m - 1})
       CHECK(at::equal(kernels::packed_linear(xm.narrow(0, row, 1), packed, 1), two.narrow(0, row, 1)));
   }
   at::set_num_threads(before);
