@@ -18,10 +18,12 @@
 The model file is read with a small protobuf reader (ModelProto: pieces 1 {piece 1, score 2,
 type 3}, normalizer_spec 3 {precompiled_charsmap 2}); no protobuf package is needed. Writes
 tokenizer.json, tokenizer_config.json, special_tokens_map.json and training_sources.txt; skips the
-work when tokenizer.json is newer than this script.
+work when tokenizer.json is newer than this script, and the training when the machine's cache holds
+a model trained on the same text with the same settings (trained_model below).
 """
 import base64
 import glob
+import hashlib
 import json
 import os
 import struct
@@ -119,9 +121,7 @@ def fields(buf):
         yield num, wire, value
 
 
-def read_model(path):
-    with open(path, "rb") as f:
-        model = f.read()
+def read_model(model):
     pieces, charsmap = [], b""
     for num, _wire, value in fields(model):
         if num == 1:  # SentencePiece
@@ -177,6 +177,42 @@ def convert(pieces, charsmap):
     }
 
 
+def trained_model(lines, sources, vocab_size):
+    """The bytes of a Unigram model (a sentencepiece ModelProto) trained on `lines`, from the machine's cache when the same text was
+    trained on before with the same settings and spm_train (the training is ~100 s of two cores, most
+    of what a clean clone's `npm test` spends on tokenizer fixtures; a machine that ran it before, as
+    ccache for the compiles, skips it). Cache: $BERT_SERVE_CACHE_DIR, else $XDG_CACHE_HOME/bert-serve,
+    else ~/.cache/bert-serve; BERT_SERVE_CACHE_DIR=off trains every time."""
+    settings = ["--model_type=unigram", f"--vocab_size={vocab_size}", "--character_coverage=0.9995", "--num_threads=2",
+                "--input_sentence_size=400000", "--shuffle_input_sentence=true", "--minloglevel=1"]
+    text = "\n".join(lines) + "\n"
+    version = subprocess.run(["spm_train", "--version"], capture_output=True, text=True).stdout.strip()
+    key = hashlib.sha256("\0".join([text, *settings, version]).encode()).hexdigest()[:32]
+    cache_root = os.environ.get("BERT_SERVE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "bert-serve")
+    cached = None if cache_root == "off" else os.path.join(cache_root, "unigram", key + ".model")
+    if cached and os.path.exists(cached):
+        log(f"the {vocab_size}-piece Unigram model for these {len(lines)} lines, from the cache ({cached})")
+        with open(cached, "rb") as f:
+            return f.read()
+    log(f"training a {vocab_size}-piece Unigram model on {len(lines)} lines from {len(sources)} files")
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "corpus.txt")
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.write(text)
+        prefix = os.path.join(tmp, "spm")
+        subprocess.run(["spm_train", f"--input={corpus}", f"--model_prefix={prefix}", *settings], check=True)
+        with open(prefix + ".model", "rb") as f:
+            model = f.read()
+    if cached:
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        # Written under another name and renamed: a reader never sees half a file.
+        with open(f"{cached}.{os.getpid()}", "wb") as f:
+            f.write(model)
+        os.replace(f"{cached}.{os.getpid()}", cached)
+    return model
+
+
 def main():
     args = sys.argv[1:]
     if not args:
@@ -193,17 +229,7 @@ def main():
     if len(lines) < 20_000:
         sys.exit(f"[unigram fixture] only {len(lines)} lines of training text found under /usr/share/locale and "
                  "/usr/share/doc; the fixture needs the system's gettext catalogs")
-    log(f"training a {vocab_size}-piece Unigram model on {len(lines)} lines from {len(sources)} files")
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = os.path.join(tmp, "corpus.txt")
-        with open(corpus, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-        prefix = os.path.join(tmp, "spm")
-        subprocess.run(["spm_train", f"--input={corpus}", f"--model_prefix={prefix}", "--model_type=unigram",
-                        f"--vocab_size={vocab_size}", "--character_coverage=0.9995", "--num_threads=2",
-                        "--input_sentence_size=400000", "--shuffle_input_sentence=true", "--minloglevel=1"],
-                       check=True)
-        pieces, charsmap = read_model(prefix + ".model")
+    pieces, charsmap = read_model(trained_model(lines, sources, vocab_size))
     if not charsmap:
         sys.exit("[unigram fixture] the trained model has no precompiled_charsmap")
     if [p for p, _s, _k in pieces[:3]] != ["<unk>", "<s>", "</s>"]:

@@ -9,13 +9,17 @@
 // Here the files start longest first, by the seconds test/file-seconds.json records for each (a
 // file it does not list counts as DEFAULT_SECONDS), so the short ones fill in at the end.
 //
-// Usage: node scripts/run-tests.mjs [--jobs N] [--timeout SECONDS] [--record] JOB...
+// Usage: node scripts/run-tests.mjs [--timeout SECONDS] [--record] [--jobs N] JOB... [--beside [--jobs N] JOB...]...
 //   JOB: "[NAME=VALUE ...] FILE": a test file, after the environment it runs with, for example
 //        "BERT_SERVE_TRANSPORT=uws test/unit/admission.test.mjs" (one argument). PATH=... selects
 //        the node binary (a node on that PATH runs the file; the job is named by its version).
+//   --beside: the jobs after it are a second queue, run at the same time as the first with its own
+//        --jobs (default 1): scripts/test.sh runs the timing-sensitive files one at a time with
+//        only files that compute little beside them.
 //   --record: writes the seconds each job took into test/file-seconds.json (keyed by the job).
 // Each file's output is printed whole when it ends (two files' lines never interleave), then
-// `ok N - JOB # time=...ms` or `not ok`; at the end the totals and the sum of the files' seconds.
+// `ok N - JOB # time=...ms cpu=...ms` or `not ok` (cpu: the file's process and the processes it
+// started and waited for, sampled from /proc every 0.5 s); at the end the totals and the sums.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,18 +30,21 @@ const SECONDS_FILE = join(root, 'test', 'file-seconds.json');
 const DEFAULT_SECONDS = 5;
 
 const args = process.argv.slice(2);
-let jobs = 2;
 let timeoutS = 900;
 let record = false;
-const specs = [];
+const groups = [{ jobs: 2, specs: [] }];
 for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--jobs') jobs = Number(args[++i]);
+  const group = groups[groups.length - 1];
+  if (args[i] === '--jobs') group.jobs = Number(args[++i]);
   else if (args[i] === '--timeout') timeoutS = Number(args[++i]);
   else if (args[i] === '--record') record = true;
-  else specs.push(args[i]);
+  else if (args[i] === '--beside') groups.push({ jobs: 1, specs: [] });
+  else group.specs.push(args[i]);
 }
-if (!(jobs >= 1) || !(timeoutS > 0) || specs.length === 0) {
-  console.error('usage: node scripts/run-tests.mjs [--jobs N] [--timeout SECONDS] [--record] "[NAME=VALUE ...] FILE"...');
+if (!(timeoutS > 0) || groups.some((g) => !(g.jobs >= 1) || g.specs.length === 0)) {
+  console.error(
+    'usage: node scripts/run-tests.mjs [--timeout S] [--record] [--jobs N] "[NAME=VALUE ...] FILE"... [--beside [--jobs N] JOB...]',
+  );
   process.exit(2);
 }
 
@@ -49,7 +56,7 @@ function nodeVersion(path) {
 }
 
 const known = existsSync(SECONDS_FILE) ? JSON.parse(readFileSync(SECONDS_FILE, 'utf8')) : {};
-const queue = specs.map((spec) => {
+function job(spec) {
   const words = spec.trim().split(/\s+/);
   const file = words.pop();
   if (!existsSync(join(root, file))) {
@@ -61,25 +68,37 @@ const queue = specs.map((spec) => {
   if (env.PATH) shown.unshift(`node ${nodeVersion(env.PATH)}`);
   const name = [...shown, file].join(' ');
   return { name, file, env, seconds: known[name] ?? DEFAULT_SECONDS };
-});
-queue.sort((a, b) => b.seconds - a.seconds);
+}
+for (const g of groups) g.queue = g.specs.map(job).sort((a, b) => b.seconds - a.seconds);
+
+const TICKS = 100; // USER_HZ on Linux
+/** CPU seconds of a live process: its own and its reaped children's (/proc/PID/stat). */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
+  } catch {
+    return null;
+  }
+}
 
 const started = Date.now();
 const results = [];
 const running = new Set();
-// An interrupted run (Ctrl-C, the CI's timeout) stops the files it started, servers and all.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    for (const child of running) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+// An interrupted run (Ctrl-C, the CI's timeout, a closed output pipe) stops the files it started,
+// servers and all (each file runs in its own process group).
+function stopAll() {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
-    process.exit(130);
-  });
+  }
 }
+process.on('exit', stopAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(130));
 const totals = { total: 0, pass: 0, fail: 0, skip: 0, todo: 0 };
 
 function run(job) {
@@ -88,6 +107,8 @@ function run(job) {
     const env = { ...process.env, ...job.env, TAP_TIMEOUT: String(timeoutS) };
     const child = spawn('node', [job.file], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     running.add(child);
+    let cpu = 0;
+    const sampler = setInterval(() => (cpu = cpuSeconds(child.pid) ?? cpu), 500);
     const out = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => out.push(d));
@@ -106,6 +127,7 @@ function run(job) {
     );
     child.on('close', (code, signal) => {
       clearTimeout(killer);
+      clearInterval(sampler);
       running.delete(child);
       const ms = Date.now() - t0;
       const text = Buffer.concat(out).toString('utf8');
@@ -114,22 +136,25 @@ function run(job) {
         for (const [, k, v] of summary[1].matchAll(/(\w+): (\d+)/g)) if (k in totals) totals[k] += Number(v);
       }
       const ok = code === 0 && signal === null;
-      results.push({ name: job.name, ms, ok });
+      results.push({ name: job.name, ms, cpu, ok });
       const n = results.length;
       process.stdout.write(`# Subtest: ${job.name}\n${text.replace(/^(?=.)/gm, '    ')}`);
-      process.stdout.write(`${ok ? 'ok' : 'not ok'} ${n} - ${job.name} # time=${ms}ms${ok ? '' : ` (exit ${code ?? signal})`}\n\n`);
+      process.stdout.write(
+        `${ok ? 'ok' : 'not ok'} ${n} - ${job.name} # time=${ms}ms cpu=${Math.round(cpu * 1000)}ms${ok ? '' : ` (exit ${code ?? signal})`}\n\n`,
+      );
       resolve();
     });
   });
 }
 
-async function lane() {
+async function lane(queue) {
   for (let job = queue.shift(); job; job = queue.shift()) await run(job);
 }
-await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, lane));
+await Promise.all(groups.flatMap((g) => Array.from({ length: Math.min(g.jobs, g.queue.length) }, () => lane(g.queue))));
 
 const failed = results.filter((r) => !r.ok);
 const sum = results.reduce((s, r) => s + r.ms, 0) / 1000;
+const cpuSum = results.reduce((s, r) => s + r.cpu, 0);
 console.log(`1..${results.length}`);
 console.log(
   `# { ${Object.entries(totals)
@@ -138,7 +163,8 @@ console.log(
     .join(', ')} }`,
 );
 console.log(
-  `# ${results.length} files, ${jobs} at a time: ${((Date.now() - started) / 1000).toFixed(1)} s wall, ${sum.toFixed(1)} s summed over the files`,
+  `# ${results.length} files, ${groups.map((g) => g.jobs).join(' + ')} at a time: ${((Date.now() - started) / 1000).toFixed(1)} s wall; ` +
+    `summed over the files ${sum.toFixed(1)} s, ${cpuSum.toFixed(1)} s of CPU`,
 );
 for (const r of failed) console.log(`# failed: ${r.name}`);
 if (record) {

@@ -4,7 +4,7 @@
 # (pure, or a fake engine over real HTTP; not the Kubernetes manifests' check), the engine API on the real addon, model loading, and every
 # route over real HTTP. Two files at a time: the longest ones wait (timeouts, queued batches) more than
 # they compute, 60 s instead of 98 s on an idle 2-core machine once set up (`npm test` sets up).
-# `npm test` stays the whole suite; `tap FILE` runs any one file.
+# `npm test` stays the whole suite; `npx tap FILE` (or `node FILE`) runs any one file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${BERT_SERVE_PYTHON:-/usr/bin/python3}"
@@ -28,5 +28,7 @@ UNIT=()
 for f in test/unit/*.test.mjs; do
   [ "$f" = test/unit/deploy-manifests.test.mjs ] || UNIT+=("$f")
 done
-npx tap --disable-coverage --timeout 300 --jobs 2 "${UNIT[@]}" \
+# Through scripts/run-tests.mjs as in `npm test`: node per file, longest first (tap's runner cost
+# seconds per file more).
+node scripts/run-tests.mjs --jobs 2 --timeout 300 "${UNIT[@]}" \
   test/integration/engine-api.test.mjs test/integration/model-loading.test.mjs test/e2e/http-routes.test.mjs

@@ -97,9 +97,11 @@ ctest --test-dir build --output-on-failure --timeout 600
 # bounded by a fixed count or time budget each) and the HTTP re-runs on the other transport and
 # Node versions (scripts/test-http.sh --list), through scripts/run-tests.mjs: each file its own
 # `node` process, longest first. First two files at a time: most files wait (on spawned servers,
-# timeouts, queued batches, Python exports) more than they compute. Then, one at a time, the files
-# whose assertions ride on timing (SERIAL: deadlines, drain and send timeouts, clients that never
-# read, a flood), so a neighbour's load cannot fail them. docs/testing.md has the times of both.
+# timeouts, queued batches, Python exports) more than they compute. Then the files whose assertions
+# ride on timing (SERIAL: deadlines, drain and send timeouts, clients that never read, a flood), one
+# at a time, so that no neighbour's load can fail them, with only the files that compute little
+# (BESIDE: a fake engine, waiting out connection timeouts) beside them, one at a time too.
+# docs/testing.md has the times.
 SERIAL=(
   test/unit/admission.test.mjs          # queue deadlines; a stalled head waited out to its 10 s bound
   test/e2e/http-admission.test.mjs      # 429/503/504 at their deadlines, hang-ups mid-inference
@@ -109,26 +111,37 @@ SERIAL=(
   test/e2e/http-model-control.test.mjs  # a reload switches while a hung request still holds the old version
   test/e2e/http-fair-sharing.test.mjs   # a flood on one model (two cores of it) beside the other's requests
   test/long/nonreaders.test.mjs         # clients that never read, against the send timeout
-  test/long/slow-upload.test.mjs        # slow uploads against the minimum rate
 )
-for f in "${SERIAL[@]}"; do
-  [ -f "$f" ] || { echo "scripts/test.sh: $f (in SERIAL) is missing" >&2; exit 1; }
+BESIDE=(
+  test/unit/hostile-http.test.mjs       # a fake engine; on uWS it waits out idle timeouts (~40 s)
+  test/long/slow-upload.test.mjs        # a fake engine; two uploads at 3.4x the minimum rate, ~20 s
+)
+for f in "${SERIAL[@]}" "${BESIDE[@]}"; do
+  [ -f "$f" ] || { echo "scripts/test.sh: $f (in SERIAL or BESIDE) is missing" >&2; exit 1; }
 done
-is_serial() { [[ " ${SERIAL[*]} " == *" ${1##* } "* ]]; }
+# Whether a job (a file after its environment) runs a file of the list named $1.
+in_list() {
+  local -n list="$1"
+  [[ " ${list[*]} " == *" ${2##* } "* ]]
+}
 stage "HTTP re-runs' jobs (scripts/test-http.sh --list, Node 22 and 24 installed): waiting for the background run"
 wait_bg http-jobs
 PARALLEL_JOBS=()
-SERIAL_JOBS=("${SERIAL[@]}")
-for f in test/unit/*.test.mjs test/integration/*.test.mjs test/e2e/*.test.mjs test/gpu/*.test.mjs test/long/*.test.mjs; do
-  is_serial "$f" || PARALLEL_JOBS+=("$f")
-done
+SERIAL_JOBS=()
+BESIDE_JOBS=()
 mapfile -t HTTP_JOBS < "$BG_DIR/http-jobs.list"
-for job in "${HTTP_JOBS[@]}"; do
-  if is_serial "$job"; then SERIAL_JOBS+=("$job"); else PARALLEL_JOBS+=("$job"); fi
+for job in test/unit/*.test.mjs test/integration/*.test.mjs test/e2e/*.test.mjs test/gpu/*.test.mjs test/long/*.test.mjs "${HTTP_JOBS[@]}"; do
+  if in_list SERIAL "$job"; then
+    SERIAL_JOBS+=("$job")
+  elif in_list BESIDE "$job"; then
+    BESIDE_JOBS+=("$job")
+  else
+    PARALLEL_JOBS+=("$job")
+  fi
 done
 
 stage "JS tests, two files at a time (${#PARALLEL_JOBS[@]} files of test/unit, integration, e2e, gpu, long and HTTP re-runs)"
 node scripts/run-tests.mjs --jobs 2 "${PARALLEL_JOBS[@]}"
 
-stage "JS tests, one file at a time (the ${#SERIAL_JOBS[@]} timing-sensitive files and their HTTP re-runs)"
-node scripts/run-tests.mjs --jobs 1 "${SERIAL_JOBS[@]}"
+stage "JS tests: the ${#SERIAL_JOBS[@]} timing-sensitive ones one at a time, the ${#BESIDE_JOBS[@]} light ones beside them"
+node scripts/run-tests.mjs --jobs 1 "${SERIAL_JOBS[@]}" --beside --jobs 1 "${BESIDE_JOBS[@]}"

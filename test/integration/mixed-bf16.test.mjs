@@ -6,19 +6,10 @@
 import t from 'tap';
 import { Engine } from '../../dist/engine.js';
 import { maskCorpus, testModel } from './fixtures.mjs';
+import { answers, top } from '../helpers/fill-mask-answers.mjs';
 
 // Emulated bf16 on a CPU without bf16 instructions is slow: 16 model loads, about 10 s on an idle machine.
 t.setTimeout(300_000);
-const top = (a) => (Array.isArray(a[0]) ? a : [a]);
-
-async function answers(model, texts, opts = {}) {
-  const e = await Engine.load({ model, ...opts });
-  try {
-    return { info: e.info, out: await Promise.all(texts.map((x) => e.fillMask(x))) };
-  } finally {
-    await e.close();
-  }
-}
 
 t.test('bf16 keeps LayerNorms, residual sums and the head float32: closer to float32 than bf16 throughout', async (t) => {
   // Any CPU: emulated where it has no bf16 instructions (the same graphs and weights, slowly; these

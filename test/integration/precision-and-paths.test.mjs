@@ -7,18 +7,9 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { Engine } from '../../dist/engine.js';
 import { maskCorpus, testModel } from './fixtures.mjs';
+import { answers, top } from '../helpers/fill-mask-answers.mjs';
 
 const nativeBf16 = /\b(avx512_bf16|amx_bf16)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-const top = (a) => (Array.isArray(a[0]) ? a : [a]);
-
-async function answers(model, texts, opts = {}) {
-  const e = await Engine.load({ model, ...opts });
-  try {
-    return { info: e.info, out: await Promise.all(texts.map((x) => e.fillMask(x))) };
-  } finally {
-    await e.close();
-  }
-}
 
 t.test("a plain trace gets the mask-row path, with the full forward's answers", async (t) => {
   const texts = maskCorpus(60, 81, 40);
