@@ -50,7 +50,8 @@ bash scripts/install-system-deps.sh --test
 # the run at the stage that waits for it (wait_bg):
 #   - the tokenizer files of every kind (RoBERTa BPE from GPT-2's files, an XLM-R Unigram trained
 #     here, MPNet), for the tokenizer's differential and fuzz tests: mostly sentencepiece's Unigram
-#     training (about 100 s);
+#     training (about 100 s; seconds where this machine's cache holds the model, see
+#     scripts/make_unigram_fixture.py);
 #   - lint and format (ESLint's type-checked run is ~50 s of one core; the Python model making
 #     beside it is mostly one core too);
 #   - Node 22 and 24 for the HTTP re-runs (scripts/test-http.sh --list installs them once).
