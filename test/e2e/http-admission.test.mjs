@@ -18,8 +18,9 @@ const pending = (port, n) =>
   until(async () => (await metrics(port)).get('bert_serve_pending_requests') >= n, { what: `${n} pending texts` });
 
 t.test('503 while the model loads (liveness 200, readiness 503), 200 once ready', async (t) => {
-  // The slow model's warm-up keeps it loading for a while after the port opens.
-  const s = await spawnServer(['--model', slow], { t, waitFor: 'listening' });
+  // The slow model's warm-up keeps it loading for a while after the port opens (seconds; up to 64
+  // tokens: the warm-up of every length to 512 took twice as long and showed nothing more).
+  const s = await spawnServer(['--model', slow, '--max-tokens', '64'], { t, waitFor: 'listening' });
   const health = await request(s.port, { path: '/health' });
   const ready = await request(s.port, { path: '/ready' });
   const post = await postText(s.port, 'test [MASK]');
