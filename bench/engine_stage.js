@@ -11,10 +11,14 @@
 //   {"type":"check"}     an embedding model's answers to cfg.check texts (not normalized) and their
 //                        token ids, for bench/peer.js to compare another runtime with
 // For a model of another task than fill-mask, the corpus texts' [MASK] becomes a word.
+// With cfg.serve the shapes and the mix are not run on their own: after {"type":"texts"} the engine
+// stays loaded and times one of them per request (bench/lib/worker.js; bench/peer.js alternates it
+// with other runtimes): {"op":"shape","batch":1,"seq":16,"repeats":8} or {"op":"mix","repeats":1}.
 //
 //   node bench/engine_stage.js '{"model":"models/demo","corpus":"/tmp/corpus.txt",...}'
 import { readFileSync, writeFileSync } from 'node:fs';
 import { textOfLength } from './corpus.js';
+import { serveRequests } from './lib/worker.js';
 
 const cfg = {
   model: 'models/demo',
@@ -85,6 +89,64 @@ async function main() {
       fillMask ? engine.fillMaskJson(t) : engine.task === 'feature-extraction' ? engine.embedJson(t) : engine.classifyJson(t);
     const count = async (t) => (await engine.tokenize(text(t))).length;
 
+    // The corpus mix: every text submitted at once, the engine batches them; `repeats` passes.
+    let subset = [];
+    const timeMix = async (repeats) => {
+      const s0 = engine.stats();
+      const ms = [];
+      for (let i = 0; i < repeats; i++) {
+        const t0 = now();
+        await Promise.all(subset.map((t) => call(text(t))));
+        ms.push(now() - t0);
+      }
+      const m = median(ms);
+      const real = statsDelta(s0, engine.stats());
+      return {
+        sequences: subset.length,
+        pass_ms: m,
+        passes_ms: ms,
+        seq_per_s: subset.length / (m / 1000),
+        tokens_per_s: real.real_tokens / repeats / (m / 1000),
+        ...real,
+      };
+    };
+    // batch texts of seq tokens submitted in one tick and awaited: a fixed number of repeats, or
+    // until targetSeconds (at least minRepeats, at most maxRepeats).
+    const texts = {};
+    const timeShape = async (batch, seq, { repeats = 0, warmupRounds, minRepeats, targetSeconds, maxRepeats }) => {
+      const rows = texts[seq].slice(0, batch).map((t) => t.text);
+      const inference = []; // the engine's own inference time per answer (the server's x-inference-time)
+      const round = async () => {
+        const t0 = now();
+        const answers = await Promise.all(rows.map((t) => call(t)));
+        const ms = now() - t0;
+        for (const a of answers) if (a?.timings?.inferenceUs !== undefined) inference.push(a.timings.inferenceUs / 1000);
+        return ms;
+      };
+      for (let i = 0; i < warmupRounds; i++) await round();
+      inference.length = 0;
+      const s0 = engine.stats();
+      const ms = [];
+      const start = now();
+      if (repeats) while (ms.length < repeats) ms.push(await round());
+      else while (ms.length < maxRepeats && (ms.length < minRepeats || now() - start < targetSeconds * 1000)) ms.push(await round());
+      const m = median(ms);
+      return {
+        batch,
+        seq,
+        tokens: texts[seq].slice(0, batch).map((t) => t.tokens),
+        seq_per_s: batch / (m / 1000),
+        tokens_per_s: (batch * seq) / (m / 1000),
+        median_ms: m,
+        ms,
+        min_ms: Math.min(...ms),
+        max_ms: Math.max(...ms),
+        repeats: ms.length,
+        ...(inference.length ? { inference_ms: median(inference) } : {}),
+        ...statsDelta(s0, engine.stats()),
+      };
+    };
+
     if (cfg.check) {
       const embeddings = await engine.embed(cfg.check, { normalize: false });
       const ids = await Promise.all(cfg.check.map(async (t) => (await engine.tokenize(t)).map((x) => x.id)));
@@ -93,42 +155,23 @@ async function main() {
 
     // Token counts of the corpus (the same tokenizer the server uses).
     if (cfg.corpus) {
-      const texts = readFileSync(cfg.corpus, 'utf8')
+      const corpus = readFileSync(cfg.corpus, 'utf8')
         .split('\n')
         .filter((l) => l.length > 0);
-      const lengths = await Promise.all(texts.map(count));
+      const lengths = await Promise.all(corpus.map(count));
       if (cfg.lengthsOut) writeFileSync(cfg.lengthsOut, lengths.join('\n') + '\n');
       const mix = lengths.slice(0, cfg.mixCount);
       out({ type: 'lengths', n: lengths.length, all: summary(lengths), mix: summary(mix), mix_count: mix.length });
 
-      if (cfg.mixCount > 0 && cfg.mixRepeats > 0) {
-        const subset = texts.slice(0, cfg.mixCount);
-        const run = async () => {
-          const t0 = now();
-          await Promise.all(subset.map((t) => call(text(t))));
-          return now() - t0;
-        };
-        await run(); // warm-up pass
-        const s0 = engine.stats();
-        const ms = [];
-        for (let i = 0; i < cfg.mixRepeats; i++) ms.push(await run());
-        const d = statsDelta(s0, engine.stats());
-        const m = median(ms);
-        out({
-          type: 'mix',
-          sequences: subset.length,
-          pass_ms: m,
-          passes_ms: ms,
-          seq_per_s: subset.length / (m / 1000),
-          tokens_per_s: mix.reduce((a, b) => a + b, 0) / (m / 1000),
-          ...d,
-        });
+      subset = corpus.slice(0, cfg.mixCount);
+      if (!cfg.serve && subset.length > 0 && cfg.mixRepeats > 0) {
+        await timeMix(1); // warm-up pass
+        out({ type: 'mix', ...(await timeMix(cfg.mixRepeats)) });
       }
     }
 
     // Texts of exactly `seq` tokens, one per row of the largest batch.
     const maxB = Math.max(0, ...cfg.batches);
-    const texts = {};
     for (const seq of cfg.seqs) {
       texts[seq] = [];
       for (let i = 0; i < maxB; i++) {
@@ -138,37 +181,12 @@ async function main() {
     }
     out({ type: 'texts', texts: Object.fromEntries(cfg.seqs.map((s) => [s, texts[s][0]])) });
 
-    for (const seq of cfg.seqs) {
-      for (const batch of cfg.batches) {
-        const rows = texts[seq].slice(0, batch).map((t) => t.text);
-        const round = async () => {
-          const t0 = now();
-          await Promise.all(rows.map((t) => call(t)));
-          return now() - t0;
-        };
-        for (let i = 0; i < cfg.warmupRounds; i++) await round();
-        const s0 = engine.stats();
-        const ms = [];
-        const start = now();
-        while (ms.length < cfg.maxRepeats && (ms.length < cfg.minRepeats || now() - start < cfg.targetSeconds * 1000))
-          ms.push(await round());
-        const d = statsDelta(s0, engine.stats());
-        const m = median(ms);
-        out({
-          type: 'shape',
-          batch,
-          seq,
-          tokens: texts[seq].slice(0, batch).map((t) => t.tokens),
-          seq_per_s: batch / (m / 1000),
-          tokens_per_s: (batch * seq) / (m / 1000),
-          median_ms: m,
-          min_ms: Math.min(...ms),
-          max_ms: Math.max(...ms),
-          repeats: ms.length,
-          ...d,
-        });
-      }
-    }
+    if (cfg.serve)
+      await serveRequests({
+        shape: ({ batch, seq, repeats }) => timeShape(batch, seq, { repeats, warmupRounds: 0 }),
+        mix: ({ repeats }) => timeMix(repeats),
+      });
+    else for (const seq of cfg.seqs) for (const batch of cfg.batches) out({ type: 'shape', ...(await timeShape(batch, seq, cfg)) });
 
     if (cfg.roundtrip) {
       const n = cfg.roundtrip.n ?? 2000;

@@ -2,24 +2,24 @@
 // ONNX Runtime on the CPU (onnxruntime-node, a development dependency used only here) running the
 // ONNX export of a bench model (scripts/make_bench_onnx.py): the peer users pick on a CPU
 // (transformers.js, text-embeddings-inference's CPU backend). bench/peer.js runs it as a child
-// process, alone, so ONNX Runtime's threads never share the machine with libtorch's.
+// process that stays loaded and times one thing per request (bench/lib/worker.js), alternating with
+// bert-serve's runtimes; it is never asked while another runtime is timed.
 //
 //   node bench/ort_stage.js '{"onnx": "models/bench/embed-onnx/model.onnx", "threads": 2,
-//     "shapes": [{"batch": 1, "seq": 16}], "plans": {"cost": [[12, 14], [30]]}, "check": [[101, ...], ...],
-//     "targetSeconds": 1.5, "minRepeats": 3, "vocabSize": 30522}'
+//     "check": [[101, ...], ...], "vocabSize": 30522}'
+//   then on stdin, one a line: {"op": "shape", "batch": 1, "seq": 16, "repeats": 8}
+//                              {"op": "mix", "plan": [[12, 14], [30]], "repeats": 1}
 //
 // Session options are ONNX Runtime's defaults for a CPU user (all graph optimizations, its own
 // spinning thread pool) with intraOpNumThreads = threads and one inter-op thread, as bert-serve's
 // engine limit gets the same intra-op threads. Inputs are random token ids (ids >= 1000, [CLS]
-// ... [SEP]) built before the clock starts, as engine_limit builds its own; a timed point is the
-// median of its repeats. plans: the length mix as batches (each a list of token lengths), exactly
-// the batches bert-serve's engine limit ran (its "plan"), one timed pass over all of them per plan.
-// check: token-id rows whose mean-pooled last_hidden_state is printed, for bench/peer.js to
-// compare with bert-serve's answers before anything is timed.
-//
-// Prints JSON lines: {"type":"info"}, {"type":"check", "embeddings": [[...]]},
-// {"type":"shape", batch, seq, median_ms, seq_per_s}, {"type":"mix", policy, ...} per plan.
+// ... [SEP]) built before the clock starts (once per shape or plan), as engine_limit builds its own.
+// A shape answers each repeat's ms and their median; a mix (the length mix as batches, each a list
+// of token lengths: exactly the batches bert-serve's engine limit ran, its "plan") the ms of each
+// pass over all of them. check: token-id rows whose mean-pooled last_hidden_state is printed before
+// "ready", for bench/peer.js to compare with bert-serve's answers before anything is timed.
 import os from 'node:os';
+import { serveRequests } from './lib/worker.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -67,19 +67,16 @@ function randomRow(len, vocab) {
   return row;
 }
 
-async function timeIt(fn) {
-  await fn();
+// A fixed number of repeats: the caller alternates runtimes between calls, and the warm-up is its
+// own request.
+async function timeIt(fn, repeats) {
   const ms = [];
-  const start = now();
-  while (
-    ms.length < (opts.maxRepeats ?? 200) &&
-    (ms.length < (opts.minRepeats ?? 3) || now() - start < (opts.targetSeconds ?? 1.5) * 1000)
-  ) {
+  for (let i = 0; i < Math.max(1, repeats); i++) {
     const t = now();
     await fn();
     ms.push(now() - t);
   }
-  return { median_ms: median(ms), min_ms: Math.min(...ms), max_ms: Math.max(...ms), repeats: ms.length };
+  return { median_ms: median(ms), ms, repeats: ms.length };
 }
 
 async function main() {
@@ -121,51 +118,48 @@ async function main() {
     emit({ type: 'check', embeddings });
   }
 
-  for (const { batch, seq } of opts.shapes ?? []) {
-    const f = feeds(
-      ort,
-      Array.from({ length: batch }, () => randomRow(seq, vocab)),
-    );
-    const t = await timeIt(() => session.run(f));
-    emit({
-      type: 'shape',
-      batch,
-      seq,
-      ...t,
-      seq_per_s: batch / (t.median_ms / 1000),
-      tokens_per_s: (batch * seq) / (t.median_ms / 1000),
-      threads,
-    });
-  }
-
-  for (const [policy, plan] of Object.entries(opts.plans ?? {})) {
-    const batches = plan.map((p) =>
-      feeds(
-        ort,
-        p.map((len) => randomRow(Math.max(3, len), vocab)),
-      ),
-    );
-    const sequences = plan.reduce((a, p) => a + p.length, 0);
-    const real = plan.reduce((a, p) => a + p.reduce((x, y) => x + y, 0), 0);
-    const padded = plan.reduce((a, p) => a + p.length * Math.max(...p), 0);
-    const t = await timeIt(async () => {
-      for (const f of batches) await session.run(f);
-    });
-    emit({
-      type: 'mix',
-      policy,
-      sequences,
-      batches: plan.length,
-      real_tokens: real,
-      padded_tokens: padded,
-      padding_efficiency: real / padded,
-      pass_ms: t.median_ms,
-      seq_per_s: sequences / (t.median_ms / 1000),
-      tokens_per_s: real / (t.median_ms / 1000),
-      repeats: t.repeats,
-      threads,
-    });
-  }
+  const inputs = new Map(); // built once per shape or plan, before its first timing
+  const built = (key, make) => inputs.get(key) ?? inputs.set(key, make()).get(key);
+  await serveRequests({
+    async shape({ batch, seq, repeats }) {
+      const f = built(`${batch}x${seq}`, () =>
+        feeds(
+          ort,
+          Array.from({ length: batch }, () => randomRow(seq, vocab)),
+        ),
+      );
+      const t = await timeIt(() => session.run(f), repeats);
+      return { batch, seq, ...t, seq_per_s: batch / (t.median_ms / 1000), threads };
+    },
+    async mix({ plan, repeats }) {
+      const batches = built(JSON.stringify(plan), () =>
+        plan.map((p) =>
+          feeds(
+            ort,
+            p.map((len) => randomRow(Math.max(3, len), vocab)),
+          ),
+        ),
+      );
+      const sequences = plan.reduce((x, p) => x + p.length, 0);
+      const real = plan.reduce((x, p) => x + p.reduce((u, v) => u + v, 0), 0);
+      const padded = plan.reduce((x, p) => x + p.length * Math.max(...p), 0);
+      const t = await timeIt(async () => {
+        for (const f of batches) await session.run(f);
+      }, repeats);
+      return {
+        sequences,
+        batches: plan.length,
+        real_tokens: real,
+        padded_tokens: padded,
+        padding_efficiency: real / padded,
+        pass_ms: t.median_ms,
+        ms: t.ms,
+        seq_per_s: sequences / (t.median_ms / 1000),
+        repeats: t.repeats,
+        threads,
+      };
+    },
+  });
   await session.release?.();
 }
 

@@ -361,7 +361,8 @@ export function writeReport(R, out, { history = true } = {}) {
         R.targets.map((t) => [
           t.model,
           t.target,
-          t.measured,
+          // A missed target says what bounds it, with numbers (set by the stage that measured it).
+          t.bound ? `${t.measured}. **What bounds it:** ${t.bound}` : t.measured,
           t.ratio === undefined ? '' : `${t.ratio}${t.ratioLabel ? ` ${t.ratioLabel}` : 'x'}`,
           t.met ? 'yes' : '**no**',
         ]),

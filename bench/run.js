@@ -60,6 +60,8 @@ const PROFILES = {
     baseServer: 'short',
     accuracyN: 40,
     trainedN: 100,
+    peerRounds: 2, // peer: alternated rounds (bench/peer.js), and of the servers at 64 connections
+    peerServerRounds: 1,
   },
   default: {
     limitTargetS: 1.5,
@@ -80,6 +82,8 @@ const PROFILES = {
     baseServer: 'short',
     accuracyN: 100,
     trainedN: 300,
+    peerRounds: 4, // peer: alternated rounds (bench/peer.js), and of the servers at 64 connections
+    peerServerRounds: 3,
   },
   full: {
     limitTargetS: 5,
@@ -100,6 +104,8 @@ const PROFILES = {
     baseServer: 'full',
     accuracyN: 200,
     trainedN: 600,
+    peerRounds: 8, // peer: alternated rounds (bench/peer.js), and of the servers at 64 connections
+    peerServerRounds: 5,
   },
 };
 
@@ -126,6 +132,7 @@ function parseArgs(argv) {
     corpusSize: 1000,
     threads: 0,
     reportFrom: null,
+    peerModels: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -142,6 +149,7 @@ function parseArgs(argv) {
     else if (k === '--corpus-size') a.corpusSize = Number(val());
     else if (k === '--threads') a.threads = Number(val());
     else if (k === '--report-from') a.reportFrom = val();
+    else if (k === '--peer-models') a.peerModels = val();
     else if (k === '-h' || k === '--help') usage(null);
     else usage(`unknown argument ${k}`);
   }
@@ -155,10 +163,12 @@ function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(`usage: node bench/run.js [--quick | --full] [--models demo,base] [--only ${STAGES.join(',')}]
                          [--out NAME] [--p99-bound-ms MS] [--corpus-size N] [--threads N]
+                         [--peer-models DIR]
        node bench/run.js --report-from bench/results/X.json [--out NAME]   (re-render a report)
   default: about 8-10 min on 2 cores; --full: longer runs, more points, the whole server suite on base too.
   precision: bf16 and int8 rows; trace: the standard HF trace and the seed recipe's server on it;
-  peer: bert-serve against ONNX Runtime on the same BERT-base weights (models/bench/embed);
+  peer: bert-serve against ONNX Runtime on the same BERT-base weights (models/bench/embed;
+    --peer-models DIR: DIR/embed, DIR/embed-int8 and DIR/embed-onnx/model.onnx made elsewhere, read only);
   trained: bf16 and int8 against float32 on the trained fixtures (test/data/trained).
   See docs/benchmarks.md.\n`);
   process.exit(msg ? 2 : 0);
@@ -312,7 +322,7 @@ async function startServer(model, flags = []) {
   const port = await freePort();
   const args = [
     '--model',
-    join(ROOT, model),
+    resolve(ROOT, model),
     '--port',
     String(port),
     '--host',
@@ -653,6 +663,7 @@ async function main() {
     root: ROOT,
     python: PY,
     threads: args.threads,
+    peerModels: args.peerModels,
     log,
     runJsonLines,
     limitRun,
