@@ -185,6 +185,7 @@ async function lonePosts(port, text, n) {
 /** The whole stage; returns results.peer. Each part that fails is recorded and the rest still runs. */
 export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
   const paths = peerPaths(ctx);
+  const t0 = Date.now();
   const R = {
     dir: paths.show.dir,
     onnx: paths.show.onnx,
@@ -377,6 +378,7 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
       }
     }
     summarize(R);
+    R.seconds = Math.round((Date.now() - t0) / 1000);
     return R;
   } finally {
     for (const w of workers) await w.close();

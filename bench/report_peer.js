@@ -335,7 +335,8 @@ export function peerSection(P) {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}); † marks a figure measured once after the rounds, not alternated. ` +
         'In a round the runtimes are timed one right after the other, shape by shape (ONNX Runtime, the engine from JS float32 and int8, the server at batch 1; the order reversed every other round), ' +
-        'the engine limit at the end of the round; so each round gives each comparison a ratio that the machine’s drift between minutes does not reach. The targets are decided on the median of these:',
+        'the engine limit at the end of the round; so each round gives each comparison a ratio that the machine’s drift between minutes does not reach. ' +
+        `The targets are decided on the median of these (the stage took ${P.seconds ?? '?'} s):`,
       '',
       table(
         ['Comparison, per round', 'Median', 'Range', 'Rounds'],
