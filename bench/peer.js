@@ -292,12 +292,17 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
       let order = Object.keys(runners).filter((k) => runners[k]);
       if (r % 2) order = order.reverse();
       round.order = order;
+      // Each process's CPU time over its timing (all its threads; ONNX Runtime's includes its spinning):
+      // what the server spends beyond the engine, whatever the waits.
+      const pids = { ort: ort?.pid, engine: engine.pid, engineInt8: int8?.pid, server: server?.pid };
       for (const [k, shape] of [...SHAPES.map((s) => [`${s[0]}x${s[1]}`, s]), ['mix', []]]) {
         if (k === 'mix' && !plan) runners.ort = null;
         for (const who of order) {
           if (!runners[who]) continue;
+          const cpu0 = ctx.procCpuS(pids[who]);
           const res = await attempt(`${who} ${k}`, () => timed(() => runners[who](k, shape)));
           if (res) {
+            res.cpu_ms = ((ctx.procCpuS(pids[who]) - cpu0) * 1000) / reps(k);
             delete res.type;
             if (who === 'server') res.tokens = texts[shape[1]].tokens;
             round[who][k] = res;

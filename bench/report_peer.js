@@ -37,6 +37,12 @@ const COMPARISONS = [
       f: (r) => ms(r, 'server', k) - ms(r, 'engine', k),
     },
     {
+      key: `server-engine cpu ${k}`,
+      label: `server process CPU − engine from JS process CPU per request, ${k}`,
+      unit: 'ms',
+      f: (r) => r.server?.[k]?.cpu_ms - r.engine?.[k]?.cpu_ms,
+    },
+    {
       key: `inference-engine ${k}`,
       label: `server x-inference-time − engine from JS's inference time, ${k}`,
       unit: 'ms',

@@ -672,6 +672,7 @@ async function main() {
     stopServer,
     closedLoop,
     freePort,
+    procCpuS,
   };
   try {
     // Models and corpus.
