@@ -254,13 +254,22 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
     }
     const ortTimed = ort && !R.ort.skipped;
 
-    ctx.log('peer: loading bert-serve int8 from JS and the float32 server');
+    ctx.log('peer: loading bert-serve int8 (and bf16 where the CPU has it) from JS and the float32 server');
     const int8 = await attempt('int8 engine', () =>
       engineWorker(ctx, P, paths.int8Dir, { corpusFile, mixCount: R.mixCount, label: 'int8' }),
     );
     if (int8) workers.push(int8);
     R.variants = { int8: { dir: R.int8Dir, engine: int8 ? { info: line(int8.lines, 'info')?.info } : null } };
-    if (!NATIVE_BF16) R.variants.bf16 = { skipped: NO_BF16 };
+    // bf16 is the float32 directory converted at load; only on a CPU with native bf16 (elsewhere the
+    // engine refuses it).
+    let bf16 = null;
+    if (NATIVE_BF16) {
+      bf16 = await attempt('bf16 engine', () =>
+        engineWorker(ctx, P, paths.dir, { engineOptions: { dtype: 'bfloat16' }, corpusFile, mixCount: R.mixCount, label: 'bf16' }),
+      );
+      if (bf16) workers.push(bf16);
+      R.variants.bf16 = { dir: R.dir, engine: bf16 ? { info: line(bf16.lines, 'info')?.info } : null };
+    } else R.variants.bf16 = { skipped: NO_BF16 };
     const server = await attempt('server', () => ctx.startServer(paths.dir, []));
     if (server) servers.push(server);
     R.server = server ? { info: server.info } : null;
@@ -275,18 +284,18 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
       const warm = r === 0;
       const reps = (k) => (warm ? 1 : REPEATS[k]);
       ctx.log(`peer: round ${r}/${rounds}${warm ? ' (warm-up, not kept)' : ''}`);
-      const round = { round: r, ort: {}, engine: {}, engineInt8: {}, server: {}, limit: {}, limitInt8: {} };
+      const round = { round: r, ort: {}, engine: {}, engineInt8: {}, engineBf16: {}, server: {}, limit: {}, limitInt8: {} };
+      const engineRunner = (w) =>
+        w &&
+        ((k, [b, s]) => w.request(k === 'mix' ? { op: 'mix', repeats: reps(k) } : { op: 'shape', batch: b, seq: s, repeats: reps(k) }));
       const runners = {
         ort:
           ortTimed &&
           ((k, [b, s]) =>
             ort.request(k === 'mix' ? { op: 'mix', plan, repeats: reps(k) } : { op: 'shape', batch: b, seq: s, repeats: reps(k) })),
-        engine: (k, [b, s]) =>
-          engine.request(k === 'mix' ? { op: 'mix', repeats: reps(k) } : { op: 'shape', batch: b, seq: s, repeats: reps(k) }),
-        engineInt8:
-          int8 &&
-          ((k, [b, s]) =>
-            int8.request(k === 'mix' ? { op: 'mix', repeats: reps(k) } : { op: 'shape', batch: b, seq: s, repeats: reps(k) })),
+        engine: engineRunner(engine),
+        engineInt8: engineRunner(int8),
+        engineBf16: engineRunner(bf16),
         server: server && ((k, [b, s]) => (b === 1 && texts?.[s] ? lonePosts(server.port, texts[s].text, reps(k)) : null)),
       };
       let order = Object.keys(runners).filter((k) => runners[k]);
@@ -294,7 +303,7 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
       round.order = order;
       // Each process's CPU time over its timing (all its threads; ONNX Runtime's includes its spinning):
       // what the server spends beyond the engine, whatever the waits.
-      const pids = { ort: ort?.pid, engine: engine.pid, engineInt8: int8?.pid, server: server?.pid };
+      const pids = { ort: ort?.pid, engine: engine.pid, engineInt8: int8?.pid, engineBf16: bf16?.pid, server: server?.pid };
       for (const [k, shape] of [...SHAPES.map((s) => [`${s[0]}x${s[1]}`, s]), ['mix', []]]) {
         if (k === 'mix' && !plan) runners.ort = null;
         for (const who of order) {
@@ -334,19 +343,20 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
     }
     for (const w of workers.splice(0)) await w.close();
 
-    // The servers at 64 connections on the mix, float32 and int8 alternated.
-    const int8Server = await attempt('int8 server', () => ctx.startServer(paths.int8Dir, []));
-    if (int8Server) servers.push(int8Server);
+    // The servers at 64 connections on the mix, float32 and int8 (and bf16) alternated.
+    const variantServers = [['fp32', server]];
+    for (const [key, dir, flags] of [['int8', paths.int8Dir, []], ...(bf16 ? [['bf16', paths.dir, ['--dtype', 'bfloat16']]] : [])]) {
+      const s = await attempt(`${key} server`, () => ctx.startServer(dir, flags));
+      if (s) servers.push(s);
+      variantServers.push([key, s]);
+    }
     R.serverRounds = [];
-    if (server && int8Server) {
+    if (server) {
       const n = P.peerServerRounds ?? 3;
       for (let r = 0; r < n; r++) {
-        const pair = [
-          ['fp32', server],
-          ['int8', int8Server],
-        ];
         const row = { round: r + 1 };
-        for (const [key, s] of r % 2 ? pair.reverse() : pair) {
+        const order = variantServers.filter(([, s]) => s);
+        for (const [key, s] of r % 2 ? order.reverse() : order) {
           ctx.log(`peer: server ${key}: closed loop, 64 connections, the mix (round ${r + 1}/${n})`);
           row[key] = await attempt(`server ${key} closed64`, () =>
             ctx.closedLoop(s, bodies, { connections: 64, duration: Math.max(P.closedS, 6), warmup: P.warmupS }),
@@ -449,5 +459,10 @@ export function summarize(R) {
   };
   if (R.server) R.server.closed64 = medianRound('fp32');
   if (V) V.server = { closed64: medianRound('int8') };
+  const B = R.variants?.bf16;
+  if (B?.engine) {
+    Object.assign(B.engine, rows('engineBf16'));
+    B.server = { closed64: medianRound('bf16') };
+  }
   return R;
 }

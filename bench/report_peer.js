@@ -51,12 +51,26 @@ const COMPARISONS = [
   ]),
   ...['32x16', '32x128', 'mix'].flatMap((k) => [
     { key: `engine/ort ${k}`, label: `engine from JS / ONNX Runtime, ${k} (throughput)`, f: (r) => sps(r, 'engine', k) / sps(r, 'ort', k) },
-    {
-      key: `int8/fp32 engine ${k}`,
-      label: `int8 / float32, engine from JS, ${k} (throughput)`,
-      f: (r) => sps(r, 'engineInt8', k) / sps(r, 'engine', k),
-    },
+    ...[
+      ['int8', 'engineInt8'],
+      ['bf16', 'engineBf16'],
+    ].map(([v, who]) => ({
+      key: `${v}/fp32 engine ${k}`,
+      label: `${v} / float32, engine from JS, ${k} (throughput)`,
+      f: (r) => sps(r, who, k) / sps(r, 'engine', k),
+    })),
   ]),
+  // bf16's targets are against ONNX Runtime's float32 (CPUs with native bf16 only).
+  ...['1x16', '1x128'].map((k) => ({
+    key: `bf16/ort ${k}`,
+    label: `bf16 engine from JS / ONNX Runtime float32, ${k} (time)`,
+    f: (r) => ms(r, 'engineBf16', k) / ms(r, 'ort', k),
+  })),
+  {
+    key: 'bf16/ort 32x128',
+    label: 'bf16 engine from JS / ONNX Runtime float32, 32x128 (throughput)',
+    f: (r) => sps(r, 'engineBf16', '32x128') / sps(r, 'ort', '32x128'),
+  },
   {
     key: 'limit/ort mix',
     label: 'engine limit / ONNX Runtime, mix, the same batches (throughput)',
@@ -77,12 +91,13 @@ export function peerRatios(P) {
     if (v.length) out[key] = { label, unit: unit ?? 'x', values: v, median: median(v), min: Math.min(...v), max: Math.max(...v) };
   };
   for (const c of COMPARISONS) add(c.key, c.label, c.unit, (P?.rounds ?? []).map(c.f));
-  add(
-    'int8/fp32 server',
-    'int8 / float32, server, 64 connections on the mix (throughput)',
-    'x',
-    (P?.serverRounds ?? []).map((r) => tput(r.int8) / tput(r.fp32)),
-  );
+  for (const key of ['int8', 'bf16'])
+    add(
+      `${key}/fp32 server`,
+      `${key} / float32, server, 64 connections on the mix (throughput)`,
+      'x',
+      (P?.serverRounds ?? []).map((r) => tput(r[key]) / tput(r.fp32)),
+    );
   return out;
 }
 
@@ -215,9 +230,9 @@ export function peerTargets(P) {
     if (b32 && o32)
       push(
         'bf16: engine throughput at 32 x 128 >= 2.5x ONNX Runtime float32',
-        `${fx(b32.seq_per_s, 2)} vs ${fx(o32.seq_per_s, 2)} seq/s`,
-        b32.seq_per_s / o32.seq_per_s,
-        b32.seq_per_s >= 2.5 * o32.seq_per_s,
+        `${fx(b32.seq_per_s, 2)} vs ${fx(o32.seq_per_s, 2)} seq/s${rounds}${perRound(X['bf16/ort 32x128'])}`,
+        decide('bf16/ort 32x128', b32.seq_per_s / o32.seq_per_s),
+        decide('bf16/ort 32x128', b32.seq_per_s / o32.seq_per_s) >= 2.5,
       );
     for (const seq of [16, 128]) {
       const b = shape(bf.engine, 1, seq),
@@ -225,9 +240,9 @@ export function peerTargets(P) {
       if (b && o)
         push(
           `bf16: engine batch-1 latency <= 0.5x ONNX Runtime float32 (${seq} tokens)`,
-          `${fx(b.median_ms, 2)} vs ${fx(o.median_ms, 2)} ms`,
-          b.median_ms / o.median_ms,
-          b.median_ms <= 0.5 * o.median_ms,
+          `${fx(b.median_ms, 2)} vs ${fx(o.median_ms, 2)} ms${rounds}${perRound(X[`bf16/ort 1x${seq}`])}`,
+          decide(`bf16/ort 1x${seq}`, b.median_ms / o.median_ms),
+          decide(`bf16/ort 1x${seq}`, b.median_ms / o.median_ms) <= 0.5,
         );
     }
   }

@@ -131,3 +131,19 @@ t.test('a result without rounds (an older run) is still decided on its single ra
   t.equal(row.met, true);
   t.notMatch(row.measured, /per-round/);
 });
+
+t.test('bf16 (CPUs with native bf16): its targets against ONNX Runtime float32 are decided per round too', async (t) => {
+  const R = result();
+  for (const [i, r] of R.rounds.entries())
+    r.engineBf16 = { '1x16': shape(r.ort['1x16'].median_ms * [0.4, 0.6, 0.45][i]), mix: { seq_per_s: 40 } };
+  R.variants.bf16 = { engine: {} };
+  R.serverRounds.forEach((r, i) => (r.bf16 = { throughput: r.fp32.throughput * [2.6, 2.4, 2.7][i] }));
+  summarize(R);
+  const row = find(peerTargets(R), /bf16: engine batch-1 latency <= 0\.5x .*\(16 tokens\)/);
+  t.equal(row.ratio, 0.45, 'per round 0.4, 0.6, 0.45');
+  t.equal(row.met, true);
+  const server = find(peerTargets(R), /bf16: server throughput/);
+  t.equal(server.ratio, 2.6);
+  t.equal(server.met, true);
+  t.equal(peerRatios(R)['bf16/fp32 engine mix'].median, 40 / 15);
+});
