@@ -25,6 +25,7 @@ import http from 'node:http';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuSeconds } from './lib/proc_cpu.js';
 import { startWorker } from './lib/worker.js';
 import { NATIVE_BF16, NO_BF16 } from './variants.js';
 
@@ -308,10 +309,10 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
         if (k === 'mix' && !plan) runners.ort = null;
         for (const who of order) {
           if (!runners[who]) continue;
-          const cpu0 = ctx.procCpuS(pids[who]);
+          const cpu0 = cpuSeconds(pids[who]);
           const res = await attempt(`${who} ${k}`, () => timed(() => runners[who](k, shape)));
           if (res) {
-            res.cpu_ms = ((ctx.procCpuS(pids[who]) - cpu0) * 1000) / reps(k);
+            res.cpu_ms = ((cpuSeconds(pids[who]) - cpu0) * 1000) / reps(k);
             delete res.type;
             if (who === 'server') res.tokens = texts[shape[1]].tokens;
             round[who][k] = res;

@@ -672,7 +672,6 @@ async function main() {
     stopServer,
     closedLoop,
     freePort,
-    procCpuS,
   };
   try {
     // Models and corpus.
