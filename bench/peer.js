@@ -123,6 +123,14 @@ function engineWorker(ctx, P, dir, { engineOptions = {}, corpusFile, lengthsOut 
   });
 }
 
+// NaN when the process has gone (its timing then fails on its own, recorded as a stage error).
+const cpuOf = (pid) => {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return NaN;
+  }
+};
 const line = (lines, type) => lines.find((l) => l.type === type);
 
 // The engine limit: a fresh process per call (it cannot stay loaded). shapes: batch 1 at 16 and 128
@@ -309,10 +317,10 @@ export async function peerStage(ctx, P, { corpusFile, tmp, bin, fail }) {
         if (k === 'mix' && !plan) runners.ort = null;
         for (const who of order) {
           if (!runners[who]) continue;
-          const cpu0 = cpuSeconds(pids[who]);
+          const cpu0 = cpuOf(pids[who]);
           const res = await attempt(`${who} ${k}`, () => timed(() => runners[who](k, shape)));
           if (res) {
-            res.cpu_ms = ((cpuSeconds(pids[who]) - cpu0) * 1000) / reps(k);
+            res.cpu_ms = ((cpuOf(pids[who]) - cpu0) * 1000) / reps(k);
             delete res.type;
             if (who === 'server') res.tokens = texts[shape[1]].tokens;
             round[who][k] = res;
