@@ -71,12 +71,8 @@ std::string ClassifyHead::bind(Model& model) {
   const Probe probe = make_probe(model, *tokenizer_, false);
   const torch::Tensor out = probe_forward(model, probe);
   const int64_t n = static_cast<int64_t>(labels_.size());
-  const int64_t rows = probe.batch.input_ids.size(0);
-  if (out.dim() != 2 || out.size(0) != rows || out.size(1) != n)
-    throw EngineError(ErrorCode::kModelInvalid,
-                      model.path() + ": forward returned " + shape_str(out) + " for a " + shape_str(probe.batch.input_ids) + " input; a " +
-                          model.config().architecture + " with " + std::to_string(n) +
-                          " labels (id2label in config.json) must return logits [batch, " + std::to_string(n) + "]");
+  check_answer_shape(model, probe, out, /*per_token=*/false, n,
+                     "logits [batch, " + std::to_string(n) + "] (" + std::to_string(n) + " labels: id2label in config.json)");
   check_forward(model, probe, out, /*per_token=*/false);
   return std::to_string(n) + " labels, " + score_function_name(default_function_) + " by default";
 }

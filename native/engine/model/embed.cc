@@ -136,12 +136,8 @@ std::string EmbedHead::bind(Model& model) {
   c10::InferenceMode guard;
   const Probe probe = make_probe(model, *tokenizer_, false);
   const torch::Tensor out = probe_forward(model, probe);
-  if (out.dim() != 3 || out.size(0) != probe.batch.input_ids.size(0) || out.size(1) != probe.batch.seq_len ||
-      (hidden_ > 0 && out.size(2) != hidden_))
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) + " for a " +
-                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture +
-                                                    " must return last_hidden_state [batch, seq, " +
-                                                    (hidden_ > 0 ? std::to_string(hidden_) : std::string("hidden")) + "]");
+  check_answer_shape(model, probe, out, /*per_token=*/true, hidden_ > 0 ? hidden_ : -1,
+                     "last_hidden_state [batch, seq, " + (hidden_ > 0 ? std::to_string(hidden_) : std::string("hidden")) + "]");
   hidden_ = out.size(2);
   check_forward(model, probe, out, /*per_token=*/true);
   std::string dense;

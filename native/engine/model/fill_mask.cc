@@ -46,13 +46,8 @@ std::string FillMaskHead::bind(Model& model) {
   c10::InferenceMode guard;
   const Probe probe = make_probe(model, *tokenizer_, true);
   const torch::Tensor full = probe_forward(model, probe);
-  if (full.dim() != 3 || full.size(0) != probe.batch.input_ids.size(0) || full.size(1) != probe.batch.seq_len ||
-      full.size(2) != vocab_size_) {
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(full) + " for a " +
-                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture +
-                                                    " must return logits [batch, seq, " + std::to_string(vocab_size_) +
-                                                    "] (vocab_size in config.json)");
-  }
+  check_answer_shape(model, probe, full, /*per_token=*/true, vocab_size_,
+                     "logits [batch, seq, " + std::to_string(vocab_size_) + "] (vocab_size in config.json)");
   check_forward(model, probe, full, /*per_token=*/true);
   // Every real position of every row: a faster path must give the full forward's logits there.
   const torch::Tensor want = full.reshape({-1, vocab_size_}).index_select(0, probe.real_positions).to(torch::kFloat);

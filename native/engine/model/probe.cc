@@ -166,6 +166,17 @@ torch::Tensor probe_forward(Model& model, const Probe& probe) {
   }
 }
 
+void check_answer_shape(const Model& model, const Probe& probe, const torch::Tensor& out, bool per_token, int64_t width,
+                        const std::string& must) {
+  const int64_t dims = per_token ? 3 : 2;
+  if (out.dim() == dims && out.size(0) == probe.batch.input_ids.size(0) && (!per_token || out.size(1) == probe.batch.seq_len) &&
+      (width < 0 || out.size(dims - 1) == width))
+    return;
+  throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) + " for a " +
+                                                  shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture +
+                                                  " must return " + must);
+}
+
 void check_forward(Model& model, const Probe& probe, const torch::Tensor& full_in, bool per_token) {
   const double tol = probe_tolerance(model);
   const torch::Tensor full = full_in.to(torch::kFloat).cpu();

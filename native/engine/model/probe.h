@@ -45,6 +45,12 @@ double probe_tolerance(const Model& model);
 // the file's graphs on the same batch.
 torch::Tensor probe_forward(Model& model, const Probe& probe);
 
+// Throws kModelInvalid unless `out` is the answer's shape for the probe batch: [rows, seq, width] when
+// per_token, else [rows, width] (width -1: any), saying "forward returned [..] for a [..] input; a
+// <architecture> must return <must>". Every head checks its probe answer's shape with it.
+void check_answer_shape(const Model& model, const Probe& probe, const torch::Tensor& out, bool per_token, int64_t width,
+                        const std::string& must);
+
 // Checks `full` (probe_forward's answer: [rows, seq, ...] when per_token, else [rows, ...]) against
 // each row run alone, and that it is finite at every real position. Throws kModelInvalid saying what
 // differs and what to do.

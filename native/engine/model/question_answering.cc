@@ -65,11 +65,9 @@ std::string QuestionAnsweringHead::bind(Model& model) {
   // alone alike at every real token, and finite.
   check_forward(model, probe, probe_forward(model, probe), /*per_token=*/true);
   const torch::Tensor out = span_logits(model, probe.batch);
-  if (out.dim() != 3 || out.size(0) != probe.batch.input_ids.size(0) || out.size(1) != probe.batch.seq_len || out.size(2) != 2)
-    throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward returned " + shape_str(out) + " for a " +
-                                                    shape_str(probe.batch.input_ids) + " input; a " + model.config().architecture +
-                                                    " must return start and end logits: [batch, seq, 2], or a (start_logits, "
-                                                    "end_logits) tuple of [batch, seq] as transformers' torchscript=True gives");
+  check_answer_shape(model, probe, out, /*per_token=*/true, 2,
+                     "start and end logits: [batch, seq, 2], or a (start_logits, end_logits) tuple of [batch, seq] as "
+                     "transformers' torchscript=True gives");
   const std::string bad = first_non_finite(out.to(torch::kFloat).cpu().contiguous().data_ptr<float>(), out.numel());
   if (!bad.empty())
     throw EngineError(ErrorCode::kModelInvalid, model.path() + ": forward gives a non-finite start or end logit (" + bad +
@@ -111,16 +109,10 @@ RequestPtr QuestionAnsweringHead::warmup_request(size_t len) const {
 
 void QuestionAnsweringHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const {
   const torch::Tensor logits = span_logits(model, batch).to(torch::kFloat).cpu().contiguous();  // [n, s, 2]
-  for (size_t b = 0; b < requests.size(); ++b) {
-    Request& r = *requests[b];
-    const float* row = logits.data_ptr<float>() + static_cast<int64_t>(b) * batch.seq_len * 2;
-    const std::string bad = first_non_finite(row, static_cast<int64_t>(r.num_tokens()) * 2);
-    if (!bad.empty()) {
-      fail_non_finite(r, model.name(), "the start and end logits ([token, 2])", bad);
-      continue;
-    }
-    r.json = answers_json(r, static_cast<const QuestionAnsweringParams&>(*r.params), row);
-  }
+  answer_finite_rows(logits, model.name(), "start and end logits", requests, [&](Request& r, size_t b) {
+    r.json = answers_json(r, static_cast<const QuestionAnsweringParams&>(*r.params),
+                          logits.data_ptr<float>() + static_cast<int64_t>(b) * batch.seq_len * 2);
+  });
 }
 
 std::string QuestionAnsweringHead::answers_json(const Request& r, const QuestionAnsweringParams& p, const float* logits) const {

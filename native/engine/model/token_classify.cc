@@ -61,11 +61,8 @@ std::string TokenClassifyHead::bind(Model& model) {
   const Probe probe = make_probe(model, *tokenizer_, false);
   const torch::Tensor out = probe_forward(model, probe);
   const int64_t n = static_cast<int64_t>(labels_.size());
-  if (out.dim() != 3 || out.size(0) != probe.batch.input_ids.size(0) || out.size(1) != probe.batch.seq_len || out.size(2) != n)
-    throw EngineError(ErrorCode::kModelInvalid,
-                      model.path() + ": forward returned " + shape_str(out) + " for a " + shape_str(probe.batch.input_ids) + " input; a " +
-                          model.config().architecture + " with " + std::to_string(n) +
-                          " labels (id2label in config.json) must return logits [batch, seq, " + std::to_string(n) + "]");
+  check_answer_shape(model, probe, out, /*per_token=*/true, n,
+                     "logits [batch, seq, " + std::to_string(n) + "] (" + std::to_string(n) + " labels: id2label in config.json)");
   check_forward(model, probe, out, /*per_token=*/true);
   return std::to_string(n) + " labels per token";
 }
@@ -98,24 +95,14 @@ RequestPtr TokenClassifyHead::warmup_request(size_t len) const {
 }
 
 void TokenClassifyHead::run(Model& model, const PaddedBatch& batch, std::vector<RequestPtr>& requests) const {
-  const torch::Tensor logits = model.forward(batch).to(torch::kFloat);              // [n, s, labels]
-  const torch::Tensor finite = torch::isfinite(logits).all(-1).cpu().contiguous();  // [n, s]
+  const torch::Tensor out = model.forward(batch).to(torch::kFloat);  // [n, s, labels]
   // The pipeline's softmax: exp(x - max) / sum, in float32.
-  const torch::Tensor scores = logits.softmax(-1).cpu().contiguous();
+  const torch::Tensor scores = out.softmax(-1).cpu().contiguous();
   const int64_t n_labels = scores.size(2);
-  for (size_t b = 0; b < requests.size(); ++b) {
-    Request& r = *requests[b];
-    const bool* ok = finite.data_ptr<bool>() + static_cast<int64_t>(b) * batch.seq_len;
-    const int64_t len = static_cast<int64_t>(r.num_tokens());
-    const int64_t bad = std::find(ok, ok + len, false) - ok;
-    if (bad < len) {
-      const torch::Tensor values = logits[static_cast<int64_t>(b)][bad].cpu().contiguous();
-      fail_non_finite(r, model.name(), "the logits of token " + std::to_string(bad), first_non_finite(values.data_ptr<float>(), n_labels));
-      continue;
-    }
-    const float* base = scores.data_ptr<float>() + static_cast<int64_t>(b) * batch.seq_len * n_labels;
-    r.json = entities_json(r, static_cast<const TokenClassifyParams&>(*r.params), base);
-  }
+  answer_finite_rows(out.cpu().contiguous(), model.name(), "logits", requests, [&](Request& r, size_t b) {
+    r.json = entities_json(r, static_cast<const TokenClassifyParams&>(*r.params),
+                           scores.data_ptr<float>() + static_cast<int64_t>(b) * batch.seq_len * n_labels);
+  });
 }
 
 std::string TokenClassifyHead::entities_json(const Request& r, const TokenClassifyParams& p, const float* scores) const {
