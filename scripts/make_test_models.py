@@ -57,11 +57,13 @@ Other tasks (hidden 32, 1 layer, each task its own seeded weights, shared by its
 BERT's relatives (bert/family_fixture_dirs.py: hidden 32, 2 layers, each family and head its own
 seeded weights, shared by the exported directory and its traced twin), FAMILY one of distilbert,
 roberta, xlmr (XLM-RoBERTa), electra, mpnet and HEAD one of mlm (fill-mask), embed
-(embeddings), classify (3 labels) and ner (9 labels):
+(embeddings), classify (3 labels), ner (9 labels) and qa (question answering; the best span
+varies with the input):
   FAMILY-HEAD     the family's class as a HF checkpoint in FAMILY-HEAD/hf (mpnet-embed and
                   distilbert-embed: sentence-transformers directories, mean pooling), exported
   FAMILY-HEAD-traced  the same weights traced as transformers' module with torchscript=True
                   (input_ids, attention_mask, + token_type_ids for electra) -> a tuple
+                  ((start_logits, end_logits) for qa)
 Models whose output is NaN for some inputs only (scripted; the weights of tiny, embed, classify,
 rerank and ner, so other inputs get those fixtures' answers): a row holding the word "nan" is NaN,
 a row holding "infinity" is +Inf (the hidden states for fill-mask and embeddings, the logits for
@@ -134,7 +136,7 @@ FIXTURES: Dict[str, tuple] = {
 # BERT's relatives; bert/family_fixture_dirs.py builds these (and checks it builds exactly these).
 RELATIVES = ["distilbert", "roberta", "xlmr", "electra", "mpnet"]
 RELATIVE_HEADS = {"mlm": "fill-mask", "embed": "embeddings", "classify": "text-classification",
-                  "ner": "token-classification"}
+                  "ner": "token-classification", "qa": "question-answering"}
 for _family in RELATIVES:
     for _head, _task in RELATIVE_HEADS.items():
         for _suffix in ("", "-traced"):

@@ -1,12 +1,13 @@
 """Building the fixture directories of BERT's relatives (make_test_models.py lists them).
 
 Imported by make_test_models.py once it knows something must be built; not run by itself.
-Per family (distilbert, roberta, xlmr, electra, mpnet) and head (mlm, embed, classify, ner):
+Per family (distilbert, roberta, xlmr, electra, mpnet) and head (mlm, embed, classify, ner, qa):
   FAMILY-HEAD         a Hugging Face checkpoint of that family's class, written to FAMILY-HEAD/hf
                       as transformers saves one (its keys, its config.json), exported by export_hf
   FAMILY-HEAD-traced  the same weights traced as a user traces transformers' module with
                       torchscript=True: forward(input_ids, attention_mask[, token_type_ids]) ->
-                      a tuple, the family's own submodule names, no bert_serve block in config.json
+                      a tuple ((start_logits, end_logits) for qa), the family's own submodule
+                      names, no bert_serve block in config.json
 Both of a pair hold the same weights (one seed per family and head), so their answers agree.
 The tokenizer is WordPiece: bert-base-uncased's vocabulary for DistilBERT and ELECTRA (what their
 checkpoints ship); for MPNet, RoBERTa and XLM-R the same words behind RoBERTa's special ids
@@ -26,7 +27,7 @@ from . import synthetic
 from .export import export
 from .families.catalog import FAMILIES
 from .families.registry import ARCHITECTURES
-from .task_fixture_dirs import CHECK_SENTENCES, NER_LABELS, SENTIMENT, write_st_files
+from .task_fixture_dirs import CHECK_SENTENCES, NER_LABELS, QA_SCALE, SENTIMENT, write_st_files
 
 Log = Callable[[str], None]
 ROLE_TOKENS = ["<s>", "<pad>", "</s>", "<unk>"]  # RoBERTa's ids 0-3; <mask> comes last
@@ -53,7 +54,7 @@ ROLE_VOCAB = {"roberta", "xlmr", "mpnet"}
 # Users trace with what their tokenizer returns: token_type_ids only where it gives them.
 TRACE_TYPES = {"electra"}
 HEADS = {"mlm": "ForMaskedLM", "embed": "Model", "classify": "ForSequenceClassification",
-         "ner": "ForTokenClassification"}
+         "ner": "ForTokenClassification", "qa": "ForQuestionAnswering"}
 # sentence-transformers directories: their config.json names the MLM class they were trained from
 # (all-mpnet-base-v2 does), modules.json makes them encoders.
 SENTENCE_TRANSFORMERS = {"mpnet", "distilbert"}
@@ -128,8 +129,8 @@ def _check_logits(model: nn.Module, family: str, forward_inputs: int) -> List[Te
 def seeded_model(family: str, head: str) -> Tuple[nn.Module, Dict, int]:
     """The family's head class with seeded weights, its config.json and its forward's input
     count. The weights are shaped so that tests can tell answers apart: special tokens kept out
-    of fill-mask answers, classification and NER labels that vary over CHECK_SENTENCES (checked:
-    it fails loudly otherwise, as the BERT task fixtures do)."""
+    of fill-mask answers, classification and NER labels and question answering's best spans that
+    vary over CHECK_SENTENCES (checked: it fails loudly otherwise, as the BERT task fixtures do)."""
     cfg = hf_config(family, head)
     arch = ARCHITECTURES[cfg["architectures"][0]]
     config = arch.config_from(cfg)
@@ -158,41 +159,53 @@ def seeded_model(family: str, head: str) -> Tuple[nn.Module, Dict, int]:
                   for i in logits[1:-1].argmax(-1).tolist()]
         if not 0.2 <= labels.count(0) / len(labels) <= 0.9 or len(set(labels)) < 4:
             raise RuntimeError(f"{family}-ner: token labels {labels} are not a mix; change SEEDS")
+    if head == "qa":
+        # A peaked softmax over a context, as a trained model has, as the BERT qa fixture.
+        model.qa_outputs.weight.mul_(QA_SCALE)
+        best = {(int(x[1:-1, 0].argmax()), int(x[1:-1, 1].argmax())) for x in _check_logits(model, family, n)}
+        if len(best) < 4:
+            raise RuntimeError(f"{family}-qa: best (start, end) tokens {sorted(best)} barely vary; change SEEDS")
     return model, cfg, n
 
 
 class HFTraced(nn.Module):
     """What torch.jit.trace of a transformers model loaded with torchscript=True gives: forward
     takes what the tokenizer returns (input_ids, attention_mask[, token_type_ids]) and returns a
-    tuple ((logits,), or (last_hidden_state[, pooler_output]) for an encoder with a pooler).
+    tuple ((logits,), (last_hidden_state[, pooler_output]) for an encoder with a pooler, or
+    (start_logits, end_logits) for question answering, which transformers splits from its
+    qa_outputs layer's [b, s, 2]).
 
     The wrapped model's children become this module's own (the model itself is hidden from the
     module tree), so the trace has transformers' submodule names and state-dict keys: roberta,
     lm_head, distilbert, vocab_projector, ...
     """
 
-    def __init__(self, model: nn.Module, forward_inputs: int) -> None:
+    def __init__(self, model: nn.Module, forward_inputs: int, split: bool = False) -> None:
         super().__init__()
         for name, child in model.named_children():
             self.add_module(name, child)
         object.__setattr__(self, "wrapped", model)
         self.n_inputs = forward_inputs
+        self.split = split
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor,
                 token_type_ids: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         out = self.wrapped(*(input_ids, attention_mask, token_type_ids)[:self.n_inputs])
+        if self.split:
+            start, end = out.split(1, dim=-1)
+            return (start.squeeze(-1).contiguous(), end.squeeze(-1).contiguous())
         pooler = getattr(self.wrapped, "pooler", None)
         return (out,) if pooler is None else (out, pooler(out))
 
 
 @torch.no_grad()
-def user_trace(d: str, family: str, model: nn.Module, forward_inputs: int) -> Dict:
+def user_trace(d: str, family: str, head: str, model: nn.Module, forward_inputs: int) -> Dict:
     """Traces model as HFTraced on one example, checks the trace against the eager model on a
     padded batch of other lengths, and writes model.pt."""
     with_types = family in TRACE_TYPES
-    wrapper = HFTraced(model, forward_inputs).eval()
+    wrapper = HFTraced(model, forward_inputs, split=head == "qa").eval()
     ids = torch.tensor([check_ids(family)[0]])
     example = (ids, torch.ones_like(ids)) + ((torch.zeros_like(ids),) if with_types else ())
     # check_trace off: the trace is checked below against the eager model on a padded batch of
@@ -203,7 +216,8 @@ def user_trace(d: str, family: str, model: nn.Module, forward_inputs: int) -> Di
     n = max(len(r) for r in rows)
     t = torch.tensor([r + [pad] * (n - len(r)) for r in rows])
     am = (torch.arange(n)[None, :] < torch.tensor([len(r) for r in rows])[:, None]).long()
-    got = traced(*((t, am) + ((torch.zeros_like(t),) if with_types else ())))[0]
+    out = traced(*((t, am) + ((torch.zeros_like(t),) if with_types else ())))
+    got = torch.stack(out, -1) if head == "qa" else out[0]
     want = run(model, forward_inputs, t, am)
     diff = (got - want).abs()
     diff = diff * am[..., None] if diff.dim() == 3 else diff
@@ -228,7 +242,7 @@ def build(d: str, name: str, log: Log) -> Dict:
     model, cfg, forward_inputs = seeded_model(family, head)
     st = head == "embed" and family in SENTENCE_TRANSFORMERS
     if traced:
-        info = user_trace(d, family, model, forward_inputs)
+        info = user_trace(d, family, head, model, forward_inputs)
         write_tokenizer(d, family)
         with open(os.path.join(d, "config.json"), "w", encoding="utf-8") as f:
             json.dump(st_config(family, head, cfg), f, indent=2, sort_keys=True)

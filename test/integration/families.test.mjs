@@ -11,7 +11,7 @@ import { Engine } from '../../dist/engine.js';
 import { runPython, testModel } from './fixtures.mjs';
 import { MODEL_TYPE, RELATIVES, checkAgainstReference, fixtureNames } from '../helpers/families.mjs';
 
-t.setTimeout(300_000); // 40 model loads and a Python reference: about 20 s on an idle machine
+t.setTimeout(300_000); // 50 model loads and a Python reference: about 25 s on an idle machine
 
 // What each family implies for its inputs, as /info reports it.
 const FACTS = {
