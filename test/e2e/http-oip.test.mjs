@@ -1,11 +1,13 @@
-// The Open Inference Protocol v2 (KServe v2, Triton) over real HTTP, on one server with four real
-// TorchScript models (embeddings, a classifier, NER, and a traced fill-mask model): the health and
+// The Open Inference Protocol v2 (KServe v2, Triton) over real HTTP, on one server with five real
+// TorchScript models (embeddings, a classifier, NER, a traced fill-mask model and question
+// answering, whose pairs are two inputs, "question" and "context"): the health and
 // metadata routes, and POST /v2/models/{name}/infer with requests written from the specification's
 // examples (kserve docs/predict-api/v2/required_api.md), sent by Node's fetch and by Python's
 // http.client. Each answer is compared with what the server's other routes give for the same texts
 // (/embed, /predict, POST /); then the error cases: an unknown model (404), a wrong datatype, name,
-// shape or output (400), too many texts (413) and a text over the token limit (413), each an
-// {"error"} object, the server serving on.
+// shape or output (400), question answering's inputs missing, repeated or of different shapes (400),
+// too many texts (413) and a text over the token limit (413), each an {"error"} object, the server
+// serving on.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { modelVersion } from '../../dist/model_version.js';
@@ -13,7 +15,7 @@ import { spawnServer, requireBuilt, testModel } from '../helpers/server.mjs';
 import { postJson } from '../helpers/http.mjs';
 
 t.setTimeout(180_000);
-const MODELS = { embed: 'embed', clf: 'classify', ner: 'ner', mlm: 'mlm-traced' };
+const MODELS = { embed: 'embed', clf: 'classify', ner: 'ner', mlm: 'mlm-traced', qa: 'qa' };
 requireBuilt(...Object.values(MODELS).map(testModel));
 
 const LIMIT = 4;
@@ -53,7 +55,18 @@ t.test('model metadata and readiness, per model', async (t) => {
     ],
     ner: [{ name: 'entities', datatype: 'BYTES', shape: [-1] }],
     mlm: [{ name: 'predictions', datatype: 'BYTES', shape: [-1] }],
+    qa: [
+      { name: 'answer', datatype: 'BYTES', shape: [-1] },
+      { name: 'score', datatype: 'FP32', shape: [-1] },
+      { name: 'start', datatype: 'INT64', shape: [-1] },
+      { name: 'end', datatype: 'INT64', shape: [-1] },
+    ],
   };
+  const TEXT = [{ name: 'text', datatype: 'BYTES', shape: [-1] }];
+  const PAIR = [
+    { name: 'question', datatype: 'BYTES', shape: [-1] },
+    { name: 'context', datatype: 'BYTES', shape: [-1] },
+  ];
   for (const [name, dir] of Object.entries(MODELS)) {
     const r = await fetchJson(`/v2/models/${name}`);
     t.equal(r.status, 200, name);
@@ -61,7 +74,7 @@ t.test('model metadata and readiness, per model', async (t) => {
       name,
       versions: [await modelVersion(testModel(dir))],
       platform: 'pytorch_libtorch',
-      inputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }],
+      inputs: name === 'qa' ? PAIR : TEXT,
       outputs: expected[name],
     });
     const ready = await fetchJson(`/v2/models/${name}/ready`);
@@ -145,6 +158,85 @@ t.test('token classification and fill-mask: each text as a JSON string, as POST 
   }
 });
 
+/** Question answering's request: two BYTES inputs of the same shape, element i of each a pair. */
+const pairBody = (questions, contexts, extra = {}) => ({
+  inputs: [
+    { name: 'question', shape: [questions.length], datatype: 'BYTES', data: questions },
+    { name: 'context', shape: [contexts.length], datatype: 'BYTES', data: contexts },
+  ],
+  ...extra,
+});
+const QUESTIONS = ['Where does Sarah live?', 'Who founded the company?'];
+const CONTEXTS = ['My name is Sarah and I live in London.', 'The company was founded in 1998 by John Smith in Berlin.'];
+
+t.test('question answering: answer, score, start, end per pair, as POST / answers them; top_k as [n, k]', async (t) => {
+  const r = await infer('qa', pairBody(QUESTIONS, CONTEXTS, { id: 'qa-1' }));
+  t.equal(r.status, 200, JSON.stringify(r.json));
+  t.match(r.json, { model_name: 'qa', id: 'qa-1' });
+  t.same(
+    r.json.outputs.map((o) => [o.name, o.datatype, o.shape]),
+    [
+      ['answer', 'BYTES', [2]],
+      ['score', 'FP32', [2]],
+      ['start', 'INT64', [2]],
+      ['end', 'INT64', [2]],
+    ],
+  );
+  const hf = (await postJson(server.port, '/models/qa', { inputs: QUESTIONS.map((question, i) => ({ question, context: CONTEXTS[i] })) }))
+    .json;
+  const [answer, score, start, end] = r.json.outputs.map((o) => o.data);
+  t.same(
+    hf.map((_, i) => ({ answer: answer[i], score: score[i], start: start[i], end: end[i] })),
+    hf.map(({ answer, score, start, end }) => ({ answer, score, start, end })),
+    "POST /'s answers, to the last digit",
+  );
+  CONTEXTS.forEach((c, i) => t.equal(c.slice(start[i], end[i]), answer[i], 'start/end: UTF-16 offsets into the context'));
+  // The inputs in the other order are the same pairs; outputs picks and orders.
+  const swapped = pairBody(QUESTIONS, CONTEXTS, { outputs: [{ name: 'end' }, { name: 'answer' }] });
+  swapped.inputs.reverse();
+  const picked = await infer('qa', swapped);
+  t.same(
+    picked.json.outputs.map((o) => [o.name, o.data]),
+    [
+      ['end', end],
+      ['answer', answer],
+    ],
+  );
+  // top_k 3: [n, 3], best first as POST / lists them. A one-word context has one span: its row is
+  // filled with "" of score 0.
+  const k = await infer('qa', pairBody([QUESTIONS[0], 'Where?'], [CONTEXTS[0], 'London'], { parameters: { top_k: 3 } }));
+  t.equal(k.status, 200, JSON.stringify(k.json));
+  t.same(
+    k.json.outputs.map((o) => o.shape),
+    [
+      [2, 3],
+      [2, 3],
+      [2, 3],
+      [2, 3],
+    ],
+  );
+  const [kAnswer, kScore, kStart, kEnd] = k.json.outputs.map((o) => o.data);
+  const listed = (
+    await postJson(server.port, '/models/qa', { inputs: { question: QUESTIONS[0], context: CONTEXTS[0] }, parameters: { top_k: 3 } })
+  ).json;
+  t.same(
+    listed.map((a) => [a.answer, a.score, a.start, a.end]),
+    [0, 1, 2].map((j) => [kAnswer[0][j], kScore[0][j], kStart[0][j], kEnd[0][j]]),
+    "pair 0: POST /'s three answers",
+  );
+  t.same(
+    [kAnswer[1].slice(1), kScore[1].slice(1), kStart[1].slice(1), kEnd[1].slice(1)],
+    [
+      ['', ''],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ],
+    'pair 1: one span, then empty answers of score 0',
+  );
+  t.equal(kAnswer[1][0], 'London');
+});
+
 t.test("Python's http.client, as a client we did not write", async (t) => {
   const script = `
 import http.client, json, sys
@@ -183,6 +275,44 @@ t.test('errors: {"error"} with the protocol statuses, the server serving on', as
     ['an output it lacks', 'clf', inferBody(['a'], { outputs: [{ name: 'embedding' }] }), 400, /"probabilities", "label"/],
     ['a bad parameter', 'embed', inferBody(['a'], { parameters: { dimensions: 1000 } }), 400, /dimensions/],
     ['no mask', 'mlm', inferBody(['no mask here']), 400, /mask/],
+    [
+      'qa: the context missing',
+      'qa',
+      { inputs: [pairBody(['q?'], ['c']).inputs[0]] },
+      400,
+      /2 input tensors \("question" and "context"\) but received 1/,
+    ],
+    ['qa: a text input', 'qa', inferBody(['a']), 400, /2 input tensors \("question" and "context"\)/],
+    [
+      'qa: shapes differ',
+      'qa',
+      pairBody(['q?', 'r?'], ['c']),
+      400,
+      /"question" and "context" of the same shape, but received \[2\] and \[1\]/,
+    ],
+    [
+      'qa: the question twice',
+      'qa',
+      { inputs: [pairBody(['q?'], ['c']).inputs[0], pairBody(['q?'], ['c']).inputs[0]] },
+      400,
+      /"question" twice/,
+    ],
+    [
+      'qa: another name',
+      'qa',
+      { inputs: [pairBody(['q?'], ['c']).inputs[0], { name: 'text', shape: [1], datatype: 'BYTES', data: ['c'] }] },
+      400,
+      /Expected the inputs "question" and "context" but received "text"/,
+    ],
+    [
+      'qa: not BYTES',
+      'qa',
+      { inputs: [pairBody(['q?'], ['c']).inputs[0], { name: 'context', shape: [1], datatype: 'FP32', data: ['c'] }] },
+      400,
+      /datatype "BYTES" for the inputs "question" and "context"/,
+    ],
+    ['qa: an empty question', 'qa', pairBody([''], ['c']), 400, /question/],
+    ['qa: top_k over 100', 'qa', pairBody(['q?'], ['c'], { parameters: { top_k: 101 } }), 400, /top_k/],
     ['too many texts', 'embed', inferBody(['a', 'b', 'c', 'd', 'e']), 413, /5 inputs is over the limit of 4/],
     ['a text over the token limit', 'embed', inferBody(['word '.repeat(2000)]), 413, /token/],
   ];

@@ -26,7 +26,7 @@ const TENSOR = A.object({ name: A.string, datatype: A.string, shape: A.list(A.in
 /** A tensor's metadata: name, datatype and shape (-1: variable). */
 export interface TensorMeta {
   name: string;
-  datatype: 'FP32' | 'BYTES';
+  datatype: 'FP32' | 'INT64' | 'BYTES';
   shape: number[];
 }
 
@@ -45,8 +45,13 @@ export function outputsOf(task: Task, engine: Pick<Engine, 'info'>): TensorMeta[
     case 'fill-mask':
       return [{ name: 'predictions', datatype: 'BYTES', shape: [-1] }];
     case 'question-answering':
-      // Not served over the protocol: its infer takes one text per element, a question needs a context too.
-      return [];
+      // One element per pair (with top_k > 1: [n, top_k], oip_infer.ts).
+      return [
+        { name: 'answer', datatype: 'BYTES', shape: [-1] },
+        { name: 'score', datatype: 'FP32', shape: [-1] },
+        { name: 'start', datatype: 'INT64', shape: [-1] },
+        { name: 'end', datatype: 'INT64', shape: [-1] },
+      ];
   }
 }
 
@@ -55,8 +60,15 @@ export function embeddingSize(engine: Pick<Engine, 'info'>): number {
   return engine.info.taskInfo.embedding_dimensions ?? engine.info.hiddenSize;
 }
 
-/** The one input every model takes: its texts, one per element. */
-export const INPUT: TensorMeta = { name: 'text', datatype: 'BYTES', shape: [-1] };
+/** The input tensors a model of `task` takes: its texts, one per element; question answering's pairs as two inputs of the same shape. */
+export function inputsOf(task: Task): TensorMeta[] {
+  if (task === 'question-answering')
+    return [
+      { name: 'question', datatype: 'BYTES', shape: [-1] },
+      { name: 'context', datatype: 'BYTES', shape: [-1] },
+    ];
+  return [{ name: 'text', datatype: 'BYTES', shape: [-1] }];
+}
 
 function status(
   path: string,
@@ -168,7 +180,7 @@ export const oipModel: StatusRoute = {
         name: ctx.modelName,
         versions: [engine.version],
         platform: PLATFORM,
-        inputs: [INPUT],
+        inputs: inputsOf(engine.task),
         outputs: outputsOf(engine.task, engine),
       }),
     );
