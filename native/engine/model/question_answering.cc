@@ -7,6 +7,7 @@
 #include "engine/model/head_params.h"
 #include "engine/model/non_finite.h"
 #include "engine/model/probe.h"
+#include "engine/model/span_json.h"
 #include "engine/model/utf16.h"
 #include "engine/model/warmup.h"
 
@@ -170,10 +171,7 @@ std::string QuestionAnsweringHead::answers_json(const Request& r, const Question
     if (i) w.ch(',');
     w.raw("{\"score\":");
     w.number(a.score);
-    w.raw(",\"start\":");
-    w.integer(a.start);
-    w.raw(",\"end\":");
-    w.integer(a.end);
+    write_offsets(w, a.start, a.end);
     w.raw(",\"answer\":");
     w.str(utf16_slice(r.text_pair, map, a.start, a.end));
     w.ch('}');

@@ -9,6 +9,7 @@
 #include "engine/model/head_params.h"
 #include "engine/model/non_finite.h"
 #include "engine/model/probe.h"
+#include "engine/model/span_json.h"
 #include "engine/model/utf16.h"
 #include "engine/model/warmup.h"
 
@@ -185,10 +186,7 @@ std::string TokenClassifyHead::entities_json(const Request& r, const TokenClassi
       w.integer(e.index);
       w.raw(",\"word\":");
       w.str(e.word);
-      w.raw(",\"start\":");
-      w.integer(e.start);
-      w.raw(",\"end\":");
-      w.integer(e.end);
+      write_offsets(w, e.start, e.end);
       w.ch('}');
     }
     w.ch(']');
@@ -214,10 +212,7 @@ std::string TokenClassifyHead::entities_json(const Request& r, const TokenClassi
     w.number(sum / static_cast<float>(e - s));
     w.raw(",\"word\":");
     w.str(tokenizer_->convert_tokens_to_string(words));
-    w.raw(",\"start\":");
-    w.integer(entities[s].start);
-    w.raw(",\"end\":");
-    w.integer(entities[e - 1].end);
+    write_offsets(w, entities[s].start, entities[e - 1].end);
     w.ch('}');
   };
   size_t group_start = 0;
