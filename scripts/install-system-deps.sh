@@ -42,6 +42,7 @@ TEST_PKGS=(
                                 # the test starts its own on 127.0.0.1, the packages' services stay unused
   python3-sentencepiece sentencepiece  # trains the XLM-R-style Unigram tokenizer fixture (scripts/make_unigram_fixture.py)
   clang-format-14               # the C++ format check (scripts/lint.sh)
+  openssl curl                  # HTTPS: the test's self-signed certificate and a client (test/e2e/http-tls.test.mjs)
 )
 PKGS=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--runtime" ]; then PKGS=("${RUNTIME_PKGS[@]}"); fi

@@ -18,6 +18,11 @@
 # the engine and the routes' logic, which do not depend on the transport, and run once in
 # scripts/test.sh. A new test whose outcome depends on how bytes are read or written belongs in
 # FILES; one that depends on the Node version (its ABI, its HTTP parser), in NODE_FILES too.
+# HTTPS (--tls-cert) is not a run of FILES: it is node:http's parser, Wire and Exchange behind a TLS
+# socket, so what differs is only the byte stream under the parser (records, write buffering) and the
+# handshake, which test/e2e/http-tls.test.mjs covers itself (a large answer with backpressure, a
+# chunked upload, keep-alive, plain HTTP to the port); FILES' raw-socket clients speak plain HTTP,
+# and uws refuses TLS. It depends on Node's TLS (its OpenSSL, node:tls's socket): NODE_FILES.
 # Usage: scripts/test-http.sh [--list FILE] [20-uws] [22] [24]  (default: all three)
 #   Runs the files one at a time (scripts/run-tests.mjs). --list FILE: installs what the targets need
 #   and writes their jobs to FILE instead, one a line, for scripts/test.sh (which runs them beside
@@ -42,6 +47,7 @@ NODE_FILES=(
   test/unit/transport-select.test.mjs # which uWebSockets.js builds load under this Node's ABI; what auto picks
   test/unit/hostile-http.test.mjs     # this Node's HTTP parser on malformed and hostile requests
   test/e2e/http-routes.test.mjs       # the addon loaded through N-API under this Node; every route served
+  test/e2e/http-tls.test.mjs          # HTTPS through this Node's TLS; the plain-HTTP answer
 )
 T0=$SECONDS
 say() { printf '[bert-serve test-http %ss %s] %s\n' "$((SECONDS - T0))" "$(date -u +%H:%M:%S)" "$*"; }

@@ -146,6 +146,34 @@ export const OPTIONS = [
       'The "HTTP transport" startup log line and /info (http_transport) say which serves.',
   },
   {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    env: ['BERT_SERVE_TLS_CERT'],
+    kind: 'string',
+    default: '',
+    defaultText: 'none (plain HTTP)',
+    metavar: 'FILE',
+    doc:
+      "Serve HTTPS: the PEM certificate (a chain: the server's certificate first, then the intermediates), with --tls-key. " +
+      'TLS is terminated by node:https: --transport node (the default) or auto; uws refuses to start with it.',
+    tune:
+      'For a cluster without a mesh, a demo over https, traffic encrypted up to the process; behind a proxy or mesh that terminates TLS, leave it off. ' +
+      'The files are read once at start-up (restart to use a renewed certificate); a missing, unreadable or non-PEM file, or a key that is not ' +
+      "the certificate's, stops the start-up (exit 1) naming the file. A plain-HTTP request to the port is answered 400 (use https://). " +
+      'Kubernetes: mount a kubernetes.io/tls Secret and pass tls.crt and tls.key (docs/deploy.md).',
+  },
+  {
+    key: 'tlsKey',
+    flag: 'tls-key',
+    env: ['BERT_SERVE_TLS_KEY'],
+    kind: 'string',
+    default: '',
+    defaultText: 'none',
+    metavar: 'FILE',
+    doc: 'The PEM private key of --tls-cert, unencrypted (PKCS#8, PKCS#1 or SEC1).',
+    tune: 'Readable by the server only (mode 0600, or a Secret mounted with defaultMode 0400).',
+  },
+  {
     key: 'device',
     engine: true,
     flag: 'device',

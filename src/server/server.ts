@@ -247,7 +247,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
   }
   get url(): string {
     const host = this.config.host === '0.0.0.0' ? '127.0.0.1' : this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
-    return `http://${host}:${this.port}`;
+    return `${this.#transport?.scheme ?? 'http'}://${host}:${this.port}`;
   }
 
   /**
@@ -263,7 +263,7 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
   }
 
   async #listen(): Promise<number> {
-    const transport = selectTransport(this.config.transport, this.logger);
+    const transport = selectTransport(this.config, this.logger);
     const { host, port } = this.config;
     this.port = await transport.listen(host, port, (wire) => this.#router.dispatch(wire));
     this.#transport = transport;

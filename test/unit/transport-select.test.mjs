@@ -51,12 +51,30 @@ t.test('selectTransport: auto takes the first native build, else node:http at wa
   const lines = [];
   const logger = new Logger({ level: 'info', format: 'json', write: (l) => lines.push(JSON.parse(l)) });
   const anyLoads = UWS_BUILDS.some((b) => loadUwsBuild(b).ok);
-  t.equal(selectTransport('auto', logger).kind, anyLoads ? 'uws' : 'node');
+  // Plain HTTP (no --tls-cert): the HTTPS choices are test/e2e/http-tls.test.mjs's.
+  const mode = (transport) => ({ transport, tlsCert: '', tlsKey: '' });
+  t.equal(selectTransport(mode('auto'), logger).kind, anyLoads ? 'uws' : 'node');
   t.equal(lines.at(-1).level, anyLoads ? 'info' : 'warn');
-  t.equal(selectTransport('node', logger).kind, 'node');
+  t.equal(selectTransport(mode('node'), logger).kind, 'node');
   if (anyLoads) {
-    t.equal(selectTransport('uws', logger).kind, 'uws');
+    t.equal(selectTransport(mode('uws'), logger).kind, 'uws');
   } else {
-    t.throws(() => selectTransport('uws', logger), { code: 'ERR_NO_UWS', message: /--transport auto \(or node\)/ });
+    t.throws(() => selectTransport(mode('uws'), logger), { code: 'ERR_NO_UWS', message: /--transport auto \(or node\)/ });
   }
+});
+
+t.test('selectTransport with --tls-cert and --tls-key: node:https for node and auto, uws refused; the files checked first', async (t) => {
+  const lines = [];
+  const logger = new Logger({ level: 'info', format: 'json', write: (l) => lines.push(JSON.parse(l)) });
+  t.throws(() => selectTransport({ transport: 'uws', tlsCert: 'cert.pem', tlsKey: 'key.pem' }, logger), {
+    code: 'ERR_TLS',
+    message:
+      /^--transport uws does not serve HTTPS here: with --tls-cert and --tls-key start with --transport node \(the default\) or auto/,
+  });
+  for (const transport of ['node', 'auto'])
+    t.throws(() => selectTransport({ transport, tlsCert: '/nonexistent/cert.pem', tlsKey: '/nonexistent/key.pem' }, logger), {
+      code: 'ERR_TLS',
+      message: /^--tls-cert \/nonexistent\/cert\.pem: cannot read it \(ENOENT\)$/,
+    });
+  t.same(lines, [], 'nothing logged before the checks pass');
 });

@@ -34,11 +34,17 @@ const noop = () => {};
 
 export class NodeHttpTransport implements Transport {
   readonly kind = 'node';
-  readonly implementation = `node:http (Node ${process.version})`;
+  readonly scheme: Transport['scheme'] = 'http';
+  readonly implementation: string = `node:http (Node ${process.version})`;
   #server: http.Server | undefined;
 
+  /** The server that parses the requests: node:http's; node:https's behind TLS (node_https.ts). */
+  protected createServer(options: http.ServerOptions, onRequest: http.RequestListener): http.Server {
+    return http.createServer(options, onRequest);
+  }
+
   listen(host: string, port: number, onRequest: (wire: Wire) => void): Promise<number> {
-    const server = (this.#server = http.createServer(
+    const server = (this.#server = this.createServer(
       {
         maxHeaderSize: MAX_HEADER_BYTES,
         // Off (Node's default is 300 s for the whole request): a body is bounded by its rate instead

@@ -5,12 +5,15 @@
 //         naming the fix when none loads.
 //   auto  uws when a build loads; else node:http, logged at warn with why each build did not
 //         load and the fix.
+// With --tls-cert and --tls-key the server speaks HTTPS: node:https (node_https.ts) for node and
+// auto; uws is refused (no build's TLS is used here: one TLS stack, Node's, configured and tested).
 import { report } from 'node:process';
 import type { Logger } from '../../logger.js';
-import type { TransportMode } from '../../config.js';
+import type { ServerConfig } from '../../config.js';
 import { ServerStartError, type Transport } from './transport.js';
 import { UWS_BUILDS, UwsTransport, loadUwsBuild, type UwsLoad } from './uws.js';
 import { NodeHttpTransport } from './node_http.js';
+import { NodeHttpsTransport, loadTls } from './node_https.js';
 
 /** The C library this process runs on, e.g. "glibc 2.36" (for messages only). */
 function libc(): string {
@@ -31,7 +34,11 @@ function fix(): string {
   );
 }
 
-export function selectTransport(mode: TransportMode, logger: Logger): Transport {
+type TransportConfig = Pick<ServerConfig, 'transport' | 'tlsCert' | 'tlsKey'>;
+
+export function selectTransport(config: TransportConfig, logger: Logger): Transport {
+  const mode = config.transport;
+  if (config.tlsCert !== '' || config.tlsKey !== '') return https(config, logger);
   if (mode === 'node') {
     logger.info('HTTP transport: node:http (--transport node, the default)', { transport: 'node' });
     return new NodeHttpTransport();
@@ -65,5 +72,20 @@ export function selectTransport(mode: TransportMode, logger: Logger): Transport 
     cost: 'about twice the CPU per request in the HTTP layer; docs/http.md#transports',
     fix: fix(),
   });
+  return transport;
+}
+
+/** HTTPS through node:https, the certificate and key checked first (each refusal names its file). */
+function https(config: TransportConfig, logger: Logger): Transport {
+  if (config.transport === 'uws')
+    throw new ServerStartError(
+      'ERR_TLS',
+      '--transport uws does not serve HTTPS here: with --tls-cert and --tls-key start with --transport node (the default) or auto, ' +
+        'or terminate TLS in front of the server (a proxy or mesh) and keep --transport uws',
+    );
+  const tls = loadTls(config.tlsCert, config.tlsKey);
+  const transport = new NodeHttpsTransport(tls);
+  const fields = { transport: 'node', tls: true, certificate: tls.subject, valid_until: tls.validTo.toISOString() };
+  logger.info(`HTTP transport: ${transport.implementation} (--tls-cert${config.transport === 'auto' ? ', --transport auto' : ''})`, fields);
   return transport;
 }

@@ -82,6 +82,8 @@ export interface Wire {
 
 export interface Transport {
   readonly kind: TransportKind;
+  /** https when the transport terminates TLS itself (--tls-cert, node_https.ts). */
+  readonly scheme: 'http' | 'https';
   /** For logs and /info: the package that serves, e.g. "uWebSockets.js@20.30.0-unofficial.0". */
   readonly implementation: string;
   /** Opens the port; resolves with the port number, rejects with ServerStartError. */

@@ -89,6 +89,7 @@ function statusLine(status: number): string {
 
 export class UwsTransport implements Transport {
   readonly kind = 'uws';
+  readonly scheme = 'http';
   readonly implementation: string;
   readonly #uws: UwsModule;
   #app: App | undefined;
