@@ -3,6 +3,17 @@
 
 const fx = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 const r3 = (x) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);
+// What the server adds to the engine from JS at one length: HTTP, the event loop and the hand-over,
+// unless the two processes' warm-up calibrations put batches of this length on different team sizes
+// (then that is the difference, and the report says so).
+function serverExtra(P, tokens) {
+  const server = P.server?.info?.single_thread_max_tokens;
+  const engine = P.engine?.info?.singleThreadMaxTokens;
+  if (server !== undefined && engine !== undefined && server >= tokens !== engine >= tokens)
+    return `the server's batches of ${tokens} tokens ran on ${server >= tokens ? 'one thread' : 'the whole team'} and the engine's on ${engine >= tokens ? 'one thread' : 'the whole team'} (warm-up calibration: single_thread_max_tokens ${server} in the server, ${engine} in the engine from JS)`;
+  return "HTTP, the event loop, the hand-over to the engine's threads";
+}
+
 function table(head, rows) {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
@@ -193,7 +204,7 @@ export function peerTargets(P) {
                 bound:
                   `the ${fx(over, 2)} ms over ONNX Runtime are the engine's forward, ${fx(decide(`engine-ort ${k}`, e.median_ms - o.median_ms), 2)} ms (the engine from JS against ONNX Runtime), ` +
                   (own
-                    ? `plus what the server adds to the engine from JS: ${showRatio(own)} (per-round range ${showRange(own)}: HTTP, the event loop, the hand-over to the engine's threads)`
+                    ? `plus what the server adds to the engine from JS: ${showRatio(own)} (per-round range ${showRange(own)}: ${serverExtra(P, s.tokens)})`
                     : 'plus the server'),
               }),
         },

@@ -14,7 +14,7 @@ const shape = (ms, batch = 1) => ({ median_ms: ms, seq_per_s: batch / (ms / 1000
 const lone = (ms, inference) => ({ median_ms: ms, inference_ms: inference, total_ms: inference + 1, tokens: 16 });
 
 // Three rounds whose speed drifts (round 2 runs everything at about half speed).
-function result({ engine16 = [20, 50, 90], ort16 = [25, 40, 100] } = {}) {
+function result({ engine16 = [20, 50, 90], ort16 = [25, 40, 100], serverInfo = {}, engineInfo = {} } = {}) {
   const rounds = [0, 1, 2].map((i) => ({
     round: i + 1,
     ort: {
@@ -49,9 +49,9 @@ function result({ engine16 = [20, 50, 90], ort16 = [25, 40, 100] } = {}) {
       { round: 3, fp32: closed(15), int8: closed(21) },
     ],
     ort: { info: { threads: 2 }, agreement: { texts: 3, max_abs_diff: 3e-6, min_cosine: 1, tolerance: 1e-3, equal: true } },
-    engine: { info: { hiddenSize: 768 } },
+    engine: { info: { hiddenSize: 768, ...engineInfo } },
     limit: { info: {} },
-    server: { info: {} },
+    server: { info: serverInfo },
     variants: { int8: { engine: {}, limit: {} }, bf16: { skipped: 'no bf16 here' } },
   };
   return summarize(R);
@@ -94,6 +94,23 @@ t.test('the server row splits its margin into the engine’s forward and what th
     row.bound,
     /the 5\.00 ms over ONNX Runtime are the engine's forward, -5\.00 ms .*plus what the server adds to the engine from JS: 10\.00 ms/,
   );
+});
+
+t.test('the server row names a team-size difference when the two warm-up calibrations disagree', async (t) => {
+  const plain = find(peerTargets(result()), /server single-connection p50 .*16 tokens/);
+  t.match(plain.bound, /HTTP, the event loop, the hand-over/, 'no calibration recorded: the server’s own costs');
+  const split = find(
+    peerTargets(result({ serverInfo: { single_thread_max_tokens: 16 }, engineInfo: { singleThreadMaxTokens: 0 } })),
+    /server single-connection p50 .*16 tokens/,
+  );
+  t.match(split.bound, /the server's batches of 16 tokens ran on one thread and the engine's on the whole team/);
+  t.match(split.bound, /single_thread_max_tokens 16 in the server, 0 in the engine from JS/);
+  t.notMatch(split.bound, /HTTP, the event loop/);
+  const same = find(
+    peerTargets(result({ serverInfo: { single_thread_max_tokens: 8 }, engineInfo: { singleThreadMaxTokens: 0 } })),
+    /server single-connection p50 .*16 tokens/,
+  );
+  t.match(same.bound, /HTTP, the event loop/, 'both on the team at 16 tokens');
 });
 
 t.test('a missed throughput target states the GFLOP/s of the linear layers against ONNX Runtime’s', async (t) => {
