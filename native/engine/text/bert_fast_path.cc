@@ -406,7 +406,10 @@ struct BertFastPath::Impl {
         }
       }
       if (c < 0x80) {
-        if (!w.pending.empty()) flush_pending(w, out);  // an ASCII character is a starter
+        // An ASCII character is a starter, unless clean_text drops it: then it never reaches NFD,
+        // and the marks on its two sides are one run, reordered together (as in Hugging Face, where
+        // the control character is gone before NFD sees the text).
+        if (!w.pending.empty() && ascii_kind[c] != kDrop) flush_pending(w, out);
         if (any_strip) {
           const bool ws = c == ' ' || (c >= 0x09 && c <= 0x0D);
           if (ws && !in_ws_run) ws_run16 = pos16;
