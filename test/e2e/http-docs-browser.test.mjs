@@ -1,7 +1,8 @@
 // GET /docs in a real browser (Debian's chromium, headless, driven by playwright-core): the page
 // loads its scripts from the server itself (no CDN: every request the page makes goes to the
 // server), lists the routes of /openapi.json, and "Try it out" on POST /tokenize sends a request
-// whose answer the page shows. A screenshot is kept in test-output/ (git-ignored).
+// whose answer the page shows; a server of several models lists every model's routes. A screenshot
+// is kept in test-output/ (git-ignored).
 import t from 'tap';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { root, spawnServer, requireBuilt, testModel } from '../helpers/server.mj
 import { postJson } from '../helpers/http.mjs';
 
 t.setTimeout(300_000);
-requireBuilt(testModel('tiny'));
+requireBuilt(testModel('tiny'), testModel('embed'), testModel('ner'));
 const CHROMIUM = '/usr/bin/chromium';
 if (!existsSync(CHROMIUM))
   throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-system-deps.sh --test\` (installs Debian's chromium)`);
@@ -18,6 +19,17 @@ if (!existsSync(CHROMIUM))
 const server = await spawnServer(['--model', testModel('tiny')], { t });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
 t.teardown(() => browser.close());
+
+/** "METHOD /path" of every operation the page at URL/docs shows. */
+async function routesOnPage(page, url) {
+  await page.goto(`${url}/docs`);
+  await page.locator('.opblock').first().waitFor({ timeout: 60_000 });
+  return page
+    .locator('.opblock-summary-path')
+    .evaluateAll((els) =>
+      els.map((e) => `${e.closest('.opblock').querySelector('.opblock-summary-method').textContent} ${e.getAttribute('data-path')}`),
+    );
+}
 
 t.test('the page lists the routes and "Try it out" on POST /tokenize shows the answer', async (t) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
@@ -28,13 +40,7 @@ t.test('the page lists the routes and "Try it out" on POST /tokenize shows the a
   const failed = [];
   page.on('requestfailed', (r) => failed.push(r.url()));
 
-  await page.goto(`${server.url}/docs`);
-  await page.locator('.opblock').first().waitFor({ timeout: 60_000 });
-  const paths = await page
-    .locator('.opblock-summary-path')
-    .evaluateAll((els) =>
-      els.map((e) => `${e.closest('.opblock').querySelector('.opblock-summary-method').textContent} ${e.getAttribute('data-path')}`),
-    );
+  const paths = await routesOnPage(page, server.url);
   t.same(
     [...paths].sort(),
     [
@@ -88,4 +94,27 @@ t.test('the page lists the routes and "Try it out" on POST /tokenize shows the a
   mkdirSync(out, { recursive: true });
   await page.screenshot({ path: join(out, 'docs.png'), fullPage: true });
   await page.close();
+});
+
+t.test("several models: the page shows every model's routes, as /openapi.json documents them", async (t) => {
+  const many = await spawnServer(['--model', testModel('embed'), '--model', `ner=${testModel('ner')}`], { t });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
+  t.teardown(() => page.close());
+  const shown = await routesOnPage(page, many.url);
+  const doc = await (await fetch(`${many.url}/openapi.json`)).json();
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+  t.same([...shown].sort(), [...documented].sort(), 'the page shows every documented operation');
+  for (const route of [
+    'POST /models/embed/embed',
+    'POST /models/embed/v1/embeddings',
+    'GET /models/embed/info',
+    'POST /models/ner',
+    'GET /models/ner/info',
+    'POST /v2/models/embed/infer',
+    'POST /v2/models/ner/infer',
+    'GET /v1/models',
+  ]) {
+    t.ok(shown.includes(route), `shows ${route}`);
+  }
+  t.notOk(shown.includes('POST /models/ner/embed'), 'not a route the model lacks');
 });

@@ -2,10 +2,10 @@
 // embedding model (--model DIR), a reranker (--model rr=DIR, the default model) and a NER model
 // (--model-repository), each answering under /models/{name}/... and the default on the unprefixed
 // routes; OpenAI's /v1/embeddings picking by `model`, /v1/models, /info, /openapi.json; the
-// x-model-version header against the content hash of the model's files; unknown names (404 listing
-// the served ones); routes a model's task lacks (422 naming the model); clients we did not write
-// (@huggingface/inference, OpenAI's Node client); the repository routes without model control; and
-// the refusal to start when one model of several is bad, naming it.
+// x-model-version header against the content hash of the model's files, on every documented route's
+// example; unknown names (404 listing the served ones); routes a model's task lacks (422 naming the
+// model); clients we did not write (@huggingface/inference, OpenAI's Node client); the repository
+// routes without model control; and the refusal to start when one model of several is bad, naming it.
 import t from 'tap';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +161,21 @@ t.test('/openapi.json documents every model under /models/{name}', async (t) => 
   t.notOk(paths.includes('/models/ner/embed'), 'not a route the model lacks');
   t.notOk(paths.includes('/embed'), 'not an unprefixed route the default model lacks');
   t.match(doc.info.description, /serves 3 models: embed \(feature-extraction/);
+});
+
+t.test("every documented model route answers its own example with the answering model's x-model-version", async (t) => {
+  const doc = (await request(port, { path: '/openapi.json' })).json;
+  const posts = Object.entries(doc.paths)
+    .filter(([path, ops]) => ops.post && !path.startsWith('/v2/repository/'))
+    .map(([path, ops]) => [path, ops.post.requestBody.content['application/json'].example]);
+  t.ok(posts.length >= 15, `${posts.length} POST routes`);
+  for (const [path, example] of posts) {
+    // /models/{name}/..., /v2/models/{name}/infer, /v1/embeddings by its body's model; else the default.
+    const named = /^\/(?:v2\/)?models\/([^/]+)/.exec(path)?.[1] ?? (path.endsWith('/v1/embeddings') ? example.model : 'rr');
+    const r = await postJson(port, path, example);
+    t.equal(r.status, 200, `${path}: ${r.text.slice(0, 200)}`);
+    t.equal(r.headers['x-model-version'], versions[named], `${path}: answered by ${named}`);
+  }
 });
 
 /** The messages a CLI run logged (JSON lines), one per line. */
