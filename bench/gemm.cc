@@ -1,13 +1,16 @@
-// gemm: the packed float32 linear layer (kernels/packed_linear_op.h) against libtorch's own
-// at::linear (OpenBLAS) and against oneDNN's linear (libtorch's MKL-DNN, weights reordered once) on
-// the same operands, BERT-base's three linear shapes at several row counts and thread counts.
-// The three alternate within each round (A, B, C, A, B, C ...) and each keeps its best round, so a
+// gemm: the packed float32 linear layer (kernels/packed_linear_op.h), on AVX2 and, where the CPU has
+// it, AVX-512, against libtorch's own at::linear (OpenBLAS) and against oneDNN's linear (libtorch's
+// MKL-DNN, weights reordered once) on the same operands, BERT-base's linear shapes (the three of a
+// layer and the fused QKV projection) at several row counts and thread counts.
+// The methods alternate within each round (A, B, C, D, A, B, ...) and each keeps its best round, so a
 // loaded machine disturbs them alike; CPU time (the whole process's, so a second intra-op thread counts)
 // is the measure that holds under load, wall time the one a quiet machine shows.
 //
 // Usage: gemm [--threads 1,2] [--rounds R] [--rows 1,16,128,512,4096]
 // Prints one JSON line per shape and thread count: GFLOP/s by CPU and by wall time for each, and
-// packed / libtorch, packed / oneDNN (CPU time ratios; > 1: the packed layer is faster).
+// packed (the preferred instruction set) / libtorch, / oneDNN and / packed on AVX2 (CPU time
+// ratios; > 1: the packed layer is faster). The packed layer's answers on the two instruction sets
+// are checked equal bit for bit before timing.
 #include <ATen/Parallel.h>
 #include <time.h>
 #include <torch/torch.h>
@@ -69,7 +72,9 @@ int main(int argc, char** argv) {
   if (!bert::kernels::packed_gemm_supported()) usage("this CPU lacks AVX2/FMA: the engine keeps libtorch's linear layers");
   c10::InferenceMode inference;
   torch::manual_seed(1);
-  const int64_t shapes[][2] = {{768, 768}, {3072, 768}, {768, 3072}};  // {out, in}
+  const int64_t shapes[][2] = {{768, 768}, {3072, 768}, {768, 3072}, {2304, 768}};  // {out, in}
+  using bert::kernels::Isa;
+  const Isa best = bert::kernels::preferred_isa();
   for (const auto& s : shapes) {
     const int64_t n = s[0], k = s[1];
     const at::Tensor w = torch::randn({n, k}) / 32, b = torch::randn({n});
@@ -83,12 +88,18 @@ int main(int argc, char** argv) {
         const at::Tensor x = torch::randn({m, k});
         const double flop = 2.0 * static_cast<double>(m * n * k);
         const int reps = std::max(3, static_cast<int>(2e9 / flop));  // ~2 GFLOP per timed stretch
-        constexpr int kMethods = 3;
+        constexpr int kMethods = 4;
         const auto run = [&](int method) {
-          if (method == 0) return bert::kernels::packed_linear(x, packed, 0);
+          if (method == 0) return bert::kernels::packed_linear_on(x, packed, 0, best);
           if (method == 1) return at::linear(x, w, b);
-          return at::mkldnn_linear(x.to_mkldnn(), w_onednn, b_onednn).to_dense();
+          if (method == 2) return at::mkldnn_linear(x.to_mkldnn(), w_onednn, b_onednn).to_dense();
+          return bert::kernels::packed_linear_on(x, packed, 0, Isa::kAvx2);
         };
+        if (!at::equal(run(0), run(3))) {
+          std::fprintf(stderr, "gemm: %s and avx2 answers differ at m=%lld n=%lld k=%lld\n", bert::kernels::isa_name(best),
+                       static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k));
+          return 1;
+        }
         double cpu[kMethods], wall[kMethods];
         std::fill(cpu, cpu + kMethods, 1e30);
         std::fill(wall, wall + kMethods, 1e30);
@@ -101,12 +112,14 @@ int main(int argc, char** argv) {
           }
         }
         std::printf(
-            "{\"m\":%lld,\"n\":%lld,\"k\":%lld,\"threads\":%d,\"packed_gflops_cpu\":%.1f,\"packed_gflops_wall\":%.1f,"
+            "{\"m\":%lld,\"n\":%lld,\"k\":%lld,\"threads\":%d,\"isa\":\"%s\",\"packed_gflops_cpu\":%.1f,\"packed_gflops_wall\":%.1f,"
+            "\"packed_avx2_gflops_cpu\":%.1f,\"packed_avx2_gflops_wall\":%.1f,"
             "\"libtorch_gflops_cpu\":%.1f,\"libtorch_gflops_wall\":%.1f,\"onednn_gflops_cpu\":%.1f,\"onednn_gflops_wall\":%.1f,"
-            "\"packed_over_libtorch_cpu\":%.3f,\"packed_over_onednn_cpu\":%.3f}\n",
+            "\"packed_over_libtorch_cpu\":%.3f,\"packed_over_onednn_cpu\":%.3f,\"packed_over_avx2_cpu\":%.3f}\n",
             static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), static_cast<int>(threads),
-            flop / cpu[0] * 1e-9, flop / wall[0] * 1e-9, flop / cpu[1] * 1e-9, flop / wall[1] * 1e-9, flop / cpu[2] * 1e-9,
-            flop / wall[2] * 1e-9, cpu[1] / cpu[0], cpu[2] / cpu[0]);
+            bert::kernels::isa_name(best), flop / cpu[0] * 1e-9, flop / wall[0] * 1e-9, flop / cpu[3] * 1e-9, flop / wall[3] * 1e-9,
+            flop / cpu[1] * 1e-9, flop / wall[1] * 1e-9, flop / cpu[2] * 1e-9, flop / wall[2] * 1e-9, cpu[1] / cpu[0], cpu[2] / cpu[0],
+            cpu[3] / cpu[0]);
         std::fflush(stdout);
       }
     }

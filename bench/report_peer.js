@@ -145,7 +145,7 @@ function throughputBound(P, label, engineSps, ortSps, tokensPerSeq) {
   const gf = (s) => (s * tokensPerSeq * w.flopPerToken) / 1e9;
   return (
     `arithmetic: the linear layers run at ${fx(gf(engineSps), 0)} GFLOP/s in bert-serve against ${fx(gf(ortSps), 0)} in ONNX Runtime ${label} ` +
-    `(${fx(w.flopPerToken / 1e6, 0)} MFLOP per token; docs/performance.md measured this development CPU's FMA peak at about 94 GFLOP/s per core, 188 on two): ` +
+    `(${fx(w.flopPerToken / 1e6, 0)} MFLOP per token; FMA peaks measured in docs/performance.md: about 94 GFLOP/s per core on the AVX2-only Zen 3, 232 with AVX-512 on the Zen 5): ` +
     `1.2x needs ${fx(1.2 * gf(ortSps), 0)} GFLOP/s from the packed GEMM kernel`
   );
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <string>
 
 namespace bert::kernels {
 namespace {
@@ -26,6 +27,25 @@ bool packed_gemm_supported() {
   static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return ok;
 }
+
+bool isa_supported(Isa isa) {
+  if (isa == Isa::kAvx512) {
+    static const bool ok = packed_gemm_supported() && __builtin_cpu_supports("avx512f");
+    return ok;
+  }
+  return packed_gemm_supported();
+}
+
+Isa preferred_isa() {
+  static const Isa isa = [] {
+    const char* v = std::getenv("BERT_SERVE_PACKED_ISA");
+    if (v != nullptr && std::string(v) == "avx2") return Isa::kAvx2;
+    return isa_supported(Isa::kAvx512) ? Isa::kAvx512 : Isa::kAvx2;
+  }();
+  return isa;
+}
+
+const char* isa_name(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : "avx2"; }
 
 int64_t panels(int64_t n) { return (n + kPanel - 1) / kPanel; }
 
@@ -55,6 +75,152 @@ void pack_weights(const float* w, const float* bias, int64_t n, int64_t k, float
   float* b = out + np * kPanel * k;
   for (int64_t c = 0; c < np * kPanel; ++c) b[c] = (bias != nullptr && c < n) ? bias[c] : 0.0f;
 }
+
+// The AVX-512 kernel. Same layout and blocking as the AVX2 one below; per output the same float
+// operations in the same order (a k-block's FMAs from zero in k order, then + the output so far,
+// then + bias and the GELU on the last k-block), so the two give the same bits.
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+// GCC 12's _mm512_min_ps / _mm512_max_ps pass _mm512_undefined_ps() as the unused merge source,
+// which -Wmaybe-uninitialized reports (a false positive, GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+namespace {
+
+inline __m512 erf512(__m512 v) {
+  const __m512 x = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(4.0f)), _mm512_set1_ps(-4.0f));
+  const __m512 x2 = _mm512_mul_ps(x, x);
+  __m512 p = _mm512_fmadd_ps(x2, _mm512_set1_ps(-2.72614225801306e-10f), _mm512_set1_ps(2.77068142495902e-08f));
+  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-2.10102402082508e-06f));
+  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-5.69250639462346e-05f));
+  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-7.34990630326855e-04f));
+  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-2.95459980854025e-03f));
+  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-1.60960333262415e-02f));
+  p = _mm512_mul_ps(x, p);
+  __m512 q = _mm512_fmadd_ps(x2, _mm512_set1_ps(-1.45660718464996e-05f), _mm512_set1_ps(-2.13374055278905e-04f));
+  q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-1.68282697438203e-03f));
+  q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-7.37332916720468e-03f));
+  q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-1.42647390514189e-02f));
+  return _mm512_div_ps(p, q);
+}
+
+inline __m512 gelu512(__m512 x) {
+  const __m512 e = erf512(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f)));
+  return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+// MR (1-12) rows x NP (1-2) panels over kc terms. Rows 0-5 come from the packed group a0 (k-major,
+// min(MR, 6) floats per k), rows 6-11 from the next group a1 (MR - 6 per k); panel j's slice is bj.
+// PF: the first row pair of a block reads the panels from memory and prefetches them ahead.
+template <int MR, int NP, bool PF>
+inline void block512(int64_t kc, const float* a0, const float* a1, const float* b0, const float* b1, float* c, int64_t ldc, bool accumulate,
+                     const float* bias, Activation act) {
+  constexpr int R0 = MR > kRows ? kRows : MR, R1 = MR - R0;
+  __m512 acc[MR][NP];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) acc[r][j] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    if (PF) {
+      _mm_prefetch(reinterpret_cast<const char*>(b0 + kPanel * (k + kPrefetchK)), _MM_HINT_T0);
+      if (NP == 2) _mm_prefetch(reinterpret_cast<const char*>(b1 + kPanel * (k + kPrefetchK)), _MM_HINT_T0);
+    }
+    __m512 bv[NP];
+    bv[0] = _mm512_load_ps(b0 + kPanel * k);
+    if (NP == 2) bv[NP - 1] = _mm512_load_ps(b1 + kPanel * k);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(r < R0 ? a0[k * R0 + r] : a1[k * R1 + (r - R0)]);
+#pragma GCC unroll 2
+      for (int j = 0; j < NP; ++j) acc[r][j] = _mm512_fmadd_ps(av, bv[j], acc[r][j]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) {
+      float* cr = c + r * ldc + j * kPanel;
+      __m512 v = acc[r][j];
+      if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(cr));
+      if (bias != nullptr) {
+        v = _mm512_add_ps(v, _mm512_load_ps(bias + j * kPanel));
+        if (act == Activation::kGelu) v = gelu512(v);
+      }
+      _mm512_storeu_ps(cr, v);
+    }
+  }
+}
+
+template <int NP, bool PF>
+void block512_rows(int rows, int64_t kc, const float* a0, const float* a1, const float* b0, const float* b1, float* c, int64_t ldc,
+                   bool accumulate, const float* bias, Activation act) {
+  switch (rows) {
+#define BERT_BLOCK512(R) \
+  case R: block512<R, NP, PF>(kc, a0, a1, b0, b1, c, ldc, accumulate, bias, act); break;
+    BERT_BLOCK512(12)
+    BERT_BLOCK512(11)
+    BERT_BLOCK512(10)
+    BERT_BLOCK512(9)
+    BERT_BLOCK512(8)
+    BERT_BLOCK512(7)
+    BERT_BLOCK512(6)
+    BERT_BLOCK512(5)
+    BERT_BLOCK512(4)
+    BERT_BLOCK512(3)
+    BERT_BLOCK512(2)
+    default: block512<1, NP, PF>(kc, a0, a1, b0, b1, c, ldc, accumulate, bias, act); break;
+#undef BERT_BLOCK512
+  }
+}
+
+template <int NP>
+void block512_any(bool prefetch, int rows, int64_t kc, const float* a0, const float* a1, const float* b0, const float* b1, float* c,
+                  int64_t ldc, bool accumulate, const float* bias, Activation act) {
+  if (prefetch)
+    block512_rows<NP, true>(rows, kc, a0, a1, b0, b1, c, ldc, accumulate, bias, act);
+  else
+    block512_rows<NP, false>(rows, kc, a0, a1, b0, b1, c, ldc, accumulate, bias, act);
+}
+
+// The panels [panel_begin, panel_end) of one (row block, k-block): pairs of panels outermost, so
+// the two 16 KiB slices stay in L1 while every 12-row pair of groups of the packed x block (in L2)
+// passes them; a lone panel and a partial last panel (n not a multiple of 16) go one at a time.
+void panels_avx512(const float* a_block, int64_t mc, int64_t kc, const float* packed, int64_t np, int64_t pc, int64_t n,
+                   const float* bias_all, bool first, bool last, Activation act, float* y, int64_t ldy, int64_t panel_begin,
+                   int64_t panel_end) {
+  constexpr int64_t kPair = 2 * kRows;
+  alignas(64) float edge[kPair * kPanel];
+  for (int64_t p = panel_begin; p < panel_end;) {
+    const int64_t cols = n - p * kPanel < kPanel ? n - p * kPanel : kPanel;
+    const bool pair = cols == kPanel && p + 1 < panel_end && n - (p + 1) * kPanel >= kPanel;
+    const float* b0 = packed + slice_offset(pc, p, kc, np);
+    const float* b1 = pair ? b0 + kPanel * kc : b0;
+    const float* bias = last ? bias_all + p * kPanel : nullptr;
+    for (int64_t g = 0; g < mc; g += kPair) {
+      const int rows = static_cast<int>(mc - g < kPair ? mc - g : kPair);
+      const float* a0 = a_block + g * kc;
+      const float* a1 = a0 + kRows * kc;
+      float* c = y + g * ldy + p * kPanel;
+      if (pair) {
+        block512_any<2>(g == 0, rows, kc, a0, a1, b0, b1, c, ldy, !first, bias, act);
+      } else if (cols == kPanel) {
+        block512_any<1>(g == 0, rows, kc, a0, a1, b0, b1, c, ldy, !first, bias, act);
+      } else {
+        for (int r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < kPanel; ++j) edge[r * kPanel + j] = (!first && j < cols) ? c[r * ldy + j] : 0.0f;
+        block512_any<1>(g == 0, rows, kc, a0, a1, b0, b1, edge, kPanel, !first, bias, act);
+        for (int r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) c[r * ldy + j] = edge[r * kPanel + j];
+      }
+    }
+    p += pair ? 2 : 1;
+  }
+}
+
+}  // namespace
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
 
 // Everything below runs only where packed_gemm_supported() said yes. The target pragma compiles it
 // for AVX2 + FMA without raising the baseline of the rest of the build; no standard-library
@@ -183,8 +349,8 @@ void pack_rows(const float* x, int64_t lda, int64_t mc, int64_t kc, float* out) 
   }
 }
 
-void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
-               int64_t panel_begin, int64_t panel_end, float* a_block) {
+void gemm_blocks(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
+                 int64_t panel_begin, int64_t panel_end, float* a_block, bool avx512) {
   const float* bias_all = packed + panels(n) * kPanel * k;
   alignas(32) float edge[kRows * kPanel];  // the last panel when n is not a multiple of 16
   // Row blocks outermost: a block's outputs (kMc rows of this thread's columns) stay in L2 while
@@ -195,6 +361,10 @@ void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int6
       const int64_t kc = k - pc < kKc ? k - pc : kKc;
       const bool first = pc == 0, last = pc + kc == k;
       pack_rows(x + ic * lda + pc, lda, mc, kc, a_block);
+      if (avx512) {
+        panels_avx512(a_block, mc, kc, packed, panels(n), pc, n, bias_all, first, last, act, y + ic * ldy, ldy, panel_begin, panel_end);
+        continue;
+      }
       for (int64_t p = panel_begin; p < panel_end; ++p) {
         const float* b = packed + slice_offset(pc, p, kc, panels(n));
         const float* bias = last ? bias_all + p * kPanel : nullptr;
@@ -222,7 +392,7 @@ void gemm_avx2(const float* x, int64_t lda, int64_t m, const float* packed, int6
 #pragma GCC pop_options
 
 void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
-          int64_t panel_begin, int64_t panel_end) {
+          int64_t panel_begin, int64_t panel_end, Isa isa) {
   // The packed block of x, one per thread for the thread's life (144 KiB: too large for the stacks
   // of OpenMP's team threads).
   struct Free {
@@ -230,7 +400,7 @@ void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n
   };
   static thread_local std::unique_ptr<float, Free> a_block(static_cast<float*>(std::aligned_alloc(64, kMc * kKc * sizeof(float))));
   if (!a_block) throw std::bad_alloc();
-  gemm_avx2(x, lda, m, packed, n, k, act, y, ldy, panel_begin, panel_end, a_block.get());
+  gemm_blocks(x, lda, m, packed, n, k, act, y, ldy, panel_begin, panel_end, a_block.get(), isa == Isa::kAvx512);
 }
 
 }  // namespace bert::kernels

@@ -11,11 +11,16 @@
 // the k-blocks one after another, the panels one after another within a k-block, then the bias
 // padded to a whole number of panels. A 6 x 16 block of outputs is 12 AVX2 registers, fed by one
 // broadcast of x and two loads of the panel per k (6 rows x 16 columns, the usual AVX2 shape).
+// Where the CPU has AVX-512, a 12 x 32 block (two row groups, two panels) is 24 of its 32 registers,
+// fed by two loads of 16 and 12 broadcasts per k: twice the FMA width of AVX2 on the same layout.
 //
 // Threading: gemm() computes the panels [panel_begin, panel_end) of the m rows it is given on the
 // calling thread; the caller splits panels or rows across threads (packed_linear_op.cc). Each
 // output is summed in the same order whichever thread computes it and whichever rows share its
-// call, so every split gives the same bits. Packed buffers are read only.
+// call, so every split gives the same bits, and so does either instruction set: the AVX-512
+// kernel performs, for each output, the same float operations in the same order as the AVX2 one
+// (the same k order, the same k-block partial sums added to the output, the same bias and GELU
+// epilogue). Packed buffers are read only.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +41,16 @@ enum class Activation : int64_t {
 // True when this CPU has the instructions the kernel needs (AVX2 and FMA).
 bool packed_gemm_supported();
 
+enum class Isa : int {
+  kAvx2 = 0,
+  kAvx512 = 1,  // AVX-512F
+};
+bool isa_supported(Isa isa);
+// The widest instruction set this CPU runs, unless BERT_SERVE_PACKED_ISA=avx2 (read once per
+// process, for comparisons: the bits are the same either way).
+Isa preferred_isa();
+const char* isa_name(Isa isa);
+
 int64_t panels(int64_t n);
 // Floats in a packed buffer for an n x k weight: the panels, then the padded bias.
 int64_t packed_floats(int64_t n, int64_t k);
@@ -45,7 +60,8 @@ void pack_weights(const float* w, const float* bias, int64_t n, int64_t k, float
 
 // Computes the columns of panels [panel_begin, panel_end) of y = act(x w^T + bias).
 // x: m rows of k floats, row stride lda; y: m rows, row stride ldy, n columns.
+// isa must be supported (isa_supported).
 void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
-          int64_t panel_begin, int64_t panel_end);
+          int64_t panel_begin, int64_t panel_end, Isa isa);
 
 }  // namespace bert::kernels

@@ -36,6 +36,11 @@ PackedLinearWeights::PackedLinearWeights(const at::Tensor& weight, const at::Ten
 }
 
 at::Tensor packed_linear(const at::Tensor& input, const c10::intrusive_ptr<PackedLinearWeights>& w, int64_t activation) {
+  return packed_linear_on(input, w, activation, preferred_isa());
+}
+
+at::Tensor packed_linear_on(const at::Tensor& input, const c10::intrusive_ptr<PackedLinearWeights>& w, int64_t activation, Isa isa) {
+  TORCH_CHECK(isa_supported(isa), "packed_linear: this CPU lacks ", isa_name(isa));
   TORCH_CHECK(input.scalar_type() == at::kFloat && input.device().is_cpu(), "packed_linear: expected a float32 CPU input");
   TORCH_CHECK(input.dim() >= 1 && input.size(-1) == w->k, "packed_linear: input's last dimension is ", input.size(-1),
               ", the weights expect ", w->k);
@@ -62,7 +67,7 @@ at::Tensor packed_linear(const at::Tensor& input, const c10::intrusive_ptr<Packe
     const int64_t groups = (m + kRowGroup - 1) / kRowGroup;
     at::parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {
       const int64_t row = begin * kRowGroup, rows = std::min(m, end * kRowGroup) - row;
-      gemm(xp + row * k, k, rows, pp, n, k, act, yp + row * n, n, 0, panels(n));
+      gemm(xp + row * k, k, rows, pp, n, k, act, yp + row * n, n, 0, panels(n), isa);
     });
     return y;
   }
@@ -70,7 +75,7 @@ at::Tensor packed_linear(const at::Tensor& input, const c10::intrusive_ptr<Packe
   // saves.
   const int64_t per_panel = 2 * m * k * kPanel;
   const int64_t grain = std::max<int64_t>(1, (int64_t{2} << 20) / std::max<int64_t>(1, per_panel));
-  at::parallel_for(0, panels(n), grain, [&](int64_t begin, int64_t end) { gemm(xp, k, m, pp, n, k, act, yp, n, begin, end); });
+  at::parallel_for(0, panels(n), grain, [&](int64_t begin, int64_t end) { gemm(xp, k, m, pp, n, k, act, yp, n, begin, end, isa); });
   return y;
 }
 

@@ -28,6 +28,8 @@ c10::Symbol packed_linear_symbol();
 c10::TypePtr packed_linear_weights_type();
 
 at::Tensor packed_linear(const at::Tensor& input, const c10::intrusive_ptr<PackedLinearWeights>& weights, int64_t activation);
+// The same on a given instruction set (preferred_isa() above), for tests and benchmarks.
+at::Tensor packed_linear_on(const at::Tensor& input, const c10::intrusive_ptr<PackedLinearWeights>& weights, int64_t activation, Isa isa);
 
 // How many distinct threads the op's own at::parallel_for runs `chunks` chunks on, on the calling
 // thread's intra-op setting: 1 where the op was built serial (without OpenMP, see the .cc), else

@@ -250,8 +250,8 @@ struct Pass {
 std::string GraphOptReport::describe() const {
   if (linear_layers == 0) return "libtorch linear layers";
   std::ostringstream s;
-  s << linear_layers << " linear layers packed for the CPU (" << (packed_bytes >> 20) << " MiB; " << (released_bytes >> 20)
-    << " MiB of float32 weights they replace released)";
+  s << linear_layers << " linear layers packed for the CPU (" << kernels::isa_name(kernels::preferred_isa()) << ", " << (packed_bytes >> 20)
+    << " MiB; " << (released_bytes >> 20) << " MiB of float32 weights they replace released)";
   if (fused_gelu > 0) s << ", " << fused_gelu << " with their GELU fused";
   return s.str();
 }

@@ -142,6 +142,38 @@ TEST_CASE(row_and_panel_splits_give_the_same_bits_at_any_batch) {
   at::set_num_threads(before);
 }
 
+TEST_CASE(avx512_and_avx2_kernels_give_the_same_bits) {
+  if (!kernels::isa_supported(kernels::Isa::kAvx512)) {
+    std::printf("  # this CPU lacks AVX-512: only the AVX2 kernel runs here (nothing to compare)\n");
+    return;
+  }
+  c10::InferenceMode guard;
+  torch::manual_seed(5);
+  // Every row tail of the 12-row AVX-512 block (1-12 rows, and past a 144-row block), pairs of
+  // panels, a lone panel, a partial last panel, k-block tails, both epilogues, one and two threads
+  // (the panel split cuts pairs at odd panels): the AVX-512 kernel must compute each output as the
+  // AVX2 one does, so an answer does not depend on which of the two CPUs served it.
+  const int before = at::get_num_threads();
+  for (int64_t m : {1, 5, 6, 7, 11, 12, 13, 150, 301}) {
+    for (int64_t n : {15, 16, 32, 48, 70, 100}) {
+      for (int64_t k : {1, 255, 257, 600}) {
+        at::Tensor x = torch::randn({m, k}), w = torch::randn({n, k}) / std::sqrt(double(k)), b = torch::randn({n});
+        auto packed = c10::make_intrusive<kernels::PackedLinearWeights>(w, b);
+        for (int threads : {1, 2}) {
+          at::set_num_threads(threads);
+          for (int64_t act : {0, 1}) {
+            const bool same = at::equal(kernels::packed_linear_on(x, packed, act, kernels::Isa::kAvx512),
+                                        kernels::packed_linear_on(x, packed, act, kernels::Isa::kAvx2));
+            if (!same) std::fprintf(stderr, "  m=%ld n=%ld k=%ld threads=%d act=%ld: the two kernels differ\n", m, n, k, threads, act);
+            CHECK(same);
+          }
+        }
+      }
+    }
+  }
+  at::set_num_threads(before);
+}
+
 TEST_CASE(rewritten_fixtures_answer_as_the_files_do) {
   if (!packed_linear_enabled()) return;
   c10::InferenceMode guard;
