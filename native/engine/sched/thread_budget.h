@@ -26,13 +26,15 @@
 // runs, where the OpenMP team of the next operator can be smaller). So the light model's batch
 // starts within one operator of the busy one's batch, on the thread it gave up, and the busy batch
 // goes on with one thread fewer; at a later safe point, when no lease waits, it takes free threads
-// back. The answers do not change: every operator gives the same bits on any team size (the packed
-// GEMM's row and panel splits; the ATen kernels split rows, not sums), tested in engine_test.cc.
+// back. The answers do not change: each operator gives the same bits on any team size (the packed
+// GEMM sums each output in one order on any split; the other operators of a forward were checked
+// on a whole one, one thread against two, in lease_split_test.cc), so a change between them cannot.
 //
 // Without a budget (the default: one model) nothing is leased and an engine uses its own
 // --workers x --intra-op-threads.
 //
-// Threading: every method may be called from any thread.
+// Threading: every method may be called from any thread, but a Share's checkpoint() only from the
+// thread that holds it (the one that changes its `granted`).
 #pragma once
 #include <atomic>
 #include <chrono>
