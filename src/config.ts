@@ -314,6 +314,17 @@ export const OPTIONS = [
       'See docs/architecture.md (threads and queues) and bench/fairness.js.',
   },
   {
+    key: 'leaseSplit',
+    flag: 'lease-split',
+    env: ['BERT_SERVE_LEASE_SPLIT'],
+    kind: 'boolean',
+    default: false,
+    doc:
+      "With several models on CPU: a batch holding every thread of the budget gives one up at its next operator when another model's batch " +
+      'waits, and takes it back when nothing waits; the waiting batch starts on it at once instead of after the whole running batch. Answers are the same bits.',
+    tune: 'See docs/batching.md (the lease split) and bench/fairness.js (variant split).',
+  },
+  {
     key: 'jitOptimize',
     engine: true,
     flag: 'jit-optimize',

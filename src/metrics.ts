@@ -255,6 +255,17 @@ export class Metrics {
         waitedLast = Math.max(waitedLast, v);
       },
     });
+    let givenUpLast = 0;
+    new Counter({
+      name: 'bert_serve_thread_budget_given_up_total',
+      help: "Threads that running batches gave up at a safe point to another model's batch (several models, --lease-split)",
+      registers,
+      collect() {
+        const v = source.threadBudget?.()?.givenUp ?? 0;
+        if (v > givenUpLast) this.inc(v - givenUpLast);
+        givenUpLast = Math.max(givenUpLast, v);
+      },
+    });
     total('bert_serve_padded_tokens_total', 'Padded tokens run through the model (batch length x texts)', (s) => s.paddedTokens);
 
     if (options.defaultMetrics ?? true) {

@@ -27,13 +27,19 @@ export class ThreadBudget {
   /** The threads it holds. */
   readonly threads: number;
 
-  /** `threads`: default the CPUs this process may use (os.availableParallelism(), within a cgroup CPU quota). */
-  constructor(threads: number = cpuBudget().cpus) {
+  /**
+   * `threads`: default the CPUs this process may use (os.availableParallelism(), within a cgroup CPU quota).
+   * `split`: a running batch gives a thread up at its next operator to another engine's waiting batch
+   * (the lease split, docs/batching.md); default false.
+   */
+  constructor(threads: number = cpuBudget().cpus, options: { split?: boolean } = {}) {
     if (!Number.isInteger(threads) || threads < 1 || threads > 4096)
       throw invalidArgument('threads', 'an integer between 1 and 4096', threads);
+    if (options.split !== undefined && typeof options.split !== 'boolean')
+      throw invalidArgument('options.split', 'a boolean', options.split);
     this.threads = threads;
     try {
-      natives.set(this, new (loadBinding().ThreadBudget)(threads));
+      natives.set(this, new (loadBinding().ThreadBudget)(threads, options.split ?? false));
     } catch (e) {
       throw toBertServeError(e);
     }

@@ -22,7 +22,9 @@ ThreadBudgetWrap::ThreadBudgetWrap(const Napi::CallbackInfo& info) : Napi::Objec
   if (!(threads >= 1 && threads <= 4096 && std::floor(threads) == threads)) {
     throw make_error(env, "ERR_INVALID_ARGUMENT", "ThreadBudget(threads): threads must be an integer between 1 and 4096");
   }
-  budget_ = std::make_shared<bert::ThreadBudget>(static_cast<int>(threads));
+  // Second argument: split leases (thread_budget.h), default false.
+  const bool split = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  budget_ = std::make_shared<bert::ThreadBudget>(static_cast<int>(threads), split);
   info.This().As<Napi::Object>().TypeTag(&kTag);
 }
 
@@ -41,6 +43,8 @@ Napi::Value ThreadBudgetWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("waited", static_cast<double>(s.waited));
   o.Set("waiting", s.waiting);
   o.Set("flows", s.flows);
+  o.Set("givenUp", static_cast<double>(s.given_up));
+  o.Set("split", budget_->split());
   return o;
 }
 

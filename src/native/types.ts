@@ -101,6 +101,10 @@ export interface NativeThreadBudgetStats {
   waiting: number;
   /** Engines sharing it now (one flow each in the fair order). */
   flows: number;
+  /** Threads that running batches gave up at a safe point to another batch (the lease split). */
+  givenUp: number;
+  /** Whether leases split (ThreadBudget's `split` option). */
+  split: boolean;
 }
 
 export interface NativeThreadBudget {
@@ -108,7 +112,7 @@ export interface NativeThreadBudget {
 }
 
 export interface NativeThreadBudgetConstructor {
-  new (threads: number): NativeThreadBudget;
+  new (threads: number, split?: boolean): NativeThreadBudget;
 }
 
 export interface NativeModelInfo {

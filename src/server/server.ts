@@ -290,7 +290,8 @@ export class Server implements ExchangeHost, ServerShared, ServedModels, Drainab
     // that, however many models are busy (thread_budget.ts). One model keeps its threads to itself.
     // Models loaded at run time (--model-control explicit) join the same budget.
     const shared = models.length > 1 || this.control.enabled;
-    const budget = shared && this.config.device === 'cpu' ? new ThreadBudget(cpuBudget().cpus) : undefined;
+    const budget =
+      shared && this.config.device === 'cpu' ? new ThreadBudget(cpuBudget().cpus, { split: this.config.leaseSplit }) : undefined;
     this.#budget = budget;
     for (const [i, m] of models.entries()) {
       try {

@@ -1,7 +1,8 @@
 // Several real models in one program on one shared thread budget (src/thread_budget.ts): an
 // embedding model, a NER model and a classifier loaded with the same ThreadBudget answer concurrent
 // requests exactly as they answer one at a time, every batch leases its threads from the budget,
-// and no more threads than the budget holds are ever leased at once; bad budgets are refused.
+// and no more threads than the budget holds are ever leased at once; the lease split is an option of
+// the budget; bad budgets are refused.
 import t from 'tap';
 import { Engine, ThreadBudget } from '../../dist/index.js';
 import { testModel } from './fixtures.mjs';
@@ -51,6 +52,14 @@ t.test('concurrent requests on three models: the answers of one at a time, withi
   t.ok(after.leases > before.leases, 'the concurrent batches leased from the budget');
   t.equal(after.peakInUse, 1, 'never more threads leased at once than the budget holds');
   t.equal(after.inUse, 0, 'every lease given back');
+});
+
+t.test('the lease split is an option of the budget (docs/batching.md)', async (t) => {
+  const split = new ThreadBudget(2, { split: true });
+  t.equal(split.stats().split, true);
+  t.equal(split.stats().givenUp, 0, 'no thread given up before any lease');
+  t.equal(budget.stats().split, false, 'off by default');
+  t.throws(() => new ThreadBudget(2, { split: 'yes' }), { code: 'ERR_INVALID_ARGUMENT', message: /options\.split/ });
 });
 
 t.test('bad budgets are refused', async (t) => {

@@ -1,6 +1,7 @@
 #include "engine/model/model_runner.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 
 #include <algorithm>
@@ -49,6 +50,25 @@ void use_threads(int n) {
   at::set_num_threads(n);
   t_threads = n;
 }
+
+// The lease of the batch this worker thread runs now, for the safe points (null between batches).
+thread_local ThreadLease* t_lease = nullptr;
+
+// The lease split's safe point (thread_budget.h): before each operator a worker thread starts, the
+// lease gives up the threads another batch asked for, or takes free ones back, and the thread's
+// OpenMP team size follows. Between operators no team is running, and the next parallel region
+// (ATen's at::parallel_for, the packed GEMM, OpenBLAS) sizes its team from the calling thread's
+// setting when it starts. Inside a parallel region (an operator called by a team) nothing changes.
+std::unique_ptr<at::ObserverContext> at_operator_start(const at::RecordFunction&) {
+  if (t_lease && !at::in_parallel_region()) use_threads(t_lease->checkpoint());
+  return nullptr;
+}
+
+// Sets t_lease for one scope.
+struct CurrentLease {
+  explicit CurrentLease(ThreadLease& lease) { t_lease = &lease; }
+  ~CurrentLease() { t_lease = nullptr; }
+};
 }  // namespace
 
 int ModelRunner::threads_for(size_t padded_tokens) const {
@@ -63,6 +83,11 @@ void ModelRunner::configure_thread() const {
 
 void ModelRunner::on_worker_start(size_t worker_index) {
   configure_thread();
+  // The safe points of the lease split, on this worker thread only (a thread-local callback; the
+  // thread's end removes it). Without the split no callback runs: operators skip RecordFunction.
+  if (options_.budget && options_.budget->split() && !model_.spec().device.is_cuda()) {
+    at::addThreadLocalCallback(at::RecordFunctionCallback(&at_operator_start).scopes({at::RecordScope::FUNCTION}));
+  }
 #if BERT_SERVE_CUDA
   if (model_.spec().device.is_cuda()) {
     // Never the default stream: each worker overlaps its copies and kernels with the others'.
@@ -91,7 +116,8 @@ void ModelRunner::run_on_stream(std::vector<RequestPtr>& batch, ThreadBudget* bu
   const size_t padded = longest * batch.size();
   ThreadBudget* const leasing = model_.spec().device.is_cuda() ? nullptr : budget;
   const auto asked = Clock::now();
-  const ThreadLease lease(leasing, flow_, threads_for(padded), batch_overhead_tokens_ + padded);
+  ThreadLease lease(leasing, flow_, threads_for(padded), batch_overhead_tokens_ + padded);
+  const CurrentLease current(lease);
   // Told apart from the forward (Scheduler::run_batch subtracts it from the inference time): "this
   // model waited behind another model's batch" and "this model's batch ran slower" have other causes.
   if (leasing) {

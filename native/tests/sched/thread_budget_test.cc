@@ -1,7 +1,8 @@
 // ThreadBudget: leases within the budget; a lease waits for threads and for its turn in the fair
 // order (start-time fair queueing by tokens of work: a flow that consumed more waits behind one that
 // consumed fewer, nothing starves); others_active() for the batch cap; many threads never hold more
-// than the budget at once. Waits are observed through stats() (polled with a bound), never timed:
+// than the budget at once; the lease split (a running share gives a thread up at its safe point to the
+// head of the order, and takes it back when nothing waits). Waits are observed through stats() (polled with a bound), never timed:
 // leases are held and released by the test.
 #include "engine/sched/thread_budget.h"
 
@@ -236,6 +237,118 @@ TEST_CASE(many_threads_never_exceed_the_budget) {
   CHECK_EQ(s.leases, uint64_t(8 * 300));
   CHECK_EQ(s.in_use, 0);
   CHECK_EQ(s.flows, 0);
+}
+
+// The lease split: a share holding every thread is asked for one when another lease is the head of
+// the order; it gives it up at its next checkpoint (not before), the waiting share starts on it, and
+// the running one takes it back at a checkpoint once nothing waits.
+TEST_CASE(split_a_waiting_share_starts_on_the_thread_the_running_share_gives_up) {
+  ThreadBudget b(2, true);
+  const int busy = b.join(), light = b.join();
+  ThreadBudget::Share running;
+  b.acquire_share(running, busy, 2, 1000);
+  CHECK_EQ(running.granted, 2);
+  CHECK_EQ(b.checkpoint(running), 2);  // nothing waits: keeps both
+  Order order;
+  std::atomic<bool> release_light{false};
+  ThreadBudget::Share other;
+  std::thread t([&] {
+    b.acquire_share(other, light, 2, 10);
+    order.add('l');
+    while (!release_light) std::this_thread::sleep_for(1ms);
+    b.release_share(other);
+  });
+  CHECK(eventually([&] { return running.give.load() == 1; }));  // asked for one thread
+  CHECK_EQ(b.stats().waiting, 1);
+  CHECK(order.get().empty());  // not granted before the running share's safe point
+  CHECK_EQ(b.checkpoint(running), 1);
+  CHECK(eventually([&] { return order.get().size() == 1; }));
+  CHECK_EQ(other.granted, 1);  // wanted 2, started on the one given up
+  ThreadBudget::Stats s = b.stats();
+  CHECK_EQ(s.in_use, 2);
+  CHECK_EQ(s.given_up, uint64_t(1));
+  CHECK_EQ(s.peak_in_use, 2);
+  CHECK_EQ(b.checkpoint(running), 1);  // the thread is the other's now
+  release_light = true;
+  t.join();
+  CHECK_EQ(b.checkpoint(running), 2);  // nothing waits: taken back
+  CHECK_EQ(b.stats().in_use, 2);
+  b.release_share(running);
+  s = b.stats();
+  CHECK_EQ(s.in_use, 0);
+  CHECK_EQ(s.leases, uint64_t(2));
+  CHECK_EQ(s.peak_in_use, 2);
+}
+
+TEST_CASE(split_a_share_keeps_its_last_thread_and_the_order_holds) {
+  ThreadBudget b(2, true);
+  const int f = b.join(), g = b.join(), h = b.join();
+  ThreadBudget::Share a, c;
+  b.acquire_share(a, f, 1, 100);
+  b.acquire_share(c, g, 1, 100);
+  Order order;
+  ThreadBudget::Share w;
+  std::thread t([&] {
+    b.acquire_share(w, h, 1, 100);
+    order.add('h');
+    b.release_share(w);
+  });
+  CHECK(eventually([&] { return b.stats().waiting == 1; }));
+  // Both running shares are down to one thread: nobody is asked; the waiter waits for an end.
+  CHECK_EQ(a.give.load(), 0);
+  CHECK_EQ(c.give.load(), 0);
+  CHECK_EQ(b.checkpoint(a), 1);
+  CHECK(order.get().empty());
+  b.release_share(a);
+  t.join();
+  CHECK_EQ(order.get().size(), size_t(1));
+  CHECK_EQ(b.stats().given_up, uint64_t(0));
+  b.release_share(c);
+  CHECK_EQ(b.stats().in_use, 0);
+}
+
+TEST_CASE(split_a_fixed_lease_at_the_head_asks_running_shares_too) {
+  ThreadBudget b(2, true);
+  const int f = b.join(), g = b.join();
+  ThreadBudget::Share running;
+  b.acquire_share(running, f, 2, 100);
+  Order order;
+  std::thread t = lease_once(b, g, 1, 10, 'g', order);
+  CHECK(eventually([&] { return running.give.load() == 1; }));
+  CHECK_EQ(b.checkpoint(running), 1);
+  t.join();
+  CHECK_EQ(order.get().size(), size_t(1));
+  CHECK_EQ(b.checkpoint(running), 2);
+  b.release_share(running);
+  CHECK_EQ(b.stats().in_use, 0);
+}
+
+TEST_CASE(split_many_shares_with_checkpoints_never_exceed_the_budget) {
+  ThreadBudget b(3, true);
+  std::atomic<int> over{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      const int flow = b.join();
+      std::mt19937 rng(i);
+      for (int k = 0; k < 200; ++k) {
+        ThreadLease lease(&b, flow, 1 + static_cast<int>(rng() % 3), 1 + rng() % 500);
+        for (int step = 0; step < 5; ++step) {
+          const int n = lease.checkpoint();
+          if (n < 1 || n > 3) ++over;
+          std::this_thread::yield();
+        }
+      }
+      b.leave(flow);
+    });
+  }
+  for (auto& t : threads) t.join();
+  const ThreadBudget::Stats s = b.stats();
+  CHECK_EQ(over.load(), 0);
+  CHECK(s.peak_in_use <= 3);
+  CHECK_EQ(s.leases, uint64_t(8 * 200));
+  CHECK_EQ(s.in_use, 0);
+  CHECK_EQ(s.waiting, 0);
 }
 
 TEST_MAIN()
