@@ -13,13 +13,14 @@
 
 namespace bert {
 
-// A request's options, from the canonical JSON src/tasks/question_answering.ts writes (prepare()),
-// and the context's tokens [context_begin, context_end), found in prepare().
+// A request's options, from the canonical JSON src/tasks/question_answering.ts writes (prepare();
+// their defaults live there only), and the context's tokens [context_begin, context_end), found in
+// prepare(). A warm-up request has no context and answers an empty list, whatever the options.
 struct QuestionAnsweringParams : HeadParams {
-  int64_t top_k = 1;
-  int64_t max_answer_len = 15;
+  int64_t top_k = 0;
+  int64_t max_answer_len = 0;
   bool handle_impossible_answer = false;
-  bool align_to_words = true;
+  bool align_to_words = false;
   int64_t context_begin = 0, context_end = 0;
 };
 

@@ -33,13 +33,16 @@
 
 namespace bert {
 
+// Every field is set by whoever makes a picker (the scheduler's limits_of() from SchedulerOptions,
+// whose user-facing values come from src/config.ts; tests and benches their own): no defaults here,
+// so the 32 of --max-batch-requests and the 16384 of --max-batch-tokens are written only there.
 struct BatchLimits {
-  size_t max_requests = 32;
-  size_t max_tokens = 16384;  // padded tokens
-  bool sort_by_length = true;
-  size_t sort_window = 256;
+  size_t max_requests = 0;
+  size_t max_tokens = 0;  // padded tokens
+  bool sort_by_length = false;
+  size_t sort_window = 0;
   // Fixed cost of running a batch, in padded-token equivalents (see the rule above).
-  size_t batch_overhead_tokens = 64;
+  size_t batch_overhead_tokens = 0;
 };
 
 struct BatchPick {

@@ -17,7 +17,7 @@ using bert::BatchPicker;
 
 namespace {
 
-// Overhead 64 (BatchLimits' default) unless a test says otherwise: a batch costs 64 + longest x count.
+// Overhead 64 (the scheduler's when it is not measured) unless a test says otherwise: a batch costs 64 + longest x count.
 BatchLimits limits(size_t max_requests, size_t max_tokens, bool sorted, size_t window = 256, size_t overhead = 64) {
   BatchLimits l;
   l.batch_overhead_tokens = overhead;
