@@ -61,7 +61,7 @@ export async function serveInference(ctx: RouteContext, ex: Exchange, route: Inf
     return;
   }
   const answer = await run(ctx, ex, engine, route, job);
-  if (answer) write(ctx, ex, engine, answer);
+  if (answer) write(ctx, ex, answer);
 }
 
 /**
@@ -94,6 +94,9 @@ function admit(ctx: RouteContext, ex: Exchange, route: InferenceRoute): Engine |
   }
   // A reload or unload closes this engine only once every request admitted on it is done.
   ex.releaseEngine = hold(engine);
+  // From here every answer, an error included (a 422 from the tokenizer, a 413 answer, a 504), names
+  // the weights the request was admitted on: a client comparing versions needs it on failures too.
+  ex.extraHeaders = [...ex.extraHeaders, ['x-model-version', engine.version]];
   return engine;
 }
 
@@ -245,8 +248,8 @@ async function run(ctx: RouteContext, ex: Exchange, engine: Engine, route: Infer
   return answer;
 }
 
-/** The natively serialized answer as it is, with the timing headers (ms) and the version of the engine that made it. */
-function write(ctx: RouteContext, ex: Exchange, engine: Engine, answer: JsonAnswer): void {
+/** The natively serialized answer as it is, with the timing headers (ms); x-model-version was added at admission. */
+function write(ctx: RouteContext, ex: Exchange, answer: JsonAnswer): void {
   ctx.metrics.observeTimings(ex.route, answer.timings);
   const t = answer.timings;
   ex.send(200, answer.body, [
@@ -256,7 +259,6 @@ function write(ctx: RouteContext, ex: Exchange, engine: Engine, answer: JsonAnsw
     ['x-thread-wait-time', ms(t.threadWaitUs / 1000)],
     ['x-inference-time', ms(t.inferenceUs / 1000)],
     ['x-total-time', ms(ex.elapsedMs())],
-    ['x-model-version', engine.version],
   ]);
 }
 

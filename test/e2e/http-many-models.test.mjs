@@ -178,6 +178,20 @@ t.test("every documented model route answers its own example with the answering 
   }
 });
 
+t.test('an error answered after admission names the model too (x-model-version)', async (t) => {
+  // A body the route's schema refuses (read after admission) and a text over the model's length
+  // (the engine's 413): both after the request was admitted on a model. An unknown model: none.
+  const noText = await postJson(port, '/models/embed/embed', { inputs: [] });
+  t.equal(noText.status, 422, noText.text);
+  t.equal(noText.headers['x-model-version'], versions.embed, 'validation after admission');
+  const tooLong = await postJson(port, '/models/embed/embed', { inputs: 'word '.repeat(5000), truncate: false });
+  t.equal(tooLong.status, 413, tooLong.text);
+  t.equal(tooLong.headers['x-model-version'], versions.embed, 'input over the model length');
+  const unknown = await postJson(port, '/models/nope/embed', { inputs: 'x' });
+  t.equal(unknown.status, 404);
+  t.notOk(unknown.headers['x-model-version'], 'no model: no version');
+});
+
 /** The messages a CLI run logged (JSON lines), one per line. */
 const said = (r) =>
   (r.stdout + r.stderr)
