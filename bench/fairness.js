@@ -14,7 +14,8 @@
 // --max-batch-tokens: the same fair lease order without the batch cap; `cap:N`, --fair-batch-tokens
 // N; `uws`, --transport uws (whose refusals cost the JS thread less); `no-waiting`, --max-waiting 0
 // (A's excess refused with 429 at once instead of waiting for room until its 504); `split`,
-// --lease-split (A's running batch gives B's waiting batch a thread at its next operator);
+// --lease-split (A's running batch gives B's waiting batch a thread at its next operator; the
+// default since 2026-12-08); `no-split`, --no-lease-split (B's batch waits for A's whole batch);
 // joined with `+`,
 // and what the bench does around the server: `gen-nice`, A's load generator at nice
 // 19, so that the CPU it takes on this machine goes to the server first; `js-nice:N`, the server's
@@ -80,12 +81,13 @@ const variantOf = (v) => {
     else if (part === 'uws') out.flags.push('--transport', 'uws');
     else if (part === 'no-waiting') out.flags.push('--max-waiting', '0');
     else if (part === 'split') out.flags.push('--lease-split');
+    else if (part === 'no-split') out.flags.push('--no-lease-split');
     else if (part === 'gen-nice') out.genNice = 19;
     else if (/^js-nice:\d+$/.test(part)) out.jsNice = Number(part.slice(8));
     else if (/^engine-nice:-?\d+$/.test(part)) out.engineNice = Number(part.slice(12));
     else
       throw new Error(
-        `unknown variant ${v} (known, joined with +: fair, uncapped, cap:N, uws, no-waiting, split, gen-nice, js-nice:N, engine-nice:N)`,
+        `unknown variant ${v} (known, joined with +: fair, uncapped, cap:N, uws, no-waiting, split, no-split, gen-nice, js-nice:N, engine-nice:N)`,
       );
   }
   return out;

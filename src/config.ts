@@ -318,11 +318,13 @@ export const OPTIONS = [
     flag: 'lease-split',
     env: ['BERT_SERVE_LEASE_SPLIT'],
     kind: 'boolean',
-    default: false,
+    default: true,
     doc:
       "With several models on CPU: a batch holding every thread of the budget gives one up at its next operator when another model's batch " +
       'waits, and takes it back when nothing waits; the waiting batch starts on it at once instead of after the whole running batch. Answers are the same bits.',
-    tune: 'See docs/batching.md (the lease split) and bench/fairness.js (variant split).',
+    tune:
+      '--no-lease-split keeps a batch on its threads until it ends (the other model waits for the whole batch). ' +
+      'See docs/batching.md (the lease split) and bench/fairness.js (variants fair, split).',
   },
   {
     key: 'jitOptimize',

@@ -30,7 +30,7 @@ export class ThreadBudget {
   /**
    * `threads`: default the CPUs this process may use (os.availableParallelism(), within a cgroup CPU quota).
    * `split`: a running batch gives a thread up at its next operator to another engine's waiting batch
-   * (the lease split, docs/batching.md); default false.
+   * (the lease split, docs/batching.md); default true, as the server's `--lease-split`.
    */
   constructor(threads: number = cpuBudget().cpus, options: { split?: boolean } = {}) {
     if (!Number.isInteger(threads) || threads < 1 || threads > 4096)
@@ -39,7 +39,7 @@ export class ThreadBudget {
       throw invalidArgument('options.split', 'a boolean', options.split);
     this.threads = threads;
     try {
-      natives.set(this, new (loadBinding().ThreadBudget)(threads, options.split ?? false));
+      natives.set(this, new (loadBinding().ThreadBudget)(threads, options.split ?? true));
     } catch (e) {
       throw toBertServeError(e);
     }

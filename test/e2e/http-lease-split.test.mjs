@@ -1,4 +1,4 @@
-// The lease split over real HTTP (the real CLI with --lease-split, two real TorchScript models on one
+// The lease split over real HTTP (the real CLI, whose default it is, two real TorchScript models on one
 // thread budget): model h (the hanging test model: a batch holding "freeze" spins for seconds, one
 // operator after another) holds every thread of the budget; model b's requests then run during h's
 // batch, on the thread h's batch gives up at its next operator, instead of waiting for the whole
@@ -15,17 +15,7 @@ t.setTimeout(300_000);
 requireBuilt(testModel('hanging'), testModel('tiny'));
 
 const server = await spawnServer(
-  [
-    '--model',
-    `h=${testModel('hanging')}`,
-    '--model',
-    `b=${testModel('tiny')}`,
-    '--workers',
-    '1',
-    '--lease-split',
-    '--request-timeout-ms',
-    '240000',
-  ],
+  ['--model', `h=${testModel('hanging')}`, '--model', `b=${testModel('tiny')}`, '--workers', '1', '--request-timeout-ms', '240000'],
   { t, env: { BERT_SERVE_SMALL_BATCHES: 'team' } },
 );
 const port = server.port;

@@ -16,7 +16,19 @@ t.setTimeout(300_000);
 requireBuilt(testModel('hanging'), testModel('tiny'));
 
 const server = await spawnServer(
-  ['--model', `h=${testModel('hanging')}`, '--model', `b=${testModel('tiny')}`, '--workers', '1', '--request-timeout-ms', '240000'],
+  // --no-lease-split: this file shows the wait for a whole held batch (with the split, the default,
+  // the wait is one operator: test/e2e/http-lease-split).
+  [
+    '--model',
+    `h=${testModel('hanging')}`,
+    '--model',
+    `b=${testModel('tiny')}`,
+    '--workers',
+    '1',
+    '--no-lease-split',
+    '--request-timeout-ms',
+    '240000',
+  ],
   { t, env: { BERT_SERVE_SMALL_BATCHES: 'team' } },
 );
 const port = server.port;

@@ -58,7 +58,8 @@ t.test('the lease split is an option of the budget (docs/batching.md)', async (t
   const split = new ThreadBudget(2, { split: true });
   t.equal(split.stats().split, true);
   t.equal(split.stats().givenUp, 0, 'no thread given up before any lease');
-  t.equal(budget.stats().split, false, 'off by default');
+  t.equal(budget.stats().split, true, 'on by default');
+  t.equal(new ThreadBudget(2, { split: false }).stats().split, false, 'off when asked');
   t.throws(() => new ThreadBudget(2, { split: 'yes' }), { code: 'ERR_INVALID_ARGUMENT', message: /options\.split/ });
 });
 
