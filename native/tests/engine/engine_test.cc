@@ -1,7 +1,6 @@
 // The whole C++ engine on real TorchScript fixtures (models/test, made by scripts/make_test_models.py):
 // loading and its refusals, fill-mask through prep thread + scheduler + runner, exactly-once completion,
 // and close() semantics. No Node involved.
-#include <sys/stat.h>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -12,6 +11,7 @@
 #include "engine/engine.h"
 // After the engine headers: see check.h on glog's CHECK macros.
 #include "check.h"
+#include "fixtures.h"
 
 using namespace bert;
 
@@ -19,61 +19,8 @@ namespace {
 
 std::string model(const std::string& name) { return "models/test/" + name; }
 
-bool have_fixtures() {
-  struct stat st;
-  return ::stat("models/test/tiny/model.pt", &st) == 0;
-}
-
-// A missing fixture is a failure, not a pass: scripts/test.sh makes them before ctest runs.
-#define REQUIRE_FIXTURES()                                                                                  \
-  do {                                                                                                      \
-    if (!have_fixtures()) {                                                                                 \
-      std::fprintf(stderr, "  models/test/tiny is missing: run scripts/make_test_models.py models/test\n"); \
-      bert_test::failures()++;                                                                              \
-      return;                                                                                               \
-    }                                                                                                       \
-  } while (0)
-
-class CollectSink : public CompletionSink {
- public:
-  void complete(std::vector<RequestPtr> done) noexcept override {
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_++;
-    for (auto& r : done) {
-      seen_.push_back(r->id);
-      results_.push_back(r);
-    }
-    cv_.notify_all();
-  }
-  bool wait_for(size_t n, int seconds = 60) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(seconds), [&] { return seen_.size() >= n; });
-  }
-  std::vector<RequestPtr> results() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return results_;
-  }
-  std::vector<uint64_t> seen() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return seen_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<uint64_t> seen_;
-  std::vector<RequestPtr> results_;
-  size_t calls_ = 0;
-};
-
-// A fill-mask request with the canonical options src/tasks/fill_mask.ts writes for one input.
-RequestPtr fill_mask(uint64_t id, std::string text) {
-  auto r = std::make_shared<Request>();
-  r->id = id;
-  r->text = std::move(text);
-  r->params_json = R"({"top_k":5,"targets":null,"max_masks":64,"max_predictions":2000})";
-  return r;
-}
+using bert_test::CollectSink;
+using bert_test::fill_mask;
 
 // The server's defaults (src/config.ts), but one intra-op thread and no warm-up.
 EngineOptions options(const std::string& name) {
@@ -105,7 +52,7 @@ ErrorCode load_error(const std::string& name) {
 }  // namespace
 
 TEST_CASE(refuses_bad_models_with_codes) {
-  REQUIRE_FIXTURES();
+  REQUIRE_FILES("models/test/tiny/model.pt");
   CHECK_EQ(load_error("does-not-exist"), ErrorCode::kModelNotFound);
   CHECK_EQ(load_error("missing-model"), ErrorCode::kModelNotFound);
   CHECK_EQ(load_error("not-torchscript"), ErrorCode::kModelInvalid);
@@ -126,7 +73,7 @@ TEST_CASE(refuses_bad_models_with_codes) {
 }
 
 TEST_CASE(answers_fill_mask_and_errors_exactly_once) {
-  REQUIRE_FIXTURES();
+  REQUIRE_FILES("models/test/tiny/model.pt");
   CollectSink sink;
   auto engine = Engine::load(options("tiny"), sink);
   std::vector<RequestPtr> batch;
@@ -156,7 +103,7 @@ TEST_CASE(answers_fill_mask_and_errors_exactly_once) {
 }
 
 TEST_CASE(close_without_drain_fails_queued_and_rejects_later) {
-  REQUIRE_FIXTURES();
+  REQUIRE_FILES("models/test/tiny/model.pt");
   CollectSink sink;
   auto engine = Engine::load(options("slow"), sink);
   std::vector<RequestPtr> batch;
@@ -174,7 +121,7 @@ TEST_CASE(close_without_drain_fails_queued_and_rejects_later) {
 }
 
 TEST_CASE(failing_batch_fails_only_its_requests) {
-  REQUIRE_FIXTURES();
+  REQUIRE_FILES("models/test/tiny/model.pt");
   CollectSink sink;
   auto engine = Engine::load(options("failing"), sink);
   engine->submit({fill_mask(1, "please explode [MASK]")});
@@ -189,7 +136,7 @@ TEST_CASE(failing_batch_fails_only_its_requests) {
 }
 
 TEST_CASE(poison_request_is_isolated_in_its_batch) {
-  REQUIRE_FIXTURES();
+  REQUIRE_FILES("models/test/tiny/model.pt");
   CollectSink sink;
   auto opts = options("failing");
   opts.scheduler.max_delay = std::chrono::milliseconds(50);  // let all nine share a batch

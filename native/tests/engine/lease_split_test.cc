@@ -3,8 +3,6 @@
 // second model's batch starts while the first model's batch still runs, on the thread it gave up,
 // with nothing lost or answered twice. No timing: the running batch is the hanging fixture's (it
 // spins for seconds), watched through the budget's stats; the order of completions is the check.
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <functional>
@@ -15,56 +13,15 @@
 #include "engine/engine.h"
 // After the engine headers: see check.h on glog's CHECK macros.
 #include "check.h"
+#include "fixtures.h"
 
 using namespace bert;
 using namespace std::chrono_literals;
 
 namespace {
 
-bool have_fixtures() {
-  struct stat st;
-  return ::stat("models/test/hanging/model.pt", &st) == 0 && ::stat("models/test/embed/model.pt", &st) == 0;
-}
-
-#define REQUIRE_FIXTURES()                                                                             \
-  do {                                                                                                 \
-    if (!have_fixtures()) {                                                                            \
-      std::fprintf(stderr, "  models/test is missing: run scripts/make_test_models.py models/test\n"); \
-      bert_test::failures()++;                                                                         \
-      return;                                                                                          \
-    }                                                                                                  \
-  } while (0)
-
-// Completions in order, each request once per completion.
-class Sink : public CompletionSink {
- public:
-  void complete(std::vector<RequestPtr> done) noexcept override {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& r : done) done_.push_back(r);
-    cv_.notify_all();
-  }
-  bool wait_for(size_t n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, 240s, [&] { return done_.size() >= n; });
-  }
-  std::vector<RequestPtr> done() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return done_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<RequestPtr> done_;
-};
-
-RequestPtr fill_mask(uint64_t id, std::string text) {
-  auto r = std::make_shared<Request>();
-  r->id = id;
-  r->text = std::move(text);
-  r->params_json = R"({"top_k":5,"targets":null,"max_masks":64,"max_predictions":2000})";
-  return r;
-}
+using bert_test::CollectSink;
+using bert_test::fill_mask;
 
 // Every token's hidden state as base64 float32: the answer's exact bits.
 RequestPtr embed_tokens(uint64_t id, std::string text) {
@@ -97,15 +54,15 @@ EngineOptions options(const std::string& name, int threads, std::shared_ptr<Thre
 // Runs `requests` (fresh copies made by `make`) on a new engine and returns each answer by id.
 template <class Make>
 std::map<uint64_t, std::string> answers(const EngineOptions& o, size_t n, Make make) {
-  Sink sink;
+  CollectSink sink;
   auto engine = Engine::load(o, sink);
   std::vector<RequestPtr> batch;
   for (size_t i = 0; i < n; ++i) batch.push_back(make(i));
   engine->submit(batch);
-  CHECK(sink.wait_for(n));
+  CHECK(sink.wait_for(n, 240));
   engine->close(true);
   std::map<uint64_t, std::string> out;
-  for (auto& r : sink.done()) {
+  for (auto& r : sink.results()) {
     if (r->error) std::fprintf(stderr, "  request %llu: %s\n", static_cast<unsigned long long>(r->id), r->error_message.c_str());
     CHECK(!r->error);
     out[r->id] = r->json;
@@ -128,7 +85,7 @@ bool eventually(const std::function<bool()>& cond) {
 // team of one thread and of two (so any change between operators does too). 64 texts of 3-40 words:
 // over 288 rows, so the packed GEMM splits rows, and attention, layer norm and GELU run parallel.
 TEST_CASE(every_token_keeps_its_bits_on_one_thread_and_on_two) {
-  REQUIRE_FIXTURES();
+  REQUIRE_FILES("models/test/hanging/model.pt", "models/test/embed/model.pt", "models/test/tiny/model.pt");
   const auto make = [](size_t i) {
     std::string text;
     for (size_t w = 0; w < 3 + (i * 7) % 38; ++w) text += (w ? " word" : "word") + std::to_string((i + w) % 13);
@@ -145,13 +102,13 @@ TEST_CASE(every_token_keeps_its_bits_on_one_thread_and_on_two) {
 // its next operator and b's batch runs on it while h's still spins: b is answered first, its thread
 // wait is a small part of h's batch, and both answers are the bits each model gives alone.
 TEST_CASE(a_split_lease_runs_the_other_models_batch_during_the_running_one) {
-  REQUIRE_FIXTURES();
+  REQUIRE_FILES("models/test/hanging/model.pt", "models/test/embed/model.pt", "models/test/tiny/model.pt");
   const std::string hung_text = "freeze the [MASK] now", b_text = "paris is the [MASK] of france.";
   const auto h_alone = answers(options("hanging", 2), 1, [&](size_t) { return fill_mask(0, hung_text); });
   const auto b_alone = answers(options("tiny", 2), 3, [&](size_t i) { return fill_mask(i, b_text + std::string(i, '!')); });
 
   auto budget = std::make_shared<ThreadBudget>(2, true);
-  Sink sink;  // both engines complete here, in order
+  CollectSink sink;  // both engines complete here, in order
   auto h = Engine::load(options("hanging", 2, budget), sink);
   auto b = Engine::load(options("tiny", 2, budget), sink);
   h->submit({fill_mask(100, hung_text)});
@@ -159,8 +116,8 @@ TEST_CASE(a_split_lease_runs_the_other_models_batch_during_the_running_one) {
   std::vector<RequestPtr> bs;
   for (uint64_t i = 0; i < 3; ++i) bs.push_back(fill_mask(i, b_text + std::string(i, '!')));
   b->submit(bs);
-  CHECK(sink.wait_for(4));
-  const auto done = sink.done();
+  CHECK(sink.wait_for(4, 240));
+  const auto done = sink.results();
   CHECK_EQ(done.size(), size_t(4));
   CHECK_EQ(done.back()->id, uint64_t(100));  // b's three, then h's: b ran during h's batch
   std::map<uint64_t, int> times;
