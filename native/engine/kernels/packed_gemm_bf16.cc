@@ -81,12 +81,13 @@ inline void block(int64_t kp, const uint32_t* a0, const uint32_t* a1, const uint
 #pragma GCC unroll 12
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 2
-    for (int j = 0; j < NP; ++j) store512(acc[r][j], c + r * ldc + j * kPanel, accumulate, bias == nullptr ? nullptr : bias + j * kPanel, act);
+    for (int j = 0; j < NP; ++j)
+      store512(acc[r][j], c + r * ldc + j * kPanel, accumulate, bias == nullptr ? nullptr : bias + j * kPanel, act);
 }
 
 template <int NP, bool PF>
-void block_rows(int rows, int64_t kp, const uint32_t* a0, const uint32_t* a1, const uint16_t* b0, const uint16_t* b1, float* c,
-                int64_t ldc, bool accumulate, const float* bias, Activation act) {
+void block_rows(int rows, int64_t kp, const uint32_t* a0, const uint32_t* a1, const uint16_t* b0, const uint16_t* b1, float* c, int64_t ldc,
+                bool accumulate, const float* bias, Activation act) {
   switch (rows) {
 #define BERT_BLOCK_BF16(R) \
   case R: block<R, NP, PF>(kp, a0, a1, b0, b1, c, ldc, accumulate, bias, act); break;
