@@ -15,8 +15,11 @@
 //                [--mix FILE [--mix-batch N] [--mix-tokens N] [--mix-policy sorted|fifo|cost] [--mix-window N]
 //                 [--mix-overhead N]]
 //                [--no-shapes] [--gap-us N] [--dtype float32|bfloat16]
-// --dtype bfloat16: after loading, every floating-point parameter and buffer is converted to bf16, as
-//   the engine does for `dtype: bfloat16` (native/engine/model/model.cc; integer buffers stay int64).
+// --dtype bfloat16: after loading, the floating-point parameters and buffers are converted to bf16 as
+//   the engine does for `dtype: bfloat16` (native/engine/model/model.cc; integer buffers stay int64):
+//   LayerNorms and the head kept float32 (mixed_precision.h; BERT_SERVE_MIXED_BF16=0: all bf16), the
+//   linear layers on libtorch's bf16 linear, or on the packed bf16 kernel with BERT_SERVE_PACKED_BF16=1
+//   where the CPU has AVX-512 BF16.
 //   Meant for models exported by scripts/ (scripted: their graphs follow the weights' dtype); a
 //   torch.jit.trace of a float32 model keeps float32 casts the engine retargets and this does not.
 // An int8 model (config.json's bert_serve block has "quantized_engine") is loaded with that
@@ -46,6 +49,7 @@
 #include "engine/host_memory.h"
 #include "engine/kernels/packed_linear_op.h"
 #include "engine/model/graph_opt.h"
+#include "engine/model/mixed_precision.h"
 #include "engine/sched/batch_picker.h"
 
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
@@ -445,14 +449,21 @@ int main(int argc, char** argv) {
     const auto tl = Clock::now();
     torch::jit::Module module = torch::jit::load(o.model + "/model.pt", torch::Device(torch::kCPU));
     module.eval();
+    // bf16 as the engine serves it (model.cc): float32 LayerNorms, residual sums and head unless
+    // BERT_SERVE_MIXED_BF16=0.
+    const bool mixed = o.dtype == "bfloat16" && bert::mixed_bf16_enabled();
+    const bert::Float32Plan keep = mixed ? bert::plan_float32(module, bert::find_head_parts(module)) : bert::Float32Plan{};
     if (o.dtype == "bfloat16") {
       // Floating state only: integer buffers (position_ids) stay int64.
-      for (auto t : module.parameters()) if (t.is_floating_point()) t.set_data(t.to(torch::kBFloat16));
-      for (auto t : module.buffers()) if (t.is_floating_point()) t.set_data(t.to(torch::kBFloat16));
+      for (auto t : module.parameters()) if (t.is_floating_point()) t.set_data(t.to(keep.keeps(t) ? torch::kFloat : torch::kBFloat16));
+      for (auto t : module.buffers()) if (t.is_floating_point()) t.set_data(t.to(keep.keeps(t) ? torch::kFloat : torch::kBFloat16));
+      if (mixed) bert::insert_float32_casts(module);
     }
-    // The engine's load-time rewriting (model.cc calls the same): float32 linear layers packed.
+    // The engine's load-time rewriting (model.cc calls the same): float32 linear layers packed, and a
+    // mixed bf16 model's with BERT_SERVE_PACKED_BF16=1 where the CPU has AVX-512 BF16.
     std::string linear_kernel = "libtorch linear layers";
-    if (o.dtype == "float32" && bert::packed_linear_enabled()) linear_kernel = bert::pack_linear_layers(module).describe();
+    const bool packable = o.dtype == "float32" || (mixed && bert::packed_bf16_enabled());
+    if (packable && bert::packed_linear_enabled()) linear_kernel = bert::pack_linear_layers(module).describe();
     const double load_ms = ms_since(tl);
     int64_t vocab = config_vocab_size(o.model);
     if (vocab <= 0) usage(o.model + "/config.json: no vocab_size");

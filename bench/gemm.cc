@@ -6,10 +6,15 @@
 // loaded machine disturbs them alike; CPU time (the whole process's, so a second intra-op thread counts)
 // is the measure that holds under load, wall time the one a quiet machine shows.
 //
+// Where the CPU has AVX-512 BF16, two more alternate with them: the packed bf16 layer
+// (kernels/packed_gemm_bf16.h: float32 x rounded to bf16 while packed, float32 sums rounded to a bf16 output) and libtorch's
+// own bf16 linear (bf16 x, bf16 weights, bf16 out, as the mixed bf16 path ran before it).
+//
 // Usage: gemm [--threads 1,2] [--rounds R] [--rows 1,16,128,512,4096]
 // Prints one JSON line per shape and thread count: GFLOP/s by CPU and by wall time for each, and
 // packed (the preferred instruction set) / libtorch, / oneDNN and / packed on AVX2 (CPU time
-// ratios; > 1: the packed layer is faster). The packed layer's answers on the two instruction sets
+// ratios; > 1: the packed layer is faster), and with bf16 the packed bf16 layer's GFLOP/s and
+// bf16 / packed float32 and bf16 / libtorch bf16 (CPU time ratios). The packed layer's answers on the two instruction sets
 // are checked equal bit for bit before timing.
 #include <ATen/Parallel.h>
 #include <time.h>
@@ -23,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/kernels/packed_gemm_bf16.h"
 #include "engine/kernels/packed_linear_op.h"
 
 namespace {
@@ -82,17 +88,23 @@ int main(int argc, char** argv) {
     // oneDNN (libtorch's MKL-DNN) with its weights reordered once, as the packed ones are; the
     // input's and output's conversions to and from its layout are paid per call, as a model would.
     const at::Tensor w_onednn = w.to_mkldnn(), b_onednn = b.to_mkldnn();
+    const bool bf16 = bert::kernels::bf16_gemm_supported();
+    const auto packed_bf16 = bf16 ? bert::kernels::PackedLinearWeights::bf16(w, b) : c10::intrusive_ptr<bert::kernels::PackedLinearWeights>();
+    const at::Tensor w_bf16 = w.to(torch::kBFloat16), b_bf16 = b.to(torch::kBFloat16);
     for (const int64_t m : rows) {
       for (const int64_t threads : thread_counts) {
         at::set_num_threads(static_cast<int>(threads));
         const at::Tensor x = torch::randn({m, k});
         const double flop = 2.0 * static_cast<double>(m * n * k);
         const int reps = std::max(3, static_cast<int>(2e9 / flop));  // ~2 GFLOP per timed stretch
-        constexpr int kMethods = 4;
+        const at::Tensor x_bf16 = x.to(torch::kBFloat16);
+        const int methods = bf16 ? 6 : 4;
         const auto run = [&](int method) {
           if (method == 0) return bert::kernels::packed_linear_on(x, packed, 0, best);
           if (method == 1) return at::linear(x, w, b);
           if (method == 2) return at::mkldnn_linear(x.to_mkldnn(), w_onednn, b_onednn).to_dense();
+          if (method == 4) return bert::kernels::packed_linear(x, packed_bf16, 0);
+          if (method == 5) return at::linear(x_bf16, w_bf16, b_bf16);
           return bert::kernels::packed_linear_on(x, packed, 0, Isa::kAvx2);
         };
         if (!at::equal(run(0), run(3))) {
@@ -100,11 +112,11 @@ int main(int argc, char** argv) {
                        static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k));
           return 1;
         }
-        double cpu[kMethods], wall[kMethods];
-        std::fill(cpu, cpu + kMethods, 1e30);
-        std::fill(wall, wall + kMethods, 1e30);
+        double cpu[6], wall[6];
+        std::fill(cpu, cpu + 6, 1e30);
+        std::fill(wall, wall + 6, 1e30);
         for (int r = 0; r < rounds; ++r) {
-          for (int method = 0; method < kMethods; ++method) {
+          for (int method = 0; method < methods; ++method) {
             const double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
             for (int i = 0; i < reps; ++i) run(method);
             cpu[method] = std::min(cpu[method], (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / reps);
@@ -115,11 +127,17 @@ int main(int argc, char** argv) {
             "{\"m\":%lld,\"n\":%lld,\"k\":%lld,\"threads\":%d,\"isa\":\"%s\",\"packed_gflops_cpu\":%.1f,\"packed_gflops_wall\":%.1f,"
             "\"packed_avx2_gflops_cpu\":%.1f,\"packed_avx2_gflops_wall\":%.1f,"
             "\"libtorch_gflops_cpu\":%.1f,\"libtorch_gflops_wall\":%.1f,\"onednn_gflops_cpu\":%.1f,\"onednn_gflops_wall\":%.1f,"
-            "\"packed_over_libtorch_cpu\":%.3f,\"packed_over_onednn_cpu\":%.3f,\"packed_over_avx2_cpu\":%.3f}\n",
+            "\"packed_over_libtorch_cpu\":%.3f,\"packed_over_onednn_cpu\":%.3f,\"packed_over_avx2_cpu\":%.3f",
             static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), static_cast<int>(threads),
             bert::kernels::isa_name(best), flop / cpu[0] * 1e-9, flop / wall[0] * 1e-9, flop / cpu[3] * 1e-9, flop / wall[3] * 1e-9,
             flop / cpu[1] * 1e-9, flop / wall[1] * 1e-9, flop / cpu[2] * 1e-9, flop / wall[2] * 1e-9, cpu[1] / cpu[0], cpu[2] / cpu[0],
             cpu[3] / cpu[0]);
+        if (bf16)
+          std::printf(
+              ",\"packed_bf16_gflops_cpu\":%.1f,\"packed_bf16_gflops_wall\":%.1f,\"libtorch_bf16_gflops_cpu\":%.1f,"
+              "\"libtorch_bf16_gflops_wall\":%.1f,\"bf16_over_packed_cpu\":%.3f,\"bf16_over_libtorch_bf16_cpu\":%.3f",
+              flop / cpu[4] * 1e-9, flop / wall[4] * 1e-9, flop / cpu[5] * 1e-9, flop / wall[5] * 1e-9, cpu[0] / cpu[4], cpu[5] / cpu[4]);
+        std::printf("}\n");
         std::fflush(stdout);
       }
     }

@@ -8,6 +8,8 @@
 #include <new>
 #include <string>
 
+#include "engine/kernels/avx512_epilogue.h"
+
 namespace bert::kernels {
 namespace {
 
@@ -17,6 +19,7 @@ namespace {
 // is as large as L2 allows next to the outputs the block adds to: up to 144 rows (batch 1 of up to
 // 144 tokens) read the weights from memory once per call. These are BLIS's sizes for AVX2 Zen cores.
 constexpr int64_t kKc = 256;
+static_assert(kRowBlock * kKc * sizeof(float) <= kThreadBlockBytes, "the packed x block outgrows thread_block()");
 constexpr int64_t kMc = kRowBlock;
 constexpr int kRows = static_cast<int>(kRowGroup);
 constexpr int64_t kPrefetchK = 64;  // k steps (64-byte lines) ahead
@@ -81,33 +84,7 @@ void pack_weights(const float* w, const float* bias, int64_t n, int64_t k, float
 // then + bias and the GELU on the last k-block), so the two give the same bits.
 #pragma GCC push_options
 #pragma GCC target("avx512f")
-// GCC 12's _mm512_min_ps / _mm512_max_ps pass _mm512_undefined_ps() as the unused merge source,
-// which -Wmaybe-uninitialized reports (a false positive, GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 namespace {
-
-inline __m512 erf512(__m512 v) {
-  const __m512 x = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(4.0f)), _mm512_set1_ps(-4.0f));
-  const __m512 x2 = _mm512_mul_ps(x, x);
-  __m512 p = _mm512_fmadd_ps(x2, _mm512_set1_ps(-2.72614225801306e-10f), _mm512_set1_ps(2.77068142495902e-08f));
-  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-2.10102402082508e-06f));
-  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-5.69250639462346e-05f));
-  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-7.34990630326855e-04f));
-  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-2.95459980854025e-03f));
-  p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-1.60960333262415e-02f));
-  p = _mm512_mul_ps(x, p);
-  __m512 q = _mm512_fmadd_ps(x2, _mm512_set1_ps(-1.45660718464996e-05f), _mm512_set1_ps(-2.13374055278905e-04f));
-  q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-1.68282697438203e-03f));
-  q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-7.37332916720468e-03f));
-  q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-1.42647390514189e-02f));
-  return _mm512_div_ps(p, q);
-}
-
-inline __m512 gelu512(__m512 x) {
-  const __m512 e = erf512(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f)));
-  return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-}
 
 // MR (1-12) rows x NP (1-2) panels over kc terms. Rows 0-5 come from the packed group a0 (k-major,
 // min(MR, 6) floats per k), rows 6-11 from the next group a1 (MR - 6 per k); panel j's slice is bj.
@@ -140,14 +117,7 @@ inline void block512(int64_t kc, const float* a0, const float* a1, const float* 
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 2
     for (int j = 0; j < NP; ++j) {
-      float* cr = c + r * ldc + j * kPanel;
-      __m512 v = acc[r][j];
-      if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(cr));
-      if (bias != nullptr) {
-        v = _mm512_add_ps(v, _mm512_load_ps(bias + j * kPanel));
-        if (act == Activation::kGelu) v = gelu512(v);
-      }
-      _mm512_storeu_ps(cr, v);
+      store512(acc[r][j], c + r * ldc + j * kPanel, accumulate, bias == nullptr ? nullptr : bias + j * kPanel, act);
     }
   }
 }
@@ -219,7 +189,6 @@ void panels_avx512(const float* a_block, int64_t mc, int64_t kc, const float* pa
 }
 
 }  // namespace
-#pragma GCC diagnostic pop
 #pragma GCC pop_options
 
 // Everything below runs only where packed_gemm_supported() said yes. The target pragma compiles it
@@ -391,16 +360,20 @@ void gemm_blocks(const float* x, int64_t lda, int64_t m, const float* packed, in
 }  // namespace
 #pragma GCC pop_options
 
-void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
-          int64_t panel_begin, int64_t panel_end, Isa isa) {
+void* thread_block() {
   // The packed block of x, one per thread for the thread's life (144 KiB: too large for the stacks
   // of OpenMP's team threads).
   struct Free {
-    void operator()(float* p) const { std::free(p); }
+    void operator()(void* p) const { std::free(p); }
   };
-  static thread_local std::unique_ptr<float, Free> a_block(static_cast<float*>(std::aligned_alloc(64, kMc * kKc * sizeof(float))));
-  if (!a_block) throw std::bad_alloc();
-  gemm_blocks(x, lda, m, packed, n, k, act, y, ldy, panel_begin, panel_end, a_block.get(), isa == Isa::kAvx512);
+  static thread_local std::unique_ptr<void, Free> block(std::aligned_alloc(64, kThreadBlockBytes));
+  if (!block) throw std::bad_alloc();
+  return block.get();
+}
+
+void gemm(const float* x, int64_t lda, int64_t m, const float* packed, int64_t n, int64_t k, Activation act, float* y, int64_t ldy,
+          int64_t panel_begin, int64_t panel_end, Isa isa) {
+  gemm_blocks(x, lda, m, packed, n, k, act, y, ldy, panel_begin, panel_end, static_cast<float*>(thread_block()), isa == Isa::kAvx512);
 }
 
 }  // namespace bert::kernels

@@ -58,6 +58,11 @@ int64_t packed_floats(int64_t n, int64_t k);
 // 64-byte aligned).
 void pack_weights(const float* w, const float* bias, int64_t n, int64_t k, float* out);
 
+// The calling thread's scratch buffer for the packed block of x (kThreadBlockBytes, 64-byte
+// aligned, kept for the thread's life), shared by the float32 and the bf16 kernels.
+constexpr int64_t kThreadBlockBytes = kRowBlock * 256 * 4;
+void* thread_block();
+
 // Computes the columns of panels [panel_begin, panel_end) of y = act(x w^T + bias).
 // x: m rows of k floats, row stride lda; y: m rows, row stride ldy, n columns.
 // isa must be supported (isa_supported).

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "engine/kernels/packed_gemm_bf16.h"
 #include "engine/kernels/packed_linear_op.h"
 
 namespace bert {
@@ -23,6 +24,7 @@ using torch::jit::Value;
 
 const c10::Symbol kLinear = c10::Symbol::fromQualString("aten::linear");
 const c10::Symbol kGelu = c10::Symbol::fromQualString("aten::gelu");
+const c10::Symbol kTypeAs = c10::Symbol::fromQualString("aten::type_as");
 const std::string kPackedPrefix = "_bert_serve_packed_";
 
 // The attribute of `self` that v reads (prim::GetAttr on the graph's first input), or "".
@@ -34,17 +36,30 @@ std::string self_attr(const Value* v, const Graph& g) {
 
 bool is_none(const Value* v) { return v->type()->kind() == c10::TypeKind::NoneType || v->mustBeNone(); }
 
+// float32, or bf16 where the bf16 kernel runs and is asked for (a mixed-precision bf16 model's encoder).
+bool packable_dtype(const at::Tensor& t) {
+  return t.scalar_type() == at::kFloat || (t.scalar_type() == at::kBFloat16 && packed_bf16_enabled());
+}
+
 bool float_cpu_matrix(const c10::IValue& v) {
   if (!v.isTensor()) return false;
   const at::Tensor& t = v.toTensor();
-  return t.dim() == 2 && t.scalar_type() == at::kFloat && t.device().is_cpu() && t.size(0) > 0 && t.size(1) > 0;
+  return t.dim() == 2 && packable_dtype(t) && t.device().is_cpu() && t.size(0) > 0 && t.size(1) > 0;
 }
 
 bool float_vector_or_none(const c10::IValue& v, int64_t n) {
   if (v.isNone()) return true;
   if (!v.isTensor()) return false;
   const at::Tensor& t = v.toTensor();
-  return t.dim() == 1 && t.size(0) == n && t.scalar_type() == at::kFloat && t.device().is_cpu();
+  return t.dim() == 1 && t.size(0) == n && packable_dtype(t) && t.device().is_cpu();
+}
+
+// The value a linear layer's input was before the casts mixed_precision.h puts in front of it
+// (aten::type_as to the weight's dtype): the packed op takes float32 or bf16 and rounds x to the
+// weights' format itself, so a float32 residual enters a bf16 layer without a bf16 copy.
+Value* uncast(Value* x) {
+  while (x->node()->kind() == kTypeAs) x = x->node()->input(0);
+  return x;
 }
 
 struct Instances {
@@ -121,15 +136,19 @@ struct Pass {
           packed_weights.emplace_back(&group, w);
           for (Module& m : group.modules) {
             const at::Tensor bias = b.empty() || m.attr(b).isNone() ? at::Tensor() : m.attr(b).toTensor();
-            auto weights = c10::make_intrusive<kernels::PackedLinearWeights>(m.attr(w).toTensor(), bias);
-            report.packed_bytes += weights->packed.numel() * static_cast<int64_t>(sizeof(float));
+            const at::Tensor weight = m.attr(w).toTensor();
+            const bool bf16 = weight.scalar_type() == at::kBFloat16;
+            auto weights =
+                bf16 ? kernels::PackedLinearWeights::bf16(weight, bias) : c10::make_intrusive<kernels::PackedLinearWeights>(weight, bias);
+            report.packed_bytes += weights->packed.numel() * static_cast<int64_t>(weights->packed.element_size());
+            if (bf16) ++report.bf16_layers;
             m.register_attribute(packed, kernels::packed_linear_weights_type(), c10::IValue(std::move(weights)));
             ++report.linear_layers;
           }
         }
         torch::jit::WithInsertPoint guard(n);
         Value* p = graph->insertGetAttr(graph->inputs()[0], packed);
-        Value* y = graph->insert(kernels::packed_linear_symbol(), {n->input(0), p, int64_t{0}});
+        Value* y = graph->insert(kernels::packed_linear_symbol(), {uncast(n->input(0)), p, int64_t{0}});
         n->output()->replaceAllUsesWith(y);
         n->destroy();
         changed = true;
@@ -251,7 +270,8 @@ std::string GraphOptReport::describe() const {
   if (linear_layers == 0) return "libtorch linear layers";
   std::ostringstream s;
   s << linear_layers << " linear layers packed for the CPU (" << kernels::isa_name(kernels::preferred_isa()) << ", " << (packed_bytes >> 20)
-    << " MiB; " << (released_bytes >> 20) << " MiB of float32 weights they replace released)";
+    << " MiB; " << (released_bytes >> 20) << " MiB of the weights they replace released)";
+  if (bf16_layers > 0) s << ", " << bf16_layers << " of them in bf16 (avx512_bf16)";
   if (fused_gelu > 0) s << ", " << fused_gelu << " with their GELU fused";
   return s.str();
 }
@@ -260,6 +280,11 @@ bool packed_linear_enabled() {
   const char* v = std::getenv("BERT_SERVE_PACKED_LINEAR");
   if (v != nullptr && std::string(v) == "0") return false;
   return kernels::packed_gemm_supported();
+}
+
+bool packed_bf16_enabled() {
+  const char* v = std::getenv("BERT_SERVE_PACKED_BF16");
+  return v != nullptr && std::string(v) == "1" && kernels::bf16_gemm_supported();
 }
 
 GraphOptReport pack_linear_layers(Module& module) {

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "engine/model/call_map.h"
+
 namespace bert {
 namespace {
 
@@ -116,6 +118,21 @@ void rewrite(Block* b, Graph& g, Float32Casts& out) {
 bool mixed_bf16_enabled() {
   const char* v = std::getenv("BERT_SERVE_MIXED_BF16");
   return v == nullptr || std::string(v) != "0";
+}
+
+HeadParts find_head_parts(const Module& module) {
+  HeadParts out;
+  std::string why;
+  const CallMap map = map_calls(module);
+  const auto chain = find_head_chain(map, why);
+  if (!chain) return out;
+  for (int c : chain->head) {
+    const SubmoduleCall& call = map.calls[static_cast<size_t>(c)];
+    out.submodules.push_back(call.path);
+    for (const ValueSource& a : call.args)
+      if (a.kind == ValueSource::Kind::kAttribute && a.value.isTensor()) out.arguments.push_back(a.value.toTensor());
+  }
+  return out;
 }
 
 Float32Plan plan_float32(Module& module, const HeadParts& head) {

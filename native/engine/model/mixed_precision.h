@@ -53,6 +53,10 @@ struct HeadParts {
                                         // Hugging Face trace hands its vocabulary projection
 };
 
+// The submodules after the encoder in forward's chain of calls (call_map.h), "cls" or "classifier",
+// and the attributes forward hands them; empty where no chain is found.
+HeadParts find_head_parts(const torch::jit::Module& module);
+
 // Call before the conversion. First inlines the script functions each method calls (a scripted
 // nn.LayerNorm's forward calls torch.nn.functional.layer_norm, whose graph holds the aten::layer_norm),
 // so every LayerNorm node is in its module's own graph with the module's weight and bias; submodule

@@ -266,10 +266,12 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
   } else {
     precision_ = spec_.dtype_name();
   }
-  // Load-time graph rewriting (graph_opt.h): float32 linear layers on the CPU with packed weights.
+  // Load-time graph rewriting (graph_opt.h): float32 linear layers on the CPU with packed weights,
+  // and a mixed bf16 model's with BERT_SERVE_PACKED_BF16=1 on AVX-512 BF16 (else libtorch's bf16 linear).
   // clone(inplace): new types and graphs, the same weight tensors (nothing copied), so the first
   // probe can compare the rewritten module with the file's (settle_rewrite).
-  if (spec_.device.is_cpu() && spec_.dtype == torch::kFloat && packed_linear_enabled()) {
+  const bool packable = spec_.dtype == torch::kFloat || (mixed && packed_bf16_enabled());
+  if (spec_.device.is_cpu() && packable && packed_linear_enabled()) {
     as_loaded_ = module_.clone(/*inplace=*/true);
     const GraphOptReport report = pack_linear_layers(module_);
     if (report.linear_layers > 0)
@@ -279,23 +281,8 @@ Model::Model(const std::string& dir, const ModelConfig& config, DeviceSpec spec)
   }
 }
 
-// The submodules after the encoder in forward's chain of calls (call_map.h), "cls" or "classifier",
-// and the attributes forward hands them. An embedding model's answer is the encoder's own output: no head.
-HeadParts Model::head_parts() const {
-  HeadParts out;
-  if (config_.task == Task::kEmbeddings) return out;
-  std::string why;
-  const CallMap map = map_calls(module_);
-  const auto chain = find_head_chain(map, why);
-  if (!chain) return out;
-  for (int c : chain->head) {
-    const SubmoduleCall& call = map.calls[static_cast<size_t>(c)];
-    out.submodules.push_back(call.path);
-    for (const ValueSource& a : call.args)
-      if (a.kind == ValueSource::Kind::kAttribute && a.value.isTensor()) out.arguments.push_back(a.value.toTensor());
-  }
-  return out;
-}
+// An embedding model's answer is the encoder's own output: no head.
+HeadParts Model::head_parts() const { return config_.task == Task::kEmbeddings ? HeadParts{} : find_head_parts(module_); }
 
 torch::Tensor Model::forward_as_loaded(const PaddedBatch& batch) {
   if (!as_loaded_) return forward(batch);
