@@ -164,3 +164,24 @@ t.test('bf16 (CPUs with native bf16): its targets against ONNX Runtime float32 a
   t.equal(server.met, true);
   t.equal(peerRatios(R)['bf16/fp32 engine mix'].median, 40 / 15);
 });
+
+t.test('missed bf16 engine targets state what bounds them', async (t) => {
+  const R = result();
+  for (const r of R.rounds)
+    r.engineBf16 = {
+      '1x16': shape(r.engine['1x16'].median_ms * 0.9),
+      '32x128': shape(r.engine['32x128'].median_ms / 1.8, 32),
+      mix: { seq_per_s: 20 },
+    };
+  R.variants.bf16 = { engine: {} };
+  summarize(R);
+  const tput = find(peerTargets(R), /bf16: engine throughput at 32 x 128/);
+  t.equal(tput.met, false);
+  // 1.8x the engine's float32, which is 0.75x ONNX Runtime's: 1.35x ONNX Runtime; 2.5x needs 2.5 / 0.75 = 3.33x.
+  t.equal(tput.ratio, 1.35);
+  t.match(tput.bound, /bf16 gives the engine 1\.80x its own float32 throughput .*would need 3\.33x/);
+  const one = find(peerTargets(R), /bf16: engine batch-1 latency <= 0\.5x .*\(16 tokens\)/);
+  t.equal(one.met, false);
+  t.match(one.bound, /170 MB of bf16 linear weights/);
+  t.match(one.bound, /against its own float32's .* 0\.90x/);
+});
