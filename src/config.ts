@@ -324,7 +324,7 @@ export const OPTIONS = [
       'waits, and takes it back when nothing waits; the waiting batch starts on it at once instead of after the whole running batch. Answers are the same bits.',
     tune:
       '--no-lease-split keeps a batch on its threads until it ends (the other model waits for the whole batch). ' +
-      'See docs/batching.md (the lease split) and bench/fairness.js (variants fair, split).',
+      'See docs/batching.md (the lease split) and bench/fairness.js (variants split, no-split).',
   },
   {
     key: 'jitOptimize',
