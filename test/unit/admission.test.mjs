@@ -223,7 +223,10 @@ t.test('answer size: 413 naming --max-answer-bytes when the answer is over it', 
 });
 
 t.test('large answers: written as the client reads; a client that stops reading is cut off', async (t) => {
-  const s = await startFakeServer(t, { maxAnswerBytes: 64 << 20, sendTimeoutMs: 300 });
+  // 1.5 s without progress: far above a reading client's pauses on a loaded machine (300 ms once cut
+  // the reading client off at load 12-15: its garbage collection of the 24 MB it had read), and still
+  // a short wait for the client that never reads.
+  const s = await startFakeServer(t, { maxAnswerBytes: 64 << 20, sendTimeoutMs: 1500 });
   const size = 24 << 20; // more than the loopback socket buffers hold
   const answer = Buffer.alloc(size, 'a');
   answer[0] = 0x5b;
@@ -242,7 +245,7 @@ t.test('large answers: written as the client reads; a client that stops reading 
   await c.send(post('x [MASK]'));
   await until(async () => (await metrics(s.port)).get('bert_serve_client_closed_total', { stage: 'send' }) === 1, {
     what: 'the stalled answer to be cut off',
-    timeoutMs: 10_000,
+    timeoutMs: 20_000,
   });
   t.equal(s.inFlight, 0, 'nothing in flight: the answer was released');
   c.socket.resume(); // a paused socket sees the close only once it reads
