@@ -1,5 +1,5 @@
-// The AVX-512 store of a block of outputs that the float32 and the bf16 packed kernels share, so the
-// two finish every output with the same float operations: + the output so far (a k-block after the
+// What the float32 and the bf16 AVX-512 packed kernels share: the walk over a k-block's panels, and
+// the store of a block of outputs, so the two finish every output with the same float operations: + the output so far (a k-block after the
 // first), then on the last k-block + bias and the exact GELU.
 //
 // Only for code compiled for AVX-512F (a target pragma or attribute); header-only and inline.
@@ -48,6 +48,49 @@ __attribute__((target("avx512f"))) inline void store512(__m512 v, float* c, bool
     if (act == Activation::kGelu) v = gelu512(v);
   }
   _mm512_storeu_ps(c, v);
+}
+
+// The panels [panel_begin, panel_end) of one (row block, k-block), which both AVX-512 kernels walk
+// the same way: pairs of panels outermost, so the two slices stay in L1 while every 12-row pair of
+// groups of the packed x block (in L2) passes them; a lone panel and a partial last panel (n not a
+// multiple of kPanel) go one at a time, the partial one through a zero-padded edge buffer.
+// Kernel: the element types of packed x (A) and of the packed weights (B), and
+//   template <int NP> static void block(bool prefetch, int rows, int64_t depth, const A* a0, const A* a1,
+//       const B* b0, const B* b1, float* c, int64_t ldc, bool accumulate, const float* bias, Activation)
+// with depth = a_depth, the A values per row of a packed group (kc for float32, kc / 2 pairs for
+// bf16); b_depth: B values per column of a panel's slice (kc, or kc rounded up to even).
+template <class Kernel>
+__attribute__((target("avx512f"))) inline void walk_panels(const typename Kernel::A* a_block, int64_t mc, int64_t a_depth,
+                                                           const typename Kernel::B* packed, int64_t b_depth, int64_t np, int64_t pc,
+                                                           int64_t n, const float* bias_all, bool first, bool last, Activation act,
+                                                           float* y, int64_t ldy, int64_t panel_begin, int64_t panel_end) {
+  constexpr int64_t kPair = 2 * kRowGroup;
+  alignas(64) float edge[kPair * kPanel];
+  for (int64_t p = panel_begin; p < panel_end;) {
+    const int64_t cols = n - p * kPanel < kPanel ? n - p * kPanel : kPanel;
+    const bool pair = cols == kPanel && p + 1 < panel_end && n - (p + 1) * kPanel >= kPanel;
+    const typename Kernel::B* b0 = packed + slice_offset(pc, p, b_depth, np);
+    const typename Kernel::B* b1 = pair ? b0 + kPanel * b_depth : b0;
+    const float* bias = last ? bias_all + p * kPanel : nullptr;
+    for (int64_t g = 0; g < mc; g += kPair) {
+      const int rows = static_cast<int>(mc - g < kPair ? mc - g : kPair);
+      const typename Kernel::A* a0 = a_block + g * a_depth;
+      const typename Kernel::A* a1 = a0 + kRowGroup * a_depth;
+      float* c = y + g * ldy + p * kPanel;
+      if (pair) {
+        Kernel::template block<2>(g == 0, rows, a_depth, a0, a1, b0, b1, c, ldy, !first, bias, act);
+      } else if (cols == kPanel) {
+        Kernel::template block<1>(g == 0, rows, a_depth, a0, a1, b0, b1, c, ldy, !first, bias, act);
+      } else {
+        for (int r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < kPanel; ++j) edge[r * kPanel + j] = (!first && j < cols) ? c[r * ldy + j] : 0.0f;
+        Kernel::template block<1>(g == 0, rows, a_depth, a0, a1, b0, b1, edge, kPanel, !first, bias, act);
+        for (int r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) c[r * ldy + j] = edge[r * kPanel + j];
+      }
+    }
+    p += pair ? 2 : 1;
+  }
 }
 
 }  // namespace bert::kernels

@@ -54,13 +54,6 @@ int64_t panels(int64_t n) { return (n + kPanel - 1) / kPanel; }
 
 int64_t packed_floats(int64_t n, int64_t k) { return panels(n) * kPanel * (k + 1); }
 
-namespace {
-// Where the kc x 16 slice of panel p for the k-block starting at pc begins: the k-blocks one after
-// another, and within a k-block the panels one after another, so a thread's share of a k-block is
-// one contiguous stream (the hardware prefetcher follows it across panels).
-inline int64_t slice_offset(int64_t pc, int64_t p, int64_t kc, int64_t np) { return pc * np * kPanel + p * kPanel * kc; }
-}  // namespace
-
 void pack_weights(const float* w, const float* bias, int64_t n, int64_t k, float* out) {
   const int64_t np = panels(n);
   for (int64_t pc = 0; pc < k; pc += kKc) {
@@ -153,40 +146,16 @@ void block512_any(bool prefetch, int rows, int64_t kc, const float* a0, const fl
     block512_rows<NP, false>(rows, kc, a0, a1, b0, b1, c, ldc, accumulate, bias, act);
 }
 
-// The panels [panel_begin, panel_end) of one (row block, k-block): pairs of panels outermost, so
-// the two 16 KiB slices stay in L1 while every 12-row pair of groups of the packed x block (in L2)
-// passes them; a lone panel and a partial last panel (n not a multiple of 16) go one at a time.
-void panels_avx512(const float* a_block, int64_t mc, int64_t kc, const float* packed, int64_t np, int64_t pc, int64_t n,
-                   const float* bias_all, bool first, bool last, Activation act, float* y, int64_t ldy, int64_t panel_begin,
-                   int64_t panel_end) {
-  constexpr int64_t kPair = 2 * kRows;
-  alignas(64) float edge[kPair * kPanel];
-  for (int64_t p = panel_begin; p < panel_end;) {
-    const int64_t cols = n - p * kPanel < kPanel ? n - p * kPanel : kPanel;
-    const bool pair = cols == kPanel && p + 1 < panel_end && n - (p + 1) * kPanel >= kPanel;
-    const float* b0 = packed + slice_offset(pc, p, kc, np);
-    const float* b1 = pair ? b0 + kPanel * kc : b0;
-    const float* bias = last ? bias_all + p * kPanel : nullptr;
-    for (int64_t g = 0; g < mc; g += kPair) {
-      const int rows = static_cast<int>(mc - g < kPair ? mc - g : kPair);
-      const float* a0 = a_block + g * kc;
-      const float* a1 = a0 + kRows * kc;
-      float* c = y + g * ldy + p * kPanel;
-      if (pair) {
-        block512_any<2>(g == 0, rows, kc, a0, a1, b0, b1, c, ldy, !first, bias, act);
-      } else if (cols == kPanel) {
-        block512_any<1>(g == 0, rows, kc, a0, a1, b0, b1, c, ldy, !first, bias, act);
-      } else {
-        for (int r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < kPanel; ++j) edge[r * kPanel + j] = (!first && j < cols) ? c[r * ldy + j] : 0.0f;
-        block512_any<1>(g == 0, rows, kc, a0, a1, b0, b1, edge, kPanel, !first, bias, act);
-        for (int r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < cols; ++j) c[r * ldy + j] = edge[r * kPanel + j];
-      }
-    }
-    p += pair ? 2 : 1;
+// The float32 kernel's blocks, for walk_panels (avx512_epilogue.h).
+struct Float32Blocks {
+  using A = float;
+  using B = float;
+  template <int NP>
+  static void block(bool prefetch, int rows, int64_t kc, const float* a0, const float* a1, const float* b0, const float* b1, float* c,
+                    int64_t ldc, bool accumulate, const float* bias, Activation act) {
+    block512_any<NP>(prefetch, rows, kc, a0, a1, b0, b1, c, ldc, accumulate, bias, act);
   }
-}
+};
 
 }  // namespace
 #pragma GCC pop_options
@@ -331,7 +300,8 @@ void gemm_blocks(const float* x, int64_t lda, int64_t m, const float* packed, in
       const bool first = pc == 0, last = pc + kc == k;
       pack_rows(x + ic * lda + pc, lda, mc, kc, a_block);
       if (avx512) {
-        panels_avx512(a_block, mc, kc, packed, panels(n), pc, n, bias_all, first, last, act, y + ic * ldy, ldy, panel_begin, panel_end);
+        walk_panels<Float32Blocks>(a_block, mc, kc, packed, kc, panels(n), pc, n, bias_all, first, last, act, y + ic * ldy, ldy,
+                                   panel_begin, panel_end);
         continue;
       }
       for (int64_t p = panel_begin; p < panel_end; ++p) {

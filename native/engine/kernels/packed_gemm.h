@@ -33,6 +33,13 @@ constexpr int64_t kPanel = 16;
 constexpr int64_t kRowGroup = 6;
 constexpr int64_t kRowBlock = 144;
 
+// Where the slice of panel p for the k-block starting at pc begins, kc values of k per panel column
+// in that k-block (every k-block before the last is whole): the k-blocks one after another, and
+// within a k-block the panels one after another, so a thread's share of a k-block is one
+// contiguous stream (the hardware prefetcher follows it across panels). Both the float32 and the
+// bf16 layouts (kc rounded up to even there) are laid out so.
+inline int64_t slice_offset(int64_t pc, int64_t p, int64_t kc, int64_t np) { return pc * np * kPanel + p * kPanel * kc; }
+
 enum class Activation : int64_t {
   kNone = 0,
   kGelu = 1,  // exact (erf) GELU, torch.nn.GELU() and Hugging Face's "gelu"

@@ -20,10 +20,6 @@ static_assert(kMc * kKc * sizeof(uint16_t) <= kThreadBlockBytes, "the packed x b
 
 int64_t even(int64_t k) { return (k + 1) & ~int64_t{1}; }
 
-// Where the slice of panel p for the k-block starting at pc (kcp values of k, even) begins: every
-// k-block before the last is whole, so pc * np * kPanel values precede it.
-inline int64_t slice_offset(int64_t pc, int64_t p, int64_t kcp, int64_t np) { return pc * np * kPanel + p * kPanel * kcp; }
-
 }  // namespace
 
 bool bf16_gemm_supported() {
@@ -142,39 +138,16 @@ void pack_rows(const float* x, int64_t lda, int64_t mc, int64_t kc, uint32_t* ou
   }
 }
 
-// The panels [panel_begin, panel_end) of one (row block, k-block), as panels_avx512 in packed_gemm.cc.
-void panels_bf16(const uint32_t* a_block, int64_t mc, int64_t kcp, const uint16_t* packed, int64_t np, int64_t pc, int64_t n,
-                 const float* bias_all, bool first, bool last, Activation act, float* y, int64_t ldy, int64_t panel_begin,
-                 int64_t panel_end) {
-  constexpr int64_t kPair = 2 * kRows;
-  const int64_t kp = kcp / 2;
-  alignas(64) float edge[kPair * kPanel];
-  for (int64_t p = panel_begin; p < panel_end;) {
-    const int64_t cols = n - p * kPanel < kPanel ? n - p * kPanel : kPanel;
-    const bool pair = cols == kPanel && p + 1 < panel_end && n - (p + 1) * kPanel >= kPanel;
-    const uint16_t* b0 = packed + slice_offset(pc, p, kcp, np);
-    const uint16_t* b1 = pair ? b0 + kPanel * kcp : b0;
-    const float* bias = last ? bias_all + p * kPanel : nullptr;
-    for (int64_t g = 0; g < mc; g += kPair) {
-      const int rows = static_cast<int>(mc - g < kPair ? mc - g : kPair);
-      const uint32_t* a0 = a_block + g * kp;
-      const uint32_t* a1 = a0 + kRows * kp;
-      float* c = y + g * ldy + p * kPanel;
-      if (pair) {
-        block_any<2>(g == 0, rows, kp, a0, a1, b0, b1, c, ldy, !first, bias, act);
-      } else if (cols == kPanel) {
-        block_any<1>(g == 0, rows, kp, a0, a1, b0, b1, c, ldy, !first, bias, act);
-      } else {
-        for (int r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < kPanel; ++j) edge[r * kPanel + j] = (!first && j < cols) ? c[r * ldy + j] : 0.0f;
-        block_any<1>(g == 0, rows, kp, a0, a1, b0, b1, edge, kPanel, !first, bias, act);
-        for (int r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < cols; ++j) c[r * ldy + j] = edge[r * kPanel + j];
-      }
-    }
-    p += pair ? 2 : 1;
+// The bf16 kernel's blocks, for walk_panels (avx512_epilogue.h): depth in pairs of k.
+struct Bf16Blocks {
+  using A = uint32_t;
+  using B = uint16_t;
+  template <int NP>
+  static void block(bool prefetch, int rows, int64_t kp, const uint32_t* a0, const uint32_t* a1, const uint16_t* b0, const uint16_t* b1,
+                    float* c, int64_t ldc, bool accumulate, const float* bias, Activation act) {
+    block_any<NP>(prefetch, rows, kp, a0, a1, b0, b1, c, ldc, accumulate, bias, act);
   }
-}
+};
 
 }  // namespace
 
@@ -187,8 +160,8 @@ void gemm_bf16(const float* x, int64_t lda, int64_t m, const uint16_t* packed, c
     for (int64_t pc = 0; pc < k; pc += kKc) {
       const int64_t kc = k - pc < kKc ? k - pc : kKc;
       pack_rows(x + ic * lda + pc, lda, mc, kc, a_block);
-      panels_bf16(a_block, mc, even(kc), packed, panels(n), pc, n, bias, pc == 0, pc + kc == k, act, y + ic * ldy, ldy, panel_begin,
-                  panel_end);
+      walk_panels<Bf16Blocks>(a_block, mc, even(kc) / 2, packed, even(kc), panels(n), pc, n, bias, pc == 0, pc + kc == k, act, y + ic * ldy,
+                              ldy, panel_begin, panel_end);
     }
   }
 }
